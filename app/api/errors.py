@@ -1,0 +1,66 @@
+"""Turns domain errors and validation errors into clear 4xx JSON, never a 500 with a trace."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from app.core.errors import ProblemError
+
+log = logging.getLogger("backprop_circuits")
+
+_MAX_ECHO_CHARS = 200
+
+
+def _safe_echo(value: Any, depth: int = 0) -> Any:
+    """A JSON-safe, truncated copy of echoed input (no NaN, no lone surrogates, no megabytes)."""
+    if depth > 4:
+        return "..."
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            return str(value)
+        return value
+    if isinstance(value, bool | int) or value is None:
+        return value
+    if isinstance(value, str):
+        text = value.encode("utf-8", "replace").decode("utf-8")
+        return text if len(text) <= _MAX_ECHO_CHARS else text[:_MAX_ECHO_CHARS] + "..."
+    if isinstance(value, bytes):
+        return _safe_echo(value.decode("utf-8", "replace"), depth)
+    if isinstance(value, dict):
+        items = list(value.items())[:10]
+        return {str(_safe_echo(k, depth + 1)): _safe_echo(v, depth + 1) for k, v in items}
+    if isinstance(value, list | tuple):
+        return [_safe_echo(v, depth + 1) for v in list(value)[:10]]
+    return _safe_echo(repr(value), depth)
+
+
+def _validation_detail(error: dict[str, Any]) -> dict[str, Any]:
+    detail = {
+        "type": error.get("type", "value_error"),
+        "loc": [_safe_echo(p) for p in error.get("loc", ())],
+        "msg": _safe_echo(str(error.get("msg", "invalid input"))),
+    }
+    if "input" in error:
+        detail["input"] = _safe_echo(error["input"])
+    return detail
+
+
+async def _problem_handler(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ProblemError)
+    return JSONResponse(status_code=exc.status, content={"detail": [p.as_detail() for p in exc.problems]})
+
+
+async def _validation_handler(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [_validation_detail(e) for e in exc.errors()[:20]]
+    return JSONResponse(status_code=422, content={"detail": errors})
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(ProblemError, _problem_handler)
+    app.add_exception_handler(RequestValidationError, _validation_handler)

@@ -1,0 +1,7 @@
+"""Placeholder router for circuits; filled in by the circuit-engine work."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/api/v1", tags=["circuits"])

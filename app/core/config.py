@@ -1,0 +1,52 @@
+"""All limits and knobs in one Settings class, each overridable by a BPC_* environment variable."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every size that drives cost has a limit here. Env var: BPC_<FIELD NAME IN CAPS>."""
+
+    model_config = SettingsConfigDict(env_prefix="BPC_", extra="ignore")
+
+    # --- server ---
+    host: str = "127.0.0.1"
+    port: int = 8000
+    max_body_bytes: int = 1_000_000
+
+    # --- circuits (issue 2) ---
+    max_expression_chars: int = 200_000
+    max_gates: int = 20_000
+    max_nesting_depth: int = 200
+    max_inputs: int = 200
+    max_statements: int = 2_000
+    max_literal_chars: int = 64
+    gradcheck_max_inputs: int = 200
+
+    # --- tensors (issue 3) ---
+    max_tensor_elements_per_input: int = 100_000
+    max_tensor_elements_per_node: int = 1_000_000
+    max_tensor_elements_per_request: int = 4_000_000
+    max_tensor_rank: int = 3
+
+    # --- landscapes (issue 4) ---
+    max_landscape_n: int = 50_000
+    max_landscape_nd: int = 4_000_000
+    max_landscape_c: int = 100
+    max_grid_points: int = 40_401  # 201 x 201
+    max_slice_steps: int = 10_001
+    max_optimize_steps: int = 2_000
+    max_term_lines: int = 60  # N*C at most for per-term lines in a 1-D slice
+
+    # --- classroom deployment (issue 7) ---
+    presets_file: str | None = None
+    heavy_pool_workers: int = 2
+    heavy_queue_limit: int = 4
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,35 @@
+"""Builds the FastAPI application: routers, static files and templates. Nothing else lives here."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from app import __version__
+from app.api.errors import install_error_handlers
+from app.api.routes import circuits, gates, health, pages, presets
+from app.core.config import get_settings
+from app.core.paths import STATIC_DIR
+
+
+def create_app() -> FastAPI:
+    settings = get_settings()
+    app = FastAPI(
+        title="Backprop Circuits",
+        version=__version__,
+        description="Forward and gate-by-gate backward passes of expression circuits, "
+        "and multiclass SVM loss landscapes.",
+        max_body_size=settings.max_body_bytes,
+    )
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(gates.router)
+    app.include_router(presets.router)
+    app.include_router(circuits.router)
+    # landscape routers are included below (issue 4)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app
+
+
+app = create_app()
