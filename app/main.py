@@ -7,7 +7,9 @@ from fastapi.staticfiles import StaticFiles
 
 from app import __version__
 from app.api.errors import install_error_handlers
-from app.api.routes import circuits, gates, health, pages, presets
+from app.api.heavy import install_heavy_pool
+from app.api.middleware import install_hardening
+from app.api.routes import circuits, docs, gates, health, pages, presets
 from app.core.config import get_settings
 from app.core.paths import STATIC_DIR
 
@@ -20,14 +22,19 @@ def create_app() -> FastAPI:
         description="Forward and gate-by-gate backward passes of expression circuits, "
         "and multiclass SVM loss landscapes.",
         max_body_size=settings.max_body_bytes,
+        docs_url=None,  # self-hosted, CSP-clean docs pages: app/api/routes/docs.py
+        redoc_url=None,
     )
     install_error_handlers(app)
+    install_heavy_pool(app)
+    install_hardening(app)
     app.include_router(health.router)
     app.include_router(gates.router)
     app.include_router(presets.router)
     app.include_router(circuits.router)
     # landscape routers are included below (issue 4)
     app.include_router(pages.router)
+    app.include_router(docs.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
 

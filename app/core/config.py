@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     presets_file: str | None = None
     heavy_pool_workers: int = 2
     heavy_queue_limit: int = 4
+    access_log: bool = True  # JSON lines on stdout
+    instance_id: str | None = None  # X-Instance header; default <hostname>-<pid>
 
 
 @lru_cache

@@ -1,0 +1,181 @@
+"""Cross-cutting hardening: security headers, request ids, a JSON-lines access log, no traces."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import socket
+import sys
+import time
+import uuid
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.core.config import get_settings
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data: blob:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "worker-src 'self' blob:",
+        "object-src 'none'",
+        "frame-ancestors 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+    ]
+)
+
+# Sent on every response, error or not. The CSP has no 'unsafe-inline' anywhere: pages load
+# scripts and styles only from /static, and user text reaches the DOM only via textContent.
+SECURITY_HEADERS: tuple[tuple[str, str], ...] = (
+    ("content-security-policy", CONTENT_SECURITY_POLICY),
+    ("x-content-type-options", "nosniff"),
+    ("referrer-policy", "no-referrer"),
+    ("x-frame-options", "DENY"),
+    ("cross-origin-opener-policy", "same-origin"),
+    ("cross-origin-resource-policy", "same-origin"),
+)
+
+# A client-supplied id (e.g. nginx's $request_id) is kept only if it is short and plain.
+_REQUEST_ID_OK = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+access_log = logging.getLogger("backprop_circuits.access")
+error_log = logging.getLogger("backprop_circuits")
+
+
+def instance_id() -> str:
+    """Names this process in the X-Instance header, so a load balancer's spread can be seen."""
+    configured = get_settings().instance_id
+    return configured or f"{socket.gethostname()}-{os.getpid()}"
+
+
+def configure_logging() -> None:
+    """Access log: one JSON object per line on stdout. Errors: stderr. Idempotent."""
+    if not access_log.handlers:
+        handler = logging.StreamHandler(sys.stdout)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        access_log.addHandler(handler)
+        access_log.setLevel(logging.INFO)
+        access_log.propagate = False
+    if not error_log.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+        error_log.addHandler(handler)
+        error_log.setLevel(logging.INFO)
+        error_log.propagate = False
+
+
+def _incoming_request_id(scope: Scope) -> str:
+    for name, value in scope.get("headers", ()):
+        if name == b"x-request-id":
+            text = value.decode("latin-1")
+            if _REQUEST_ID_OK.fullmatch(text):
+                return text
+            break
+    return uuid.uuid4().hex
+
+
+def _internal_error_body(request_id: str) -> bytes:
+    detail = {
+        "type": "internal_error",
+        "loc": [],
+        "msg": "internal server error; it has been logged with this request id",
+        "request_id": request_id,
+    }
+    return json.dumps({"detail": [detail]}).encode()
+
+
+class HardeningMiddleware:
+    """Pure ASGI middleware (streams untouched): headers, request id, access log, catch-all."""
+
+    def __init__(self, app: ASGIApp, *, log_access: bool = True) -> None:
+        self.app = app
+        self.log_access = log_access
+        self.instance = instance_id().encode("latin-1", "replace")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = _incoming_request_id(scope)
+        scope.setdefault("state", {})["request_id"] = request_id
+        started = time.perf_counter()
+        status = 0
+        response_started = False
+        extra_headers = [
+            *((k.encode(), v.encode()) for k, v in SECURITY_HEADERS),
+            (b"x-request-id", request_id.encode()),
+            (b"x-instance", self.instance),
+        ]
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal status, response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+                status = message["status"]
+                headers = list(message.get("headers", ()))
+                # A route may send a stricter-or-equal CSP of its own (the ReDoc page adds a
+                # per-response style nonce); every other header of ours replaces the app's.
+                own_csp = any(k.lower() == b"content-security-policy" for k, _ in headers)
+                ours = {name for name, _ in extra_headers}
+                if own_csp:
+                    ours.discard(b"content-security-policy")
+                kept = [(k, v) for k, v in headers if k.lower() not in ours]
+                added = [
+                    (k, v)
+                    for k, v in extra_headers
+                    if not (own_csp and k == b"content-security-policy")
+                ]
+                message = {**message, "headers": kept + added}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_headers)
+        except Exception:
+            # Should never happen: every bad input is a 4xx upstream. If it does, the trace goes
+            # to the server log with the request id, and the client gets only the id.
+            error_log.exception("unhandled error request_id=%s path=%s", request_id, scope["path"])
+            if response_started:
+                raise
+            status = 500
+            body = _internal_error_body(request_id)
+            await send_with_headers(
+                {
+                    "type": "http.response.start",
+                    "status": 500,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"content-length", str(len(body)).encode()),
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": body})
+        finally:
+            if self.log_access:
+                self._log(scope, request_id, status, started)
+
+    def _log(self, scope: Scope, request_id: str, status: int, started: float) -> None:
+        client = scope.get("client")
+        record: dict[str, Any] = {
+            "ts": round(time.time(), 3),
+            "request_id": request_id,
+            "method": scope.get("method"),
+            "path": scope.get("path"),
+            "status": status,
+            "ms": round((time.perf_counter() - started) * 1000, 2),
+            "client": client[0] if client else None,
+        }
+        access_log.info(json.dumps(record, ensure_ascii=True))
+
+
+def install_hardening(app: Any) -> None:
+    """Adds the middleware (outermost of the app's own) and sets up the JSON-lines logs."""
+    configure_logging()
+    app.add_middleware(HardeningMiddleware, log_access=get_settings().access_log)
