@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     max_slice_steps: int = 10_001
     max_optimize_steps: int = 2_000
     max_term_lines: int = 60  # N*C at most for per-term lines in a 1-D slice
+    max_slice_kinks: int = 100_000  # kinks listed in a 1-D slice answer (the count is always exact)
+    max_loss_matrix_cells: int = 200_000  # N*C at most for margins/active matrices in /loss
+    max_gradcheck_entries: int = 2_000  # weights checked numerically (a seeded sample if more)
+    max_circuit_terms: int = 60  # N*C at most for /landscape/circuit
 
     # --- classroom deployment (issue 7) ---
     presets_file: str | None = None

@@ -1,0 +1,1 @@
+"""Multiclass SVM and softmax loss landscapes: data, losses, exact slices, descent paths (numpy only)."""

@@ -1,0 +1,255 @@
+"""Datasets and weights for the landscapes: built-ins, user X/y or CSV, validated with located errors."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from app.core.config import Settings
+from app.core.errors import LimitError, Problem, ProblemError
+
+Loc = tuple[str | int, ...]
+
+BUILTIN_DATASETS: dict[str, str] = {
+    "cs231n-1d": "Three 1-D points in three classes (no bias column): the notes' single-weight "
+    "picture, with several kinks along any weight.",
+    "toy-2d": "Nine 2-D points in three classes, with a constant-1 bias column already "
+    "appended (D = 3), like the course's interactive linear-classifier demo.",
+    "blobs": "Gaussian clusters: n points, d features, c classes, drawn from seed "
+    "(no bias column).",
+    "cifar-shaped": "Synthetic, not CIFAR-10: n random rows of 3072 pixel-like values in [-1, 1] "
+    "plus a constant-1 bias column (D = 3073), and random labels in 10 classes. For scale only.",
+}
+
+# Three points on a line; class k is the true class of point k. Any weight of W moves two
+# scores of one point relative to each other, so each weight crosses several hinges.
+_CS231N_1D_X = [[-1.5], [0.5], [2.0]]
+_CS231N_1D_Y = [0, 1, 2]
+
+# Nine points, three per class, in three rough wedges around the origin; last column is the bias.
+_TOY_2D_X = [
+    [0.6, 0.5, 1.0],
+    [0.9, 0.2, 1.0],
+    [0.4, 0.9, 1.0],
+    [-0.5, 0.4, 1.0],
+    [-0.2, 0.8, 1.0],
+    [-0.8, 0.1, 1.0],
+    [0.6, -0.5, 1.0],
+    [0.3, -0.7, 1.0],
+    [-0.5, -0.6, 1.0],
+]
+_TOY_2D_Y = [0, 0, 0, 1, 1, 1, 2, 2, 2]
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """N examples as rows of X (N x D, float64) with integer labels y in [0, C)."""
+
+    X: np.ndarray
+    y: np.ndarray
+    num_classes: int
+    name: str
+
+    @property
+    def n(self) -> int:
+        return int(self.X.shape[0])
+
+    @property
+    def d(self) -> int:
+        return int(self.X.shape[1])
+
+
+def problem(msg: str, loc: Loc, **extra: Any) -> ProblemError:
+    return ProblemError(Problem(msg, loc=loc, extra=extra))
+
+
+def check_finite(array: np.ndarray, what: str, loc: Loc) -> None:
+    """422 naming the first non-finite entry of `array` by its index."""
+    bad = np.argwhere(~np.isfinite(array))
+    if bad.size:
+        index = tuple(int(i) for i in bad[0])
+        raise problem(
+            f"{what} has a non-finite value {array[index]!r} at index {list(index)}",
+            loc + index,
+        )
+
+
+def as_matrix(rows: Any, what: str, loc: Loc) -> np.ndarray:
+    """A list of equal-length numeric rows as a 2-D float array, or a 422 naming the ragged row."""
+    if not isinstance(rows, list | tuple) or not rows:
+        raise problem(f"{what} is empty: it needs at least one row", loc)
+    width = len(rows[0])
+    if width == 0:
+        raise problem(f"{what} row 0 is empty: it needs at least one column", (*loc, 0))
+    for i, row in enumerate(rows):
+        if len(row) != width:
+            raise problem(f"{what} row {i} has {len(row)} values but row 0 has {width}", (*loc, i))
+    matrix = np.asarray(rows, dtype=np.float64)
+    check_finite(matrix, what, loc)
+    return matrix
+
+
+def check_size(n: int, d: int, c: int, settings: Settings, loc: Loc) -> None:
+    if n > settings.max_landscape_n:
+        raise LimitError("N (examples)", n, settings.max_landscape_n, "max_landscape_n", loc)
+    if n * d > settings.max_landscape_nd:
+        raise LimitError("N*D", n * d, settings.max_landscape_nd, "max_landscape_nd", loc)
+    if c > settings.max_landscape_c:
+        raise LimitError("C (classes)", c, settings.max_landscape_c, "max_landscape_c", loc)
+
+
+def builtin_dataset(
+    name: str, n: int | None, d: int | None, c: int | None, seed: int, settings: Settings
+) -> Dataset:
+    """One of BUILTIN_DATASETS; n/d/c apply where the dataset has those knobs."""
+    loc: Loc = ("body", "dataset")
+    if name == "cs231n-1d":
+        return Dataset(np.array(_CS231N_1D_X), np.array(_CS231N_1D_Y), 3, name)
+    if name == "toy-2d":
+        return Dataset(np.array(_TOY_2D_X), np.array(_TOY_2D_Y), 3, name)
+    rng = np.random.default_rng(seed)
+    if name == "blobs":
+        n, d, c = n or 60, d or 2, c or 3
+        for value, key in ((n, "n"), (d, "d"), (c, "c")):
+            if value < 1:
+                raise problem(f"blobs needs {key} >= 1, got {value}", (*loc, key))
+        check_size(n, d, c, settings, loc)
+        centers = rng.normal(0.0, 3.0, size=(c, d))
+        y = np.arange(n) % c
+        X = centers[y] + rng.standard_normal((n, d))
+        return Dataset(X, y, c, name)
+    if name == "cifar-shaped":
+        n = n or 1000
+        if n < 1:
+            raise problem(f"cifar-shaped needs n >= 1, got {n}", (*loc, "n"))
+        check_size(n, 3073, 10, settings, loc)
+        pixels = rng.uniform(-1.0, 1.0, size=(n, 3072))
+        X = np.hstack([pixels, np.ones((n, 1))])
+        return Dataset(X, rng.integers(0, 10, size=n), 10, name)
+    raise problem(f"unknown dataset {name!r}; known: {sorted(BUILTIN_DATASETS)}", (*loc, "name"))
+
+
+def parse_csv(text: str, loc: Loc) -> tuple[list[list[float]], list[int]]:
+    """Rows of numbers, label in the last column; blank lines and one header line are skipped."""
+    X: list[list[float]] = []
+    y: list[int] = []
+    width: int | None = None
+    for line_no, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        cells = [cell.strip() for cell in line.split(",")]
+        try:
+            values = [float(cell) for cell in cells]
+        except ValueError:
+            if not X and width is None:  # a header line
+                width = len(cells)
+                continue
+            raise ProblemError(
+                Problem(
+                    f"CSV line {line_no} has a value that is not a number",
+                    loc=loc,
+                    line=line_no,
+                    col=1,
+                    excerpt=raw[:80],
+                )
+            ) from None
+        if len(values) < 2:
+            raise ProblemError(
+                Problem(
+                    f"CSV line {line_no} needs at least one feature and a label",
+                    loc=loc,
+                    line=line_no,
+                    col=1,
+                    excerpt=raw[:80],
+                )
+            )
+        if width is not None and len(values) != width:
+            raise ProblemError(
+                Problem(
+                    f"CSV line {line_no} has {len(values)} columns, expected {width}",
+                    loc=loc,
+                    line=line_no,
+                    col=1,
+                    excerpt=raw[:80],
+                )
+            )
+        width = len(values)
+        label = values[-1]
+        if not math.isfinite(label) or label != int(label):
+            raise ProblemError(
+                Problem(
+                    f"CSV line {line_no}: the label {cells[-1]!r} is not an integer",
+                    loc=loc,
+                    line=line_no,
+                    col=len(cells),
+                    excerpt=raw[:80],
+                )
+            )
+        X.append(values[:-1])
+        y.append(int(label))
+    if not X:
+        raise problem("the CSV has no data rows", loc)
+    return X, y
+
+
+def user_dataset(
+    X_rows: Any, y_list: Any, c: int | None, loc: Loc, settings: Settings, name: str = "user"
+) -> Dataset:
+    """Validate user X/y: non-empty, rectangular, finite, len(y) == N, labels in [0, C)."""
+    if X_rows is None or y_list is None:
+        raise problem("a user dataset needs both X and y", loc)
+    n = len(X_rows)
+    if n and len(X_rows[0]):
+        check_size(n, len(X_rows[0]), c or 1, settings, loc)
+    X = as_matrix(X_rows, "X", (*loc, "X"))
+    y = np.asarray(y_list, dtype=np.int64).reshape(-1)
+    if y.size != X.shape[0]:
+        raise problem(f"y has {y.size} labels but X has {X.shape[0]} rows", (*loc, "y"))
+    num_classes = c if c is not None else int(y.max()) + 1
+    check_size(X.shape[0], X.shape[1], num_classes, settings, loc)
+    check_labels(y, num_classes, (*loc, "y"))
+    return Dataset(X, y, num_classes, name)
+
+
+def check_labels(y: np.ndarray, num_classes: int, loc: Loc) -> None:
+    bad = np.flatnonzero((y < 0) | (y >= num_classes))
+    if bad.size:
+        i = int(bad[0])
+        raise problem(
+            f"label y[{i}] = {int(y[i])} is out of range: classes are 0..{num_classes - 1}",
+            (*loc, i),
+        )
+
+
+def with_bias(data: Dataset) -> Dataset:
+    """The bias trick: append a constant-1 column, so W's last column is the bias b."""
+    X = np.hstack([data.X, np.ones((data.n, 1))])
+    return Dataset(X, data.y, data.num_classes, data.name)
+
+
+def init_weights(num_classes: int, d: int, seed: int, init: str, weight_scale: float) -> np.ndarray:
+    """C x D weights: `gaussian` is weight_scale * N(0, 1); `xavier` has std 1/sqrt(D)."""
+    rng = np.random.default_rng(seed)
+    std = 1.0 / math.sqrt(d) if init == "xavier" else weight_scale
+    return rng.standard_normal((num_classes, d)) * std
+
+
+def weights_for(
+    data: Dataset, W_rows: Any, seed: int, init: str, weight_scale: float
+) -> np.ndarray:
+    """The given W (checked to be C x D and finite) or one drawn from seed."""
+    if W_rows is None:
+        return init_weights(data.num_classes, data.d, seed, init, weight_scale)
+    W = as_matrix(W_rows, "W", ("body", "W"))
+    if W.shape != (data.num_classes, data.d):
+        raise problem(
+            f"W is {W.shape[0]}x{W.shape[1]} but must be C x D = "
+            f"{data.num_classes}x{data.d} (classes x features"
+            f"{', bias column included' if data.d else ''})",
+            ("body", "W"),
+        )
+    return W

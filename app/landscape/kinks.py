@@ -1,0 +1,241 @@
+"""Exact piecewise-linear calculus of SVM losses along a line: kinks, slopes, values, grid rows.
+
+Along W + a*D every SVM score is linear in a, so every example's loss is a maximum of lines:
+a hinge max(0, m0 + m1*a) is the maximum of two lines, and a Crammer-Singer L_i is the maximum
+of C lines (the zero line in the true-class slot). A maximum of lines is convex and piecewise
+linear; `upper_envelope` finds where it switches lines (its kinks) and by how much the slope
+grows there. Summing the examples, the loss is fixed by its value and slope at the left end of
+the range plus the sorted kinks: prefix sums of the slope changes give its value anywhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from app.landscape.losses import LossSpec, hinge_margins, signs
+
+# Work arrays hold at most about this many float64 values (8 MB) at a time.
+CHUNK_VALUES = 1_000_000
+
+
+def line_terms(
+    S0: np.ndarray, S1: np.ndarray, y: np.ndarray, spec: LossSpec
+) -> tuple[np.ndarray, np.ndarray]:
+    """Intercepts and slopes (T, K) of the lines each loss term is the maximum of.
+
+    WW and one-vs-all: T = N*C hinge terms, K = 2 (the zero line and the margin line).
+    Structured: T = N examples, K = C (the true-class slot holds the zero line).
+    """
+    if spec.variant == "structured":
+        return hinge_margins(S0, y, spec), hinge_margins(
+            S1, y, LossSpec(variant="structured", delta=0.0)
+        )
+    if spec.variant == "ova":
+        t = signs(y, S0.shape[-1])
+        m0, m1 = spec.delta - t * S0, -t * S1
+    else:
+        m0 = hinge_margins(S0, y, spec)
+        m1 = hinge_margins(S1, y, LossSpec(variant="ww", delta=0.0))
+    m0, m1 = m0.reshape(-1), m1.reshape(-1)
+    zeros = np.zeros_like(m0)
+    return np.stack([zeros, m0], axis=1), np.stack([zeros, m1], axis=1)
+
+
+def upper_envelope(B: np.ndarray, M: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each row's lines b + m*a (B, M: (T, K)), the envelope max_k as a -> -inf and its switches.
+
+    Returns the slope at -inf (T,), and switch positions (T, K-1) (inf when unused, sorted per
+    row) with the slope increase at each switch (T, K-1). Each step moves to the steeper line
+    that overtakes the current one first (ties: the steepest), so at most K-1 switches.
+    """
+    T, K = B.shape
+    rows = np.arange(T)
+    flattest = M.min(axis=1, keepdims=True)
+    current = np.where(flattest == M, B, -np.inf).argmax(axis=1)
+    start_slope = M[rows, current]
+    positions = np.full((T, max(K - 1, 1)), np.inf)
+    increases = np.zeros((T, max(K - 1, 1)))
+    previous = np.full(T, -np.inf)
+    for step in range(K - 1):
+        b_cur, m_cur = B[rows, current][:, None], M[rows, current][:, None]
+        steeper = m_cur < M
+        with np.errstate(divide="ignore", invalid="ignore"):
+            overtakes = np.where(steeper, (b_cur - B) / np.where(steeper, M - m_cur, 1.0), np.inf)
+        first = overtakes.min(axis=1)
+        alive = np.isfinite(first)
+        if not alive.any():
+            break
+        nxt = np.where(overtakes == first[:, None], M, -np.inf).argmax(axis=1)
+        first = np.maximum(first, previous)  # rounding must not unsort a row's switches
+        positions[alive, step] = first[alive]
+        increases[alive, step] = (M[rows, nxt] - m_cur[:, 0])[alive]
+        current = np.where(alive, nxt, current)
+        previous = np.where(alive, first, previous)
+    return start_slope, positions, increases
+
+
+@dataclass
+class ExactLine:
+    """f(a) = (1/N) * (piecewise-linear sum of terms) + q0 + q1*a + q2*a^2 on [lo, hi], exactly.
+
+    `value_lo`, `slope_lo` are the piecewise part's value at lo and slope just right of lo;
+    `kinks` (sorted, in (lo, hi]) and `increases` its slope changes there (already / N).
+    """
+
+    lo: float
+    hi: float
+    value_lo: float
+    slope_lo: float
+    kinks: np.ndarray
+    increases: np.ndarray
+    quadratic: tuple[float, float, float]
+    slope_minus_inf: float
+    all_kinks: np.ndarray
+    all_increases: np.ndarray
+
+    def __post_init__(self) -> None:
+        self._cum_inc = np.concatenate([[0.0], np.cumsum(self.increases)])
+        self._cum_mom = np.concatenate([[0.0], np.cumsum(self.increases * (self.kinks - self.lo))])
+
+    def q(self, a: np.ndarray | float) -> np.ndarray | float:
+        q0, q1, q2 = self.quadratic
+        return q0 + a * (q1 + a * q2)
+
+    def value(self, a: np.ndarray) -> np.ndarray:
+        """Exact loss at any a in [lo, hi] in O(log kinks) each."""
+        a = np.asarray(a, dtype=np.float64)
+        k = np.searchsorted(self.kinks, a, side="right")
+        x = a - self.lo
+        piecewise = self.value_lo + self.slope_lo * x + self._cum_inc[k] * x - self._cum_mom[k]
+        return piecewise + self.q(a)
+
+    def one_sided_slopes(self, a: float) -> tuple[float, float]:
+        """f'(a-) and f'(a+) anywhere (not only in range), from all the switches."""
+        q_slope = self.quadratic[1] + 2 * self.quadratic[2] * a
+        left = self.slope_minus_inf + self.all_increases[self.all_kinks < a].sum()
+        right = self.slope_minus_inf + self.all_increases[self.all_kinks <= a].sum()
+        return float(left + q_slope), float(right + q_slope)
+
+    def merged_kinks(self, rel_tol: float = 1e-12) -> list[dict[str, float]]:
+        """Kinks in (lo, hi], coincident ones merged, each with its left and right slope."""
+        if self.kinks.size == 0:
+            return []
+        scale = max(1.0, abs(self.lo), abs(self.hi))
+        new_group = np.concatenate([[True], np.diff(self.kinks) > rel_tol * scale])
+        starts = np.flatnonzero(new_group)
+        alphas = self.kinks[starts]
+        group_inc = np.add.reduceat(self.increases, starts)
+        keep = group_inc > 0
+        before = self.slope_lo + self._cum_inc[starts]
+        q_slope = self.quadratic[1] + 2 * self.quadratic[2] * alphas
+        return [
+            {"alpha": float(a), "slope_left": float(sl), "slope_right": float(sl + inc)}
+            for a, sl, inc in zip(
+                alphas[keep], (before + q_slope)[keep], group_inc[keep], strict=True
+            )
+        ]
+
+    def minimum(self) -> tuple[float, float]:
+        """The exact minimum on [lo, hi]: at a kink, an end, or a segment's stationary point."""
+        candidates = [np.array([self.lo, self.hi]), self.kinks]
+        q1, q2 = self.quadratic[1], self.quadratic[2]
+        if q2 > 0:
+            edges = np.concatenate([[self.lo], self.kinks, [self.hi]])
+            segment_slopes = self.slope_lo + self._cum_inc  # slope on each segment
+            stationary = -(segment_slopes + q1) / (2 * q2)
+            candidates.append(np.clip(stationary, edges[:-1], edges[1:]))
+        points = np.concatenate(candidates)
+        values = self.value(points)
+        best = int(np.argmin(values))
+        return float(points[best]), float(values[best])
+
+
+def exact_line(
+    S0: np.ndarray,
+    S1: np.ndarray,
+    y: np.ndarray,
+    spec: LossSpec,
+    lo: float,
+    hi: float,
+    quadratic: tuple[float, float, float],
+) -> ExactLine:
+    """The SVM loss along scores S0 + a*S1 on [lo, hi], exactly."""
+    n = y.size
+    B, M = line_terms(S0, S1, y, spec)
+    slope_inf, positions, increases = upper_envelope(B, M)
+    used = np.isfinite(positions)
+    all_kinks, all_inc = positions[used], increases[used]
+    value_lo = float(np.max(B + M * lo, axis=1).sum())
+    right_of_lo = all_kinks <= lo
+    slope_lo = float(slope_inf.sum() + all_inc[right_of_lo].sum())
+    inside = (all_kinks > lo) & (all_kinks <= hi)
+    order = np.argsort(all_kinks[inside], kind="stable")
+    return ExactLine(
+        lo=lo,
+        hi=hi,
+        value_lo=value_lo / n,
+        slope_lo=slope_lo / n,
+        kinks=all_kinks[inside][order],
+        increases=all_inc[inside][order] / n,
+        quadratic=quadratic,
+        slope_minus_inf=float(slope_inf.sum()) / n,
+        all_kinks=all_kinks,
+        all_increases=all_inc / n,
+    )
+
+
+def grid_rows(
+    S0: np.ndarray,
+    S1: np.ndarray,
+    S2: np.ndarray,
+    betas: np.ndarray,
+    y: np.ndarray,
+    spec: LossSpec,
+    lo: float,
+    hi: float,
+    steps: int,
+) -> np.ndarray:
+    """The SVM data loss on the grid (betas x alphas), each row an exact 1-D line.
+
+    Row r is the line S0 + betas[r]*S2 + a*S1. Its kinks are bucketed to the first grid point at
+    or past them (a counting sort) and the slope changes prefix-summed: a row costs
+    O(T*K + steps), not O(steps*N*C). Rows are processed in chunks to bound memory.
+    """
+    n = y.size
+    B0, M = line_terms(S0, S1, y, spec)
+    B2, _ = line_terms(S2, S1, y, LossSpec(spec.loss, spec.variant, 0.0, 0.0))
+    T, K = M.shape
+    h = (hi - lo) / (steps - 1)
+    offsets = np.arange(steps) * h
+    out = np.empty((betas.size, steps))
+    chunk = max(1, CHUNK_VALUES // max(1, T * K))
+    for start in range(0, betas.size, chunk):
+        b = betas[start : start + chunk]
+        R = b.size
+        B = (B0[None] + b[:, None, None] * B2[None]).reshape(R * T, K)
+        Mt = np.broadcast_to(M, (R, T, K)).reshape(R * T, K)
+        slope_inf, positions, increases = upper_envelope(B, Mt)
+        value_lo = np.max(B + Mt * lo, axis=1).reshape(R, T).sum(axis=1)
+        slope_lo = slope_inf.reshape(R, T).sum(axis=1)
+        slope_lo += np.where(positions <= lo, increases, 0.0).reshape(R, -1).sum(axis=1)
+        later = np.isfinite(positions) & (positions > lo)
+        with np.errstate(invalid="ignore"):
+            bucket = np.ceil((positions - lo) / h)
+        bucket = np.where(later, np.clip(bucket, 1, steps), steps).astype(np.int64)
+        row_of = np.repeat(np.arange(R), T * positions.shape[1]).reshape(bucket.shape)
+        index = (row_of * (steps + 1) + bucket).ravel()
+        inc = np.where(later, increases, 0.0).ravel()
+        moment = (inc.reshape(bucket.shape) * np.where(later, positions - lo, 0.0)).ravel()
+        size = R * (steps + 1)
+        cum_inc = np.cumsum(np.bincount(index, inc, size).reshape(R, steps + 1), axis=1)
+        cum_mom = np.cumsum(np.bincount(index, moment, size).reshape(R, steps + 1), axis=1)
+        rows = (
+            value_lo[:, None]
+            + slope_lo[:, None] * offsets[None]
+            + cum_inc[:, :steps] * offsets[None]
+            - cum_mom[:, :steps]
+        )
+        out[start : start + R] = rows / n
+    return out
