@@ -52,7 +52,9 @@ def _validation_detail(error: dict[str, Any]) -> dict[str, Any]:
 
 async def _problem_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ProblemError)
-    return JSONResponse(status_code=exc.status, content={"detail": [p.as_detail() for p in exc.problems]})
+    return JSONResponse(
+        status_code=exc.status, content={"detail": [p.as_detail() for p in exc.problems]}
+    )
 
 
 async def _validation_handler(request: Request, exc: Exception) -> JSONResponse:

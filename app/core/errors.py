@@ -47,6 +47,10 @@ class LimitError(ProblemError):
     def __init__(self, what: str, got: int, limit: int, setting: str, loc=("body",)) -> None:
         msg = f"{what} is {got}, over the limit of {limit} (setting BPC_{setting.upper()})"
         super().__init__(
-            Problem(msg, type="limit_exceeded", loc=tuple(loc),
-                    extra={"limit": limit, "got": got, "setting": setting})
+            Problem(
+                msg,
+                type="limit_exceeded",
+                loc=tuple(loc),
+                extra={"limit": limit, "got": got, "setting": setting},
+            )
         )

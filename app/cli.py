@@ -1,0 +1,108 @@
+"""The backprop-circuits command: `serve` the app, or `eval` one circuit in the terminal."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from app.core.errors import ProblemError
+
+
+def _parse_assignment(text: str) -> tuple[str, Any]:
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"expected name=value, got {text!r}")
+    try:
+        return name.strip(), json.loads(value)
+    except json.JSONDecodeError as exc:
+        raise argparse.ArgumentTypeError(f"{name}: {value!r} is not a number or JSON list") from exc
+
+
+def _table(report: dict[str, Any]) -> str:
+    rows = [("node", "kind", "wire", "value", "grad")]
+    for node in report["nodes"]:
+        wire = node["label"] or node["text"] or node["symbol"]
+        rows.append(
+            (node["id"], node["op"] or node["kind"], wire, str(node["value"]), str(node["grad"]))
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    lines = [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        for row in rows
+    ]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    lines.append("")
+    lines.append(f"output = {report['output']['value']}")
+    for step in report["backward"]:
+        lines.append(f"step {step['index']}: {step['rule']}")
+    for warning in report["warnings"]:
+        lines.append(f"warning: {warning['msg']}")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="backprop-circuits", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the web app with uvicorn")
+    serve.add_argument("--host", default=os.environ.get("BPC_HOST", "127.0.0.1"))
+    serve.add_argument(
+        "--port", type=int, default=int(os.environ.get("PORT", os.environ.get("BPC_PORT", 8000)))
+    )
+    serve.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", 1)))
+    serve.add_argument(
+        "--limit-concurrency",
+        type=int,
+        default=None,
+        help="answer 503 beyond this many concurrent connections per worker",
+    )
+    serve.add_argument("--timeout-keep-alive", type=int, default=5)
+
+    ev = sub.add_parser("eval", help="evaluate one circuit and print every wire")
+    ev.add_argument("expression")
+    ev.add_argument("inputs", nargs="*", type=_parse_assignment, metavar="name=value")
+    ev.add_argument("--json", action="store_true", help="print the API's JSON")
+    ev.add_argument("--output-grad", type=float, default=1.0)
+    ev.add_argument("--tie-break", choices=["split", "first"], default="split")
+    ev.add_argument("--gradcheck", action="store_true")
+
+    args = parser.parse_args(argv)
+    if args.command == "serve":
+        import uvicorn
+
+        uvicorn.run(
+            "app.main:app",
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            limit_concurrency=args.limit_concurrency,
+            timeout_keep_alive=args.timeout_keep_alive,
+        )
+        return 0
+
+    from app.engine import evaluate
+
+    try:
+        report = evaluate(
+            args.expression,
+            dict(args.inputs),
+            output_grad=args.output_grad,
+            tie_break=args.tie_break,
+            gradcheck_=args.gradcheck,
+        )
+    except ProblemError as exc:
+        for problem in exc.problems:
+            print(f"error: {problem.msg}", file=sys.stderr)
+            if problem.excerpt is not None:
+                print(f"  {problem.excerpt}\n  {problem.extra.get('caret', '')}", file=sys.stderr)
+        return 2
+    print(json.dumps(report, indent=2) if args.json else _table(report))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,568 @@
+"""The gate table: one entry per gate with its symbol, arity, forward, local derivatives and rule."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from app.engine.numbers import fmt
+
+Array = np.ndarray
+TIE_BREAKS = ("split", "first")
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """What a caption needs about one backward step: names, cached values and the numbers."""
+
+    names: Sequence[str]
+    xs: Sequence[Any]
+    out: Any
+    upstream: Any
+    local: Sequence[Any]
+    contributions: Sequence[Any]
+    param: Any = None
+    tie_break: str = "split"
+
+
+@dataclass(frozen=True, slots=True)
+class Kink:
+    """A point where the gate is not differentiable: the convention used and the valid range."""
+
+    kind: str  # "tie" | "relu0" | "abs0" | "sqrt0"
+    convention: str
+    interval: list[list[float]]  # per input: [lowest, highest] valid local gradient
+    count: int = 1  # elements at the kink (tensors)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "convention": self.convention,
+            "interval": self.interval,
+            "count": self.count,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Gate:
+    """One gate: how it computes, how it differentiates, and how the course explains it.
+
+    `local(xs, out, param, tie_break)` returns one elementwise local derivative per input; the
+    engine multiplies by the upstream gradient and sums broadcast axes back. Gates whose
+    gradient is not elementwise (matmul, reductions) give `vjp(g, xs, out, param)` instead.
+    `scalar_forward` / `scalar_local` are optional plain-float versions for the scalar fast path.
+    """
+
+    name: str
+    symbol: str
+    arity: tuple[int, int | None]
+    forward: Callable[..., Any]
+    derivative: str
+    rule: str
+    explain: Callable[[Step], str]
+    local: Callable[..., list[Any]] | None = None
+    vjp: Callable[..., list[Any]] | None = None
+    kink: Callable[..., Kink | None] | None = None
+    scalar_forward: Callable[..., float] | None = None
+    scalar_local: Callable[..., list[float]] | None = None
+    infix: bool = False  # drawn and written between its inputs (x + y) rather than as f(x)
+    by_name: bool = True  # callable by name in the language, e.g. exp(x); operators are not
+    params: tuple[int, int] = (0, 0)  # how many trailing constant arguments, e.g. sum(x, 0)
+
+    def as_dict(self) -> dict[str, Any]:
+        low, high = self.arity
+        return {
+            "name": self.name,
+            "symbol": self.symbol,
+            "arity": low if low == high else {"min": low, "max": high},
+            "derivative": self.derivative,
+            "rule": self.rule,
+        }
+
+
+GATES: dict[str, Gate] = {}
+
+
+def register(gate: Gate) -> Gate:
+    GATES[gate.name] = gate
+    return gate
+
+
+def _given(step: Step, i: int) -> str:
+    return f"{step.names[i]} receives {fmt(step.contributions[i])}"
+
+
+# ---------------------------------------------------------------- arithmetic
+
+
+def _explain_add(s: Step) -> str:
+    return (
+        f"add gate distributes the upstream gradient {fmt(s.upstream)} unchanged to both inputs: "
+        f"{s.names[0]} and {s.names[1]} each receive 1 · {fmt(s.upstream)} = {fmt(s.contributions[0])}"
+    )
+
+
+register(
+    Gate(
+        "add",
+        "+",
+        (2, 2),
+        np.add,
+        "d/dx (x + y) = 1, d/dy (x + y) = 1",
+        "add gate distributes: every input receives the upstream gradient unchanged",
+        _explain_add,
+        local=lambda xs, out, p, t: [np.ones_like(out), np.ones_like(out)],
+        scalar_forward=lambda a, b: a + b,
+        scalar_local=lambda xs, out, p, t: [1.0, 1.0],
+        infix=True,
+        by_name=False,
+    )
+)
+
+
+def _explain_sub(s: Step) -> str:
+    return (
+        f"subtract gate distributes with a sign: {s.names[0]} receives +1 · {fmt(s.upstream)} = "
+        f"{fmt(s.contributions[0])}, {s.names[1]} receives -1 · {fmt(s.upstream)} = {fmt(s.contributions[1])}"
+    )
+
+
+register(
+    Gate(
+        "sub",
+        "−",
+        (2, 2),
+        np.subtract,
+        "d/dx (x - y) = 1, d/dy (x - y) = -1",
+        "subtract gate distributes: the first input receives the upstream gradient, the second its negative",
+        _explain_sub,
+        local=lambda xs, out, p, t: [np.ones_like(out), -np.ones_like(out)],
+        scalar_forward=lambda a, b: a - b,
+        scalar_local=lambda xs, out, p, t: [1.0, -1.0],
+        infix=True,
+        by_name=False,
+    )
+)
+
+
+def _explain_mul(s: Step) -> str:
+    a, b = s.names
+    return (
+        f"multiply gate swaps: {a} receives {b} · upstream = {fmt(s.xs[1])} · {fmt(s.upstream)} = "
+        f"{fmt(s.contributions[0])}; {b} receives {a} · upstream = {fmt(s.xs[0])} · {fmt(s.upstream)} = "
+        f"{fmt(s.contributions[1])}"
+    )
+
+
+register(
+    Gate(
+        "mul",
+        "×",
+        (2, 2),
+        np.multiply,
+        "d/dx x*y = y, d/dy x*y = x",
+        "multiply gate swaps: each input receives the other input's value times the upstream gradient",
+        _explain_mul,
+        local=lambda xs, out, p, t: [xs[1] * np.ones_like(out), xs[0] * np.ones_like(out)],
+        scalar_forward=lambda a, b: a * b,
+        scalar_local=lambda xs, out, p, t: [xs[1], xs[0]],
+        infix=True,
+        by_name=False,
+    )
+)
+
+
+def _explain_div(s: Step) -> str:
+    a, b = s.names
+    return (
+        f"divide gate: {a} receives upstream / {b} = {fmt(s.upstream)} / {fmt(s.xs[1])} = "
+        f"{fmt(s.contributions[0])}; {b} receives -{a}/{b}² · upstream = {fmt(s.local[1])} · "
+        f"{fmt(s.upstream)} = {fmt(s.contributions[1])}"
+    )
+
+
+register(
+    Gate(
+        "div",
+        "÷",
+        (2, 2),
+        np.divide,
+        "d/dx x/y = 1/y, d/dy x/y = -x/y²",
+        "divide gate: the numerator receives upstream / denominator, the denominator -x/y² · upstream",
+        _explain_div,
+        local=lambda xs, out, p, t: [
+            1.0 / xs[1] * np.ones_like(out),
+            -xs[0] / xs[1] ** 2 * np.ones_like(out),
+        ],
+        scalar_forward=lambda a, b: a / b,
+        scalar_local=lambda xs, out, p, t: [1.0 / xs[1], -xs[0] / (xs[1] * xs[1])],
+        infix=True,
+        by_name=False,
+    )
+)
+
+register(
+    Gate(
+        "neg",
+        "−",
+        (1, 1),
+        np.negative,
+        "d/dx (-x) = -1",
+        "negate gate flips the sign of the upstream gradient",
+        lambda s: (
+            f"negate gate flips the sign: {s.names[0]} receives -1 · {fmt(s.upstream)} = {fmt(s.contributions[0])}"
+        ),
+        local=lambda xs, out, p, t: [-np.ones_like(out)],
+        scalar_forward=lambda a: -a,
+        scalar_local=lambda xs, out, p, t: [-1.0],
+        by_name=False,
+    )
+)
+
+
+def _pow_const(x: Any, c: float) -> Any:
+    return np.power(x, c)
+
+
+register(
+    Gate(
+        "pow",
+        "**c",
+        (1, 1),
+        _pow_const,
+        "d/dx x**c = c·x**(c-1)",
+        "power gate: the input receives c·x^(c-1) times the upstream gradient",
+        lambda s: (
+            f"power gate: {s.names[0]} receives {fmt(s.param)}·{s.names[0]}^{fmt(s.param - 1)} · upstream = "
+            f"{fmt(s.local[0])} · {fmt(s.upstream)} = {fmt(s.contributions[0])}"
+        ),
+        local=lambda xs, out, p, t: [p * np.power(xs[0], p - 1.0) * np.ones_like(out)],
+        scalar_forward=lambda a, c: a**c,
+        scalar_local=lambda xs, out, p, t: [p * xs[0] ** (p - 1.0)],
+        by_name=False,
+    )
+)
+
+register(
+    Gate(
+        "pow_xy",
+        "**",
+        (2, 2),
+        np.power,
+        "d/dx x**y = y·x**(y-1), d/dy x**y = x**y·ln x",
+        "power gate: the base receives y·x^(y-1) · upstream, the exponent x^y·ln(x) · upstream",
+        lambda s: (
+            f"power gate: {s.names[0]} receives {s.names[1]}·{s.names[0]}^({s.names[1]}-1) · upstream = "
+            f"{fmt(s.contributions[0])}; {s.names[1]} receives {s.names[0]}^{s.names[1]}·ln {s.names[0]} · "
+            f"upstream = {fmt(s.contributions[1])}"
+        ),
+        local=lambda xs, out, p, t: [
+            xs[1] * np.power(xs[0], xs[1] - 1.0) * np.ones_like(out),
+            out * np.log(xs[0]) * np.ones_like(out),
+        ],
+        infix=True,
+        by_name=False,
+    )
+)
+
+
+# ---------------------------------------------------------------- routing: max and min
+
+
+def _winners(xs: Sequence[Any], out: Any) -> list[Any]:
+    return [np.asarray(x) == out for x in xs]
+
+
+def _route_local(xs: Sequence[Any], out: Any, param: Any, tie_break: str) -> list[Any]:
+    winners = _winners(xs, out)
+    if tie_break == "first":
+        taken = np.zeros(np.shape(out), dtype=bool)
+        local = []
+        for mask in winners:
+            mine = mask & ~taken
+            taken = taken | mask
+            local.append(mine.astype(np.float64) * np.ones_like(out))
+        return local
+    count = sum(mask.astype(np.float64) for mask in winners)
+    return [mask / np.maximum(count, 1.0) * np.ones_like(out) for mask in winners]
+
+
+def _route_scalar_local(xs: Sequence[float], out: float, param: Any, tie_break: str) -> list[float]:
+    winners = [x == out for x in xs]
+    if tie_break == "first":
+        first = winners.index(True) if True in winners else -1
+        return [1.0 if i == first else 0.0 for i in range(len(xs))]
+    share = 1.0 / max(1, sum(winners))
+    return [share if won else 0.0 for won in winners]
+
+
+def _route_kink(xs: Sequence[Any], out: Any, param: Any, tie_break: str) -> Kink | None:
+    winners = _winners(xs, out)
+    count = sum(mask.astype(np.int64) for mask in winners)
+    tied = np.asarray(count > 1)
+    if not tied.any():
+        return None
+    convention = (
+        "ties split the gradient evenly between the tied inputs (PyTorch's convention)"
+        if tie_break == "split"
+        else "ties send the whole gradient to the first tied input"
+    )
+    interval = [[0.0, 1.0] if bool(np.any(mask & tied)) else [0.0, 0.0] for mask in winners]
+    return Kink(
+        "tie",
+        convention + "; any split that sums to 1 is a valid subgradient",
+        interval,
+        int(tied.sum()),
+    )
+
+
+def _explain_route(word: str) -> Callable[[Step], str]:
+    def explain(s: Step) -> str:
+        up = fmt(s.upstream)
+        gets = [i for i, c in enumerate(s.local) if np.any(np.asarray(c) != 0)]
+        if any(np.ndim(x) for x in s.xs):
+            return f"{word} gate routes the upstream gradient elementwise to whichever input was the {word}"
+        if len(gets) > 1:
+            share = ", ".join(f"{s.names[i]} gets {fmt(s.contributions[i])}" for i in gets)
+            return (
+                f"{word} gate has a tie at {fmt(s.out)}: "
+                + ("it splits" if s.tie_break == "split" else "it sends")
+                + f" the gradient {up}: {share}"
+            )
+        others = [s.names[i] for i in range(len(s.names)) if i not in gets]
+        winner = s.names[gets[0]] if gets else s.names[0]
+        rest = ", ".join(others)
+        larger = "larger" if word == "max" else "smaller"
+        return f"{word} gate routes the gradient {up} to {winner}, the {larger} input; {rest} " + (
+            "gets 0" if len(others) == 1 else "get 0"
+        )
+
+    return explain
+
+
+def _reduce(ufunc: np.ufunc) -> Callable[..., Any]:
+    def forward(*xs: Any) -> Any:
+        out = xs[0]
+        for x in xs[1:]:
+            out = ufunc(out, x)
+        return out
+
+    return forward
+
+
+register(
+    Gate(
+        "max",
+        "max",
+        (2, None),
+        _reduce(np.maximum),
+        "d/dx max(x, y) = 1 if x ≥ y else 0",
+        "max gate routes: the whole upstream gradient goes to the larger input, the others get 0",
+        _explain_route("max"),
+        local=_route_local,
+        kink=_route_kink,
+        scalar_forward=lambda *xs: max(xs) if all(x == x for x in xs) else math.nan,
+        scalar_local=_route_scalar_local,
+    )
+)
+
+register(
+    Gate(
+        "min",
+        "min",
+        (2, None),
+        _reduce(np.minimum),
+        "d/dx min(x, y) = 1 if x ≤ y else 0",
+        "min gate routes: the whole upstream gradient goes to the smaller input, the others get 0",
+        _explain_route("min"),
+        local=_route_local,
+        kink=_route_kink,
+        scalar_forward=lambda *xs: min(xs) if all(x == x for x in xs) else math.nan,
+        scalar_local=_route_scalar_local,
+    )
+)
+
+
+# ---------------------------------------------------------------- elementwise functions
+
+
+def _explain_unary(what: str) -> Callable[[Step], str]:
+    def explain(s: Step) -> str:
+        return (
+            f"{what}: {s.names[0]} receives {fmt(s.local[0])} · {fmt(s.upstream)} = "
+            f"{fmt(s.contributions[0])}"
+        )
+
+    return explain
+
+
+def _at_zero(kind: str, convention: str, interval: list[float]) -> Callable[..., Kink | None]:
+    def kink(xs: Sequence[Any], out: Any, param: Any, tie_break: str) -> Kink | None:
+        zeros = int(np.count_nonzero(np.asarray(xs[0]) == 0))
+        return Kink(kind, convention, [interval], zeros) if zeros else None
+
+    return kink
+
+
+register(
+    Gate(
+        "exp",
+        "exp",
+        (1, 1),
+        np.exp,
+        "d/dx e^x = e^x",
+        "exp gate: the local gradient is its own output e^x",
+        _explain_unary("exp gate multiplies by its own output e^x"),
+        local=lambda xs, out, p, t: [out],
+        scalar_forward=math.exp,
+        scalar_local=lambda xs, out, p, t: [out],
+    )
+)
+
+register(
+    Gate(
+        "log",
+        "log",
+        (1, 1),
+        np.log,
+        "d/dx ln x = 1/x",
+        "log gate: the local gradient is 1/x",
+        _explain_unary("log gate multiplies by 1/x"),
+        local=lambda xs, out, p, t: [1.0 / xs[0] * np.ones_like(out)],
+        scalar_forward=math.log,
+        scalar_local=lambda xs, out, p, t: [1.0 / xs[0]],
+    )
+)
+
+register(
+    Gate(
+        "sqrt",
+        "√",
+        (1, 1),
+        np.sqrt,
+        "d/dx √x = 1/(2√x)",
+        "sqrt gate: the local gradient is 1/(2√x)",
+        _explain_unary("sqrt gate multiplies by 1/(2√x)"),
+        local=lambda xs, out, p, t: [0.5 / out],
+        kink=_at_zero(
+            "sqrt0",
+            "√x has a vertical tangent at 0: the derivative is +Infinity (as PyTorch)",
+            [math.inf, math.inf],
+        ),
+        scalar_forward=math.sqrt,
+        scalar_local=lambda xs, out, p, t: [0.5 / out],
+    )
+)
+
+register(
+    Gate(
+        "abs",
+        "|x|",
+        (1, 1),
+        np.abs,
+        "d/dx |x| = sign(x)",
+        "abs gate: the local gradient is the sign of the input",
+        _explain_unary("abs gate multiplies by sign(x)"),
+        local=lambda xs, out, p, t: [np.sign(xs[0]) * np.ones_like(out)],
+        kink=_at_zero(
+            "abs0",
+            "abs'(0) = 0 (PyTorch's convention); any value in [-1, 1] is a valid subgradient",
+            [-1.0, 1.0],
+        ),
+        scalar_forward=abs,
+        scalar_local=lambda xs, out, p, t: [(xs[0] > 0) - (xs[0] < 0) + 0.0],
+    )
+)
+
+
+def _relu_explain(s: Step) -> str:
+    if np.ndim(s.xs[0]):
+        return "relu gate routes the gradient through where the input was positive, 0 elsewhere"
+    if s.xs[0] > 0:
+        return (
+            f"relu gate passes the gradient {fmt(s.upstream)} through: its input {fmt(s.xs[0])} > 0"
+        )
+    return f"relu gate blocks the gradient: its input {fmt(s.xs[0])} ≤ 0, so {s.names[0]} gets 0"
+
+
+register(
+    Gate(
+        "relu",
+        "relu",
+        (1, 1),
+        lambda x: np.maximum(x, 0.0),
+        "d/dx max(0, x) = 1 if x > 0 else 0",
+        "relu gate routes: the gradient passes where the input was positive and is blocked elsewhere",
+        _relu_explain,
+        local=lambda xs, out, p, t: [
+            (np.asarray(xs[0]) > 0).astype(np.float64) * np.ones_like(out)
+        ],
+        kink=_at_zero(
+            "relu0",
+            "relu'(0) = 0 (PyTorch's convention); any value in [0, 1] is a valid subgradient",
+            [0.0, 1.0],
+        ),
+        scalar_forward=lambda x: x if x > 0 else (0.0 if x == x else x),
+        scalar_local=lambda xs, out, p, t: [1.0 if xs[0] > 0 else 0.0],
+    )
+)
+
+
+def _sigmoid(x: Any) -> Any:
+    # Stable on both tails: never exponentiates a large positive number.
+    x = np.asarray(x, dtype=np.float64)
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))[()]
+
+
+def _sigmoid_scalar(x: float) -> float:
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)
+    return e / (1.0 + e)
+
+
+register(
+    Gate(
+        "sigmoid",
+        "σ",
+        (1, 1),
+        _sigmoid,
+        "d/dx σ(x) = σ(x)·(1 - σ(x))",
+        "sigmoid gate: the local gradient is σ(x)(1 - σ(x)), computed from its own output",
+        lambda s: (
+            f"sigmoid gate: {s.names[0]} receives σ(1-σ) · upstream = {fmt(s.out)}·(1-{fmt(s.out)}) · "
+            f"{fmt(s.upstream)} = {fmt(s.contributions[0])}"
+        ),
+        local=lambda xs, out, p, t: [out * (1.0 - out)],
+        scalar_forward=_sigmoid_scalar,
+        scalar_local=lambda xs, out, p, t: [out * (1.0 - out)],
+    )
+)
+
+register(
+    Gate(
+        "tanh",
+        "tanh",
+        (1, 1),
+        np.tanh,
+        "d/dx tanh x = 1 - tanh²x",
+        "tanh gate: the local gradient is 1 - tanh², computed from its own output",
+        _explain_unary("tanh gate multiplies by 1 - tanh²"),
+        local=lambda xs, out, p, t: [1.0 - out * out],
+        scalar_forward=math.tanh,
+        scalar_local=lambda xs, out, p, t: [1.0 - out * out],
+    )
+)
+
+
+# Binary operators of the expression language (more, such as @, register themselves here).
+BINARY_OPS = {"+": "add", "-": "sub", "*": "mul", "/": "div", "**": "pow_xy"}
+
+
+def gate_table() -> list[dict[str, Any]]:
+    return [gate.as_dict() for gate in GATES.values()]

@@ -1,0 +1,60 @@
+"""Number formatting for captions, and JSON-safe encoding of float64 arrays (RFC 8259 has no NaN)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+NON_FINITE = {math.inf: "Infinity", -math.inf: "-Infinity"}
+
+
+def json_number(x: float) -> float | str:
+    """A float as JSON allows it: non-finite values become "Infinity", "-Infinity" or "NaN"."""
+    if x != x:
+        return "NaN"
+    if x in NON_FINITE:
+        return NON_FINITE[x]
+    return x
+
+
+def to_json(value: Any) -> Any:
+    """A 0-d array or float to a JSON number; a tensor to nested lists of JSON numbers."""
+    if isinstance(value, float):
+        return json_number(value)
+    array = np.asarray(value, dtype=np.float64)
+    if array.ndim == 0:
+        return json_number(float(array))
+    if bool(np.isfinite(array).all()):
+        return array.tolist()
+    return _nested(array.tolist())
+
+
+def _nested(items: Any) -> Any:
+    if isinstance(items, list):
+        return [_nested(item) for item in items]
+    return json_number(items)
+
+
+def fmt(x: Any) -> str:
+    """A short human number for captions: 4 significant digits, no trailing zeros, no '-0'."""
+    array = np.asarray(x, dtype=np.float64)
+    if array.ndim > 0:
+        return "(" + "×".join(str(d) for d in array.shape) + ")"
+    v = float(array)
+    if v != v:
+        return "NaN"
+    if math.isinf(v):
+        return "Infinity" if v > 0 else "-Infinity"
+    if v == 0:
+        return "0"
+    text = f"{v:.4g}"
+    if "e" in text:
+        mantissa, exponent = text.split("e")
+        text = f"{mantissa}e{int(exponent)}"
+    return text
+
+
+def shape_text(shape: tuple[int, ...]) -> str:
+    return "scalar" if not shape else "(" + ",".join(str(d) for d in shape) + ")"

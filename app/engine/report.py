@@ -1,0 +1,273 @@
+"""Turns a circuit and its trace into the API's JSON-ready answer: nodes, edges, steps, rules."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import numpy as np
+
+from app.engine.circuit import Circuit, Node
+from app.engine.gates import GATES, Step
+from app.engine.numbers import fmt, to_json
+from app.engine.passes import Trace
+
+_EXCERPT = 40
+_CALL = re.compile(r"[A-Za-z_]\w*\([^()]*\)")
+
+
+class Excerpts:
+    """Source text of a node's span, shortened in the middle; O(1) per node."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.line_starts = [0]
+        for i, ch in enumerate(source):
+            if ch == "\n":
+                self.line_starts.append(i + 1)
+
+    def offset(self, line: int, col: int) -> int:
+        return self.line_starts[min(line, len(self.line_starts)) - 1] + col - 1
+
+    def text(self, node: Node) -> str:
+        if node.span is None:
+            return ""
+        start = self.offset(node.span.line, node.span.col)
+        end = self.offset(node.span.end_line, node.span.end_col)
+        if end - start <= _EXCERPT:
+            text = self.source[start:end]
+        else:
+            text = self.source[start : start + 26] + " … " + self.source[end - 11 : end]
+        return " ".join(text.split())
+
+
+def node_symbol(node: Node) -> str:
+    if node.kind == "input":
+        return node.name or ""
+    if node.kind == "const":
+        return fmt(node.const)
+    gate = GATES[node.op]  # type: ignore[index]
+    if node.op == "pow":
+        return f"**{fmt(node.const)}"
+    return gate.symbol
+
+
+def display_name(node: Node, excerpt: str) -> str:
+    """How a caption names a wire: its input or stage name, its constant, or its source text."""
+    if node.labels:
+        return node.labels[0]
+    if node.kind == "input":
+        return node.name or ""
+    if node.kind == "const":
+        return fmt(node.const)
+    if len(excerpt) <= 24:
+        bare = " " not in excerpt or _CALL.fullmatch(excerpt) is not None
+        return excerpt if bare else f"({excerpt})"
+    return f"the {node_symbol(node)} gate's output"
+
+
+def _uses(node: Node, port: int) -> list[int]:
+    """Which cached forward values the local gradient of input `port` is computed from."""
+    op = node.op
+    args = node.args
+    if op == "mul":
+        return [args[1 - port]]
+    if op == "div":
+        return [args[1]] if port == 0 else [args[0], args[1]]
+    if op in ("exp", "sigmoid", "tanh", "sqrt"):
+        return [node.id]
+    if op in ("log", "abs", "relu", "pow"):
+        return [args[0]]
+    if op == "pow_xy":
+        return list(args) + ([node.id] if port == 1 else [])
+    if op in ("max", "min"):
+        return list(args) + [node.id]
+    return []
+
+
+def build_report(circuit: Circuit, trace: Trace, source: str, tie_break: str) -> dict[str, Any]:
+    nodes = circuit.nodes
+    values, grads = trace.values, trace.grads
+    excerpts = Excerpts(source)
+    texts = [excerpts.text(node) for node in nodes]
+    names = [display_name(node, texts[node.id]) for node in nodes]
+    shapes = [list(np.shape(v)) for v in values]
+    warnings: list[dict[str, Any]] = list(circuit.warnings)
+
+    node_out = []
+    for node in nodes:
+        node_out.append(
+            {
+                "id": f"n{node.id}",
+                "kind": node.kind,
+                "op": node.op,
+                "symbol": node_symbol(node),
+                "label": node.labels[0]
+                if node.labels
+                else (node.name if node.kind == "input" else None),
+                "labels": node.labels,
+                "inputs": [f"n{a}" for a in node.args],
+                "value": to_json(values[node.id]),
+                "grad": to_json(
+                    grads[node.id]
+                    if grads[node.id] is not None
+                    else np.zeros(np.shape(values[node.id]))
+                ),
+                "shape": shapes[node.id],
+                "text": texts[node.id],
+                "span": node.span.as_dict() if node.span else None,
+                "param": _param(node),
+            }
+        )
+
+    edge_ids: dict[tuple[int, int], int] = {}
+    edges: list[dict[str, Any]] = []
+    for node in nodes:
+        for port, arg in enumerate(node.args):
+            edge_ids[(node.id, port)] = len(edges)
+            edges.append(
+                {
+                    "id": f"e{len(edges)}",
+                    "source": f"n{arg}",
+                    "target": f"n{node.id}",
+                    "port": port,
+                    "value": to_json(values[arg]),
+                    "grad": 0.0,
+                    "shape": shapes[arg],
+                }
+            )
+
+    steps = []
+    for index, (node_id, upstream, locals_, contributions, accumulated) in enumerate(trace.steps):
+        node = nodes[node_id]
+        gate = GATES[node.op]  # type: ignore[index]
+        xs = [values[a] for a in node.args]
+        step_inputs = []
+        for port, arg in enumerate(node.args):
+            edge = edges[edge_ids[(node_id, port)]]
+            edge["grad"] = to_json(contributions[port])
+            step_inputs.append(
+                {
+                    "node": f"n{arg}",
+                    "port": port,
+                    "edge": edge["id"],
+                    "local_grad": None if locals_[port] is None else to_json(locals_[port]),
+                    "contribution": to_json(contributions[port]),
+                    "accumulated": to_json(accumulated[port]),
+                    "uses": [f"n{u}" for u in _uses(node, port)],
+                }
+            )
+        kink = None
+        if gate.kink is not None:
+            found = gate.kink(
+                [np.asarray(x) for x in xs], np.asarray(values[node_id]), node.const, tie_break
+            )
+            kink = found.as_dict() if found else None
+        view = Step(
+            [names[a] for a in node.args],
+            xs,
+            values[node_id],
+            upstream,
+            locals_,
+            contributions,
+            node.const,
+            tie_break,
+        )
+        rule = gate.explain(view)
+        if kink is not None:
+            rule += f". Kink: {kink['convention']}"
+            kink["text"] = kink["convention"]
+        steps.append(
+            {
+                "index": index,
+                "node": f"n{node_id}",
+                "op": node.op,
+                "symbol": node_symbol(node),
+                "upstream": to_json(upstream),
+                "inputs": step_inputs,
+                "rule": rule,
+                "formula": gate.derivative,
+                "kink": kink,
+            }
+        )
+
+    warnings.extend(_non_finite_warnings(circuit, trace, names))
+    output = circuit.output
+    gradients = {}
+    for node in nodes:
+        if node.kind == "input":
+            grad = grads[node.id]
+            gradients[node.name] = to_json(
+                grad if grad is not None else np.zeros(np.shape(values[node.id]))
+            )
+    return {
+        "expression": source,
+        "output": {"value": to_json(values[output]), "shape": shapes[output], "node": f"n{output}"},
+        "inputs": list(circuit.input_names),
+        "nodes": node_out,
+        "edges": edges,
+        "forward": [f"n{node.id}" for node in nodes],
+        "backward": steps,
+        "gradients": gradients,
+        "warnings": warnings,
+        "stats": {"gates": circuit.gate_count, "nodes": len(nodes), "fast_path": trace.fast},
+    }
+
+
+def _param(node: Node) -> Any:
+    if node.kind != "gate" or node.const is None:
+        return None
+    if isinstance(node.const, tuple):
+        return [to_json(c) if isinstance(c, float) else c for c in node.const]
+    return to_json(node.const) if isinstance(node.const, float) else node.const
+
+
+def _kinds(value: Any) -> list[str]:
+    array = np.asarray(value, dtype=np.float64)
+    if bool(np.isfinite(array).all()):
+        return []
+    found = []
+    if bool(np.isposinf(array).any()):
+        found.append("Infinity")
+    if bool(np.isneginf(array).any()):
+        found.append("-Infinity")
+    if bool(np.isnan(array).any()):
+        found.append("NaN")
+    return found
+
+
+def _non_finite_warnings(circuit: Circuit, trace: Trace, names: list[str]) -> list[dict[str, Any]]:
+    """For each non-finite kind, the first gate that produced it, forward and backward."""
+    warnings = []
+    seen: set[str] = set()
+    for node in circuit.nodes:
+        if node.kind != "gate":
+            continue
+        for kind in _kinds(trace.values[node.id]):
+            if kind not in seen:
+                seen.add(kind)
+                warnings.append(
+                    {
+                        "node": f"n{node.id}",
+                        "pass": "forward",
+                        "value": kind,
+                        "msg": f"the {node.op} gate {names[node.id]} produced {kind} in the forward pass",
+                    }
+                )
+    seen = set()
+    for node_id, _up, _locals, contributions, _acc in trace.steps:
+        for contribution in contributions:
+            for kind in _kinds(contribution):
+                if kind not in seen:
+                    seen.add(kind)
+                    node = circuit.nodes[node_id]
+                    warnings.append(
+                        {
+                            "node": f"n{node_id}",
+                            "pass": "backward",
+                            "value": kind,
+                            "msg": f"the backward step of the {node.op} gate {names[node_id]} "
+                            f"produced a gradient of {kind}",
+                        }
+                    )
+    return warnings

@@ -1,0 +1,145 @@
+"""Built-in example circuits: every circuit in the CS231n reference file, and a few more."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+BUILT_IN: list[dict[str, Any]] = [
+    {
+        "id": "add_mul",
+        "title": "(x + y) * z",
+        "description": "The notes' first circuit: the add gate distributes, the multiply gate swaps.",
+        "expression": "(x + y) * z",
+        "inputs": {"x": -2, "y": 5, "z": -4},
+        "expected": {"output": -12.0, "grads": {"x": -4.0, "y": -4.0, "z": 3.0}},
+    },
+    {
+        "id": "max_route",
+        "title": "2 * (x*y + max(z, w))",
+        "description": "Add distributes 2 to both inputs, max routes 2 to z and 0 to w, "
+        "multiply swaps: dx = y · 2 = -8, dy = x · 2 = 6.",
+        "expression": "2 * (x*y + max(z, w))",
+        "inputs": {"x": 3, "y": -4, "z": 2, "w": -1},
+        "expected": {"output": -20.0, "grads": {"x": -8.0, "y": 6.0, "z": 2.0, "w": 0.0}},
+    },
+    {
+        "id": "sigmoid_neuron",
+        "title": "Sigmoid neuron",
+        "description": "A 2-input neuron, 1 / (1 + exp(-(w·x + b))), gate by gate.",
+        "expression": "1 / (1 + exp(-(w0*x0 + w1*x1 + w2)))",
+        "inputs": {"w0": 2, "x0": -1, "w1": -3, "x1": -2, "w2": -3},
+        "expected": {
+            "output": 0.7310585786300049,
+            "grads": {
+                "w0": -0.19661193324148188,
+                "x0": 0.39322386648296376,
+                "w1": -0.39322386648296376,
+                "x1": -0.5898357997244457,
+                "w2": 0.19661193324148188,
+            },
+        },
+    },
+    {
+        "id": "sigmoid_staged",
+        "title": "Sigmoid neuron, staged",
+        "description": "The same neuron in two named stages; the sigmoid gate's local gradient "
+        "is σ(1 - σ) = 0.197.",
+        "expression": "dot = w0*x0 + w1*x1 + w2\nf = sigmoid(dot)",
+        "inputs": {"w0": 2, "x0": -1, "w1": -3, "x1": -2, "w2": -3},
+        "expected": {
+            "output": 0.7310585786300049,
+            "grads": {
+                "w0": -0.19661193324148188,
+                "x0": 0.39322386648296376,
+                "w1": -0.39322386648296376,
+                "x1": -0.5898357997244457,
+                "w2": 0.19661193324148188,
+            },
+        },
+    },
+    {
+        "id": "staged",
+        "title": "Staged computation",
+        "description": "The notes' staged example (x + σ(y)) / (σ(x) + (x + y)²): x and y fork, "
+        "and their gradients add up from every branch.",
+        "expression": (
+            "sigy = 1 / (1 + exp(-y))  # sigmoid in numerator\n"
+            "num = x + sigy\n"
+            "sigx = 1 / (1 + exp(-x))  # sigmoid in denominator\n"
+            "xpy = x + y\n"
+            "xpysqr = xpy**2\n"
+            "den = sigx + xpysqr\n"
+            "invden = 1 / den\n"
+            "f = num * invden"
+        ),
+        "inputs": {"x": 3, "y": -4},
+        "expected": {
+            "output": 1.5456448841066441,
+            "grads": {"x": 2.0595697955721652, "y": 1.5922327514838093},
+        },
+    },
+    {
+        "id": "staged_compact",
+        "title": "(x + sigmoid(y)) / (sigmoid(x) + (x + y)**2)",
+        "description": "The staged example as one expression, with sigmoid gates.",
+        "expression": "(x + sigmoid(y)) / (sigmoid(x) + (x + y)**2)",
+        "inputs": {"x": 3, "y": -4},
+        "expected": {
+            "output": 1.5456448841066441,
+            "grads": {"x": 2.0595697955721652, "y": 1.5922327514838093},
+        },
+    },
+    {
+        "id": "scale_sensitivity",
+        "title": "w * x with x = 1000",
+        "description": "The multiply gate hands w a gradient of x = 1000: input scale sets the "
+        "gradient's scale, which is why preprocessing and initialization matter.",
+        "expression": "w * x",
+        "inputs": {"w": 0.01, "x": 1000},
+        "expected": {"output": 10.0, "grads": {"w": 1000.0, "x": 0.01}},
+    },
+    {
+        "id": "fork",
+        "title": "Gradients add at forks",
+        "description": "x feeds four gates; its gradient is the sum of what flows back along "
+        "each branch (2xy + y + 1 = -4 - 1 + 1 = -4): step through and watch the running sum.",
+        "expression": "x*x*y + x*y + x",
+        "inputs": {"x": 2, "y": -1},
+        "expected": {"output": -4.0, "grads": {"x": -4.0, "y": 6.0}},
+    },
+    {
+        "id": "max_tie",
+        "title": "A max tie (a kink)",
+        "description": "max(z, w) with z = w: the gradient is not defined; the default splits it "
+        "evenly (PyTorch); tie_break 'first' gives it all to z.",
+        "expression": "3 * max(z, w)",
+        "inputs": {"z": 1.5, "w": 1.5},
+        "expected": {"output": 4.5, "grads": {"z": 1.5, "w": 1.5}},
+    },
+    {
+        "id": "relu_neuron",
+        "title": "ReLU neuron",
+        "description": "relu routes the gradient only where its input is positive.",
+        "expression": "h = relu(w0*x0 + w1*x1 + b)\nout = 2*h - 1",
+        "inputs": {"w0": 0.5, "x0": 2, "w1": -1, "x1": 0.5, "b": 0.25},
+        "expected": {
+            "output": 0.5,
+            "grads": {"w0": 4.0, "x0": 1.0, "w1": 1.0, "x1": -2.0, "b": 2.0},
+        },
+    },
+]
+
+
+@lru_cache(maxsize=8)
+def _teacher_presets(path: str) -> tuple[dict[str, Any], ...]:
+    from app.core.presets_file import load_teacher_presets
+
+    return tuple(load_teacher_presets(path))
+
+
+def all_presets(presets_file: str | None = None) -> list[dict[str, Any]]:
+    presets = [dict(p) for p in BUILT_IN]
+    if presets_file:
+        presets.extend(dict(p, source="teacher") for p in _teacher_presets(presets_file))
+    return presets
