@@ -1,0 +1,43 @@
+/** Number formatting shared by the diagram, captions and tables: rounded for display, full on hover. */
+
+/** Parses the API's JSON numbers, where non-finite values arrive as strings. */
+export function toNumber(v) {
+  if (typeof v === "number") return v;
+  if (v === "Infinity") return Infinity;
+  if (v === "-Infinity") return -Infinity;
+  if (v === "NaN") return NaN;
+  return Number(v);
+}
+
+/** Rounds for display: 4 significant digits (-11.59, 0.1966), whole numbers up to a million. */
+export function fmt(v) {
+  const x = toNumber(v);
+  if (Number.isNaN(x)) return "NaN";
+  if (x === Infinity) return "∞";
+  if (x === -Infinity) return "-∞";
+  if (x === 0) return "0";
+  const ax = Math.abs(x);
+  if (ax >= 1e6 || ax < 1e-4) return x.toExponential(2).replace("e+", "e");
+  if (ax >= 1e4) return String(Math.round(x));
+  let s = x.toPrecision(4);
+  if (s.includes(".")) s = s.replace(/0+$/, "").replace(/\.$/, "");
+  return s === "-0" ? "0" : s;
+}
+
+/** The full value, for <title> hover text and exports. */
+export function full(v) {
+  const x = toNumber(v);
+  return Number.isFinite(x) ? String(x) : fmt(x);
+}
+
+/** Formats a value that may be a tensor: tensors show their shape (5×3) instead of a number. */
+export function fmtValue(v, shape) {
+  if (shape && shape.length) return shape.join("×");
+  return fmt(v);
+}
+
+/** Wraps a negative number in parentheses for use inside a product: 3 · (-4). */
+export function paren(v) {
+  const s = fmt(v);
+  return s.startsWith("-") ? `(${s})` : s;
+}

@@ -1,0 +1,53 @@
+/** Tensor wires: the value and the gradient as small heatmaps with their numbers, in a dialog. */
+
+import { fmt, toNumber } from "./format.js";
+import { OUTPUT_WIRE } from "./layout.js";
+
+/** A nested list of rank 0-3 as rows of numbers (rank 3 is shown as stacked matrices). */
+export function asRows(value) {
+  if (!Array.isArray(value)) return [[toNumber(value)]];
+  if (!Array.isArray(value[0])) return [value.map(toNumber)];
+  if (!Array.isArray(value[0][0])) return value.map((row) => row.map(toNumber));
+  return value.flatMap((matrix) => matrix.map((row) => row.map(toNumber)));
+}
+
+function heatmap(title, rows) {
+  const figure = document.createElement("figure");
+  const caption = document.createElement("figcaption");
+  caption.textContent = title;
+  figure.appendChild(caption);
+  const table = document.createElement("table");
+  table.className = "heatmap";
+  const flat = rows.flat().filter(Number.isFinite);
+  const extent = Math.max(1e-12, ...flat.map(Math.abs));
+  for (const row of rows) {
+    const tr = document.createElement("tr");
+    for (const v of row) {
+      const td = document.createElement("td");
+      td.textContent = fmt(v);
+      // eleven shade classes by sign and magnitude: CSS carries the colour, the number the meaning
+      const level = Number.isFinite(v) ? Math.round((Math.abs(v) / extent) * 5) : 0;
+      td.className = `${v < 0 ? "neg" : "pos"}${level}`;
+      tr.appendChild(td);
+    }
+    table.appendChild(tr);
+  }
+  figure.appendChild(table);
+  return figure;
+}
+
+export function showHeatmaps(dialog, circuit, edgeId) {
+  if (!circuit) return;
+  const edge =
+    edgeId === OUTPUT_WIRE
+      ? {
+          value: circuit.output.value,
+          grad: circuit.nodes.find((n) => n.id === circuit.output.node)?.grad,
+          shape: circuit.output.shape,
+        }
+      : circuit.edges.find((e) => e.id === edgeId);
+  if (!edge) return;
+  dialog.querySelector("#heatmap-title").textContent = `Tensor wire ${(edge.shape || []).join("×")}`;
+  dialog.querySelector(".heatmaps").replaceChildren(heatmap("value", asRows(edge.value)), heatmap("gradient", asRows(edge.grad)));
+  dialog.showModal();
+}

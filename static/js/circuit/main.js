@@ -1,0 +1,432 @@
+/** The circuit page's controller: wires state, API, layout, drawing, animation and panels together. */
+
+import { Evaluator, fetchPresets, isAbort } from "./api.js";
+import { captionFor, checkPrediction } from "./caption.js";
+import { guessInputNames, hideProblem, showProblem } from "./editor.js";
+import { copyLink, downloadJson, downloadPng, downloadSvg } from "./exporter.js";
+import { fmt } from "./format.js";
+import { showHeatmaps } from "./heatmap.js";
+import { InputsTable } from "./inputs.js";
+import { layoutCircuit, structureKey } from "./layout.js";
+import { buildPrediction, nudgedInputs, predictedChange, showGradcheck } from "./panels.js";
+import { Player } from "./player.js";
+import { CircuitView } from "./render.js";
+import { defaultState, readState, writeState } from "./state.js";
+import { StepsTable } from "./table.js";
+import { buildTimeline, frameAt } from "./timeline.js";
+import { ZoomControl } from "./zoom.js";
+
+const $ = (id) => document.getElementById(id);
+const DEBOUNCE_MS = 200;
+const DEFAULT_INPUT = 1;
+
+const page = {
+  state: readState(location.hash),
+  presets: [],
+  circuit: null, // the last good response
+  timeline: null,
+  layout: null,
+  structure: "",
+  lastActive: -2,
+  predicted: new Set(),
+  pendingNudge: null,
+  debounce: 0,
+};
+
+const evaluator = new Evaluator();
+const view = new CircuitView($("circuit"), { onTensorClick: (edge) => showHeatmaps($("heatmap-dialog"), page.circuit, edge) });
+const zoom = new ZoomControl($("circuit"), view.viewport);
+const inputs = new InputsTable($("inputs-body"), {
+  onChange(name, value) {
+    page.state.inputs[name] = value;
+    schedule(DEBOUNCE_MS / 2);
+  },
+});
+const table = new StepsTable($("steps-body"), { onJump: (t) => jumpTo(t) });
+const player = new Player({ onFrame: drawFrame, onStop: stopped });
+const reducedMotion = window.matchMedia("(prefers-reduced-motion: reduce)");
+player.reducedMotion = reducedMotion.matches;
+reducedMotion.addEventListener("change", () => {
+  player.reducedMotion = reducedMotion.matches;
+});
+
+// ------------------------------------------------------------------ evaluation
+
+function schedule(delay = DEBOUNCE_MS) {
+  clearTimeout(page.debounce);
+  page.debounce = setTimeout(evaluate, delay);
+}
+
+function requestBody() {
+  const { state } = page;
+  const names = guessInputNames(state.expression);
+  const values = {};
+  for (const name of names) values[name] = name in state.inputs ? state.inputs[name] : DEFAULT_INPUT;
+  const body = { expression: state.expression, inputs: values, output_grad: state.outputGrad, tie_break: state.tieBreak };
+  if (state.gradcheck) body.gradcheck = true;
+  return body;
+}
+
+async function evaluate() {
+  clearTimeout(page.debounce);
+  const body = requestBody();
+  setStatus("Evaluating…");
+  let circuit;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      circuit = await evaluator.evaluate(body);
+      break;
+    } catch (err) {
+      if (isAbort(err)) return;
+      // the input names were guessed on this side; the server's list of names corrects the guess
+      const problem = err.detail && err.detail[0];
+      if (attempt < 2 && problem && Array.isArray(problem.names) && fixInputs(body, problem)) continue;
+      showError(err);
+      return;
+    }
+  }
+  performance.clearMarks();
+  performance.mark("bpc:response");
+  show(circuit, body.inputs);
+  performance.mark("bpc:drawn");
+}
+
+function fixInputs(body, problem) {
+  if (problem.type === "missing_input") {
+    for (const name of problem.names) body.inputs[name] = page.state.inputs[name] ?? DEFAULT_INPUT;
+    return true;
+  }
+  if (problem.type === "unused_input") {
+    for (const name of problem.names) delete body.inputs[name];
+    return true;
+  }
+  return false;
+}
+
+function showError(err) {
+  const problem = err.detail ? err.detail[0] : { msg: String(err.message || err) };
+  showProblem($("parse-error"), page.state.expression, problem);
+  $("expression").setAttribute("aria-invalid", "true");
+  view.setStale(Boolean(page.circuit));
+  setStatus(page.circuit ? "The diagram shows the last circuit that worked (dimmed)." : "");
+  page.pendingNudge = null;
+}
+
+function show(circuit, sentInputs) {
+  hideProblem($("parse-error"));
+  $("expression").setAttribute("aria-invalid", "false");
+  view.setStale(false);
+  const { state } = page;
+  // keep only the inputs this expression uses, with the values that were sent
+  state.inputs = {};
+  for (const name of circuit.inputs) state.inputs[name] = sentInputs[name];
+  inputs.show(circuit.inputs, state.inputs);
+
+  const key = structureKey(circuit);
+  const structureChanged = key !== page.structure;
+  page.circuit = circuit;
+  page.timeline = buildTimeline(circuit);
+  const length = page.timeline.steps.length;
+  if (structureChanged) {
+    page.layout = layoutCircuit(circuit);
+    page.structure = key;
+    view.draw(circuit, page.layout);
+    zoom.fit(page.layout);
+    page.predicted.clear();
+  }
+  view.setNumbers(circuit, state.outputGrad);
+  table.draw(circuit, page.timeline);
+  $("scrubber").max = String(length);
+  player.setLength(length);
+  const t = state.step === null ? length : Math.min(state.step, length);
+  page.lastActive = -2;
+  if (structureChanged || !player.playing) player.seek(t);
+  showGradcheck($("gradcheck"), circuit.gradcheck);
+  reportNudge(circuit);
+  const warnings = (circuit.warnings || []).map((w) => w.msg).join("; ");
+  setStatus(`Output ${fmt(circuit.output.value)}${warnings ? ` (warning: ${warnings})` : ""}`);
+  writeUrl();
+}
+
+// ------------------------------------------------------------------ animation
+
+function drawFrame(t) {
+  const { timeline, circuit } = page;
+  if (!timeline) return;
+  const frame = frameAt(timeline, t);
+  let uses = [];
+  if (frame.active !== page.lastActive) {
+    const caption = captionFor(circuit, timeline, frame.active);
+    $("caption-heading").textContent = caption.heading;
+    $("caption-lines").replaceChildren(
+      ...caption.lines.map((line) => {
+        const li = document.createElement("li");
+        li.textContent = line;
+        return li;
+      }),
+    );
+    page.uses = caption.uses;
+    page.lastActive = frame.active;
+    table.sync(frame.active);
+  }
+  uses = page.uses || [];
+  view.applyFrame(timeline, frame, uses);
+  $("scrubber").value = String(frame.done);
+  $("step-label").textContent = `step ${frame.done} / ${timeline.steps.length}`;
+}
+
+function stopped(t) {
+  page.state.step = Math.round(t);
+  setPlayLabel();
+  writeUrl();
+}
+
+function setPlayLabel() {
+  const button = $("play");
+  button.textContent = player.playing ? "⏸ pause" : "▶ play";
+  button.setAttribute("aria-label", player.playing ? "Pause (space)" : "Play (space)");
+  button.setAttribute("aria-pressed", player.playing ? "true" : "false");
+}
+
+/** In predict mode, the backward step the player must stop before (the next one not yet guessed). */
+function nextUnpredicted(from) {
+  if (!page.state.predict || !page.timeline) return Infinity;
+  const steps = page.timeline.steps;
+  for (let i = from; i < steps.length; i++) {
+    if (steps[i].phase === "backward" && !page.predicted.has(i)) return i;
+  }
+  return Infinity;
+}
+
+function playTo(target) {
+  const done = Math.floor(player.t + 1e-9);
+  const stop = nextUnpredicted(done >= player.end ? 0 : done);
+  if (stop === done) {
+    askPrediction(done);
+    return;
+  }
+  const to = Math.min(target, stop);
+  if (player.reducedMotion && to - done <= 1) player.seek(to);
+  else player.play(to);
+  setPlayLabel();
+}
+
+function togglePlay() {
+  if (player.playing) player.pause();
+  else playTo(player.end);
+  setPlayLabel();
+}
+
+function stepForward() {
+  player.flush();
+  const done = Math.floor(player.t + 1e-9);
+  if (done >= player.end) return;
+  playTo(done + 1);
+}
+
+function stepBack() {
+  const t = player.t;
+  player.seek(Math.max(0, Math.ceil(t - 1e-9) - 1));
+}
+
+function jumpTo(t) {
+  $("predict-form").hidden = true;
+  player.seek(t);
+}
+
+function askPrediction(stepIndex) {
+  const step = page.timeline.steps[stepIndex];
+  view.applyFrame(page.timeline, { ...frameAt(page.timeline, stepIndex), active: stepIndex }, []);
+  page.predicting = stepIndex;
+  buildPrediction($("predict-form"), page.circuit, step);
+}
+
+$("predict-form").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  const stepIndex = page.predicting;
+  const step = page.timeline.steps[stepIndex];
+  const fields = [...$("predict-form").querySelectorAll(".predict-fields input")];
+  const verdicts = step.backward.inputs.map((input, k) => {
+    const result = checkPrediction(fields[k].value, input.contribution);
+    return result.ok ? `✓ ${fmt(input.contribution)} is right` : `✗ the answer is ${fmt(input.contribution)}`;
+  });
+  $("predict-form").querySelector(".predict-result").textContent = verdicts.join("; ");
+  page.predicted.add(stepIndex);
+  page.lastActive = -2;
+  if (player.reducedMotion) player.seek(stepIndex + 1);
+  else player.play(stepIndex + 1);
+  setPlayLabel();
+});
+
+// ------------------------------------------------------------------ controls
+
+$("play").addEventListener("click", togglePlay);
+$("step-forward").addEventListener("click", stepForward);
+$("step-back").addEventListener("click", stepBack);
+$("restart").addEventListener("click", () => {
+  $("predict-form").hidden = true;
+  page.predicted.clear();
+  player.seek(0);
+});
+$("scrubber").addEventListener("input", () => jumpTo(Number($("scrubber").value)));
+$("speed").addEventListener("change", () => {
+  page.state.speed = Number($("speed").value);
+  player.speed = page.state.speed;
+  writeUrl();
+});
+
+document.addEventListener("keydown", (ev) => {
+  const target = ev.target;
+  if (ev.altKey || ev.ctrlKey || ev.metaKey || !target.closest) return;
+  if (target.closest("input, textarea, select, dialog")) return; // the field's own keys win
+  // on a focused button or row, space and Enter keep their native meaning (press it)
+  const pressable = target.closest("button, [role=button], tr");
+  if (ev.key === " " && !pressable) togglePlay();
+  else if (ev.key === "ArrowRight") stepForward();
+  else if (ev.key === "ArrowLeft") stepBack();
+  else return;
+  ev.preventDefault();
+});
+
+$("expression").addEventListener("input", () => {
+  page.state.expression = $("expression").value;
+  $("preset").value = "";
+  schedule();
+});
+
+$("preset").addEventListener("change", () => {
+  const preset = page.presets.find((p) => p.id === $("preset").value);
+  if (preset) applyPreset(preset);
+});
+
+$("output-grad").addEventListener("input", () => {
+  const value = Number($("output-grad").value.replace("−", "-"));
+  if (!Number.isFinite(value)) return;
+  page.state.outputGrad = value;
+  schedule();
+});
+$("tie-break").addEventListener("change", () => {
+  page.state.tieBreak = $("tie-break").value;
+  schedule(0);
+});
+$("gradcheck-toggle").addEventListener("change", () => {
+  page.state.gradcheck = $("gradcheck-toggle").checked;
+  schedule(0);
+});
+$("predict-toggle").addEventListener("change", () => {
+  page.state.predict = $("predict-toggle").checked;
+  page.predicted.clear();
+  $("predict-form").hidden = true;
+  writeUrl();
+});
+
+$("nudge").addEventListener("click", () => {
+  const circuit = page.circuit;
+  if (!circuit) return;
+  page.pendingNudge = {
+    before: circuit.output.value,
+    predicted: predictedChange(circuit.gradients),
+  };
+  page.state.inputs = nudgedInputs(page.state.inputs, circuit.gradients);
+  evaluate();
+});
+
+function reportNudge(circuit) {
+  const nudge = page.pendingNudge;
+  if (!nudge) return;
+  page.pendingNudge = null;
+  const after = circuit.output.value;
+  $("nudge-result").textContent =
+    `Nudged every input by 0.01 · its gradient: output ${fmt(nudge.before)} → ${fmt(after)} ` +
+    `(change ${fmt(after - nudge.before)}; the gradient predicted +${fmt(nudge.predicted)}).`;
+}
+
+$("copy-link").addEventListener("click", async () => {
+  writeUrl();
+  const copied = await copyLink(location.href).catch(() => false);
+  $("share-link").select();
+  setStatus(copied ? "Link copied." : "Select the link below and copy it.");
+});
+$("download-svg").addEventListener("click", () => page.layout && downloadSvg($("circuit"), page.layout));
+$("download-png").addEventListener("click", () => page.layout && downloadPng($("circuit"), page.layout).catch(showError));
+$("download-json").addEventListener("click", () => page.circuit && downloadJson(page.circuit));
+$("zoom-in").addEventListener("click", () => zoom.by(1.25));
+$("zoom-out").addEventListener("click", () => zoom.by(0.8));
+$("zoom-fit").addEventListener("click", () => page.layout && zoom.fit(page.layout));
+
+// ------------------------------------------------------------------ state and URL
+
+function setStatus(text) {
+  $("status").textContent = text;
+}
+
+function writeUrl() {
+  const hash = writeState(page.state);
+  if (hash !== location.hash && !(hash === "#" && location.hash === "")) {
+    history.replaceState(null, "", hash === "#" ? location.pathname : hash);
+  }
+  $("share-link").value = location.href;
+}
+
+/** Puts the state's values into the form controls. */
+function syncControls() {
+  const { state } = page;
+  $("expression").value = state.expression;
+  $("output-grad").value = String(state.outputGrad);
+  $("tie-break").value = state.tieBreak;
+  $("gradcheck-toggle").checked = state.gradcheck;
+  $("predict-toggle").checked = state.predict;
+  $("speed").value = String(state.speed);
+  if ($("speed").value !== String(state.speed)) {
+    const option = document.createElement("option");
+    option.value = String(state.speed);
+    option.textContent = `${state.speed}×`;
+    $("speed").appendChild(option);
+    $("speed").value = String(state.speed);
+  }
+  player.speed = state.speed;
+}
+
+function applyPreset(preset) {
+  page.state = { ...defaultState(), expression: preset.expression, inputs: { ...preset.inputs } };
+  $("preset").value = preset.id;
+  $("preset-description").textContent = preset.description || "";
+  $("nudge-result").textContent = "";
+  syncControls();
+  evaluate();
+}
+
+window.addEventListener("hashchange", () => {
+  page.state = readState(location.hash);
+  syncControls();
+  evaluate();
+});
+
+async function start() {
+  syncControls();
+  try {
+    page.presets = await fetchPresets();
+  } catch (err) {
+    showError(err);
+    return;
+  }
+  const select = $("preset");
+  for (const preset of page.presets) {
+    const option = document.createElement("option");
+    option.value = preset.id;
+    option.textContent = preset.title;
+    select.appendChild(option);
+  }
+  if (!page.state.expression) {
+    applyPreset(page.presets[0]);
+    return;
+  }
+  const match = page.presets.find((p) => p.expression === page.state.expression);
+  if (match) {
+    select.value = match.id;
+    $("preset-description").textContent = match.description || "";
+  }
+  evaluate();
+}
+
+start();

@@ -1,0 +1,76 @@
+/** Side panels: the gradient check, the nudge result, the predict-mode prompt. */
+
+import { gradName } from "./caption.js";
+import { fmt, full, toNumber } from "./format.js";
+
+function cell(row, content, tag = "td") {
+  const c = document.createElement(tag);
+  c.textContent = content;
+  row.appendChild(c);
+  return c;
+}
+
+/** Analytic vs numeric gradient per input, with the relative error and pass/fail in words. */
+export function showGradcheck(section, gradcheck) {
+  const tbody = section.querySelector("tbody");
+  const summary = section.querySelector(".gradcheck-summary");
+  if (!gradcheck) {
+    tbody.replaceChildren();
+    summary.textContent = "Turn on “gradient check” in the options to compare with central differences.";
+    return;
+  }
+  summary.textContent = `Central differences with h = ${gradcheck.h}: ${gradcheck.passed ? "all inputs pass" : "some inputs FAIL"}.`;
+  const rows = gradcheck.inputs.map((input) => {
+    const row = document.createElement("tr");
+    cell(row, input.name, "th").scope = "row";
+    cell(row, fmt(input.analytic)).title = full(input.analytic);
+    cell(row, fmt(input.numeric)).title = full(input.numeric);
+    cell(row, toNumber(input.rel_error).toExponential(1));
+    const verdict = cell(row, input.passed ? "✓ pass" : "✗ FAIL");
+    verdict.className = input.passed ? "pass" : "fail";
+    if (input.near_kink) verdict.textContent += " (near a kink)";
+    return row;
+  });
+  tbody.replaceChildren(...rows);
+}
+
+/** Inputs moved one small step along their gradient: x += step · dL/dx. Tensors are left alone. */
+export function nudgedInputs(inputs, gradients, step = 0.01) {
+  const next = {};
+  for (const [name, value] of Object.entries(inputs)) {
+    const g = toNumber(gradients[name]);
+    next[name] = typeof value === "number" && Number.isFinite(g) ? Number((value + step * g).toPrecision(12)) : value;
+  }
+  return next;
+}
+
+/** The first-order prediction of the output change: step · Σ grad². */
+export function predictedChange(gradients, step = 0.01) {
+  let sum = 0;
+  for (const g of Object.values(gradients)) if (typeof g === "number") sum += g * g;
+  return step * sum;
+}
+
+/** Builds the predict-mode prompt for a backward step: one field per input of the gate. */
+export function buildPrediction(form, circuit, step) {
+  const byId = new Map(circuit.nodes.map((n) => [n.id, n]));
+  const fields = form.querySelector(".predict-fields");
+  const b = step.backward;
+  form.querySelector(".predict-heading").textContent =
+    `Predict: the ${b.symbol} gate has upstream gradient ${fmt(b.upstream)}. What will each highlighted input wire receive?`;
+  const rows = b.inputs.map((input, k) => {
+    const label = document.createElement("label");
+    label.textContent = `${gradName(byId.get(input.node))} contribution `;
+    const field = document.createElement("input");
+    field.type = "text";
+    field.inputMode = "decimal";
+    field.name = `predict-${k}`;
+    field.autocomplete = "off";
+    label.appendChild(field);
+    return label;
+  });
+  fields.replaceChildren(...rows);
+  form.querySelector(".predict-result").textContent = "";
+  form.hidden = false;
+  fields.querySelector("input")?.focus();
+}

@@ -1,0 +1,191 @@
+/** Draws a laid-out circuit as SVG once, then updates numbers and the animation frame by toggling classes. */
+
+import { fmt, fmtValue, full } from "./format.js";
+import { OUTPUT_WIRE, pointAlong } from "./layout.js";
+import { pulseFraction, revealed } from "./timeline.js";
+
+const SVG = "http://www.w3.org/2000/svg";
+
+function el(name, attrs = {}, parent = null) {
+  const node = document.createElementNS(SVG, name);
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
+  if (parent) parent.appendChild(node);
+  return node;
+}
+
+function text(parent, attrs, content) {
+  const t = el("text", attrs, parent);
+  t.textContent = content;
+  return t;
+}
+
+function pathOf(points) {
+  return points.map((p, i) => `${i ? "L" : "M"}${p.x.toFixed(1)},${p.y.toFixed(1)}`).join("");
+}
+
+export class CircuitView {
+  constructor(svg, { onTensorClick = () => {} } = {}) {
+    this.svg = svg;
+    this.onTensorClick = onTensorClick;
+    this.viewport = el("g", { class: "viewport" }, svg);
+    this.nodes = new Map();
+    this.wires = new Map();
+    this.pulses = [];
+    this.lastDone = -2;
+    this.lastActive = -2;
+    this.lastUses = [];
+  }
+
+  /** Builds the drawing for a new circuit structure. */
+  draw(circuit, layout) {
+    this.viewport.replaceChildren();
+    this.nodes.clear();
+    this.wires.clear();
+    this.layout = layout;
+    this.lastDone = -2;
+    this.lastActive = -2;
+    const wireLayer = el("g", { class: "wires" }, this.viewport);
+    const forkLayer = el("g", { class: "forks" }, this.viewport);
+    const labelLayer = el("g", { class: "wire-labels" }, this.viewport);
+    const nodeLayer = el("g", { class: "nodes" }, this.viewport);
+    this.pulseLayer = el("g", { class: "pulses", "aria-hidden": "true" }, this.viewport);
+    this.pulses = [];
+
+    for (const w of layout.wires) {
+      const path = el("path", { class: "wire", d: pathOf(w.points), "data-edge": w.id }, wireLayer);
+      const g = el("g", { class: "wire-label", "data-edge": w.id, "data-source": w.source }, labelLayer);
+      if (w.label.stage) text(g, { class: "stage", x: w.label.x, y: w.label.y - 19 }, w.label.stage);
+      const value = text(g, { class: "value", x: w.label.x, y: w.label.y - 5 }, "");
+      const valueTitle = el("title", {}, value);
+      const grad = text(g, { class: "grad", x: w.label.x, y: w.label.y + 14 }, "");
+      const gradTitle = el("title", {}, grad);
+      this.wires.set(w.id, { layout: w, path, g, value, valueTitle, grad, gradTitle });
+    }
+    for (const f of layout.forks) {
+      el("path", { class: "wire fork-stub", d: pathOf([f.from, f.at]) }, forkLayer);
+      const dot = el("circle", { class: "fork-dot", cx: f.at.x, cy: f.at.y, r: 3.5 }, forkLayer);
+      el("title", {}, dot).textContent = "fork: this value feeds several gates; their gradients add up here";
+    }
+    for (const n of circuit.nodes) {
+      const box = layout.nodes[n.id];
+      const g = el(
+        "g",
+        { class: `node kind-${n.kind}`, "data-node": n.id, transform: `translate(${box.x},${box.y})` },
+        nodeLayer,
+      );
+      if (box.round) el("circle", { class: "shape", r: box.w / 2 }, g);
+      else el("rect", { class: "shape", x: -box.w / 2, y: -box.h / 2, width: box.w, height: box.h, rx: 6 }, g);
+      text(g, { class: "symbol", y: 1 }, n.symbol);
+      const title = el("title", {}, g);
+      this.nodes.set(n.id, { g, title });
+    }
+    this.setNumbers(circuit);
+  }
+
+  /** Updates the numbers of a circuit with the same structure (e.g. while a slider moves). */
+  setNumbers(circuit, outputGrad = 1) {
+    this.circuit = circuit;
+    for (const n of circuit.nodes) {
+      const entry = this.nodes.get(n.id);
+      if (!entry) continue;
+      const name = n.kind === "gate" ? n.text || n.symbol : n.symbol;
+      entry.title.textContent = `${name}: value ${full(n.value)}, gradient ${full(n.grad)}`;
+      entry.g.setAttribute("aria-label", entry.title.textContent);
+    }
+    const edges = new Map(circuit.edges.map((e) => [e.id, e]));
+    const out = circuit.nodes.find((n) => n.id === circuit.output.node);
+    for (const [id, w] of this.wires) {
+      const e =
+        id === OUTPUT_WIRE
+          ? { value: circuit.output.value, grad: outputGrad, shape: circuit.output.shape || [] }
+          : edges.get(id);
+      if (!e) continue;
+      const tensor = Boolean(e.shape && e.shape.length);
+      w.value.textContent = fmtValue(e.value, e.shape);
+      w.grad.textContent = tensor ? `∇ ${e.shape.join("×")}` : fmt(id === OUTPUT_WIRE && out ? out.grad : e.grad);
+      w.valueTitle.textContent = tensor ? `value: ${e.shape.join("×")} tensor (click for a heatmap)` : `value ${full(e.value)}`;
+      w.gradTitle.textContent = tensor
+        ? `gradient: ${e.shape.join("×")} tensor (click for a heatmap)`
+        : `gradient ${full(id === OUTPUT_WIRE && out ? out.grad : e.grad)}`;
+      w.g.classList.toggle("tensor", tensor);
+      if (tensor && !w.g.hasAttribute("tabindex")) {
+        w.g.setAttribute("tabindex", "0");
+        w.g.setAttribute("role", "button");
+        w.g.setAttribute("aria-label", `tensor wire ${e.shape.join("×")}: show heatmaps`);
+        w.g.addEventListener("click", () => this.onTensorClick(id));
+        w.g.addEventListener("keydown", (ev) => {
+          if (ev.key === "Enter") this.onTensorClick(id);
+        });
+      }
+    }
+  }
+
+  /** Shows what is known after `frame.done` steps, highlights the active gate and moves its pulses. */
+  applyFrame(timeline, frame, uses = []) {
+    if (frame.done !== this.lastDone) {
+      for (const [id, w] of this.wires) {
+        const valueKnown =
+          id === OUTPUT_WIRE
+            ? revealed(timeline.outputValueStep, frame.done)
+            : revealed(timeline.valueStep[w.layout.source], frame.done);
+        const gradKnown =
+          id === OUTPUT_WIRE
+            ? revealed(timeline.outputGradStep, frame.done)
+            : revealed(timeline.gradStep[id] ?? Infinity, frame.done);
+        w.value.classList.toggle("hidden", !valueKnown);
+        w.grad.classList.toggle("hidden", !gradKnown);
+        w.path.classList.toggle("has-grad", gradKnown);
+      }
+      for (const [id, n] of this.nodes) {
+        n.g.classList.toggle("pending", !revealed(timeline.valueStep[id], frame.done));
+      }
+      this.lastDone = frame.done;
+    }
+    if (frame.active !== this.lastActive) {
+      for (const n of this.nodes.values()) n.g.classList.remove("active");
+      for (const w of this.wires.values()) w.path.classList.remove("active");
+      const step = timeline.steps[frame.active];
+      if (step) {
+        this.nodes.get(step.node)?.g.classList.add("active");
+        for (const id of step.wires) this.wires.get(id)?.path.classList.add("active");
+      }
+      this.lastActive = frame.active;
+    }
+    this.highlightUses(uses);
+    this.movePulses(timeline, frame);
+  }
+
+  highlightUses(uses) {
+    if (uses.join() === this.lastUses.join()) return;
+    for (const id of this.lastUses) this.nodes.get(id)?.g.classList.remove("uses");
+    for (const w of this.wires.values()) w.g.classList.remove("uses");
+    for (const id of uses) this.nodes.get(id)?.g.classList.add("uses");
+    const set = new Set(uses);
+    for (const w of this.wires.values()) if (set.has(w.layout.source)) w.g.classList.add("uses");
+    this.lastUses = [...uses];
+  }
+
+  movePulses(timeline, frame) {
+    const step = frame.moving ? timeline.steps[frame.active] : null;
+    const wires = step ? step.wires : [];
+    while (this.pulses.length < wires.length) {
+      this.pulses.push(el("circle", { class: "pulse", r: 5 }, this.pulseLayer));
+    }
+    this.pulses.forEach((c, i) => {
+      if (i >= wires.length) {
+        c.classList.add("hidden");
+        return;
+      }
+      const w = this.wires.get(wires[i]);
+      const p = pointAlong(w.layout.points, pulseFraction(step, frame.progress));
+      c.setAttribute("cx", p.x.toFixed(1));
+      c.setAttribute("cy", p.y.toFixed(1));
+      c.classList.toggle("forward", step.phase === "forward");
+      c.classList.remove("hidden");
+    });
+  }
+
+  setStale(stale) {
+    this.svg.classList.toggle("stale", stale);
+  }
+}
