@@ -1,0 +1,146 @@
+// The settings form: every [data-state] input mirrors one state property; sections show by [data-show].
+import { formatMatrix } from "./state.js";
+
+const TYPING_DELAY_MS = 300; // numbers and text settle before a request goes out
+
+/** "key=v1,v2 key2=v3": true when every key's state value is one of its listed values. */
+export function conditionHolds(text, state) {
+  return text.trim().split(/\s+/).every((cond) => {
+    const [key, values] = cond.split("=");
+    return values.split(",").includes(String(state[key]));
+  });
+}
+
+function readInput(input) {
+  if (input.type === "checkbox") return input.checked;
+  if (input.type === "number" || input.type === "range") {
+    const v = input.valueAsNumber;
+    return Number.isFinite(v) ? v : null;
+  }
+  return input.value;
+}
+
+/**
+ * Wires the form to the store. `shape()` gives the current W's [C, D] (or null) and `currentW()`
+ * its values when known, so the W table can be built and filled.
+ */
+export function createControls(form, store, { shape, currentW, maxTableCells }) {
+  const inputs = [...form.querySelectorAll("[data-state]")];
+  const timers = new Map();
+  const table = form.querySelector("#ls-wtable");
+  const tableNote = form.querySelector("#ls-wtable-note");
+  const gridOut = form.querySelector("#ls-grid-out");
+
+  function commit(input) {
+    const name = input.dataset.state;
+    if (input.type === "radio") {
+      if (input.checked) store.set({ [name]: input.value });
+      return;
+    }
+    const value = readInput(input);
+    if (value === null) return; // half-typed number: wait for more
+    const integer = input.step === "1";
+    store.set({ [name]: integer ? Math.round(value) : value });
+  }
+
+  for (const input of inputs) {
+    const immediate = input.tagName === "SELECT" || input.type === "checkbox" || input.type === "radio";
+    input.addEventListener(immediate ? "change" : "input", () => {
+      if (immediate) return commit(input);
+      clearTimeout(timers.get(input));
+      timers.set(input, setTimeout(() => commit(input), TYPING_DELAY_MS));
+      return undefined;
+    });
+  }
+
+  form.querySelector("#ls-upload").addEventListener("change", async (event) => {
+    const file = event.target.files[0];
+    if (file) store.set({ csv: await file.text(), dataset: "custom" });
+  });
+  form.addEventListener("submit", (event) => event.preventDefault());
+
+  /** The W table: one number input per weight, when C x D is small enough to edit by hand. */
+  function renderTable(state) {
+    const dims = shape();
+    const small = dims && dims[0] * dims[1] <= maxTableCells;
+    form.querySelector("#ls-winit-table").disabled = Boolean(dims) && !small;
+    tableNote.hidden = !dims || small;
+    tableNote.textContent = dims ? `W is ${dims[0]}×${dims[1]}: too large to edit by hand (at most ${maxTableCells} weights).` : "";
+    if (state.winit !== "table" || !small) {
+      table.replaceChildren();
+      return;
+    }
+    const [C, D] = dims;
+    const W = state.W && state.W.length === C && state.W[0].length === D ? state.W : currentW();
+    if (!W) return;
+    const existing = table.querySelectorAll("input");
+    if (existing.length === C * D) {
+      existing.forEach((input) => {
+        const v = W[Number(input.dataset.c)][Number(input.dataset.d)];
+        if (document.activeElement !== input && input.valueAsNumber !== v) input.value = String(v);
+      });
+      return;
+    }
+    const grid = document.createElement("table");
+    const head = grid.createTHead().insertRow();
+    head.append(document.createElement("th"));
+    for (let d = 0; d < D; d += 1) {
+      const th = document.createElement("th");
+      th.textContent = `d${d}`;
+      head.append(th);
+    }
+    const body = grid.createTBody();
+    for (let c = 0; c < C; c += 1) {
+      const row = body.insertRow();
+      const th = document.createElement("th");
+      th.textContent = `c${c}`;
+      row.append(th);
+      for (let d = 0; d < D; d += 1) {
+        const input = document.createElement("input");
+        input.type = "number";
+        input.step = "0.1";
+        input.dataset.c = String(c);
+        input.dataset.d = String(d);
+        input.setAttribute("aria-label", `W[${c}, ${d}]`);
+        input.value = String(W[c][d]);
+        input.addEventListener("input", () => {
+          clearTimeout(timers.get(table));
+          timers.set(table, setTimeout(() => {
+            const values = [...table.querySelectorAll("input")].map((i) => i.valueAsNumber);
+            if (!values.every(Number.isFinite)) return;
+            const next = Array.from({ length: C }, (_, r) => values.slice(r * D, (r + 1) * D));
+            store.set({ W: next });
+          }, TYPING_DELAY_MS));
+        });
+        row.insertCell().append(input);
+      }
+    }
+    table.replaceChildren(grid);
+    if (!state.W) store.set({ W });
+  }
+
+  /** Mirrors the state into the form (skipping the field being typed in) and shows sections. */
+  function sync(state) {
+    for (const input of inputs) {
+      const value = state[input.dataset.state];
+      if (input.type === "radio") input.checked = input.value === value;
+      else if (input.type === "checkbox") input.checked = Boolean(value);
+      else if (document.activeElement !== input && String(value) !== input.value) input.value = String(value);
+    }
+    for (const el of document.querySelectorAll("[data-show]")) el.hidden = !conditionHolds(el.dataset.show, state);
+    for (const el of document.querySelectorAll("[data-show-any]")) {
+      el.hidden = !el.dataset.showAny.split("|").some((cond) => conditionHolds(cond, state));
+    }
+    for (const tab of document.querySelectorAll("[data-view]")) {
+      tab.setAttribute("aria-selected", String(tab.dataset.view === state.view));
+    }
+    gridOut.textContent = `${state.grid}×${state.grid}`;
+    renderTable(state);
+  }
+
+  for (const tab of document.querySelectorAll("[data-view]")) {
+    tab.addEventListener("click", () => store.set({ view: tab.dataset.view }, { push: true }));
+  }
+
+  return { sync, formatW: (W) => formatMatrix(W) };
+}

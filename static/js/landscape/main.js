@@ -1,0 +1,247 @@
+// The landscape page: wires state, requests and plots; a state change is the only path to a redraw.
+import { createClient, isAbort } from "./api.js";
+import { createControls } from "./controls.js";
+import { downloadCsv, downloadPng, downloadSvg } from "./download.js";
+import { createPathView, drawPathOverlay } from "./path.js";
+import { createPlot1d } from "./plot1d.js";
+import { createPlot2d } from "./plot2d.js";
+import { baseLossRequest, lossRequest, optimizeRequest, plane, slice1dRequest, slice2dRequest } from "./problem.js";
+import { interval, renderReadout } from "./readout.js";
+import { createStore } from "./state.js";
+import { defaultState as circuitDefaults, writeState as writeCircuitState } from "../circuit/state.js";
+
+const MAX_TABLE_CELLS = 60; // W is editable as a table up to this many weights
+const byId = (id) => document.getElementById(id);
+
+const store = createStore();
+const progress = byId("ls-progress");
+const progressText = byId("ls-progress-text");
+let busySince = 0;
+let busyTimer = null;
+const client = createClient({
+  onBusy(count, label) {
+    progress.hidden = count === 0;
+    clearInterval(busyTimer);
+    if (count === 0) {
+      busySince = 0;
+      return;
+    }
+    busySince = busySince || performance.now();
+    const tick = () => {
+      progressText.textContent = `computing ${label}… ${((performance.now() - busySince) / 1000).toFixed(1)} s`;
+    };
+    tick();
+    busyTimer = setInterval(tick, 100);
+  },
+});
+
+// the latest answers, and the request each answered, so an unchanged request is not sent again
+const memo = new Map();
+async function cached(channel, path, body) {
+  const key = JSON.stringify(body);
+  const hit = memo.get(channel);
+  if (hit && hit.key === key) return hit.answer;
+  const answer = await client.post(channel, path, body);
+  memo.set(channel, { key, answer });
+  return answer;
+}
+
+let base = null; // the /loss answer for W0: its W, and the shape C x D
+let current = { plane: null, loss: null, slice1: null, slice2: null, path: null };
+
+const plot1d = createPlot1d(byId("ls-plot1d"));
+const plot2d = createPlot2d(byId("ls-plot2d"), {
+  onPick(i, j) {
+    const slice = current.slice2;
+    if (!slice) return;
+    const s = store.get();
+    const round = (v) => Number(v.toPrecision(12));
+    store.set({ ca: round(s.ca + slice.alphas[i]), cb: round(s.cb + slice.betas[j]), pstep: -1 }, { push: true });
+  },
+});
+const pathView = createPathView(byId("ls-pathchart"), { onStep: (k) => store.set({ pstep: k }) });
+const controls = createControls(byId("ls-controls"), store, {
+  shape: () => (base ? [base.c, base.d] : null),
+  currentW: () => (base ? base.W : null),
+  maxTableCells: MAX_TABLE_CELLS,
+});
+
+function showError(error) {
+  const box = byId("ls-error");
+  box.hidden = !error;
+  box.textContent = error ? error.message : "";
+}
+
+/** The slice shifted so the current W sits at (0, 0). */
+function relativeSlice(slice, shift) {
+  if (!shift[0] && !shift[1]) return slice;
+  const move = (p) => (p ? { ...p, alpha: p.alpha - shift[0], beta: p.beta - shift[1] } : p);
+  return {
+    ...slice,
+    alphas: slice.alphas.map((a) => a - shift[0]),
+    betas: slice.betas.map((b) => b - shift[1]),
+    minimum: move(slice.minimum),
+  };
+}
+
+function pathStep(state) {
+  const last = current.path ? current.path.losses.length - 1 : 0;
+  return state.pstep < 0 || state.pstep > last ? last : state.pstep;
+}
+
+function drawPath(state) {
+  const path = state.view === "2d" && state.method !== "none" ? current.path : null;
+  const step = pathStep(state);
+  // with range-shifted planes the path is measured from W0, which sits at (-ca, -cb)
+  const shift = current.plane && !current.plane.explicit ? [state.ca, state.cb] : [0, 0];
+  drawPathOverlay(plot2d.pathLayer, plot2d.scales(), path ? path.path : null, step, shift);
+  pathView.update(path, step);
+  const slider = byId("ls-step");
+  slider.max = String(path ? path.losses.length - 1 : 0);
+  slider.value = String(step);
+  byId("ls-step-out").textContent = path ? `step ${step} / ${path.losses.length - 1}` : "";
+  byId("ls-play").textContent = pathView.playing() ? "Pause" : "Play";
+  const note = byId("ls-path-note");
+  note.textContent = path
+    ? `At step ${step}: loss ${path.losses[step].toPrecision(6)}, ${path.path.off_plane[step].toPrecision(3)} off the plane ` +
+      "(distance in weight space; hollow points are far off it, so the heatmap under them is not their loss)." +
+      (shift[0] || shift[1] ? " The path starts at the original W, since this W is too large to move by hand." : "")
+    : "";
+}
+
+function drawReadout(state) {
+  const loss = current.loss;
+  const entries = [
+    ["loss", "loss at W", loss?.loss],
+    ["data_loss", "data loss", loss?.data_loss],
+    ["reg_loss", "reg loss", loss?.reg_loss],
+    ["shape", "W", loss ? `${loss.c}×${loss.d}` : null, loss ? `${loss.c}×${loss.d}, N = ${loss.n}` : null],
+  ];
+  const s1 = current.slice1;
+  if (state.view === "1d" && s1) {
+    entries.push(
+      ["subgradient", "subgradient along the slice", [s1.subgradient.left, s1.subgradient.right], interval(s1.subgradient.left, s1.subgradient.right)],
+      ["kink_count", "kinks in range", s1.exact ? s1.kink_count : null],
+      ["minimum", "minimum on the line", s1.minimum.loss, `${s1.minimum.loss.toPrecision(6)} at a = ${s1.minimum.alpha.toPrecision(6)}`],
+    );
+  }
+  const s2 = current.slice2;
+  if (state.view === "2d" && s2) {
+    entries.push(["grid_minimum", "grid minimum", s2.minimum.loss,
+      `${s2.minimum.loss.toPrecision(6)} at (${s2.minimum.alpha.toPrecision(4)}, ${s2.minimum.beta.toPrecision(4)})`]);
+    if (current.path && state.method !== "none") {
+      entries.push(["path_loss", "path loss", current.path.losses[pathStep(state)]]);
+      entries.push(["path_start", "path start", current.path.losses[0]]);
+    }
+  }
+  renderReadout(byId("ls-readout"), entries);
+}
+
+function draw(state) {
+  controls.sync(state);
+  if (state.view === "1d" && current.slice1 && current.loss) {
+    plot1d.update(current.slice1, current.slice1.origin.loss, { showExamples: state.li, showTerms: state.terms });
+  }
+  if (state.view === "2d" && current.slice2) {
+    plot2d.update(relativeSlice(current.slice2, current.plane.explicit ? [0, 0] : [state.ca, state.cb]));
+  }
+  drawPath(state);
+  drawReadout(state);
+}
+
+let generation = 0;
+/** Fetches what the state needs (unchanged requests come from the memo), then draws. */
+async function refresh() {
+  const mine = ++generation;
+  const state = store.get();
+  try {
+    const baseBody = baseLossRequest(state);
+    base = await cached("base", "/loss", baseBody);
+    if (mine !== generation) return;
+    controls.sync(state);
+    const p = plane(state, base);
+    const lossBody = lossRequest(state, p);
+    const same = JSON.stringify(lossBody) === JSON.stringify(baseBody);
+    const lossAnswer = same ? base : await cached("loss", "/loss", lossBody);
+    if (mine !== generation) return;
+    let slice1 = current.slice1;
+    let slice2 = current.slice2;
+    let path = null;
+    if (state.view === "1d") {
+      slice1 = await cached("slice", "/slice", slice1dRequest(state, p));
+    } else {
+      slice2 = await cached("slice", "/slice", slice2dRequest(state, p));
+      if (state.method !== "none") path = await cached("optimize", "/optimize", optimizeRequest(state, p));
+    }
+    if (mine !== generation) return;
+    current = { plane: p, loss: lossAnswer, slice1, slice2, path };
+    showError(null);
+    draw(state);
+    document.body.dataset.ready = String(mine);
+  } catch (error) {
+    if (isAbort(error) || mine !== generation) return;
+    showError(error);
+    controls.sync(state);
+    document.body.dataset.ready = String(mine);
+  }
+}
+
+let scheduled = false;
+store.subscribe((state, changed) => {
+  if ([...changed].every((k) => k === "pstep")) {
+    drawPath(state);
+    drawReadout(state);
+    return;
+  }
+  if (changed.has("method") || changed.has("psteps")) pathView.stop();
+  if (scheduled) return;
+  scheduled = true;
+  queueMicrotask(() => {
+    scheduled = false;
+    refresh();
+  });
+});
+
+byId("ls-play").addEventListener("click", () => {
+  if (pathView.playing()) pathView.stop();
+  else pathView.play(pathStep(store.get()));
+  byId("ls-play").textContent = pathView.playing() ? "Pause" : "Play";
+});
+byId("ls-step").addEventListener("input", (event) => {
+  pathView.stop();
+  store.set({ pstep: event.target.valueAsNumber });
+});
+
+function visibleSvg() {
+  return store.get().view === "1d" ? plot1d.svg : plot2d.svg;
+}
+const fileStem = () => `landscape-${store.get().dataset}-${store.get().view}`;
+byId("ls-dl-svg").addEventListener("click", () => downloadSvg(visibleSvg(), `${fileStem()}.svg`));
+byId("ls-dl-png").addEventListener("click", () => downloadPng(visibleSvg(), `${fileStem()}.png`));
+byId("ls-dl-csv").addEventListener("click", () => {
+  const state = store.get();
+  if (state.view === "1d" && current.slice1) {
+    const s = current.slice1;
+    const extra = [...(s.per_example || []).map((e) => [`L_${e.i}`, e.values]), ...(s.terms || []).map((t) => [`term_${t.i}_${t.j}`, t.values])];
+    downloadCsv([["a", "loss", ...extra.map(([name]) => name)], ...s.alphas.map((a, k) => [a, s.losses[k], ...extra.map(([, v]) => v[k])])], `${fileStem()}.csv`);
+  } else if (current.slice2) {
+    const s = relativeSlice(current.slice2, current.plane.explicit ? [0, 0] : [state.ca, state.cb]);
+    const rows = [["a", "b", "loss"]];
+    s.betas.forEach((b, j) => s.alphas.forEach((a, i) => rows.push([a, b, s.losses[j][i]])));
+    downloadCsv(rows, `${fileStem()}.csv`);
+  }
+});
+
+byId("ls-open-circuit").addEventListener("click", async () => {
+  const state = store.get();
+  if (!base) return;
+  try {
+    const answer = await client.post("circuit", "/circuit", lossRequest(state, plane(state, base)));
+    const target = { ...circuitDefaults(), expression: answer.expression, inputs: answer.inputs };
+    window.location.assign(`/${writeCircuitState(target)}`);
+  } catch (error) {
+    if (!isAbort(error)) showError(error);
+  }
+});
+
+refresh();
