@@ -12,6 +12,7 @@ from app.api.middleware import install_hardening
 from app.api.routes import circuits, docs, gates, health, landscape, pages, presets
 from app.core.config import get_settings
 from app.core.paths import STATIC_DIR
+from app.presets import all_presets
 
 
 def create_app() -> FastAPI:
@@ -28,6 +29,9 @@ def create_app() -> FastAPI:
     install_error_handlers(app)
     install_heavy_pool(app)
     install_hardening(app)
+    if settings.presets_file:
+        # A teacher's presets file is checked now: a bad one stops start-up, naming the entry.
+        all_presets(settings.presets_file)
     app.include_router(health.router)
     app.include_router(gates.router)
     app.include_router(presets.router)

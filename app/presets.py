@@ -131,11 +131,36 @@ BUILT_IN: list[dict[str, Any]] = [
 ]
 
 
+def _check_teacher_preset(preset: dict[str, Any]) -> None:
+    """A teacher preset must not reuse a built-in id, must evaluate, and must match `expected`."""
+    from app.engine import evaluate
+
+    if any(p["id"] == preset["id"] for p in BUILT_IN):
+        raise ValueError("this id is a built-in preset's")
+    report = evaluate(preset["expression"], preset["inputs"])
+    expected = preset.get("expected", {})
+    got = report["output"]["value"]
+    want = expected.get("output")
+    if want is not None and not (
+        isinstance(got, float) and abs(got - want) <= 1e-9 * max(1.0, abs(want))
+    ):
+        raise ValueError(f"expected output {want}, but the circuit gives {got}")
+    for name, want_grad in expected.get("grads", {}).items():
+        got_grad = report["gradients"].get(name)
+        if not (
+            isinstance(got_grad, float)
+            and abs(got_grad - want_grad) <= 1e-9 * max(1.0, abs(want_grad))
+        ):
+            raise ValueError(
+                f"expected grad {name} = {want_grad}, but the circuit gives {got_grad}"
+            )
+
+
 @lru_cache(maxsize=8)
 def _teacher_presets(path: str) -> tuple[dict[str, Any], ...]:
     from app.core.presets_file import load_teacher_presets
 
-    return tuple(load_teacher_presets(path))
+    return tuple(load_teacher_presets(path, check=_check_teacher_preset))
 
 
 def all_presets(presets_file: str | None = None) -> list[dict[str, Any]]:

@@ -12,6 +12,8 @@ import time
 import uuid
 from typing import Any
 
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.config import get_settings
@@ -82,22 +84,62 @@ def _incoming_request_id(scope: Scope) -> str:
     return uuid.uuid4().hex
 
 
-def _internal_error_body(request_id: str) -> bytes:
+def _internal_error_body(request_id: str) -> dict[str, Any]:
     detail = {
         "type": "internal_error",
         "loc": [],
         "msg": "internal server error; it has been logged with this request id",
         "request_id": request_id,
     }
-    return json.dumps({"detail": [detail]}).encode()
+    return {"detail": [detail]}
+
+
+def _declared_body_too_large(scope: Scope, limit: int) -> dict[str, Any] | None:
+    """A 413 body when Content-Length alone shows the body is over the limit (nothing is read).
+
+    Bodies without a Content-Length are still cut off by FastAPI's max_body_size while read.
+    """
+    for name, value in scope.get("headers", ()):
+        if name == b"content-length":
+            try:
+                declared = int(value)
+            except ValueError:
+                return None
+            if declared <= limit:
+                return None
+            msg = (
+                f"request body is {declared} bytes, over the limit of {limit} "
+                "(setting BPC_MAX_BODY_BYTES)"
+            )
+            detail = {"type": "limit_exceeded", "loc": ["body"], "msg": msg, "limit": limit}
+            return {"detail": [detail]}
+    return None
+
+
+def _merge_headers(message: Message, extra: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    headers = list(message.get("headers", ()))
+    # A route may send a CSP of its own (the ReDoc page adds a per-response style nonce);
+    # every other header of ours replaces the app's.
+    own_csp = any(k.lower() == b"content-security-policy" for k, _ in headers)
+    ours = {name for name, _ in extra if not (own_csp and name == b"content-security-policy")}
+    kept = [(k, v) for k, v in headers if k.lower() not in ours]
+    return kept + [(k, v) for k, v in extra if k in ours]
+
+
+async def _send_json(send: Send, status: int, content: dict[str, Any]) -> None:
+    body = json.dumps(content).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 class HardeningMiddleware:
     """Pure ASGI middleware (streams untouched): headers, request id, access log, catch-all."""
 
-    def __init__(self, app: ASGIApp, *, log_access: bool = True) -> None:
+    def __init__(self, app: ASGIApp, *, log_access: bool, max_body_bytes: int) -> None:
         self.app = app
         self.log_access = log_access
+        self.max_body_bytes = max_body_bytes
         self.instance = instance_id().encode("latin-1", "replace")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -109,6 +151,7 @@ class HardeningMiddleware:
         started = time.perf_counter()
         status = 0
         response_started = False
+        response_complete = False
         extra_headers = [
             *((k.encode(), v.encode()) for k, v in SECURITY_HEADERS),
             (b"x-request-id", request_id.encode()),
@@ -116,47 +159,31 @@ class HardeningMiddleware:
         ]
 
         async def send_with_headers(message: Message) -> None:
-            nonlocal status, response_started
+            nonlocal status, response_started, response_complete
             if message["type"] == "http.response.start":
                 response_started = True
                 status = message["status"]
-                headers = list(message.get("headers", ()))
-                # A route may send a stricter-or-equal CSP of its own (the ReDoc page adds a
-                # per-response style nonce); every other header of ours replaces the app's.
-                own_csp = any(k.lower() == b"content-security-policy" for k, _ in headers)
-                ours = {name for name, _ in extra_headers}
-                if own_csp:
-                    ours.discard(b"content-security-policy")
-                kept = [(k, v) for k, v in headers if k.lower() not in ours]
-                added = [
-                    (k, v)
-                    for k, v in extra_headers
-                    if not (own_csp and k == b"content-security-policy")
-                ]
-                message = {**message, "headers": kept + added}
+                message = {**message, "headers": _merge_headers(message, extra_headers)}
+            elif message["type"] == "http.response.body" and not message.get("more_body"):
+                response_complete = True
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_headers)
+            too_large = _declared_body_too_large(scope, self.max_body_bytes)
+            if too_large is not None:
+                status = 413
+                await _send_json(send_with_headers, 413, too_large)
+            else:
+                await self.app(scope, receive, send_with_headers)
         except Exception:
             # Should never happen: every bad input is a 4xx upstream. If it does, the trace goes
             # to the server log with the request id, and the client gets only the id.
             error_log.exception("unhandled error request_id=%s path=%s", request_id, scope["path"])
-            if response_started:
-                raise
-            status = 500
-            body = _internal_error_body(request_id)
-            await send_with_headers(
-                {
-                    "type": "http.response.start",
-                    "status": 500,
-                    "headers": [
-                        (b"content-type", b"application/json"),
-                        (b"content-length", str(len(body)).encode()),
-                    ],
-                }
-            )
-            await send({"type": "http.response.body", "body": body})
+            if not response_started:
+                status = 500
+                await _send_json(send_with_headers, 500, _internal_error_body(request_id))
+            elif not response_complete:
+                raise  # mid-stream: only the server can end the connection
         finally:
             if self.log_access:
                 self._log(scope, request_id, status, started)
@@ -175,7 +202,23 @@ class HardeningMiddleware:
         access_log.info(json.dumps(record, ensure_ascii=True))
 
 
-def install_hardening(app: Any) -> None:
-    """Adds the middleware (outermost of the app's own) and sets up the JSON-lines logs."""
+async def _server_error_handler(request: Request, exc: Exception) -> JSONResponse:
+    request_id = request.scope.get("state", {}).get("request_id", "")
+    return JSONResponse(status_code=500, content=_internal_error_body(request_id))
+
+
+def install_hardening(app: FastAPI) -> None:
+    """Wraps the whole app (outside even Starlette's error and body-limit layers, so their
+    responses get the headers too) and sets up the JSON-lines logs."""
     configure_logging()
-    app.add_middleware(HardeningMiddleware, log_access=get_settings().access_log)
+    settings = get_settings()
+    # Starlette's last-resort 500 answers with this JSON (no trace); our wrapper logs it.
+    app.add_exception_handler(Exception, _server_error_handler)
+    build_stack = app.build_middleware_stack
+
+    def build_hardened_stack() -> ASGIApp:
+        return HardeningMiddleware(
+            build_stack(), log_access=settings.access_log, max_body_bytes=settings.max_body_bytes
+        )
+
+    app.build_middleware_stack = build_hardened_stack  # type: ignore[method-assign]

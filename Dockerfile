@@ -1,0 +1,50 @@
+# Backprop Circuits: one container for a classroom. Offline at run time (every browser asset
+# is vendored), non-root, configured by environment variables (see docs/deploy.md).
+
+# --- build: a wheel of the app and of every runtime dependency ------------------------------
+FROM python:3.12-slim AS build
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY app ./app
+COPY static ./static
+COPY templates ./templates
+# pyproject maps static/ and templates/ to app/_static and app/_templates, but setuptools'
+# package discovery only sees them when they also sit under app/ (see app/core/paths.py).
+COPY static ./app/_static
+COPY templates ./app/_templates
+RUN pip wheel --wheel-dir /wheels .
+
+# --- run: only the wheels, no build tools, no tests -----------------------------------------
+FROM python:3.12-slim
+# One BLAS/OpenMP thread per process: numpy never grabs every core behind the pool's back.
+# Server knobs: PORT, WEB_CONCURRENCY (worker processes), LIMIT_CONCURRENCY (per worker),
+# TIMEOUT_KEEP_ALIVE. App limits: every field of app/core/config.py Settings is BPC_<NAME>.
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_NO_CACHE_DIR=1 \
+    OMP_NUM_THREADS=1 \
+    OPENBLAS_NUM_THREADS=1 \
+    MKL_NUM_THREADS=1 \
+    PORT=8000 \
+    WEB_CONCURRENCY=2 \
+    LIMIT_CONCURRENCY=512 \
+    TIMEOUT_KEEP_ALIVE=5 \
+    FORWARDED_ALLOW_IPS=127.0.0.1 \
+    BPC_MAX_BODY_BYTES=1000000 \
+    BPC_HEAVY_POOL_WORKERS=1 \
+    BPC_HEAVY_QUEUE_LIMIT=4 \
+    BPC_ACCESS_LOG=true
+RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
+    pip install --no-index --find-links /wheels backprop-circuits \
+    && useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin bpc
+USER bpc
+WORKDIR /tmp
+EXPOSE 8000
+HEALTHCHECK --interval=15s --timeout=5s --start-period=10s --retries=3 \
+    CMD ["python", "-m", "app.healthcheck"]
+# exec: uvicorn is PID 1 and gets SIGTERM directly for a graceful stop
+CMD exec uvicorn app.main:app --host 0.0.0.0 --port "$PORT" --workers "$WEB_CONCURRENCY" \
+    --limit-concurrency "$LIMIT_CONCURRENCY" --timeout-keep-alive "$TIMEOUT_KEEP_ALIVE" \
+    --proxy-headers --forwarded-allow-ips "$FORWARDED_ALLOW_IPS" --no-access-log

@@ -1,0 +1,100 @@
+"""The heavy pool: bounded in-flight work, 503 with Retry-After when full, slots freed by the worker."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from app.api.heavy import HeavyPool, HeavyPoolBusy, install_heavy_pool
+
+
+def test_pool_refuses_past_workers_plus_queue_and_recovers() -> None:
+    async def scenario() -> None:
+        pool = HeavyPool(workers=1, queue_limit=1)
+        gate = threading.Event()
+        first = asyncio.ensure_future(pool.run(gate.wait, 5))
+        second = asyncio.ensure_future(pool.run(lambda: 7))
+        await asyncio.sleep(0.05)
+        assert pool.in_flight == 2
+        with pytest.raises(HeavyPoolBusy) as info:
+            await pool.run(lambda: 1)
+        assert info.value.capacity == 2
+        assert info.value.retry_after_s == 4
+        gate.set()
+        assert await first is True
+        assert await second == 7
+        await asyncio.sleep(0.01)
+        assert pool.in_flight == 0
+        assert await pool.run(sum, [1, 2, 3]) == 6
+        pool.shutdown()
+
+    asyncio.run(scenario())
+
+
+def test_abandoned_running_job_keeps_its_slot_until_the_thread_finishes() -> None:
+    async def scenario() -> None:
+        pool = HeavyPool(workers=1, queue_limit=0)
+        gate = threading.Event()
+        running = asyncio.ensure_future(pool.run(gate.wait, 5))
+        await asyncio.sleep(0.05)
+        running.cancel()  # the client went away; the thread still computes
+        await asyncio.sleep(0.05)
+        assert pool.in_flight == 1
+        with pytest.raises(HeavyPoolBusy):
+            await pool.run(lambda: 1)
+        gate.set()
+        for _ in range(100):
+            if pool.in_flight == 0:
+                break
+            await asyncio.sleep(0.01)
+        assert pool.in_flight == 0
+        pool.shutdown()
+
+    asyncio.run(scenario())
+
+
+def test_exception_in_job_propagates_and_frees_the_slot() -> None:
+    async def scenario() -> None:
+        pool = HeavyPool(workers=1, queue_limit=0)
+        with pytest.raises(ZeroDivisionError):
+            await pool.run(lambda: 1 / 0)
+        await asyncio.sleep(0.01)
+        assert pool.in_flight == 0
+        pool.shutdown()
+
+    asyncio.run(scenario())
+
+
+def test_busy_pool_answers_503_with_retry_after_over_http() -> None:
+    app = FastAPI()
+    install_heavy_pool(app)
+    pool = HeavyPool(workers=1, queue_limit=1)
+
+    @app.get("/slow")
+    async def slow() -> dict[str, float]:
+        return {"slept": await pool.run(_sleep, 0.4)}
+
+    async def scenario() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            return list(await asyncio.gather(*(client.get("/slow") for _ in range(4))))
+
+    responses = asyncio.run(scenario())
+    pool.shutdown()
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [200, 200, 503, 503]
+    busy = next(r for r in responses if r.status_code == 503)
+    assert busy.headers["retry-after"] == "4"
+    [detail] = busy.json()["detail"]
+    assert detail["type"] == "server_busy"
+    assert "BPC_HEAVY_POOL_WORKERS" in detail["msg"]
+
+
+def _sleep(seconds: float) -> float:
+    time.sleep(seconds)
+    return seconds
