@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, UploadFile
 
+from app.api.heavy import run_heavy
 from app.core.config import Settings, get_settings
 from app.core.errors import LimitError
 from app.landscape.circuit import loss_program
@@ -68,10 +69,14 @@ def upload_csv(settings: SettingsDep, file: Annotated[UploadFile, File()]) -> di
 
 
 @router.post("/loss", response_model=LossResponse, summary="Loss, per-example terms and dW")
-def loss(request: LossRequest, settings: SettingsDep) -> dict[str, Any]:
+async def loss(request: LossRequest, settings: SettingsDep) -> dict[str, Any]:
     """Total, data and regularization loss, each L_i, the margins with their active terms, and
     the analytic gradient dW (the regularizer's part is 2*reg*W); with `gradcheck`, central
     differences too."""
+    return await run_heavy(compute_loss, request, settings)
+
+
+def compute_loss(request: LossRequest, settings: Settings) -> dict[str, Any]:
     setup = setup_from(request, settings)
     X, y, W, spec = setup.data.X, setup.data.y, setup.W, setup.spec
     result = evaluate(W, X, y, spec)
@@ -105,9 +110,13 @@ def loss(request: LossRequest, settings: SettingsDep) -> dict[str, Any]:
     response_model_exclude_none=True,
     summary="A 1-D or 2-D slice of the loss",
 )
-def loss_slice(request: SliceRequest, settings: SettingsDep) -> dict[str, Any]:
+async def loss_slice(request: SliceRequest, settings: SettingsDep) -> dict[str, Any]:
     """1-D: the loss along W + a*D with (for SVM) every kink, its slopes, the subgradient
     interval at W and the exact minimum. 2-D: the grid W + a*D1 + b*D2 (rows follow betas)."""
+    return await run_heavy(compute_slice, request, settings)
+
+
+def compute_slice(request: SliceRequest, settings: Settings) -> dict[str, Any]:
     setup = setup_from(request, settings)
     lo, hi = request.range
     check_range(lo, hi, request.steps, settings, ("body", "range"))
@@ -143,9 +152,13 @@ def loss_slice(request: SliceRequest, settings: SettingsDep) -> dict[str, Any]:
     response_model_exclude_none=True,
     summary="Random search, random local search, GD or SGD, projected on a slice plane",
 )
-def run_optimizer(request: OptimizeRequest, settings: SettingsDep) -> dict[str, Any]:
+async def run_optimizer(request: OptimizeRequest, settings: SettingsDep) -> dict[str, Any]:
     """The loss per step and the path's least-squares (a, b) on the plane W + a*D1 + b*D2 of
     `directions`, with each point's distance off that plane."""
+    return await run_heavy(compute_optimizer_path, request, settings)
+
+
+def compute_optimizer_path(request: OptimizeRequest, settings: Settings) -> dict[str, Any]:
     if request.steps > settings.max_optimize_steps:
         raise LimitError(
             "steps",
@@ -171,7 +184,11 @@ def run_optimizer(request: OptimizeRequest, settings: SettingsDep) -> dict[str, 
 
 
 @router.post("/circuit", response_model=CircuitResponse, summary="The loss as a circuit program")
-def loss_circuit(request: LandscapeRequest, settings: SettingsDep) -> dict[str, Any]:
+async def loss_circuit(request: LandscapeRequest, settings: SettingsDep) -> dict[str, Any]:
     """For a small problem: the loss as a staged program for POST /api/v1/circuits/evaluate,
     with the weights as named inputs (W{c}_{d}), plus the landscape engine's loss and dW."""
+    return await run_heavy(compute_loss_circuit, request, settings)
+
+
+def compute_loss_circuit(request: LandscapeRequest, settings: Settings) -> dict[str, Any]:
     return loss_program(setup_from(request, settings), settings)
