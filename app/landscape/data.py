@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -72,7 +73,7 @@ def check_finite(array: np.ndarray, what: str, loc: Loc) -> None:
     if bad.size:
         index = tuple(int(i) for i in bad[0])
         raise problem(
-            f"{what} has a non-finite value {array[index]!r} at index {list(index)}",
+            f"{what} has a non-finite value ({float(array[index])}) at index {list(index)}",
             loc + index,
         )
 
@@ -110,26 +111,32 @@ def builtin_dataset(
         return Dataset(np.array(_CS231N_1D_X), np.array(_CS231N_1D_Y), 3, name)
     if name == "toy-2d":
         return Dataset(np.array(_TOY_2D_X), np.array(_TOY_2D_Y), 3, name)
-    rng = np.random.default_rng(seed)
     if name == "blobs":
         n, d, c = n or 60, d or 2, c or 3
-        for value, key in ((n, "n"), (d, "d"), (c, "c")):
-            if value < 1:
-                raise problem(f"blobs needs {key} >= 1, got {value}", (*loc, key))
         check_size(n, d, c, settings, loc)
+        return _random_dataset(name, n, d, c, seed)
+    if name == "cifar-shaped":
+        n = n or 1000
+        check_size(n, 3073, 10, settings, loc)
+        return _random_dataset(name, n, 3073, 10, seed)
+    raise problem(f"unknown dataset {name!r}; known: {sorted(BUILTIN_DATASETS)}", (*loc, "name"))
+
+
+@lru_cache(maxsize=4)
+def _random_dataset(name: str, n: int, d: int, c: int, seed: int) -> Dataset:
+    """Seeded synthetic data, cached (read-only arrays) since the same slice is asked for often."""
+    rng = np.random.default_rng(seed)
+    if name == "blobs":
         centers = rng.normal(0.0, 3.0, size=(c, d))
         y = np.arange(n) % c
         X = centers[y] + rng.standard_normal((n, d))
-        return Dataset(X, y, c, name)
-    if name == "cifar-shaped":
-        n = n or 1000
-        if n < 1:
-            raise problem(f"cifar-shaped needs n >= 1, got {n}", (*loc, "n"))
-        check_size(n, 3073, 10, settings, loc)
-        pixels = rng.uniform(-1.0, 1.0, size=(n, 3072))
-        X = np.hstack([pixels, np.ones((n, 1))])
-        return Dataset(X, rng.integers(0, 10, size=n), 10, name)
-    raise problem(f"unknown dataset {name!r}; known: {sorted(BUILTIN_DATASETS)}", (*loc, "name"))
+    else:  # cifar-shaped: 3072 pixel-like values in [-1, 1] and the bias column
+        X = np.ones((n, d))
+        X[:, : d - 1] = rng.uniform(-1.0, 1.0, size=(n, d - 1))
+        y = rng.integers(0, c, size=n)
+    X.flags.writeable = False
+    y.flags.writeable = False
+    return Dataset(X, y, c, name)
 
 
 def parse_csv(text: str, loc: Loc) -> tuple[list[list[float]], list[int]]:
@@ -248,8 +255,7 @@ def weights_for(
     if W.shape != (data.num_classes, data.d):
         raise problem(
             f"W is {W.shape[0]}x{W.shape[1]} but must be C x D = "
-            f"{data.num_classes}x{data.d} (classes x features"
-            f"{', bias column included' if data.d else ''})",
+            f"{data.num_classes}x{data.d} (classes x features, after any bias column)",
             ("body", "W"),
         )
     return W

@@ -16,8 +16,9 @@ import numpy as np
 
 from app.landscape.losses import LossSpec, hinge_margins, signs
 
-# Work arrays hold at most about this many float64 values (8 MB) at a time.
-CHUNK_VALUES = 1_000_000
+# Work arrays hold about this many float64 values (1 MB) at a time: small enough to stay in
+# cache and to reuse freed memory, which measured ~4x faster than 8 MB chunks here.
+CHUNK_VALUES = 131_072
 
 
 def line_terms(
@@ -35,9 +36,11 @@ def line_terms(
     if spec.variant == "ova":
         t = signs(y, S0.shape[-1])
         m0, m1 = spec.delta - t * S0, -t * S1
-    else:
-        m0 = hinge_margins(S0, y, spec)
-        m1 = hinge_margins(S1, y, LossSpec(variant="ww", delta=0.0))
+    else:  # the true-class slots are no terms at all
+        live = np.ones(S0.shape, dtype=bool)
+        live[np.arange(y.size), y] = False
+        m0 = (S0 - S0[np.arange(y.size), y][:, None] + spec.delta)[live]
+        m1 = (S1 - S1[np.arange(y.size), y][:, None])[live]
     m0, m1 = m0.reshape(-1), m1.reshape(-1)
     zeros = np.zeros_like(m0)
     return np.stack([zeros, m0], axis=1), np.stack([zeros, m1], axis=1)
@@ -207,6 +210,12 @@ def grid_rows(
     B0, M = line_terms(S0, S1, y, spec)
     B2, _ = line_terms(S2, S1, y, LossSpec(spec.loss, spec.variant, 0.0, 0.0))
     T, K = M.shape
+    hinge = spec.variant != "structured"
+    if hinge:  # K = 2 lines [0, m0 + m1*a]: the kink is at -m0/m1 and the slope grows by |m1|
+        A0, A2, m1 = B0[:, 1], B2[:, 1], M[:, 1]
+        with np.errstate(divide="ignore"):
+            neg_inv = np.where(m1 != 0, -1.0 / np.where(m1 != 0, m1, 1.0), np.nan)
+        grows = np.abs(m1)
     h = (hi - lo) / (steps - 1)
     offsets = np.arange(steps) * h
     out = np.empty((betas.size, steps))
@@ -214,28 +223,59 @@ def grid_rows(
     for start in range(0, betas.size, chunk):
         b = betas[start : start + chunk]
         R = b.size
-        B = (B0[None] + b[:, None, None] * B2[None]).reshape(R * T, K)
-        Mt = np.broadcast_to(M, (R, T, K)).reshape(R * T, K)
-        slope_inf, positions, increases = upper_envelope(B, Mt)
-        value_lo = np.max(B + Mt * lo, axis=1).reshape(R, T).sum(axis=1)
-        slope_lo = slope_inf.reshape(R, T).sum(axis=1)
-        slope_lo += np.where(positions <= lo, increases, 0.0).reshape(R, -1).sum(axis=1)
-        later = np.isfinite(positions) & (positions > lo)
-        with np.errstate(invalid="ignore"):
-            bucket = np.ceil((positions - lo) / h)
-        bucket = np.where(later, np.clip(bucket, 1, steps), steps).astype(np.int64)
-        row_of = np.repeat(np.arange(R), T * positions.shape[1]).reshape(bucket.shape)
-        index = (row_of * (steps + 1) + bucket).ravel()
-        inc = np.where(later, increases, 0.0).ravel()
-        moment = (inc.reshape(bucket.shape) * np.where(later, positions - lo, 0.0)).ravel()
-        size = R * (steps + 1)
-        cum_inc = np.cumsum(np.bincount(index, inc, size).reshape(R, steps + 1), axis=1)
-        cum_mom = np.cumsum(np.bincount(index, moment, size).reshape(R, steps + 1), axis=1)
-        rows = (
-            value_lo[:, None]
-            + slope_lo[:, None] * offsets[None]
-            + cum_inc[:, :steps] * offsets[None]
-            - cum_mom[:, :steps]
+        if hinge:
+            m0 = A0[None] + b[:, None] * A2[None]  # (R, T)
+            value_lo = np.maximum(m0 + m1 * lo, 0.0).sum(axis=1)
+            with np.errstate(invalid="ignore"):
+                positions = m0 * neg_inv
+                on_right_of_lo = np.where(m1 > 0, positions <= lo, positions > lo)
+            slope_lo = on_right_of_lo @ m1
+            increases = np.broadcast_to(grows, positions.shape)
+        else:
+            B = (B0[None] + b[:, None, None] * B2[None]).reshape(R * T, K)
+            Mt = np.broadcast_to(M, (R, T, K)).reshape(R * T, K)
+            slope_inf, positions, increases = upper_envelope(B, Mt)
+            value_lo = np.max(B + Mt * lo, axis=1).reshape(R, T).sum(axis=1)
+            slope_lo = slope_inf.reshape(R, T).sum(axis=1)
+            slope_lo += np.where(positions <= lo, increases, 0.0).reshape(R, -1).sum(axis=1)
+            positions, increases = positions.reshape(R, -1), increases.reshape(R, -1)
+        out[start : start + R] = (
+            _accumulate_rows(value_lo, slope_lo, positions, increases, lo, h, offsets) / n
         )
-        out[start : start + R] = rows / n
     return out
+
+
+def _accumulate_rows(
+    value_lo: np.ndarray,
+    slope_lo: np.ndarray,
+    positions: np.ndarray,
+    increases: np.ndarray,
+    lo: float,
+    h: float,
+    offsets: np.ndarray,
+) -> np.ndarray:
+    """Rows of f(lo + offsets) from each row's value and slope at lo and its kinks (R, P).
+
+    A kink at p counts for grid point i once lo + i*h >= p, so it is bucketed at ceil((p-lo)/h);
+    prefix sums over the buckets of the slope increase g and of g*(p - lo) give
+    f_i = f(lo) + slope(lo)*x_i + sum_{p <= a_i} g*(x_i - (p - lo)), with x_i = i*h.
+    """
+    R, steps = value_lo.size, offsets.size
+    with np.errstate(invalid="ignore"):
+        later = np.isfinite(positions) & (positions > lo)  # no kink, or left of the range
+        x = np.where(later, positions - lo, 0.0)
+    bucket = np.minimum(np.ceil(x / h), steps).astype(np.int64)
+    bucket[~later] = steps
+    np.maximum(bucket, 1, out=bucket, where=later)
+    bucket += (np.arange(R) * (steps + 1))[:, None]
+    index = bucket.ravel()
+    size = R * (steps + 1)
+    grow = np.where(later, increases, 0.0)
+    cum_inc = np.cumsum(np.bincount(index, grow.ravel(), size).reshape(R, steps + 1), axis=1)
+    cum_mom = np.cumsum(np.bincount(index, (grow * x).ravel(), size).reshape(R, steps + 1), axis=1)
+    return (
+        value_lo[:, None]
+        + (slope_lo + 0.0)[:, None] * offsets[None]
+        + cum_inc[:, :steps] * offsets[None]
+        - cum_mom[:, :steps]
+    )

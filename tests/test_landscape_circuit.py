@@ -1,0 +1,63 @@
+"""The loss as a circuit: /landscape/circuit sent to /circuits/evaluate gives the same loss and dW."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+CASES = [
+    {"dataset": {"name": "cs231n-1d"}, "seed": 3, "weight_scale": 1.0},
+    {"dataset": {"name": "cs231n-1d"}, "seed": 4, "weight_scale": 1.0, "bias": True, "reg": 0.1},
+    {"dataset": {"name": "toy-2d"}, "seed": 1, "weight_scale": 1.0, "delta": 0.5},
+    {"dataset": {"name": "toy-2d"}, "seed": 2, "weight_scale": 1.0, "variant": "ova", "reg": 0.2},
+    {"dataset": {"name": "toy-2d"}, "seed": 5, "weight_scale": 1.0, "variant": "structured"},
+    {"dataset": {"name": "toy-2d"}, "seed": 6, "weight_scale": 1.0, "loss": "softmax", "reg": 0.05},
+    {"dataset": {"X": [[1.5, -2.0], [-0.25, 0.5]], "y": [1, 0]}, "W": [[0.5, -1], [2, 0.125]]},
+]
+
+
+@pytest.mark.parametrize("body", CASES, ids=lambda b: f"{b['dataset'].get('name', 'xy')}")
+def test_circuit_gives_the_same_loss_and_gradient(client: TestClient, body: dict) -> None:
+    program = client.post("/api/v1/landscape/circuit", json=body).json()
+    landscape = client.post("/api/v1/landscape/loss", json=body).json()
+    assert program["loss"] == pytest.approx(landscape["loss"], rel=1e-14)
+    evaluated = client.post(
+        "/api/v1/circuits/evaluate",
+        json={"expression": program["expression"], "inputs": program["inputs"]},
+    )
+    assert evaluated.status_code == 200, evaluated.json()
+    answer = evaluated.json()
+    assert answer["output"]["value"] == pytest.approx(landscape["loss"], rel=1e-12, abs=1e-12)
+    grad_W = np.array(landscape["grad_W"])
+    names = [[f"W{c}_{d}" for d in range(grad_W.shape[1])] for c in range(grad_W.shape[0])]
+    circuit_grad = np.array([[answer["gradients"][name] for name in row] for row in names])
+    np.testing.assert_allclose(circuit_grad, grad_W, rtol=1e-12, atol=1e-12)
+
+
+def test_program_reads_like_the_notes(client: TestClient) -> None:
+    body = {
+        "dataset": {"X": [[1.5, -2.0], [-0.25, 0.5]], "y": [1, 0]},
+        "W": [[0.5, -1], [2, 0.125]],
+    }
+    program = client.post("/api/v1/landscape/circuit", json=body).json()
+    lines = program["expression"].splitlines()
+    assert "s0_0 = W0_0*1.5 - W0_1*2" in lines
+    assert "s1_1 = -W1_0*0.25 + W1_1*0.5" in lines
+    assert "L0 = max(0, s0_0 - s0_1 + 1)" in lines
+    assert "L1 = max(0, s1_1 - s1_0 + 1)" in lines
+    assert lines[-1] == "L = (L0 + L1) / 2"
+    assert program["inputs"] == {"W0_0": 0.5, "W0_1": -1.0, "W1_0": 2.0, "W1_1": 0.125}
+
+
+def test_max_gates_route_gradient_only_where_a_margin_is_violated(client: TestClient) -> None:
+    # s = (3.2, 5.1, -1.7) with y = 0: only the car margin (2.9) is violated, so only W1 and the
+    # correct row W0 get gradient; W2 (frog, margin -3.9) gets exactly 0 through its max gate.
+    body = {"dataset": {"X": [[1.0]], "y": [0]}, "W": [[3.2], [5.1], [-1.7]]}
+    program = client.post("/api/v1/landscape/circuit", json=body).json()
+    answer = client.post(
+        "/api/v1/circuits/evaluate",
+        json={"expression": program["expression"], "inputs": program["inputs"]},
+    ).json()
+    assert answer["output"]["value"] == pytest.approx(2.9)
+    assert answer["gradients"] == pytest.approx({"W0_0": -1.0, "W1_0": 1.0, "W2_0": 0.0})

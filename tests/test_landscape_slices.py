@@ -1,0 +1,216 @@
+"""Exact slices: values vs direct evaluation, kink slopes vs one-sided differences, convexity, 2-D grids."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from app.core.config import Settings
+from app.landscape.data import Dataset
+from app.landscape.kinks import exact_line, grid_rows, upper_envelope
+from app.landscape.losses import LossSpec, evaluate, loss_of_weights
+from app.landscape.model import Setup
+from app.landscape.optimize import PlaneProjector
+from app.landscape.slices import quadratic, slice_1d, slice_2d
+
+SVM_SPECS = [
+    LossSpec("svm", v, delta, reg)
+    for v in ("ww", "ova", "structured")
+    for delta, reg in ((1.0, 0.0), (0.5, 0.3))
+]
+
+
+def random_problem(seed: int, n: int = 12, d: int = 4, c: int = 5):  # type: ignore[no-untyped-def]
+    rng = np.random.default_rng(seed)
+    X = rng.normal(0, 1.5, size=(n, d))
+    y = rng.integers(0, c, size=n)
+    W = rng.normal(0, 1, size=(c, d))
+    D1 = rng.normal(0, 1, size=(c, d))
+    D2 = rng.normal(0, 1, size=(c, d))
+    return X, y, W, D1, D2
+
+
+def direct(W, D, X, y, spec, a):  # type: ignore[no-untyped-def]
+    return np.array([loss_of_weights(W + t * D, X, y, spec) for t in np.atleast_1d(a)])
+
+
+@pytest.mark.parametrize("spec", SVM_SPECS, ids=str)
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_exact_line_matches_direct_evaluation_at_1000_points(spec: LossSpec, seed: int) -> None:
+    X, y, W, D, _ = random_problem(seed)
+    lo, hi = -3.0, 2.5
+    line = exact_line(X @ W.T, X @ D.T, y, spec, lo, hi, quadratic(W, D, spec.reg))
+    a = np.random.default_rng(100 + seed).uniform(lo, hi, 1000)
+    exact, reference = line.value(a), direct(W, D, X, y, spec, a)
+    np.testing.assert_allclose(exact, reference, rtol=1e-9, atol=1e-9)
+    assert line.kinks.size > 5  # the test covers lines with many kinks
+
+
+@pytest.mark.parametrize("spec", SVM_SPECS, ids=str)
+@pytest.mark.parametrize("seed", [3, 4])
+def test_every_kink_slope_matches_one_sided_differences(spec: LossSpec, seed: int) -> None:
+    X, y, W, D, _ = random_problem(seed)
+    lo, hi = -2.0, 2.0
+    line = exact_line(X @ W.T, X @ D.T, y, spec, lo, hi, quadratic(W, D, spec.reg))
+    kinks = line.merged_kinks()
+    assert len(kinks) > 5
+    alphas = [k["alpha"] for k in kinks]
+    gaps = np.diff([lo, *alphas, hi])
+    for k, kink in enumerate(kinks):
+        a = kink["alpha"]
+        eps = min(1e-6, gaps[k] / 4, gaps[k + 1] / 4)
+        f0 = direct(W, D, X, y, spec, a)[0]
+        left = (f0 - direct(W, D, X, y, spec, a - eps)[0]) / eps
+        right = (direct(W, D, X, y, spec, a + eps)[0] - f0) / eps
+        # a one-sided difference of a linear+quadratic piece is off by q2*eps at most
+        tol = 1e-6 + 2 * spec.reg * float(np.sum(D * D)) * eps
+        assert kink["slope_left"] == pytest.approx(left, abs=tol)
+        assert kink["slope_right"] == pytest.approx(right, abs=tol)
+        assert kink["slope_right"] > kink["slope_left"]  # convex: slopes only grow
+
+
+@pytest.mark.parametrize("spec", SVM_SPECS, ids=str)
+def test_subgradient_at_w_matches_one_sided_differences(spec: LossSpec) -> None:
+    X, y, W, D, _ = random_problem(7)
+    line = exact_line(X @ W.T, X @ D.T, y, spec, -1.0, 1.0, quadratic(W, D, spec.reg))
+    left, right = line.one_sided_slopes(0.0)
+    eps = 1e-7
+    f0 = direct(W, D, X, y, spec, 0.0)[0]
+    assert left == pytest.approx((f0 - direct(W, D, X, y, spec, -eps)[0]) / eps, abs=1e-5)
+    assert right == pytest.approx((direct(W, D, X, y, spec, eps)[0] - f0) / eps, abs=1e-5)
+    # away from kinks the one-sided slopes are the directional derivative <dW, D>
+    assert left == pytest.approx(float(np.sum(evaluate(W, X, y, spec).grad_W * D)), abs=1e-9)
+
+
+def test_subgradient_interval_at_a_kink_of_w() -> None:
+    """At W = 0 with delta = 0 every hinge sits on its kink: left and right slopes differ."""
+    X = np.array([[1.0], [-2.0], [0.5]])
+    y = np.array([0, 1, 2])
+    W = np.zeros((3, 1))
+    D = np.zeros((3, 1))
+    D[0, 0] = 1.0
+    spec = LossSpec(delta=0.0)
+    line = exact_line(X @ W.T, X @ D.T, y, spec, -1.0, 1.0, (0.0, 0.0, 0.0))
+    left, right = line.one_sided_slopes(0.0)
+    # terms through w0: ex0: 2*max(0, -a), ex1: max(0, -2a), ex2: max(0, 0.5a); mean over 3
+    assert left == pytest.approx(-(2 * 1 + 2) / 3)
+    assert right == pytest.approx(0.5 / 3)
+    assert [k["alpha"] for k in line.merged_kinks()] == [0.0]
+
+
+@pytest.mark.parametrize("spec", SVM_SPECS, ids=str)
+def test_exact_minimum_is_below_every_direct_value(spec: LossSpec) -> None:
+    X, y, W, D, _ = random_problem(11)
+    lo, hi = -3.0, 3.0
+    line = exact_line(X @ W.T, X @ D.T, y, spec, lo, hi, quadratic(W, D, spec.reg))
+    alpha, value = line.minimum()
+    assert value == pytest.approx(direct(W, D, X, y, spec, alpha)[0], abs=1e-9)
+    grid = direct(W, D, X, y, spec, np.linspace(lo, hi, 2001))
+    assert value <= grid.min() + 1e-12
+    left, right = line.one_sided_slopes(alpha)
+    if lo < alpha < hi:  # optimality: 0 is in the subgradient interval
+        assert left <= 1e-9 and right >= -1e-9
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    variant=st.sampled_from(["ww", "ova", "structured"]),
+    reg=st.sampled_from([0.0, 0.2]),
+)
+def test_every_svm_slice_is_convex(seed: int, variant: str, reg: float) -> None:
+    X, y, W, D1, D2 = random_problem(seed, n=6, d=3, c=4)
+    spec = LossSpec("svm", variant, 1.0, reg)
+    setup = Setup(Dataset(X, y, 4, "random"), W, spec)
+    one = slice_1d(setup, D1, -2.0, 2.0, 201, Settings())
+    losses = np.array(one["losses"])
+    assert np.all(np.diff(losses, 2) >= -1e-10)
+    slopes = [s for k in one["kinks"] for s in (k["slope_left"], k["slope_right"])]
+    assert all(b >= a - 1e-12 for a, b in zip(slopes, slopes[1:], strict=False))
+    grid = np.array(slice_2d(setup, D1, D2, (-2.0, 2.0), (-2.0, 2.0), 41)["losses"])
+    assert np.all(np.diff(grid, 2, axis=1) >= -1e-10)  # along alpha
+    assert np.all(np.diff(grid, 2, axis=0) >= -1e-10)  # along beta
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [*SVM_SPECS, LossSpec("softmax", "ww", 1.0, 0.0), LossSpec("softmax", "ww", 1.0, 0.2)],
+    ids=str,
+)
+def test_2d_grid_matches_naive_evaluation(spec: LossSpec) -> None:
+    X, y, W, D1, D2 = random_problem(5)
+    setup = Setup(Dataset(X, y, 5, "random"), W, spec)
+    answer = slice_2d(setup, D1, D2, (-2.0, 1.0), (-0.5, 1.5), 17)
+    alphas, betas = np.array(answer["alphas"]), np.array(answer["betas"])
+    naive = np.array(
+        [[loss_of_weights(W + a * D1 + b * D2, X, y, spec) for a in alphas] for b in betas]
+    )
+    np.testing.assert_allclose(np.array(answer["losses"]), naive, rtol=1e-10, atol=1e-10)
+    assert answer["origin"]["loss"] == pytest.approx(loss_of_weights(W, X, y, spec), rel=1e-12)
+    assert answer["minimum"]["loss"] == pytest.approx(naive.min(), rel=1e-12)
+
+
+def test_grid_rows_with_many_chunks_and_kinks_outside_the_range() -> None:
+    """Small chunks and a narrow range: kinks left of lo count in the start slope, right of hi not."""
+    import app.landscape.kinks as kinks
+
+    X, y, W, D1, D2 = random_problem(9, n=30)
+    spec = LossSpec("svm", "ww", 1.0, 0.0)
+    betas = np.linspace(-1, 1, 9)
+    full = grid_rows(X @ W.T, X @ D1.T, X @ D2.T, betas, y, spec, -0.1, 0.1, 11)
+    saved = kinks.CHUNK_VALUES
+    kinks.CHUNK_VALUES = 10
+    try:
+        chunked = grid_rows(X @ W.T, X @ D1.T, X @ D2.T, betas, y, spec, -0.1, 0.1, 11)
+    finally:
+        kinks.CHUNK_VALUES = saved
+    alphas = np.linspace(-0.1, 0.1, 11)
+    naive = np.array(
+        [[loss_of_weights(W + a * D1 + b * D2, X, y, spec) for a in alphas] for b in betas]
+    )
+    np.testing.assert_allclose(full, naive, atol=1e-10)
+    np.testing.assert_allclose(chunked, naive, atol=1e-10)
+
+
+def test_upper_envelope_by_hand() -> None:
+    # lines: 0, a - 1, 2a - 4 -> switches at a = 1 (slope 0 -> 1) and a = 3 (1 -> 2)
+    B = np.array([[0.0, -1.0, -4.0]])
+    M = np.array([[0.0, 1.0, 2.0]])
+    start, positions, increases = upper_envelope(B, M)
+    assert start.tolist() == [0.0]
+    assert positions.tolist() == [[1.0, 3.0]]
+    assert increases.tolist() == [[1.0, 1.0]]
+    # a line that is never on top (a - 10 under max(0, 2a - 4)) adds no switch
+    start, positions, increases = upper_envelope(np.array([[0.0, -10.0, -4.0]]), M)
+    assert positions[0, 0] == 2.0 and increases[0, 0] == 2.0 and np.isinf(positions[0, 1])
+
+
+def test_per_term_lines_add_up_to_the_loss() -> None:
+    X = np.array([[-1.5], [0.5], [2.0]])
+    y = np.array([0, 1, 2])
+    W = np.array([[0.3], [-0.2], [0.6]])
+    D = np.zeros((3, 1))
+    D[0, 0] = 1.0
+    setup = Setup(Dataset(X, y, 3, "cs231n-1d"), W, LossSpec())
+    answer = slice_1d(setup, D, -2.0, 2.0, 41, Settings())
+    terms = np.array([t["values"] for t in answer["terms"]])
+    examples = np.array([e["values"] for e in answer["per_example"]])
+    assert terms.shape == (6, 41) and examples.shape == (3, 41)
+    np.testing.assert_allclose(examples.sum(axis=0) / 3, answer["losses"], atol=1e-12)
+    np.testing.assert_allclose(terms.sum(axis=0), examples.sum(axis=0), atol=1e-12)
+    assert answer["kink_count"] >= 3  # the notes' picture: several kinks along one weight
+
+
+def test_plane_projection_recovers_coordinates_and_off_plane_distance() -> None:
+    rng = np.random.default_rng(0)
+    W0, D1, D2, E = (rng.normal(size=(3, 4)) for _ in range(4))
+    projector = PlaneProjector(W0, D1, D2)
+    a, b, off = projector.project(W0 + 0.7 * D1 - 1.3 * D2)
+    assert (a, b, off) == pytest.approx((0.7, -1.3, 0.0), abs=1e-12)
+    basis = np.stack([D1.ravel(), D2.ravel()], axis=1)
+    normal = E.ravel() - basis @ np.linalg.lstsq(basis, E.ravel(), rcond=None)[0]
+    a, b, off = projector.project(W0 + 0.7 * D1 + normal.reshape(W0.shape))
+    assert a == pytest.approx(0.7, abs=1e-12)
+    assert off == pytest.approx(np.linalg.norm(normal), rel=1e-12)
