@@ -1,0 +1,73 @@
+"""The deploy/ manifests hang together: probes, resources, names, and the Dockerfile's settings."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from app.core.config import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+K8S = ROOT / "deploy" / "k8s"
+
+
+def _load(name: str) -> dict[str, Any]:
+    return yaml.safe_load((K8S / name).read_text())
+
+
+def test_deployment_has_probes_resources_and_a_non_root_user() -> None:
+    deployment = _load("deployment.yaml")
+    pod = deployment["spec"]["template"]
+    [container] = pod["spec"]["containers"]
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    resources = container["resources"]
+    assert set(resources) == {"requests", "limits"}
+    assert {"cpu", "memory"} <= set(resources["requests"]) and {"cpu", "memory"} <= set(
+        resources["limits"]
+    )
+    assert pod["spec"]["securityContext"]["runAsNonRoot"] is True
+    assert (
+        deployment["spec"]["selector"]["matchLabels"].items() <= pod["metadata"]["labels"].items()
+    )
+    assert container["ports"][0]["containerPort"] == 8000
+
+
+def test_service_and_hpa_point_at_the_deployment() -> None:
+    deployment = _load("deployment.yaml")
+    service = _load("service.yaml")
+    hpa = _load("hpa.yaml")
+    labels = deployment["spec"]["template"]["metadata"]["labels"]
+    assert service["spec"]["selector"].items() <= labels.items()
+    assert service["spec"]["ports"][0]["targetPort"] == "http"
+    target = hpa["spec"]["scaleTargetRef"]
+    assert (target["kind"], target["name"]) == ("Deployment", deployment["metadata"]["name"])
+    assert 1 <= hpa["spec"]["minReplicas"] < hpa["spec"]["maxReplicas"]
+    kustomization = _load("kustomization.yaml")
+    assert sorted(kustomization["resources"]) == ["deployment.yaml", "hpa.yaml", "service.yaml"]
+
+
+def test_every_bpc_variable_named_in_deploy_files_is_a_setting() -> None:
+    fields = {name.upper() for name in Settings.model_fields}
+    texts = [
+        (ROOT / "Dockerfile").read_text(),
+        (ROOT / "deploy" / "compose.yaml").read_text(),
+        (K8S / "deployment.yaml").read_text(),
+    ]
+    named = {
+        match for text in texts for match in re.findall(r"\bBPC_([A-Z][A-Z0-9_]*[A-Z0-9])\b", text)
+    }
+    named.discard("")
+    assert named, "no BPC_ variables found"
+    assert named <= fields, f"unknown settings: {sorted(named - fields)}"
+
+
+def test_compose_runs_replicas_behind_nginx_with_the_repo_config() -> None:
+    compose = yaml.safe_load((ROOT / "deploy" / "compose.yaml").read_text())
+    app, nginx = compose["services"]["app"], compose["services"]["nginx"]
+    assert app["build"]["context"] == ".." and app["deploy"]["replicas"] == "${REPLICAS:-2}"
+    assert "./nginx.conf:/etc/nginx/nginx.conf:ro" in nginx["volumes"]
+    assert nginx["depends_on"]["app"]["condition"] == "service_healthy"
