@@ -1,0 +1,199 @@
+"""The landscape page in Chromium: kinks where the API puts them, term lines, 2-D recentring, paths, circuits."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import screenshot
+
+pytestmark = pytest.mark.browser
+
+CS231N_1D_AXIS = {
+    "dataset": {"name": "cs231n-1d"},
+    "seed": 0,
+    "loss": "svm",
+    "variant": "ww",
+    "delta": 1,
+    "reg": 0,
+    "dims": 1,
+    "direction": "axis",
+    "axis": [0, 0],
+    "range": [-3, 3],
+    "steps": 201,
+}
+
+
+def api(live_server: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    response = httpx.post(f"{live_server}/api/v1/landscape/{path}", json=body, timeout=30)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def open_page(page: Page, query: str = "") -> None:
+    """Loads the page and waits until its first round of requests has been drawn."""
+    page.goto(f"/landscape{query}")
+    page.wait_for_selector("body[data-ready]")
+    expect(page.locator("#ls-error")).to_be_hidden()
+
+
+def readout(page: Page, key: str) -> Any:
+    return json.loads(page.locator(f'#ls-readout dd[data-key="{key}"]').get_attribute("data-value"))
+
+
+def axis_pixel(page: Page, plot: str, axis: str) -> tuple[float, float]:
+    """(pixel of value 0, pixels per unit) of an axis, read from two of its drawn ticks."""
+    ticks = page.locator(f"{plot} .{axis} .tick").evaluate_all(
+        "ts => ts.map(t => [Number(t.textContent.replace('\u2212', '-')),"
+        " t.transform.baseVal.consolidate().matrix.e, t.transform.baseVal.consolidate().matrix.f])"
+    )
+    (v0, x0, y0), (v1, x1, y1) = ticks[0], ticks[-1]
+    p0, p1 = (x0, x1) if axis == "axis-x" else (y0, y1)
+    per_unit = (p1 - p0) / (v1 - v0)
+    return p0 - v0 * per_unit, per_unit
+
+
+def test_1d_axis_slice_draws_kinks_where_the_api_says(page: Page, live_server: str) -> None:
+    expected = api(live_server, "slice", CS231N_1D_AXIS)
+    assert len(expected["kinks"]) >= 3  # the notes' figure has several kinks
+    open_page(page)
+    circles = page.locator(".plot1d circle.kink")
+    expect(circles).to_have_count(len(expected["kinks"]))
+    drawn = circles.evaluate_all("cs => cs.map(c => [Number(c.dataset.alpha), c.cx.baseVal.value])")
+    zero, per_unit = axis_pixel(page, ".plot1d", "axis-x")
+    for (alpha, cx), kink in zip(sorted(drawn), expected["kinks"], strict=True):
+        assert alpha == pytest.approx(kink["alpha"], abs=1e-12)
+        # d3 draws ticks half a pixel off for crisp lines; kinks are tens of pixels apart
+        assert cx == pytest.approx(zero + per_unit * kink["alpha"], abs=0.6)
+    assert readout(page, "kink_count") == expected["kink_count"]
+    sub = expected["subgradient"]
+    assert readout(page, "subgradient") == pytest.approx([sub["left"], sub["right"]], abs=1e-12)
+    assert readout(page, "loss") == pytest.approx(expected["origin"]["loss"], rel=1e-12)
+    # hovering a kink shows its two one-sided slopes
+    kink = expected["kinks"][0]
+    box = page.locator(".plot1d").bounding_box()
+    assert box is not None
+    scale = box["width"] / 820  # the plot's viewBox width
+    page.mouse.move(box["x"] + scale * (zero + per_unit * kink["alpha"]), box["y"] + 200)
+    tooltip = page.locator(".plot1d .tooltip")
+    expect(tooltip).to_contain_text("kink at a")
+    text = (tooltip.text_content() or "").replace("\u2212", "-")
+    assert f"slope left {kink['slope_left']:.4g}".replace("e+", "e") in text
+    assert f"slope right {kink['slope_right']:.4g}".replace("e+", "e") in text
+    screenshot(page, "landscape-1d-kinks")
+
+
+def test_term_toggle_draws_one_line_per_hinge_term(page: Page, live_server: str) -> None:
+    expected = api(live_server, "slice", CS231N_1D_AXIS)
+    n_terms = len(expected["terms"])
+    assert n_terms == 3 * (3 - 1)  # N * (C - 1) Weston-Watkins terms
+    open_page(page)
+    expect(page.locator(".plot1d .term-line")).to_have_count(0)
+    expect(page.locator(".plot1d .example-line")).to_have_count(3)
+    page.check("#ls-terms")
+    expect(page.locator(".plot1d .term-line")).to_have_count(n_terms)
+    drawn = page.locator(".plot1d .term-line").evaluate_all("ps => ps.map(p => p.dataset.term)")
+    assert sorted(drawn) == sorted(f"{t['i']},{t['j']}" for t in expected["terms"])
+    assert "terms=1" in page.url  # the toggle lives in the link
+    screenshot(page, "landscape-1d-terms")
+    page.uncheck("#ls-terms")
+    expect(page.locator(".plot1d .term-line")).to_have_count(0)
+
+
+def test_2d_view_renders_and_a_click_recentres_it(page: Page) -> None:
+    with page.expect_response("**/api/v1/landscape/slice") as first:
+        page.goto("/landscape?view=2d&dataset=toy-2d&grid=21")
+    page.wait_for_selector("body[data-ready]")
+    grid = first.value.json()
+    n = len(grid["alphas"])
+    assert n == 21 and len(grid["losses"]) == 21
+    heatmap = page.locator(".plot2d image.heatmap")
+    assert (heatmap.get_attribute("href") or "").startswith("data:image/png")
+    assert page.locator(".plot2d path.contour").count() > 3
+    assert page.locator(".plot2d linearGradient stop").count() == 11
+    assert readout(page, "loss") == pytest.approx(grid["origin"]["loss"], rel=1e-12)
+    screenshot(page, "landscape-2d")
+    # click the centre of grid cell (i, j): W moves to W + a_i D1 + b_j D2
+    i, j = 15, 4
+    box = heatmap.bounding_box()
+    assert box is not None
+    x = box["x"] + (i + 0.5) * box["width"] / n
+    y = box["y"] + (n - 1 - j + 0.5) * box["height"] / n
+    with page.expect_response("**/api/v1/landscape/slice") as second:
+        page.mouse.click(x, y)
+    page.wait_for_function(
+        "() => !document.querySelector('#ls-progress') || document.querySelector('#ls-progress').hidden"
+    )
+    recentred = second.value.json()
+    assert f"ca={grid['alphas'][i]:g}" in page.url and f"cb={grid['betas'][j]:g}" in page.url
+    # the new slice has the clicked point at its origin, and the loss there is the old grid's
+    assert recentred["origin"]["loss"] == pytest.approx(grid["losses"][j][i], rel=1e-9)
+    expect(page.locator('#ls-readout dd[data-key="loss"]')).to_have_attribute(
+        "data-value", str(recentred["origin"]["loss"])
+    )
+    assert readout(page, "loss") == pytest.approx(grid["losses"][j][i], rel=1e-9)
+    assert recentred["alphas"][10] == pytest.approx(0.0, abs=1e-12)
+    screenshot(page, "landscape-2d-recentred")
+
+
+def test_gd_path_plays_and_its_loss_decreases(page: Page) -> None:
+    open_page(page, "?view=2d&dataset=toy-2d&grid=31")
+    with page.expect_response("**/api/v1/landscape/optimize") as answer:
+        page.select_option("#ls-method", "gd")
+    path = answer.value.json()
+    last = len(path["losses"]) - 1
+    expect(page.locator("#ls-step-out")).to_have_text(f"step {last} / {last}")
+    page.click("#ls-play")  # at the end, play starts again from step 0
+    seen: list[tuple[int, float]] = []
+    for _ in range(400):
+        step, loss = page.evaluate(
+            "() => [Number(document.querySelector('#ls-step').value),"
+            " Number(document.querySelector('#ls-readout dd[data-key=path_loss]').dataset.value)]"
+        )
+        if not seen or seen[-1][0] != step:
+            seen.append((step, loss))
+        if step == last and len(seen) > 1:
+            break
+        page.wait_for_timeout(15)
+    steps = [s for s, _ in seen]
+    assert steps == sorted(steps) and steps[0] < 5 and steps[-1] == last and len(steps) > 5
+    for step, loss in seen:
+        assert loss == pytest.approx(path["losses"][step], rel=1e-12)
+    assert path["losses"][-1] < 0.5 * path["losses"][0]
+    assert readout(page, "path_loss") < readout(page, "path_start")
+    expect(page.locator(".descent-path circle.path-point")).to_have_count(last + 1)
+    expect(page.locator("#ls-play")).to_have_text("Play")
+    assert f"pstep={last}" in page.url
+    screenshot(page, "landscape-gd-path")
+
+
+def test_open_as_circuit_lands_on_the_circuit_page_with_the_same_loss(page: Page) -> None:
+    open_page(page, "?dataset=toy-2d")
+    loss = readout(page, "loss")
+    with page.expect_response("**/api/v1/circuits/evaluate") as evaluated:
+        page.click("#ls-open-circuit")
+    page.wait_for_url("**/#e=*")
+    output = evaluated.value.json()["output"]["value"]
+    assert math.isclose(output, loss, rel_tol=1e-9)
+    expect(page.locator("#status")).to_contain_text(f"Output {loss:.4g}")
+    screenshot(page, "landscape-open-as-circuit")
+
+
+def test_every_setting_round_trips_through_the_link(page: Page, live_server: str) -> None:
+    query = "?dataset=blobs&n=12&d=2&c=3&winit=zeros&loss=softmax&reg=0.1&dir=random&rseed=3"
+    open_page(page, query)
+    assert page.url.endswith(query)
+    assert page.locator("#ls-dataset").input_value() == "blobs"
+    body = {
+        "dataset": {"name": "blobs", "n": 12, "d": 2, "c": 3, "seed": 0},
+        "W": [[0.0, 0.0]] * 3,
+        "loss": "softmax",
+        "reg": 0.1,
+    }
+    assert readout(page, "loss") == pytest.approx(api(live_server, "loss", body)["loss"], rel=1e-12)
+    expect(page.locator(".plot1d circle.kink")).to_have_count(0)  # softmax is smooth
