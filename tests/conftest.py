@@ -1,0 +1,36 @@
+"""Shared fixtures: the reference numbers and an HTTP client on the app."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+ROOT = Path(__file__).resolve().parent.parent
+_REFERENCE_CANDIDATES = [
+    Path(os.environ.get("BPC_REFERENCE", "")),
+    ROOT.parent / "shared" / "reference" / "cs231n_examples.json",
+    ROOT / "tests" / "data" / "cs231n_examples.json",
+]
+
+
+@pytest.fixture(scope="session")
+def reference() -> dict[str, Any]:
+    """The CS231n reference numbers (float64), from ../shared or the copy in tests/data."""
+    for path in _REFERENCE_CANDIDATES:
+        if path.is_file():
+            return json.loads(path.read_text())
+    pytest.fail("reference file cs231n_examples.json not found")
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[TestClient]:
+    from app.main import app
+
+    with TestClient(app) as test_client:
+        yield test_client

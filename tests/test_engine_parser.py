@@ -1,0 +1,180 @@
+"""The expression language: what parses, how stages and forks wire up, and every error class."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.core.errors import LimitError, ProblemError
+from app.engine import ParseLimits, evaluate, parse
+
+
+def error_of(expression: str, limits: ParseLimits | None = None) -> dict:
+    with pytest.raises(ProblemError) as caught:
+        parse(expression, limits)
+    return caught.value.problems[0].as_detail()
+
+
+@pytest.mark.parametrize(
+    ("expression", "inputs", "expected"),
+    [
+        ("3", {}, 3.0),
+        ("-2.5 * x", {"x": 2}, -5.0),
+        ("1e-3 * x", {"x": 1000}, 1.0),
+        ("+x", {"x": 4}, 4.0),
+        ("-x ** 2", {"x": 3}, -9.0),  # ** binds tighter than unary minus, as in Python
+        ("2 ** -1", {}, 0.5),
+        ("2 ** 3 ** 2", {}, 512.0),  # right-associative
+        ("x - y - z", {"x": 10, "y": 3, "z": 2}, 5.0),  # left-associative
+        ("x / y / z", {"x": 12, "y": 3, "z": 2}, 2.0),
+        ("max(x, y, z) - min(x, y)", {"x": 1, "y": 5, "z": 3}, 4.0),
+        ("(x +\n y) * 2", {"x": 1, "y": 2}, 6.0),  # newlines inside brackets are joined
+        ("a = x * 2; b = a + 1; b * 3", {"x": 1}, 9.0),
+        ("# a comment\na = x  # trailing\nf = a * a\n", {"x": 3}, 9.0),
+        ("x ** y", {"x": 2, "y": 3}, 8.0),
+        (".5 * x", {"x": 2}, 1.0),
+    ],
+)
+def test_expressions_compute_what_python_would(expression, inputs, expected) -> None:
+    assert evaluate(expression, inputs)["output"]["value"] == pytest.approx(expected, rel=1e-15)
+
+
+def test_a_name_used_twice_is_one_forking_node() -> None:
+    report = evaluate("x * x + x", {"x": 3.0})
+    inputs = [n for n in report["nodes"] if n["kind"] == "input"]
+    assert len(inputs) == 1
+    x = inputs[0]["id"]
+    assert sum(1 for e in report["edges"] if e["source"] == x) == 3
+    assert report["gradients"]["x"] == 7.0  # 2x + 1
+    assert sum(e["grad"] for e in report["edges"] if e["source"] == x) == 7.0
+
+
+def test_running_sum_at_a_fork_is_recorded_per_step() -> None:
+    report = evaluate("x * x + x", {"x": 3.0})
+    x = next(n["id"] for n in report["nodes"] if n["label"] == "x")
+    arrivals = [(i["contribution"], i["accumulated"]) for s in report["backward"] for i in s["inputs"]
+                if i["node"] == x]
+    assert arrivals == [(1.0, 1.0), (3.0, 4.0), (3.0, 7.0)]
+
+
+def test_stages_label_their_wires_and_inputs_keep_first_use_order() -> None:
+    report = evaluate("dot = w0*x0 + w1*x1 + w2\nf = 1 / (1 + exp(-dot))",
+                      {"w0": 2, "x0": -1, "w1": -3, "x1": -2, "w2": -3})
+    assert report["inputs"] == ["w0", "x0", "w1", "x1", "w2"]
+    labels = {n["label"]: n for n in report["nodes"] if n["label"]}
+    assert labels["dot"]["value"] == 1.0
+    assert labels["f"]["id"] == report["output"]["node"]
+    assert labels["dot"]["span"] == {"line": 1, "col": 7, "end_line": 1, "end_col": 25}
+
+
+def test_forward_lists_every_node_in_topological_order() -> None:
+    report = evaluate("a = x + y\nb = a * a\nb - x", {"x": 1, "y": 2})
+    order = {node_id: i for i, node_id in enumerate(report["forward"])}
+    for node in report["nodes"]:
+        for source in node["inputs"]:
+            assert order[source] < order[node["id"]]
+    steps = [s["node"] for s in report["backward"]]
+    assert steps == sorted(steps, key=lambda n: -order[n])
+
+
+def test_a_stage_that_does_not_feed_the_output_is_dropped_with_a_warning() -> None:
+    report = evaluate("unused = y * 2\nf = x + 1", {"x": 1})
+    assert report["inputs"] == ["x"]
+    assert any("unused" in w["msg"] for w in report["warnings"])
+
+
+@pytest.mark.parametrize(
+    ("expression", "line", "col", "fragment"),
+    [
+        ("x.real", 1, 2, "attribute access '.real'"),
+        ("lambda x: x", 1, 1, "lambdas are not allowed"),
+        ("[x for x in y]", 1, 4, "comprehensions and loops are not allowed"),
+        ("'abc' + x", 1, 1, "strings are not allowed"),
+        ('x + "s"', 1, 5, "strings are not allowed"),
+        ("x if y else z", 1, 3, "conditionals are not allowed"),
+        ("import os", 1, 1, "imports are not allowed"),
+        ("foo(x)", 1, 1, "unknown function 'foo'"),
+        ("__import__(x)", 1, 1, "dunder names"),
+        ("exp = x\nexp", 1, 1, "cannot assign to 'exp': it is the name of a gate"),
+        ("f = a * 2\na = x", 1, 5, "'a' is used before it is assigned on line 2"),
+        ("a = a + 1", 1, 5, "'a' is used in its own definition"),
+        ("a = x\na = y\na", 2, 1, "'a' is already assigned on line 1"),
+        ("x ^ 2", 1, 3, "use **"),
+        ("(x := 3)", 1, 4, "walrus"),
+        ("x +", 1, 4, "ends early"),
+        ("(x + y", 1, 1, "never closed"),
+        ("x + y)", 1, 6, "unmatched ')'"),
+        ("x y", 1, 3, "missing operator"),
+        ("2(x)", 1, 2, "only gate names can be called"),
+        ("max(x)", 1, 1, "max() takes at least 2 arguments, got 1"),
+        ("exp(x, y)", 1, 1, "exp() takes 1 argument, got 2"),
+        ("exp()", 1, 5, "exp() needs 1 argument"),
+        ("x, y", 1, 2, "tuples are not allowed"),
+        ("x + 1\ny", 1, 1, "only the last statement may be a bare expression"),
+        ("1 = x", 1, 3, "'=' may only follow a stage name"),
+        ("x % 2", 1, 3, "modulo"),
+        ("x == y", 1, 3, "comparisons"),
+        ("x − y", 1, 3, "U+2212"),
+        ("x × y", 1, 3, "use * for multiplication"),
+        ("ｘ + 1", 1, 1, "must be ASCII"),
+        ("1.2.3", 1, 4, "'.3'"),
+        ("12abc", 1, 1, "malformed number"),
+        ("exp", 1, 1, "'exp' is a gate: call it"),
+        ("", 1, 1, "empty"),
+        ("   # only a comment", 1, 1, "empty"),
+        ("True * x", 1, 1, "booleans"),
+        ("{x}", 1, 1, "dicts and sets"),
+    ],
+)
+def test_every_unsupported_construct_is_named_with_its_position(expression, line, col, fragment) -> None:
+    detail = error_of(expression)
+    assert fragment in detail["msg"], detail
+    assert (detail["line"], detail["col"]) == (line, col), detail
+    assert detail["loc"] == ["body", "expression"]
+    assert detail["msg"].startswith(f"line {line}, col {col}:")
+    assert "excerpt" in detail
+
+
+def test_error_position_on_a_later_line() -> None:
+    detail = error_of("a = x + 1\nb = a *\nb")
+    assert (detail["line"], detail["col"]) == (2, 8)
+    assert detail["excerpt"] == "b = a *"
+
+
+@pytest.mark.parametrize(
+    ("expression", "limits", "setting"),
+    [
+        ("x" + " + x" * 50, ParseLimits(max_gates=10), "max_gates"),
+        ("(" * 30 + "x" + ")" * 30, ParseLimits(max_nesting_depth=20), "max_nesting_depth"),
+        ("exp(" * 30 + "x" + ")" * 30, ParseLimits(max_nesting_depth=20), "max_nesting_depth"),
+        ("x" * 101, ParseLimits(max_expression_chars=100), "max_expression_chars"),
+        (" + ".join(f"v{i}" for i in range(12)), ParseLimits(max_inputs=10), "max_inputs"),
+        ("1" * 80, ParseLimits(), "max_literal_chars"),
+        ("\n".join(f"a{i} = x" for i in range(12)) + "\nx", ParseLimits(max_statements=10), "max_statements"),
+    ],
+)
+def test_every_parse_limit_states_itself(expression, limits, setting) -> None:
+    with pytest.raises(LimitError) as caught:
+        parse(expression, limits)
+    detail = caught.value.problems[0].as_detail()
+    assert detail["setting"] == setting
+    assert f"BPC_{setting.upper()}" in detail["msg"]
+    assert str(detail["limit"]) in detail["msg"]
+
+
+def test_huge_float_literal_is_rejected_not_infinite() -> None:
+    detail = error_of("1e999 * x")
+    assert "too large for float64" in detail["msg"]
+
+
+def test_100000_gate_sum_and_chain_run_without_recursion_error() -> None:
+    big = ParseLimits(max_expression_chars=10**7, max_gates=200_000, max_statements=200_000)
+    n = 100_000
+    report = evaluate(" + ".join(["x"] * (n + 1)), {"x": 1.0}, limits=big)
+    assert report["output"]["value"] == n + 1
+    assert report["gradients"]["x"] == n + 1
+    assert len(report["backward"]) == n
+    chain = "\n".join(["a0 = x"] + [f"a{i} = a{i - 1} * 1.00001" for i in range(1, n)])
+    report = evaluate(chain, {"x": 1.0}, limits=big)
+    assert report["gradients"]["x"] == pytest.approx(1.00001 ** (n - 1), rel=1e-9)
+    negations = evaluate("-" * n + "x", {"x": 2.0}, limits=big)
+    assert negations["output"]["value"] == 2.0 and negations["gradients"]["x"] == 1.0
