@@ -128,6 +128,90 @@ BUILT_IN: list[dict[str, Any]] = [
             "grads": {"w0": 4.0, "x0": 1.0, "w1": 1.0, "x1": -2.0, "b": 2.0},
         },
     },
+    # ---------------------------------------------------------------- tensors (issue 3)
+    {
+        "id": "matmul_shapes",
+        "title": "D = W @ X: gradients have their tensor's shape",
+        "description": "The notes' matrix multiply, W (5×10) @ X (10×3) -> D (5×3). dD is a "
+        "random upstream gradient, as in the notes (L = sum(D * dD) hands D exactly dD); then "
+        "dW = dD @ X.T is (5,10) and dX = W.T @ dD is (10,3): match the dimensions and the "
+        "formula writes itself.",
+        "expression": "D = W @ X\nL = sum(D * dD)",
+        "inputs": {
+            "W": [
+                [-0.36, 2.97, 0.15, 0.58, -0.38, -0.82, -0.07, 0.06, -0.72, -1.21],
+                [0.99, -0.82, 1.36, -2.92, 0.73, 0.86, -0.14, 1.69, 0.07, -0.01],
+                [-0.56, 0.27, -1.6, 1.49, -0.08, 0.55, 1.8, -0.45, -1.95, 0.01],
+                [1.12, -0.9, 0.37, 1.1, 1.31, -0.75, 0.22, 0.61, -1.25, 0.36],
+                [-0.56, 1.06, -0.52, -0.66, -0.27, -0.51, -1.24, -1.0, 0.23, -0.8],
+            ],
+            "X": [
+                [1.61, -0.51, 1.44],
+                [-0.17, 0.75, -0.88],
+                [0.54, -0.13, 0.25],
+                [1.65, -0.96, 0.12],
+                [-1.67, -1.57, -0.28],
+                [-0.7, 0.02, 0.02],
+                [-0.71, -0.25, -0.27],
+                [-0.04, 0.47, -0.83],
+                [1.05, -0.4, -0.37],
+                [-1.68, 0.57, 1.26],
+            ],
+            "dD": [
+                [-0.62, 0.32, 0.26],
+                [-1.01, -0.07, 0.36],
+                [0.29, 0.96, -0.42],
+                [-2.18, 0.86, 0.07],
+                [0.42, 1.03, 0.82],
+            ],
+        },
+        "expected": {
+            "output": -1.689124000000002,
+            "grad_shapes": {"W": [5, 10], "X": [10, 3], "dD": [5, 3]},
+        },
+    },
+    {
+        "id": "two_layer_net",
+        "title": "2-layer network: h = relu(W1 @ x + b1), s = W2 @ h + b2",
+        "description": "A 3 -> 4 -> 2 network on one example; L = sum(s) makes the output a "
+        "scalar so every weight has a gradient. Two hidden units are dead (relu blocks them), "
+        "so their rows of dW1 are 0.",
+        "expression": "h = relu(W1 @ x + b1)\ns = W2 @ h + b2\nL = sum(s)",
+        "inputs": {
+            "W1": [
+                [0.19, -0.52, -0.41],
+                [-2.44, 1.8, 1.14],
+                [-0.33, 0.77, 0.28],
+                [-0.55, 0.98, -0.31],
+            ],
+            "x": [-0.33, -0.79, 0.45],
+            "b1": [-0.05, 0.27, -0.3, 0.06],
+            "W2": [[-0.89, 0.84, 0.19, 0.33], [0.41, -1.01, 0.78, 2.06]],
+            "b2": [-0.82, -0.86],
+        },
+        "expected": {
+            "output": -1.762782,
+            "grad_shapes": {"W1": [4, 3], "x": [3], "b1": [4], "W2": [2, 4], "b2": [2]},
+        },
+    },
+    {
+        "id": "svm_one_example",
+        "title": "Multiclass SVM loss of one example",
+        "description": "s = W @ x gives the lecture's cat scores (3.2, 5.1, -1.7); with y = 0 "
+        "(cat) the hinge terms are max(0, 5.1 - 3.2 + 1) = 2.9 and max(0, -1.7 - 3.2 + 1) = 0. "
+        "The j = y term is always max(0, 1) = 1, hence the - 1. y is an index: an integer "
+        "input that gets no gradient.",
+        "expression": "s = W @ x\nL = sum(max(0, s - s[y] + 1)) - 1",
+        "inputs": {
+            "W": [[1.2, 1.0, 0.0, 0.0], [0.1, 2.0, 2.0, 0.0], [-0.5, -0.2, 0.0, 0.8]],
+            "x": [1.0, 2.0, 0.5, -1.0],
+            "y": 0,
+        },
+        "expected": {
+            "output": 2.8999999999999995,
+            "grad_shapes": {"W": [3, 4], "x": [4]},
+        },
+    },
 ]
 
 

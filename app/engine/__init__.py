@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.core.errors import LimitError, Problem, ProblemError
+from app.engine import tensor_gates  # noqa: F401  (registers @, sum, mean, [ ], ...)
 from app.engine.circuit import Circuit, Node
 from app.engine.gates import GATES, TIE_BREAKS, gate_table
 from app.engine.gradcheck import gradcheck
@@ -12,7 +13,8 @@ from app.engine.inputs import bind_inputs
 from app.engine.numbers import to_json
 from app.engine.parser import ParseLimits, parse
 from app.engine.passes import Trace, run
-from app.engine.report import build_report
+from app.engine.report import build_report, wire_names
+from app.engine.shapes import infer_shapes
 
 __all__ = [
     "GATES",
@@ -38,6 +40,8 @@ def evaluate(
     max_rank: int = 3,
     max_elements: int = 100_000,
     gradcheck_max_evals: int = 2_000_000,
+    max_node_elements: int = 1_000_000,
+    max_request_elements: int = 4_000_000,
 ) -> dict[str, Any]:
     """The whole evaluate request, as a JSON-ready dict. Raises ProblemError on bad input."""
     if tie_break not in TIE_BREAKS:
@@ -46,6 +50,18 @@ def evaluate(
         )
     circuit = parse(expression, limits)
     values = bind_inputs(circuit, inputs, max_rank, max_elements)
+    if not all(type(v) is float for v in values.values()) or _has_tensor_gate(circuit):
+        texts, names = wire_names(circuit, expression)
+        infer_shapes(
+            circuit,
+            values,
+            expression,
+            names,
+            texts,
+            max_rank,
+            max_node_elements,
+            max_request_elements,
+        )
     trace = run(circuit, values, output_grad, tie_break)
     report = build_report(circuit, trace, expression, tie_break)
     if gradcheck_:
@@ -67,3 +83,8 @@ def evaluate(
     else:
         report["gradcheck"] = None
     return report
+
+
+def _has_tensor_gate(circuit: Circuit) -> bool:
+    """Whether a scalar-valued circuit still needs the shape pass (a[0] on a scalar, say)."""
+    return any(node.kind == "gate" and GATES[node.op].shape is not None for node in circuit.nodes)  # type: ignore[index]

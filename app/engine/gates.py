@@ -27,6 +27,7 @@ class Step:
     contributions: Sequence[Any]
     param: Any = None
     tie_break: str = "split"
+    out_name: str = "out"  # the gate's own wire, for tensor rules such as dW = dD @ X.T
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +73,9 @@ class Gate:
     infix: bool = False  # drawn and written between its inputs (x + y) rather than as f(x)
     by_name: bool = True  # callable by name in the language, e.g. exp(x); operators are not
     params: tuple[int, int] = (0, 0)  # how many trailing constant arguments, e.g. sum(x, 0)
+    # Output shape from input shapes, raising app.engine.shapes.ShapeError in dimension terms;
+    # None means elementwise under numpy broadcasting (see app/engine/shapes.py).
+    shape: Callable[..., tuple[int, ...]] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         low, high = self.arity

@@ -27,6 +27,10 @@ class ParseLimits:
     max_literal_chars: int = 64
 
 
+# Gate names a stage may still take, because the notes use them as names: the sigmoid example
+# stages `dot = w0*x0 + w1*x1 + w2`. A call dot(a, b) still means the gate.
+STAGE_NAMES_THAT_SHADOW = frozenset({"dot"})
+
 # Binding power: higher binds tighter. ** is right-associative and binds tighter than unary minus.
 _PRECEDENCE = {"+": 10, "-": 10, "*": 20, "/": 20, "@": 20, "unary": 30, "**": 40}
 
@@ -186,7 +190,7 @@ def _assignments(builder: _Builder, statements: list[list[Token]]) -> dict[str, 
             name_token = statement[0]
             name = name_token.text
             gate = GATES.get(name)
-            if gate is not None and gate.by_name:
+            if gate is not None and gate.by_name and name not in STAGE_NAMES_THAT_SHADOW:
                 raise builder.fail(
                     name_token, f"cannot assign to '{name}': it is the name of a gate"
                 )
@@ -302,12 +306,25 @@ def _parse_expression(
                 else:
                     output.append(_call(builder, marker, output, token))
             elif text == "[":
-                raise builder.fail(
-                    token, "subscripts like x[0] are not supported for scalar circuits"
+                close = _closing_bracket(builder, tokens, i)
+                output[-1] = _index(
+                    builder, output[-1], tokens[i + 1 : close], tokens[close], assigned
                 )
+                i = close
             elif text == ".":
-                attr = tokens[i + 1].text if i + 1 < n else ""
-                raise builder.fail(token, f"attribute access '.{attr}' is not allowed")
+                attr = tokens[i + 1] if i + 1 < n else None
+                if attr is None or attr.kind != NAME or attr.text != "T":
+                    shown = attr.text if attr is not None else ""
+                    raise builder.fail(
+                        token,
+                        f"attribute access '.{shown}' is not allowed; the only attribute is .T "
+                        "(transpose)",
+                    )
+                operand = output[-1]
+                output[-1] = builder.gate(
+                    "transpose", [operand], operand.start, (attr.line, attr.end_col)
+                )
+                i += 1
             elif token.kind in (NUM, NAME):
                 raise builder.fail(
                     token, f"missing operator before '{text}' (write * for multiplication)"
@@ -402,6 +419,95 @@ def _apply_binary(
     return builder.gate(op, [left, right], left.start, right.end)
 
 
+def _closing_bracket(builder: _Builder, tokens: list[Token], open_at: int) -> int:
+    """Position of the ']' that closes the '[' at `open_at`; indices hold no brackets."""
+    for j in range(open_at + 1, len(tokens)):
+        if tokens[j].text == "]":
+            return j
+        if tokens[j].text in ("[", "("):
+            raise builder.fail(
+                tokens[j], "an index holds integers, slices or input names, not expressions"
+            )
+    raise builder.fail(tokens[open_at], "'[' is never closed")
+
+
+def _index(
+    builder: _Builder,
+    operand: _Operand,
+    inside: list[Token],
+    close: Token,
+    assigned: dict[str, Token],
+) -> _Operand:
+    """x[...]: integer constants, slices (a:b:c) and integer-valued input names, by axis."""
+    entries: list[tuple[Any, ...]] = []
+    names: list[_Operand] = []
+    parts: list[list[Token]] = [[]]
+    for token in inside:
+        if token.text == ",":
+            parts.append([])
+        else:
+            parts[-1].append(token)
+    for part in parts:
+        if not part:
+            raise builder.fail(close, "an empty index entry: write an integer, a slice or a name")
+        if any(t.text == ":" for t in part):
+            bounds: list[list[Token]] = [[]]
+            for token in part:
+                if token.text == ":":
+                    bounds.append([])
+                else:
+                    bounds[-1].append(token)
+            if len(bounds) > 3:
+                raise builder.fail(part[0], "a slice has at most three parts, start:stop:step")
+            values = [_index_int(builder, b) if b else None for b in bounds]
+            values += [None] * (3 - len(values))
+            if values[2] == 0:
+                raise builder.fail(part[0], "a slice's step cannot be 0")
+            entries.append(("slice", *values))
+        elif len(part) == 1 and part[0].kind == NAME:
+            token = part[0]
+            bound = builder.bindings.get(token.text)
+            if bound is not None and builder.nodes[bound].kind == "const":
+                entries.append(("int", _integer(builder, token, builder.nodes[bound].const)))
+                continue
+            if bound is not None and builder.nodes[bound].kind != "input":
+                raise builder.fail(
+                    token,
+                    f"'{token.text}' is a computed stage; an index must be an integer constant "
+                    "or an input name (indices are not differentiable)",
+                )
+            names.append(_name(builder, token, assigned))
+            entries.append(("arg", len(names)))
+        else:
+            entries.append(("int", _index_int(builder, part)))
+    return builder.gate(
+        "index",
+        [operand, *names],
+        operand.start,
+        (close.line, close.end_col),
+        param=tuple(entries),
+    )
+
+
+def _index_int(builder: _Builder, tokens: list[Token]) -> int:
+    sign = 1
+    if len(tokens) == 2 and tokens[0].text in ("-", "+"):
+        sign = -1 if tokens[0].text == "-" else 1
+        tokens = tokens[1:]
+    if len(tokens) != 1 or tokens[0].kind != NUM:
+        raise builder.fail(
+            tokens[0],
+            "an index holds integers, slices (1:3, :) or input names, not expressions",
+        )
+    return sign * _integer(builder, tokens[0], float(tokens[0].text))
+
+
+def _integer(builder: _Builder, token: Token, value: float) -> int:
+    if not float(value).is_integer():
+        raise builder.fail(token, f"an index must be an integer, not {token.text}")
+    return int(value)
+
+
 def _call(builder: _Builder, marker: _Marker, output: list[_Operand], close: Token) -> _Operand:
     assert marker.name_token is not None
     name = marker.name_token.text
@@ -447,6 +553,8 @@ def _expected_operand(token: Token, after: Token | None) -> str:
         return "the expression ends early: an operand is missing"
     if token.text == ")":
         return "empty parentheses, or ')' where a value should be"
+    if token.text == "[":
+        return "list literals are not allowed: pass vectors and matrices as inputs"
     return f"expected a number, a name or '(' but found '{token.text}'"
 
 

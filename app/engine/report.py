@@ -11,6 +11,8 @@ from app.engine.circuit import Circuit, Node
 from app.engine.gates import GATES, Step
 from app.engine.numbers import fmt, to_json
 from app.engine.passes import Trace
+from app.engine.shapes import shape_str
+from app.engine.tensor_gates import index_input_names, tensor_symbol
 
 _EXCERPT = 40
 _CALL = re.compile(r"[A-Za-z_]\w*\([^()]*\)")
@@ -41,12 +43,15 @@ class Excerpts:
         return " ".join(text.split())
 
 
-def node_symbol(node: Node) -> str:
+def node_symbol(node: Node, arg_names: list[str] | None = None) -> str:
     if node.kind == "input":
         return node.name or ""
     if node.kind == "const":
         return fmt(node.const)
     gate = GATES[node.op]  # type: ignore[index]
+    tensor = tensor_symbol(node.op, node.const, arg_names or [])
+    if tensor is not None:
+        return tensor
     if node.op == "pow":
         return f"**{fmt(node.const)}"
     return gate.symbol
@@ -85,12 +90,37 @@ def _uses(node: Node, port: int) -> list[int]:
     return []
 
 
+def wire_names(circuit: Circuit, source: str) -> tuple[list[str], list[str]]:
+    """Each node's source excerpt, and the name captions use for its wire."""
+    excerpts = Excerpts(source)
+    texts = [excerpts.text(node) for node in circuit.nodes]
+    return texts, [display_name(node, texts[node.id]) for node in circuit.nodes]
+
+
+def _broadcast_note(names: list[str], xs: list[Any], out: Any) -> str:
+    """Where broadcasting stretched an input, how its gradient is summed back to its shape."""
+    out_shape = np.shape(out)
+    notes = []
+    for name, x in zip(names, xs, strict=True):
+        shape = np.shape(x)
+        if shape == out_shape:
+            continue
+        lead = len(out_shape) - len(shape)
+        axes = list(range(lead)) + [
+            lead + i for i, d in enumerate(shape) if d == 1 and out_shape[lead + i] != 1
+        ]
+        listed = ", ".join(str(a) for a in axes)
+        notes.append(
+            f"{name} {shape_str(shape)} was broadcast to {shape_str(out_shape)}, so its gradient "
+            f"is summed over axis{'es' if len(axes) > 1 else ''} {listed} back to {shape_str(shape)}"
+        )
+    return ("; broadcasting: " + "; ".join(notes)) if notes else ""
+
+
 def build_report(circuit: Circuit, trace: Trace, source: str, tie_break: str) -> dict[str, Any]:
     nodes = circuit.nodes
     values, grads = trace.values, trace.grads
-    excerpts = Excerpts(source)
-    texts = [excerpts.text(node) for node in nodes]
-    names = [display_name(node, texts[node.id]) for node in nodes]
+    texts, names = wire_names(circuit, source)
     shapes = [list(np.shape(v)) for v in values]
     warnings: list[dict[str, Any]] = list(circuit.warnings)
 
@@ -101,7 +131,7 @@ def build_report(circuit: Circuit, trace: Trace, source: str, tie_break: str) ->
                 "id": f"n{node.id}",
                 "kind": node.kind,
                 "op": node.op,
-                "symbol": node_symbol(node),
+                "symbol": node_symbol(node, [names[a] for a in node.args]),
                 "label": node.labels[0]
                 if node.labels
                 else (node.name if node.kind == "input" else None),
@@ -116,7 +146,7 @@ def build_report(circuit: Circuit, trace: Trace, source: str, tie_break: str) ->
                 "shape": shapes[node.id],
                 "text": texts[node.id],
                 "span": node.span.as_dict() if node.span else None,
-                "param": _param(node),
+                "param": _param(node, [names[a] for a in node.args]),
             }
         )
 
@@ -172,8 +202,11 @@ def build_report(circuit: Circuit, trace: Trace, source: str, tie_break: str) ->
             contributions,
             node.const,
             tie_break,
+            names[node_id],
         )
         rule = gate.explain(view)
+        if gate.vjp is None and not trace.fast:
+            rule += _broadcast_note([names[a] for a in node.args], xs, values[node_id])
         if kink is not None:
             rule += f". Kink: {kink['convention']}"
             kink["text"] = kink["convention"]
@@ -182,7 +215,7 @@ def build_report(circuit: Circuit, trace: Trace, source: str, tie_break: str) ->
                 "index": index,
                 "node": f"n{node_id}",
                 "op": node.op,
-                "symbol": node_symbol(node),
+                "symbol": node_symbol(node, [names[a] for a in node.args]),
                 "upstream": to_json(upstream),
                 "inputs": step_inputs,
                 "rule": rule,
@@ -211,12 +244,15 @@ def build_report(circuit: Circuit, trace: Trace, source: str, tie_break: str) ->
         "gradients": gradients,
         "warnings": warnings,
         "stats": {"gates": circuit.gate_count, "nodes": len(nodes), "fast_path": trace.fast},
+        "index_inputs": index_input_names(circuit),
     }
 
 
-def _param(node: Node) -> Any:
+def _param(node: Node, arg_names: list[str]) -> Any:
     if node.kind != "gate" or node.const is None:
         return None
+    if node.op == "index":
+        return tensor_symbol(node.op, node.const, arg_names)
     if isinstance(node.const, tuple):
         return [to_json(c) if isinstance(c, float) else c for c in node.const]
     return to_json(node.const) if isinstance(node.const, float) else node.const

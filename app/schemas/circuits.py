@@ -112,6 +112,10 @@ class GradcheckInput(BaseModel):
     analytic: Value
     numeric: Value
     rel_error: float
+    worst_index: list[int] = Field(
+        default_factory=list,
+        description="The element with the worst relative error ([] for a scalar).",
+    )
     passed: bool | None = Field(description="null when the input sits within h of a kink.")
     near_kink: bool
     status: Literal["pass", "fail", "kink"]
@@ -136,6 +140,11 @@ class EvaluateResponse(BaseModel):
     warnings: list[dict[str, Any]]
     stats: dict[str, Any]
     gradcheck: GradcheckOut | None
+    index_inputs: list[str] = Field(
+        default_factory=list,
+        description="Inputs used as an index (s[y]): integers, not differentiated; their "
+        "gradient is reported as 0 and the gradient check leaves them out.",
+    )
 
 
 class GateOut(BaseModel):

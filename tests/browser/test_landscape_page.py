@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -197,3 +198,81 @@ def test_every_setting_round_trips_through_the_link(page: Page, live_server: str
     }
     assert readout(page, "loss") == pytest.approx(api(live_server, "loss", body)["loss"], rel=1e-12)
     expect(page.locator(".plot1d circle.kink")).to_have_count(0)  # softmax is smooth
+
+
+def test_a_newer_request_aborts_the_stale_one(page: Page) -> None:
+    open_page(page)
+    outcome = page.evaluate(
+        """async () => {
+      const { createClient, isAbort } = await import("/static/js/landscape/api.js");
+      const busy = [];
+      const fetchImpl = (url, init) => new Promise((resolve, reject) => {
+        init.signal.addEventListener("abort", () => reject(new DOMException("stale", "AbortError")));
+        if (JSON.parse(init.body).k === 2) resolve(new Response(JSON.stringify({ ok: 2 })));
+      });
+      const client = createClient({ onBusy: (count) => busy.push(count), fetchImpl });
+      const first = client.post("slice", "/slice", { k: 1 }).catch((e) => (isAbort(e) ? "aborted" : String(e)));
+      const second = await client.post("slice", "/slice", { k: 2 });
+      return { first: await first, second, busy };
+    }"""
+    )
+    assert outcome == {"first": "aborted", "second": {"ok": 2}, "busy": [1, 1, 1, 0]}
+
+
+def acknowledge_rejections(page: Page, status: int = 422) -> int:
+    """Chromium logs each 4xx answer as a console error: take off exactly those we provoked."""
+    watch = page.watch  # type: ignore[attr-defined]
+    expected = f"the server responded with a status of {status}"
+    ours = [m for m in watch.console_errors if expected in m]
+    watch.console_errors[:] = [m for m in watch.console_errors if expected not in m]
+    return len(ours)
+
+
+def test_pasted_csv_errors_are_shown_as_text(page: Page) -> None:
+    page.goto("/landscape?dataset=custom")
+    page.wait_for_selector("body[data-ready]")
+    expect(page.locator("#ls-error")).to_contain_text("Paste a CSV")  # and no request was sent
+    page.fill(
+        'textarea[data-state="csv"]', "x1,x2,label\n0.5,1,0\n<img src=x onerror=alert(1)>,2,1\n"
+    )
+    error = page.locator("#ls-error")
+    expect(error).to_contain_text("CSV line 3")
+    assert page.locator("#ls-error img").count() == 0
+    assert acknowledge_rejections(page) == 1
+    page.fill('textarea[data-state="csv"]', "x1,x2,label\n0.5,1,0\n-1,2,1\n2,-1,2\n")
+    expect(error).to_be_hidden()
+    expect(page.locator('#ls-readout dd[data-key="shape"]')).to_have_text("3×2, N = 3")
+
+
+def test_w_table_edits_w_and_lives_in_the_link(page: Page, live_server: str) -> None:
+    open_page(page, "?dataset=toy-2d")
+    page.check("#ls-winit-table")
+    cells = page.locator("#ls-wtable input")
+    expect(cells).to_have_count(9)
+    page.fill('#ls-wtable input[data-c="1"][data-d="2"]', "0.75")
+    page.wait_for_url("**W=*0.75*")
+    W = [
+        [float(v) for v in row.split(",")]
+        for row in page.url.split("W=")[1].replace("%2C", ",").replace("%3B", ";").split(";")
+    ]
+    assert W[1][2] == 0.75
+    expected = api(live_server, "loss", {"dataset": {"name": "toy-2d"}, "W": W})["loss"]
+    expect(page.locator('#ls-readout dd[data-key="loss"]')).to_have_attribute(
+        "data-value", str(expected)
+    )
+
+
+def test_downloads_png_svg_and_csv(page: Page) -> None:
+    open_page(page, "?view=2d&dataset=toy-2d&grid=11")
+    with page.expect_download() as svg:
+        page.click("#ls-dl-svg")
+    text = Path(svg.value.path()).read_text()
+    assert text.startswith("<svg") and "data:image/png" in text and 'class="contour"' in text
+    with page.expect_download() as png:
+        page.click("#ls-dl-png")
+    assert Path(png.value.path()).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with page.expect_download() as csv:
+        page.click("#ls-dl-csv")
+    rows = Path(csv.value.path()).read_text().splitlines()
+    assert rows[0] == "a,b,loss" and len(rows) == 1 + 11 * 11
+    assert csv.value.suggested_filename == "landscape-toy-2d-2d.csv"

@@ -29,4 +29,6 @@ def evaluate_circuit(request: EvaluateRequest, settings: SettingsDep) -> dict[st
         max_rank=settings.max_tensor_rank,
         max_elements=settings.max_tensor_elements_per_input,
         gradcheck_max_evals=settings.gradcheck_max_evals,
+        max_node_elements=settings.max_tensor_elements_per_node,
+        max_request_elements=settings.max_tensor_elements_per_request,
     )

@@ -71,8 +71,12 @@ export function createControls(form, store, { shape, currentW, maxTableCells }) 
       return;
     }
     const [C, D] = dims;
-    const W = state.W && state.W.length === C && state.W[0].length === D ? state.W : currentW();
+    // start from where W is now when the table is new, the wrong shape, or W was moved by clicks
+    const fits = state.W && state.W.length === C && state.W[0].length === D;
+    const fold = !fits || state.ca !== 0 || state.cb !== 0;
+    const W = fold ? currentW() : state.W;
     if (!W) return;
+    if (fold) store.set({ W, ca: 0, cb: 0 }); // redraws on the next microtask
     const existing = table.querySelectorAll("input");
     if (existing.length === C * D) {
       existing.forEach((input) => {
@@ -116,7 +120,6 @@ export function createControls(form, store, { shape, currentW, maxTableCells }) 
       }
     }
     table.replaceChildren(grid);
-    if (!state.W) store.set({ W });
   }
 
   /** Mirrors the state into the form (skipping the field being typed in) and shows sections. */

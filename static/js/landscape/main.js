@@ -5,7 +5,15 @@ import { downloadCsv, downloadPng, downloadSvg } from "./download.js";
 import { createPathView, drawPathOverlay } from "./path.js";
 import { createPlot1d } from "./plot1d.js";
 import { createPlot2d } from "./plot2d.js";
-import { baseLossRequest, lossRequest, optimizeRequest, plane, slice1dRequest, slice2dRequest } from "./problem.js";
+import {
+  baseLossRequest,
+  lossRequest,
+  moveInPlane,
+  optimizeRequest,
+  plane,
+  slice1dRequest,
+  slice2dRequest,
+} from "./problem.js";
 import { interval, renderReadout } from "./readout.js";
 import { createStore } from "./state.js";
 import { defaultState as circuitDefaults, writeState as writeCircuitState } from "../circuit/state.js";
@@ -55,6 +63,13 @@ const plot2d = createPlot2d(byId("ls-plot2d"), {
     const slice = current.slice2;
     if (!slice) return;
     const s = store.get();
+    const p = current.plane;
+    if (s.winit === "table" && p.explicit) {
+      // an edited W simply becomes the clicked point, so the table shows where W now is
+      const W = moveInPlane(p.W, p.D1, p.D2, slice.alphas[i], slice.betas[j]);
+      store.set({ W, ca: 0, cb: 0, pstep: -1 }, { push: true });
+      return;
+    }
     const round = (v) => Number(v.toPrecision(12));
     store.set({ ca: round(s.ca + slice.alphas[i]), cb: round(s.cb + slice.betas[j]), pstep: -1 }, { push: true });
   },
@@ -62,7 +77,7 @@ const plot2d = createPlot2d(byId("ls-plot2d"), {
 const pathView = createPathView(byId("ls-pathchart"), { onStep: (k) => store.set({ pstep: k }) });
 const controls = createControls(byId("ls-controls"), store, {
   shape: () => (base ? [base.c, base.d] : null),
-  currentW: () => (base ? base.W : null),
+  currentW: () => current.plane?.W ?? base?.W ?? null,
   maxTableCells: MAX_TABLE_CELLS,
 });
 
@@ -155,6 +170,9 @@ async function refresh() {
   const mine = ++generation;
   const state = store.get();
   try {
+    if (state.dataset === "custom" && !state.csv.trim()) {
+      throw new Error("Paste a CSV (features, then the class label in the last column) or upload one.");
+    }
     const baseBody = baseLossRequest(state);
     base = await cached("base", "/loss", baseBody);
     if (mine !== generation) return;
@@ -170,6 +188,8 @@ async function refresh() {
     if (state.view === "1d") {
       slice1 = await cached("slice", "/slice", slice1dRequest(state, p));
     } else {
+      // marks for bench/landscape_page.py: request sent -> heatmap drawn (after the next paint)
+      performance.mark("ls:slice-request");
       slice2 = await cached("slice", "/slice", slice2dRequest(state, p));
       if (state.method !== "none") path = await cached("optimize", "/optimize", optimizeRequest(state, p));
     }
@@ -178,6 +198,9 @@ async function refresh() {
     showError(null);
     draw(state);
     document.body.dataset.ready = String(mine);
+    if (state.view === "2d") {
+      requestAnimationFrame(() => setTimeout(() => performance.mark("ls:heatmap-drawn"), 0));
+    }
   } catch (error) {
     if (isAbort(error) || mine !== generation) return;
     showError(error);

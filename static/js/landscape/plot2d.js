@@ -5,6 +5,7 @@ const WIDTH = 640;
 const HEIGHT = 540;
 const MARGIN = { top: 16, right: 110, bottom: 46, left: 64 };
 const BAR = { width: 16, gap: 24 };
+const LEVELS = 256; // colour levels of the heatmap
 
 /** Low loss blue, high loss red, as in the notes. */
 export function lossColour(min, max) {
@@ -75,14 +76,18 @@ export function createPlot2d(container, { onPick }) {
     x.domain([alphas[0] - da / 2, alphas[n - 1] + da / 2]);
     y.domain([betas[0] - db / 2, betas[m - 1] + db / 2]);
     current = { alphas, betas, losses };
-    // one canvas pixel per grid cell; row j (beta j) is drawn bottom-up
+    // one canvas pixel per grid cell; row j (beta j) is drawn bottom-up. Colours come from a
+    // 256-entry table, since parsing a colour string per cell costs more than the rest of the draw.
+    const table = d3.range(LEVELS).map((k) => d3.rgb(colour(lo + (k / (LEVELS - 1)) * (hi - lo))));
+    const toLevel = hi > lo ? (LEVELS - 1) / (hi - lo) : 0;
     canvas.width = n;
     canvas.height = m;
     const ctx = canvas.getContext("2d");
     const img = ctx.createImageData(n, m);
     for (let j = 0; j < m; j += 1) {
+      const row = losses[j];
       for (let i = 0; i < n; i += 1) {
-        const c = d3.rgb(colour(losses[j][i]));
+        const c = table[Math.round((row[i] - lo) * toLevel)];
         const k = 4 * ((m - 1 - j) * n + i);
         img.data[k] = c.r;
         img.data[k + 1] = c.g;

@@ -1,0 +1,455 @@
+"""Tensor gates: matmul (@), dot, transpose (.T), sum, mean, reshape and indexing (x[...]).
+
+Each gate's gradient has its input's shape; `vjp` computes it from the upstream gradient, and
+`shape` says what the output's shape is (or why the inputs do not fit) before anything runs.
+Indices are constants, slices or integer-valued inputs: not differentiable, so an input used
+as an index receives a gradient of 0 along that edge and is listed in `index_inputs`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from app.engine.circuit import Circuit
+from app.engine.gates import BINARY_OPS, Gate, Step, register
+from app.engine.numbers import fmt
+from app.engine.shapes import Shape, ShapeError, shape_str
+
+
+def _s(x: Any) -> str:
+    return shape_str(np.shape(x))
+
+
+def _d(name: str) -> str:
+    """The gradient of a wire, in the notes' notation: dW, d(W @ X)."""
+    if name.startswith("the "):  # "the Σ gate's output": too long to read as a gradient
+        return "dout"
+    if name.isidentifier() or (name.startswith("(") and name.endswith(")")):
+        return "d" + name
+    return f"d({name})"
+
+
+def _t(name: str) -> str:
+    return f"{name}.T" if name.isidentifier() or name.startswith("(") else f"({name}).T"
+
+
+def _ndim_error(name: str, shape: Shape, what: str) -> ShapeError:
+    return ShapeError(f"{what}, but {name} is {shape_str(shape)} with {len(shape)} dimensions")
+
+
+# ---------------------------------------------------------------- matmul and dot
+
+
+def _matmul_hint(a: Shape, b: Shape, na: str, nb: str) -> str:
+    if len(b) == 2 and a[-1] == b[1]:
+        return f"; did you mean {na} @ {_t(nb)}?"
+    if len(a) == 2 and a[0] == b[0]:
+        return f"; did you mean {_t(na)} @ {nb}?"
+    if len(a) == 2 and len(b) == 2 and a[0] == b[1]:
+        return f"; did you mean {nb} @ {na}?"
+    return ""
+
+
+def _matmul_shape(shapes: Sequence[Shape], param: Any, names: Sequence[str], known: Any) -> Shape:
+    (a, b), (na, nb) = shapes, names
+    for shape, name in ((a, na), (b, nb)):
+        if not shape:
+            raise ShapeError(f"@ needs vectors or matrices, but {name} is a scalar; use * to scale")
+        if len(shape) > 2:
+            raise _ndim_error(name, shape, "@ takes vectors and matrices")
+    if a[-1] != b[0]:
+        raise ShapeError(
+            f"inner dimensions differ, {na} is {shape_str(a)} and {nb} is {shape_str(b)}"
+            + _matmul_hint(a, b, na, nb)
+        )
+    return a[:-1] + b[1:]
+
+
+def _matmul_vjp(g: Any, xs: Sequence[Any], out: Any, param: Any) -> list[Any]:
+    a, b = xs
+    if a.ndim == 1 and b.ndim == 1:
+        return [g * b, g * a]
+    if b.ndim == 1:
+        return [np.outer(g, b), a.T @ g]
+    if a.ndim == 1:
+        return [b @ g, np.outer(a, g)]
+    return [g @ b.T, a.T @ g]
+
+
+def _explain_matmul(s: Step) -> str:
+    a, b = s.names
+    x, y = s.xs
+    dd, da, db = _d(s.out_name), _d(a), _d(b)
+    g = _s(s.upstream)
+    head = "matmul gate swaps like multiply, transposed so each gradient has its input's shape: "
+    if np.ndim(x) == 1 and np.ndim(y) == 1:
+        return (
+            f"{head}{da} = {dd} · {b}: scalar × {_s(y)} -> {_s(x)}; "
+            f"{db} = {dd} · {a}: scalar × {_s(x)} -> {_s(y)}"
+        )
+    if np.ndim(y) == 1:
+        return (
+            f"{head}{da} = outer({dd}, {b}): {g} ⊗ {_s(y)} -> {_s(x)}; "
+            f"{db} = {_t(a)} @ {dd}: {_s(x.T)} @ {g} -> {_s(y)}"
+        )
+    if np.ndim(x) == 1:
+        return (
+            f"{head}{da} = {b} @ {dd}: {_s(y)} @ {g} -> {_s(x)}; "
+            f"{db} = outer({a}, {dd}): {_s(x)} ⊗ {g} -> {_s(y)}"
+        )
+    return (
+        f"{head}{da} = {dd} @ {_t(b)}: {g} @ {_s(y.T)} -> {_s(x)}; "
+        f"{db} = {_t(a)} @ {dd}: {_s(x.T)} @ {g} -> {_s(y)}"
+    )
+
+
+register(
+    Gate(
+        "matmul",
+        "@",
+        (2, 2),
+        np.matmul,
+        "D = W @ X: dW = dD @ X.T, dX = W.T @ dD",
+        "matmul gate swaps like multiply, with transposes so that each gradient has its input's shape",
+        _explain_matmul,
+        vjp=_matmul_vjp,
+        infix=True,
+        by_name=False,
+        shape=_matmul_shape,
+    )
+)
+BINARY_OPS["@"] = "matmul"
+
+
+def _dot_shape(shapes: Sequence[Shape], param: Any, names: Sequence[str], known: Any) -> Shape:
+    (a, b), (na, nb) = shapes, names
+    for shape, name in ((a, na), (b, nb)):
+        if len(shape) != 1:
+            raise _ndim_error(name, shape, "dot takes two vectors (use @ for matrices)")
+    if a != b:
+        raise ShapeError(
+            f"the vectors differ in length, {na} is {shape_str(a)} and {nb} is {shape_str(b)}"
+        )
+    return ()
+
+
+register(
+    Gate(
+        "dot",
+        "·",
+        (2, 2),
+        np.dot,
+        "d/da (a · b) = b, d/db (a · b) = a",
+        "dot gate swaps like multiply: each vector receives the other vector times the upstream gradient",
+        lambda s: (
+            f"dot gate swaps like multiply: {_d(s.names[0])} = {_d(s.out_name)} · {s.names[1]} = "
+            f"{fmt(s.upstream)} · {s.names[1]}, {_s(s.xs[0])}; {_d(s.names[1])} = "
+            f"{_d(s.out_name)} · {s.names[0]}, {_s(s.xs[1])}"
+        ),
+        vjp=lambda g, xs, out, p: [g * xs[1], g * xs[0]],
+        shape=_dot_shape,
+        reserved=False,
+    )
+)
+
+
+# ---------------------------------------------------------------- transpose and reshape
+
+
+def _explain_transpose(s: Step) -> str:
+    x = s.names[0]
+    if np.ndim(s.xs[0]) < 2:
+        return f"transpose of a {'vector' if np.ndim(s.xs[0]) else 'scalar'} changes nothing: {x} receives the upstream gradient unchanged"
+    return (
+        f"transpose gate transposes the gradient back: {_d(x)} = {_t(_d(s.out_name))}: "
+        f"{_s(s.upstream)} -> {_s(s.xs[0])}"
+    )
+
+
+register(
+    Gate(
+        "transpose",
+        ".T",
+        (1, 1),
+        np.transpose,
+        "Y = X.T: dX = dY.T",
+        "transpose gate transposes the upstream gradient back to the input's shape",
+        _explain_transpose,
+        vjp=lambda g, xs, out, p: [np.transpose(g)],
+        shape=lambda shapes, p, names, known: tuple(reversed(shapes[0])),
+    )
+)
+
+
+def _dims(param: Sequence[float], name: str, shape: Shape) -> Shape:
+    if any(not float(d).is_integer() for d in param):
+        raise ShapeError(
+            f"reshape's dimensions must be integers, got {', '.join(fmt(d) for d in param)}"
+        )
+    dims = [int(d) for d in param]
+    size = math.prod(shape)
+    if dims.count(-1) > 1 or any(d == 0 or d < -1 for d in dims):
+        raise ShapeError("reshape's dimensions must be positive, with at most one -1 (inferred)")
+    if -1 in dims:
+        rest = -math.prod(dims)
+        if size % rest:
+            raise ShapeError(
+                f"cannot reshape {name} {shape_str(shape)} of {size} elements into "
+                f"{shape_str(dims)}: {size} is not a multiple of {rest}"
+            )
+        dims[dims.index(-1)] = size // rest
+    if math.prod(dims) != size:
+        raise ShapeError(
+            f"cannot reshape {name} {shape_str(shape)} of {size} elements into "
+            f"{shape_str(dims)} of {math.prod(dims)} elements"
+        )
+    return tuple(dims)
+
+
+register(
+    Gate(
+        "reshape",
+        "reshape",
+        (1, 1),
+        lambda x, p: np.reshape(x, _dims(p, "x", np.shape(x))),
+        "Y = reshape(X, dims): dX = reshape(dY, X's shape)",
+        "reshape gate reshapes the upstream gradient back to the input's shape; no value changes",
+        lambda s: (
+            f"reshape gate reshapes the gradient back: {_d(s.names[0])} = {_d(s.out_name)} "
+            f"reshaped {_s(s.upstream)} -> {_s(s.xs[0])}"
+        ),
+        vjp=lambda g, xs, out, p: [np.reshape(g, np.shape(xs[0]))],
+        params=(1, 8),
+        shape=lambda shapes, p, names, known: _dims(p, names[0], shapes[0]),
+    )
+)
+
+
+# ---------------------------------------------------------------- reductions: sum and mean
+
+
+def _axis(param: Sequence[float]) -> int | None:
+    return int(param[0]) if param else None
+
+
+def _reduce_shape(shapes: Sequence[Shape], param: Any, names: Sequence[str], known: Any) -> Shape:
+    shape = shapes[0]
+    if not param:
+        return ()
+    axis = param[0]
+    if not float(axis).is_integer():
+        raise ShapeError(f"the axis must be an integer, got {fmt(axis)}")
+    k = int(axis)
+    if not -len(shape) <= k < len(shape):
+        valid = f"-{len(shape)} to {len(shape) - 1}" if shape else "none: it is a scalar"
+        raise ShapeError(
+            f"axis {k} is out of range for {names[0]} {shape_str(shape)} (valid axes: {valid})"
+        )
+    k %= len(shape)
+    return shape[:k] + shape[k + 1 :]
+
+
+def _spread(g: Any, x: Any, param: Sequence[float]) -> Any:
+    """The upstream gradient copied back along the reduced axes, to the input's shape."""
+    axis = _axis(param)
+    grown = g if axis is None else np.expand_dims(g, axis)
+    return np.array(np.broadcast_to(grown, np.shape(x)))
+
+
+def _explain_reduce(word: str) -> Callable[[Step], str]:
+    def explain(s: Step) -> str:
+        x = s.names[0]
+        axis = _axis(s.param)
+        n = np.size(s.xs[0]) if axis is None else np.shape(s.xs[0])[axis]
+        share = "the upstream gradient" if word == "sum" else f"the upstream gradient / {n}"
+        where = "every element" if axis is None else f"along axis {axis}, every element"
+        return (
+            f"{word} gate distributes like add: {where} of {x} receives {share}: "
+            f"{_d(x)} = {_d(s.out_name)} copied {_s(s.upstream)} -> {_s(s.xs[0])}"
+        )
+
+    return explain
+
+
+register(
+    Gate(
+        "sum",
+        "Σ",
+        (1, 1),
+        lambda x, p: np.sum(x, axis=_axis(p)),
+        "d/dx_i Σ x = 1",
+        "sum gate distributes like add: every summed element receives the upstream gradient",
+        _explain_reduce("sum"),
+        vjp=lambda g, xs, out, p: [_spread(g, xs[0], p)],
+        params=(0, 1),
+        shape=_reduce_shape,
+    )
+)
+
+
+def _count(x: Any, param: Sequence[float]) -> int:
+    axis = _axis(param)
+    return int(np.size(x)) if axis is None else int(np.shape(x)[axis])
+
+
+register(
+    Gate(
+        "mean",
+        "mean",
+        (1, 1),
+        lambda x, p: np.mean(x, axis=_axis(p)),
+        "d/dx_i mean(x) = 1/n",
+        "mean gate distributes like add, divided by n: every element receives upstream / n",
+        _explain_reduce("mean"),
+        vjp=lambda g, xs, out, p: [_spread(g, xs[0], p) / _count(xs[0], p)],
+        params=(0, 1),
+        shape=_reduce_shape,
+    )
+)
+
+
+# ---------------------------------------------------------------- indexing: x[1], x[:, 0], s[y]
+
+# An index entry: ("int", k), ("slice", start, stop, step) or ("arg", port) for an input name.
+IndexEntry = tuple[Any, ...]
+
+
+def _numpy_index(param: Sequence[IndexEntry], xs: Sequence[Any]) -> tuple[Any, ...]:
+    index: list[Any] = []
+    for entry in param:
+        if entry[0] == "int":
+            index.append(entry[1])
+        elif entry[0] == "slice":
+            index.append(slice(entry[1], entry[2], entry[3]))
+        else:
+            index.append(int(xs[entry[1]]))
+    return tuple(index)
+
+
+def _index_forward(*args: Any) -> Any:
+    *xs, param = args
+    return np.array(np.asarray(xs[0])[_numpy_index(param, xs)])
+
+
+def _index_vjp(g: Any, xs: Sequence[Any], out: Any, param: Any) -> list[Any]:
+    grad = np.zeros(np.shape(xs[0]))
+    grad[_numpy_index(param, xs)] = g  # basic indexing selects each element at most once
+    return [grad] + [np.zeros(()) for _ in xs[1:]]
+
+
+def index_text(param: Sequence[IndexEntry], arg_names: Sequence[str]) -> str:
+    """The subscript as written: [y], [1], [:, 0], [1:3]."""
+    parts = []
+    for entry in param:
+        if entry[0] == "int":
+            parts.append(str(entry[1]))
+        elif entry[0] == "arg":
+            parts.append(arg_names[entry[1]] if entry[1] < len(arg_names) else "?")
+        else:
+            start, stop, step = ("" if v is None else str(v) for v in entry[1:])
+            parts.append(f"{start}:{stop}" + (f":{step}" if step else ""))
+    return "[" + ", ".join(parts) + "]"
+
+
+def _index_shape(shapes: Sequence[Shape], param: Any, names: Sequence[str], known: Any) -> Shape:
+    shape, name = shapes[0], names[0]
+    if not shape:
+        raise ShapeError(f"{name} is a scalar and cannot be indexed")
+    if len(param) > len(shape):
+        raise ShapeError(
+            f"too many indices: {name} is {shape_str(shape)} with {len(shape)} "
+            f"dimension{'s' if len(shape) > 1 else ''}, the index has {len(param)} entries"
+        )
+    out: list[int] = []
+    for axis, entry in enumerate(param):
+        n = shape[axis]
+        if entry[0] == "slice":
+            length = len(range(*slice(entry[1], entry[2], entry[3]).indices(n)))
+            if length == 0:
+                raise ShapeError(
+                    f"the slice {index_text([entry], names)} selects nothing from axis {axis} "
+                    f"of {name}, which has {n} elements"
+                )
+            out.append(length)
+            continue
+        if entry[0] == "arg":
+            value, label = known[entry[1]], names[entry[1]]
+            if np.ndim(value) != 0:
+                raise ShapeError(
+                    f"the index {label} must be a single integer, but it is {_s(value)}"
+                )
+            if not float(value).is_integer():
+                raise ShapeError(
+                    f"the index {label} is {fmt(value)}, but an index must be an integer"
+                )
+            k = int(value)
+            label = f"{label} = {k}"
+        else:
+            k = entry[1]
+            label = str(k)
+        if not -n <= k < n:
+            raise ShapeError(
+                f"index {label} is out of range for axis {axis} of {name}, which has "
+                f"{n} elements (valid: {-n} to {n - 1})"
+            )
+    return tuple(out) + shape[len(param) :]
+
+
+def _explain_index(s: Step) -> str:
+    x = s.names[0]
+    text = f"{x}{index_text(s.param, s.names)}"
+    found = [s.names[e[1]] for e in s.param if e[0] == "arg"]
+    values = ", ".join(
+        f"{n} = {int(s.xs[e[1]])}"
+        for n, e in zip(found, [e for e in s.param if e[0] == "arg"], strict=True)
+    )
+    rule = (
+        f"index gate routes: the upstream gradient {_s(s.upstream)} goes back into the elements "
+        f"{text} selected, and every other element of {_d(x)} {_s(s.xs[0])} gets 0"
+    )
+    if values:
+        rule += f"; the index ({values}) is an integer, not differentiable, so it gets no gradient"
+    return rule
+
+
+register(
+    Gate(
+        "index",
+        "[ ]",
+        (1, None),
+        _index_forward,
+        "Y = X[i]: dX[i] = dY, 0 elsewhere",
+        "index gate routes: the selected elements receive the upstream gradient, the rest get 0",
+        _explain_index,
+        vjp=_index_vjp,
+        by_name=False,
+        shape=_index_shape,
+    )
+)
+
+
+def index_input_names(circuit: Circuit) -> list[str]:
+    """Inputs used as an index: integers, not differentiated (their index edge carries 0)."""
+    found: list[str] = []
+    for node in circuit.nodes:
+        if node.op == "index":
+            for arg in node.args[1:]:
+                name = circuit.nodes[arg].name
+                if name is not None and name not in found:
+                    found.append(name)
+    return found
+
+
+def tensor_symbol(op: str | None, param: Any, arg_names: Sequence[str]) -> str | None:
+    """How the diagram labels a tensor gate whose constant arguments matter, else None."""
+    if op == "index":
+        return index_text(param, arg_names)
+    if op in ("sum", "mean") and param:
+        return f"{op}(axis={int(param[0])})"
+    if op == "reshape":
+        return "reshape(" + ",".join(str(int(d)) for d in param) + ")"
+    return None
