@@ -89,6 +89,9 @@ async function evaluate() {
   performance.mark("bpc:response");
   show(circuit, body.inputs);
   performance.mark("bpc:drawn");
+  // a counter that tests and the benchmark wait on
+  const svg = $("circuit");
+  svg.dataset.evaluations = String(Number(svg.dataset.evaluations || 0) + 1);
 }
 
 function fixInputs(body, problem) {
@@ -104,6 +107,8 @@ function fixInputs(body, problem) {
 }
 
 function showError(err) {
+  const svg = $("circuit");
+  svg.dataset.errors = String(Number(svg.dataset.errors || 0) + 1);
   const problem = err.detail ? err.detail[0] : { msg: String(err.message || err) };
   showProblem($("parse-error"), page.state.expression, problem);
   $("expression").setAttribute("aria-invalid", "true");
@@ -199,8 +204,14 @@ function nextUnpredicted(from) {
 }
 
 function playTo(target) {
-  const done = Math.floor(player.t + 1e-9);
-  const stop = nextUnpredicted(done >= player.end ? 0 : done);
+  let done = Math.floor(player.t + 1e-9);
+  if (done >= player.end && target >= player.end) {
+    // play at the end starts over
+    page.predicted.clear();
+    player.seek(0);
+    done = 0;
+  }
+  const stop = nextUnpredicted(done);
   if (stop === done) {
     askPrediction(done);
     return;

@@ -55,11 +55,14 @@ export class CircuitView {
       const path = el("path", { class: "wire", d: pathOf(w.points), "data-edge": w.id }, wireLayer);
       const g = el("g", { class: "wire-label", "data-edge": w.id, "data-source": w.source }, labelLayer);
       if (w.label.stage) text(g, { class: "stage", x: w.label.x, y: w.label.y - 19 }, w.label.stage);
-      const value = text(g, { class: "value", x: w.label.x, y: w.label.y - 5 }, "");
+      // each label holds a text node for the rounded number and a <title> with the full one
+      const value = el("text", { class: "value", x: w.label.x, y: w.label.y - 5 }, g);
+      const valueText = value.appendChild(document.createTextNode(""));
       const valueTitle = el("title", {}, value);
-      const grad = text(g, { class: "grad", x: w.label.x, y: w.label.y + 14 }, "");
+      const grad = el("text", { class: "grad", x: w.label.x, y: w.label.y + 14 }, g);
+      const gradText = grad.appendChild(document.createTextNode(""));
       const gradTitle = el("title", {}, grad);
-      this.wires.set(w.id, { layout: w, path, g, value, valueTitle, grad, gradTitle });
+      this.wires.set(w.id, { layout: w, path, g, value, valueText, valueTitle, grad, gradText, gradTitle });
     }
     for (const f of layout.forks) {
       el("path", { class: "wire fork-stub", d: pathOf([f.from, f.at]) }, forkLayer);
@@ -101,8 +104,8 @@ export class CircuitView {
           : edges.get(id);
       if (!e) continue;
       const tensor = Boolean(e.shape && e.shape.length);
-      w.value.textContent = fmtValue(e.value, e.shape);
-      w.grad.textContent = tensor ? `∇ ${e.shape.join("×")}` : fmt(id === OUTPUT_WIRE && out ? out.grad : e.grad);
+      w.valueText.data = fmtValue(e.value, e.shape);
+      w.gradText.data = tensor ? `∇ ${e.shape.join("×")}` : fmt(id === OUTPUT_WIRE && out ? out.grad : e.grad);
       w.valueTitle.textContent = tensor ? `value: ${e.shape.join("×")} tensor (click for a heatmap)` : `value ${full(e.value)}`;
       w.gradTitle.textContent = tensor
         ? `gradient: ${e.shape.join("×")} tensor (click for a heatmap)`
