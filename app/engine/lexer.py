@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import keyword
+import re
 import unicodedata
 from dataclasses import dataclass
 
 from app.core.errors import LimitError, Problem, ProblemError
 
-_DIGITS = frozenset("0123456789")
-
 # Token kinds.
 NUM, NAME, OP, NEWLINE, END = "num", "name", "op", "newline", "end"
-
-# Longest first, so "**" wins over "*".
-_OPERATORS = ("**", "+", "-", "*", "/", "@", "(", ")", "[", "]", ",", "=", ":", ";", ".")
 
 # Characters and sequences a user may plausibly type, with what to do instead.
 _HINTS = {
@@ -89,33 +85,55 @@ def _fail(source: str, line: int, col: int, msg: str) -> ProblemError:
     return ProblemError(parse_problem(source, line, col, msg))
 
 
+_SCANNER = re.compile(
+    r"""
+    (?P<newline>\n)
+    | (?P<space>[ \t\r\f]+)
+    | (?P<comment>\#[^\n]*)
+    | (?P<num>(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)
+    | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
+    | (?P<op>\*\*|:=|//|==|!=|[-+*/@()\[\],=:;.])
+    | (?P<other>.)
+    """,
+    re.VERBOSE | re.DOTALL,
+)
+
+
 def tokenize(source: str, max_literal_chars: int = 64) -> list[Token]:
     """Tokens of `source`. Newlines inside brackets are joined, as in Python."""
     tokens: list[Token] = []
-    i, n = 0, len(source)
+    append = tokens.append
     line, line_start = 1, 0
     depth = 0
-    while i < n:
-        ch = source[i]
-        col = i - line_start + 1
-        if ch == "\n":
-            if depth == 0:
-                tokens.append(Token(NEWLINE, "\n", line, col, col + 1))
-            i += 1
-            line, line_start = line + 1, i
-            continue
-        if ch in " \t\r\f":
-            i += 1
-            continue
-        if ch == "#":
-            while i < n and source[i] != "\n":
-                i += 1
-            continue
-        if ch in _DIGITS or (ch == "." and i + 1 < n and source[i + 1] in _DIGITS):
-            j = _scan_number(source, i)
-            text = source[i:j]
-            if j < n and (source[j].isalpha() or source[j] == "_"):
-                raise _fail(source, line, col, f"malformed number '{source[i : j + 1]}'")
+    n = len(source)
+    for match in _SCANNER.finditer(source):
+        kind = match.lastgroup
+        start = match.start()
+        text = match.group()
+        col = start - line_start + 1
+        if kind == "name":
+            end = match.end()
+            if end < n and not source[end].isascii() and source[end].isalnum():
+                raise _non_ascii(source, line, end - line_start + 1, source[end])
+            if text in _KEYWORD_HINTS:
+                raise _fail(source, line, col, f"'{text}': {_KEYWORD_HINTS[text]}")
+            if keyword.iskeyword(text):
+                raise _fail(source, line, col, f"the Python keyword '{text}' is not allowed")
+            if text.startswith("__"):
+                raise _fail(source, line, col, f"dunder names like '{text}' are not allowed")
+            append(Token(NAME, text, line, col, col + len(text)))
+        elif kind == "op":
+            if text in _HINTS:
+                raise _fail(source, line, col, f"'{text}': {_HINTS[text]}")
+            if text in "([":
+                depth += 1
+            elif text in ")]":
+                depth = max(0, depth - 1)
+            append(Token(OP, text, line, col, col + len(text)))
+        elif kind == "num":
+            end = match.end()
+            if end < n and (source[end].isalpha() or source[end] == "_"):
+                raise _fail(source, line, col, f"malformed number '{source[start : end + 1]}'")
             if len(text) > max_literal_chars:
                 raise LimitError(
                     "a number literal's length",
@@ -124,42 +142,18 @@ def tokenize(source: str, max_literal_chars: int = 64) -> list[Token]:
                     "max_literal_chars",
                     loc=("body", "expression"),
                 )
-            tokens.append(Token(NUM, text, line, col, col + len(text)))
-            i = j
-            continue
-        if ch.isascii() and (ch.isalpha() or ch == "_"):
-            j = i
-            while j < n and source[j].isascii() and (source[j].isalnum() or source[j] == "_"):
-                j += 1
-            if j < n and not source[j].isascii() and source[j].isalnum():
-                raise _non_ascii(source, line, j - line_start + 1, source[j])
-            word = source[i:j]
-            if word in _KEYWORD_HINTS:
-                raise _fail(source, line, col, f"'{word}': {_KEYWORD_HINTS[word]}")
-            if keyword.iskeyword(word):
-                raise _fail(source, line, col, f"the Python keyword '{word}' is not allowed")
-            if word.startswith("__"):
-                raise _fail(source, line, col, f"dunder names like '{word}' are not allowed")
-            tokens.append(Token(NAME, word, line, col, col + len(word)))
-            i = j
-            continue
-        two = source[i : i + 2]
-        if two in _HINTS:
-            raise _fail(source, line, col, f"'{two}': {_HINTS[two]}")
-        op = next((o for o in _OPERATORS if source.startswith(o, i)), None)
-        if op is not None:
-            if op in "([":
-                depth += 1
-            elif op in ")]":
-                depth = max(0, depth - 1)
-            tokens.append(Token(OP, op, line, col, col + len(op)))
-            i += len(op)
-            continue
-        if ch in _HINTS:
-            raise _fail(source, line, col, f"'{ch}': {_HINTS[ch]}")
-        raise _non_ascii(source, line, col, ch)
-    tokens.append(Token(NEWLINE, "\n", line, i - line_start + 1, i - line_start + 2))
-    tokens.append(Token(END, "", line, i - line_start + 1, i - line_start + 1))
+            append(Token(NUM, text, line, col, col + len(text)))
+        elif kind == "newline":
+            if depth == 0:
+                append(Token(NEWLINE, "\n", line, col, col + 1))
+            line, line_start = line + 1, start + 1
+        elif kind == "other":
+            if text in _HINTS:
+                raise _fail(source, line, col, f"'{text}': {_HINTS[text]}")
+            raise _non_ascii(source, line, col, text)
+    col = n - line_start + 1
+    append(Token(NEWLINE, "\n", line, col, col + 1))
+    append(Token(END, "", line, col, col))
     return tokens
 
 
@@ -175,23 +169,3 @@ def _non_ascii(source: str, line: int, col: int, ch: str) -> ProblemError:
     elif not ch.isascii():
         hint = ": names and operators must be ASCII"
     return _fail(source, line, col, f"unexpected character {ch!r} (U+{ord(ch):04X} {name}){hint}")
-
-
-def _scan_number(source: str, i: int) -> int:
-    n = len(source)
-    j = i
-    while j < n and source[j] in _DIGITS:
-        j += 1
-    if j < n and source[j] == ".":
-        j += 1
-        while j < n and source[j] in _DIGITS:
-            j += 1
-    if j < n and source[j] in "eE":
-        k = j + 1
-        if k < n and source[k] in "+-":
-            k += 1
-        if k < n and source[k] in _DIGITS:
-            while k < n and source[k] in _DIGITS:
-                k += 1
-            j = k
-    return j
