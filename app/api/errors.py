@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -50,11 +51,24 @@ def _validation_detail(error: dict[str, Any]) -> dict[str, Any]:
     return detail
 
 
+def _json_safe(value: Any) -> Any:
+    """The same structure with lone surrogates replaced and non-finite floats as strings, so
+    rendering an error can never fail (messages and excerpts quote the client's text)."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "replace").decode("utf-8")
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {_json_safe(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    return value
+
+
 async def _problem_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ProblemError)
-    return JSONResponse(
-        status_code=exc.status, content={"detail": [p.as_detail() for p in exc.problems]}
-    )
+    content = _json_safe({"detail": [p.as_detail() for p in exc.problems]})
+    return JSONResponse(status_code=exc.status, content=content)
 
 
 async def _validation_handler(request: Request, exc: Exception) -> JSONResponse:

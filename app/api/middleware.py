@@ -94,7 +94,7 @@ def _internal_error_body(request_id: str) -> dict[str, Any]:
     return {"detail": [detail]}
 
 
-def _declared_body_too_large(scope: Scope, limit: int) -> dict[str, Any] | None:
+def _declared_body_too_large(scope: Scope, limit: int) -> tuple[int, dict[str, Any]] | None:
     """A 413 body when Content-Length alone shows the body is over the limit (nothing is read).
 
     Bodies without a Content-Length are still cut off by FastAPI's max_body_size while read.
@@ -107,13 +107,87 @@ def _declared_body_too_large(scope: Scope, limit: int) -> dict[str, Any] | None:
                 return None
             if declared <= limit:
                 return None
-            msg = (
-                f"request body is {declared} bytes, over the limit of {limit} "
-                "(setting BPC_MAX_BODY_BYTES)"
-            )
-            detail = {"type": "limit_exceeded", "loc": ["body"], "msg": msg, "limit": limit}
-            return {"detail": [detail]}
+            return _body_too_large(declared, limit)
     return None
+
+
+def _body_too_large(size: int, limit: int) -> tuple[int, dict[str, Any]]:
+    msg = f"request body is {size} bytes, over the limit of {limit} (setting BPC_MAX_BODY_BYTES)"
+    detail = {"type": "limit_exceeded", "loc": ["body"], "msg": msg, "limit": limit}
+    return 413, {"detail": [detail]}
+
+
+def _is_json_body(scope: Scope) -> bool:
+    if scope.get("method") not in ("POST", "PUT", "PATCH"):
+        return False
+    for name, value in scope.get("headers", ()):
+        if name == b"content-type":
+            return b"json" in value.lower()
+    return False
+
+
+# A JSON \uXXXX escape of a UTF-16 surrogate, with the backslashes before it (an even run of
+# backslashes means the "\u" is literal text, not an escape).
+_SURROGATE_ESCAPE = re.compile(rb"(\\+)u([dD][89a-fA-F][0-9a-fA-F]{2})")
+
+
+def _lone_surrogate_at(body: bytes) -> int | None:
+    """Where a \\uD800-\\uDFFF escape stands without its pair (it cannot be encoded as UTF-8,
+    so any echo of it would fail later); None when every surrogate escape is paired."""
+    pending_high: int | None = None
+    last_end = -1
+    for match in _SURROGATE_ESCAPE.finditer(body):
+        if len(match.group(1)) % 2 == 0:
+            continue
+        code = int(match.group(2), 16)
+        start = match.start(1) + len(match.group(1)) - 1
+        if code < 0xDC00:  # high half: a low half must follow at once
+            if pending_high is not None:
+                return pending_high
+            pending_high, last_end = start, match.end()
+        elif pending_high is not None and start == last_end:
+            pending_high = None
+        else:
+            return start
+    return pending_high
+
+
+async def _screen_json_body(
+    receive: Receive, limit: int
+) -> tuple[Receive, tuple[int, dict[str, Any]] | None]:
+    """Reads the whole JSON body (at most `limit` bytes), refuses lone surrogates, and hands
+    the app a receive() that replays it."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break  # the client went away; the app will see the disconnect
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return receive, _body_too_large(size, limit)
+        chunks.append(chunk)
+        if not message.get("more_body"):
+            break
+    body = b"".join(chunks)
+    at = _lone_surrogate_at(body)
+    if at is not None:
+        msg = (
+            f"the JSON body has an unpaired UTF-16 surrogate escape at byte {at}: "
+            "text must be valid Unicode"
+        )
+        return receive, (422, {"detail": [{"type": "unicode_error", "loc": ["body"], "msg": msg}]})
+    replayed = False
+
+    async def replay() -> Message:
+        nonlocal replayed
+        if not replayed:
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay, None
 
 
 def _merge_headers(message: Message, extra: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
@@ -169,10 +243,12 @@ class HardeningMiddleware:
             await send(message)
 
         try:
-            too_large = _declared_body_too_large(scope, self.max_body_bytes)
-            if too_large is not None:
-                status = 413
-                await _send_json(send_with_headers, 413, too_large)
+            refusal = _declared_body_too_large(scope, self.max_body_bytes)
+            if refusal is None and _is_json_body(scope):
+                receive, refusal = await _screen_json_body(receive, self.max_body_bytes)
+            if refusal is not None:
+                status, content = refusal
+                await _send_json(send_with_headers, status, content)
             else:
                 await self.app(scope, receive, send_with_headers)
         except Exception:

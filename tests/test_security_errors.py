@@ -1,0 +1,39 @@
+"""Error rendering never fails: lone surrogates and non-finite numbers in echoed text stay 4xx."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from app.api.errors import _json_safe
+from app.api.middleware import _lone_surrogate_at
+
+
+@pytest.mark.parametrize(
+    ("body", "where"),
+    [
+        (rb'{"e": "\ud800"}', 7),
+        (rb'{"e": "\udfff"}', 7),
+        (rb'{"e": "\ud83d x"}', 7),
+        (rb'{"e": "\ud83d\ud83d\ude00"}', 7),
+        (rb'{"e": "\uD83D\uDE00 \uDFFF"}', 20),
+        (rb'{"e": "\\\ud800"}', 9),
+        (rb'{"e": "\ud83d\ude00"}', None),
+        (rb'{"e": "\\ud800"}', None),
+        (rb'{"e": "plain \u00e9"}', None),
+    ],
+)
+def test_lone_surrogate_escapes_are_found_and_pairs_are_not(body: bytes, where: int | None) -> None:
+    assert _lone_surrogate_at(body) == where
+    if where is None:
+        json.loads(body).get("e").encode("utf-8")  # really encodable
+
+
+def test_json_safe_replaces_surrogates_and_non_finite_numbers() -> None:
+    content = {
+        "detail": [{"msg": "bad \ud800 name", "got": float("nan"), "n": [float("-inf"), 1.5]}]
+    }
+    safe = _json_safe(content)
+    assert safe == {"detail": [{"msg": "bad ? name", "got": "nan", "n": ["-inf", 1.5]}]}
+    json.dumps(safe, allow_nan=False).encode("utf-8")
