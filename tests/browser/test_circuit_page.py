@@ -3,30 +3,79 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
 
+import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.circuit_helpers import (
-    acknowledge_rejections,
-    evaluate,
-    evaluations,
-    open_view,
-    presets,
-    step_label,
-    visible_grads,
-    wait_evaluated,
-)
 from tests.browser.conftest import screenshot
 
 pytestmark = pytest.mark.browser
 
-REFERENCE = json.loads(Path("/work/shared/reference/cs231n_examples.json").read_text())
+Reference = dict[str, Any]
 
 
-def reference() -> dict:
-    return REFERENCE
+def view_hash(expression: str, inputs: dict[str, Any], **extra: Any) -> str:
+    """The URL hash the page reads its view state from (see static/js/circuit/state.js)."""
+    params = {"e": expression, "in": json.dumps(inputs, separators=(",", ":"))}
+    params.update({k: str(v) for k, v in extra.items()})
+    return "#" + urlencode(params)
+
+
+def evaluations(page: Page) -> int:
+    return int(page.locator("#circuit").get_attribute("data-evaluations") or 0)
+
+
+def wait_evaluated(page: Page, after: int = 0) -> None:
+    """Waits until the page has drawn more than `after` successful evaluations."""
+    page.wait_for_function(
+        "n => Number(document.getElementById('circuit').dataset.evaluations || 0) > n", arg=after
+    )
+
+
+def open_view(page: Page, expression: str, inputs: dict[str, Any], **extra: Any) -> None:
+    page.goto("/" + view_hash(expression, inputs, **extra))
+    wait_evaluated(page)
+
+
+def presets(base_url: str) -> list[dict[str, Any]]:
+    return list(httpx.get(f"{base_url}/api/v1/presets").json()["presets"])
+
+
+def evaluate(base_url: str, expression: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    response = httpx.post(
+        f"{base_url}/api/v1/circuits/evaluate", json={"expression": expression, "inputs": inputs}
+    )
+    response.raise_for_status()
+    return dict(response.json())
+
+
+def step_label(page: Page) -> tuple[int, int]:
+    text = page.locator("#step-label").inner_text()  # "step 3 / 16"
+    done, total = text.removeprefix("step ").split(" / ")
+    return int(done), int(total)
+
+
+def visible_grads(page: Page) -> dict[str, str]:
+    """Edge id -> gradient text, for every wire whose gradient is shown."""
+    return dict(
+        page.eval_on_selector_all(
+            "#circuit .wire-label .grad:not(.hidden)",
+            "els => els.map(e => [e.parentNode.dataset.edge, e.firstChild.textContent])",
+        )
+    )
+
+
+def acknowledge_rejections(page: Page, status: int = 422) -> int:
+    """Chromium logs every 4xx answer as a console error; a test that provokes one on purpose
+    takes exactly those off the page fixture's list (any other error still fails the test)."""
+    watch = page.watch  # type: ignore[attr-defined]
+    expected = f"the server responded with a status of {status}"
+    ours = [m for m in watch.console_errors if expected in m]
+    watch.console_errors[:] = [m for m in watch.console_errors if expected not in m]
+    return len(ours)
 
 
 def full_number(page: Page, selector: str) -> float:
@@ -72,9 +121,11 @@ def test_every_preset_renders(page: Page, live_server: str) -> None:
         screenshot(page, f"circuit-preset-{preset['id']}")
 
 
-def test_max_route_backward_pass_step_by_step(page: Page, live_server: str) -> None:
+def test_max_route_backward_pass_step_by_step(
+    page: Page, live_server: str, reference: Reference
+) -> None:
     """2 * (x*y + max(z, w)): the input wires receive -8, 6, 2 and 0, in the server's order."""
-    example = reference()["max_route"]
+    example = reference["max_route"]
     response = evaluate(live_server, example["expression"], example["inputs"])
     names = {n["id"]: n["symbol"] for n in response["nodes"] if n["kind"] == "input"}
     edge_of_input = {e["id"]: names[e["source"]] for e in response["edges"] if e["source"] in names}
@@ -114,8 +165,10 @@ def test_max_route_backward_pass_step_by_step(page: Page, live_server: str) -> N
     assert sorted(revealed) == sorted([("x", "-8"), ("y", "6"), ("z", "2"), ("w", "0")])
 
 
-def test_sigmoid_neuron_shows_reference_gate_values(page: Page, live_server: str) -> None:
-    example = reference()["sigmoid_neuron"]
+def test_sigmoid_neuron_shows_reference_gate_values(
+    page: Page, live_server: str, reference: Reference
+) -> None:
+    example = reference["sigmoid_neuron"]
     open_view(page, example["expression"], example["inputs"])
     wires = page.eval_on_selector_all(
         "#circuit .wire-label",
@@ -167,8 +220,10 @@ def test_parse_error_is_shown_at_its_position(page: Page) -> None:
     assert acknowledge_rejections(page) >= 1  # the bad expression's 422, and nothing else
 
 
-def test_url_round_trip_restores_the_view(page: Page, browser, live_server: str) -> None:
-    example = reference()["add_mul"]
+def test_url_round_trip_restores_the_view(
+    page: Page, browser, live_server: str, reference: Reference
+) -> None:
+    example = reference["add_mul"]
     open_view(page, example["expression"], example["inputs"])
     before = evaluations(page)
     page.fill("#inputs-body tr:nth-child(1) input.input-number", "1.5")
@@ -207,8 +262,8 @@ def test_url_round_trip_restores_the_view(page: Page, browser, live_server: str)
         context.close()
 
 
-def test_keyboard_controls(page: Page) -> None:
-    example = reference()["add_mul"]
+def test_keyboard_controls(page: Page, reference: Reference) -> None:
+    example = reference["add_mul"]
     page.emulate_media(reduced_motion="reduce")
     open_view(page, example["expression"], example["inputs"], sp=4)
     assert step_label(page) == (4, 4)
@@ -241,136 +296,3 @@ def test_keyboard_controls(page: Page) -> None:
     page.locator("#expression").focus()
     page.keyboard.press("ArrowLeft")
     assert step_label(page) == (done, 4)
-
-
-def test_animation_plays_pulses_to_the_end(page: Page) -> None:
-    example = reference()["add_mul"]
-    open_view(page, example["expression"], example["inputs"], s=0, sp=8)
-    page.click("#play")
-    page.wait_for_function("() => document.querySelector('#circuit .pulse:not(.hidden)') !== null")
-    screenshot(page, "circuit-animating")
-    page.wait_for_function(
-        "() => document.getElementById('step-label').textContent === 'step 4 / 4'"
-    )
-    expect(page.locator("#circuit .pulse:not(.hidden)")).to_have_count(0)
-    assert "s=4" in page.url
-
-
-def test_table_row_jumps_to_its_step(page: Page) -> None:
-    example = reference()["max_route"]
-    open_view(page, example["expression"], example["inputs"], s=0)
-    page.locator("#steps-body tr").nth(2).click()  # backward step 2 (the add gate), first row
-    assert step_label(page) == (4 + 2, 8)
-    expect(page.locator("#steps-body tr.current")).to_have_count(2)
-    expect(page.locator("#caption-heading")).to_contain_text("Backward step 2 of 4")
-    expect(page.locator("#circuit .node.active")).to_have_count(1)
-
-
-def test_nudge_raises_the_output_as_predicted(page: Page) -> None:
-    example = reference()["add_mul"]
-    open_view(page, example["expression"], example["inputs"])
-    before = evaluations(page)
-    page.click("#nudge")
-    wait_evaluated(page, before)
-    expect(page.locator("#nudge-result")).to_contain_text("output -12 → -11.59")
-    expect(page.locator("#nudge-result")).to_contain_text("predicted +0.41")
-    values = [
-        page.input_value(f"#inputs-body tr:nth-child({i}) input.input-number") for i in (1, 2, 3)
-    ]
-    assert values == ["-2.04", "4.96", "-3.97"]
-
-
-def test_gradient_check_panel(page: Page) -> None:
-    example = reference()["sigmoid_neuron"]
-    open_view(page, example["expression"], example["inputs"], gc=1)
-    rows = page.locator("#gradcheck tbody tr")
-    expect(rows).to_have_count(5)
-    expect(page.locator("#gradcheck .gradcheck-summary")).to_contain_text("all inputs pass")
-    first = rows.first.locator("td, th").all_inner_texts()
-    assert first[0] == "w0" and first[1] == "-0.1966" and first[4].startswith("✓ pass")
-
-
-def test_predict_mode_checks_the_guess(page: Page) -> None:
-    example = reference()["add_mul"]
-    page.emulate_media(reduced_motion="reduce")
-    open_view(page, example["expression"], example["inputs"], s=2, p=1)
-    page.click("#step-forward")
-    form = page.locator("#predict-form")
-    expect(form).to_be_visible()
-    assert step_label(page) == (2, 4)  # not revealed before the guess
-    fields = form.locator(".predict-fields input")
-    expect(fields).to_have_count(2)
-    fields.nth(0).fill("-4")  # d(x + y) = z · 1
-    fields.nth(1).fill("5")  # wrong: dz = x + y = 3
-    form.locator("button[type=submit]").click()
-    expect(form.locator(".predict-result")).to_have_text("✓ -4 is right; ✗ the answer is 3")
-    assert step_label(page) == (3, 4)
-    screenshot(page, "circuit-predict-mode")
-
-
-def test_no_label_overlaps_and_trees_have_no_crossings(page: Page, live_server: str) -> None:
-    open_view(page, "a * b", {"a": 1, "b": 2})
-    for preset in presets(live_server):
-        before = evaluations(page)
-        page.select_option("#preset", preset["id"])
-        wait_evaluated(page, before)
-        overlaps = page.evaluate(
-            """() => {
-            const boxes = [...document.querySelectorAll('#circuit text')]
-              .filter(t => t.textContent.trim() !== '')
-              .map(t => t.getBoundingClientRect());
-            const hits = [];
-            for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
-              const a = boxes[i], b = boxes[j];
-              if (a.left < b.right - 0.5 && b.left < a.right - 0.5 && a.top < b.bottom - 0.5 && b.top < a.bottom - 0.5)
-                hits.push([i, j]);
-            }
-            return hits.length;
-        }"""
-        )
-        assert overlaps == 0, preset["id"]
-        response = evaluate(live_server, preset["expression"], preset["inputs"])
-        out_degree: dict[str, int] = {}
-        for e in response["edges"]:
-            out_degree[e["source"]] = out_degree.get(e["source"], 0) + 1
-        if all(d == 1 for d in out_degree.values()):
-            crossings = page.evaluate(
-                """async (response) => {
-                const m = await import('/static/js/circuit/layout.js');
-                return m.countCrossings(m.layoutCircuit(response));
-            }""",
-                response,
-            )
-            assert crossings == 0, preset["id"]
-
-
-def test_phone_width_has_no_sideways_scroll(browser, live_server: str) -> None:
-    context = browser.new_context(viewport={"width": 390, "height": 844}, base_url=live_server)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    try:
-        page.goto("/")
-        wait_evaluated(page)
-        assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
-        expect(page.locator("#play")).to_be_visible()
-        screenshot(page, "circuit-phone")
-        assert errors == []
-    finally:
-        context.close()
-
-
-def test_exports_download(page: Page) -> None:
-    example = reference()["add_mul"]
-    open_view(page, example["expression"], example["inputs"])
-    with page.expect_download() as svg_download:
-        page.click("#download-svg")
-    svg = Path(svg_download.value.path()).read_text()
-    assert svg.startswith("<svg") and "-12" in svg and "<style>" in svg
-    with page.expect_download() as png_download:
-        page.click("#download-png")
-    assert Path(png_download.value.path()).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    with page.expect_download() as json_download:
-        page.click("#download-json")
-    data = json.loads(Path(json_download.value.path()).read_text())
-    assert data["gradients"] == {"x": -4.0, "y": -4.0, "z": 3.0}

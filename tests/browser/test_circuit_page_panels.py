@@ -1,0 +1,155 @@
+"""Browser tests of the circuit page's panels: animation, steps table, nudge, gradient check, predict mode, layout, export."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import screenshot
+from tests.browser.test_circuit_page import (
+    Reference,
+    evaluate,
+    evaluations,
+    open_view,
+    presets,
+    step_label,
+    wait_evaluated,
+)
+
+pytestmark = pytest.mark.browser
+
+
+def test_animation_plays_pulses_to_the_end(page: Page, reference: Reference) -> None:
+    example = reference["add_mul"]
+    open_view(page, example["expression"], example["inputs"], s=0, sp=8)
+    page.click("#play")
+    page.wait_for_function("() => document.querySelector('#circuit .pulse:not(.hidden)') !== null")
+    screenshot(page, "circuit-animating")
+    page.wait_for_function(
+        "() => document.getElementById('step-label').textContent === 'step 4 / 4'"
+    )
+    expect(page.locator("#circuit .pulse:not(.hidden)")).to_have_count(0)
+    assert "s=4" in page.url
+
+
+def test_table_row_jumps_to_its_step(page: Page, reference: Reference) -> None:
+    example = reference["max_route"]
+    open_view(page, example["expression"], example["inputs"], s=0)
+    page.locator("#steps-body tr").nth(2).click()  # backward step 2 (the add gate), first row
+    assert step_label(page) == (4 + 2, 8)
+    expect(page.locator("#steps-body tr.current")).to_have_count(2)
+    expect(page.locator("#caption-heading")).to_contain_text("Backward step 2 of 4")
+    expect(page.locator("#circuit .node.active")).to_have_count(1)
+
+
+def test_nudge_raises_the_output_as_predicted(page: Page, reference: Reference) -> None:
+    example = reference["add_mul"]
+    open_view(page, example["expression"], example["inputs"])
+    before = evaluations(page)
+    page.click("#nudge")
+    wait_evaluated(page, before)
+    expect(page.locator("#nudge-result")).to_contain_text("output -12 → -11.59")
+    expect(page.locator("#nudge-result")).to_contain_text("predicted +0.41")
+    values = [
+        page.input_value(f"#inputs-body tr:nth-child({i}) input.input-number") for i in (1, 2, 3)
+    ]
+    assert values == ["-2.04", "4.96", "-3.97"]
+
+
+def test_gradient_check_panel(page: Page, reference: Reference) -> None:
+    example = reference["sigmoid_neuron"]
+    open_view(page, example["expression"], example["inputs"], gc=1)
+    rows = page.locator("#gradcheck tbody tr")
+    expect(rows).to_have_count(5)
+    expect(page.locator("#gradcheck .gradcheck-summary")).to_contain_text("all inputs pass")
+    first = rows.first.locator("td, th").all_inner_texts()
+    assert first[0] == "w0" and first[1] == "-0.1966" and first[4].startswith("✓ pass")
+
+
+def test_predict_mode_checks_the_guess(page: Page, reference: Reference) -> None:
+    example = reference["add_mul"]
+    page.emulate_media(reduced_motion="reduce")
+    open_view(page, example["expression"], example["inputs"], s=2, p=1)
+    page.click("#step-forward")
+    form = page.locator("#predict-form")
+    expect(form).to_be_visible()
+    assert step_label(page) == (2, 4)  # not revealed before the guess
+    fields = form.locator(".predict-fields input")
+    expect(fields).to_have_count(2)
+    fields.nth(0).fill("-4")  # d(x + y) = z · 1
+    fields.nth(1).fill("5")  # wrong: dz = x + y = 3
+    form.locator("button[type=submit]").click()
+    expect(form.locator(".predict-result")).to_have_text("✓ -4 is right; ✗ the answer is 3")
+    assert step_label(page) == (3, 4)
+    screenshot(page, "circuit-predict-mode")
+
+
+def test_no_label_overlaps_and_trees_have_no_crossings(page: Page, live_server: str) -> None:
+    open_view(page, "a * b", {"a": 1, "b": 2})
+    for preset in presets(live_server):
+        before = evaluations(page)
+        page.select_option("#preset", preset["id"])
+        wait_evaluated(page, before)
+        overlaps = page.evaluate(
+            """() => {
+            const boxes = [...document.querySelectorAll('#circuit text')]
+              .filter(t => t.textContent.trim() !== '')
+              .map(t => t.getBoundingClientRect());
+            const hits = [];
+            for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
+              const a = boxes[i], b = boxes[j];
+              if (a.left < b.right - 0.5 && b.left < a.right - 0.5 && a.top < b.bottom - 0.5 && b.top < a.bottom - 0.5)
+                hits.push([i, j]);
+            }
+            return hits.length;
+        }"""
+        )
+        assert overlaps == 0, preset["id"]
+        response = evaluate(live_server, preset["expression"], preset["inputs"])
+        out_degree: dict[str, int] = {}
+        for e in response["edges"]:
+            out_degree[e["source"]] = out_degree.get(e["source"], 0) + 1
+        if all(d == 1 for d in out_degree.values()):
+            crossings = page.evaluate(
+                """async (response) => {
+                const m = await import('/static/js/circuit/layout.js');
+                return m.countCrossings(m.layoutCircuit(response));
+            }""",
+                response,
+            )
+            assert crossings == 0, preset["id"]
+
+
+def test_phone_width_has_no_sideways_scroll(browser, live_server: str) -> None:
+    context = browser.new_context(viewport={"width": 390, "height": 844}, base_url=live_server)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    try:
+        page.goto("/")
+        wait_evaluated(page)
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
+        expect(page.locator("#play")).to_be_visible()
+        screenshot(page, "circuit-phone")
+        assert errors == []
+    finally:
+        context.close()
+
+
+def test_exports_download(page: Page, reference: Reference) -> None:
+    example = reference["add_mul"]
+    open_view(page, example["expression"], example["inputs"])
+    with page.expect_download() as svg_download:
+        page.click("#download-svg")
+    svg = Path(svg_download.value.path()).read_text()
+    assert svg.startswith("<svg") and "-12" in svg and "<style>" in svg
+    with page.expect_download() as png_download:
+        page.click("#download-png")
+    assert Path(png_download.value.path()).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with page.expect_download() as json_download:
+        page.click("#download-json")
+    data = json.loads(Path(json_download.value.path()).read_text())
+    assert data["gradients"] == {"x": -4.0, "y": -4.0, "z": 3.0}
