@@ -276,3 +276,33 @@ def test_downloads_png_svg_and_csv(page: Page) -> None:
     rows = Path(csv.value.path()).read_text().splitlines()
     assert rows[0] == "a,b,loss" and len(rows) == 1 + 11 * 11
     assert csv.value.suggested_filename == "landscape-toy-2d-2d.csv"
+
+
+def test_a_large_w_recentres_by_shifting_the_range(page: Page) -> None:
+    """Past EXPLICIT_WEIGHTS_LIMIT weights W stays seeded and the slice's range moves instead."""
+    with page.expect_response("**/api/v1/landscape/slice") as first:
+        page.goto("/landscape?view=2d&dataset=blobs&n=20&d=1000&c=3&grid=21")
+    page.wait_for_selector("body[data-ready]")
+    grid = first.value.json()
+    assert "W" not in json.loads(first.value.request.post_data or "{}")  # seeded, not sent
+    i, j = 5, 14
+    box = page.locator(".plot2d image.heatmap").bounding_box()
+    assert box is not None
+    with page.expect_response("**/api/v1/landscape/slice") as second:
+        page.mouse.click(
+            box["x"] + (i + 0.5) * box["width"] / 21, box["y"] + (20 - j + 0.5) * box["height"] / 21
+        )
+    body = json.loads(second.value.request.post_data or "{}")
+    assert body["range"] == pytest.approx([grid["alphas"][i] - 3, grid["alphas"][i] + 3])
+    assert body["beta_range"] == pytest.approx([grid["betas"][j] - 3, grid["betas"][j] + 3])
+    moved = second.value.json()
+    assert moved["losses"][10][10] == pytest.approx(grid["losses"][j][i], rel=1e-9)
+    expect(page.locator('#ls-readout dd[data-key="loss"]')).to_have_attribute(
+        "data-value", str(moved["losses"][10][10])
+    )
+    expect(page.locator('#ls-readout dd[data-key="moved"]')).to_contain_text("original W")
+    # the drawn axes are relative to the moved W, which sits at (0, 0)
+    zero, _ = axis_pixel(page, ".plot2d", "axis-x")
+    assert float(
+        page.locator(".plot2d .origin-mark").get_attribute("cx") or "nan"
+    ) == pytest.approx(zero, abs=0.6)

@@ -4,7 +4,7 @@ import { createControls } from "./controls.js";
 import { downloadCsv, downloadPng, downloadSvg } from "./download.js";
 import { createPathView, drawPathOverlay } from "./path.js";
 import { createPlot1d } from "./plot1d.js";
-import { createPlot2d } from "./plot2d.js";
+import { createPlot2d, nearestIndex } from "./plot2d.js";
 import {
   baseLossRequest,
   lossRequest,
@@ -108,7 +108,7 @@ function drawPath(state) {
   const path = state.view === "2d" && state.method !== "none" ? current.path : null;
   const step = pathStep(state);
   // with range-shifted planes the path is measured from W0, which sits at (-ca, -cb)
-  const shift = current.plane && !current.plane.explicit ? [state.ca, state.cb] : [0, 0];
+  const shift = shiftOf(state);
   drawPathOverlay(plot2d.pathLayer, plot2d.scales(), path ? path.path : null, step, shift);
   pathView.update(path, step);
   const slider = byId("ls-step");
@@ -124,14 +124,29 @@ function drawPath(state) {
     : "";
 }
 
+/** How far the range is shifted (large W only): W was moved to (ca, cb) of the seeded W's plane. */
+function shiftOf(state) {
+  return current.plane && !current.plane.explicit ? [state.ca, state.cb] : [0, 0];
+}
+
 function drawReadout(state) {
   const loss = current.loss;
-  const entries = [
-    ["loss", "loss at W", loss?.loss],
-    ["data_loss", "data loss", loss?.data_loss],
-    ["reg_loss", "reg loss", loss?.reg_loss],
-    ["shape", "W", loss ? `${loss.c}×${loss.d}` : null, loss ? `${loss.c}×${loss.d}, N = ${loss.n}` : null],
-  ];
+  const [sa, sb] = shiftOf(state);
+  const moved = sa !== 0 || sb !== 0;
+  const entries = [];
+  if (moved && state.view === "2d" && current.slice2) {
+    // W itself is not sent for large problems, so its loss is read off the grid, where it lies
+    const rel = relativeSlice(current.slice2, [sa, sb]);
+    const at = rel.losses[nearestIndex(rel.betas, 0)][nearestIndex(rel.alphas, 0)];
+    entries.push(["loss", "loss at W (grid)", at]);
+  } else {
+    entries.push(["loss", "loss at W", loss?.loss], ["data_loss", "data loss", loss?.data_loss], ["reg_loss", "reg loss", loss?.reg_loss]);
+  }
+  entries.push(["shape", "W", loss ? `${loss.c}×${loss.d}` : null, loss ? `${loss.c}×${loss.d}, N = ${loss.n}` : null]);
+  if (moved) {
+    entries.push(["moved", "W moved by", [sa, sb],
+      `(${sa}, ${sb}) in the 2-D plane; the 1-D view and descent paths start from the original W`]);
+  }
   const s1 = current.slice1;
   if (state.view === "1d" && s1) {
     entries.push(
@@ -140,7 +155,7 @@ function drawReadout(state) {
       ["minimum", "minimum on the line", s1.minimum.loss, `${s1.minimum.loss.toPrecision(6)} at a = ${s1.minimum.alpha.toPrecision(6)}`],
     );
   }
-  const s2 = current.slice2;
+  const s2 = current.slice2 && relativeSlice(current.slice2, [sa, sb]);
   if (state.view === "2d" && s2) {
     entries.push(["grid_minimum", "grid minimum", s2.minimum.loss,
       `${s2.minimum.loss.toPrecision(6)} at (${s2.minimum.alpha.toPrecision(4)}, ${s2.minimum.beta.toPrecision(4)})`]);
@@ -158,7 +173,7 @@ function draw(state) {
     plot1d.update(current.slice1, current.slice1.origin.loss, { showExamples: state.li, showTerms: state.terms });
   }
   if (state.view === "2d" && current.slice2) {
-    plot2d.update(relativeSlice(current.slice2, current.plane.explicit ? [0, 0] : [state.ca, state.cb]));
+    plot2d.update(relativeSlice(current.slice2, shiftOf(state)));
   }
   drawPath(state);
   drawReadout(state);
@@ -248,7 +263,7 @@ byId("ls-dl-csv").addEventListener("click", () => {
     const extra = [...(s.per_example || []).map((e) => [`L_${e.i}`, e.values]), ...(s.terms || []).map((t) => [`term_${t.i}_${t.j}`, t.values])];
     downloadCsv([["a", "loss", ...extra.map(([name]) => name)], ...s.alphas.map((a, k) => [a, s.losses[k], ...extra.map(([, v]) => v[k])])], `${fileStem()}.csv`);
   } else if (current.slice2) {
-    const s = relativeSlice(current.slice2, current.plane.explicit ? [0, 0] : [state.ca, state.cb]);
+    const s = relativeSlice(current.slice2, shiftOf(state));
     const rows = [["a", "b", "loss"]];
     s.betas.forEach((b, j) => s.alphas.forEach((a, i) => rows.push([a, b, s.losses[j][i]])));
     downloadCsv(rows, `${fileStem()}.csv`);
