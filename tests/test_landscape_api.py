@@ -91,7 +91,7 @@ def test_slice_1d_axis_is_exact_and_matches_direct(client: TestClient) -> None:
     }
     answer = client.post(f"{URL}/slice", json=body).json()
     assert answer["dims"] == 1 and answer["exact"] is True
-    X, y = np.array([[-1.5], [0.5], [2.0]]), np.array([0, 1, 2])
+    X, y = np.array([[1.0], [-2.0], [0.5]]), np.array([0, 1, 2])
     W = np.array(body["W"])
     D = np.zeros((3, 1))
     D[0, 0] = 1.0

@@ -25,9 +25,9 @@ BUILTIN_DATASETS: dict[str, str] = {
     "plus a constant-1 bias column (D = 3073), and random labels in 10 classes. For scale only.",
 }
 
-# Three points on a line; class k is the true class of point k. Any weight of W moves two
-# scores of one point relative to each other, so each weight crosses several hinges.
-_CS231N_1D_X = [[-1.5], [0.5], [2.0]]
+# Three points on a line; class k is the true class of point k. Along the weight W[0][0] the
+# hinges of points 0 and 1 fall while point 2's rises, so the loss is a kinked bowl.
+_CS231N_1D_X = [[1.0], [-2.0], [0.5]]
 _CS231N_1D_Y = [0, 1, 2]
 
 # Nine points, three per class, in three rough wedges around the origin; last column is the bias.

@@ -93,6 +93,16 @@ def quadratic(W: np.ndarray, D1: np.ndarray, reg: float) -> tuple[float, float, 
     )
 
 
+def scores_along(X: np.ndarray, W: np.ndarray, *directions: np.ndarray) -> list[np.ndarray]:
+    """S0 = X W^T and S_k = X D_k^T from one matrix product with the matrices stacked."""
+    stacked = X @ np.concatenate([W, *directions]).T
+    return np.split(stacked, len(directions) + 1, axis=1)
+
+
+def loss_at_origin(S0: np.ndarray, W: np.ndarray, y: np.ndarray, spec: LossSpec) -> float:
+    return float(data_loss_of_scores(S0, y, spec).mean() + spec.reg * np.sum(W * W))
+
+
 def direct_losses(
     S0: np.ndarray, S1: np.ndarray, alphas: np.ndarray, y: np.ndarray, spec: LossSpec
 ) -> np.ndarray:
@@ -128,7 +138,7 @@ def slice_1d(
 ) -> dict[str, Any]:
     """The loss along W + a*D: sampled curve, and for SVM the exact kinks, subgradient, minimum."""
     X, y, W, spec = setup.data.X, setup.data.y, setup.W, setup.spec
-    S0, S1 = X @ W.T, X @ D.T
+    S0, S1 = scores_along(X, W, D)
     q = quadratic(W, D, spec.reg)
     alphas = np.linspace(lo, hi, steps)
     result: dict[str, Any] = {"alphas": alphas.tolist()}
@@ -153,7 +163,7 @@ def slice_1d(
     result["kinks"] = kinks[: settings.max_slice_kinks]
     result["subgradient"] = {"left": left, "right": right}
     result["minimum"] = {"alpha": min_alpha, "loss": min_loss}
-    result["origin"] = {"loss": float(evaluate(W, X, y, spec).loss)}
+    result["origin"] = {"loss": loss_at_origin(S0, W, y, spec)}
     if y.size * W.shape[0] <= settings.max_term_lines:
         terms, examples = term_lines(S0, S1, alphas, y, spec)
         result["terms"] = terms
@@ -171,7 +181,7 @@ def slice_2d(
 ) -> dict[str, Any]:
     """The loss on the grid W + a*D1 + b*D2; rows of `losses` follow `betas`."""
     X, y, W, spec = setup.data.X, setup.data.y, setup.W, setup.spec
-    S0, S1, S2 = X @ W.T, X @ D1.T, X @ D2.T
+    S0, S1, S2 = scores_along(X, W, D1, D2)
     alphas = np.linspace(alpha_range[0], alpha_range[1], steps)
     betas = np.linspace(beta_range[0], beta_range[1], steps)
     if spec.piecewise_linear:
@@ -198,7 +208,7 @@ def slice_2d(
             "beta": float(betas[row]),
             "loss": float(grid[row, col]),
         },
-        "origin": {"loss": float(evaluate(W, X, y, spec).loss)},
+        "origin": {"loss": loss_at_origin(S0, W, y, spec)},
         "exact": spec.piecewise_linear,
     }
 
