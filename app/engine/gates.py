@@ -72,6 +72,9 @@ class Gate:
     scalar_local: Callable[..., list[float]] | None = None
     infix: bool = False  # drawn and written between its inputs (x + y) rather than as f(x)
     by_name: bool = True  # callable by name in the language, e.g. exp(x); operators are not
+    # A reserved name cannot name a stage. `dot` is not reserved: the course's staged neuron
+    # writes `dot = w0*x0 + ...`, and a call dot(a, b) is still told apart by its '('.
+    reserved: bool = True
     params: tuple[int, int] = (0, 0)  # how many trailing constant arguments, e.g. sum(x, 0)
     # Output shape from input shapes, raising app.engine.shapes.ShapeError in dimension terms;
     # None means elementwise under numpy broadcasting (see app/engine/shapes.py).

@@ -206,6 +206,7 @@ async function refresh() {
       // marks for bench/landscape_page.py: request sent -> heatmap drawn (after the next paint)
       performance.mark("ls:slice-request");
       slice2 = await cached("slice", "/slice", slice2dRequest(state, p));
+      performance.mark("ls:slice-answered");
       if (state.method !== "none") path = await cached("optimize", "/optimize", optimizeRequest(state, p));
     }
     if (mine !== generation) return;

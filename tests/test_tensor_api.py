@@ -1,0 +1,150 @@
+"""Tensor circuits over HTTP: nested-list values, shape errors as 422 with a position, limits."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from app.core.config import Settings, get_settings
+from app.main import app
+from app.presets import BUILT_IN
+
+URL = "/api/v1/circuits/evaluate"
+
+
+def test_matmul_example_over_http(client: TestClient) -> None:
+    example = next(p for p in BUILT_IN if p["id"] == "matmul_shapes")
+    response = client.post(
+        URL,
+        json={"expression": example["expression"], "inputs": example["inputs"], "gradcheck": True},
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert np.shape(body["gradients"]["W"]) == (5, 10)
+    assert np.shape(body["gradients"]["X"]) == (10, 3)
+    assert body["gradcheck"]["passed"] is True
+    assert {item["name"] for item in body["gradcheck"]["inputs"]} == {"W", "X", "dD"}
+    assert all(len(item["worst_index"]) == 2 for item in body["gradcheck"]["inputs"])
+    shapes = {n["label"]: n["shape"] for n in body["nodes"] if n["label"]}
+    assert shapes == {"W": [5, 10], "X": [10, 3], "D": [5, 3], "dD": [5, 3], "L": []}
+    assert body["index_inputs"] == []
+
+
+def test_index_inputs_are_reported(client: TestClient) -> None:
+    response = client.post(
+        URL,
+        json={
+            "expression": "sum(max(0, s - s[y] + 1)) - 1",
+            "inputs": {"s": [3.2, 5.1, -1.7], "y": 0},
+        },
+    )
+    body = response.json()
+    assert body["index_inputs"] == ["y"]
+    assert body["gradients"] == {"s": [-1.0, 1.0, 0.0], "y": 0.0}
+    index = next(n for n in body["nodes"] if n["op"] == "index")
+    assert index["symbol"] == "[y]" and index["param"] == "[y]" and index["shape"] == []
+
+
+def test_shape_error_is_422_with_line_and_col(client: TestClient) -> None:
+    response = client.post(
+        URL,
+        json={
+            "expression": "# scores\nD = W @ X",
+            "inputs": {"W": [[1.0] * 10] * 5, "X": [[1.0] * 10] * 3},
+        },
+    )
+    assert response.status_code == 422
+    (detail,) = response.json()["detail"]
+    assert detail["type"] == "shape_error"
+    assert (detail["line"], detail["col"]) == (2, 5)
+    assert detail["excerpt"] == "D = W @ X"
+    assert "did you mean W @ X.T?" in detail["msg"]
+    assert detail["shapes"] == [[5, 10], [3, 10]]
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ([[1.0, 2.0], [3.0]], "input 'W' is ragged"),
+        ([[]], "input 'W' has an empty dimension"),
+        ([1.0, "2"], "input 'W' contains str, not a number"),
+        ([[[[1.0]]]], "input 'W' has more than 3 dimensions"),
+    ],
+)
+def test_bad_tensor_values_are_422_naming_the_input(
+    client: TestClient, value: Any, message: str
+) -> None:
+    response = client.post(URL, json={"expression": "sum(W)", "inputs": {"W": value}})
+    assert response.status_code == 422
+    detail = response.json()["detail"][0]
+    assert message in detail["msg"]
+    assert detail["loc"] == ["body", "inputs", "W"]
+
+
+@pytest.fixture
+def tensor_limits() -> Iterator[TestClient]:
+    app.dependency_overrides[get_settings] = lambda: Settings(
+        max_tensor_elements_per_input=16,
+        max_tensor_elements_per_node=20,
+        max_tensor_elements_per_request=60,
+        max_tensor_rank=2,
+    )
+    try:
+        with TestClient(app) as test_client:
+            yield test_client
+    finally:
+        app.dependency_overrides.clear()
+
+
+@pytest.mark.parametrize(
+    ("expression", "inputs", "status", "setting"),
+    [
+        ("sum(a)", {"a": [1.0] * 17}, 413, "max_tensor_elements_per_input"),
+        # two 5-vectors make a 5×5 outer product: 25 elements on one wire
+        (
+            "sum(reshape(a, 5, 1) @ reshape(b, 1, 5))",
+            {"a": [1.0] * 5, "b": [1.0] * 5},
+            413,
+            "max_tensor_elements_per_node",
+        ),
+        # 16 + 16 + 16 + 16 + 1 elements across the wires
+        (
+            "sum(a * b * 2)",
+            {"a": [1.0] * 16, "b": [1.0] * 16},
+            413,
+            "max_tensor_elements_per_request",
+        ),
+    ],
+)
+def test_tensor_limits_are_413_naming_the_setting(
+    tensor_limits: TestClient, expression: str, inputs: dict[str, Any], status: int, setting: str
+) -> None:
+    response = tensor_limits.post(URL, json={"expression": expression, "inputs": inputs})
+    assert response.status_code == status
+    detail = response.json()["detail"][0]
+    assert detail["setting"] == setting
+    assert f"BPC_{setting.upper()}" in detail["msg"]
+
+
+def test_rank_limit_applies_to_inputs_and_wires(tensor_limits: TestClient) -> None:
+    deep = tensor_limits.post(URL, json={"expression": "sum(a)", "inputs": {"a": [[[1.0]]]}})
+    assert deep.status_code == 422
+    assert "more than 2 dimensions" in deep.json()["detail"][0]["msg"]
+    wire = tensor_limits.post(
+        URL, json={"expression": "sum(reshape(a, 1, 2, 2))", "inputs": {"a": [1.0] * 4}}
+    )
+    assert wire.status_code == 422
+    detail = wire.json()["detail"][0]
+    assert detail["type"] == "shape_error" and "more than the limit of 2" in detail["msg"]
+
+
+def test_under_the_limits_still_works(tensor_limits: TestClient) -> None:
+    response = tensor_limits.post(
+        URL, json={"expression": "sum(a * b)", "inputs": {"a": [1.0] * 16, "b": [2.0] * 16}}
+    )
+    assert response.status_code == 200
+    assert response.json()["output"]["value"] == 32.0
