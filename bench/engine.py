@@ -112,7 +112,9 @@ def main() -> None:
     rng = random.Random(0)
     inputs = [rng.uniform(-1, 1) for _ in range(N_INPUTS)]
     named = {f"x{i}": v for i, v in enumerate(inputs)}
-    print(f"{'gates':>6} {'ours fwd+bwd':>13} {'micrograd':>10} {'ratio':>6} {'parse':>8} {'+report':>8}")
+    print(
+        f"{'gates':>6} {'ours fwd+bwd':>13} {'micrograd':>10} {'ratio':>6} {'parse':>8} {'+report':>8}"
+    )
     for gates in (1_000, 10_000):
         spec = random_circuit(gates, seed=gates)
         program = as_program(spec)
@@ -120,15 +122,18 @@ def main() -> None:
         trace = run(circuit, named)
         ours_grad = trace.grads[circuit.input_node("x0").id]
         theirs_grad = micrograd_forward_backward(spec, inputs)
-        assert ours_grad == theirs_grad or abs(ours_grad - theirs_grad) <= 1e-9 * max(1, abs(ours_grad)), (
-            ours_grad, theirs_grad)
+        assert ours_grad == theirs_grad or abs(ours_grad - theirs_grad) <= 1e-9 * max(
+            1, abs(ours_grad)
+        ), (ours_grad, theirs_grad)
         repeats = 7 if gates <= 1_000 else 3
         ours = best_of(repeats, lambda c=circuit: run(c, named))
         theirs = best_of(repeats, lambda s=spec: micrograd_forward_backward(s, inputs))
         parsing = best_of(repeats, lambda p=program: parse(p, BIG))
         full = best_of(repeats, lambda p=program: evaluate(p, named, limits=BIG))
-        print(f"{gates:>6} {ours * 1e3:>10.2f} ms {theirs * 1e3:>7.2f} ms {ours / theirs:>6.2f} "
-              f"{parsing * 1e3:>5.1f} ms {full * 1e3:>5.1f} ms")
+        print(
+            f"{gates:>6} {ours * 1e3:>10.2f} ms {theirs * 1e3:>7.2f} ms {ours / theirs:>6.2f} "
+            f"{parsing * 1e3:>5.1f} ms {full * 1e3:>5.1f} ms"
+        )
 
     # End to end: one HTTP request (JSON in, parse, passes, report, JSON out) for 1,000 gates.
     from fastapi.testclient import TestClient
@@ -145,13 +150,17 @@ def main() -> None:
             response = client.post("/api/v1/circuits/evaluate", json=payload)
             latencies.append(time.perf_counter() - start)
             assert response.status_code == 200, response.text[:300]
-    print(f"evaluate request, 1,000 gates: median {statistics.median(latencies) * 1e3:.1f} ms, "
-          f"best {min(latencies) * 1e3:.1f} ms, response {len(response.content) / 1e6:.2f} MB")
+    print(
+        f"evaluate request, 1,000 gates: median {statistics.median(latencies) * 1e3:.1f} ms, "
+        f"best {min(latencies) * 1e3:.1f} ms, response {len(response.content) / 1e6:.2f} MB"
+    )
 
     depths = [100, 500, 900, 1_000, 2_000, 10_000, 100_000]
-    print(f"deepest multiply chain: micrograd {deepest_chain(micrograd_chain, depths):,}, "
-          f"ours {deepest_chain(our_chain, depths):,} (of {depths[-1]:,} tried; "
-          f"recursion limit {sys.getrecursionlimit()})")
+    print(
+        f"deepest multiply chain: micrograd {deepest_chain(micrograd_chain, depths):,}, "
+        f"ours {deepest_chain(our_chain, depths):,} (of {depths[-1]:,} tried; "
+        f"recursion limit {sys.getrecursionlimit()})"
+    )
 
 
 if __name__ == "__main__":

@@ -14,7 +14,9 @@ URL = "/api/v1/circuits/evaluate"
 
 
 def test_evaluate_answers_the_contract(client: TestClient) -> None:
-    response = client.post(URL, json={"expression": "(x + y) * z", "inputs": {"x": -2, "y": 5, "z": -4}})
+    response = client.post(
+        URL, json={"expression": "(x + y) * z", "inputs": {"x": -2, "y": 5, "z": -4}}
+    )
     assert response.status_code == 200
     body = response.json()
     assert body["output"] == {"value": -12.0, "shape": [], "node": "n4"}
@@ -23,26 +25,53 @@ def test_evaluate_answers_the_contract(client: TestClient) -> None:
     assert [n["kind"] for n in body["nodes"]] == ["input", "input", "gate", "input", "gate"]
     add = body["nodes"][2]
     assert add == {
-        "id": "n2", "kind": "gate", "op": "add", "symbol": "+", "label": None, "labels": [],
-        "inputs": ["n0", "n1"], "value": 3.0, "grad": -4.0, "shape": [], "text": "x + y",
-        "span": {"line": 1, "col": 2, "end_line": 1, "end_col": 7}, "param": None,
+        "id": "n2",
+        "kind": "gate",
+        "op": "add",
+        "symbol": "+",
+        "label": None,
+        "labels": [],
+        "inputs": ["n0", "n1"],
+        "value": 3.0,
+        "grad": -4.0,
+        "shape": [],
+        "text": "x + y",
+        "span": {"line": 1, "col": 2, "end_line": 1, "end_col": 7},
+        "param": None,
     }
     assert body["forward"] == ["n0", "n1", "n2", "n3", "n4"]
     edge = next(e for e in body["edges"] if e["source"] == "n3")
-    assert edge == {"id": "e3", "source": "n3", "target": "n4", "port": 1, "value": -4.0, "grad": 3.0,
-                    "shape": []}
+    assert edge == {
+        "id": "e3",
+        "source": "n3",
+        "target": "n4",
+        "port": 1,
+        "value": -4.0,
+        "grad": 3.0,
+        "shape": [],
+    }
     first = body["backward"][0]
     assert first["node"] == "n4" and first["op"] == "mul" and first["upstream"] == 1.0
-    assert first["inputs"][0] == {"node": "n2", "port": 0, "edge": "e2", "local_grad": -4.0,
-                                  "contribution": -4.0, "accumulated": -4.0, "uses": ["n3"]}
-    assert first["rule"].startswith("multiply gate swaps: (x + y) receives z · upstream = -4 · 1 = -4")
+    assert first["inputs"][0] == {
+        "node": "n2",
+        "port": 0,
+        "edge": "e2",
+        "local_grad": -4.0,
+        "contribution": -4.0,
+        "accumulated": -4.0,
+        "uses": ["n3"],
+    }
+    assert first["rule"].startswith(
+        "multiply gate swaps: (x + y) receives z · upstream = -4 · 1 = -4"
+    )
     assert body["warnings"] == []
     assert body["gradcheck"] is None
 
 
 def test_gradcheck_over_http(client: TestClient) -> None:
-    body = client.post(URL, json={"expression": "x * y", "inputs": {"x": 3, "y": -4},
-                                  "gradcheck": True, "h": 1e-4}).json()
+    body = client.post(
+        URL, json={"expression": "x * y", "inputs": {"x": 3, "y": -4}, "gradcheck": True, "h": 1e-4}
+    ).json()
     assert body["gradcheck"]["h"] == 1e-4
     assert body["gradcheck"]["passed"] is True
     assert {i["name"]: i["analytic"] for i in body["gradcheck"]["inputs"]} == {"x": -4.0, "y": 3.0}
@@ -66,7 +95,9 @@ def test_parse_error_is_a_422_with_position(client: TestClient) -> None:
 
 
 def test_missing_and_unused_inputs_are_named(client: TestClient) -> None:
-    response = client.post(URL, json={"expression": "x * y + z", "inputs": {"x": 1, "w": 2, "v": 3}})
+    response = client.post(
+        URL, json={"expression": "x * y + z", "inputs": {"x": 1, "w": 2, "v": 3}}
+    )
     assert response.status_code == 422
     details = response.json()["detail"]
     assert details[0]["type"] == "missing_input" and details[0]["names"] == ["y", "z"]
@@ -109,7 +140,9 @@ def test_non_finite_numbers_in_the_body_are_422(client: TestClient, literal: str
 
 
 def test_malformed_json_is_422(client: TestClient) -> None:
-    response = client.post(URL, content='{"expression": ', headers={"content-type": "application/json"})
+    response = client.post(
+        URL, content='{"expression": ', headers={"content-type": "application/json"}
+    )
     assert response.status_code == 422
 
 
@@ -134,8 +167,9 @@ def small_limits() -> Iterator[TestClient]:
         ("a + b + c + d", {"a": 1, "b": 1, "c": 1, "d": 1}, "max_inputs"),
     ],
 )
-def test_limits_come_from_settings_and_state_themselves(small_limits: TestClient, expression, inputs,
-                                                        setting) -> None:
+def test_limits_come_from_settings_and_state_themselves(
+    small_limits: TestClient, expression, inputs, setting
+) -> None:
     response = small_limits.post(URL, json={"expression": expression, "inputs": inputs})
     assert response.status_code == 413, response.text
     detail = response.json()["detail"][0]
@@ -164,7 +198,9 @@ def test_presets_carry_expected_values(client: TestClient) -> None:
     ids = [p["id"] for p in presets]
     assert {"add_mul", "sigmoid_neuron", "staged", "max_route", "scale_sensitivity"} <= set(ids)
     scale = next(p for p in presets if p["id"] == "scale_sensitivity")
-    body = client.post(URL, json={"expression": scale["expression"], "inputs": scale["inputs"]}).json()
+    body = client.post(
+        URL, json={"expression": scale["expression"], "inputs": scale["inputs"]}
+    ).json()
     assert body["gradients"]["w"] == 1000.0
 
 

@@ -53,8 +53,18 @@ def test_readme_starts_with_the_two_commands() -> None:
 def test_wheel_install_serves_pages_outside_the_source_tree(tmp_path: Path) -> None:
     wheel_dir = tmp_path / "wheel"
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
-         str(wheel_dir), str(ROOT)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(wheel_dir),
+            str(ROOT),
+        ],
         check=True,
         cwd=tmp_path,
     )
@@ -65,8 +75,21 @@ def test_wheel_install_serves_pages_outside_the_source_tree(tmp_path: Path) -> N
     env_dir = tmp_path / "venv"
     venv.create(env_dir, system_site_packages=True, with_pip=False)
     python = env_dir / "bin" / "python"
-    subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "-q",
-                    str(wheel)], check=True, cwd=tmp_path)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(python),
+            "install",
+            "--no-deps",
+            "-q",
+            str(wheel),
+        ],
+        check=True,
+        cwd=tmp_path,
+    )
     script = textwrap.dedent(
         """
         import app, sys
@@ -81,7 +104,9 @@ def test_wheel_install_serves_pages_outside_the_source_tree(tmp_path: Path) -> N
         print("ok", len(css))
         """
     )
-    result = subprocess.run([str(python), "-c", script], cwd=tmp_path, capture_output=True, text=True)
+    result = subprocess.run(
+        [str(python), "-c", script], cwd=tmp_path, capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.splitlines()[-1].startswith("ok")
 
@@ -89,8 +114,11 @@ def test_wheel_install_serves_pages_outside_the_source_tree(tmp_path: Path) -> N
 def test_every_app_package_is_listed_for_the_wheel() -> None:
     import tomllib
 
-    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    listed = set(
+        tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    )
     found = {
-        ".".join(init.parent.relative_to(ROOT).parts) for init in (ROOT / "app").rglob("__init__.py")
+        ".".join(init.parent.relative_to(ROOT).parts)
+        for init in (ROOT / "app").rglob("__init__.py")
     }
     assert found <= listed, found - listed

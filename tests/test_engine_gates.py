@@ -37,7 +37,9 @@ CASES = {
 
 
 def test_every_gate_has_a_case() -> None:
-    scalar_gates = {name for name, gate in GATES.items() if gate.scalar_forward or gate.name == "pow_xy"}
+    scalar_gates = {
+        name for name, gate in GATES.items() if gate.scalar_forward or gate.name == "pow_xy"
+    }
     assert scalar_gates <= set(CASES)
 
 
@@ -96,7 +98,9 @@ composite_ops = st.sampled_from(["+", "-", "*"])
 
 @settings(max_examples=60, deadline=None)
 @given(
-    ops=st.lists(st.tuples(composite_ops, st.sampled_from(["x", "y", "z", "1.5"])), min_size=1, max_size=12),
+    ops=st.lists(
+        st.tuples(composite_ops, st.sampled_from(["x", "y", "z", "1.5"])), min_size=1, max_size=12
+    ),
     funcs=st.lists(st.sampled_from(["tanh", "sigmoid", "exp", ""]), min_size=1, max_size=4),
     x=finite,
     y=finite,
@@ -147,8 +151,24 @@ def test_gradcheck_marks_inputs_near_a_kink_instead_of_failing() -> None:
 def test_gradient_table_lists_every_gate(client) -> None:
     body = client.get("/api/v1/gates").json()
     names = {g["name"] for g in body["gates"]}
-    assert {"add", "sub", "mul", "div", "neg", "pow", "pow_xy", "max", "min", "exp", "log",
-            "sqrt", "abs", "relu", "sigmoid", "tanh"} <= names
+    assert {
+        "add",
+        "sub",
+        "mul",
+        "div",
+        "neg",
+        "pow",
+        "pow_xy",
+        "max",
+        "min",
+        "exp",
+        "log",
+        "sqrt",
+        "abs",
+        "relu",
+        "sigmoid",
+        "tanh",
+    } <= names
     mul = next(g for g in body["gates"] if g["name"] == "mul")
     assert mul == {
         "name": "mul",

@@ -65,7 +65,9 @@ def test_unary_kinks_at_zero_follow_pytorch(expression, kind, grad, interval) ->
     step = report["backward"][0]
     assert step["kink"]["kind"] == kind
     assert report["gradients"]["x"] == grad
-    json_interval = json.loads(json.dumps(step["kink"]["interval"], allow_nan=True).replace("Infinity", '"Infinity"'))
+    json_interval = json.loads(
+        json.dumps(step["kink"]["interval"], allow_nan=True).replace("Infinity", '"Infinity"')
+    )
     assert json_interval == interval
     assert step["kink"]["convention"] in step["rule"]
 
@@ -91,7 +93,9 @@ def test_relu_passes_and_blocks() -> None:
         ("x * 1e308 * 10", {"x": 1}, "Infinity", "mul"),
     ],
 )
-def test_non_finite_results_are_json_strings_with_a_warning(expression, inputs, value, first_gate) -> None:
+def test_non_finite_results_are_json_strings_with_a_warning(
+    expression, inputs, value, first_gate
+) -> None:
     report = evaluate(expression, inputs)
     text = json.dumps(report, allow_nan=False)  # raises if any NaN/Infinity float slipped through
     assert report["output"]["value"] == value
@@ -111,7 +115,9 @@ def test_zero_times_infinity_in_the_backward_pass() -> None:
 
 def test_non_finite_names_the_first_gate_only_once() -> None:
     report = evaluate("exp(exp(x)) + exp(x)", {"x": 1000})
-    infinities = [w for w in report["warnings"] if w.get("pass") == "forward" and w["value"] == "Infinity"]
+    infinities = [
+        w for w in report["warnings"] if w.get("pass") == "forward" and w["value"] == "Infinity"
+    ]
     assert len(infinities) == 1
     assert report["output"]["value"] == "Infinity"
     assert not math.isnan(float("inf"))

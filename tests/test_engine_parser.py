@@ -51,14 +51,20 @@ def test_a_name_used_twice_is_one_forking_node() -> None:
 def test_running_sum_at_a_fork_is_recorded_per_step() -> None:
     report = evaluate("x * x + x", {"x": 3.0})
     x = next(n["id"] for n in report["nodes"] if n["label"] == "x")
-    arrivals = [(i["contribution"], i["accumulated"]) for s in report["backward"] for i in s["inputs"]
-                if i["node"] == x]
+    arrivals = [
+        (i["contribution"], i["accumulated"])
+        for s in report["backward"]
+        for i in s["inputs"]
+        if i["node"] == x
+    ]
     assert arrivals == [(1.0, 1.0), (3.0, 4.0), (3.0, 7.0)]
 
 
 def test_stages_label_their_wires_and_inputs_keep_first_use_order() -> None:
-    report = evaluate("dot = w0*x0 + w1*x1 + w2\nf = 1 / (1 + exp(-dot))",
-                      {"w0": 2, "x0": -1, "w1": -3, "x1": -2, "w2": -3})
+    report = evaluate(
+        "dot = w0*x0 + w1*x1 + w2\nf = 1 / (1 + exp(-dot))",
+        {"w0": 2, "x0": -1, "w1": -3, "x1": -2, "w2": -3},
+    )
     assert report["inputs"] == ["w0", "x0", "w1", "x1", "w2"]
     labels = {n["label"]: n for n in report["nodes"] if n["label"]}
     assert labels["dot"]["value"] == 1.0
@@ -125,7 +131,9 @@ def test_a_stage_that_does_not_feed_the_output_is_dropped_with_a_warning() -> No
         ("{x}", 1, 1, "dicts and sets"),
     ],
 )
-def test_every_unsupported_construct_is_named_with_its_position(expression, line, col, fragment) -> None:
+def test_every_unsupported_construct_is_named_with_its_position(
+    expression, line, col, fragment
+) -> None:
     detail = error_of(expression)
     assert fragment in detail["msg"], detail
     assert (detail["line"], detail["col"]) == (line, col), detail
@@ -149,7 +157,11 @@ def test_error_position_on_a_later_line() -> None:
         ("x" * 101, ParseLimits(max_expression_chars=100), "max_expression_chars"),
         (" + ".join(f"v{i}" for i in range(12)), ParseLimits(max_inputs=10), "max_inputs"),
         ("1" * 80, ParseLimits(), "max_literal_chars"),
-        ("\n".join(f"a{i} = x" for i in range(12)) + "\nx", ParseLimits(max_statements=10), "max_statements"),
+        (
+            "\n".join(f"a{i} = x" for i in range(12)) + "\nx",
+            ParseLimits(max_statements=10),
+            "max_statements",
+        ),
     ],
 )
 def test_every_parse_limit_states_itself(expression, limits, setting) -> None:

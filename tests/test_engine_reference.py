@@ -30,7 +30,8 @@ def test_reference_circuit_output_and_gradients(reference: dict[str, Any], name:
 def test_reference_circuit_through_http(client, reference: dict[str, Any], name: str) -> None:
     case = reference[name]
     response = client.post(
-        "/api/v1/circuits/evaluate", json={"expression": case["expression"], "inputs": case["inputs"]}
+        "/api/v1/circuits/evaluate",
+        json={"expression": case["expression"], "inputs": case["inputs"]},
     )
     assert response.status_code == 200, response.text
     body = response.json()
