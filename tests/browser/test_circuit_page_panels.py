@@ -153,3 +153,29 @@ def test_exports_download(page: Page, reference: Reference) -> None:
         page.click("#download-json")
     data = json.loads(Path(json_download.value.path()).read_text())
     assert data["gradients"] == {"x": -4.0, "y": -4.0, "z": 3.0}
+
+
+def test_tensor_wire_opens_heatmaps(page: Page, live_server: str) -> None:
+    preset = next(p for p in presets(live_server) if p["id"] == "two_layer_net")
+    open_view(page, preset["expression"], preset["inputs"])
+    response = evaluate(live_server, preset["expression"], preset["inputs"])
+    w1 = next(n for n in response["nodes"] if n["kind"] == "input" and n["symbol"] == "W1")
+    edge = next(e for e in response["edges"] if e["source"] == w1["id"])
+    label = page.locator(f'#circuit .wire-label[data-edge="{edge["id"]}"]')
+    assert label.locator(".value").evaluate("e => e.firstChild.textContent") == "4×3"
+    label.click()
+    dialog = page.locator("#heatmap-dialog")
+    expect(dialog).to_be_visible()
+    expect(dialog.locator("#heatmap-title")).to_have_text("Tensor wire 4×3")
+    values, grads = dialog.locator("table.heatmap").all()
+    expect(values.locator("tr")).to_have_count(4)
+    first_row = values.locator("tr").first.locator("td").all_inner_texts()
+    assert [float(t) for t in first_row] == pytest.approx(preset["inputs"]["W1"][0], abs=5e-3)
+    grad_rows = [
+        [float(t) for t in r.locator("td").all_inner_texts()] for r in grads.locator("tr").all()
+    ]
+    for shown, exact in zip(grad_rows, edge["grad"], strict=True):
+        assert shown == pytest.approx(exact, abs=5e-4)
+    screenshot(page, "circuit-tensor-heatmap")
+    dialog.locator("button").click()
+    expect(dialog).to_be_hidden()

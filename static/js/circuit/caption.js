@@ -1,6 +1,6 @@
 /** Caption text for a step: the gate's rule with the actual numbers, fork sums, kinks. Pure. */
 
-import { fmt, paren } from "./format.js";
+import { fmt, fmtAny, paren, shapeOf } from "./format.js";
 
 const INFIX = new Set(["+", "-", "−", "×", "*", "/", "÷", "**", "^"]);
 
@@ -20,13 +20,13 @@ export function gradName(node) {
 function forwardCaption(circuit, byId, step) {
   const node = byId.get(step.node);
   const args = (node.inputs || []).map((id) => byId.get(id));
-  const values = args.map((a) => paren(a.value));
+  const values = args.map((a) => (Array.isArray(a.value) ? `[${shapeOf(a.value).join("×")}]` : paren(a.value)));
   let expr;
   if (args.length === 2 && INFIX.has(node.symbol)) expr = `${values[0]} ${node.symbol} ${values[1]}`;
   else expr = `${node.symbol}(${values.join(", ")})`;
   return {
     heading: `Forward: the ${node.symbol} gate computes ${nodeName(node)}`,
-    lines: [`${nodeName(node)} = ${expr} = ${fmt(node.value)}`],
+    lines: [`${nodeName(node)} = ${expr} = ${Array.isArray(node.value) ? `[${shapeOf(node.value).join("×")}]` : fmt(node.value)}`],
     uses: [],
     kink: null,
   };
@@ -46,7 +46,11 @@ function backwardCaption(circuit, byId, timeline, stepIndex, step) {
     }
   }
   const uses = new Set();
+  const tensor = [b.upstream, ...b.inputs.map((i) => i.contribution)].some(Array.isArray);
   for (const input of b.inputs) {
+    for (const id of input.uses || []) uses.add(id);
+    // a tensor step's rule (from the server) already states the shapes; numbers are in the heatmaps
+    if (tensor) continue;
     const target = byId.get(input.node);
     const name = gradName(target);
     lines.push(
@@ -57,9 +61,8 @@ function backwardCaption(circuit, byId, timeline, stepIndex, step) {
       const sum = parts.map((c, k) => (k === 0 ? fmt(c) : paren(c))).join(" + ");
       lines.push(`fork: gradients add up, ${name} = ${sum} = ${fmt(input.accumulated)}`);
     }
-    for (const id of input.uses || []) uses.add(id);
   }
-  const usedValues = [...uses].map((id) => `${nodeName(byId.get(id))} = ${fmt(byId.get(id).value)}`);
+  const usedValues = [...uses].map((id) => `${nodeName(byId.get(id))} = ${fmtAny(byId.get(id).value)}`);
   if (usedValues.length) lines.push(`uses the cached forward value${usedValues.length > 1 ? "s" : ""}: ${usedValues.join(", ")}`);
   let kink = null;
   if (b.kink) {
@@ -68,7 +71,7 @@ function backwardCaption(circuit, byId, timeline, stepIndex, step) {
   }
   const number = stepIndex - timeline.forwardCount + 1;
   return {
-    heading: `Backward step ${number} of ${timeline.backwardCount}: the ${b.symbol} gate (${nodeName(node)}), upstream gradient ${fmt(b.upstream)}`,
+    heading: `Backward step ${number} of ${timeline.backwardCount}: the ${b.symbol} gate (${nodeName(node)}), upstream gradient ${fmtAny(b.upstream)}`,
     lines,
     uses: [...uses],
     kink,

@@ -41,3 +41,27 @@ export function paren(v) {
   const s = fmt(v);
   return s.startsWith("-") ? `(${s})` : s;
 }
+
+/** The shape of a nested list: [[1, 2, 3], [4, 5, 6]] -> [2, 3]; a number -> []. */
+export function shapeOf(v) {
+  const shape = [];
+  let x = v;
+  while (Array.isArray(x)) {
+    shape.push(x.length);
+    x = x[0];
+  }
+  return shape;
+}
+
+/** A number rounded, a tensor as its shape (4×3), a missing value as a dash. */
+export function fmtAny(v) {
+  if (v === null || v === undefined) return "—";
+  if (Array.isArray(v)) return `[${shapeOf(v).join("×")}]`;
+  return fmt(v);
+}
+
+/** The full value for hover text: numbers in full, tensors by shape. */
+export function fullAny(v) {
+  if (Array.isArray(v) || v === null || v === undefined) return fmtAny(v);
+  return full(v);
+}

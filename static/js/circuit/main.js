@@ -198,7 +198,9 @@ function nextUnpredicted(from) {
   if (!page.state.predict || !page.timeline) return Infinity;
   const steps = page.timeline.steps;
   for (let i = from; i < steps.length; i++) {
-    if (steps[i].phase === "backward" && !page.predicted.has(i)) return i;
+    // tensor steps are not asked: their gradients are matrices, shown in the heatmaps
+    const scalar = steps[i].phase === "backward" && steps[i].backward.inputs.every((x) => !Array.isArray(x.contribution));
+    if (scalar && !page.predicted.has(i)) return i;
   }
   return Infinity;
 }

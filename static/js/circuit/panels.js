@@ -1,7 +1,7 @@
 /** Side panels: the gradient check, the nudge result, the predict-mode prompt. */
 
 import { gradName } from "./caption.js";
-import { fmt, full, toNumber } from "./format.js";
+import { fmtAny, fullAny, toNumber } from "./format.js";
 
 function cell(row, content, tag = "td") {
   const c = document.createElement(tag);
@@ -23,8 +23,8 @@ export function showGradcheck(section, gradcheck) {
   const rows = gradcheck.inputs.map((input) => {
     const row = document.createElement("tr");
     cell(row, input.name, "th").scope = "row";
-    cell(row, fmt(input.analytic)).title = full(input.analytic);
-    cell(row, fmt(input.numeric)).title = full(input.numeric);
+    cell(row, fmtAny(input.analytic)).title = fullAny(input.analytic);
+    cell(row, fmtAny(input.numeric)).title = fullAny(input.numeric);
     cell(row, toNumber(input.rel_error).toExponential(1));
     const verdict = cell(row, input.passed ? "✓ pass" : "✗ FAIL");
     verdict.className = input.passed ? "pass" : "fail";
@@ -34,21 +34,29 @@ export function showGradcheck(section, gradcheck) {
   tbody.replaceChildren(...rows);
 }
 
-/** Inputs moved one small step along their gradient: x += step · dL/dx. Tensors are left alone. */
+/** x + step · g, elementwise through nested lists (tensor inputs). */
+function along(x, g, step) {
+  if (Array.isArray(x)) return x.map((xi, i) => along(xi, g[i], step));
+  const gi = toNumber(g);
+  return typeof x === "number" && Number.isFinite(gi) ? Number((x + step * gi).toPrecision(12)) : x;
+}
+
+function sumOfSquares(g) {
+  if (Array.isArray(g)) return g.reduce((acc, gi) => acc + sumOfSquares(gi), 0);
+  const x = toNumber(g);
+  return Number.isFinite(x) ? x * x : 0;
+}
+
+/** Inputs moved one small step along their gradient: x += step · dL/dx (elementwise for tensors). */
 export function nudgedInputs(inputs, gradients, step = 0.01) {
   const next = {};
-  for (const [name, value] of Object.entries(inputs)) {
-    const g = toNumber(gradients[name]);
-    next[name] = typeof value === "number" && Number.isFinite(g) ? Number((value + step * g).toPrecision(12)) : value;
-  }
+  for (const [name, value] of Object.entries(inputs)) next[name] = along(value, gradients[name], step);
   return next;
 }
 
 /** The first-order prediction of the output change: step · Σ grad². */
 export function predictedChange(gradients, step = 0.01) {
-  let sum = 0;
-  for (const g of Object.values(gradients)) if (typeof g === "number") sum += g * g;
-  return step * sum;
+  return step * sumOfSquares(Object.values(gradients));
 }
 
 /** Builds the predict-mode prompt for a backward step: one field per input of the gate. */
@@ -57,7 +65,7 @@ export function buildPrediction(form, circuit, step) {
   const fields = form.querySelector(".predict-fields");
   const b = step.backward;
   form.querySelector(".predict-heading").textContent =
-    `Predict: the ${b.symbol} gate has upstream gradient ${fmt(b.upstream)}. What will each highlighted input wire receive?`;
+    `Predict: the ${b.symbol} gate has upstream gradient ${fmtAny(b.upstream)}. What will each highlighted input wire receive?`;
   const rows = b.inputs.map((input, k) => {
     const label = document.createElement("label");
     label.textContent = `${gradName(byId.get(input.node))} contribution `;

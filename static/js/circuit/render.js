@@ -112,6 +112,12 @@ export class CircuitView {
         : `gradient ${full(id === OUTPUT_WIRE && out ? out.grad : e.grad)}`;
       w.g.classList.toggle("tensor", tensor);
       if (tensor && !w.g.hasAttribute("tabindex")) {
+        const { x, y, w: width, h: height } = w.layout.label;
+        // a transparent hit area, so the whole label box (not just the glyphs) takes the click
+        w.g.insertBefore(
+          el("rect", { class: "hit", x: x - width / 2, y: y - height / 2, width, height }),
+          w.g.firstChild,
+        );
         w.g.setAttribute("tabindex", "0");
         w.g.setAttribute("role", "button");
         w.g.setAttribute("aria-label", `tensor wire ${e.shape.join("×")}: show heatmaps`);

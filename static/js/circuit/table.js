@@ -1,7 +1,7 @@
 /** The table of backward steps, kept in sync with the animation; clicking a row jumps to its step. */
 
 import { nodeName } from "./caption.js";
-import { fmt, full } from "./format.js";
+import { fmtAny as fmt, fullAny as full } from "./format.js";
 
 function cell(row, content, tag = "td") {
   const c = document.createElement(tag);
