@@ -242,6 +242,18 @@ def test_pasted_csv_errors_are_shown_as_text(page: Page) -> None:
     page.fill('textarea[data-state="csv"]', "x1,x2,label\n0.5,1,0\n-1,2,1\n2,-1,2\n")
     expect(error).to_be_hidden()
     expect(page.locator('#ls-readout dd[data-key="shape"]')).to_have_text("3×2, N = 3")
+    page.set_input_files(
+        "#ls-upload",
+        files=[
+            {
+                "name": "four.csv",
+                "mimeType": "text/csv",
+                "buffer": b"1,0,0\n0,1,1\n-1,0,2\n0,-1,3\n",
+            }
+        ],
+    )
+    expect(page.locator('#ls-readout dd[data-key="shape"]')).to_have_text("4×2, N = 4")
+    assert page.locator('textarea[data-state="csv"]').input_value().startswith("1,0,0")
 
 
 def test_w_table_edits_w_and_lives_in_the_link(page: Page, live_server: str) -> None:

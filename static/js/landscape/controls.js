@@ -55,7 +55,10 @@ export function createControls(form, store, { shape, currentW, maxTableCells }) 
 
   form.querySelector("#ls-upload").addEventListener("change", async (event) => {
     const file = event.target.files[0];
-    if (file) store.set({ csv: await file.text(), dataset: "custom" });
+    if (!file) return;
+    const text = await file.text();
+    form.querySelector('[data-state="csv"]').value = text; // even while the text box has focus
+    store.set({ csv: text, dataset: "custom" });
   });
   form.addEventListener("submit", (event) => event.preventDefault());
 

@@ -135,7 +135,7 @@ export function createPlot1d(container) {
     const keys = [
       ["legend-total", "line", "total loss (mean of L_i, plus reg)"],
       examples.length ? ["legend-example", "line", "each example's L_i"] : null,
-      terms.length ? ["legend-term", "line", "each hinge term max(0, s_j - s_y + delta)"] : null,
+      terms.length ? ["legend-term", "line", "each hinge term max(0, ...)"] : null,
       kinks.length ? ["legend-kink", "dot", "kink (a hinge switches)"] : null,
       sub ? ["legend-slope", "line", "one-sided slopes at W: the subgradient interval"] : null,
     ].filter(Boolean);
