@@ -3,7 +3,7 @@
 
 const WIDTH = 420;
 const HEIGHT = 240;
-const MARGIN = { top: 14, right: 16, bottom: 40, left: 56 };
+const MARGIN = { top: 14, right: 56, bottom: 40, left: 56 };
 
 /** How far a point may leave the plane, relative to the slice's extent, before it is drawn hollow. */
 export const OFF_PLANE_HOLLOW = 0.05;
@@ -37,6 +37,10 @@ export function createPathView(container, { onStep }) {
   const gy = svg.append("g").attr("class", "axis axis-y").attr("transform", `translate(${MARGIN.left},0)`);
   svg.append("text").attr("class", "axis-label").attr("x", (WIDTH + MARGIN.left) / 2).attr("y", HEIGHT - 6).text("step");
   svg.append("text").attr("class", "axis-label").attr("transform", `translate(14,${HEIGHT / 2}) rotate(-90)`).text("loss");
+  const off = d3.scaleLinear().range([HEIGHT - MARGIN.bottom, MARGIN.top]);
+  const gOff = svg.append("g").attr("class", "axis axis-off").attr("transform", `translate(${WIDTH - MARGIN.right},0)`);
+  svg.append("text").attr("class", "axis-label off-label").attr("transform", `translate(${WIDTH - 10},${HEIGHT / 2}) rotate(90)`).text("off the plane (dashed)");
+  const offCurve = svg.append("path").attr("class", "path-off-plane");
   const curve = svg.append("path").attr("class", "path-loss");
   const marker = svg.append("circle").attr("class", "path-marker").attr("r", 5);
   let data = null;
@@ -51,6 +55,10 @@ export function createPathView(container, { onStep }) {
     gx.call(d3.axisBottom(x).ticks(6));
     gy.call(d3.axisLeft(y).ticks(5));
     curve.attr("d", d3.line().x((d, k) => x(k)).y((d) => y(d))(losses));
+    const distances = path.path.off_plane;
+    off.domain([0, d3.max(distances) || 1]).nice();
+    gOff.call(d3.axisRight(off).ticks(4));
+    offCurve.attr("d", d3.line().x((d, k) => x(k)).y((d) => off(d))(distances));
     marker.attr("cx", x(step)).attr("cy", y(losses[step]));
   }
 

@@ -42,9 +42,9 @@ export function createPlot2d(container, { onPick }) {
   const plotArea = svg.append("g").attr("clip-path", `url(#${clipId})`);
   const image = plotArea.append("image").attr("class", "heatmap").attr("preserveAspectRatio", "none");
   const gContours = plotArea.append("g").attr("class", "contours");
-  const gPath = plotArea.append("g").attr("class", "descent-path");
   const minMark = plotArea.append("path").attr("class", "minimum-mark").attr("d", d3.symbol(d3.symbolCross, 90)());
   const origin = plotArea.append("circle").attr("class", "origin-mark").attr("r", 6);
+  const gPath = plotArea.append("g").attr("class", "descent-path");
   const gx = svg.append("g").attr("class", "axis axis-x").attr("transform", `translate(0,${MARGIN.top + size})`);
   const gy = svg.append("g").attr("class", "axis axis-y").attr("transform", `translate(${MARGIN.left},0)`);
   svg.append("text").attr("class", "axis-label").attr("x", MARGIN.left + size / 2).attr("y", MARGIN.top + size + 38).text("a (along direction 1)");
