@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 
 from app.core.config import Settings, get_settings
 from app.main import app
+from tests.test_engine_parser import PARSE_ERROR_CASES
 
 URL = "/api/v1/circuits/evaluate"
 
@@ -206,3 +207,31 @@ def test_presets_carry_expected_values(client: TestClient) -> None:
 
 def test_health(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
+
+
+@pytest.mark.parametrize(("expression", "line", "col", "fragment"), PARSE_ERROR_CASES)
+def test_every_parse_error_class_over_http(
+    client: TestClient, expression, line, col, fragment
+) -> None:
+    response = client.post(URL, json={"expression": expression, "inputs": {}})
+    assert response.status_code == 422
+    detail = response.json()["detail"][0]
+    assert fragment in detail["msg"]
+    assert (detail["line"], detail["col"]) == (line, col)
+
+
+def test_forks_and_ties_over_http(client: TestClient) -> None:
+    fork = client.post(URL, json={"expression": "x * x + x", "inputs": {"x": 3}}).json()
+    assert fork["gradients"] == {"x": 7.0}
+    tie = {"expression": "max(z, w)", "inputs": {"z": 1, "w": 1}}
+    assert client.post(URL, json=tie).json()["gradients"] == {"z": 0.5, "w": 0.5}
+    first = client.post(URL, json={**tie, "tie_break": "first"}).json()
+    assert first["gradients"] == {"z": 1.0, "w": 0.0}
+    assert first["backward"][0]["kink"]["kind"] == "tie"
+
+
+def test_deep_chain_over_http(client: TestClient) -> None:
+    chain = "\n".join(["a0 = x"] + [f"a{i} = a{i - 1} * 1.001" for i in range(1, 2_000)])
+    body = client.post(URL, json={"expression": chain, "inputs": {"x": 1}}).json()
+    assert body["gradients"]["x"] == pytest.approx(1.001**1_999, rel=1e-9)
+    assert len(body["backward"]) == 1_999
