@@ -33,6 +33,15 @@ def shape_str(shape: Sequence[int]) -> str:
     return "(" + ",".join(str(d) for d in shape) + ")"
 
 
+def grad_name(name: str) -> str:
+    """The gradient of a wire in the notes' notation, for tensor rules: dW, d(W @ X)."""
+    if name.startswith("the "):  # "the Σ gate's output": too long to read as a gradient
+        return "dout"
+    if name.isidentifier() or (name.startswith("(") and name.endswith(")")):
+        return "d" + name
+    return f"d({name})"
+
+
 def broadcast_shape(shapes: Sequence[Shape], names: Sequence[str]) -> Shape:
     """numpy's broadcasting rule: align trailing axes; each pair is equal or one of them is 1."""
     out: Shape = ()

@@ -1,9 +1,7 @@
-"""Tensor gates: matmul (@), dot, transpose (.T), sum, mean, reshape and indexing (x[...]).
+"""Tensor gates: matmul (@), dot, transpose (.T), sum, mean and reshape; indexing is in index_gate.
 
 Each gate's gradient has its input's shape; `vjp` computes it from the upstream gradient, and
 `shape` says what the output's shape is (or why the inputs do not fit) before anything runs.
-Indices are constants, slices or integer-valued inputs: not differentiable, so an input used
-as an index receives a gradient of 0 along that edge and is listed in `index_inputs`.
 """
 
 from __future__ import annotations
@@ -14,10 +12,12 @@ from typing import Any
 
 import numpy as np
 
-from app.engine.circuit import Circuit
 from app.engine.gates import BINARY_OPS, Gate, Step, register
+from app.engine.index_gate import index_input_names, index_text
 from app.engine.numbers import fmt
-from app.engine.shapes import Shape, ShapeError, shape_str
+from app.engine.shapes import Shape, ShapeError, grad_name, shape_str
+
+__all__ = ["index_input_names", "tensor_symbol"]
 
 
 def _s(x: Any) -> str:
@@ -25,12 +25,7 @@ def _s(x: Any) -> str:
 
 
 def _d(name: str) -> str:
-    """The gradient of a wire, in the notes' notation: dW, d(W @ X)."""
-    if name.startswith("the "):  # "the Σ gate's output": too long to read as a gradient
-        return "dout"
-    if name.isidentifier() or (name.startswith("(") and name.endswith(")")):
-        return "d" + name
-    return f"d({name})"
+    return grad_name(name)
 
 
 def _t(name: str) -> str:
@@ -310,138 +305,6 @@ register(
         shape=_reduce_shape,
     )
 )
-
-
-# ---------------------------------------------------------------- indexing: x[1], x[:, 0], s[y]
-
-# An index entry: ("int", k), ("slice", start, stop, step) or ("arg", port) for an input name.
-IndexEntry = tuple[Any, ...]
-
-
-def _numpy_index(param: Sequence[IndexEntry], xs: Sequence[Any]) -> tuple[Any, ...]:
-    index: list[Any] = []
-    for entry in param:
-        if entry[0] == "int":
-            index.append(entry[1])
-        elif entry[0] == "slice":
-            index.append(slice(entry[1], entry[2], entry[3]))
-        else:
-            index.append(int(xs[entry[1]]))
-    return tuple(index)
-
-
-def _index_forward(*args: Any) -> Any:
-    *xs, param = args
-    return np.array(np.asarray(xs[0])[_numpy_index(param, xs)])
-
-
-def _index_vjp(g: Any, xs: Sequence[Any], out: Any, param: Any) -> list[Any]:
-    grad = np.zeros(np.shape(xs[0]))
-    grad[_numpy_index(param, xs)] = g  # basic indexing selects each element at most once
-    return [grad] + [np.zeros(()) for _ in xs[1:]]
-
-
-def index_text(param: Sequence[IndexEntry], arg_names: Sequence[str]) -> str:
-    """The subscript as written: [y], [1], [:, 0], [1:3]."""
-    parts = []
-    for entry in param:
-        if entry[0] == "int":
-            parts.append(str(entry[1]))
-        elif entry[0] == "arg":
-            parts.append(arg_names[entry[1]] if entry[1] < len(arg_names) else "?")
-        else:
-            start, stop, step = ("" if v is None else str(v) for v in entry[1:])
-            parts.append(f"{start}:{stop}" + (f":{step}" if step else ""))
-    return "[" + ", ".join(parts) + "]"
-
-
-def _index_shape(shapes: Sequence[Shape], param: Any, names: Sequence[str], known: Any) -> Shape:
-    shape, name = shapes[0], names[0]
-    if not shape:
-        raise ShapeError(f"{name} is a scalar and cannot be indexed")
-    if len(param) > len(shape):
-        raise ShapeError(
-            f"too many indices: {name} is {shape_str(shape)} with {len(shape)} "
-            f"dimension{'s' if len(shape) > 1 else ''}, the index has {len(param)} entries"
-        )
-    out: list[int] = []
-    for axis, entry in enumerate(param):
-        n = shape[axis]
-        if entry[0] == "slice":
-            length = len(range(*slice(entry[1], entry[2], entry[3]).indices(n)))
-            if length == 0:
-                raise ShapeError(
-                    f"the slice {index_text([entry], names)} selects nothing from axis {axis} "
-                    f"of {name}, which has {n} elements"
-                )
-            out.append(length)
-            continue
-        if entry[0] == "arg":
-            value, label = known[entry[1]], names[entry[1]]
-            if np.ndim(value) != 0:
-                raise ShapeError(
-                    f"the index {label} must be a single integer, but it is {_s(value)}"
-                )
-            if not float(value).is_integer():
-                raise ShapeError(
-                    f"the index {label} is {fmt(value)}, but an index must be an integer"
-                )
-            k = int(value)
-            label = f"{label} = {k}"
-        else:
-            k = entry[1]
-            label = str(k)
-        if not -n <= k < n:
-            raise ShapeError(
-                f"index {label} is out of range for axis {axis} of {name}, which has "
-                f"{n} elements (valid: {-n} to {n - 1})"
-            )
-    return tuple(out) + shape[len(param) :]
-
-
-def _explain_index(s: Step) -> str:
-    x = s.names[0]
-    text = f"{x}{index_text(s.param, s.names)}"
-    found = [s.names[e[1]] for e in s.param if e[0] == "arg"]
-    values = ", ".join(
-        f"{n} = {int(s.xs[e[1]])}"
-        for n, e in zip(found, [e for e in s.param if e[0] == "arg"], strict=True)
-    )
-    rule = (
-        f"index gate routes: the upstream gradient {_s(s.upstream)} goes back into the elements "
-        f"{text} selected, and every other element of {_d(x)} {_s(s.xs[0])} gets 0"
-    )
-    if values:
-        rule += f"; the index ({values}) is an integer, not differentiable, so it gets no gradient"
-    return rule
-
-
-register(
-    Gate(
-        "index",
-        "[ ]",
-        (1, None),
-        _index_forward,
-        "Y = X[i]: dX[i] = dY, 0 elsewhere",
-        "index gate routes: the selected elements receive the upstream gradient, the rest get 0",
-        _explain_index,
-        vjp=_index_vjp,
-        by_name=False,
-        shape=_index_shape,
-    )
-)
-
-
-def index_input_names(circuit: Circuit) -> list[str]:
-    """Inputs used as an index: integers, not differentiated (their index edge carries 0)."""
-    found: list[str] = []
-    for node in circuit.nodes:
-        if node.op == "index":
-            for arg in node.args[1:]:
-                name = circuit.nodes[arg].name
-                if name is not None and name not in found:
-                    found.append(name)
-    return found
 
 
 def tensor_symbol(op: str | None, param: Any, arg_names: Sequence[str]) -> str | None:
