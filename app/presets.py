@@ -5,6 +5,16 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
+# The sigmoid neuron's inputs and gradients (reference file, float64), shared by two presets.
+_NEURON_INPUTS = {"w0": 2, "x0": -1, "w1": -3, "x1": -2, "w2": -3}
+_NEURON_GRADS = {
+    "w0": -0.19661193324148188,
+    "x0": 0.39322386648296376,
+    "w1": -0.39322386648296376,
+    "x1": -0.5898357997244457,
+    "w2": 0.19661193324148188,
+}
+
 BUILT_IN: list[dict[str, Any]] = [
     {
         "id": "add_mul",
@@ -28,16 +38,10 @@ BUILT_IN: list[dict[str, Any]] = [
         "title": "Sigmoid neuron",
         "description": "A 2-input neuron, 1 / (1 + exp(-(w·x + b))), gate by gate.",
         "expression": "1 / (1 + exp(-(w0*x0 + w1*x1 + w2)))",
-        "inputs": {"w0": 2, "x0": -1, "w1": -3, "x1": -2, "w2": -3},
+        "inputs": _NEURON_INPUTS,
         "expected": {
             "output": 0.7310585786300049,
-            "grads": {
-                "w0": -0.19661193324148188,
-                "x0": 0.39322386648296376,
-                "w1": -0.39322386648296376,
-                "x1": -0.5898357997244457,
-                "w2": 0.19661193324148188,
-            },
+            "grads": _NEURON_GRADS,
         },
     },
     {
@@ -46,16 +50,10 @@ BUILT_IN: list[dict[str, Any]] = [
         "description": "The same neuron in two named stages; the sigmoid gate's local gradient "
         "is σ(1 - σ) = 0.197.",
         "expression": "dot = w0*x0 + w1*x1 + w2\nf = sigmoid(dot)",
-        "inputs": {"w0": 2, "x0": -1, "w1": -3, "x1": -2, "w2": -3},
+        "inputs": _NEURON_INPUTS,
         "expected": {
             "output": 0.7310585786300049,
-            "grads": {
-                "w0": -0.19661193324148188,
-                "x0": 0.39322386648296376,
-                "w1": -0.39322386648296376,
-                "x1": -0.5898357997244457,
-                "w2": 0.19661193324148188,
-            },
+            "grads": _NEURON_GRADS,
         },
     },
     {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
 from typing import Annotated
 
 from fastapi import Depends
@@ -13,11 +14,5 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
 def parse_limits(settings: Settings) -> ParseLimits:
-    return ParseLimits(
-        max_expression_chars=settings.max_expression_chars,
-        max_gates=settings.max_gates,
-        max_nesting_depth=settings.max_nesting_depth,
-        max_inputs=settings.max_inputs,
-        max_statements=settings.max_statements,
-        max_literal_chars=settings.max_literal_chars,
-    )
+    """The parser's limits, read from the Settings fields of the same names."""
+    return ParseLimits(**{f.name: getattr(settings, f.name) for f in fields(ParseLimits)})
