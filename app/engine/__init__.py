@@ -87,4 +87,5 @@ def evaluate(
 
 def _has_tensor_gate(circuit: Circuit) -> bool:
     """Whether a scalar-valued circuit still needs the shape pass (a[0] on a scalar, say)."""
-    return any(node.kind == "gate" and GATES[node.op].shape is not None for node in circuit.nodes)  # type: ignore[index]
+    ops = {node.op for node in circuit.nodes}
+    return any(GATES[op].shape is not None for op in ops if op is not None)
