@@ -48,6 +48,8 @@ def test_matmul_example_gradient_shapes_and_rules(reference: dict[str, Any]) -> 
     assert "dW = dD @ X.T: (5,3) @ (3,10) -> (5,10)" in step["rule"]
     assert "dX = W.T @ dD: (10,5) @ (5,3) -> (10,3)" in step["rule"]
     assert step["inputs"][0]["local_grad"] is None  # not elementwise: no local gradient array
+    ids = {n["label"]: n["id"] for n in report["nodes"] if n["label"]}
+    assert [i["uses"] for i in step["inputs"]] == [[ids["X"]], [ids["W"]]]
 
 
 def test_matmul_output_seeded_with_ones() -> None:

@@ -87,6 +87,10 @@ def _uses(node: Node, port: int) -> list[int]:
         return list(args) + ([node.id] if port == 1 else [])
     if op in ("max", "min"):
         return list(args) + [node.id]
+    if op in ("matmul", "dot"):  # dW = dD @ X.T uses X; dX = W.T @ dD uses W
+        return [args[1 - port]]
+    if op == "index":  # where the selected elements were
+        return list(args[1:])
     return []
 
 
