@@ -14,6 +14,9 @@ from app.core.errors import LimitError, Problem, ProblemError
 
 Loc = tuple[str | int, ...]
 
+# Data and weights stay within +-1e6 (as the request schema says), so no loss overflows float64.
+MAX_ABS_VALUE = 1e6
+
 BUILTIN_DATASETS: dict[str, str] = {
     "cs231n-1d": "Three 1-D points in three classes (no bias column): the notes' single-weight "
     "picture, with several kinks along any weight.",
@@ -90,6 +93,13 @@ def as_matrix(rows: Any, what: str, loc: Loc) -> np.ndarray:
             raise problem(f"{what} row {i} has {len(row)} values but row 0 has {width}", (*loc, i))
     matrix = np.asarray(rows, dtype=np.float64)
     check_finite(matrix, what, loc)
+    too_big = np.argwhere(np.abs(matrix) > MAX_ABS_VALUE)
+    if too_big.size:  # CSV text skips the schema's bound; keep every product far from overflow
+        index = tuple(int(i) for i in too_big[0])
+        raise problem(
+            f"{what} has {float(matrix[index])} at index {list(index)}, beyond +-{MAX_ABS_VALUE:g}",
+            loc + index,
+        )
     return matrix
 
 

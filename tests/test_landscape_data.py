@@ -1,0 +1,113 @@
+"""Landscape datasets: built-ins, CSV parsing, validation messages and locations, weights."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from app.core.config import Settings
+from app.core.errors import LimitError, ProblemError
+from app.landscape.data import (
+    builtin_dataset,
+    init_weights,
+    parse_csv,
+    user_dataset,
+    weights_for,
+    with_bias,
+)
+
+LIMITS = Settings()
+LOC = ("body", "dataset")
+
+
+def only_problem(error: pytest.ExceptionInfo[ProblemError]) -> dict:
+    (problem,) = error.value.problems
+    return problem.as_detail()
+
+
+def test_builtin_shapes_and_labels() -> None:
+    one_d = builtin_dataset("cs231n-1d", None, None, None, 0, LIMITS)
+    assert (one_d.n, one_d.d, one_d.num_classes) == (3, 1, 3)
+    toy = builtin_dataset("toy-2d", None, None, None, 0, LIMITS)
+    assert (toy.n, toy.d, toy.num_classes) == (9, 3, 3)
+    assert np.all(toy.X[:, -1] == 1.0)  # the bias column of the course's demo
+    blobs = builtin_dataset("blobs", 30, 4, 5, 7, LIMITS)
+    assert (blobs.n, blobs.d, blobs.num_classes) == (30, 4, 5)
+    assert sorted(set(blobs.y.tolist())) == [0, 1, 2, 3, 4]
+    cifar = builtin_dataset("cifar-shaped", 20, None, None, 1, LIMITS)
+    assert (cifar.n, cifar.d, cifar.num_classes) == (20, 3073, 10)
+    assert np.all(cifar.X[:, -1] == 1.0) and np.abs(cifar.X[:, :-1]).max() <= 1.0
+
+
+def test_seeded_data_is_reproducible_cached_and_read_only() -> None:
+    first = builtin_dataset("blobs", 12, 3, 3, 5, LIMITS)
+    again = builtin_dataset("blobs", 12, 3, 3, 5, LIMITS)
+    other = builtin_dataset("blobs", 12, 3, 3, 6, LIMITS)
+    assert np.array_equal(first.X, again.X) and not np.array_equal(first.X, other.X)
+    with pytest.raises(ValueError):
+        first.X[0, 0] = 1.0
+    biased = with_bias(first)
+    assert biased.d == 4 and np.all(biased.X[:, -1] == 1.0) and first.d == 3
+
+
+def test_builtin_limits_name_the_setting() -> None:
+    with pytest.raises(LimitError) as error:
+        builtin_dataset("cifar-shaped", 5000, None, None, 0, LIMITS)
+    assert only_problem(error)["setting"] == "max_landscape_nd"
+
+
+def test_csv_with_header_comments_and_blank_lines() -> None:
+    X, y = parse_csv("# made by hand\nx1,x2,label\n\n1.5,-2,0\n 0.5 , 3 , 2 \n", ("csv",))
+    assert X == [[1.5, -2.0], [0.5, 3.0]] and y == [0, 2]
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "words"),
+    [
+        ("1,2,0\n3,abc,1\n", 2, "not a number"),
+        ("1,2,0\n3,4,5,1\n", 2, "4 columns, expected 3"),
+        ("1,2,0.5\n", 1, "not an integer"),
+        ("5\n", 1, "at least one feature"),
+    ],
+)
+def test_csv_errors_name_the_line(text: str, line: int, words: str) -> None:
+    with pytest.raises(ProblemError) as error:
+        parse_csv(text, ("body", "dataset", "csv"))
+    detail = only_problem(error)
+    assert detail["line"] == line and words in detail["msg"]
+    assert detail["loc"] == ["body", "dataset", "csv"]
+
+
+def test_csv_without_rows() -> None:
+    with pytest.raises(ProblemError) as error:
+        parse_csv("x1,label\n\n", ("csv",))
+    assert "no data rows" in only_problem(error)["msg"]
+
+
+def test_values_beyond_the_bound_are_refused_with_their_index() -> None:
+    with pytest.raises(ProblemError) as error:
+        user_dataset([[1.0, 2.0], [3.0, 1e300]], [0, 1], None, LOC, LIMITS)
+    detail = only_problem(error)
+    assert detail["loc"] == ["body", "dataset", "X", 1, 1]
+    assert "1e+06" in detail["msg"]
+
+
+def test_classes_default_to_max_label_plus_one_and_labels_are_checked() -> None:
+    data = user_dataset([[0.0], [1.0]], [0, 4], None, LOC, LIMITS)
+    assert data.num_classes == 5
+    with pytest.raises(ProblemError) as error:
+        user_dataset([[0.0], [1.0]], [0, 4], 3, LOC, LIMITS)
+    assert only_problem(error)["loc"] == ["body", "dataset", "y", 1]
+
+
+def test_weights_given_or_drawn() -> None:
+    data = builtin_dataset("toy-2d", None, None, None, 0, LIMITS)
+    W = weights_for(data, [[1, 2, 3], [4, 5, 6], [7, 8, 9]], 0, "gaussian", 0.01)
+    assert W.shape == (3, 3) and W[2, 2] == 9.0
+    drawn = weights_for(data, None, 4, "gaussian", 0.5)
+    assert np.array_equal(drawn, init_weights(3, 3, 4, "gaussian", 0.5))
+    big = init_weights(10, 2500, 0, "xavier", 123.0)  # xavier ignores weight_scale
+    assert big.std() == pytest.approx(1 / 50, rel=0.05)
+    with pytest.raises(ProblemError) as error:
+        weights_for(data, [[1, 2, 3]], 0, "gaussian", 0.01)
+    assert "1x3 but must be C x D = 3x3" in only_problem(error)["msg"]
