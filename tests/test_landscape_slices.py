@@ -214,3 +214,18 @@ def test_plane_projection_recovers_coordinates_and_off_plane_distance() -> None:
     a, b, off = projector.project(W0 + 0.7 * D1 + normal.reshape(W0.shape))
     assert a == pytest.approx(0.7, abs=1e-12)
     assert off == pytest.approx(np.linalg.norm(normal), rel=1e-12)
+
+
+def test_diverging_gradient_descent_stops_at_the_last_finite_point() -> None:
+    from app.landscape.optimize import optimize
+
+    X, y, W, D1, D2 = random_problem(2)
+    setup = Setup(Dataset(X, y, 5, "random"), W, LossSpec("svm", "ww", 1.0, 1e6))
+    answer = optimize(setup, "gd", 200, 1e6, 8, 0, D1, D2)
+    assert answer["diverged"] is True
+    assert 0 < answer["steps_taken"] < 200
+    assert len(answer["losses"]) == answer["steps_taken"] + 1
+    assert len(answer["path"]["alphas"]) == answer["steps_taken"] + 1
+    assert all(np.isfinite(answer["losses"]))
+    calm = optimize(setup, "gd", 5, 1e-9, 8, 0, D1, D2)
+    assert calm["diverged"] is False and calm["steps_taken"] == 5

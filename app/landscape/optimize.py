@@ -44,6 +44,7 @@ def optimize(
     random_search: draw W' = step_size * N(0, 1) each step and keep the best so far.
     random_local_search: try W + step_size * N(0, 1), keep it only if the loss drops.
     gd: W -= step_size * dW on all examples. sgd: the same on a minibatch drawn each step.
+    A run whose loss or weights stop being finite ends there with `diverged` set.
     """
     X, y, spec = setup.data.X, setup.data.y, setup.spec
     rng = np.random.default_rng(seed)
@@ -63,7 +64,9 @@ def optimize(
     record(W)
     n = y.size
     batch = min(batch_size, n)
+    diverged = False
     for _ in range(steps):
+        batch_loss = None
         if strategy in ("random_search", "random_local_search"):
             noise = rng.standard_normal(W.shape) * step_size
             candidate = noise if strategy == "random_search" else W + noise
@@ -77,9 +80,14 @@ def optimize(
         else:
             pick = rng.choice(n, size=batch, replace=False)
             result = evaluate(W, X[pick], y[pick], spec)
-            batch_losses.append(result.loss)
+            batch_loss = result.loss
             W = W - step_size * result.grad_W
             loss = loss_of_weights(W, X, y, spec)
+        if not (np.isfinite(loss) and np.isfinite(W).all()):
+            diverged = True  # the step size is too large: stop at the last finite point
+            break
+        if batch_loss is not None:
+            batch_losses.append(batch_loss)
         losses.append(loss)
         record(W)
     answer: dict[str, Any] = {
@@ -87,6 +95,8 @@ def optimize(
         "losses": losses,
         "final_loss": losses[-1],
         "path": {"alphas": alphas, "betas": betas, "off_plane": off_plane},
+        "steps_taken": len(losses) - 1,
+        "diverged": diverged,
     }
     if tried:
         answer["tried_losses"] = tried

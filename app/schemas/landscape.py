@@ -170,6 +170,8 @@ class CircuitResponse(BaseModel):
     inputs: dict[str, float]
     loss: float
     data_loss: float
+    steps_taken: int = Field(description="steps run; fewer than asked when the run diverged")
+    diverged: bool = Field(description="the loss or W overflowed: the step size is too large")
     reg_loss: float
     grad_W: list[list[float]]
 
