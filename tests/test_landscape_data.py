@@ -111,3 +111,13 @@ def test_weights_given_or_drawn() -> None:
     with pytest.raises(ProblemError) as error:
         weights_for(data, [[1, 2, 3]], 0, "gaussian", 0.01)
     assert "1x3 but must be C x D = 3x3" in only_problem(error)["msg"]
+
+
+def test_number_of_loss_terms_is_limited() -> None:
+    limits = Settings(max_landscape_nc=100)
+    builtin_dataset("blobs", 20, 2, 5, 0, limits)  # exactly 100 terms is fine
+    with pytest.raises(LimitError) as error:
+        builtin_dataset("blobs", 21, 2, 5, 0, limits)
+    assert only_problem(error)["setting"] == "max_landscape_nc"
+    with pytest.raises(LimitError):
+        user_dataset([[0.0]] * 21, [0] * 20 + [4], None, LOC, limits)

@@ -110,6 +110,10 @@ def check_size(n: int, d: int, c: int, settings: Settings, loc: Loc) -> None:
         raise LimitError("N*D", n * d, settings.max_landscape_nd, "max_landscape_nd", loc)
     if c > settings.max_landscape_c:
         raise LimitError("C (classes)", c, settings.max_landscape_c, "max_landscape_c", loc)
+    if n * c > settings.max_landscape_nc:
+        raise LimitError(
+            "N*C (loss terms)", n * c, settings.max_landscape_nc, "max_landscape_nc", loc
+        )
 
 
 def builtin_dataset(
