@@ -92,6 +92,7 @@ def tensor_limits() -> Iterator[TestClient]:
         max_tensor_elements_per_node=20,
         max_tensor_elements_per_request=60,
         max_tensor_rank=2,
+        max_tensor_matmul_work=100,
     )
     try:
         with TestClient(app) as test_client:
@@ -117,6 +118,13 @@ def tensor_limits() -> Iterator[TestClient]:
             {"a": [1.0] * 16, "b": [1.0] * 16},
             413,
             "max_tensor_elements_per_request",
+        ),
+        # small wires, a long inner axis: 7 dot products of 16 elements are 112 multiply-adds
+        (
+            "a @ b + a @ b + a @ b + a @ b + a @ b + a @ b + a @ b",
+            {"a": [1.0] * 16, "b": [1.0] * 16},
+            413,
+            "max_tensor_matmul_work",
         ),
     ],
 )

@@ -31,6 +31,7 @@ class Settings(BaseSettings):
     max_tensor_elements_per_node: int = 1_000_000
     max_tensor_elements_per_request: int = 4_000_000
     max_tensor_rank: int = 3
+    max_tensor_matmul_work: int = 200_000_000  # multiply-adds of all @ and dot gates together
 
     # --- landscapes (issue 4) ---
     max_landscape_n: int = 50_000

@@ -42,6 +42,7 @@ def evaluate(
     gradcheck_max_evals: int = 2_000_000,
     max_node_elements: int = 1_000_000,
     max_request_elements: int = 4_000_000,
+    max_matmul_work: int = 200_000_000,
 ) -> dict[str, Any]:
     """The whole evaluate request, as a JSON-ready dict. Raises ProblemError on bad input."""
     if tie_break not in TIE_BREAKS:
@@ -61,6 +62,7 @@ def evaluate(
             max_rank,
             max_node_elements,
             max_request_elements,
+            max_matmul_work,
         )
     trace = run(circuit, values, output_grad, tie_break)
     report = build_report(circuit, trace, expression, tie_break)

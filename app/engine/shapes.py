@@ -79,10 +79,12 @@ def infer_shapes(
     max_rank: int = 3,
     max_node_elements: int = 1_000_000,
     max_request_elements: int = 4_000_000,
+    max_matmul_work: int = 200_000_000,
 ) -> list[Shape]:
     """The shape of every node, in order; a 422 at the gate's position on a mismatch."""
     shapes: list[Shape] = []
     total = 0
+    work = 0  # multiply-adds of the products: small wires can still hide a long inner axis
     for node in circuit.nodes:
         if node.kind == "input":
             shape: Shape = tuple(np.shape(values[node.name]))  # type: ignore[index]
@@ -119,6 +121,16 @@ def infer_shapes(
                 "max_tensor_elements_per_node",
                 loc=("body", "expression"),
             )
+        if node.op in ("matmul", "dot"):
+            work += elements * shapes[node.args[0]][-1]
+            if work > max_matmul_work:
+                raise LimitError(
+                    "the multiply-adds of all @ and dot gates together",
+                    work,
+                    max_matmul_work,
+                    "max_tensor_matmul_work",
+                    loc=("body", "expression"),
+                )
         total += elements
         if total > max_request_elements:
             raise LimitError(

@@ -31,4 +31,5 @@ def evaluate_circuit(request: EvaluateRequest, settings: SettingsDep) -> dict[st
         gradcheck_max_evals=settings.gradcheck_max_evals,
         max_node_elements=settings.max_tensor_elements_per_node,
         max_request_elements=settings.max_tensor_elements_per_request,
+        max_matmul_work=settings.max_tensor_matmul_work,
     )
