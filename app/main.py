@@ -6,6 +6,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from app import __version__
+from app.api.error_docs import install_error_docs
 from app.api.errors import install_error_handlers
 from app.api.heavy import install_heavy_pool
 from app.api.middleware import install_hardening
@@ -29,6 +30,7 @@ def create_app() -> FastAPI:
     install_error_handlers(app)
     install_heavy_pool(app)
     install_hardening(app)
+    install_error_docs(app)
     if settings.presets_file:
         # A teacher's presets file is checked now: a bad one stops start-up, naming the entry.
         all_presets(settings.presets_file)

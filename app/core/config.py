@@ -45,8 +45,8 @@ class Settings(BaseSettings):
     max_loss_matrix_cells: int = 200_000  # N*C at most for margins/active matrices in /loss
     max_gradcheck_entries: int = 2_000  # weights checked numerically (a seeded sample if more)
     max_circuit_terms: int = 60  # N*C at most for /landscape/circuit
-
     max_landscape_nc: int = 1_000_000  # N*C: hinge terms of a slice (bounds its memory)
+
     # --- classroom deployment (issue 7) ---
     presets_file: str | None = None
     heavy_pool_workers: int = 2

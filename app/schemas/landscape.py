@@ -7,22 +7,28 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 Seed = Annotated[int, Field(ge=0, le=2**63 - 1)]
-Finite = Annotated[float, Field(allow_inf_nan=False)]
-DirectionKind = Literal["random", "axis"] | list[list[float]]
+# Request numbers are finite, really numbers (strict: no true, no "1.5"), and bounded, so no
+# loss, slice or gradient of an accepted request can overflow float64.
+BOUND = 1e6
+Finite = Annotated[float, Field(strict=True, allow_inf_nan=False)]
+Bounded = Annotated[Finite, Field(ge=-BOUND, le=BOUND)]
+# A JSON array as a pair: strict mode alone would want a Python tuple; the numbers stay strict.
+FinitePair = Annotated[tuple[Bounded, Bounded], Field(strict=False)]
+DirectionKind = Literal["random", "axis"] | list[list[Bounded]]
 WeightIndex = Annotated[list[int], Field(min_length=2, max_length=2)]
 
 
 class DatasetSpec(BaseModel):
     """A built-in dataset by `name` (with n, d, c, seed where it has them), or X/y, or CSV text."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     name: Literal["cs231n-1d", "toy-2d", "blobs", "cifar-shaped"] | None = None
     n: int | None = Field(None, ge=1)
     d: int | None = Field(None, ge=1)
     c: int | None = Field(None, ge=1, description="number of classes; default max(y) + 1")
     seed: Seed | None = None
-    X: list[list[float]] | None = Field(None, description="N x D features, one row per example")
+    X: list[list[Bounded]] | None = Field(None, description="N x D features, one row per example")
     y: list[int] | None = Field(None, description="N labels in 0..C-1")
     csv: str | None = Field(None, description="CSV text, label in the last column")
 
@@ -30,20 +36,22 @@ class DatasetSpec(BaseModel):
 class LandscapeRequest(BaseModel):
     """What every landscape request shares: data, weights and the loss."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     dataset: DatasetSpec
-    W: list[list[float]] | None = Field(None, description="C x D weights; default: drawn from seed")
+    W: list[list[Bounded]] | None = Field(
+        None, description="C x D weights; default: drawn from seed"
+    )
     seed: Seed = 0
     init: Literal["gaussian", "xavier"] = Field(
         "gaussian", description="gaussian: weight_scale * N(0, 1); xavier: std 1/sqrt(D)"
     )
-    weight_scale: Finite = Field(0.01, gt=0)
+    weight_scale: Finite = Field(0.01, gt=0, le=BOUND)
     bias: bool = Field(False, description="append a constant-1 column (the bias trick)")
     loss: Literal["svm", "softmax"] = "svm"
     variant: Literal["ww", "ova", "structured"] = "ww"
-    delta: Finite = 1.0
-    reg: Finite = Field(0.0, ge=0)
+    delta: Bounded = 1.0
+    reg: Finite = Field(0.0, ge=0, le=BOUND)
 
 
 class LossRequest(LandscapeRequest):
@@ -98,8 +106,8 @@ class SliceRequest(LandscapeRequest, PlaneFields):
     dims: Literal[1, 2] = 1
     direction: DirectionKind = "random"
     axis: WeightIndex | None = None
-    range: tuple[Finite, Finite] = (-1.0, 1.0)
-    beta_range: tuple[Finite, Finite] | None = Field(None, description="2-D only; default `range`")
+    range: FinitePair = (-1.0, 1.0)
+    beta_range: FinitePair | None = Field(None, description="2-D only; default `range`")
     steps: int = Field(101, description="samples per axis")
 
 
@@ -145,7 +153,7 @@ class SliceResponse(BaseModel):
 class OptimizeRequest(LandscapeRequest, PlaneFields):
     strategy: Literal["random_search", "random_local_search", "gd", "sgd"] = "gd"
     steps: int = Field(100, ge=1)
-    step_size: Finite = Field(0.1, gt=0)
+    step_size: Finite = Field(0.1, gt=0, le=BOUND)
     batch_size: int = Field(32, ge=1)
     optimizer_seed: Seed = 0
 
@@ -163,6 +171,8 @@ class OptimizeResponse(BaseModel):
     path: Path
     tried_losses: list[float] | None = None
     batch_losses: list[float] | None = None
+    steps_taken: int = Field(description="steps run; fewer than asked when the run diverged")
+    diverged: bool = Field(description="the loss or W overflowed: the step size is too large")
 
 
 class CircuitResponse(BaseModel):
@@ -170,8 +180,6 @@ class CircuitResponse(BaseModel):
     inputs: dict[str, float]
     loss: float
     data_loss: float
-    steps_taken: int = Field(description="steps run; fewer than asked when the run diverged")
-    diverged: bool = Field(description="the loss or W overflowed: the step size is too large")
     reg_loss: float
     grad_W: list[list[float]]
 
