@@ -346,3 +346,28 @@ def test_index_syntax_errors_say_where(expression: str, message: str, col: int) 
     assert detail["type"] == "parse_error"
     assert message in detail["msg"], detail["msg"]
     assert detail["col"] == col
+
+
+A32 = {"A": [[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]}
+
+
+@pytest.mark.parametrize(
+    ("expression", "op", "rule"),
+    [
+        ("m = mean(A, 0)\nL = sum(m * m)", "mean", "dA = dm / 3 copied (2,) -> (3,2)"),
+        (
+            "L = sum(A)",
+            "sum",
+            "every element of A receives the upstream gradient: dA = dL copied () -> (3,2)",
+        ),
+        ("t = A.T\nL = sum(t * t)", "transpose", "dA = dt.T: (2,3) -> (3,2)"),
+        ("r = reshape(A, 2, 3)\nL = sum(r * r)", "reshape", "dA = dr reshaped (2,3) -> (3,2)"),
+        ("L = sum(A[1])", "index", "every other element of dA (3,2) gets 0"),
+        ("v = A[:, 0]\nL = v @ v", "matmul", "dv = dL · v: scalar × (3,) -> (3,)"),
+        ("L = sum(A @ A.T)", "matmul", "dA = d(A @ A.T) @ (A.T).T: (3,3) @ (3,2) -> (3,2)"),
+    ],
+)
+def test_tensor_steps_state_the_rule_in_shapes(expression: str, op: str, rule: str) -> None:
+    report = evaluate(expression, A32)
+    step = next(s for s in report["backward"] if s["op"] == op)
+    assert rule in step["rule"], step["rule"]

@@ -7,6 +7,7 @@ Each gate's gradient has its input's shape; `vjp` computes it from the upstream 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -28,8 +29,12 @@ def _d(name: str) -> str:
     return grad_name(name)
 
 
+_ATOM = re.compile(r"[A-Za-z_]\w*(\(.*\))?|\(.*\)")
+
+
 def _t(name: str) -> str:
-    return f"{name}.T" if name.isidentifier() or name.startswith("(") else f"({name}).T"
+    """name.T, parenthesized unless the name is one operand already: W.T, d(A.T).T, (a + b).T."""
+    return f"{name}.T" if _ATOM.fullmatch(name) else f"({name}).T"
 
 
 def _ndim_error(name: str, shape: Shape, what: str) -> ShapeError:
@@ -264,7 +269,8 @@ def _explain_reduce(word: str) -> Callable[[Step], str]:
         where = "every element" if axis is None else f"along axis {axis}, every element"
         return (
             f"{word} gate distributes like add: {where} of {x} receives {share}: "
-            f"{_d(x)} = {_d(s.out_name)} copied {_s(s.upstream)} -> {_s(s.xs[0])}"
+            f"{_d(x)} = {_d(s.out_name)}{'' if word == 'sum' else f' / {n}'} copied "
+            f"{_s(s.upstream)} -> {_s(s.xs[0])}"
         )
 
     return explain
