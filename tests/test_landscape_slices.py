@@ -229,3 +229,45 @@ def test_diverging_gradient_descent_stops_at_the_last_finite_point() -> None:
     assert all(np.isfinite(answer["losses"]))
     calm = optimize(setup, "gd", 5, 1e-9, 8, 0, D1, D2)
     assert calm["diverged"] is False and calm["steps_taken"] == 5
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    variant=st.sampled_from(["ww", "ova", "structured"]),
+    axis_direction=st.booleans(),
+    reg=st.sampled_from([0.0, 0.5]),
+)
+def test_exact_line_with_ties_and_coincident_kinks(
+    seed: int, variant: str, axis_direction: bool, reg: float
+) -> None:
+    """Small integer data and weights make many kinks coincide and margins sit exactly on 0."""
+    rng = np.random.default_rng(seed)
+    n, d, c = int(rng.integers(1, 6)), int(rng.integers(1, 4)), int(rng.integers(2, 5))
+    X = rng.integers(-2, 3, size=(n, d)).astype(float)
+    y = rng.integers(0, c, size=n)
+    W = rng.integers(-1, 2, size=(c, d)).astype(float)
+    if axis_direction:
+        D = np.zeros((c, d))
+        D[rng.integers(c), rng.integers(d)] = 1.0
+    else:
+        D = rng.integers(-2, 3, size=(c, d)).astype(float)
+    spec = LossSpec("svm", variant, 1.0, reg)
+    lo, hi = -3.0, 3.0
+    line = exact_line(X @ W.T, X @ D.T, y, spec, lo, hi, quadratic(W, D, reg))
+    a = np.concatenate([rng.uniform(lo, hi, 200), np.arange(-3.0, 3.01, 0.5)])
+    np.testing.assert_allclose(line.value(a), direct(W, D, X, y, spec, a), rtol=1e-9, atol=1e-9)
+    # integer data: kinks are fractions p/q with q <= 48, so distinct ones are > 1/2300 apart
+    eps = 1e-4
+    tol = 1e-6 + 2 * reg * float(np.sum(D * D)) * eps  # a quadratic piece bends by q2*eps
+    for kink in line.merged_kinks():
+        k = kink["alpha"]
+        f0 = direct(W, D, X, y, spec, k)[0]
+        left = (f0 - direct(W, D, X, y, spec, k - eps)[0]) / eps
+        right = (direct(W, D, X, y, spec, k + eps)[0] - f0) / eps
+        assert kink["slope_left"] == pytest.approx(left, abs=tol)
+        assert kink["slope_right"] == pytest.approx(right, abs=tol)
+    left0, right0 = line.one_sided_slopes(0.0)
+    f0 = direct(W, D, X, y, spec, 0.0)[0]
+    assert left0 == pytest.approx((f0 - direct(W, D, X, y, spec, -eps)[0]) / eps, abs=tol)
+    assert right0 == pytest.approx((direct(W, D, X, y, spec, eps)[0] - f0) / eps, abs=tol)
