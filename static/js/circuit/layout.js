@@ -1,6 +1,7 @@
-/** Lays a circuit out left to right with dagre (layered layout): pure, touches no DOM. */
+/** Lays a circuit out left to right (dagre's layered layout, or tidy.js when big): pure, touches no DOM. */
 
 import * as dagre from "../../vendor/dagre/dagre.esm.js";
+import { tidyPositions } from "./tidy.js";
 
 // Wire labels have a fixed size so a slider drag (new numbers, same circuit) keeps the layout.
 const LABEL_W = 64;
@@ -37,13 +38,64 @@ export function structureKey(circuit) {
   return `${circuit.output.node}|${parts.join(";")}`;
 }
 
+/** Above this many gates dagre takes too long (bench/frontend.py), and the tidy layout is used. */
+export const DAGRE_MAX_GATES = 80;
+
 /**
- * Returns {width, height, nodes: {id: box}, wires: [..], forks: [..]} where boxes are centred at
- * (x, y), each wire has polyline `points` from source to target and a `label` box for its numbers.
+ * Returns {width, height, nodes: {id: box}, wires: [..], forks: [..], engine} where boxes are
+ * centred at (x, y), each wire has polyline `points` from source to target and a `label` box
+ * for its numbers.
  */
 export function layoutCircuit(circuit, options = {}) {
+  const byId = new Map(circuit.nodes.map((n) => [n.id, n]));
+  const gates = circuit.nodes.filter((n) => n.kind === "gate").length;
+  const engine = options.engine ?? (gates > DAGRE_MAX_GATES ? "tidy" : "dagre");
+  const placed = engine === "tidy" ? placeTidy(circuit, byId) : placeDagre(circuit, byId, options);
+
+  const nodes = {};
+  for (const n of circuit.nodes) {
+    const box = placed.boxes[n.id];
+    const size = nodeSize(n);
+    nodes[n.id] = { id: n.id, x: box.x, y: box.y, w: size.w, h: size.h, round: size.round };
+  }
+
+  const outDegree = new Map();
+  for (const e of circuit.edges) outDegree.set(e.source, (outDegree.get(e.source) || 0) + 1);
+  const forks = [];
+  const forkPoint = new Map();
+  for (const [id, degree] of outDegree) {
+    if (degree < 2) continue;
+    const box = nodes[id];
+    const point = { x: box.x + box.w / 2 + FORK_STUB, y: box.y };
+    forkPoint.set(id, point);
+    forks.push({ node: id, from: { x: box.x + box.w / 2, y: box.y }, at: point });
+  }
+
+  const wires = [];
+  const addWire = (id, source, target, port) => {
+    const w = placed.wires[id];
+    let points = w.points.map((p) => ({ x: p.x, y: p.y }));
+    const fork = forkPoint.get(source);
+    if (fork) points = [fork, ...points.slice(1)];
+    const stage = stageOf(byId.get(source));
+    const h = stage ? LABEL_H + STAGE_H : LABEL_H;
+    wires.push({ id, source, target, port, points, label: { x: w.label.x, y: w.label.y, w: LABEL_W, h, stage } });
+  };
+  for (const e of circuit.edges) addWire(e.id, e.source, e.target, e.port);
+  addWire(OUTPUT_WIRE, circuit.output.node, OUTPUT_TERMINAL, 0);
+  return { width: placed.width, height: placed.height, nodes, wires, forks, engine };
+}
+
+function placeTidy(circuit, byId) {
+  const sizes = {};
+  for (const n of circuit.nodes) sizes[n.id] = nodeSize(n);
+  const anyStage = circuit.nodes.some((n) => stageOf(n));
+  const label = { w: LABEL_W, h: anyStage ? LABEL_H + STAGE_H : LABEL_H };
+  return tidyPositions(circuit, sizes, label, { terminal: OUTPUT_TERMINAL, outputWire: OUTPUT_WIRE });
+}
+
+function placeDagre(circuit, byId, options) {
   const g = new dagre.graphlib.Graph({ multigraph: true });
-  const big = circuit.nodes.length > 400;
   g.setGraph({
     rankdir: "LR",
     nodesep: options.nodesep ?? 14,
@@ -51,12 +103,8 @@ export function layoutCircuit(circuit, options = {}) {
     edgesep: 8,
     marginx: 16,
     marginy: 16,
-    // network-simplex ranking is the slow part on big circuits; longest-path is linear
-    ranker: big ? "longest-path" : "network-simplex",
   });
   g.setDefaultEdgeLabel(() => ({}));
-
-  const byId = new Map(circuit.nodes.map((n) => [n.id, n]));
   for (const n of circuit.nodes) {
     const size = nodeSize(n);
     g.setNode(n.id, { width: size.w, height: size.h });
@@ -71,50 +119,18 @@ export function layoutCircuit(circuit, options = {}) {
   }
   const out = circuit.output.node;
   g.setEdge(out, OUTPUT_TERMINAL, { width: LABEL_W, height: labelHeight(out), labelpos: "c" }, OUTPUT_WIRE);
-
   const portOf = new Map(circuit.edges.map((e) => [e.id, e.port]));
   dagre.layout(g, { customOrder: (graph, defaultOrder) => portOrder(graph, defaultOrder, portOf) });
 
-  const nodes = {};
-  for (const n of circuit.nodes) {
-    const box = g.node(n.id);
-    const size = nodeSize(n);
-    nodes[n.id] = { id: n.id, x: box.x, y: box.y, w: size.w, h: size.h, round: size.round };
+  const boxes = {};
+  for (const n of circuit.nodes) boxes[n.id] = g.node(n.id);
+  const wires = {};
+  for (const e of [...edges, { id: OUTPUT_WIRE, source: out, target: OUTPUT_TERMINAL }]) {
+    const edge = g.edge({ v: e.source, w: e.target, name: e.id });
+    wires[e.id] = { points: edge.points, label: { x: edge.x, y: edge.y } };
   }
-
-  const outDegree = new Map();
-  for (const e of circuit.edges) outDegree.set(e.source, (outDegree.get(e.source) || 0) + 1);
-
-  const forks = [];
-  const forkPoint = new Map();
-  for (const [id, degree] of outDegree) {
-    if (degree < 2) continue;
-    const box = nodes[id];
-    const point = { x: box.x + box.w / 2 + FORK_STUB, y: box.y };
-    forkPoint.set(id, point);
-    forks.push({ node: id, from: { x: box.x + box.w / 2, y: box.y }, at: point });
-  }
-
-  const wires = [];
-  const addWire = (id, source, target, port) => {
-    const e = g.edge({ v: source, w: target, name: id });
-    let points = e.points.map((p) => ({ x: p.x, y: p.y }));
-    const fork = forkPoint.get(source);
-    if (fork) points = [fork, ...points.slice(1)];
-    wires.push({
-      id,
-      source,
-      target,
-      port,
-      points,
-      label: { x: e.x, y: e.y, w: e.width, h: e.height, stage: stageOf(byId.get(source)) },
-    });
-  };
-  for (const e of edges) addWire(e.id, e.source, e.target, e.port);
-  addWire(OUTPUT_WIRE, out, OUTPUT_TERMINAL, 0);
-
   const graph = g.graph();
-  return { width: graph.width, height: graph.height, nodes, wires, forks };
+  return { boxes, wires, width: graph.width, height: graph.height };
 }
 
 /**

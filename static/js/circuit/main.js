@@ -134,9 +134,11 @@ function show(circuit, sentInputs) {
   const length = page.timeline.steps.length;
   if (structureChanged) {
     page.layout = layoutCircuit(circuit);
+    performance.mark("bpc:laid-out");
     page.structure = key;
+    // fit first: measuring the frame now, before the new drawing exists, forces no layout of it
+    zoom.fit(page.layout, page.layout.engine === "dagre");
     view.draw(circuit, page.layout);
-    zoom.fit(page.layout);
     page.predicted.clear();
   }
   view.setNumbers(circuit, state.outputGrad);

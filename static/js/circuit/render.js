@@ -36,7 +36,7 @@ export class CircuitView {
     this.lastUses = [];
   }
 
-  /** Builds the drawing for a new circuit structure. */
+  /** Builds the drawing for a new circuit structure; setNumbers() then fills in the numbers. */
   draw(circuit, layout) {
     this.viewport.replaceChildren();
     this.nodes.clear();
@@ -82,7 +82,6 @@ export class CircuitView {
       const title = el("title", {}, g);
       this.nodes.set(n.id, { g, title });
     }
-    this.setNumbers(circuit);
   }
 
   /** Updates the numbers of a circuit with the same structure (e.g. while a slider moves). */

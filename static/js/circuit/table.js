@@ -3,6 +3,10 @@
 import { nodeName } from "./caption.js";
 import { fmtAny as fmt, fullAny as full } from "./format.js";
 
+// a big circuit shows a window of steps around the active one, so the page stays quick to draw
+const ALL_ROWS_UP_TO = 160;
+const WINDOW_STEPS = 60;
+
 function cell(row, content, tag = "td") {
   const c = document.createElement(tag);
   c.textContent = content;
@@ -15,23 +19,46 @@ export class StepsTable {
     this.tbody = tbody;
     this.onJump = onJump;
     this.rows = [];
-    this.current = -1;
+    this.current = -2;
+    this.window = null;
+    this.tbody.addEventListener("click", (ev) => this.jumpFrom(ev.target));
+    this.tbody.addEventListener("keydown", (ev) => {
+      if (ev.key === "Enter") this.jumpFrom(ev.target);
+    });
   }
 
-  /** One row per (gate, input) pair of each backward step. */
+  jumpFrom(target) {
+    const row = target.closest && target.closest("tr[data-step]");
+    if (row) this.onJump(Number(row.dataset.step) + 1);
+  }
+
+  /** Keeps the circuit; rows are built for all steps, or for a window when there are many. */
   draw(circuit, timeline) {
-    const byId = new Map(circuit.nodes.map((n) => [n.id, n]));
-    const rows = [];
+    this.circuit = circuit;
+    this.timeline = timeline;
+    this.byId = new Map(circuit.nodes.map((n) => [n.id, n]));
+    const backward = timeline.steps.filter((s) => s.phase === "backward");
+    this.rowCount = backward.reduce((n, s) => n + s.backward.inputs.length, 0);
+    this.windowed = this.rowCount > ALL_ROWS_UP_TO;
+    this.window = null;
+    this.current = -2;
+    if (!this.windowed) this.build(timeline.forwardCount, timeline.steps.length);
+  }
+
+  build(from, to) {
+    const { timeline, byId } = this;
     const fragment = document.createDocumentFragment();
-    timeline.steps.forEach((step, stepIndex) => {
-      if (step.phase !== "backward") return;
-      const b = step.backward;
+    const rows = [];
+    const first = timeline.forwardCount;
+    if (this.windowed) fragment.appendChild(this.note(from - first, to - first, timeline.backwardCount));
+    for (let stepIndex = from; stepIndex < to; stepIndex++) {
+      const b = timeline.steps[stepIndex].backward;
+      const gate = byId.get(b.node);
       b.inputs.forEach((input, k) => {
         const row = document.createElement("tr");
         row.dataset.step = String(stepIndex);
         row.tabIndex = 0;
         cell(row, k === 0 ? String(b.index + 1) : "", "th").setAttribute("scope", "row");
-        const gate = byId.get(b.node);
         cell(row, k === 0 ? `${b.symbol}${gate.label ? ` ${gate.label}` : ""}` : "").title = nodeName(gate);
         cell(row, fmt(b.upstream)).title = full(b.upstream);
         const name = nodeName(byId.get(input.node));
@@ -39,25 +66,36 @@ export class StepsTable {
         cell(row, fmt(input.local_grad)).title = full(input.local_grad);
         cell(row, fmt(input.contribution)).title = full(input.contribution);
         cell(row, fmt(input.accumulated)).title = full(input.accumulated);
-        const jump = () => this.onJump(stepIndex + 1);
-        row.addEventListener("click", jump);
-        row.addEventListener("keydown", (ev) => {
-          if (ev.key === "Enter") jump();
-        });
         row.setAttribute("aria-label", `jump to backward step ${b.index + 1}`);
         rows.push(row);
         fragment.appendChild(row);
       });
-    });
+    }
     this.tbody.replaceChildren(fragment);
     this.rows = rows;
-    this.current = -2;
+    this.window = [from, to];
+  }
+
+  note(from, to, total) {
+    const row = document.createElement("tr");
+    row.className = "window-note";
+    const c = cell(row, `Backward steps ${from + 1}–${to} of ${total}; the rest follow the animation.`);
+    c.colSpan = 7;
+    return row;
   }
 
   /** Marks the rows of the active step; earlier rows are marked done. */
   sync(active) {
-    if (active === this.current) return;
+    if (active === this.current || !this.timeline) return;
     this.current = active;
+    if (this.windowed) {
+      const { forwardCount, steps } = this.timeline;
+      const focus = Math.max(active, forwardCount);
+      if (!this.window || focus < this.window[0] || focus >= this.window[1]) {
+        const from = Math.max(forwardCount, Math.min(focus - 10, steps.length - WINDOW_STEPS));
+        this.build(from, Math.min(steps.length, from + WINDOW_STEPS));
+      }
+    }
     for (const row of this.rows) {
       const step = Number(row.dataset.step);
       row.classList.toggle("current", step === active);

@@ -1,0 +1,207 @@
+"""Benchmark: the circuit page in Chromium: API answer to drawn 500-gate circuit, and frame times animating 200 gates.
+
+Run: python3 bench/frontend.py [--repeats 5] [--frames-seconds 4]
+
+Starts the app with uvicorn on a free loopback port and opens / in Debian's Chromium (Playwright).
+
+1. Drawing: the page marks `bpc:response` when the evaluate answer is parsed, `bpc:laid-out` after
+   the dagre layout and `bpc:drawn` after the SVG is built (static/js/circuit/main.js); this script
+   then waits for the frame that paints it. Each repeat loads a fresh link (new structure, so the
+   layout runs). Baseline in the same run: the 4-gate circuit (x + y) * z through the same path.
+2. Animation: Chromium runs without the 60 Hz frame cap (--disable-frame-rate-limit,
+   --disable-gpu-vsync), so the time between requestAnimationFrame callbacks is the real cost of
+   a frame (script, style, layout, paint). It is recorded while the 200-gate circuit plays at 8
+   steps per second, against the same page standing still (baseline) in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+import httpx
+from playwright.sync_api import Page, sync_playwright
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = os.environ.get("BPC_CHROMIUM", "/usr/bin/chromium")
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-frame-rate-limit",
+    "--disable-gpu-vsync",
+]
+
+WAIT_PAINTED = """async (before) => {
+  const svg = document.getElementById("circuit");
+  await new Promise((resolve) => {
+    const check = () => {
+      if (Number(svg.dataset.evaluations || 0) > before) {
+        // this callback runs before the frame that paints the new drawing; a message posted
+        // now is handled after that frame
+        const channel = new MessageChannel();
+        channel.port1.onmessage = () => resolve();
+        channel.port2.postMessage(0);
+      } else requestAnimationFrame(check);
+    };
+    requestAnimationFrame(check);
+  });
+  const painted = performance.now();
+  const at = (name) => performance.getEntriesByName(name).at(-1).startTime;
+  const response = at("bpc:response");
+  return {
+    painted: painted - response,
+    layout: at("bpc:laid-out") - response,
+    drawn: at("bpc:drawn") - response,
+    gates: svg.querySelectorAll(".node.kind-gate").length,
+  };
+}"""
+
+FRAME_TIMES = """async (seconds) => {
+  const times = [];
+  let last = null;
+  const end = performance.now() + seconds * 1000;
+  await new Promise((resolve) => {
+    const tick = (now) => {
+      if (last !== null) times.push(now - last);
+      last = now;
+      if (now < end) requestAnimationFrame(tick);
+      else resolve();
+    };
+    requestAnimationFrame(tick);
+  });
+  return times;
+}"""
+
+
+def circuit(terms: int, n_inputs: int = 40) -> tuple[str, dict[str, float]]:
+    """A sum of exp(-(a*b)) terms times c: 4*terms gates, inputs shared between terms (forks)."""
+    parts = [f"exp(-(a{i % n_inputs} * b{(i * 7) % n_inputs}))" for i in range(terms)]
+    expression = f"({' + '.join(parts)}) * c"
+    inputs = {f"a{i}": ((i * 37) % 17 - 8) / 10 for i in range(n_inputs)}
+    inputs |= {f"b{i}": ((i * 11) % 13 - 6) / 10 for i in range(n_inputs)}
+    inputs["c"] = 0.5
+    return expression, inputs
+
+
+def link(expression: str, inputs: dict[str, float], **extra: object) -> str:
+    params = {"e": expression, "in": json.dumps(inputs, separators=(",", ":"))}
+    params |= {k: str(v) for k, v in extra.items()}
+    return "/#" + urlencode(params)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_server() -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    env = {**os.environ, "BPC_ACCESS_LOG": "false"}
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "app.main:app",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+    ]
+    proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return proc, base
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("server did not start")
+
+
+def draw_time(page: Page, base: str, expression: str, inputs: dict[str, float]) -> dict[str, float]:
+    """Opens a link to the circuit in a fresh page load and times its first drawing."""
+    page.goto("about:blank")
+    page.goto(base + link(expression, inputs))
+    return dict(page.evaluate(WAIT_PAINTED, 0))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--frames-seconds", type=float, default=4.0)
+    args = parser.parse_args()
+
+    big_expression, big_inputs = circuit(125)  # 500 gates
+    anim_expression, anim_inputs = circuit(50)  # 200 gates
+    small_expression, small_inputs = "(x + y) * z", {"x": -2.0, "y": 5.0, "z": -4.0}
+
+    proc, base = start_server()
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            page = browser.new_page(viewport={"width": 1280, "height": 720})
+            big, small = [], []
+            for _ in range(args.repeats):
+                small.append(draw_time(page, base, small_expression, small_inputs))
+                big.append(draw_time(page, base, big_expression, big_inputs))
+            gates = int(big[0]["gates"])
+
+            page.goto(base + link(anim_expression, anim_inputs, s=0, sp=8))
+            page.wait_for_function(
+                "() => Number(document.getElementById('circuit').dataset.evaluations || 0) > 0"
+            )
+            anim_gates = page.locator("#circuit .node.kind-gate").count()
+            still = page.evaluate(FRAME_TIMES, args.frames_seconds)
+            page.click("#play")
+            moving = page.evaluate(FRAME_TIMES, args.frames_seconds)
+            playing = page.locator("#play").get_attribute("aria-pressed")
+            browser.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+    def med(rows: list[dict[str, float]], key: str) -> float:
+        return statistics.median(r[key] for r in rows)
+
+    print(f"draw: API answer -> painted, median of {args.repeats}")
+    for name, rows, n in (
+        ("baseline (x + y) * z", small, 4),
+        (f"{gates}-gate circuit", big, gates),
+    ):
+        print(
+            f"  {name:24s} gates={n:4d} layout {med(rows, 'layout'):7.1f} ms  "
+            f"SVG built {med(rows, 'drawn'):7.1f} ms  painted {med(rows, 'painted'):7.1f} ms "
+            f"(min {min(r['painted'] for r in rows):.1f})"
+        )
+    ratio = med(big, "painted") / med(small, "painted")
+    print(f"  ratio {gates} gates / baseline: {ratio:.1f}x   target: painted < 500 ms")
+    print(
+        f"animation: {anim_gates}-gate circuit at 8 steps/s, {args.frames_seconds:.0f} s each (uncapped frames)"
+    )
+    print(
+        f"  standing still (baseline): {len(still)} frames, median {statistics.median(still):.2f} ms, "
+        f"p95 {sorted(still)[int(0.95 * len(still))]:.2f} ms"
+    )
+    print(
+        f"  animating:                 {len(moving)} frames, median {statistics.median(moving):.2f} ms, "
+        f"p95 {sorted(moving)[int(0.95 * len(moving))]:.2f} ms (still playing at the end: {playing})"
+    )
+    print(
+        f"  ratio animating / still: {statistics.median(moving) / statistics.median(still):.2f}x   target: median < 16.7 ms"
+    )
+
+
+if __name__ == "__main__":
+    main()
