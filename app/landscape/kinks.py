@@ -26,7 +26,7 @@ def line_terms(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Intercepts and slopes (T, K) of the lines each loss term is the maximum of.
 
-    WW and one-vs-all: T = N*C hinge terms, K = 2 (the zero line and the margin line).
+    WW: T = N*(C-1) hinge terms, one-vs-all: T = N*C; K = 2 (the zero line and the margin line).
     Structured: T = N examples, K = C (the true-class slot holds the zero line).
     """
     if spec.variant == "structured":
