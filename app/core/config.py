@@ -24,7 +24,7 @@ class Settings(BaseSettings):
     max_inputs: int = 200
     max_statements: int = 2_000
     max_literal_chars: int = 64
-    gradcheck_max_inputs: int = 200
+    gradcheck_max_evals: int = 2_000_000  # 2 x input elements x nodes
 
     # --- tensors (issue 3) ---
     max_tensor_elements_per_input: int = 100_000

@@ -8,6 +8,7 @@ from app.core.errors import LimitError, Problem, ProblemError
 from app.engine import tensor_gates  # noqa: F401  (registers @, sum, mean, [ ], ...)
 from app.engine.circuit import Circuit, Node
 from app.engine.gates import GATES, TIE_BREAKS, gate_table
+from app.engine.gcpause import gc_paused
 from app.engine.gradcheck import gradcheck
 from app.engine.inputs import bind_inputs
 from app.engine.numbers import to_json
@@ -49,23 +50,24 @@ def evaluate(
         raise ProblemError(
             Problem(f"tie_break must be one of {', '.join(TIE_BREAKS)}", loc=("body", "tie_break"))
         )
-    circuit = parse(expression, limits)
-    values = bind_inputs(circuit, inputs, max_rank, max_elements)
-    if not all(type(v) is float for v in values.values()) or _has_tensor_gate(circuit):
-        texts, names = wire_names(circuit, expression)
-        infer_shapes(
-            circuit,
-            values,
-            expression,
-            names,
-            texts,
-            max_rank,
-            max_node_elements,
-            max_request_elements,
-            max_matmul_work,
-        )
-    trace = run(circuit, values, output_grad, tie_break)
-    report = build_report(circuit, trace, expression, tie_break)
+    with gc_paused():
+        circuit = parse(expression, limits)
+        values = bind_inputs(circuit, inputs, max_rank, max_elements)
+        if not all(type(v) is float for v in values.values()) or _has_tensor_gate(circuit):
+            texts, names = wire_names(circuit, expression)
+            infer_shapes(
+                circuit,
+                values,
+                expression,
+                names,
+                texts,
+                max_rank,
+                max_node_elements,
+                max_request_elements,
+                max_matmul_work,
+            )
+        trace = run(circuit, values, output_grad, tie_break)
+        report = build_report(circuit, trace, expression, tie_break)
     if gradcheck_:
         elements = sum(max(1, getattr(v, "size", 1)) for v in values.values())
         work = 2 * elements * len(circuit.nodes)

@@ -271,6 +271,8 @@ register(
             xs[1] * np.power(xs[0], xs[1] - 1.0) * np.ones_like(out),
             out * np.log(xs[0]) * np.ones_like(out),
         ],
+        scalar_forward=lambda a, b: a**b,
+        scalar_local=lambda xs, out, p, t: [xs[1] * xs[0] ** (xs[1] - 1.0), out * math.log(xs[0])],
         infix=True,
         by_name=False,
     )

@@ -39,10 +39,13 @@ def _nested(items: Any) -> Any:
 
 def fmt(x: Any) -> str:
     """A short human number for captions: 4 significant digits, no trailing zeros, no '-0'."""
-    array = np.asarray(x, dtype=np.float64)
-    if array.ndim > 0:
-        return "(" + "×".join(str(d) for d in array.shape) + ")"
-    v = float(array)
+    if type(x) is float:
+        v = x
+    else:
+        array = np.asarray(x, dtype=np.float64)
+        if array.ndim > 0:
+            return "(" + "×".join(str(d) for d in array.shape) + ")"
+        v = float(array)
     if v != v:
         return "NaN"
     if math.isinf(v):

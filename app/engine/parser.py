@@ -27,10 +27,6 @@ class ParseLimits:
     max_literal_chars: int = 64
 
 
-# Gate names a stage may still take, because the notes use them as names: the sigmoid example
-# stages `dot = w0*x0 + w1*x1 + w2`. A call dot(a, b) still means the gate.
-STAGE_NAMES_THAT_SHADOW = frozenset({"dot"})
-
 # Binding power: higher binds tighter. ** is right-associative and binds tighter than unary minus.
 _PRECEDENCE = {"+": 10, "-": 10, "*": 20, "/": 20, "@": 20, "unary": 30, "**": 40}
 
@@ -190,7 +186,7 @@ def _assignments(builder: _Builder, statements: list[list[Token]]) -> dict[str, 
             name_token = statement[0]
             name = name_token.text
             gate = GATES.get(name)
-            if gate is not None and gate.by_name and name not in STAGE_NAMES_THAT_SHADOW:
+            if gate is not None and gate.by_name and gate.reserved:
                 raise builder.fail(
                     name_token, f"cannot assign to '{name}': it is the name of a gate"
                 )
@@ -374,7 +370,7 @@ def _name(builder: _Builder, token: Token, assigned: dict[str, Token]) -> _Opera
     if name in builder.bindings:
         return _Operand(builder.bindings[name], *where)
     gate = GATES.get(name)
-    if gate is not None and gate.by_name:
+    if gate is not None and gate.by_name and gate.reserved:
         raise builder.fail(token, f"'{name}' is a gate: call it, as in {name}(x)")
     if name in assigned:
         at = assigned[name]

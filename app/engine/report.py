@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -263,6 +264,10 @@ def _param(node: Node, arg_names: list[str]) -> Any:
 
 
 def _kinds(value: Any) -> list[str]:
+    if type(value) is float:
+        if math.isfinite(value):
+            return []
+        return ["NaN" if value != value else ("Infinity" if value > 0 else "-Infinity")]
     array = np.asarray(value, dtype=np.float64)
     if bool(np.isfinite(array).all()):
         return []
