@@ -86,6 +86,12 @@ def test_1d_axis_slice_draws_kinks_where_the_api_says(page: Page, live_server: s
     text = (tooltip.text_content() or "").replace("\u2212", "-")
     assert f"slope left {kink['slope_left']:.4g}".replace("e+", "e") in text
     assert f"slope right {kink['slope_right']:.4g}".replace("e+", "e") in text
+    # between two kinks the slope is exact: the right slope of the kink before
+    between = (expected["kinks"][0]["alpha"] + expected["kinks"][1]["alpha"]) / 2
+    page.mouse.move(box["x"] + scale * (zero + per_unit * between), box["y"] + 200)
+    expect(tooltip).not_to_contain_text("kink at a")
+    text = (tooltip.text_content() or "").replace("\u2212", "-")
+    assert f"slope {expected['kinks'][0]['slope_right']:.4g}" in text
     screenshot(page, "landscape-1d-kinks")
 
 
@@ -150,6 +156,7 @@ def test_gd_path_plays_and_its_loss_decreases(page: Page) -> None:
     last = len(path["losses"]) - 1
     expect(page.locator("#ls-step-out")).to_have_text(f"step {last} / {last}")
     page.click("#ls-play")  # at the end, play starts again from step 0
+    page.wait_for_function(f"() => Number(document.querySelector('#ls-step').value) < {last}")
     seen: list[tuple[int, float]] = []
     for _ in range(400):
         step, loss = page.evaluate(

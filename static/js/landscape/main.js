@@ -170,7 +170,11 @@ function drawReadout(state) {
 function draw(state) {
   controls.sync(state);
   if (state.view === "1d" && current.slice1 && current.loss) {
-    plot1d.update(current.slice1, current.slice1.origin.loss, { showExamples: state.li, showTerms: state.terms });
+    plot1d.update(current.slice1, current.slice1.origin.loss, {
+      showExamples: state.li,
+      showTerms: state.terms,
+      hasQuadratic: state.reg > 0,
+    });
   }
   if (state.view === "2d" && current.slice2) {
     plot2d.update(relativeSlice(current.slice2, shiftOf(state)));

@@ -4,6 +4,7 @@
 const WIDTH = 820;
 const HEIGHT = 440;
 const MARGIN = { top: 16, right: 24, bottom: 46, left: 64 };
+const DOTTED_KINKS = 300; // more kinks than this are drawn as ticks on the axis
 const SNAP_PX = 6; // hovering this close to a kink shows that kink's two slopes
 
 /** Linear interpolation of the sampled curve at `alpha` (exact between kinks when reg = 0). */
@@ -19,6 +20,14 @@ export function sampleAt(alphas, values, alpha) {
 export function segmentSlope(alphas, values, alpha) {
   const i = Math.min(Math.max(d3.bisectLeft(alphas, alpha), 1), alphas.length - 1);
   return (values[i] - values[i - 1]) / (alphas[i] - alphas[i - 1]);
+}
+
+/** The exact slope of a piecewise-linear slice at a point that is not a kink: the right slope of
+ * the last kink before it, else the left slope of the first kink, else the constant slope. */
+export function slopeBetweenKinks(kinks, subgradient, alpha) {
+  const i = d3.bisector((k) => k.alpha).right(kinks, alpha);
+  if (i > 0) return kinks[i - 1].slope_right;
+  return kinks.length ? kinks[0].slope_left : subgradient.right;
 }
 
 function fmt(v) {
@@ -73,7 +82,8 @@ export function createPlot1d(container) {
       alpha = near.alpha;
       rows.push(`kink at a = ${fmt(alpha)}`, `slope left ${fmt(near.slope_left)}`, `slope right ${fmt(near.slope_right)}`);
     } else {
-      rows.push(`a = ${fmt(alpha)}`, `slope ${fmt(segmentSlope(alphas, losses, alpha))}`);
+      const slope = current.exact ? `${fmt(slopeBetweenKinks(kinks, current.subgradient, alpha))}` : `≈ ${fmt(segmentSlope(alphas, losses, alpha))}`;
+      rows.push(`a = ${fmt(alpha)}`, `slope ${slope}`);
     }
     const value = near && Number.isFinite(near.loss) ? near.loss : sampleAt(alphas, losses, alpha);
     rows.splice(1, 0, `loss ${fmt(value)}`);
@@ -95,12 +105,13 @@ export function createPlot1d(container) {
    * slice: the API's 1-D answer; lossAtW: the loss at a = 0;
    * options: {showExamples, showTerms}.
    */
-  function update(slice, lossAtW, { showExamples, showTerms }) {
+  function update(slice, lossAtW, { showExamples, showTerms, hasQuadratic }) {
     const { alphas, losses } = slice;
     const kinks = (slice.kinks || []).map((k) => ({ ...k, loss: Number.isFinite(k.loss) ? k.loss : sampleAt(alphas, losses, k.alpha) }));
     const examples = showExamples ? slice.per_example || [] : [];
     const terms = showTerms ? slice.terms || [] : [];
-    current = { alphas, losses, kinks };
+    // between samples the slope is exact only for SVM with reg = 0 (piecewise linear, no kink between)
+    current = { alphas, losses, kinks, subgradient: slice.subgradient, exact: slice.exact && !slice.kinks_truncated && !hasQuadratic };
     const shown = [losses, ...examples.map((e) => e.values), ...terms.map((t) => t.values)];
     const hi = d3.max(shown, (v) => d3.max(v));
     const lo = Math.min(0, d3.min(shown, (v) => d3.min(v)));
@@ -116,9 +127,15 @@ export function createPlot1d(container) {
     gTerms.selectAll("path").data(terms).join("path")
       .attr("class", "term-line").attr("stroke", (d) => colour(d.i))
       .attr("data-term", (d) => `${d.i},${d.j}`).attr("d", (d) => lines(alphas, d.values));
-    gKinks.selectAll("circle").data(kinks).join("circle")
+    // a few kinks sit on the curve as dots; thousands (cifar-shaped) become a rug above the axis
+    const dense = kinks.length > DOTTED_KINKS;
+    gKinks.selectAll("circle").data(dense ? [] : kinks).join("circle")
       .attr("class", "kink").attr("r", 4).attr("data-alpha", (d) => d.alpha)
       .attr("cx", (d) => x(d.alpha)).attr("cy", (d) => y(d.loss));
+    gKinks.selectAll("line").data(dense ? kinks : []).join("line")
+      .attr("class", "kink-tick").attr("data-alpha", (d) => d.alpha)
+      .attr("x1", (d) => x(d.alpha)).attr("x2", (d) => x(d.alpha))
+      .attr("y1", HEIGHT - MARGIN.bottom).attr("y2", HEIGHT - MARGIN.bottom - 10);
     // the subgradient at W: the two one-sided slopes as rays leaving the current point
     const sub = slice.subgradient;
     const reach = 0.18 * (x.domain()[1] - x.domain()[0]);
@@ -136,7 +153,8 @@ export function createPlot1d(container) {
       ["legend-total", "line", "total loss (mean of L_i, plus reg)"],
       examples.length ? ["legend-example", "line", "each example's L_i"] : null,
       terms.length ? ["legend-term", "line", "each hinge term max(0, ...)"] : null,
-      kinks.length ? ["legend-kink", "dot", "kink (a hinge switches)"] : null,
+      kinks.length && !dense ? ["legend-kink", "dot", "kink (a hinge switches)"] : null,
+      dense ? ["legend-kink-tick", "line", `kinks (${kinks.length}), as ticks on the axis`] : null,
       sub ? ["legend-slope", "line", "one-sided slopes at W: the subgradient interval"] : null,
     ].filter(Boolean);
     const rows = legend.selectAll("g.legend-row").data(keys).join((enter) => {
