@@ -325,3 +325,37 @@ def test_a_large_w_recentres_by_shifting_the_range(page: Page) -> None:
     assert float(
         page.locator(".plot2d .origin-mark").get_attribute("cx") or "nan"
     ) == pytest.approx(zero, abs=0.6)
+
+
+def test_pure_modules_state_links_and_planes(page: Page) -> None:
+    """state.js round-trips every property and rejects bad values; problem.js planes are seeded."""
+    open_page(page)
+    result = page.evaluate(
+        """async () => {
+      const st = await import("/static/js/landscape/state.js");
+      const pr = await import("/static/js/landscape/problem.js");
+      const state = { ...st.defaults(), view: "2d", dataset: "blobs", W: [[1, -2.5], [0.25, 3]],
+        bias: true, reg: 0.001, ca: -1.25, csv: "a,b\\n1,2", method: "sgd", pstep: 7 };
+      const query = st.writeQuery(state);
+      const back = st.readQuery(query);
+      const bad = st.readQuery("?view=3d&steps=abc&W=1,2;3&reg=NaN&li=0&loss=softmax");
+      const s1 = pr.gaussianStream(4), s2 = pr.gaussianStream(4), s3 = pr.gaussianStream(5);
+      const a = [s1(), s1(), s1()], b = [s2(), s2(), s2()], c = [s3(), s3(), s3()];
+      const moved = pr.moveInPlane([[1, 2]], [[1, 0]], [[0, 1]], 0.5, -2);
+      return { same: JSON.stringify(back) === JSON.stringify(state), defaultsEmpty: st.writeQuery(st.defaults()),
+        bad, a, b, c, moved };
+    }"""
+    )
+    assert result["same"] is True
+    assert result["defaultsEmpty"] == ""
+    bad = result["bad"]
+    assert (bad["view"], bad["steps"], bad["W"], bad["reg"], bad["li"], bad["loss"]) == (
+        "1d",
+        201,
+        None,
+        0,
+        False,
+        "softmax",
+    )
+    assert result["a"] == result["b"] and result["a"] != result["c"]
+    assert result["moved"] == [[1.5, 0.0]]
