@@ -146,6 +146,11 @@ def test_2d_view_renders_and_a_click_recentres_it(page: Page) -> None:
     assert readout(page, "loss") == pytest.approx(grid["losses"][j][i], rel=1e-9)
     assert recentred["alphas"][10] == pytest.approx(0.0, abs=1e-12)
     screenshot(page, "landscape-2d-recentred")
+    # the arrow keys move W one grid cell (0.3 here) within the same plane
+    page.focus(".plot2d")
+    with page.expect_response("**/api/v1/landscape/slice"):
+        page.keyboard.press("ArrowLeft")
+    assert f"ca={grid['alphas'][i - 1]:g}" in page.url
 
 
 def test_gd_path_plays_and_its_loss_decreases(page: Page) -> None:

@@ -141,6 +141,11 @@ export function createControls(form, store, { shape, currentW, maxTableCells }) 
       tab.setAttribute("aria-selected", String(tab.dataset.view === state.view));
     }
     gridOut.textContent = `${state.grid}×${state.grid}`;
+    const dims = shape();
+    if (dims) {
+      form.querySelector('[data-state="axc"]').max = String(dims[0] - 1);
+      form.querySelector('[data-state="axd"]').max = String(dims[1] - 1);
+    }
     renderTable(state);
   }
 

@@ -29,7 +29,7 @@ export function createPlot2d(container, { onPick }) {
     .attr("class", "plot plot2d")
     .attr("viewBox", `0 0 ${WIDTH} ${HEIGHT}`)
     .attr("role", "img")
-    .attr("aria-label", "Loss over a 2-D slice");
+    .attr("aria-label", "Loss over a 2-D slice: click, or use the arrow keys, to move W");
   const size = Math.min(WIDTH - MARGIN.left - MARGIN.right, HEIGHT - MARGIN.top - MARGIN.bottom);
   const x = d3.scaleLinear().range([MARGIN.left, MARGIN.left + size]);
   const y = d3.scaleLinear().range([MARGIN.top + size, MARGIN.top]);
@@ -57,6 +57,16 @@ export function createPlot2d(container, { onPick }) {
   const canvas = document.createElement("canvas");
   let current = null;
 
+  // keyboard: arrow keys move W one grid cell within the plane
+  const STEPS = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, 1], ArrowDown: [0, -1] };
+  svg.attr("tabindex", 0).on("keydown", (event) => {
+    const move = STEPS[event.key];
+    if (!current || !move) return;
+    event.preventDefault();
+    const i = nearestIndex(current.alphas, 0) + move[0];
+    const j = nearestIndex(current.betas, 0) + move[1];
+    if (i >= 0 && i < current.alphas.length && j >= 0 && j < current.betas.length) onPick(i, j);
+  });
   svg.on("click", (event) => {
     if (!current) return;
     const [px, py] = d3.pointer(event, svg.node());
