@@ -24,7 +24,7 @@ def test_pool_refuses_past_workers_plus_queue_and_recovers() -> None:
         with pytest.raises(HeavyPoolBusy) as info:
             await pool.run(lambda: 1)
         assert info.value.capacity == 2
-        assert info.value.retry_after_s == 4
+        assert info.value.retry_after_s == 2
         gate.set()
         assert await first is True
         assert await second == 7
@@ -89,7 +89,7 @@ def test_busy_pool_answers_503_with_retry_after_over_http() -> None:
     statuses = sorted(r.status_code for r in responses)
     assert statuses == [200, 200, 503, 503]
     busy = next(r for r in responses if r.status_code == 503)
-    assert busy.headers["retry-after"] == "4"
+    assert busy.headers["retry-after"] == "2"
     [detail] = busy.json()["detail"]
     assert detail["type"] == "server_busy"
     assert "BPC_HEAVY_POOL_WORKERS" in detail["msg"]

@@ -48,9 +48,9 @@ class HeavyPool:
         return self._executor
 
     def retry_after_s(self) -> int:
-        # Each accepted job is sized to finish in about 2 s; a full line drains in roughly
-        # (capacity / workers) of those.
-        return max(1, math.ceil(2 * self.capacity / self.workers))
+        # An accepted job takes about a second or less on this machine (each is sized to finish
+        # in about 2 s at worst), so the line ahead drains in roughly capacity / workers seconds.
+        return min(30, max(1, math.ceil(self.capacity / self.workers)))
 
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         if self.in_flight >= self.capacity:

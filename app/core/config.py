@@ -49,8 +49,8 @@ class Settings(BaseSettings):
 
     # --- classroom deployment (issue 7) ---
     presets_file: str | None = None
-    heavy_pool_workers: int = 2
-    heavy_queue_limit: int = 4
+    heavy_pool_workers: int = 1  # per worker process: with WEB_CONCURRENCY = cores, one each
+    heavy_queue_limit: int = 16  # waiting expensive requests per process before 503s
     access_log: bool = True  # JSON lines on stdout
     instance_id: str | None = None  # X-Instance header; default <hostname>-<pid>
 

@@ -1,0 +1,328 @@
+"""Classroom load: 64 clients of mixed traffic against the server as the Dockerfile starts it.
+
+Runs, in one session and against one server: a /healthz-only baseline, evaluate-only, mixed
+classroom traffic, then small circuit requests alone and while 4 maximum-size landscape requests
+run. Prints requests per second, p50, p99 and errors per run, and the ratios the issue targets.
+
+    python3 bench/load.py                 # 60 s per run (about 4 minutes in all)
+    python3 bench/load.py --duration 10   # a quick look
+
+The clients speak HTTP/1.1 keep-alive over raw asyncio streams, so the generator costs little
+CPU next to the server (both share this machine's cores; every run pays the same share).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+
+Request = tuple[str, str, bytes]  # method, path, JSON body (b"" for GET)
+
+SMALL_CIRCUITS: list[Request] = [
+    ("POST", "/api/v1/circuits/evaluate", json.dumps(body).encode())
+    for body in (
+        {"expression": "(x + y) * z", "inputs": {"x": -2, "y": 5, "z": -4}},
+        {
+            "expression": "1 / (1 + exp(-(w0*x0 + w1*x1 + w2)))",
+            "inputs": {"w0": 2, "x0": -1, "w1": -3, "x1": -2, "w2": -3},
+        },
+        {"expression": "2 * (x*y + max(z, w))", "inputs": {"x": 3, "y": -4, "z": 2, "w": -1}},
+        {"expression": "x*x*y + x*y + x", "inputs": {"x": 2, "y": -1}, "gradcheck": True},
+    )
+]
+HEALTHZ: list[Request] = [("GET", "/healthz", b"")]
+# What a class does: mostly stepping through circuits, some page loads, some small landscapes.
+MIXED: list[tuple[float, Request]] = [
+    *((0.15, r) for r in SMALL_CIRCUITS),
+    (0.05, ("GET", "/", b"")),
+    (0.05, ("GET", "/static/css/base.css", b"")),
+    (0.05, ("GET", "/api/v1/presets", b"")),
+    (0.05, ("GET", "/api/v1/gates", b"")),
+    (0.10, ("POST", "/api/v1/landscape/loss", b'{"dataset": {"name": "toy-2d"}, "reg": 0.1}')),
+    (
+        0.10,
+        (
+            "POST",
+            "/api/v1/landscape/slice",
+            b'{"dataset": {"name": "toy-2d"}, "dims": 1, "steps": 101}',
+        ),
+    ),
+    (0.05, ("GET", "/healthz", b"")),
+]
+# The biggest accepted 2-D slice: 201 x 201 grid points (BPC_MAX_GRID_POINTS) over cifar-shaped
+# data with N*D just under BPC_MAX_LANDSCAPE_ND (1301 * 3073 = 3,997,973).
+MAX_LANDSCAPE: Request = (
+    "POST",
+    "/api/v1/landscape/slice",
+    json.dumps({"dataset": {"name": "cifar-shaped", "n": 1301}, "dims": 2, "steps": 201}).encode(),
+)
+
+
+@dataclass
+class Tally:
+    latencies: list[float] = field(default_factory=list)
+    errors: int = 0
+    statuses: dict[int, int] = field(default_factory=dict)
+
+    def add(self, status: int, seconds: float) -> None:
+        self.statuses[status] = self.statuses.get(status, 0) + 1
+        if 200 <= status < 300:
+            self.latencies.append(seconds)
+        else:
+            self.errors += 1
+
+    def percentile(self, q: float) -> float:
+        if not self.latencies:
+            return float("nan")
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+class Connection:
+    """One keep-alive HTTP/1.1 connection; reconnects when the server closes it."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def request(self, method: str, path: str, body: bytes) -> int:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        assert self.reader is not None
+        head = f"{method} {path} HTTP/1.1\r\nHost: {self.host}\r\n"
+        if body:
+            head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+        self.writer.write(head.encode() + b"\r\n" + body)
+        await self.writer.drain()
+        status_line = await self.reader.readline()
+        if not status_line:
+            raise ConnectionError("server closed the connection")
+        status = int(status_line.split()[1])
+        length, close = 0, False
+        while True:
+            line = await self.reader.readline()
+            if line in (b"\r\n", b""):
+                break
+            name, _, value = line.decode("latin-1").partition(":")
+            name = name.strip().lower()
+            if name == "content-length":
+                length = int(value)
+            elif name == "connection" and "close" in value.lower():
+                close = True
+        await self.reader.readexactly(length)
+        if close:
+            self.close()
+        return status
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        self.reader = self.writer = None
+
+
+async def client_loop(
+    host: str, port: int, pick: Callable[[], Request], tally: Tally, deadline: float
+) -> None:
+    connection = Connection(host, port)
+    while time.monotonic() < deadline:
+        method, path, body = pick()
+        started = time.perf_counter()
+        try:
+            status = await asyncio.wait_for(connection.request(method, path, body), timeout=30)
+        except (TimeoutError, OSError, ConnectionError, asyncio.IncompleteReadError):
+            connection.close()
+            status = 599
+        tally.add(status, time.perf_counter() - started)
+    connection.close()
+
+
+def picker(
+    requests: list[Request] | list[tuple[float, Request]], seed: int
+) -> Callable[[], Request]:
+    rng = random.Random(seed)
+    if requests and isinstance(requests[0][0], float):
+        weights = [w for w, _ in requests]  # type: ignore[misc]
+        choices = [r for _, r in requests]  # type: ignore[misc]
+        return lambda: rng.choices(choices, weights)[0]  # type: ignore[arg-type]
+    return lambda: rng.choice(requests)  # type: ignore[arg-type,return-value]
+
+
+async def run_phase(
+    host: str,
+    port: int,
+    duration: float,
+    groups: list[tuple[int, Callable[[int], Callable[[], Request]], Tally]],
+) -> float:
+    deadline = time.monotonic() + duration
+    started = time.perf_counter()
+    tasks = [
+        client_loop(host, port, make_pick(i), tally, deadline)
+        for count, make_pick, tally in groups
+        for i in range(count)
+    ]
+    await asyncio.gather(*tasks)
+    return time.perf_counter() - started
+
+
+def report(name: str, tally: Tally, seconds: float) -> dict[str, float]:
+    done = len(tally.latencies) + tally.errors
+    row = {
+        "rps": done / seconds,
+        "p50_ms": tally.percentile(0.50) * 1000,
+        "p99_ms": tally.percentile(0.99) * 1000,
+        "errors": tally.errors,
+        "requests": done,
+    }
+    print(
+        f"  {name:<34} {row['rps']:8.1f} req/s  p50 {row['p50_ms']:8.1f} ms  "
+        f"p99 {row['p99_ms']:8.1f} ms  errors {tally.errors} / {done}  statuses {tally.statuses}",
+        flush=True,
+    )
+    return row
+
+
+def dockerfile_env() -> dict[str, str]:
+    """The Dockerfile's ENV lines, so the server here runs with the image's settings."""
+    env: dict[str, str] = {}
+    text = (ROOT / "Dockerfile").read_text().replace("\\\n", " ")
+    in_run_stage = False
+    for line in text.splitlines():
+        if line.startswith("FROM "):
+            in_run_stage = " AS " not in line
+        if in_run_stage and line.startswith("ENV "):
+            for item in line[4:].split():
+                name, _, value = item.partition("=")
+                env[name] = value
+    return env
+
+
+def start_server(port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """The Dockerfile's CMD, on loopback."""
+    command = [
+        sys.executable, "-m", "uvicorn", "app.main:app",
+        "--host", "127.0.0.1", "--port", str(port),
+        "--workers", env["WEB_CONCURRENCY"],
+        "--limit-concurrency", env["LIMIT_CONCURRENCY"],
+        "--timeout-keep-alive", env["TIMEOUT_KEEP_ALIVE"],
+        "--proxy-headers", "--forwarded-allow-ips", env["FORWARDED_ALLOW_IPS"],
+        "--no-access-log",
+    ]  # fmt: skip
+    proc = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError("server did not start")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def main_async(args: argparse.Namespace, port: int) -> None:
+    host, n, d = "127.0.0.1", args.clients, args.duration
+    rows: dict[str, dict[str, float]] = {}
+
+    def fixed(requests: list[Request]) -> Callable[[int], Callable[[], Request]]:
+        return lambda i: picker(requests, seed=i)
+
+    print(f"{n} clients, {d:.0f} s per run, server: {args.workers} worker(s)", flush=True)
+    for name, requests in (
+        ("/healthz only", HEALTHZ),
+        ("small circuits only (evaluate)", SMALL_CIRCUITS),
+    ):
+        tally = Tally()
+        rows[name] = report(
+            name, tally, await run_phase(host, port, d, [(n, fixed(requests), tally)])
+        )
+    tally = Tally()
+    mixed = lambda i: picker(MIXED, seed=1000 + i)  # noqa: E731
+    rows["mixed classroom traffic"] = report(
+        "mixed classroom traffic", tally, await run_phase(host, port, d, [(n, mixed, tally)])
+    )
+
+    # Fairness: a few students' small circuits, alone and next to 4 maximum-size landscapes.
+    fair_clients = args.fair_clients
+    alone = Tally()
+    rows["small circuits, alone"] = report(
+        f"{fair_clients} clients small circuits, alone",
+        alone,
+        await run_phase(host, port, d / 2, [(fair_clients, fixed(SMALL_CIRCUITS), alone)]),
+    )
+    small, heavy = Tally(), Tally()
+    seconds = await run_phase(
+        host,
+        port,
+        d / 2,
+        [(fair_clients, fixed(SMALL_CIRCUITS), small), (4, fixed([MAX_LANDSCAPE]), heavy)],
+    )
+    rows["small circuits, next to 4 max landscapes"] = report(
+        f"{fair_clients} clients small circuits + 4 max landscapes", small, seconds
+    )
+    rows["the 4 max landscapes"] = report("  the 4 max landscape clients", heavy, seconds)
+
+    base = rows["/healthz only"]["rps"]
+    print(flush=True)
+    print(
+        f"evaluate / healthz throughput: {rows['small circuits only (evaluate)']['rps'] / base:.2f}x (target >= 0.7)"
+    )
+    print(f"mixed / healthz throughput:    {rows['mixed classroom traffic']['rps'] / base:.2f}x")
+    print(
+        "p99 of small circuits next to 4 max landscapes: "
+        f"{rows['small circuits, next to 4 max landscapes']['p99_ms']:.1f} ms (target < 200 ms)"
+    )
+    errors = sum(int(r["errors"]) for k, r in rows.items() if k != "the 4 max landscapes")
+    print(f"errors in all runs but the landscape clients: {errors} (target 0)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=float, default=60.0, help="seconds per run")
+    parser.add_argument("--clients", type=int, default=64)
+    parser.add_argument(
+        "--fair-clients", type=int, default=16, help="small-circuit clients in the fairness runs"
+    )
+    parser.add_argument(
+        "--workers", type=int, default=None, help="WEB_CONCURRENCY (default: the Dockerfile's)"
+    )
+    args = parser.parse_args()
+    env = dockerfile_env()
+    if args.workers is not None:
+        env["WEB_CONCURRENCY"] = str(args.workers)
+    args.workers = int(env["WEB_CONCURRENCY"])
+    port = free_port()
+    proc = start_server(port, env)
+    try:
+        with open("/proc/loadavg") as f:
+            print(f"load average before: {f.read().split()[:3]}")
+        asyncio.run(main_async(args, port))
+        with open("/proc/loadavg") as f:
+            print(f"load average after: {f.read().split()[:3]}")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    main()
