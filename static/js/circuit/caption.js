@@ -39,18 +39,18 @@ function backwardCaption(circuit, byId, timeline, stepIndex, step) {
   if (b.rule) lines.push(b.rule);
   // contributions each input node has received so far, to show running sums at forks
   const received = new Map();
-  for (let i = timeline.forwardCount; i <= stepIndex; i++) {
-    for (const input of timeline.steps[i].backward.inputs) {
-      if (!received.has(input.node)) received.set(input.node, []);
-      received.get(input.node).push(input.contribution);
-    }
-  }
+  const receive = (input) => {
+    if (!received.has(input.node)) received.set(input.node, []);
+    received.get(input.node).push(input.contribution);
+  };
+  for (let i = timeline.forwardCount; i < stepIndex; i++) timeline.steps[i].backward.inputs.forEach(receive);
   const uses = new Set();
   const tensor = [b.upstream, ...b.inputs.map((i) => i.contribution)].some(Array.isArray);
   for (const input of b.inputs) {
     for (const id of input.uses || []) uses.add(id);
     // a tensor step's rule (from the server) already states the shapes; numbers are in the heatmaps
     if (tensor) continue;
+    receive(input); // in port order, so x * x shows both halves of dx arriving
     const target = byId.get(input.node);
     const name = gradName(target);
     lines.push(
