@@ -330,6 +330,12 @@ def test_a_large_w_recentres_by_shifting_the_range(page: Page) -> None:
     assert float(
         page.locator(".plot2d .origin-mark").get_attribute("cx") or "nan"
     ) == pytest.approx(zero, abs=0.6)
+    # a second move adds to the first: one cell right of the moved W
+    page.focus(".plot2d")
+    with page.expect_response("**/api/v1/landscape/slice") as third:
+        page.keyboard.press("ArrowRight")
+    body = json.loads(third.value.request.post_data or "{}")
+    assert body["range"] == pytest.approx([grid["alphas"][i + 1] - 3, grid["alphas"][i + 1] + 3])
 
 
 def test_pure_modules_state_links_and_planes(page: Page) -> None:

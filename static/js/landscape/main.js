@@ -60,10 +60,10 @@ let current = { plane: null, loss: null, slice1: null, slice2: null, path: null 
 const plot1d = createPlot1d(byId("ls-plot1d"));
 const plot2d = createPlot2d(byId("ls-plot2d"), {
   onPick(i, j) {
-    const slice = current.slice2;
-    if (!slice) return;
+    if (!current.slice2) return;
     const s = store.get();
     const p = current.plane;
+    const slice = relativeSlice(current.slice2, shiftOf(s)); // what was clicked: relative to W
     if (s.winit === "table" && p.explicit) {
       // an edited W simply becomes the clicked point, so the table shows where W now is
       const W = moveInPlane(p.W, p.D1, p.D2, slice.alphas[i], slice.betas[j]);
