@@ -198,7 +198,8 @@ async function refresh() {
     controls.sync(state);
     const p = plane(state, base);
     const lossBody = lossRequest(state, p);
-    const same = JSON.stringify(lossBody) === JSON.stringify(baseBody);
+    // W0 itself (not moved, not zeros) was already answered by the base request
+    const same = (state.ca === 0 && state.cb === 0 && state.winit !== "zeros") || JSON.stringify(lossBody) === JSON.stringify(baseBody);
     const lossAnswer = same ? base : await cached("loss", "/loss", lossBody);
     if (mine !== generation) return;
     let slice1 = current.slice1;
