@@ -8,7 +8,9 @@ Starts the app with uvicorn on a free loopback port and opens / in Debian's Chro
    the dagre layout and `bpc:drawn` after the SVG is built (static/js/circuit/main.js); this script
    then waits for the frame that paints it. Each repeat loads a fresh link (new structure, so the
    layout runs). Baseline in the same run: the 2-gate circuit (x + y) * z through the same path.
-2. Animation: Chromium runs without the 60 Hz frame cap (--disable-frame-rate-limit,
+2. Layout engines: dagre against the tidy layout (static/js/circuit/tidy.js) on the same circuits
+   of 32 to 200 gates, which is why circuits over 80 gates use the tidy one.
+3. Animation: Chromium runs without the 60 Hz frame cap (--disable-frame-rate-limit,
    --disable-gpu-vsync), so the time between requestAnimationFrame callbacks is the real cost of
    a frame (script, style, layout, paint). It is recorded while the 200-gate circuit plays at 8
    steps per second, against (x + y) * z (2 gates) playing at half a step per second (baseline) in the same run.
@@ -65,6 +67,20 @@ WAIT_PAINTED = """async (before) => {
   };
 }"""
 
+LAYOUT_TIMES = """async (circuits) => {
+  const m = await import("/static/js/circuit/layout.js");
+  const rows = [];
+  for (const c of circuits) {
+    const gates = c.nodes.filter((n) => n.kind === "gate").length;
+    for (const engine of ["dagre", "tidy"]) {
+      const t = performance.now();
+      const layout = m.layoutCircuit(c, { engine });
+      rows.push({ gates, engine, ms: performance.now() - t, crossings: m.countCrossings(layout) });
+    }
+  }
+  return rows;
+}"""
+
 FRAME_TIMES = """async (seconds) => {
   const times = [];
   let last = null;
@@ -84,10 +100,10 @@ FRAME_TIMES = """async (seconds) => {
 
 def circuit(terms: int, n_inputs: int = 40) -> tuple[str, dict[str, float]]:
     """A sum of exp(-(a*b)) terms times c: 4*terms gates, inputs shared between terms (forks)."""
-    parts = [f"exp(-(a{i % n_inputs} * b{(i * 7) % n_inputs}))" for i in range(terms)]
-    expression = f"({' + '.join(parts)}) * c"
-    inputs = {f"a{i}": ((i * 37) % 17 - 8) / 10 for i in range(n_inputs)}
-    inputs |= {f"b{i}": ((i * 11) % 13 - 6) / 10 for i in range(n_inputs)}
+    pairs = [(i % n_inputs, (i * 7) % n_inputs) for i in range(terms)]
+    expression = "(" + " + ".join(f"exp(-(a{a} * b{b}))" for a, b in pairs) + ") * c"
+    inputs = {f"a{a}": ((a * 37) % 17 - 8) / 10 for a, _ in pairs}
+    inputs |= {f"b{b}": ((b * 11) % 13 - 6) / 10 for _, b in pairs}
     inputs["c"] = 0.5
     return expression, inputs
 
@@ -158,6 +174,20 @@ def main() -> None:
                 big.append(draw_time(page, base, big_expression, big_inputs))
             gates = int(big[0]["gates"])
 
+            layout_circuits = [
+                httpx.post(
+                    f"{base}/api/v1/circuits/evaluate",
+                    json=dict(zip(("expression", "inputs"), circuit(k), strict=True)),
+                    timeout=60,
+                ).json()
+                for k in (8, 20, 30, 50, 125)
+            ]
+            page.goto(base + "/")
+            page.wait_for_function(
+                "() => Number(document.getElementById('circuit').dataset.evaluations || 0) > 0"
+            )
+            layouts = page.evaluate(LAYOUT_TIMES, layout_circuits)
+
             frames = {}
             for name, expression, inputs, speed in (
                 ("baseline", small_expression, small_inputs, 0.5),
@@ -193,6 +223,11 @@ def main() -> None:
         )
     ratio = med(big, "painted") / med(small, "painted")
     print(f"  ratio {gates} gates / baseline: {ratio:.1f}x   target: painted < 500 ms")
+    print("layout engines (one run each; crossings between wire segments)")
+    for row in layouts:
+        print(
+            f"  {row['gates']:4d} gates  {row['engine']:5s} {row['ms']:8.1f} ms  crossings {row['crossings']}"
+        )
     print(
         f"animation: uncapped frames, {args.frames_seconds:.0f} s each (time between animation frames)"
     )
