@@ -9,10 +9,6 @@ COPY pyproject.toml README.md ./
 COPY app ./app
 COPY static ./static
 COPY templates ./templates
-# pyproject maps static/ and templates/ to app/_static and app/_templates, but setuptools'
-# package discovery only sees them when they also sit under app/ (see app/core/paths.py).
-COPY static ./app/_static
-COPY templates ./app/_templates
 RUN pip wheel --wheel-dir /wheels .
 
 # --- run: only the wheels, no build tools, no tests -----------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -71,3 +72,15 @@ def test_compose_runs_replicas_behind_nginx_with_the_repo_config() -> None:
     assert app["build"]["context"] == ".." and app["deploy"]["replicas"] == "${REPLICAS:-2}"
     assert "./nginx.conf:/etc/nginx/nginx.conf:ro" in nginx["volumes"]
     assert nginx["depends_on"]["app"]["condition"] == "service_healthy"
+
+
+def test_every_package_under_app_is_in_the_wheel() -> None:
+    listed = set(
+        tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    )
+    found = {
+        ".".join(init.parent.relative_to(ROOT).parts)
+        for init in (ROOT / "app").rglob("__init__.py")
+    }
+    assert found <= listed, f"add to [tool.setuptools] packages: {sorted(found - listed)}"
+    assert {"app._static", "app._templates"} <= listed  # the pages' files
