@@ -51,3 +51,46 @@ class Circuit:
 
     def input_node(self, name: str) -> Node:
         return next(node for node in self.nodes if node.kind == "input" and node.name == name)
+
+    def pruned(self) -> Circuit:
+        """Drops nodes that do not feed the output, warning about stages that go nowhere."""
+        nodes = self.nodes
+        live = [False] * len(nodes)
+        live[self.output] = True
+        for node in reversed(nodes):
+            if live[node.id]:
+                for arg in node.args:
+                    live[arg] = True
+        if all(live):
+            return self
+        warnings = [
+            {
+                "node": None,
+                "msg": f"stage '{label}' (line {self.stage_lines.get(label, '?')}) "
+                "does not feed the output and is left out",
+            }
+            for node in nodes
+            if not live[node.id]
+            for label in node.labels
+        ]
+        remap: dict[int, int] = {}
+        kept: list[Node] = []
+        for node in nodes:
+            if live[node.id]:
+                remap[node.id] = len(kept)
+                node.args = tuple(remap[a] for a in node.args)
+                node.id = len(kept)
+                kept.append(node)
+        used = {n.name for n in kept if n.kind == "input"}
+        unused = [name for name in self.input_names if name not in used]
+        for name in unused:
+            warnings.append(
+                {"node": None, "msg": f"input '{name}' only feeds stages that are left out"}
+            )
+        return Circuit(
+            kept,
+            remap[self.output],
+            [n for n in self.input_names if n in used],
+            self.stage_lines,
+            warnings,
+        )

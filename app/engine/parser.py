@@ -153,7 +153,7 @@ def parse(source: str, limits: ParseLimits | None = None) -> Circuit:
                 )
             output = _parse_expression(builder, statement, assigned, None).node
     circuit = Circuit(builder.nodes, output, builder.input_names, stage_lines)
-    return _prune(circuit)
+    return circuit.pruned()
 
 
 def _split_statements(tokens: list[Token]) -> list[list[Token]]:
@@ -561,48 +561,4 @@ def _too_deep(depth: int, limits: ParseLimits) -> LimitError:
         limits.max_nesting_depth,
         "max_nesting_depth",
         loc=("body", "expression"),
-    )
-
-
-def _prune(circuit: Circuit) -> Circuit:
-    """Drops nodes that do not feed the output, warning about stages that go nowhere."""
-    nodes = circuit.nodes
-    live = [False] * len(nodes)
-    live[circuit.output] = True
-    for node in reversed(nodes):
-        if live[node.id]:
-            for arg in node.args:
-                live[arg] = True
-    if all(live):
-        return circuit
-    warnings = [
-        {
-            "node": None,
-            "msg": f"stage '{label}' (line {circuit.stage_lines.get(label, '?')}) "
-            "does not feed the output and is left out",
-        }
-        for node in nodes
-        if not live[node.id]
-        for label in node.labels
-    ]
-    remap: dict[int, int] = {}
-    kept: list[Node] = []
-    for node in nodes:
-        if live[node.id]:
-            remap[node.id] = len(kept)
-            node.args = tuple(remap[a] for a in node.args)
-            node.id = len(kept)
-            kept.append(node)
-    used = [n.name for n in kept if n.kind == "input"]
-    unused = [name for name in circuit.input_names if name not in used]
-    for name in unused:
-        warnings.append(
-            {"node": None, "msg": f"input '{name}' only feeds stages that are left out"}
-        )
-    return Circuit(
-        kept,
-        remap[circuit.output],
-        [n for n in circuit.input_names if n in used],
-        circuit.stage_lines,
-        warnings,
     )
