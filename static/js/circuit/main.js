@@ -1,19 +1,18 @@
 /** The circuit page's controller: wires state, API, layout, drawing, animation and panels together. */
 
 import { Evaluator, fetchPresets, isAbort } from "./api.js";
-import { captionFor, checkPrediction } from "./caption.js";
+import { AnimationController } from "./animation.js";
 import { guessInputNames, hideProblem, showProblem } from "./editor.js";
 import { copyLink, downloadJson, downloadPng, downloadSvg } from "./exporter.js";
 import { fmt } from "./format.js";
 import { showHeatmaps } from "./heatmap.js";
 import { InputsTable } from "./inputs.js";
 import { layoutCircuit, structureKey } from "./layout.js";
-import { buildPrediction, nudgedInputs, predictedChange, showGradcheck } from "./panels.js";
-import { Player } from "./player.js";
+import { nudgedInputs, predictedChange, showGradcheck } from "./panels.js";
 import { CircuitView } from "./render.js";
 import { defaultState, readState, writeState } from "./state.js";
 import { StepsTable } from "./table.js";
-import { buildTimeline, frameAt } from "./timeline.js";
+import { buildTimeline } from "./timeline.js";
 import { ZoomControl } from "./zoom.js";
 
 const $ = (id) => document.getElementById(id);
@@ -42,13 +41,9 @@ const inputs = new InputsTable($("inputs-body"), {
     schedule(DEBOUNCE_MS / 2);
   },
 });
-const table = new StepsTable($("steps-body"), { onJump: (t) => jumpTo(t) });
-const player = new Player({ onFrame: drawFrame, onStop: stopped });
-const reducedMotion = window.matchMedia("(prefers-reduced-motion: reduce)");
-player.reducedMotion = reducedMotion.matches;
-reducedMotion.addEventListener("change", () => {
-  player.reducedMotion = reducedMotion.matches;
-});
+const table = new StepsTable($("steps-body"), { onJump: (t) => animation.jumpTo(t) });
+const animation = new AnimationController(page, { view, table, onStop: stopped });
+const { player } = animation;
 
 // ------------------------------------------------------------------ evaluation
 
@@ -157,133 +152,18 @@ function show(circuit, sentInputs) {
 
 // ------------------------------------------------------------------ animation
 
-function drawFrame(t) {
-  const { timeline, circuit } = page;
-  if (!timeline) return;
-  const frame = frameAt(timeline, t);
-  let uses = [];
-  if (frame.active !== page.lastActive) {
-    const caption = captionFor(circuit, timeline, frame.active);
-    $("caption-heading").textContent = caption.heading;
-    $("caption-lines").replaceChildren(
-      ...caption.lines.map((line) => {
-        const li = document.createElement("li");
-        li.textContent = line;
-        return li;
-      }),
-    );
-    page.uses = caption.uses;
-    page.lastActive = frame.active;
-    table.sync(frame.active);
-  }
-  uses = page.uses || [];
-  view.applyFrame(timeline, frame, uses);
-  $("scrubber").value = String(frame.done);
-  $("step-label").textContent = `step ${frame.done} / ${timeline.steps.length}`;
-}
-
 function stopped(t) {
   page.state.step = Math.round(t);
-  setPlayLabel();
   writeUrl();
 }
 
-function setPlayLabel() {
-  const button = $("play");
-  button.textContent = player.playing ? "⏸ pause" : "▶ play";
-  button.setAttribute("aria-label", player.playing ? "Pause (space)" : "Play (space)");
-  button.setAttribute("aria-pressed", player.playing ? "true" : "false");
-}
-
-/** In predict mode, the backward step the player must stop before (the next one not yet guessed). */
-function nextUnpredicted(from) {
-  if (!page.state.predict || !page.timeline) return Infinity;
-  const steps = page.timeline.steps;
-  for (let i = from; i < steps.length; i++) {
-    // tensor steps are not asked: their gradients are matrices, shown in the heatmaps
-    const scalar = steps[i].phase === "backward" && steps[i].backward.inputs.every((x) => !Array.isArray(x.contribution));
-    if (scalar && !page.predicted.has(i)) return i;
-  }
-  return Infinity;
-}
-
-function playTo(target) {
-  let done = Math.floor(player.t + 1e-9);
-  if (done >= player.end && target >= player.end) {
-    // play at the end starts over
-    page.predicted.clear();
-    player.seek(0);
-    done = 0;
-  }
-  const stop = nextUnpredicted(done);
-  if (stop === done) {
-    askPrediction(done);
-    return;
-  }
-  const to = Math.min(target, stop);
-  if (player.reducedMotion && to - done <= 1) player.seek(to);
-  else player.play(to);
-  setPlayLabel();
-}
-
-function togglePlay() {
-  if (player.playing) player.pause();
-  else playTo(player.end);
-  setPlayLabel();
-}
-
-function stepForward() {
-  player.flush();
-  const done = Math.floor(player.t + 1e-9);
-  if (done >= player.end) return;
-  playTo(done + 1);
-}
-
-function stepBack() {
-  const t = player.t;
-  player.seek(Math.max(0, Math.ceil(t - 1e-9) - 1));
-}
-
-function jumpTo(t) {
-  $("predict-form").hidden = true;
-  player.seek(t);
-}
-
-function askPrediction(stepIndex) {
-  const step = page.timeline.steps[stepIndex];
-  view.applyFrame(page.timeline, { ...frameAt(page.timeline, stepIndex), active: stepIndex }, []);
-  page.predicting = stepIndex;
-  buildPrediction($("predict-form"), page.circuit, step);
-}
-
-$("predict-form").addEventListener("submit", (ev) => {
-  ev.preventDefault();
-  const stepIndex = page.predicting;
-  const step = page.timeline.steps[stepIndex];
-  const fields = [...$("predict-form").querySelectorAll(".predict-fields input")];
-  const verdicts = step.backward.inputs.map((input, k) => {
-    const result = checkPrediction(fields[k].value, input.contribution);
-    return result.ok ? `✓ ${fmt(input.contribution)} is right` : `✗ the answer is ${fmt(input.contribution)}`;
-  });
-  $("predict-form").querySelector(".predict-result").textContent = verdicts.join("; ");
-  page.predicted.add(stepIndex);
-  page.lastActive = -2;
-  if (player.reducedMotion) player.seek(stepIndex + 1);
-  else player.play(stepIndex + 1);
-  setPlayLabel();
-});
-
 // ------------------------------------------------------------------ controls
 
-$("play").addEventListener("click", togglePlay);
-$("step-forward").addEventListener("click", stepForward);
-$("step-back").addEventListener("click", stepBack);
-$("restart").addEventListener("click", () => {
-  $("predict-form").hidden = true;
-  page.predicted.clear();
-  player.seek(0);
-});
-$("scrubber").addEventListener("input", () => jumpTo(Number($("scrubber").value)));
+$("play").addEventListener("click", () => animation.togglePlay());
+$("step-forward").addEventListener("click", () => animation.stepForward());
+$("step-back").addEventListener("click", () => animation.stepBack());
+$("restart").addEventListener("click", () => animation.restart());
+$("scrubber").addEventListener("input", () => animation.jumpTo(Number($("scrubber").value)));
 $("speed").addEventListener("change", () => {
   page.state.speed = Number($("speed").value);
   player.speed = page.state.speed;
@@ -296,9 +176,9 @@ document.addEventListener("keydown", (ev) => {
   if (target.closest("input, textarea, select, dialog")) return; // the field's own keys win
   // on a focused button or row, space and Enter keep their native meaning (press it)
   const pressable = target.closest("button, [role=button], tr");
-  if (ev.key === " " && !pressable) togglePlay();
-  else if (ev.key === "ArrowRight") stepForward();
-  else if (ev.key === "ArrowLeft") stepBack();
+  if (ev.key === " " && !pressable) animation.togglePlay();
+  else if (ev.key === "ArrowRight") animation.stepForward();
+  else if (ev.key === "ArrowLeft") animation.stepBack();
   else return;
   ev.preventDefault();
 });

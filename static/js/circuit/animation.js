@@ -1,0 +1,152 @@
+/** The animation controller: the player's clock drives caption, diagram and table; play, step, predict. */
+
+import { captionFor, checkPrediction } from "./caption.js";
+import { fmt } from "./format.js";
+import { buildPrediction } from "./panels.js";
+import { Player } from "./player.js";
+import { frameAt } from "./timeline.js";
+
+const $ = (id) => document.getElementById(id);
+
+export class AnimationController {
+  /** page holds the circuit, its timeline and the view state; onStop(t) runs when motion stops. */
+  constructor(page, { view, table, onStop }) {
+    this.page = page;
+    this.view = view;
+    this.table = table;
+    this.player = new Player({
+      onFrame: (t) => this.drawFrame(t),
+      onStop: (t) => {
+        this.setPlayLabel();
+        onStop(t);
+      },
+    });
+    const reducedMotion = window.matchMedia("(prefers-reduced-motion: reduce)");
+    this.player.reducedMotion = reducedMotion.matches;
+    reducedMotion.addEventListener("change", () => {
+      this.player.reducedMotion = reducedMotion.matches;
+    });
+    $("predict-form").addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      this.submitPrediction();
+    });
+  }
+
+  drawFrame(t) {
+    const { page, view, table } = this;
+    const { timeline, circuit } = page;
+    if (!timeline) return;
+    const frame = frameAt(timeline, t);
+    if (frame.active !== page.lastActive) {
+      const caption = captionFor(circuit, timeline, frame.active);
+      $("caption-heading").textContent = caption.heading;
+      $("caption-lines").replaceChildren(
+        ...caption.lines.map((line) => {
+          const li = document.createElement("li");
+          li.textContent = line;
+          return li;
+        }),
+      );
+      page.uses = caption.uses;
+      page.lastActive = frame.active;
+      table.sync(frame.active);
+    }
+    view.applyFrame(timeline, frame, page.uses || []);
+    $("scrubber").value = String(frame.done);
+    $("step-label").textContent = `step ${frame.done} / ${timeline.steps.length}`;
+  }
+
+  setPlayLabel() {
+    const { player } = this;
+    const button = $("play");
+    button.textContent = player.playing ? "⏸ pause" : "▶ play";
+    button.setAttribute("aria-label", player.playing ? "Pause (space)" : "Play (space)");
+    button.setAttribute("aria-pressed", player.playing ? "true" : "false");
+  }
+
+  /** In predict mode, the backward step the player must stop before (the next one not yet guessed). */
+  nextUnpredicted(from) {
+    const { page } = this;
+    if (!page.state.predict || !page.timeline) return Infinity;
+    const steps = page.timeline.steps;
+    for (let i = from; i < steps.length; i++) {
+      // tensor steps are not asked: their gradients are matrices, shown in the heatmaps
+      const scalar =
+        steps[i].phase === "backward" && steps[i].backward.inputs.every((x) => !Array.isArray(x.contribution));
+      if (scalar && !page.predicted.has(i)) return i;
+    }
+    return Infinity;
+  }
+
+  playTo(target) {
+    const { player, page } = this;
+    let done = Math.floor(player.t + 1e-9);
+    if (done >= player.end && target >= player.end) {
+      // play at the end starts over
+      page.predicted.clear();
+      player.seek(0);
+      done = 0;
+    }
+    const stop = this.nextUnpredicted(done);
+    if (stop === done) {
+      this.askPrediction(done);
+      return;
+    }
+    const to = Math.min(target, stop);
+    if (player.reducedMotion && to - done <= 1) player.seek(to);
+    else player.play(to);
+    this.setPlayLabel();
+  }
+
+  togglePlay() {
+    if (this.player.playing) this.player.pause();
+    else this.playTo(this.player.end);
+    this.setPlayLabel();
+  }
+
+  stepForward() {
+    this.player.flush();
+    const done = Math.floor(this.player.t + 1e-9);
+    if (done >= this.player.end) return;
+    this.playTo(done + 1);
+  }
+
+  stepBack() {
+    this.player.seek(Math.max(0, Math.ceil(this.player.t - 1e-9) - 1));
+  }
+
+  jumpTo(t) {
+    $("predict-form").hidden = true;
+    this.player.seek(t);
+  }
+
+  restart() {
+    this.page.predicted.clear();
+    this.jumpTo(0);
+  }
+
+  askPrediction(stepIndex) {
+    const { page } = this;
+    const step = page.timeline.steps[stepIndex];
+    this.view.applyFrame(page.timeline, { ...frameAt(page.timeline, stepIndex), active: stepIndex }, []);
+    page.predicting = stepIndex;
+    buildPrediction($("predict-form"), page.circuit, step);
+  }
+
+  submitPrediction() {
+    const { page, player } = this;
+    const stepIndex = page.predicting;
+    const step = page.timeline.steps[stepIndex];
+    const fields = [...$("predict-form").querySelectorAll(".predict-fields input")];
+    const verdicts = step.backward.inputs.map((input, k) => {
+      const result = checkPrediction(fields[k].value, input.contribution);
+      return result.ok ? `✓ ${fmt(input.contribution)} is right` : `✗ the answer is ${fmt(input.contribution)}`;
+    });
+    $("predict-form").querySelector(".predict-result").textContent = verdicts.join("; ");
+    page.predicted.add(stepIndex);
+    page.lastActive = -2;
+    if (player.reducedMotion) player.seek(stepIndex + 1);
+    else player.play(stepIndex + 1);
+    this.setPlayLabel();
+  }
+}
