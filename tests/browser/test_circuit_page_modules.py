@@ -19,7 +19,7 @@ def run(page: Page, body: str, arg: Any = None) -> Any:
     return page.evaluate(
         f"""async (arg) => {{
         const m = {{}};
-        for (const name of ["state", "format", "timeline", "caption", "player", "panels", "editor", "layout"]) {{
+        for (const name of ["state", "format", "timeline", "caption", "player", "panels", "editor", "layout", "api"]) {{
           Object.assign(m, await import("{M}" + name + ".js"));
         }}
         return await ({body})(m, arg);
@@ -182,3 +182,42 @@ def test_nudge_and_prediction_checks(ready: Page) -> None:
     assert result["right"]["ok"] and result["close"]["ok"]
     assert result["far"]["ok"] is False and result["wrong"]["ok"] is False
     assert result["empty"] == {"ok": False, "valid": False}
+
+
+def test_kink_caption_names_the_convention(ready: Page, live_server: str) -> None:
+    circuit = evaluate(live_server, "3 * max(z, w)", {"z": 1.5, "w": 1.5})
+    caption = run(
+        ready,
+        """(m, c) => {
+        const tl = m.buildTimeline(c);
+        return m.captionFor(c, tl, tl.steps.length - 1);
+    }""",
+        circuit,
+    )
+    assert caption["kink"].startswith("kink (tie):")
+    assert any("PyTorch" in line for line in caption["lines"])
+    assert "dz += local gradient · upstream = 0.5 · 3 = 1.5" in caption["lines"]
+
+
+def test_a_newer_evaluation_aborts_the_stale_one(ready: Page) -> None:
+    result = run(
+        ready,
+        """async (m) => {
+        const realFetch = window.fetch;
+        let calls = 0;
+        window.fetch = (url, options) => new Promise((resolve, reject) => {
+          const n = ++calls;
+          options.signal.addEventListener("abort", () => reject(new DOMException("stale", "AbortError")));
+          setTimeout(() => resolve(new Response(JSON.stringify({ n }), { status: 200 })), 50);
+        });
+        try {
+          const evaluator = new m.Evaluator();
+          const first = evaluator.evaluate({ expression: "x" }).catch((e) => e.name);
+          const second = evaluator.evaluate({ expression: "x + 1" });
+          return [await first, await second];
+        } finally {
+          window.fetch = realFetch;
+        }
+    }""",
+    )
+    assert result == ["AbortError", {"n": 2}]

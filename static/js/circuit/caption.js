@@ -66,7 +66,12 @@ function backwardCaption(circuit, byId, timeline, stepIndex, step) {
   if (usedValues.length) lines.push(`uses the cached forward value${usedValues.length > 1 ? "s" : ""}: ${usedValues.join(", ")}`);
   let kink = null;
   if (b.kink) {
-    kink = `kink: ${b.kink.text || b.kink.kind}; convention: ${b.kink.convention}`;
+    const { kind, text, convention } = b.kink;
+    const said = (b.rule || "").includes(convention);
+    const detail = text && text !== convention ? `${text}; ` : "";
+    kink = said
+      ? `kink (${kind}): the gradient is not defined here, so the convention above is used`
+      : `kink (${kind}): ${detail}convention: ${convention}`;
     lines.push(kink);
   }
   const number = stepIndex - timeline.forwardCount + 1;
