@@ -36,6 +36,8 @@ def wait_evaluated(page: Page, after: int = 0) -> None:
 
 
 def open_view(page: Page, expression: str, inputs: dict[str, Any], **extra: Any) -> None:
+    """Loads the page afresh at a view link (a bare hash change would keep the old counter)."""
+    page.goto("about:blank")
     page.goto("/" + view_hash(expression, inputs, **extra))
     wait_evaluated(page)
 

@@ -87,40 +87,62 @@ def test_predict_mode_checks_the_guess(page: Page, reference: Reference) -> None
     screenshot(page, "circuit-predict-mode")
 
 
+OVERLAPS = """() => {
+    const boxes = [...document.querySelectorAll('#circuit text')]
+      .filter(t => t.textContent.trim() !== '')
+      .map(t => t.getBoundingClientRect());
+    let hits = 0;
+    for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
+      const a = boxes[i], b = boxes[j];
+      if (a.left < b.right - 0.5 && b.left < a.right - 0.5 && a.top < b.bottom - 0.5 && b.top < a.bottom - 0.5)
+        hits++;
+    }
+    return hits;
+}"""
+
+CROSSINGS = """async (response) => {
+    const m = await import('/static/js/circuit/layout.js');
+    return m.countCrossings(m.layoutCircuit(response));
+}"""
+
+
+def is_tree(response: dict) -> bool:
+    sources = [e["source"] for e in response["edges"]]
+    return len(sources) == len(set(sources))
+
+
+def balanced_sum(lo: int, hi: int) -> str:
+    if hi - lo == 1:
+        return f"a{lo}*b{lo}"
+    mid = (lo + hi) // 2
+    return f"({balanced_sum(lo, mid)} + {balanced_sum(mid, hi)})"
+
+
 def test_no_label_overlaps_and_trees_have_no_crossings(page: Page, live_server: str) -> None:
-    open_view(page, "a * b", {"a": 1, "b": 2})
-    for preset in presets(live_server):
-        before = evaluations(page)
-        page.select_option("#preset", preset["id"])
-        wait_evaluated(page, before)
-        overlaps = page.evaluate(
-            """() => {
-            const boxes = [...document.querySelectorAll('#circuit text')]
-              .filter(t => t.textContent.trim() !== '')
-              .map(t => t.getBoundingClientRect());
-            const hits = [];
-            for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
-              const a = boxes[i], b = boxes[j];
-              if (a.left < b.right - 0.5 && b.left < a.right - 0.5 && a.top < b.bottom - 0.5 && b.top < a.bottom - 0.5)
-                hits.push([i, j]);
-            }
-            return hits.length;
-        }"""
+    """At the default zoom, for every preset and for bigger circuits up to 50 gates."""
+    cases = [(p["id"], p["expression"], p["inputs"]) for p in presets(live_server)]
+    # a balanced tree of 31 gates, and 48 gates whose 12 terms share 6 inputs (forks)
+    cases.append(
+        ("tree31", balanced_sum(0, 16), {f"{v}{i}": (i % 5) - 2 for i in range(16) for v in "ab"})
+    )
+    terms = " + ".join(f"exp(-(a{i % 6} * b{(i * 5) % 6}))" for i in range(12))
+    cases.append(
+        (
+            "forks48",
+            f"({terms}) * c",
+            {**{f"a{i}": i / 4 for i in range(6)}, **{f"b{i}": -i / 5 for i in range(6)}, "c": 2},
         )
-        assert overlaps == 0, preset["id"]
-        response = evaluate(live_server, preset["expression"], preset["inputs"])
-        out_degree: dict[str, int] = {}
-        for e in response["edges"]:
-            out_degree[e["source"]] = out_degree.get(e["source"], 0) + 1
-        if all(d == 1 for d in out_degree.values()):
-            crossings = page.evaluate(
-                """async (response) => {
-                const m = await import('/static/js/circuit/layout.js');
-                return m.countCrossings(m.layoutCircuit(response));
-            }""",
-                response,
-            )
-            assert crossings == 0, preset["id"]
+    )
+    for name, expression, inputs in cases:
+        open_view(page, expression, inputs)
+        response = evaluate(live_server, expression, inputs)
+        gates = sum(n["kind"] == "gate" for n in response["nodes"])
+        if gates > 50:
+            continue
+        assert page.evaluate(OVERLAPS) == 0, name
+        if is_tree(response):
+            assert page.evaluate(CROSSINGS, response) == 0, name
+    assert gates == 48
 
 
 def test_phone_width_has_no_sideways_scroll(browser, live_server: str) -> None:
