@@ -84,7 +84,13 @@ def test_predict_mode_checks_the_guess(page: Page, reference: Reference) -> None
     form.locator("button[type=submit]").click()
     expect(form.locator(".predict-result")).to_have_text("✓ -4 is right; ✗ the answer is 3")
     assert step_label(page) == (3, 4)
+    expect(form.locator("button[type=submit]")).to_be_disabled()  # one guess per step
     screenshot(page, "circuit-predict-mode")
+    # the next step asks again, with a fresh form
+    page.click("#step-forward")
+    expect(form.locator("button[type=submit]")).to_be_enabled()
+    expect(form.locator(".predict-heading")).to_contain_text("upstream gradient -4")
+    assert step_label(page) == (3, 4)
 
 
 OVERLAPS = """() => {

@@ -80,6 +80,7 @@ export class AnimationController {
 
   playTo(target) {
     const { player, page } = this;
+    if (page.predicting === null) $("predict-form").hidden = true; // the last verdict was read
     let done = Math.floor(player.t + 1e-9);
     if (done >= player.end && target >= player.end) {
       // play at the end starts over
@@ -136,6 +137,7 @@ export class AnimationController {
   submitPrediction() {
     const { page, player } = this;
     const stepIndex = page.predicting;
+    if (stepIndex === null || stepIndex === undefined) return;
     const step = page.timeline.steps[stepIndex];
     const fields = [...$("predict-form").querySelectorAll(".predict-fields input")];
     const verdicts = step.backward.inputs.map((input, k) => {
@@ -143,6 +145,9 @@ export class AnimationController {
       return result.ok ? `✓ ${fmt(input.contribution)} is right` : `✗ the answer is ${fmt(input.contribution)}`;
     });
     $("predict-form").querySelector(".predict-result").textContent = verdicts.join("; ");
+    // the verdict stays on screen, but this guess cannot be sent twice
+    for (const control of $("predict-form").querySelectorAll("input, button")) control.disabled = true;
+    page.predicting = null;
     page.predicted.add(stepIndex);
     page.lastActive = -2;
     if (player.reducedMotion) player.seek(stepIndex + 1);

@@ -78,6 +78,7 @@ export function buildPrediction(form, circuit, step) {
     return label;
   });
   fields.replaceChildren(...rows);
+  form.querySelector("button[type=submit]").disabled = false;
   form.querySelector(".predict-result").textContent = "";
   form.hidden = false;
   fields.querySelector("input")?.focus();
