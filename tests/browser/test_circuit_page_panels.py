@@ -207,3 +207,24 @@ def test_tensor_wire_opens_heatmaps(page: Page, live_server: str) -> None:
     screenshot(page, "circuit-tensor-heatmap")
     dialog.locator("button").click()
     expect(dialog).to_be_hidden()
+
+
+def test_steps_table_scrolls_to_the_current_step(page: Page, live_server: str) -> None:
+    preset = next(p for p in presets(live_server) if p["id"] == "staged")
+    open_view(page, preset["expression"], preset["inputs"])  # at the end: the last step is current
+    inside = """() => {
+        const box = document.querySelector('.table-scroll').getBoundingClientRect();
+        const row = document.querySelector('#steps-body tr.current').getBoundingClientRect();
+        return row.top >= box.top && row.bottom <= box.bottom + 1;
+    }"""
+    assert page.evaluate("() => document.querySelector('.table-scroll').scrollTop") > 0
+    assert page.evaluate(inside)
+    page.click("#restart")
+    page.locator("#caption").click()
+    for _ in range(15):  # 14 forward steps, then the first backward step
+        page.keyboard.press("ArrowRight")
+    page.wait_for_function(
+        "() => document.getElementById('step-label').textContent === 'step 15 / 28'"
+    )
+    page.wait_for_function("() => document.querySelector('#steps-body tr.current') !== null")
+    assert page.evaluate(inside)

@@ -96,12 +96,27 @@ export class StepsTable {
         this.build(from, Math.min(steps.length, from + WINDOW_STEPS));
       }
     }
+    let first = null;
     for (const row of this.rows) {
       const step = Number(row.dataset.step);
       row.classList.toggle("current", step === active);
       row.classList.toggle("done", step < active);
-      if (step === active) row.setAttribute("aria-current", "step");
-      else row.removeAttribute("aria-current");
+      if (step === active) {
+        row.setAttribute("aria-current", "step");
+        first = first || row;
+      } else row.removeAttribute("aria-current");
     }
+    if (first) this.reveal(first);
+  }
+
+  /** Scrolls the table's own box (never the page) so the current row is in view. */
+  reveal(row) {
+    const box = this.tbody.closest(".table-scroll");
+    if (!box) return;
+    const header = this.tbody.parentElement.tHead?.offsetHeight ?? 0;
+    const top = row.offsetTop - header;
+    const bottom = row.offsetTop + row.offsetHeight * 2;
+    if (top < box.scrollTop) box.scrollTop = top;
+    else if (bottom > box.scrollTop + box.clientHeight) box.scrollTop = bottom - box.clientHeight;
   }
 }
