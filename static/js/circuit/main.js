@@ -80,7 +80,7 @@ async function evaluate() {
       return;
     }
   }
-  performance.clearMarks();
+  for (const name of ["bpc:response", "bpc:laid-out", "bpc:drawn"]) performance.clearMarks(name);
   performance.mark("bpc:response");
   show(circuit, body.inputs);
   performance.mark("bpc:drawn");
