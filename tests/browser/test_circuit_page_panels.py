@@ -228,3 +228,32 @@ def test_steps_table_scrolls_to_the_current_step(page: Page, live_server: str) -
     )
     page.wait_for_function("() => document.querySelector('#steps-body tr.current') !== null")
     assert page.evaluate(inside)
+
+
+def test_options_tie_break_and_output_gradient(page: Page, live_server: str) -> None:
+    expression, inputs = "3 * max(z, w)", {"z": 1.5, "w": 1.5}
+    response = evaluate(live_server, expression, inputs)
+    edge_of = {
+        n["symbol"]: next(e["id"] for e in response["edges"] if e["source"] == n["id"])
+        for n in response["nodes"]
+        if n["kind"] == "input"
+    }
+
+    def grad_text(name: str) -> str:
+        selector = f'#circuit .wire-label[data-edge="{edge_of[name]}"] .grad'
+        return str(page.locator(selector).evaluate("e => e.firstChild.textContent"))
+
+    open_view(page, expression, inputs)
+    assert (grad_text("z"), grad_text("w")) == ("1.5", "1.5")  # a tie splits evenly
+    open_view(page, expression, inputs, tie="first", g=2)
+    assert (grad_text("z"), grad_text("w")) == ("6", "0")  # all to the first, times 3 · 2
+    expect(page.locator("#tie-break")).to_have_value("first")
+    expect(page.locator("#output-grad")).to_have_value("2")
+    output = page.locator('#circuit .wire-label[data-edge="__output_wire"] .grad')
+    assert output.evaluate("e => e.firstChild.textContent") == "2"
+    before = evaluations(page)
+    page.locator("details.options summary").click()
+    page.select_option("#tie-break", "split")
+    wait_evaluated(page, before)
+    assert (grad_text("z"), grad_text("w")) == ("3", "3")
+    assert "tie=" not in page.url and "g=2" in page.url
