@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 import time
 
@@ -98,3 +99,24 @@ def test_busy_pool_answers_503_with_retry_after_over_http() -> None:
 def _sleep(seconds: float) -> float:
     time.sleep(seconds)
     return seconds
+
+
+def _own_niceness() -> int:
+    return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+
+def test_heavy_threads_run_at_lower_cpu_priority_than_the_event_loop() -> None:
+    async def scenario() -> tuple[int, int]:
+        niced = HeavyPool(workers=1, queue_limit=0, niceness=10)
+        plain = HeavyPool(workers=1, queue_limit=0, niceness=0)
+        try:
+            return await niced.run(_own_niceness), await plain.run(_own_niceness)
+        finally:
+            niced.shutdown()
+            plain.shutdown()
+
+    loop_niceness = _own_niceness()
+    heavy, unchanged = asyncio.run(scenario())
+    assert heavy == 10
+    assert unchanged == loop_niceness
+    assert _own_niceness() == loop_niceness  # the event loop's own thread is untouched

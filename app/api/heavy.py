@@ -6,6 +6,8 @@ import asyncio
 import contextlib
 import functools
 import math
+import os
+import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -35,8 +37,9 @@ class HeavyPool:
     (not when the client goes away), so an abandoned job still holds its slot while it runs.
     """
 
-    def __init__(self, workers: int, queue_limit: int) -> None:
+    def __init__(self, workers: int, queue_limit: int, niceness: int = 10) -> None:
         self.workers = max(1, workers)
+        self.niceness = niceness
         self.capacity = self.workers + max(0, queue_limit)
         self.in_flight = 0
         self._executor: ThreadPoolExecutor | None = None
@@ -44,7 +47,12 @@ class HeavyPool:
     @property
     def executor(self) -> ThreadPoolExecutor:
         if self._executor is None:
-            self._executor = ThreadPoolExecutor(self.workers, thread_name_prefix="bpc-heavy")
+            self._executor = ThreadPoolExecutor(
+                self.workers,
+                thread_name_prefix="bpc-heavy",
+                initializer=_lower_priority,
+                initargs=(self.niceness,),
+            )
         return self._executor
 
     def retry_after_s(self) -> int:
@@ -79,6 +87,14 @@ class HeavyPool:
             self._executor = None
 
 
+def _lower_priority(niceness: int) -> None:
+    """Runs in each heavy thread: on Linux nice is per thread, so when the cores are busy the
+    scheduler runs the event loop (and the small requests it serves) first."""
+    if niceness > 0:
+        with contextlib.suppress(OSError, AttributeError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
+
+
 _pool: HeavyPool | None = None
 
 
@@ -87,7 +103,9 @@ def heavy_pool() -> HeavyPool:
     global _pool
     if _pool is None:
         settings = get_settings()
-        _pool = HeavyPool(settings.heavy_pool_workers, settings.heavy_queue_limit)
+        _pool = HeavyPool(
+            settings.heavy_pool_workers, settings.heavy_queue_limit, settings.heavy_pool_nice
+        )
     return _pool
 
 

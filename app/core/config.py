@@ -51,6 +51,7 @@ class Settings(BaseSettings):
     presets_file: str | None = None
     heavy_pool_workers: int = 1  # per worker process: with WEB_CONCURRENCY = cores, one each
     heavy_queue_limit: int = 16  # waiting expensive requests per process before 503s
+    heavy_pool_nice: int = 10  # heavy threads' nice (Linux, per thread): small requests go first
     access_log: bool = True  # JSON lines on stdout
     instance_id: str | None = None  # X-Instance header; default <hostname>-<pid>
 
