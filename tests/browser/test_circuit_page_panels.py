@@ -257,3 +257,28 @@ def test_options_tie_break_and_output_gradient(page: Page, live_server: str) -> 
     wait_evaluated(page, before)
     assert (grad_text("z"), grad_text("w")) == ("3", "3")
     assert "tie=" not in page.url and "g=2" in page.url
+
+
+def test_named_stages_collapse_into_boxes(
+    page: Page, live_server: str, reference: Reference
+) -> None:
+    preset = next(p for p in presets(live_server) if p["id"] == "staged")
+    open_view(page, preset["expression"], preset["inputs"])
+    expanded = page.locator("#circuit .node").count()
+    page.locator("details.options summary").click()
+    page.check("#collapse-toggle")
+    # sigy = 1 / (1 + exp(-y)) (4 gates) and sigx are one box each now; gradients are unchanged
+    boxes = page.eval_on_selector_all(
+        "#circuit .node.kind-gate .symbol", "els => els.map(e => e.textContent)"
+    )
+    assert "sigy" in boxes and "sigx" in boxes and "exp" not in boxes
+    assert page.locator("#circuit .node").count() < expanded
+    assert "c=1" in page.url
+    done, total = step_label(page)
+    assert done == total == 16
+    last_row = page.locator("#steps-body tr").last.locator("td").all_inner_texts()
+    assert last_row[2] == "y" and last_row[-1] == f"{reference['staged']['grads']['y']:.4g}"
+    expect(page.locator("#caption")).to_contain_text("stage sigy (4 gates, collapsed)")
+    screenshot(page, "circuit-staged-collapsed")
+    page.uncheck("#collapse-toggle")
+    expect(page.locator("#circuit .node")).to_have_count(expanded)

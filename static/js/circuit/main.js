@@ -2,6 +2,7 @@
 
 import { Evaluator, fetchPresets, isAbort } from "./api.js";
 import { AnimationController } from "./animation.js";
+import { collapseStages } from "./collapse.js";
 import { guessInputNames, hideProblem, showProblem } from "./editor.js";
 import { copyLink, downloadJson, downloadPng, downloadSvg } from "./exporter.js";
 import { fmt } from "./format.js";
@@ -22,7 +23,8 @@ const DEFAULT_INPUT = 1;
 const page = {
   state: readState(location.hash),
   presets: [],
-  circuit: null, // the last good response
+  response: null, // the last good answer of the API
+  circuit: null, // what is drawn: the answer, or the answer with its stages collapsed
   timeline: null,
   layout: null,
   structure: "",
@@ -122,6 +124,8 @@ function show(circuit, sentInputs) {
   for (const name of circuit.inputs) state.inputs[name] = sentInputs[name];
   inputs.show(circuit.inputs, state.inputs);
 
+  page.response = circuit;
+  if (state.collapse) circuit = collapseStages(circuit);
   const key = structureKey(circuit);
   const structureChanged = key !== page.structure;
   page.circuit = circuit;
@@ -208,6 +212,10 @@ $("gradcheck-toggle").addEventListener("change", () => {
   page.state.gradcheck = $("gradcheck-toggle").checked;
   schedule(0);
 });
+$("collapse-toggle").addEventListener("change", () => {
+  page.state.collapse = $("collapse-toggle").checked;
+  if (page.response) show(page.response, page.state.inputs);
+});
 $("predict-toggle").addEventListener("change", () => {
   page.state.predict = $("predict-toggle").checked;
   page.predicted.clear();
@@ -244,7 +252,7 @@ $("copy-link").addEventListener("click", async () => {
 });
 $("download-svg").addEventListener("click", () => page.layout && downloadSvg($("circuit"), page.layout));
 $("download-png").addEventListener("click", () => page.layout && downloadPng($("circuit"), page.layout).catch(showError));
-$("download-json").addEventListener("click", () => page.circuit && downloadJson(page.circuit));
+$("download-json").addEventListener("click", () => page.response && downloadJson(page.response));
 $("zoom-in").addEventListener("click", () => zoom.by(1.25));
 $("zoom-out").addEventListener("click", () => zoom.by(0.8));
 $("zoom-fit").addEventListener("click", () => page.layout && zoom.fit(page.layout));
@@ -271,6 +279,7 @@ function syncControls() {
   $("tie-break").value = state.tieBreak;
   $("gradcheck-toggle").checked = state.gradcheck;
   $("predict-toggle").checked = state.predict;
+  $("collapse-toggle").checked = state.collapse;
   $("speed").value = String(state.speed);
   if ($("speed").value !== String(state.speed)) {
     const option = document.createElement("option");

@@ -19,6 +19,7 @@ const PROPERTIES = [
   { key: "sp", field: "speed", codec: num, dflt: 1, ok: (v) => Number.isFinite(v) && v > 0 && v <= 16 },
   { key: "p", field: "predict", codec: bool, dflt: false },
   { key: "gc", field: "gradcheck", codec: bool, dflt: false },
+  { key: "c", field: "collapse", codec: bool, dflt: false },
 ];
 
 export function defaultState() {

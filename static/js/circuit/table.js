@@ -59,7 +59,8 @@ export class StepsTable {
         row.dataset.step = String(stepIndex);
         row.tabIndex = 0;
         cell(row, k === 0 ? String(b.index + 1) : "", "th").setAttribute("scope", "row");
-        cell(row, k === 0 ? `${b.symbol}${gate.label ? ` ${gate.label}` : ""}` : "").title = nodeName(gate);
+        const stage = gate.label && gate.label !== b.symbol ? ` ${gate.label}` : "";
+        cell(row, k === 0 ? `${b.symbol}${stage}` : "").title = nodeName(gate);
         cell(row, fmt(b.upstream)).title = full(b.upstream);
         const name = nodeName(byId.get(input.node));
         cell(row, name.length > 14 ? `${name.slice(0, 13)}…` : name).title = name;
