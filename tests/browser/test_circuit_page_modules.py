@@ -45,6 +45,7 @@ def test_state_round_trips_through_the_url(ready: Page) -> None:
         "speed": 4,
         "predict": True,
         "gradcheck": True,
+        "collapse": True,
     }
     back = run(ready, "(m, s) => m.readState(m.writeState(s))", state)
     assert back == state
