@@ -1,5 +1,7 @@
 /** Sharing and export: copy link, and downloads of the diagram (SVG, PNG) and the API response (JSON). */
 
+import { saveBlob, svgToPng } from "../common/files.js";
+
 // The downloaded SVG is a standalone file, so it carries its own styles (the page's CSS is not there).
 const EXPORT_STYLE = `
 .wire { fill: none; stroke: #5b6475; stroke-width: 1.5; }
@@ -14,17 +16,6 @@ text { font: 12px system-ui, sans-serif; text-anchor: middle; }
 .stage { fill: #5b6475; font-style: italic; font-size: 11px; }
 .hidden, .pulses { display: none; }
 `;
-
-function download(blob, filename) {
-  const url = URL.createObjectURL(blob);
-  const a = document.createElement("a");
-  a.href = url;
-  a.download = filename;
-  document.body.appendChild(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 1000);
-}
 
 /** A standalone copy of the whole diagram (not just the zoomed part), with every label shown. */
 export function standaloneSvg(svg, layout) {
@@ -43,41 +34,15 @@ export function standaloneSvg(svg, layout) {
 }
 
 export function downloadSvg(svg, layout) {
-  download(new Blob([standaloneSvg(svg, layout)], { type: "image/svg+xml" }), "circuit.svg");
+  saveBlob(new Blob([standaloneSvg(svg, layout)], { type: "image/svg+xml" }), "circuit.svg");
 }
 
-export function downloadPng(svg, layout) {
-  return new Promise((resolve, reject) => {
-    const source = standaloneSvg(svg, layout);
-    const url = URL.createObjectURL(new Blob([source], { type: "image/svg+xml" }));
-    const image = new Image();
-    image.onload = () => {
-      const scale = 2;
-      const canvas = document.createElement("canvas");
-      canvas.width = Math.ceil(layout.width * scale);
-      canvas.height = Math.ceil(layout.height * scale);
-      const ctx = canvas.getContext("2d");
-      ctx.fillStyle = "#ffffff";
-      ctx.fillRect(0, 0, canvas.width, canvas.height);
-      ctx.drawImage(image, 0, 0, canvas.width, canvas.height);
-      URL.revokeObjectURL(url);
-      canvas.toBlob((blob) => {
-        if (blob) {
-          download(blob, "circuit.png");
-          resolve();
-        } else reject(new Error("PNG export failed"));
-      }, "image/png");
-    };
-    image.onerror = () => {
-      URL.revokeObjectURL(url);
-      reject(new Error("PNG export failed"));
-    };
-    image.src = url;
-  });
+export async function downloadPng(svg, layout) {
+  saveBlob(await svgToPng(standaloneSvg(svg, layout), layout.width, layout.height), "circuit.png");
 }
 
 export function downloadJson(response) {
-  download(new Blob([JSON.stringify(response, null, 2)], { type: "application/json" }), "circuit.json");
+  saveBlob(new Blob([JSON.stringify(response, null, 2)], { type: "application/json" }), "circuit.json");
 }
 
 export async function copyLink(url) {

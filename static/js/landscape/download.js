@@ -1,19 +1,10 @@
 // Downloads: a plot as a standalone SVG or a PNG, and the numbers behind it as CSV.
 
+import { saveBlob, svgToPng } from "../common/files.js";
+
 // computed styles copied onto the exported copy, since the page's stylesheet does not travel with it
 const STYLE_PROPS = ["fill", "fill-opacity", "stroke", "stroke-width", "stroke-dasharray", "stroke-opacity",
   "opacity", "font-size", "font-family", "font-weight", "text-anchor", "visibility", "image-rendering"];
-
-function save(blob, filename) {
-  const url = URL.createObjectURL(blob);
-  const a = document.createElement("a");
-  a.href = url;
-  a.download = filename;
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 1000);
-}
 
 /** A standalone SVG document for a plot, with its look inlined as presentation attributes. */
 export function svgText(svg) {
@@ -42,30 +33,17 @@ export function svgText(svg) {
 }
 
 export function downloadSvg(svg, filename) {
-  save(new Blob([svgText(svg)], { type: "image/svg+xml" }), filename);
+  saveBlob(new Blob([svgText(svg)], { type: "image/svg+xml" }), filename);
 }
 
 /** Rasterises the standalone SVG at 2x into a PNG. */
-export function downloadPng(svg, filename) {
-  const text = svgText(svg);
+export async function downloadPng(svg, filename) {
   const [, , w, h] = svg.getAttribute("viewBox").split(" ").map(Number);
-  const image = new Image();
-  const url = URL.createObjectURL(new Blob([text], { type: "image/svg+xml" }));
-  image.onload = () => {
-    const canvas = document.createElement("canvas");
-    canvas.width = 2 * w;
-    canvas.height = 2 * h;
-    const ctx = canvas.getContext("2d");
-    ctx.scale(2, 2);
-    ctx.drawImage(image, 0, 0, w, h);
-    URL.revokeObjectURL(url);
-    canvas.toBlob((blob) => save(blob, filename), "image/png");
-  };
-  image.src = url;
+  saveBlob(await svgToPng(svgText(svg), w, h), filename);
 }
 
 /** rows: arrays of cells; the first row is the header. */
 export function downloadCsv(rows, filename) {
   const text = rows.map((r) => r.map((c) => (typeof c === "string" && /[",\n]/.test(c) ? `"${c.replaceAll('"', '""')}"` : String(c))).join(",")).join("\n");
-  save(new Blob([`${text}\n`], { type: "text/csv" }), filename);
+  saveBlob(new Blob([`${text}\n`], { type: "text/csv" }), filename);
 }
