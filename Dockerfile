@@ -30,7 +30,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     FORWARDED_ALLOW_IPS=127.0.0.1 \
     BPC_MAX_BODY_BYTES=1000000 \
     BPC_HEAVY_POOL_WORKERS=1 \
-    BPC_HEAVY_QUEUE_LIMIT=16 \
+    BPC_HEAVY_QUEUE_LIMIT=64 \
     BPC_ACCESS_LOG=true
 RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
     pip install --no-index --find-links /wheels backprop-circuits \

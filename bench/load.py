@@ -18,6 +18,7 @@ import asyncio
 import json
 import os
 import random
+import signal
 import socket
 import subprocess
 import sys
@@ -327,6 +328,7 @@ def main() -> None:
         env["WEB_CONCURRENCY"] = str(args.workers)
     args.workers = int(env["WEB_CONCURRENCY"])
     port = free_port()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the server on the way out
     proc = start_server(port, env)
     try:
         with open("/proc/loadavg") as f:

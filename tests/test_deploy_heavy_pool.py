@@ -25,13 +25,33 @@ def test_pool_refuses_past_workers_plus_queue_and_recovers() -> None:
         with pytest.raises(HeavyPoolBusy) as info:
             await pool.run(lambda: 1)
         assert info.value.capacity == 2
-        assert info.value.retry_after_s == 2
+        assert info.value.retry_after_s == 1  # 2 jobs at the starting guess of 0.5 s each
         gate.set()
         assert await first is True
         assert await second == 7
         await asyncio.sleep(0.01)
         assert pool.in_flight == 0
         assert await pool.run(sum, [1, 2, 3]) == 6
+        pool.shutdown()
+
+    asyncio.run(scenario())
+
+
+def test_pool_refuses_when_the_line_would_take_longer_than_max_wait() -> None:
+    async def scenario() -> None:
+        pool = HeavyPool(workers=1, queue_limit=100, max_wait_s=1.0)
+        gate = threading.Event()
+        await pool.run(time.sleep, 0.05)  # one finished job moves the pace towards 0.05 s
+        assert 0.05 < pool.job_seconds < 0.5
+        pool.job_seconds = 0.6  # as if recent jobs took 0.6 s
+        jobs = [asyncio.ensure_future(pool.run(gate.wait, 5)) for _ in range(2)]
+        await asyncio.sleep(0.05)
+        assert pool.in_flight == 2  # 1 running + 0.6 s of waiting work: under 1 s
+        with pytest.raises(HeavyPoolBusy) as info:
+            await pool.run(lambda: 1)  # 2 x 0.6 s = 1.2 s ahead: over max_wait_s
+        assert info.value.retry_after_s == 2
+        gate.set()
+        await asyncio.gather(*jobs)
         pool.shutdown()
 
     asyncio.run(scenario())
@@ -90,7 +110,7 @@ def test_busy_pool_answers_503_with_retry_after_over_http() -> None:
     statuses = sorted(r.status_code for r in responses)
     assert statuses == [200, 200, 503, 503]
     busy = next(r for r in responses if r.status_code == 503)
-    assert busy.headers["retry-after"] == "2"
+    assert busy.headers["retry-after"] == "1"
     [detail] = busy.json()["detail"]
     assert detail["type"] == "server_busy"
     assert "BPC_HEAVY_POOL_WORKERS" in detail["msg"]

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import math
 import os
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -31,17 +31,24 @@ class HeavyPoolBusy(Exception):
 
 
 class HeavyPool:
-    """`workers` threads plus at most `queue_limit` waiting jobs; anything past that is refused.
+    """`workers` threads; a job is refused (HeavyPoolBusy) when `workers + queue_limit` are in
+    flight, or when the line ahead would take longer than `max_wait_s` to drain at the recent
+    pace of jobs. So cheap jobs may queue deeply, expensive ones only a few deep.
 
     Counting happens on the event loop, and a slot is freed when the worker thread finishes
     (not when the client goes away), so an abandoned job still holds its slot while it runs.
     """
 
-    def __init__(self, workers: int, queue_limit: int, niceness: int = 10) -> None:
+    def __init__(
+        self, workers: int, queue_limit: int, niceness: int = 10, max_wait_s: float = 10.0
+    ) -> None:
         self.workers = max(1, workers)
         self.niceness = niceness
         self.capacity = self.workers + max(0, queue_limit)
+        self.max_wait_s = max_wait_s
         self.in_flight = 0
+        # recent seconds per job (exponentially weighted); a cautious start before any is seen
+        self.job_seconds = 0.5
         self._executor: ThreadPoolExecutor | None = None
 
     @property
@@ -55,23 +62,35 @@ class HeavyPool:
             )
         return self._executor
 
+    def expected_wait_s(self) -> float:
+        """How long the jobs in flight take to drain, at the recent pace."""
+        return self.in_flight * self.job_seconds / self.workers
+
     def retry_after_s(self) -> int:
-        # An accepted job takes about a second or less on this machine (each is sized to finish
-        # in about 2 s at worst), so the line ahead drains in roughly capacity / workers seconds.
-        return min(30, max(1, math.ceil(self.capacity / self.workers)))
+        return min(30, max(1, math.ceil(self.expected_wait_s())))
 
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        if self.in_flight >= self.capacity:
+        if self.in_flight >= self.capacity or (
+            self.in_flight >= self.workers and self.expected_wait_s() > self.max_wait_s
+        ):
             raise HeavyPoolBusy(self.in_flight, self.capacity, self.retry_after_s())
         loop = asyncio.get_running_loop()
         self.in_flight += 1
         try:
-            future: Future[T] = self.executor.submit(functools.partial(fn, *args, **kwargs))
+            future: Future[T] = self.executor.submit(self._timed, fn, *args, **kwargs)
         except BaseException:
             self.in_flight -= 1
             raise
         future.add_done_callback(lambda _: self._release_from_thread(loop))
         return await asyncio.wrap_future(future)
+
+    def _timed(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        started = time.perf_counter()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            # a float store is atomic under the GIL; a lost update only blurs the average
+            self.job_seconds = 0.8 * self.job_seconds + 0.2 * (time.perf_counter() - started)
 
     def _release(self) -> None:
         self.in_flight -= 1
@@ -104,7 +123,10 @@ def heavy_pool() -> HeavyPool:
     if _pool is None:
         settings = get_settings()
         _pool = HeavyPool(
-            settings.heavy_pool_workers, settings.heavy_queue_limit, settings.heavy_pool_nice
+            settings.heavy_pool_workers,
+            settings.heavy_queue_limit,
+            settings.heavy_pool_nice,
+            settings.heavy_max_wait_s,
         )
     return _pool
 
@@ -120,8 +142,8 @@ async def _busy_handler(request: Request, exc: Exception) -> JSONResponse:
         "type": "server_busy",
         "loc": [],
         "msg": f"the server is busy with {exc.in_flight} expensive requests "
-        f"(at most {exc.capacity} at once, setting BPC_HEAVY_POOL_WORKERS + "
-        f"BPC_HEAVY_QUEUE_LIMIT); retry in {exc.retry_after_s} s",
+        f"(settings BPC_HEAVY_POOL_WORKERS, BPC_HEAVY_QUEUE_LIMIT = {exc.capacity} at once, "
+        f"BPC_HEAVY_MAX_WAIT_S); retry in {exc.retry_after_s} s",
         "retry_after": exc.retry_after_s,
     }
     return JSONResponse(

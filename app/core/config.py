@@ -50,7 +50,8 @@ class Settings(BaseSettings):
     # --- classroom deployment (issue 7) ---
     presets_file: str | None = None
     heavy_pool_workers: int = 1  # per worker process: with WEB_CONCURRENCY = cores, one each
-    heavy_queue_limit: int = 16  # waiting expensive requests per process before 503s
+    heavy_queue_limit: int = 64  # waiting expensive requests per process, at most...
+    heavy_max_wait_s: float = 10.0  # ...and no more than this much work waiting (503 beyond)
     heavy_pool_nice: int = 10  # heavy threads' nice (Linux, per thread): small requests go first
     access_log: bool = True  # JSON lines on stdout
     instance_id: str | None = None  # X-Instance header; default <hostname>-<pid>
