@@ -5,7 +5,7 @@ from __future__ import annotations
 import keyword
 import re
 import unicodedata
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from app.core.errors import LimitError, Problem, ProblemError
 
@@ -50,8 +50,9 @@ _KEYWORD_HINTS = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
+class Token(NamedTuple):
+    """One token; a tuple because a 100,000-gate program makes hundreds of thousands."""
+
     kind: str
     text: str
     line: int
@@ -87,13 +88,16 @@ def _fail(source: str, line: int, col: int, msg: str) -> ProblemError:
 
 _SCANNER = re.compile(
     r"""
+    [ \t\r\f]*  # spaces before a token are part of its match, not a match of their own
+    (?:
     (?P<newline>\n)
-    | (?P<space>[ \t\r\f]+)
     | (?P<comment>\#[^\n]*)
     | (?P<num>(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)
     | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
     | (?P<op>\*\*|:=|//|==|!=|[-+*/@()\[\],=:;.])
     | (?P<other>.)
+    | (?P<end>$)
+    )
     """,
     re.VERBOSE | re.DOTALL,
 )
@@ -107,9 +111,9 @@ def tokenize(source: str, max_literal_chars: int = 64) -> list[Token]:
     depth = 0
     n = len(source)
     for match in _SCANNER.finditer(source):
-        kind = match.lastgroup
-        start = match.start()
-        text = match.group()
+        kind = match.lastgroup or "end"
+        start = match.start(kind)
+        text = match.group(kind)
         col = start - line_start + 1
         if kind == "name":
             end = match.end()
