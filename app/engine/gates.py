@@ -331,10 +331,10 @@ def _route_kink(xs: Sequence[Any], out: Any, param: Any, tie_break: str) -> Kink
 
 def _explain_route(word: str) -> Callable[[Step], str]:
     def explain(s: Step) -> str:
-        up = fmt(s.upstream)
-        gets = [i for i, c in enumerate(s.local) if np.any(np.asarray(c) != 0)]
-        if any(np.ndim(x) for x in s.xs):
+        if any(type(x) is not float and np.ndim(x) for x in s.xs):
             return f"{word} gate routes the upstream gradient elementwise to whichever input was the {word}"
+        up = fmt(s.upstream)
+        gets = [i for i, c in enumerate(s.local) if c != 0]
         if len(gets) > 1:
             share = ", ".join(f"{s.names[i]} gets {fmt(s.contributions[i])}" for i in gets)
             return (
