@@ -37,3 +37,28 @@ def test_json_safe_replaces_surrogates_and_non_finite_numbers() -> None:
     safe = _json_safe(content)
     assert safe == {"detail": [{"msg": "bad ? name", "got": "nan", "n": ["-inf", 1.5]}]}
     json.dumps(safe, allow_nan=False).encode("utf-8")
+
+
+def test_validation_errors_echo_truncated_strict_json() -> None:
+    from fastapi.testclient import TestClient
+
+    from app.main import app
+
+    with TestClient(app) as client:
+        long_value = client.post(
+            "/api/v1/circuits/evaluate",
+            json={"expression": "x", "inputs": {"x": 1}, "tie_break": "<b>" * 10_000},
+        )
+        nan_value = client.post(
+            "/api/v1/circuits/evaluate",
+            content=b'{"expression": "x", "inputs": {"x": 1}, "output_grad": NaN}',
+            headers={"content-type": "application/json"},
+        )
+    assert long_value.status_code == 422
+    [detail] = long_value.json()["detail"]
+    assert detail["loc"] == ["body", "tie_break"]
+    assert len(detail["input"]) <= 203 and detail["input"].endswith("...")
+    assert nan_value.status_code == 422
+    [detail] = nan_value.json()["detail"]
+    assert detail["loc"] == ["body", "output_grad"] and detail["input"] == "nan"
+    json.loads(nan_value.text, parse_constant=lambda c: pytest.fail(f"bare {c} in JSON"))
