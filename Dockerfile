@@ -1,17 +1,18 @@
 # Backprop Circuits: one container for a classroom. Offline at run time (every browser asset
 # is vendored), non-root, configured by environment variables (see docs/deploy.md).
 
-# --- build: a wheel of the app and of every runtime dependency ------------------------------
+# --- build: the app and its runtime dependencies installed into a virtualenv ---------------
 FROM python:3.12-slim AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
+RUN python -m venv /opt/venv
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY app ./app
 COPY static ./static
 COPY templates ./templates
-RUN pip wheel --wheel-dir /wheels .
+RUN /opt/venv/bin/pip install . && rm -rf /opt/venv/lib/python3*/site-packages/pip*
 
-# --- run: only the wheels, no build tools, no tests -----------------------------------------
+# --- run: only the virtualenv, no build tools, no tests -------------------------------------
 FROM python:3.12-slim
 # One BLAS/OpenMP thread per process: numpy never grabs every core behind the pool's back.
 # Server knobs: PORT, WEB_CONCURRENCY (worker processes), LIMIT_CONCURRENCY (per worker),
@@ -32,9 +33,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     BPC_HEAVY_POOL_WORKERS=1 \
     BPC_HEAVY_QUEUE_LIMIT=64 \
     BPC_ACCESS_LOG=true
-RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
-    pip install --no-index --find-links /wheels backprop-circuits \
-    && useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin bpc
+COPY --from=build /opt/venv /opt/venv
+ENV PATH=/opt/venv/bin:$PATH
+RUN useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin bpc
 USER bpc
 WORKDIR /tmp
 EXPOSE 8000

@@ -215,7 +215,8 @@ def dockerfile_env() -> dict[str, str]:
         if in_run_stage and line.startswith("ENV "):
             for item in line[4:].split():
                 name, _, value = item.partition("=")
-                env[name] = value
+                if name != "PATH":  # the image's virtualenv; here the current Python runs it
+                    env[name] = value
     return env
 
 
