@@ -40,6 +40,7 @@ class Settings(BaseSettings):
     max_grid_points: int = 40_401  # 201 x 201
     max_slice_steps: int = 10_001
     max_optimize_steps: int = 2_000
+    max_optimize_work: int = 6_000_000_000  # steps*N*max(C,10)*(D+100): about 2 s of GD
     max_term_lines: int = 60  # N*C at most for per-term lines in a 1-D slice
     max_slice_kinks: int = 100_000  # kinks listed in a 1-D slice answer (the count is always exact)
     max_loss_matrix_cells: int = 200_000  # N*C at most for margins/active matrices in /loss

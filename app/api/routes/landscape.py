@@ -168,6 +168,19 @@ def compute_optimizer_path(request: OptimizeRequest, settings: Settings) -> dict
             ("body", "steps"),
         )
     setup = setup_from(request, settings)
+    # Every step touches the whole data set (the loss per step is full-batch). Measured here:
+    # a step costs about N*D*C multiply-adds plus about 100x as much per hinge term (N*C), and
+    # below about 10 classes no less than with 10.
+    data = setup.data
+    work = request.steps * data.n * max(data.num_classes, 10) * (data.d + 100)
+    if work > settings.max_optimize_work:
+        raise LimitError(
+            "the optimizer's work (steps × N × max(C, 10) × (D + 100))",
+            work,
+            settings.max_optimize_work,
+            "max_optimize_work",
+            ("body", "steps"),
+        )
     D1, D2 = directions_for(
         setup.W, request.directions, request.axes, request.normalize, request.direction_seed
     )
