@@ -311,6 +311,13 @@ CASES: list[tuple[str, str, Any, int, str]] = [
         "BPC_MAX_BODY_BYTES",
     ),
     (
+        "optimize-work-over-budget",
+        OPTIMIZE,
+        {"dataset": {"name": "cifar-shaped"}, "steps": 2000, "strategy": "gd"},
+        413,
+        "BPC_MAX_OPTIMIZE_WORK",
+    ),
+    (
         "optimize-steps-billion",
         OPTIMIZE,
         {"dataset": TOY, "steps": 10**9},
