@@ -149,4 +149,5 @@ def test_docs_pages_load_only_local_assets(client: TestClient) -> None:
         assert "http" not in html
         for asset in html.split('src="')[1:] + html.split('href="')[1:]:
             url = asset.split('"')[0]
-            assert client.get(url).status_code == 200, url
+            if not url.startswith("data:"):
+                assert client.get(url).status_code == 200, url

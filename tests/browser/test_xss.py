@@ -104,3 +104,25 @@ def test_markup_in_a_teacher_preset_title_shows_as_text(xss_page: Page) -> None:
     expect(xss_page.locator("#expression")).to_have_value("x * y")
     _assert_inert(xss_page)
     screenshot(xss_page, "xss-teacher-preset")
+
+
+def test_api_docs_render_offline_under_the_csp(xss_page: Page) -> None:
+    xss_page.goto("/docs")
+    expect(xss_page.locator(".swagger-ui .info .title")).to_contain_text("Backprop Circuits")
+    expect(xss_page.locator(".opblock-summary-path").first).to_be_visible()
+    xss_page.goto("/redoc")
+    expect(xss_page.locator("h1").first).to_contain_text("Backprop Circuits")
+    expect(xss_page.get_by_text("/api/v1/circuits/evaluate").first).to_be_attached()
+    screenshot(xss_page, "docs-redoc")
+    # ReDoc's sidebar always tries its vendor logo from a CDN; the CSP refuses it, so nothing
+    # leaves the machine. That one refused attempt is expected; anything else still fails.
+    watch = xss_page.watch  # type: ignore[attr-defined]
+    logo = "https://cdn.redoc.ly/redoc/logo-mini.svg"
+    for _ in range(50):  # the sidebar asks for it after it mounts
+        refused = [m for m in watch.console_errors if logo in m and "Content Security Policy" in m]
+        if refused:
+            break
+        xss_page.wait_for_timeout(100)
+    assert refused, "the CDN logo must be refused by the CSP"
+    watch.console_errors[:] = [m for m in watch.console_errors if m not in refused]
+    watch.foreign_requests[:] = [u for u in watch.foreign_requests if u != logo]

@@ -35,6 +35,7 @@ _REDOC_PAGE = """<!doctype html>
 <head>
   <meta charset="utf-8">
   <title>{title} - ReDoc</title>
+  <link rel="icon" href="data:,">
   <link rel="stylesheet" href="/static/docs/redoc.css">
 </head>
 <body>
