@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 
 from app.core.config import Settings, get_settings
 from app.main import app
+from app.schemas.circuits import EvaluateResponse
 from tests.test_engine_parser import PARSE_ERROR_CASES
 
 URL = "/api/v1/circuits/evaluate"
@@ -235,3 +236,21 @@ def test_deep_chain_over_http(client: TestClient) -> None:
     body = client.post(URL, json={"expression": chain, "inputs": {"x": 1}}).json()
     assert body["gradients"]["x"] == pytest.approx(1.001**1_999, rel=1e-9)
     assert len(body["backward"]) == 1_999
+
+
+@pytest.mark.parametrize(
+    ("expression", "inputs", "extra"),
+    [
+        ("2 * (x*y + max(z, w))", {"x": 3, "y": -4, "z": 2, "w": -1}, {"gradcheck": True}),
+        ("max(z, w) + relu(z - w)", {"z": 1, "w": 1}, {"gradcheck": True}),
+        ("exp(x) * 0 + log(y)", {"x": 1000, "y": 0}, {}),
+        ("a = W @ x\nsum(relu(a))", {"W": [[1, -2], [3, 4]], "x": [1, -1]}, {"gradcheck": True}),
+        ("unused = y * 2\nf = x", {"x": 1}, {}),
+    ],
+)
+def test_answers_match_the_response_schema(client: TestClient, expression, inputs, extra) -> None:
+    """The route sends the engine's report without re-validating it, so check it here."""
+    response = client.post(URL, json={"expression": expression, "inputs": inputs, **extra})
+    assert response.status_code == 200, response.text
+    parsed = EvaluateResponse.model_validate_json(response.content)
+    assert parsed.model_dump(mode="json") == response.json()
