@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
+from app.api.deps import current_settings
 from app.core.config import Settings, get_settings
 from app.main import app
 from app.schemas.circuits import EvaluateResponse
@@ -150,7 +151,7 @@ def test_malformed_json_is_422(client: TestClient) -> None:
 
 @pytest.fixture
 def small_limits() -> Iterator[TestClient]:
-    app.dependency_overrides[get_settings] = lambda: Settings(
+    app.dependency_overrides[current_settings] = lambda: Settings(
         max_expression_chars=50, max_gates=5, max_nesting_depth=4, max_inputs=3
     )
     try:

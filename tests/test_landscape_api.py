@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from app.core.config import Settings, get_settings
+from app.api.deps import current_settings
+from app.core.config import Settings
 from app.landscape.losses import LossSpec, loss_of_weights
 
 URL = "/api/v1/landscape"
@@ -267,11 +268,11 @@ def small_limits(client: TestClient) -> Iterator[TestClient]:
         max_optimize_steps=20,
         max_circuit_terms=12,
     )
-    client.app.dependency_overrides[get_settings] = lambda: limits  # type: ignore[attr-defined]
+    client.app.dependency_overrides[current_settings] = lambda: limits  # type: ignore[attr-defined]
     try:
         yield client
     finally:
-        client.app.dependency_overrides.pop(get_settings, None)  # type: ignore[attr-defined]
+        client.app.dependency_overrides.pop(current_settings, None)  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from app.core.config import Settings, get_settings
+from app.api.deps import current_settings
+from app.core.config import Settings
 from app.main import create_app
 
 # Small limits keep each generated request cheap; the checks are about shapes, not sizes.
@@ -35,7 +36,7 @@ CHECKS = [
 ]
 
 app = create_app()
-app.dependency_overrides[get_settings] = lambda: SMALL
+app.dependency_overrides[current_settings] = lambda: SMALL
 schema = schemathesis.openapi.from_asgi("/openapi.json", app)
 
 

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from app.core.config import Settings, get_settings
+from app.api.deps import current_settings
+from app.core.config import Settings
 from app.main import app
 from app.presets import BUILT_IN
 
@@ -87,7 +88,7 @@ def test_bad_tensor_values_are_422_naming_the_input(
 
 @pytest.fixture
 def tensor_limits() -> Iterator[TestClient]:
-    app.dependency_overrides[get_settings] = lambda: Settings(
+    app.dependency_overrides[current_settings] = lambda: Settings(
         max_tensor_elements_per_input=16,
         max_tensor_elements_per_node=20,
         max_tensor_elements_per_request=60,

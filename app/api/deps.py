@@ -10,7 +10,14 @@ from fastapi import Depends
 from app.core.config import Settings, get_settings
 from app.engine import ParseLimits
 
-SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+async def current_settings() -> Settings:
+    """The cached Settings. Async on purpose: FastAPI runs a plain-def dependency in the
+    threadpool, and that hop cost more than the whole engine run of a small circuit."""
+    return get_settings()
+
+
+SettingsDep = Annotated[Settings, Depends(current_settings)]
 
 
 def parse_limits(settings: Settings) -> ParseLimits:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, UploadFile
+from fastapi import APIRouter, File, UploadFile
 
+from app.api.deps import SettingsDep
 from app.api.heavy import run_heavy
-from app.core.config import Settings, get_settings
+from app.core.config import Settings
 from app.core.errors import LimitError
 from app.landscape.circuit import loss_program
 from app.landscape.data import BUILTIN_DATASETS, parse_csv, user_dataset
@@ -29,8 +30,6 @@ from app.schemas.landscape import (
 )
 
 router = APIRouter(prefix="/api/v1/landscape", tags=["landscape"])
-
-SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
 def setup_from(request: LandscapeRequest, settings: Settings) -> Setup:
