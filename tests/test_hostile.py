@@ -171,7 +171,7 @@ CASES: list[tuple[str, str, Any, int, str]] = [
         "tensor-over-limit",
         EVALUATE,
         circuit("sum(x)", x=[1.0] * 150_000),
-        413,
+        422,
         "BPC_MAX_TENSOR_ELEMENTS_PER_INPUT",
     ),
     ("ragged-tensor", EVALUATE, circuit("sum(x)", x=[[1.0, 2.0], [3.0]]), 422, "ragged"),

@@ -105,7 +105,7 @@ def tensor_limits() -> Iterator[TestClient]:
 @pytest.mark.parametrize(
     ("expression", "inputs", "status", "setting"),
     [
-        ("sum(a)", {"a": [1.0] * 17}, 413, "max_tensor_elements_per_input"),
+        ("sum(a)", {"a": [1.0] * 17}, 422, "max_tensor_elements_per_input"),
         # two 5-vectors make a 5×5 outer product: 25 elements on one wire
         (
             "sum(reshape(a, 5, 1) @ reshape(b, 1, 5))",

@@ -44,7 +44,10 @@ class LimitError(ProblemError):
 
     status = 413
 
-    def __init__(self, what: str, got: int, limit: int, setting: str, loc=("body",)) -> None:
+    def __init__(
+        self, what: str, got: int, limit: int, setting: str, loc=("body",), status: int = 413
+    ) -> None:
+        self.status = status
         msg = f"{what} is {got}, over the limit of {limit} (setting BPC_{setting.upper()})"
         super().__init__(
             Problem(

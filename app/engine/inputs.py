@@ -66,12 +66,14 @@ def _walk(
             raise ProblemError(Problem(f"input '{name}' has an empty dimension", loc=loc))
         total = len(level) * length
         if total > max_elements:
+            # 422, as for any other malformed input: the body was read and names the input.
             raise LimitError(
                 f"input '{name}' element count",
                 total,
                 max_elements,
                 "max_tensor_elements_per_input",
                 loc=loc,
+                status=422,
             )
         shape.append(length)
         level = [x for item in level for x in item]
