@@ -20,12 +20,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import socket
 import statistics
-import subprocess
 import sys
-import time
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -33,14 +29,12 @@ import httpx
 from playwright.sync_api import Page, sync_playwright
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = os.environ.get("BPC_CHROMIUM", "/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-frame-rate-limit",
-    "--disable-gpu-vsync",
-]
+sys.path.insert(0, str(ROOT))
+
+from tests.live_app import CHROMIUM, CHROMIUM_ARGS, running_app  # noqa: E402
+
+# Frame times are measured past the display's 60 Hz, so vsync and the frame-rate cap are off.
+ARGS = [*CHROMIUM_ARGS, "--disable-frame-rate-limit", "--disable-gpu-vsync"]
 
 WAIT_PAINTED = """async (before) => {
   const svg = document.getElementById("circuit");
@@ -114,38 +108,6 @@ def link(expression: str, inputs: dict[str, float], **extra: object) -> str:
     return "/#" + urlencode(params)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start_server() -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    env = {**os.environ, "BPC_ACCESS_LOG": "false"}
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "app.main:app",
-        "--port",
-        str(port),
-        "--log-level",
-        "warning",
-    ]
-    proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return proc, base
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("server did not start")
-
-
 def draw_time(page: Page, base: str, expression: str, inputs: dict[str, float]) -> dict[str, float]:
     """Opens a link to the circuit in a fresh page load and times its first drawing."""
     page.goto("about:blank")
@@ -163,50 +125,45 @@ def main() -> None:
     anim_expression, anim_inputs = circuit(50)  # 200 gates
     small_expression, small_inputs = "(x + y) * z", {"x": -2.0, "y": 5.0, "z": -4.0}
 
-    proc, base = start_server()
-    try:
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-            page = browser.new_page(viewport={"width": 1280, "height": 720})
-            big, small = [], []
-            for _ in range(args.repeats):
-                small.append(draw_time(page, base, small_expression, small_inputs))
-                big.append(draw_time(page, base, big_expression, big_inputs))
-            gates = int(big[0]["gates"])
+    with running_app() as base, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 720})
+        big, small = [], []
+        for _ in range(args.repeats):
+            small.append(draw_time(page, base, small_expression, small_inputs))
+            big.append(draw_time(page, base, big_expression, big_inputs))
+        gates = int(big[0]["gates"])
 
-            layout_circuits = [
-                httpx.post(
-                    f"{base}/api/v1/circuits/evaluate",
-                    json=dict(zip(("expression", "inputs"), circuit(k), strict=True)),
-                    timeout=60,
-                ).json()
-                for k in (8, 20, 30, 50, 125)
-            ]
-            page.goto(base + "/")
+        layout_circuits = [
+            httpx.post(
+                f"{base}/api/v1/circuits/evaluate",
+                json=dict(zip(("expression", "inputs"), circuit(k), strict=True)),
+                timeout=60,
+            ).json()
+            for k in (8, 20, 30, 50, 125)
+        ]
+        page.goto(base + "/")
+        page.wait_for_function(
+            "() => Number(document.getElementById('circuit').dataset.evaluations || 0) > 0"
+        )
+        layouts = page.evaluate(LAYOUT_TIMES, layout_circuits)
+
+        frames = {}
+        for name, expression, inputs, speed in (
+            ("baseline", small_expression, small_inputs, 0.5),
+            ("big", anim_expression, anim_inputs, 8),
+        ):
+            page.goto("about:blank")
+            page.goto(base + link(expression, inputs, s=0, sp=speed))
             page.wait_for_function(
                 "() => Number(document.getElementById('circuit').dataset.evaluations || 0) > 0"
             )
-            layouts = page.evaluate(LAYOUT_TIMES, layout_circuits)
-
-            frames = {}
-            for name, expression, inputs, speed in (
-                ("baseline", small_expression, small_inputs, 0.5),
-                ("big", anim_expression, anim_inputs, 8),
-            ):
-                page.goto("about:blank")
-                page.goto(base + link(expression, inputs, s=0, sp=speed))
-                page.wait_for_function(
-                    "() => Number(document.getElementById('circuit').dataset.evaluations || 0) > 0"
-                )
-                drawn_gates = page.locator("#circuit .node.kind-gate").count()
-                page.click("#play")
-                times = page.evaluate(FRAME_TIMES, args.frames_seconds)
-                playing = page.locator("#play").get_attribute("aria-pressed")
-                frames[name] = (drawn_gates, speed, times, playing)
-            browser.close()
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+            drawn_gates = page.locator("#circuit .node.kind-gate").count()
+            page.click("#play")
+            times = page.evaluate(FRAME_TIMES, args.frames_seconds)
+            playing = page.locator("#play").get_attribute("aria-pressed")
+            frames[name] = (drawn_gates, speed, times, playing)
+        browser.close()
 
     def med(rows: list[dict[str, float]], key: str) -> float:
         return statistics.median(r[key] for r in rows)

@@ -13,19 +13,16 @@ request: fetch() of the same JSON body to the same endpoint until the answer is 
 from __future__ import annotations
 
 import argparse
-import os
-import socket
 import statistics
-import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
 from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = os.environ.get("BPC_CHROMIUM", "/usr/bin/chromium")
+sys.path.insert(0, str(ROOT))
+
+from tests.live_app import CHROMIUM, CHROMIUM_ARGS, running_app  # noqa: E402
 
 BARE_FETCH = """async (body) => {
   const start = performance.now();
@@ -42,42 +39,6 @@ PAGE_TIME = """() => {
 }"""
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start_server() -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    env = {**os.environ, "BPC_ACCESS_LOG": "false"}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "app.main:app",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return proc, base
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("server did not start")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=1000)
@@ -85,35 +46,28 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
 
-    proc, base = start_server()
-    try:
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(
-                executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"]
+    with running_app() as base, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        query = f"?view=2d&dataset=cifar-shaped&n={args.n}&grid={args.grid}&lo=-1&hi=1"
+        page.goto(f"{base}/landscape{query}")
+        page.wait_for_selector("body[data-ready]", timeout=120_000)
+        page_times, draw_times, bare_times = [], [], []
+        for k in range(1, args.repeats + 1):
+            page.evaluate("() => performance.clearMarks()")
+            with page.expect_request("**/api/v1/landscape/slice") as sent:
+                page.fill('input[data-state="rseed"]', str(k))
+            page.wait_for_function(
+                "() => performance.getEntriesByName('ls:heatmap-drawn').length > 0",
+                timeout=120_000,
             )
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            query = f"?view=2d&dataset=cifar-shaped&n={args.n}&grid={args.grid}&lo=-1&hi=1"
-            page.goto(f"{base}/landscape{query}")
-            page.wait_for_selector("body[data-ready]", timeout=120_000)
-            page_times, draw_times, bare_times = [], [], []
-            for k in range(1, args.repeats + 1):
-                page.evaluate("() => performance.clearMarks()")
-                with page.expect_request("**/api/v1/landscape/slice") as sent:
-                    page.fill('input[data-state="rseed"]', str(k))
-                page.wait_for_function(
-                    "() => performance.getEntriesByName('ls:heatmap-drawn').length > 0",
-                    timeout=120_000,
-                )
-                total, draw = page.evaluate(PAGE_TIME)
-                page_times.append(total)
-                draw_times.append(draw)
-                bare_times.append(page.evaluate(BARE_FETCH, sent.value.post_data))
-            cells = page.locator(".plot2d image.heatmap").get_attribute("href") or ""
-            assert cells.startswith("data:image/png"), "the heatmap was not drawn"
-            browser.close()
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+            total, draw = page.evaluate(PAGE_TIME)
+            page_times.append(total)
+            draw_times.append(draw)
+            bare_times.append(page.evaluate(BARE_FETCH, sent.value.post_data))
+        cells = page.locator(".plot2d image.heatmap").get_attribute("href") or ""
+        assert cells.startswith("data:image/png"), "the heatmap was not drawn"
+        browser.close()
 
     page_ms, bare_ms = statistics.median(page_times), statistics.median(bare_times)
     print(

@@ -16,6 +16,18 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# Debian's Chromium, driven by Playwright in the browser tests and the front-end benchmarks.
+# The flags keep it from reaching for the network, which this machine does not have.
+CHROMIUM = os.environ.get("BPC_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
 
 def free_port() -> int:
     with socket.socket() as sock:

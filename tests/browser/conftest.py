@@ -2,73 +2,25 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import httpx
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, sync_playwright
 
-CHROMIUM = os.environ.get("BPC_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from tests.live_app import CHROMIUM, CHROMIUM_ARGS, running_app
+
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def live_server() -> Iterator[str]:
-    """Starts the app with uvicorn in a child process; yields its base URL."""
-    port = _free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "app.main:app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            err = proc.stderr.read().decode() if proc.stderr else ""
-            proc.kill()
-            raise RuntimeError(f"server did not start: {err[-2000:]}")
-        time.sleep(0.1)
-    yield base
-    proc.terminate()
-    proc.wait(timeout=10)
+    """The app as the Dockerfile starts it, on a free loopback port; yields its base URL."""
+    with running_app() as base:
+        yield base
 
 
 # Package scope, not session: Playwright's sync API keeps an event loop running in this thread
@@ -108,12 +60,12 @@ class PageWatch:
             self.foreign_requests.append(url)
 
 
-@pytest.fixture
-def page(browser: Browser, live_server: str) -> Iterator[Page]:
-    """A fresh 1280x720 page; fails the test on console errors or requests leaving the origin."""
-    context = browser.new_context(viewport={"width": 1280, "height": 720}, base_url=live_server)
+@contextmanager
+def watched_page(browser: Browser, base: str) -> Iterator[Page]:
+    """A fresh 1280x720 page on `base`; fails on console errors or requests leaving the origin."""
+    context = browser.new_context(viewport={"width": 1280, "height": 720}, base_url=base)
     page = context.new_page()
-    watch = PageWatch(live_server)
+    watch = PageWatch(base)
     page.on("console", watch.on_console)
     page.on("pageerror", lambda exc: watch.console_errors.append(f"pageerror: {exc}"))
     page.on("request", lambda req: watch.on_request(req.url))
@@ -122,6 +74,13 @@ def page(browser: Browser, live_server: str) -> Iterator[Page]:
     context.close()
     assert watch.console_errors == [], f"console errors: {watch.console_errors}"
     assert watch.foreign_requests == [], f"requests left the origin: {watch.foreign_requests}"
+
+
+@pytest.fixture
+def page(browser: Browser, live_server: str) -> Iterator[Page]:
+    """A watched page on the shared live server (see watched_page)."""
+    with watched_page(browser, live_server) as watched:
+        yield watched
 
 
 def screenshot(page: Page, name: str) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.conftest import PageWatch, screenshot
+from tests.browser.conftest import screenshot, watched_page
 from tests.live_app import running_app
 
 PAYLOAD = "<img src=x onerror=window.__xss=1>"
@@ -37,18 +37,8 @@ def server_with_teacher_presets() -> Iterator[str]:
 @pytest.fixture
 def xss_page(browser: Browser, server_with_teacher_presets: str) -> Iterator[Page]:
     """Like the shared `page` fixture: fails on console errors (a CSP violation is one)."""
-    base = server_with_teacher_presets
-    context = browser.new_context(viewport={"width": 1280, "height": 720}, base_url=base)
-    page = context.new_page()
-    watch = PageWatch(base)
-    page.on("console", watch.on_console)
-    page.on("pageerror", lambda exc: watch.console_errors.append(f"pageerror: {exc}"))
-    page.on("request", lambda req: watch.on_request(req.url))
-    page.watch = watch  # type: ignore[attr-defined]
-    yield page
-    context.close()
-    assert watch.console_errors == [], f"console errors: {watch.console_errors}"
-    assert watch.foreign_requests == [], f"requests left the origin: {watch.foreign_requests}"
+    with watched_page(browser, server_with_teacher_presets) as watched:
+        yield watched
 
 
 def _assert_inert(page: Page) -> None:
