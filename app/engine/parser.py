@@ -7,35 +7,18 @@ The text is only ever tokenized and parsed: no eval, exec or compile.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
 from app.core.errors import LimitError, ProblemError
-from app.engine.circuit import Circuit, Node, Span
+from app.engine.builder import Builder, Operand, ParseLimits, bind_name, constant
+from app.engine.circuit import Circuit, Span
 from app.engine.gates import BINARY_OPS, GATES
 from app.engine.lexer import END, NAME, NEWLINE, NUM, OP, Token, parse_problem, tokenize
-
-
-@dataclass(frozen=True, slots=True)
-class ParseLimits:
-    max_expression_chars: int = 200_000
-    max_gates: int = 20_000
-    max_nesting_depth: int = 200
-    max_inputs: int = 200
-    max_statements: int = 2_000
-    max_literal_chars: int = 64
-
+from app.engine.subscripts import closing_bracket, parse_index
 
 # Binding power: higher binds tighter. ** is right-associative and binds tighter than unary minus.
 _PRECEDENCE = {"+": 10, "-": 10, "*": 20, "/": 20, "@": 20, "unary": 30, "**": 40}
-
-
-@dataclass(slots=True)
-class _Operand:
-    node: int
-    start: tuple[int, int]
-    end: tuple[int, int]
 
 
 @dataclass(slots=True)
@@ -60,48 +43,6 @@ class _Pending:
     @property
     def precedence(self) -> int:
         return _PRECEDENCE["unary"] if self.unary else _PRECEDENCE[self.op]
-
-
-class _Builder:
-    def __init__(self, source: str, limits: ParseLimits) -> None:
-        self.source = source
-        self.limits = limits
-        self.nodes: list[Node] = []
-        self.bindings: dict[str, int] = {}
-        self.input_names: list[str] = []
-        self.gates = 0
-
-    def fail(self, token: Token, msg: str) -> ProblemError:
-        return ProblemError(parse_problem(self.source, token.line, token.col, msg))
-
-    def add(self, node: Node) -> int:
-        node.id = len(self.nodes)
-        self.nodes.append(node)
-        if node.kind == "gate":
-            self.gates += 1
-            if self.gates > self.limits.max_gates:
-                raise LimitError(
-                    "the number of gates",
-                    self.gates,
-                    self.limits.max_gates,
-                    "max_gates",
-                    loc=("body", "expression"),
-                )
-        return node.id
-
-    def gate(
-        self,
-        op: str,
-        args: list[_Operand],
-        start: tuple[int, int],
-        end: tuple[int, int],
-        param: Any = None,
-    ) -> _Operand:
-        span = Span(start[0], start[1], end[0], end[1])
-        node_id = self.add(
-            Node(0, "gate", op=op, args=tuple(a.node for a in args), const=param, span=span)
-        )
-        return _Operand(node_id, start, end)
 
 
 def parse(source: str, limits: ParseLimits | None = None) -> Circuit:
@@ -129,7 +70,7 @@ def parse(source: str, limits: ParseLimits | None = None) -> Circuit:
             "max_statements",
             loc=("body", "expression"),
         )
-    builder = _Builder(source, limits)
+    builder = Builder(source, limits)
     assigned = _assignments(builder, statements)
     stage_lines: dict[str, int] = {}
     output = -1
@@ -169,7 +110,7 @@ def _split_statements(tokens: list[Token]) -> list[list[Token]]:
     return statements
 
 
-def _assignments(builder: _Builder, statements: list[list[Token]]) -> dict[str, Token]:
+def _assignments(builder: Builder, statements: list[list[Token]]) -> dict[str, Token]:
     """Names bound by `name = ...` statements, checked for reuse and for clashing with gates."""
     assigned: dict[str, Token] = {}
     for statement in statements:
@@ -203,11 +144,11 @@ def _assignments(builder: _Builder, statements: list[list[Token]]) -> dict[str, 
 
 
 def _parse_expression(
-    builder: _Builder, tokens: list[Token], assigned: dict[str, Token], after: Token | None
-) -> _Operand:
+    builder: Builder, tokens: list[Token], assigned: dict[str, Token], after: Token | None
+) -> Operand:
     """One expression, by shunting-yard: operands and operators on explicit stacks."""
     limits = builder.limits
-    output: list[_Operand] = []
+    output: list[Operand] = []
     ops: list[_Pending | _Marker] = []
     depth = 0
     expect_operand = True
@@ -238,7 +179,7 @@ def _parse_expression(
         text = token.text
         if expect_operand:
             if token.kind == NUM:
-                output.append(_constant(builder, token))
+                output.append(constant(builder, token))
                 expect_operand = False
             elif token.kind == NAME:
                 nxt = tokens[i + 1] if i + 1 < n else None
@@ -254,7 +195,7 @@ def _parse_expression(
                     if i < n and tokens[i].text == ")":
                         raise builder.fail(tokens[i], f"{text}() needs {_arity_text(gate.arity)}")
                     continue
-                output.append(_name(builder, token, assigned))
+                output.append(bind_name(builder, token, assigned))
                 expect_operand = False
             elif text == "(":
                 depth += 1
@@ -294,7 +235,7 @@ def _parse_expression(
                 depth -= 1
                 if marker.kind == "paren":
                     inner = output[-1]
-                    output[-1] = _Operand(
+                    output[-1] = Operand(
                         inner.node,
                         (marker.token.line, marker.token.col),
                         (token.line, token.end_col),
@@ -302,8 +243,8 @@ def _parse_expression(
                 else:
                     output.append(_call(builder, marker, output, token))
             elif text == "[":
-                close = _closing_bracket(builder, tokens, i)
-                output[-1] = _index(
+                close = closing_bracket(builder, tokens, i)
+                output[-1] = parse_index(
                     builder, output[-1], tokens[i + 1 : close], tokens[close], assigned
                 )
                 i = close
@@ -355,59 +296,20 @@ def _parse_expression(
     return output[0]
 
 
-def _constant(builder: _Builder, token: Token) -> _Operand:
-    value = float(token.text)
-    if not math.isfinite(value):
-        raise builder.fail(token, f"the number {token.text} is too large for float64")
-    span = Span(token.line, token.col, token.line, token.end_col)
-    node_id = builder.add(Node(0, "const", const=value, span=span))
-    return _Operand(node_id, (token.line, token.col), (token.line, token.end_col))
-
-
-def _name(builder: _Builder, token: Token, assigned: dict[str, Token]) -> _Operand:
-    name = token.text
-    where = ((token.line, token.col), (token.line, token.end_col))
-    if name in builder.bindings:
-        return _Operand(builder.bindings[name], *where)
-    gate = GATES.get(name)
-    if gate is not None and gate.by_name and gate.reserved:
-        raise builder.fail(token, f"'{name}' is a gate: call it, as in {name}(x)")
-    if name in assigned:
-        at = assigned[name]
-        if (at.line, at.col) > (token.line, token.col):
-            raise builder.fail(token, f"'{name}' is used before it is assigned on line {at.line}")
-        raise builder.fail(token, f"'{name}' is used in its own definition")
-    if len(builder.input_names) >= builder.limits.max_inputs:
-        raise LimitError(
-            "the number of inputs",
-            len(builder.input_names) + 1,
-            builder.limits.max_inputs,
-            "max_inputs",
-            loc=("body", "expression"),
-        )
-    span = Span(token.line, token.col, token.line, token.end_col)
-    node_id = builder.add(Node(0, "input", name=name, span=span))
-    builder.bindings[name] = node_id
-    builder.input_names.append(name)
-    return _Operand(node_id, *where)
-
-
-def _apply_unary(builder: _Builder, pending: _Pending, operand: _Operand) -> _Operand:
+def _apply_unary(builder: Builder, pending: _Pending, operand: Operand) -> Operand:
     start = (pending.token.line, pending.token.col)
     if pending.op == "+":
-        return _Operand(operand.node, start, operand.end)
+        return Operand(operand.node, start, operand.end)
     node = builder.nodes[operand.node]
     if node.kind == "const" and not node.labels and node.id == len(builder.nodes) - 1:
         # A negative literal such as -2.5 is a constant, not a negate gate.
         node.const = -node.const
         node.span = Span(start[0], start[1], operand.end[0], operand.end[1])
-        return _Operand(operand.node, start, operand.end)
+        return Operand(operand.node, start, operand.end)
     return builder.gate("neg", [operand], start, operand.end)
 
 
-def _apply_binary(
-    builder: _Builder, pending: _Pending, left: _Operand, right: _Operand
-) -> _Operand:
+def _apply_binary(builder: Builder, pending: _Pending, left: Operand, right: Operand) -> Operand:
     op = BINARY_OPS[pending.op]
     right_node = builder.nodes[right.node]
     if op == "pow_xy" and right_node.kind == "const":
@@ -415,96 +317,7 @@ def _apply_binary(
     return builder.gate(op, [left, right], left.start, right.end)
 
 
-def _closing_bracket(builder: _Builder, tokens: list[Token], open_at: int) -> int:
-    """Position of the ']' that closes the '[' at `open_at`; indices hold no brackets."""
-    for j in range(open_at + 1, len(tokens)):
-        if tokens[j].text == "]":
-            return j
-        if tokens[j].text in ("[", "("):
-            raise builder.fail(
-                tokens[j], "an index holds integers, slices or input names, not expressions"
-            )
-    raise builder.fail(tokens[open_at], "'[' is never closed")
-
-
-def _index(
-    builder: _Builder,
-    operand: _Operand,
-    inside: list[Token],
-    close: Token,
-    assigned: dict[str, Token],
-) -> _Operand:
-    """x[...]: integer constants, slices (a:b:c) and integer-valued input names, by axis."""
-    entries: list[tuple[Any, ...]] = []
-    names: list[_Operand] = []
-    parts: list[list[Token]] = [[]]
-    for token in inside:
-        if token.text == ",":
-            parts.append([])
-        else:
-            parts[-1].append(token)
-    for part in parts:
-        if not part:
-            raise builder.fail(close, "an empty index entry: write an integer, a slice or a name")
-        if any(t.text == ":" for t in part):
-            bounds: list[list[Token]] = [[]]
-            for token in part:
-                if token.text == ":":
-                    bounds.append([])
-                else:
-                    bounds[-1].append(token)
-            if len(bounds) > 3:
-                raise builder.fail(part[0], "a slice has at most three parts, start:stop:step")
-            values = [_index_int(builder, b) if b else None for b in bounds]
-            values += [None] * (3 - len(values))
-            if values[2] == 0:
-                raise builder.fail(part[0], "a slice's step cannot be 0")
-            entries.append(("slice", *values))
-        elif len(part) == 1 and part[0].kind == NAME:
-            token = part[0]
-            bound = builder.bindings.get(token.text)
-            if bound is not None and builder.nodes[bound].kind == "const":
-                entries.append(("int", _integer(builder, token, builder.nodes[bound].const)))
-                continue
-            if bound is not None and builder.nodes[bound].kind != "input":
-                raise builder.fail(
-                    token,
-                    f"'{token.text}' is a computed stage; an index must be an integer constant "
-                    "or an input name (indices are not differentiable)",
-                )
-            names.append(_name(builder, token, assigned))
-            entries.append(("arg", len(names)))
-        else:
-            entries.append(("int", _index_int(builder, part)))
-    return builder.gate(
-        "index",
-        [operand, *names],
-        operand.start,
-        (close.line, close.end_col),
-        param=tuple(entries),
-    )
-
-
-def _index_int(builder: _Builder, tokens: list[Token]) -> int:
-    sign = 1
-    if len(tokens) == 2 and tokens[0].text in ("-", "+"):
-        sign = -1 if tokens[0].text == "-" else 1
-        tokens = tokens[1:]
-    if len(tokens) != 1 or tokens[0].kind != NUM:
-        raise builder.fail(
-            tokens[0],
-            "an index holds integers, slices (1:3, :) or input names, not expressions",
-        )
-    return sign * _integer(builder, tokens[0], float(tokens[0].text))
-
-
-def _integer(builder: _Builder, token: Token, value: float) -> int:
-    if not float(value).is_integer():
-        raise builder.fail(token, f"an index must be an integer, not {token.text}")
-    return int(value)
-
-
-def _call(builder: _Builder, marker: _Marker, output: list[_Operand], close: Token) -> _Operand:
+def _call(builder: Builder, marker: _Marker, output: list[Operand], close: Token) -> Operand:
     assert marker.name_token is not None
     name = marker.name_token.text
     gate = GATES[name]

@@ -1,0 +1,114 @@
+"""Builds a circuit's nodes while parsing: node creation, name binding and the size limits."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from app.core.errors import LimitError, ProblemError
+from app.engine.circuit import Node, Span
+from app.engine.gates import GATES
+from app.engine.lexer import Token, parse_problem
+
+
+@dataclass(frozen=True, slots=True)
+class ParseLimits:
+    """The parser's size limits; the API fills them from the Settings fields of the same names."""
+
+    max_expression_chars: int = 200_000
+    max_gates: int = 20_000
+    max_nesting_depth: int = 200
+    max_inputs: int = 200
+    max_statements: int = 2_000
+    max_literal_chars: int = 64
+
+
+@dataclass(slots=True)
+class Operand:
+    """A parsed operand: its node and the source span it covers, for excerpts and errors."""
+
+    node: int
+    start: tuple[int, int]
+    end: tuple[int, int]
+
+
+class Builder:
+    """Appends nodes in creation order (so the list is topological) and binds names to them."""
+
+    def __init__(self, source: str, limits: ParseLimits) -> None:
+        self.source = source
+        self.limits = limits
+        self.nodes: list[Node] = []
+        self.bindings: dict[str, int] = {}
+        self.input_names: list[str] = []
+        self.gates = 0
+
+    def fail(self, token: Token, msg: str) -> ProblemError:
+        return ProblemError(parse_problem(self.source, token.line, token.col, msg))
+
+    def add(self, node: Node) -> int:
+        node.id = len(self.nodes)
+        self.nodes.append(node)
+        if node.kind == "gate":
+            self.gates += 1
+            if self.gates > self.limits.max_gates:
+                raise LimitError(
+                    "the number of gates",
+                    self.gates,
+                    self.limits.max_gates,
+                    "max_gates",
+                    loc=("body", "expression"),
+                )
+        return node.id
+
+    def gate(
+        self,
+        op: str,
+        args: list[Operand],
+        start: tuple[int, int],
+        end: tuple[int, int],
+        param: Any = None,
+    ) -> Operand:
+        span = Span(start[0], start[1], end[0], end[1])
+        node_id = self.add(
+            Node(0, "gate", op=op, args=tuple(a.node for a in args), const=param, span=span)
+        )
+        return Operand(node_id, start, end)
+
+
+def constant(builder: Builder, token: Token) -> Operand:
+    value = float(token.text)
+    if not math.isfinite(value):
+        raise builder.fail(token, f"the number {token.text} is too large for float64")
+    span = Span(token.line, token.col, token.line, token.end_col)
+    node_id = builder.add(Node(0, "const", const=value, span=span))
+    return Operand(node_id, (token.line, token.col), (token.line, token.end_col))
+
+
+def bind_name(builder: Builder, token: Token, assigned: dict[str, Token]) -> Operand:
+    name = token.text
+    where = ((token.line, token.col), (token.line, token.end_col))
+    if name in builder.bindings:
+        return Operand(builder.bindings[name], *where)
+    gate = GATES.get(name)
+    if gate is not None and gate.by_name and gate.reserved:
+        raise builder.fail(token, f"'{name}' is a gate: call it, as in {name}(x)")
+    if name in assigned:
+        at = assigned[name]
+        if (at.line, at.col) > (token.line, token.col):
+            raise builder.fail(token, f"'{name}' is used before it is assigned on line {at.line}")
+        raise builder.fail(token, f"'{name}' is used in its own definition")
+    if len(builder.input_names) >= builder.limits.max_inputs:
+        raise LimitError(
+            "the number of inputs",
+            len(builder.input_names) + 1,
+            builder.limits.max_inputs,
+            "max_inputs",
+            loc=("body", "expression"),
+        )
+    span = Span(token.line, token.col, token.line, token.end_col)
+    node_id = builder.add(Node(0, "input", name=name, span=span))
+    builder.bindings[name] = node_id
+    builder.input_names.append(name)
+    return Operand(node_id, *where)

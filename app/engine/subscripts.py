@@ -1,0 +1,97 @@
+"""The index sub-grammar, x[...]: integer constants, slices and integer-valued input names."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.engine.builder import Builder, Operand, bind_name
+from app.engine.lexer import NAME, NUM, Token
+
+
+def closing_bracket(builder: Builder, tokens: list[Token], open_at: int) -> int:
+    """Position of the ']' that closes the '[' at `open_at`; indices hold no brackets."""
+    for j in range(open_at + 1, len(tokens)):
+        if tokens[j].text == "]":
+            return j
+        if tokens[j].text in ("[", "("):
+            raise builder.fail(
+                tokens[j], "an index holds integers, slices or input names, not expressions"
+            )
+    raise builder.fail(tokens[open_at], "'[' is never closed")
+
+
+def parse_index(
+    builder: Builder,
+    operand: Operand,
+    inside: list[Token],
+    close: Token,
+    assigned: dict[str, Token],
+) -> Operand:
+    """x[...]: integer constants, slices (a:b:c) and integer-valued input names, by axis."""
+    entries: list[tuple[Any, ...]] = []
+    names: list[Operand] = []
+    parts: list[list[Token]] = [[]]
+    for token in inside:
+        if token.text == ",":
+            parts.append([])
+        else:
+            parts[-1].append(token)
+    for part in parts:
+        if not part:
+            raise builder.fail(close, "an empty index entry: write an integer, a slice or a name")
+        if any(t.text == ":" for t in part):
+            bounds: list[list[Token]] = [[]]
+            for token in part:
+                if token.text == ":":
+                    bounds.append([])
+                else:
+                    bounds[-1].append(token)
+            if len(bounds) > 3:
+                raise builder.fail(part[0], "a slice has at most three parts, start:stop:step")
+            values = [_index_int(builder, b) if b else None for b in bounds]
+            values += [None] * (3 - len(values))
+            if values[2] == 0:
+                raise builder.fail(part[0], "a slice's step cannot be 0")
+            entries.append(("slice", *values))
+        elif len(part) == 1 and part[0].kind == NAME:
+            token = part[0]
+            bound = builder.bindings.get(token.text)
+            if bound is not None and builder.nodes[bound].kind == "const":
+                entries.append(("int", _integer(builder, token, builder.nodes[bound].const)))
+                continue
+            if bound is not None and builder.nodes[bound].kind != "input":
+                raise builder.fail(
+                    token,
+                    f"'{token.text}' is a computed stage; an index must be an integer constant "
+                    "or an input name (indices are not differentiable)",
+                )
+            names.append(bind_name(builder, token, assigned))
+            entries.append(("arg", len(names)))
+        else:
+            entries.append(("int", _index_int(builder, part)))
+    return builder.gate(
+        "index",
+        [operand, *names],
+        operand.start,
+        (close.line, close.end_col),
+        param=tuple(entries),
+    )
+
+
+def _index_int(builder: Builder, tokens: list[Token]) -> int:
+    sign = 1
+    if len(tokens) == 2 and tokens[0].text in ("-", "+"):
+        sign = -1 if tokens[0].text == "-" else 1
+        tokens = tokens[1:]
+    if len(tokens) != 1 or tokens[0].kind != NUM:
+        raise builder.fail(
+            tokens[0],
+            "an index holds integers, slices (1:3, :) or input names, not expressions",
+        )
+    return sign * _integer(builder, tokens[0], float(tokens[0].text))
+
+
+def _integer(builder: Builder, token: Token, value: float) -> int:
+    if not float(value).is_integer():
+        raise builder.fail(token, f"an index must be an integer, not {token.text}")
+    return int(value)
