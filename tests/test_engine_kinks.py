@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 
 import pytest
 
@@ -120,7 +119,6 @@ def test_non_finite_names_the_first_gate_only_once() -> None:
     ]
     assert len(infinities) == 1
     assert report["output"]["value"] == "Infinity"
-    assert not math.isnan(float("inf"))
 
 
 def test_output_grad_seeds_the_backward_pass() -> None:

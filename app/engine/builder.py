@@ -6,22 +6,26 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from app.core.config import Settings
 from app.core.errors import LimitError, ProblemError
 from app.engine.circuit import Node, Span
 from app.engine.gates import GATES
 from app.engine.lexer import Token, parse_problem
 
+_DEFAULT = Settings.model_fields
+
 
 @dataclass(frozen=True, slots=True)
 class ParseLimits:
-    """The parser's size limits; the API fills them from the Settings fields of the same names."""
+    """The parser's size limits. The defaults are Settings' defaults (one place sets limits);
+    the API passes the configured values of the Settings fields of the same names."""
 
-    max_expression_chars: int = 200_000
-    max_gates: int = 20_000
-    max_nesting_depth: int = 200
-    max_inputs: int = 200
-    max_statements: int = 2_000
-    max_literal_chars: int = 64
+    max_expression_chars: int = _DEFAULT["max_expression_chars"].default
+    max_gates: int = _DEFAULT["max_gates"].default
+    max_nesting_depth: int = _DEFAULT["max_nesting_depth"].default
+    max_inputs: int = _DEFAULT["max_inputs"].default
+    max_statements: int = _DEFAULT["max_statements"].default
+    max_literal_chars: int = _DEFAULT["max_literal_chars"].default
 
 
 @dataclass(slots=True)

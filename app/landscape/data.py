@@ -153,6 +153,10 @@ def _random_dataset(name: str, n: int, d: int, c: int, seed: int) -> Dataset:
     return Dataset(X, y, c, name)
 
 
+def _csv_error(msg: str, loc: Loc, line_no: int, col: int, raw: str) -> ProblemError:
+    return ProblemError(Problem(msg, loc=loc, line=line_no, col=col, excerpt=raw[:80]))
+
+
 def parse_csv(text: str, loc: Loc) -> tuple[list[list[float]], list[int]]:
     """Rows of numbers, label in the last column; blank lines and one header line are skipped."""
     X: list[list[float]] = []
@@ -169,46 +173,30 @@ def parse_csv(text: str, loc: Loc) -> tuple[list[list[float]], list[int]]:
             if not X and width is None:  # a header line
                 width = len(cells)
                 continue
-            raise ProblemError(
-                Problem(
-                    f"CSV line {line_no} has a value that is not a number",
-                    loc=loc,
-                    line=line_no,
-                    col=1,
-                    excerpt=raw[:80],
-                )
+            raise _csv_error(
+                f"CSV line {line_no} has a value that is not a number", loc, line_no, 1, raw
             ) from None
         if len(values) < 2:
-            raise ProblemError(
-                Problem(
-                    f"CSV line {line_no} needs at least one feature and a label",
-                    loc=loc,
-                    line=line_no,
-                    col=1,
-                    excerpt=raw[:80],
-                )
+            raise _csv_error(
+                f"CSV line {line_no} needs at least one feature and a label", loc, line_no, 1, raw
             )
         if width is not None and len(values) != width:
-            raise ProblemError(
-                Problem(
-                    f"CSV line {line_no} has {len(values)} columns, expected {width}",
-                    loc=loc,
-                    line=line_no,
-                    col=1,
-                    excerpt=raw[:80],
-                )
+            raise _csv_error(
+                f"CSV line {line_no} has {len(values)} columns, expected {width}",
+                loc,
+                line_no,
+                1,
+                raw,
             )
         width = len(values)
         label = values[-1]
         if not math.isfinite(label) or label != int(label):
-            raise ProblemError(
-                Problem(
-                    f"CSV line {line_no}: the label {cells[-1]!r} is not an integer",
-                    loc=loc,
-                    line=line_no,
-                    col=len(cells),
-                    excerpt=raw[:80],
-                )
+            raise _csv_error(
+                f"CSV line {line_no}: the label {cells[-1]!r} is not an integer",
+                loc,
+                line_no,
+                len(cells),
+                raw,
             )
         X.append(values[:-1])
         y.append(int(label))
