@@ -323,31 +323,49 @@ def _route_kink(xs: Sequence[Any], out: Any, param: Any, tie_break: str) -> Kink
     interval = [[0.0, 1.0] if bool(np.any(mask & tied)) else [0.0, 0.0] for mask in winners]
     return Kink(
         "tie",
-        convention + "; any split that sums to 1 is a valid subgradient",
+        convention + "; any non-negative split that sums to 1 is a valid subgradient",
         interval,
         int(tied.sum()),
     )
 
 
+def _listed(names: Sequence[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
 def _explain_route(word: str) -> Callable[[Step], str]:
+    extreme = "larger" if word == "max" else "smaller"
+
     def explain(s: Step) -> str:
         if any(type(x) is not float and np.ndim(x) for x in s.xs):
             return f"{word} gate routes the upstream gradient elementwise to whichever input was the {word}"
         up = fmt(s.upstream)
-        gets = [i for i, c in enumerate(s.local) if c != 0]
-        if len(gets) > 1:
-            share = ", ".join(f"{s.names[i]} gets {fmt(s.contributions[i])}" for i in gets)
-            return (
-                f"{word} gate has a tie at {fmt(s.out)}: "
-                + ("it splits" if s.tie_break == "split" else "it sends")
-                + f" the gradient {up}: {share}"
-            )
-        others = [s.names[i] for i in range(len(s.names)) if i not in gets]
-        winner = s.names[gets[0]] if gets else s.names[0]
-        rest = ", ".join(others)
-        larger = "larger" if word == "max" else "smaller"
-        return f"{word} gate routes the gradient {up} to {winner}, the {larger} input; {rest} " + (
-            "gets 0" if len(others) == 1 else "get 0"
+        # The winners are the inputs equal to the output, whatever the local gradients say:
+        # under "first" a tied input gets 0 but still won, and the caption must say it is a tie.
+        tied = [i for i, x in enumerate(s.xs) if x == s.out]
+        if not tied:  # a NaN input: nothing equals the output, so no input gets gradient
+            return f"{word} gate's output is {fmt(s.out)}: no input won, so every input gets 0"
+
+        def zero(indices: list[int]) -> str:
+            if not indices:
+                return ""
+            verb = "gets 0" if len(indices) == 1 else "get 0"
+            return f"; {_listed([s.names[i] for i in indices])} {verb}"
+
+        losers = [i for i in range(len(s.xs)) if i not in tied]
+        if len(tied) == 1:
+            winner = s.names[tied[0]]
+            return f"{word} gate routes the gradient {up} to {winner}, the {extreme} input{zero(losers)}"
+        head = (
+            f"{word} gate has a tie at {fmt(s.out)} between {_listed([s.names[i] for i in tied])}"
+        )
+        if s.tie_break == "split":
+            share = ", ".join(f"{s.names[i]} gets {fmt(s.contributions[i])}" for i in tied)
+            return f"{head}: it splits the gradient {up}: {share}{zero(losers)}"
+        first = tied[0]
+        return (
+            f"{head}: it sends the whole gradient {up} to {s.names[first]}, the first tied input"
+            f"{zero(sorted(tied[1:] + losers))}"
         )
 
     return explain
