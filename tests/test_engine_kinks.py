@@ -64,10 +64,7 @@ def test_unary_kinks_at_zero_follow_pytorch(expression, kind, grad, interval) ->
     step = report["backward"][0]
     assert step["kink"]["kind"] == kind
     assert report["gradients"]["x"] == grad
-    json_interval = json.loads(
-        json.dumps(step["kink"]["interval"], allow_nan=True).replace("Infinity", '"Infinity"')
-    )
-    assert json_interval == interval
+    assert json.loads(json.dumps(step["kink"]["interval"], allow_nan=False)) == interval
     assert step["kink"]["convention"] in step["rule"]
 
 

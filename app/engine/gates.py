@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from app.engine.numbers import fmt
+from app.engine.numbers import fmt, json_number
 
 Array = np.ndarray
 TIE_BREAKS = ("split", "first")
@@ -43,7 +43,8 @@ class Kink:
         return {
             "kind": self.kind,
             "convention": self.convention,
-            "interval": self.interval,
+            # sqrt's [Infinity, Infinity] as strings: the answer is strict JSON throughout.
+            "interval": [[json_number(v) for v in pair] for pair in self.interval],
             "count": self.count,
         }
 
@@ -201,12 +202,13 @@ register(
         "d/dx x/y = 1/y, d/dy x/y = -x/y²",
         "divide gate: the numerator receives upstream / denominator, the denominator -x/y² · upstream",
         _explain_div,
+        # -(x/y)/y rather than -x/y²: y² overflows at |y| > 1e154 where x/y/y does not (PyTorch).
         local=lambda xs, out, p, t: [
             1.0 / xs[1] * np.ones_like(out),
-            -xs[0] / xs[1] ** 2 * np.ones_like(out),
+            -(xs[0] / xs[1]) / xs[1] * np.ones_like(out),
         ],
         scalar_forward=lambda a, b: a / b,
-        scalar_local=lambda xs, out, p, t: [1.0 / xs[1], -xs[0] / (xs[1] * xs[1])],
+        scalar_local=lambda xs, out, p, t: [1.0 / xs[1], -(xs[0] / xs[1]) / xs[1]],
         infix=True,
         by_name=False,
     )
@@ -235,6 +237,45 @@ def _pow_const(x: Any, c: float) -> Any:
     return np.power(x, c)
 
 
+def _pow_const_local(xs: Sequence[Any], out: Any, c: float, t: str) -> list[Any]:
+    # PyTorch's conventions: d/dx x**0 is 0 everywhere (0·x**-1 would be NaN at 0), and x**0.5
+    # is sqrt (numpy computes it so), whose derivative 0.5/√x keeps the sign of a -0 input.
+    if c == 0:
+        return [np.zeros_like(out)]
+    if c == 0.5:
+        return [0.5 / out]
+    return [c * np.power(xs[0], c - 1.0) * np.ones_like(out)]
+
+
+def _pow_xy_local(xs: Sequence[Any], out: Any, p: Any, t: str) -> list[Any]:
+    # PyTorch's conventions at base 0: x**y is constant in x where y = 0, and in y where x = 0
+    # and y >= 0 (0**y is 0 or 1 there), so those local gradients are 0, not 0·ln 0 = NaN.
+    x, y = np.asarray(xs[0], dtype=np.float64), np.asarray(xs[1], dtype=np.float64)
+    ones = np.ones_like(out)
+    d_base = np.where(y == 0, 0.0, y * np.power(x, y - 1.0)) * ones
+    d_exponent = np.where((x == 0) & (y >= 0), 0.0, out * np.log(x)) * ones
+    return [d_base[()], d_exponent[()]]
+
+
+def _as_floats(local: Callable[..., list[Any]]) -> Callable[..., list[float]]:
+    """A numpy local rule run on float64 scalars, so the fast path rounds exactly as arrays do."""
+
+    def scalar(xs: Sequence[float], out: float, p: Any, t: str) -> list[float]:
+        arrays = [np.float64(x) for x in xs]
+        return [float(g) for g in local(arrays, np.float64(out), p, t)]
+
+    return scalar
+
+
+def _as_float(forward: Callable[..., Any]) -> Callable[..., float]:
+    """A numpy forward run on a float64 scalar: Python's pow and math.tanh round differently."""
+
+    def scalar(*xs: Any) -> float:
+        return float(forward(*[np.float64(x) for x in xs]))
+
+    return scalar
+
+
 register(
     Gate(
         "pow",
@@ -247,9 +288,9 @@ register(
             f"power gate: {s.names[0]} receives {fmt(s.param)}·{s.names[0]}^{fmt(s.param - 1)} · upstream = "
             f"{fmt(s.local[0])} · {fmt(s.upstream)} = {fmt(s.contributions[0])}"
         ),
-        local=lambda xs, out, p, t: [p * np.power(xs[0], p - 1.0) * np.ones_like(out)],
-        scalar_forward=lambda a, c: a**c,
-        scalar_local=lambda xs, out, p, t: [p * xs[0] ** (p - 1.0)],
+        local=_pow_const_local,
+        scalar_forward=lambda a, c: float(np.power(np.float64(a), c)),
+        scalar_local=_as_floats(_pow_const_local),
         by_name=False,
     )
 )
@@ -267,12 +308,9 @@ register(
             f"{fmt(s.contributions[0])}; {s.names[1]} receives {s.names[0]}^{s.names[1]}·ln {s.names[0]} · "
             f"upstream = {fmt(s.contributions[1])}"
         ),
-        local=lambda xs, out, p, t: [
-            xs[1] * np.power(xs[0], xs[1] - 1.0) * np.ones_like(out),
-            out * np.log(xs[0]) * np.ones_like(out),
-        ],
-        scalar_forward=lambda a, b: a**b,
-        scalar_local=lambda xs, out, p, t: [xs[1] * xs[0] ** (xs[1] - 1.0), out * math.log(xs[0])],
+        local=_pow_xy_local,
+        scalar_forward=_as_float(np.power),
+        scalar_local=_as_floats(_pow_xy_local),
         infix=True,
         by_name=False,
     )
@@ -372,11 +410,16 @@ def _explain_route(word: str) -> Callable[[Step], str]:
 
 
 def _reduce(ufunc: np.ufunc) -> Callable[..., Any]:
+    # The first of equal inputs wins, as in Python's max and PyTorch's maximum: max(-0.0, 0.0)
+    # is -0.0 (np.maximum would give 0.0). A NaN input makes the output NaN.
+    beats = np.greater if ufunc is np.maximum else np.less
+
     def forward(*xs: Any) -> Any:
-        out = xs[0]
+        out = np.asarray(xs[0], dtype=np.float64)
         for x in xs[1:]:
-            out = ufunc(out, x)
-        return out
+            x = np.asarray(x, dtype=np.float64)
+            out = np.where(beats(x, out) | np.isnan(x), x, out)
+        return out[()]
 
     return forward
 
@@ -501,7 +544,10 @@ register(
             [-1.0, 1.0],
         ),
         scalar_forward=abs,
-        scalar_local=lambda xs, out, p, t: [(xs[0] > 0) - (xs[0] < 0) + 0.0],
+        # np.sign(NaN) is NaN: the fast path must not turn a NaN input into a 0 gradient.
+        scalar_local=lambda xs, out, p, t: [
+            (xs[0] > 0) - (xs[0] < 0) + 0.0 if xs[0] == xs[0] else math.nan
+        ],
     )
 )
 
@@ -521,20 +567,22 @@ register(
         "relu",
         "relu",
         (1, 1),
-        lambda x: np.maximum(x, 0.0),
+        # PyTorch's relu keeps -0 and NaN: only a negative input becomes 0.
+        lambda x: np.where(np.asarray(x) < 0, 0.0, x)[()],
         "d/dx max(0, x) = 1 if x > 0 else 0",
         "relu gate routes: the gradient passes where the input was positive and is blocked elsewhere",
         _relu_explain,
+        # PyTorch passes the gradient unless x <= 0, so a NaN input passes it (as NaN upstream).
         local=lambda xs, out, p, t: [
-            (np.asarray(xs[0]) > 0).astype(np.float64) * np.ones_like(out)
+            (~(np.asarray(xs[0]) <= 0)).astype(np.float64) * np.ones_like(out)
         ],
         kink=_at_zero(
             "relu0",
             "relu'(0) = 0 (PyTorch's convention); any value in [0, 1] is a valid subgradient",
             [0.0, 1.0],
         ),
-        scalar_forward=lambda x: x if x > 0 else (0.0 if x == x else x),
-        scalar_local=lambda xs, out, p, t: [1.0 if xs[0] > 0 else 0.0],
+        scalar_forward=lambda x: 0.0 if x < 0 else x,
+        scalar_local=lambda xs, out, p, t: [0.0 if xs[0] <= 0 else 1.0],
     )
 )
 
@@ -580,9 +628,10 @@ register(
         "d/dx tanh x = 1 - tanh²x",
         "tanh gate: the local gradient is 1 - tanh², computed from its own output",
         _explain_unary("tanh gate multiplies by 1 - tanh²"),
-        local=lambda xs, out, p, t: [1.0 - out * out],
-        scalar_forward=math.tanh,
-        scalar_local=lambda xs, out, p, t: [1.0 - out * out],
+        # (1 - t)(1 + t) loses less near |t| = 1 than 1 - t², and is what PyTorch computes.
+        local=lambda xs, out, p, t: [(1.0 - out) * (1.0 + out)],
+        scalar_forward=_as_float(np.tanh),  # math.tanh and np.tanh differ in the last bit
+        scalar_local=lambda xs, out, p, t: [(1.0 - out) * (1.0 + out)],
     )
 )
 
