@@ -44,7 +44,11 @@ def _walk(
     while level and isinstance(level[0], list):
         if len(shape) >= max_rank:
             raise ProblemError(
-                Problem(f"input '{name}' has more than {max_rank} dimensions", loc=loc)
+                Problem(
+                    f"input '{name}' has more than {max_rank} dimensions "
+                    "(setting BPC_MAX_TENSOR_RANK)",
+                    loc=loc,
+                )
             )
         lengths = {len(item) if isinstance(item, list) else -1 for item in level}
         if -1 in lengths:

@@ -103,7 +103,7 @@ def infer_shapes(
                 if len(shape) > max_rank:
                     raise ShapeError(
                         f"the result {shape_str(shape)} has {len(shape)} dimensions, "
-                        f"more than the limit of {max_rank}"
+                        f"more than the limit of {max_rank} (setting BPC_MAX_TENSOR_RANK)"
                     )
             except ShapeError as error:
                 span = node.span
