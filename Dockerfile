@@ -15,8 +15,9 @@ RUN /opt/venv/bin/pip install . && rm -rf /opt/venv/lib/python3*/site-packages/p
 # --- run: only the virtualenv, no build tools, no tests -------------------------------------
 FROM python:3.12-slim
 # One BLAS/OpenMP thread per process: numpy never grabs every core behind the pool's back.
-# Server knobs: PORT, WEB_CONCURRENCY (worker processes), LIMIT_CONCURRENCY (per worker),
-# TIMEOUT_KEEP_ALIVE. App limits: every field of app/core/config.py Settings is BPC_<NAME>.
+# Server knobs: PORT, WEB_CONCURRENCY (worker processes), TIMEOUT_KEEP_ALIVE,
+# FORWARDED_ALLOW_IPS. App and connection limits (header timeout, connections, requests in
+# flight, job deadline and memory): every field of app/core/config.py Settings is BPC_<NAME>.
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
@@ -26,7 +27,6 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     MKL_NUM_THREADS=1 \
     PORT=8000 \
     WEB_CONCURRENCY=2 \
-    LIMIT_CONCURRENCY=512 \
     TIMEOUT_KEEP_ALIVE=5 \
     FORWARDED_ALLOW_IPS=127.0.0.1 \
     BPC_MAX_BODY_BYTES=1000000 \
@@ -41,7 +41,7 @@ WORKDIR /tmp
 EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=5s --start-period=10s --retries=3 \
     CMD ["python", "-m", "app.healthcheck"]
-# exec: uvicorn is PID 1 and gets SIGTERM directly for a graceful stop
-CMD exec uvicorn app.main:app --host 0.0.0.0 --port "$PORT" --workers "$WEB_CONCURRENCY" \
-    --limit-concurrency "$LIMIT_CONCURRENCY" --timeout-keep-alive "$TIMEOUT_KEEP_ALIVE" \
-    --proxy-headers --forwarded-allow-ips "$FORWARDED_ALLOW_IPS" --no-access-log
+# Our launcher (app/serve.py) runs uvicorn with a header timeout, a connection cap and
+# TCP_NODELAY on every worker's sockets; it reads PORT, WEB_CONCURRENCY, TIMEOUT_KEEP_ALIVE and
+# FORWARDED_ALLOW_IPS. Exec form: it is PID 1 and gets SIGTERM directly for a graceful stop.
+CMD ["backprop-circuits", "serve", "--host", "0.0.0.0"]

@@ -48,19 +48,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="backprop-circuits", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    serve = sub.add_parser("serve", help="run the web app with uvicorn")
+    serve = sub.add_parser("serve", help="run the web app (uvicorn, hardened: app/serve.py)")
     serve.add_argument("--host", default=os.environ.get("BPC_HOST", "127.0.0.1"))
     serve.add_argument(
         "--port", type=int, default=int(os.environ.get("PORT", os.environ.get("BPC_PORT", 8000)))
     )
     serve.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", 1)))
     serve.add_argument(
-        "--limit-concurrency",
-        type=int,
-        default=None,
-        help="answer 503 beyond this many concurrent connections per worker",
+        "--timeout-keep-alive", type=int, default=int(os.environ.get("TIMEOUT_KEEP_ALIVE", 5))
     )
-    serve.add_argument("--timeout-keep-alive", type=int, default=5)
+    serve.add_argument(
+        "--forwarded-allow-ips",
+        default=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
+        help="proxies whose X-Forwarded-For is trusted for the client address",
+    )
 
     ev = sub.add_parser("eval", help="evaluate one circuit and print every wire")
     ev.add_argument("expression")
@@ -72,15 +73,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     if args.command == "serve":
-        import uvicorn
+        from app.serve import serve as run_server
 
-        uvicorn.run(
-            "app.main:app",
-            host=args.host,
-            port=args.port,
+        run_server(
+            args.host,
+            args.port,
             workers=args.workers,
-            limit_concurrency=args.limit_concurrency,
             timeout_keep_alive=args.timeout_keep_alive,
+            forwarded_allow_ips=args.forwarded_allow_ips,
         )
         return 0
 

@@ -6,9 +6,10 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from app import __version__
+from app.api.admission import AdmissionMiddleware
 from app.api.error_docs import install_error_docs
 from app.api.errors import install_error_handlers
-from app.api.heavy import install_heavy_pool
+from app.api.heavy import compute_lifespan, install_heavy_pool
 from app.api.middleware import install_hardening
 from app.api.routes import circuits, docs, gates, health, landscape, pages, presets
 from app.core.config import get_settings
@@ -26,9 +27,11 @@ def create_app() -> FastAPI:
         max_body_size=settings.max_body_bytes,
         docs_url=None,  # self-hosted, CSP-clean docs pages: app/api/routes/docs.py
         redoc_url=None,
+        lifespan=compute_lifespan,  # the job processes and evaluate threads (app.state.compute)
     )
     install_error_handlers(app)
     install_heavy_pool(app)
+    app.add_middleware(AdmissionMiddleware, max_in_flight=settings.max_in_flight)
     install_hardening(app)
     install_error_docs(app)
     if settings.presets_file:

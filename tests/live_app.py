@@ -1,4 +1,4 @@
-"""Starts the app as a real uvicorn process on a free loopback port, the way the Dockerfile does."""
+"""Starts the app as a real server process on a free loopback port, the way the Dockerfile does."""
 
 from __future__ import annotations
 
@@ -36,26 +36,22 @@ def free_port() -> int:
 
 
 def uvicorn_command(port: int, workers: int = 1) -> list[str]:
-    """The Dockerfile's CMD, on loopback (see Dockerfile)."""
+    """The Dockerfile's CMD (`backprop-circuits serve`: uvicorn via app/serve.py), on loopback."""
     return [
         sys.executable,
         "-m",
-        "uvicorn",
-        "app.main:app",
+        "app.cli",
+        "serve",
         "--host",
         "127.0.0.1",
         "--port",
         str(port),
         "--workers",
         str(workers),
-        "--limit-concurrency",
-        "512",
         "--timeout-keep-alive",
         "5",
-        "--proxy-headers",
         "--forwarded-allow-ips",
         "127.0.0.1",
-        "--no-access-log",
     ]
 
 

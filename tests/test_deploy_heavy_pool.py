@@ -1,142 +1,320 @@
-"""The heavy pool: bounded in-flight work, 503 with Retry-After when full, slots freed by the worker."""
+"""The job pool: real processes that a deadline, a disconnect or a memory cap stops for real, with
+503/429 and Retry-After when full, fair slots, and the pool's life tied to the app's lifespan."""
 
 from __future__ import annotations
 
 import asyncio
 import os
-import threading
 import time
+from collections.abc import Awaitable
+from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from fastapi.testclient import TestClient
 
-from app.api.heavy import HeavyPool, HeavyPoolBusy, install_heavy_pool
+from app.api.heavy import (
+    ClientBusy,
+    ClientGone,
+    ClientSlots,
+    HeavyPool,
+    HeavyPoolBusy,
+    JobDeadline,
+    JobOutOfMemory,
+    PoolConfig,
+    ThreadLane,
+    install_heavy_pool,
+    run_heavy,
+)
+from app.core.errors import LimitError, ProblemError
+
+# Job processes import only what these jobs need, so each test starts in well under a second.
+PRELOAD = ("tests.test_deploy_heavy_pool",)
 
 
-def test_pool_refuses_past_workers_plus_queue_and_recovers() -> None:
+def _pool(**config: Any) -> HeavyPool:
+    pool = HeavyPool(PoolConfig(**config), preload=PRELOAD)
+    pool.start()
+    return pool
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # a killed child stays a zombie until reaped; join() in kill() reaps it
+    with open(f"/proc/{pid}/stat") as stat:
+        return stat.read().split(") ")[1][0] != "Z"
+
+
+# --- jobs (module-level, so they pickle into the job process) --------------------------------
+
+
+def pid_and_niceness() -> tuple[int, int]:
+    return os.getpid(), os.nice(0)
+
+
+def sleep_then(seconds: float, value: Any) -> Any:
+    time.sleep(seconds)
+    return value
+
+
+def allocate(n_bytes: int) -> int:
+    block = bytearray(n_bytes)  # touches every page: a real allocation, not a reservation
+    return len(block)
+
+
+def over_a_limit() -> None:
+    raise LimitError("the thing", 11, 10, "max_thing", ("body", "thing"))
+
+
+def started_at(label: str, seconds: float) -> tuple[str, float]:
+    began = time.monotonic()  # CLOCK_MONOTONIC is system-wide on Linux: comparable across pids
+    time.sleep(seconds)
+    return label, began
+
+
+async def _within(seconds: float, coro: Awaitable[Any]) -> Any:
+    return await asyncio.wait_for(coro, seconds)
+
+
+# --- the tests ------------------------------------------------------------------------------
+
+
+def test_job_runs_in_another_process_at_lower_priority_and_returns_its_value() -> None:
     async def scenario() -> None:
-        pool = HeavyPool(workers=1, queue_limit=1)
-        gate = threading.Event()
-        first = asyncio.ensure_future(pool.run(gate.wait, 5))
-        second = asyncio.ensure_future(pool.run(lambda: 7))
-        await asyncio.sleep(0.05)
-        assert pool.in_flight == 2
-        with pytest.raises(HeavyPoolBusy) as info:
-            await pool.run(lambda: 1)
-        assert info.value.capacity == 2
-        assert info.value.retry_after_s == 1  # 2 jobs at the starting guess of 0.5 s each
-        gate.set()
-        assert await first is True
-        assert await second == 7
-        await asyncio.sleep(0.01)
-        assert pool.in_flight == 0
-        assert await pool.run(sum, [1, 2, 3]) == 6
-        pool.shutdown()
+        pool = _pool(niceness=7)
+        try:
+            pid, niceness = await pool.run(pid_and_niceness)
+            assert pid != os.getpid() and pid in pool.pids()
+            assert niceness == os.nice(0) + 7
+            assert await pool.run(sleep_then, 0, {"a": [1, 2]}) == {"a": [1, 2]}
+        finally:
+            pool.shutdown()
+        assert not _alive(pid)  # shutdown stops the processes
 
     asyncio.run(scenario())
 
 
-def test_pool_refuses_when_the_line_would_take_longer_than_max_wait() -> None:
+def test_deadline_kills_the_process_and_a_fresh_one_takes_its_place() -> None:
     async def scenario() -> None:
-        pool = HeavyPool(workers=1, queue_limit=100, max_wait_s=1.0)
-        gate = threading.Event()
-        await pool.run(time.sleep, 0.05)  # one finished job moves the pace towards 0.05 s
-        assert 0.05 < pool.job_seconds < 0.5
-        pool.job_seconds = 0.6  # as if recent jobs took 0.6 s
-        jobs = [asyncio.ensure_future(pool.run(gate.wait, 5)) for _ in range(2)]
-        await asyncio.sleep(0.05)
-        assert pool.in_flight == 2  # 1 running + 0.6 s of waiting work: under 1 s
-        with pytest.raises(HeavyPoolBusy) as info:
-            await pool.run(lambda: 1)  # 2 x 0.6 s = 1.2 s ahead: over max_wait_s
-        assert info.value.retry_after_s == 2
-        gate.set()
-        await asyncio.gather(*jobs)
-        pool.shutdown()
+        pool = _pool(deadline_s=1.0)
+        try:
+            first_pid, _ = await pool.run(pid_and_niceness)
+            with pytest.raises(JobDeadline) as info:
+                await pool.run(sleep_then, 60, "never")
+            assert info.value.status == 413
+            assert "BPC_JOB_DEADLINE_S" in info.value.msg
+            assert not _alive(first_pid)  # really stopped, not left running in the background
+            assert pool.restarts == 1
+            second_pid, _ = await pool.run(pid_and_niceness)
+            assert second_pid != first_pid
+            assert pool.in_flight == 0
+        finally:
+            pool.shutdown()
 
     asyncio.run(scenario())
 
 
-def test_abandoned_running_job_keeps_its_slot_until_the_thread_finishes() -> None:
+def test_runaway_allocation_is_a_413_and_the_pool_keeps_working() -> None:
     async def scenario() -> None:
-        pool = HeavyPool(workers=1, queue_limit=0)
-        gate = threading.Event()
-        running = asyncio.ensure_future(pool.run(gate.wait, 5))
-        await asyncio.sleep(0.05)
-        running.cancel()  # the client went away; the thread still computes
-        await asyncio.sleep(0.05)
-        assert pool.in_flight == 1
-        with pytest.raises(HeavyPoolBusy):
-            await pool.run(lambda: 1)
-        gate.set()
-        for _ in range(100):
-            if pool.in_flight == 0:
-                break
-            await asyncio.sleep(0.01)
-        assert pool.in_flight == 0
-        pool.shutdown()
+        pool = _pool(memory_bytes=400 * 2**20)
+        try:
+            assert await pool.run(allocate, 50 * 2**20) == 50 * 2**20  # within the cap
+            with pytest.raises(JobOutOfMemory) as info:
+                await pool.run(allocate, 2 * 2**30)
+            assert info.value.status == 413
+            assert "BPC_JOB_MEMORY_BYTES" in info.value.msg
+            assert await pool.run(allocate, 50 * 2**20) == 50 * 2**20
+        finally:
+            pool.shutdown()
 
     asyncio.run(scenario())
 
 
-def test_exception_in_job_propagates_and_frees_the_slot() -> None:
+def test_client_going_away_stops_its_running_job() -> None:
     async def scenario() -> None:
-        pool = HeavyPool(workers=1, queue_limit=0)
-        with pytest.raises(ZeroDivisionError):
-            await pool.run(lambda: 1 / 0)
-        await asyncio.sleep(0.01)
-        assert pool.in_flight == 0
-        pool.shutdown()
+        pool = _pool(deadline_s=60)
+        gone = asyncio.Event()
+
+        async def disconnected() -> None:
+            await gone.wait()
+
+        try:
+            pid, _ = await pool.run(pid_and_niceness)
+            job = asyncio.ensure_future(pool.run(sleep_then, 60, "x", disconnected=disconnected))
+            while pool.in_flight == 0 or pool._idle:  # wait until the job is on the process
+                await asyncio.sleep(0.01)
+            gone.set()
+            with pytest.raises(ClientGone):
+                await _within(10, job)
+            assert not _alive(pid)
+            assert pool.in_flight == 0
+            assert await pool.run(sleep_then, 0, 5) == 5
+        finally:
+            pool.shutdown()
 
     asyncio.run(scenario())
 
 
-def test_busy_pool_answers_503_with_retry_after_over_http() -> None:
-    app = FastAPI()
+def test_domain_errors_cross_the_process_boundary_with_their_status() -> None:
+    async def scenario() -> None:
+        pool = _pool()
+        try:
+            with pytest.raises(ProblemError) as info:
+                await pool.run(over_a_limit)
+            assert info.value.status == 413
+            [problem] = info.value.problems
+            assert problem.msg == "the thing is 11, over the limit of 10 (setting BPC_MAX_THING)"
+            assert problem.loc == ("body", "thing")
+            with pytest.raises(ZeroDivisionError):
+                await pool.run(divmod, 1, 0)
+            assert await pool.run(divmod, 7, 2) == (3, 1)  # the process survived both
+            assert pool.restarts == 0
+        finally:
+            pool.shutdown()
+
+    asyncio.run(scenario())
+
+
+def test_full_pool_refuses_with_retry_after_and_recovers() -> None:
+    async def scenario() -> None:
+        pool = _pool(workers=1, queue_limit=1)
+        try:
+            jobs = [asyncio.ensure_future(pool.run(sleep_then, 1.0, i)) for i in range(2)]
+            await asyncio.sleep(0)
+            assert pool.in_flight == 2
+            with pytest.raises(HeavyPoolBusy) as info:
+                await pool.run(sleep_then, 0, "refused")
+            assert info.value.status == 503
+            assert info.value.capacity == 2
+            assert info.value.retry_after_s == 1  # 2 jobs at the starting guess of 0.5 s each
+            assert "BPC_HEAVY_QUEUE_LIMIT" in info.value.msg
+            assert await asyncio.gather(*jobs) == [0, 1]
+            assert pool.in_flight == 0
+            # the pace is measured by the parent: two jobs of about 1 s moved it up from 0.5 s
+            assert pool.job_seconds > 0.5
+            assert await pool.run(sleep_then, 0, "again") == "again"
+        finally:
+            pool.shutdown()
+
+    asyncio.run(scenario())
+
+
+def test_one_client_cannot_hold_every_slot() -> None:
+    async def scenario() -> None:
+        pool = _pool(workers=1, queue_limit=10, per_client=2)
+        try:
+            mine = [
+                asyncio.ensure_future(pool.run(sleep_then, 0.5, i, client="10.0.0.1"))
+                for i in range(2)
+            ]
+            await asyncio.sleep(0)
+            with pytest.raises(ClientBusy) as info:
+                await pool.run(sleep_then, 0, "third", client="10.0.0.1")
+            assert info.value.status == 429
+            assert info.value.retry_after_s is not None and info.value.retry_after_s >= 1
+            assert "BPC_COMPUTE_PER_CLIENT" in info.value.msg
+            # another student is still admitted
+            assert await pool.run(sleep_then, 0, "other", client="10.0.0.2") == "other"
+            await asyncio.gather(*mine)
+            assert pool.slots.in_flight == {}
+        finally:
+            pool.shutdown()
+
+    asyncio.run(scenario())
+
+
+def test_a_free_process_goes_to_the_client_with_fewest_jobs_running() -> None:
+    async def scenario() -> None:
+        pool = _pool(workers=1, queue_limit=10)
+        try:
+            await pool.run(sleep_then, 0, None)  # the process is up
+            # A busy client queues three jobs; then a second client queues one.
+            busy = [
+                asyncio.ensure_future(pool.run(started_at, f"busy{i}", 0.3, client="busy"))
+                for i in range(3)
+            ]
+            await asyncio.sleep(0.1)  # busy0 is running, busy1 and busy2 wait
+            other = asyncio.ensure_future(pool.run(started_at, "other", 0.0, client="other"))
+            results = await asyncio.gather(*busy, other)
+            order = [label for label, _ in sorted(results, key=lambda r: r[1])]
+            # FIFO would give busy0, busy1, busy2, other
+            assert order == ["busy0", "other", "busy1", "busy2"]
+        finally:
+            pool.shutdown()
+
+    asyncio.run(scenario())
+
+
+def test_thread_lane_is_bounded_and_shares_the_per_client_cap() -> None:
+    async def scenario() -> None:
+        slots = ClientSlots(per_client=3)
+        lane = ThreadLane(threads=1, queue_limit=1, slots=slots)
+        try:
+            jobs = [
+                asyncio.ensure_future(lane.run(sleep_then, 0.3, i, client=f"c{i}"))
+                for i in range(2)
+            ]
+            await asyncio.sleep(0)
+            with pytest.raises(HeavyPoolBusy) as info:
+                await lane.run(sleep_then, 0, "x", client="c9")
+            assert "BPC_EVALUATE_QUEUE_LIMIT" in info.value.msg
+            assert await asyncio.gather(*jobs) == [0, 1]
+            for _ in range(100):  # slots are given back on the loop once each thread is done
+                if lane.in_flight == 0:
+                    break
+                await asyncio.sleep(0.01)
+            assert lane.in_flight == 0 and slots.in_flight == {}
+        finally:
+            lane.shutdown()
+
+    asyncio.run(scenario())
+
+
+def _app_with_slow_route() -> FastAPI:
+    from app.api.heavy import compute_lifespan
+
+    app = FastAPI(lifespan=compute_lifespan)
     install_heavy_pool(app)
-    pool = HeavyPool(workers=1, queue_limit=1)
 
     @app.get("/slow")
     async def slow() -> dict[str, float]:
-        return {"slept": await pool.run(_sleep, 0.4)}
+        return {"slept": await run_heavy(sleep_then, 0.5, 0.5)}
 
-    async def scenario() -> list[httpx.Response]:
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-            return list(await asyncio.gather(*(client.get("/slow") for _ in range(4))))
-
-    responses = asyncio.run(scenario())
-    pool.shutdown()
-    statuses = sorted(r.status_code for r in responses)
-    assert statuses == [200, 200, 503, 503]
-    busy = next(r for r in responses if r.status_code == 503)
-    assert busy.headers["retry-after"] == "1"
-    [detail] = busy.json()["detail"]
-    assert detail["type"] == "server_busy"
-    assert "BPC_HEAVY_POOL_WORKERS" in detail["msg"]
+    return app
 
 
-def _sleep(seconds: float) -> float:
-    time.sleep(seconds)
-    return seconds
+def test_pool_lives_in_the_lifespan_and_answers_503_json_over_http(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from app.core.config import get_settings
 
+    monkeypatch.setenv("BPC_HEAVY_QUEUE_LIMIT", "1")
+    monkeypatch.setenv("BPC_COMPUTE_PER_CLIENT", "0")
+    get_settings.cache_clear()
+    try:
+        app = _app_with_slow_route()
+        with TestClient(app) as client:
+            pool = app.state.compute.heavy
+            pids = pool.pids()
+            assert pids and all(_alive(p) for p in pids)
 
-def _own_niceness() -> int:
-    return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+            async def burst() -> list[httpx.Response]:
+                transport = httpx.ASGITransport(app=app)
+                async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+                    return list(await asyncio.gather(*(c.get("/slow") for _ in range(4))))
 
-
-def test_heavy_threads_run_at_lower_cpu_priority_than_the_event_loop() -> None:
-    async def scenario() -> tuple[int, int]:
-        niced = HeavyPool(workers=1, queue_limit=0, niceness=10)
-        plain = HeavyPool(workers=1, queue_limit=0, niceness=0)
-        try:
-            return await niced.run(_own_niceness), await plain.run(_own_niceness)
-        finally:
-            niced.shutdown()
-            plain.shutdown()
-
-    loop_niceness = _own_niceness()
-    heavy, unchanged = asyncio.run(scenario())
-    assert heavy == 10
-    assert unchanged == loop_niceness
-    assert _own_niceness() == loop_niceness  # the event loop's own thread is untouched
+            responses = client.portal.call(burst)  # type: ignore[union-attr]
+        statuses = sorted(r.status_code for r in responses)
+        assert statuses == [200, 200, 503, 503]
+        busy = next(r for r in responses if r.status_code == 503)
+        assert busy.headers["retry-after"] == "1"
+        [detail] = busy.json()["detail"]
+        assert detail["type"] == "server_busy"
+        assert "BPC_HEAVY_POOL_WORKERS" in detail["msg"]
+        assert not any(_alive(p) for p in pids)  # the lifespan's end stopped them
+    finally:
+        get_settings.cache_clear()

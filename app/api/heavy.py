@@ -1,66 +1,318 @@
-"""A bounded thread pool for expensive endpoints: a flood of them gets 503, never a long queue."""
+"""Where compute runs: killable job processes for heavy work, a bounded thread lane for evaluate.
+
+Threads cannot be stopped, so heavy work (landscape jobs, large circuits) runs in a few worker
+processes per server process: a job past its deadline, or whose client went away, has its
+process killed and replaced; each process has a memory cap (RLIMIT_DATA), so a runaway
+allocation is a MemoryError answered 413, not a dead server. Small evaluate requests stay in
+the server process (a process hop costs more than the work) on a few threads, never on
+Starlette's shared thread pool, so pages, static files and probes never wait behind them.
+
+Both lanes refuse work rather than queue without end: 503 + Retry-After when full, 429 when one
+client already has its share in flight. Slots go to the waiting client with the fewest jobs
+running, so one client's burst cannot push the rest of the class to the back.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
+import logging
 import math
+import multiprocessing
 import os
-import threading
+import pickle
+import resource
+import signal
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, TypeVar
+from contextvars import ContextVar
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from typing import Annotated, Any, TypeVar
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.core.config import get_settings
+from app.core.config import Settings, get_settings
+from app.core.errors import ProblemError
 
 T = TypeVar("T")
+log = logging.getLogger("backprop_circuits")
+
+# Imported by each job process before it says it is ready, so a job's deadline does not pay
+# for numpy and the app's import.
+PRELOAD = ("numpy", "app.engine", "app.api.routes.landscape")
 
 
-class HeavyPoolBusy(Exception):
-    """Every worker is busy and the waiting line is full; the client should retry shortly."""
+# --- refusals and failures: each one answered as JSON naming the setting ----------------------
 
-    def __init__(self, in_flight: int, capacity: int, retry_after_s: int) -> None:
-        super().__init__(f"{in_flight} expensive requests in flight (capacity {capacity})")
-        self.in_flight = in_flight
-        self.capacity = capacity
+
+class ComputeRefused(Exception):
+    """A compute request answered without (or instead of) its result."""
+
+    status = 503
+    type = "server_busy"
+
+    def __init__(self, msg: str, retry_after_s: int | None = None) -> None:
+        super().__init__(msg)
+        self.msg = msg
         self.retry_after_s = retry_after_s
 
 
-class HeavyPool:
-    """`workers` threads; a job is refused (HeavyPoolBusy) when `workers + queue_limit` are in
-    flight, or when the line ahead would take longer than `max_wait_s` to drain at the recent
-    pace of jobs. So cheap jobs may queue deeply, expensive ones only a few deep.
+class HeavyPoolBusy(ComputeRefused):
+    """Every slot is busy and the waiting line is full; the client should retry shortly."""
 
-    Counting happens on the event loop, and a slot is freed when the worker thread finishes
-    (not when the client goes away), so an abandoned job still holds its slot while it runs.
-    """
+    def __init__(self, in_flight: int, capacity: int, retry_after_s: int, settings: str) -> None:
+        super().__init__(
+            f"the server is busy with {in_flight} expensive requests ({settings} = {capacity} "
+            f"at once); retry in {retry_after_s} s",
+            retry_after_s,
+        )
+        self.in_flight = in_flight
+        self.capacity = capacity
 
-    def __init__(
-        self, workers: int, queue_limit: int, niceness: int = 10, max_wait_s: float = 10.0
-    ) -> None:
-        self.workers = max(1, workers)
-        self.niceness = niceness
-        self.capacity = self.workers + max(0, queue_limit)
-        self.max_wait_s = max_wait_s
-        self.in_flight = 0
-        # recent seconds per job (exponentially weighted); a cautious start before any is seen
-        self.job_seconds = 0.5
-        self._executor: ThreadPoolExecutor | None = None
+
+class ClientBusy(ComputeRefused):
+    """This client already has its share of compute in flight."""
+
+    status = 429
+    type = "too_many_requests"
+
+    def __init__(self, client: str, in_flight: int, retry_after_s: int) -> None:
+        super().__init__(
+            f"client {client} already has {in_flight} compute requests in flight, the most one "
+            f"client may have (setting BPC_COMPUTE_PER_CLIENT); retry in {retry_after_s} s",
+            retry_after_s,
+        )
+
+
+class JobDeadline(ComputeRefused):
+    status = 413
+    type = "limit_exceeded"
+
+
+class JobOutOfMemory(ComputeRefused):
+    status = 413
+    type = "limit_exceeded"
+
+
+class JobCrashed(ComputeRefused):
+    """The job's process died (a signal, not an exception); it has been replaced."""
+
+
+class ClientGone(ComputeRefused):
+    """The client disconnected; its job was stopped. Nobody reads this answer."""
+
+    status = 499
+    type = "client_closed_request"
+
+
+async def _refused_handler(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ComputeRefused)
+    detail: dict[str, Any] = {"type": exc.type, "loc": [], "msg": exc.msg}
+    headers = {}
+    if exc.retry_after_s is not None:
+        detail["retry_after"] = exc.retry_after_s
+        headers["Retry-After"] = str(exc.retry_after_s)
+    return JSONResponse(status_code=exc.status, content={"detail": [detail]}, headers=headers)
+
+
+# --- the job processes --------------------------------------------------------------------
+
+
+def _job_process_main(
+    conn: Connection, niceness: int, memory_bytes: int, preload: tuple[str, ...]
+) -> None:
+    """A job process: import what jobs need, cap memory, then run jobs until the pipe closes."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the server, which stops us
+    if niceness > 0:
+        with contextlib.suppress(OSError):
+            os.nice(niceness)  # when cores are busy, the event loops go first
+    for module in preload:
+        importlib.import_module(module)
+    if memory_bytes > 0:
+        # RLIMIT_DATA counts heap and private mappings (numpy's arrays), not shared libraries,
+        # so the cap is about what a job allocates. Over it, allocation raises MemoryError.
+        resource.setrlimit(resource.RLIMIT_DATA, (memory_bytes, memory_bytes))
+    conn.send(("ready", os.getpid()))
+    while True:
+        try:
+            message = conn.recv_bytes()
+        except (EOFError, OSError):
+            return
+        conn.send(_run_job(message))
+
+
+def _run_job(message: bytes) -> tuple[str, Any]:
+    try:
+        fn, args, kwargs = pickle.loads(message)
+        outcome: tuple[str, Any] = ("ok", fn(*args, **kwargs))
+        pickle.dumps(outcome[1])  # a result that cannot cross the pipe is an error here
+        return outcome
+    except MemoryError:
+        return ("memory", None)
+    except ProblemError as exc:
+        # Domain errors do not unpickle through their own __init__; send their parts.
+        return ("problem", (exc.status, exc.problems))
+    except Exception as exc:
+        try:
+            pickle.dumps(exc)
+            return ("error", exc)
+        except Exception:
+            return ("error", RuntimeError(f"{type(exc).__name__}: {exc}"))
+
+
+class JobProcess:
+    """One job process and the parent's end of its pipe."""
+
+    def __init__(self, ctx: Any, niceness: int, memory_bytes: int, preload: tuple[str, ...]):
+        self.conn, child_conn = ctx.Pipe()
+        self.process = ctx.Process(
+            target=_job_process_main,
+            args=(child_conn, niceness, memory_bytes, preload),
+            name="bpc-job",
+            daemon=True,
+        )
+        self.process.start()
+        child_conn.close()  # so the parent sees EOF when the child dies
 
     @property
-    def executor(self) -> ThreadPoolExecutor:
-        if self._executor is None:
-            self._executor = ThreadPoolExecutor(
-                self.workers,
-                thread_name_prefix="bpc-heavy",
-                initializer=_lower_priority,
-                initargs=(self.niceness,),
-            )
-        return self._executor
+    def pid(self) -> int | None:
+        return self.process.pid
+
+    def kill(self) -> None:
+        with contextlib.suppress(Exception):
+            self.process.kill()
+        with contextlib.suppress(Exception):
+            self.process.join(timeout=5)
+        # The pipe is left to the garbage collector: a pipe thread may still be in recv() on
+        # it, and gets EOF now that the child is gone.
+
+
+@dataclass(frozen=True)
+class PoolConfig:
+    workers: int = 1
+    queue_limit: int = 64
+    max_wait_s: float = 10.0
+    niceness: int = 10
+    deadline_s: float = 10.0
+    memory_bytes: int = 0
+    per_client: int = 0  # 0: no per-client cap
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> PoolConfig:
+        return cls(
+            workers=settings.heavy_pool_workers,
+            queue_limit=settings.heavy_queue_limit,
+            max_wait_s=settings.heavy_max_wait_s,
+            niceness=settings.heavy_pool_nice,
+            deadline_s=settings.job_deadline_s,
+            memory_bytes=settings.job_memory_bytes,
+            per_client=settings.compute_per_client,
+        )
+
+
+class ClientSlots:
+    """In-flight compute per client (IP after trusted proxy headers), shared by both lanes."""
+
+    def __init__(self, per_client: int) -> None:
+        self.per_client = per_client
+        self.in_flight: dict[str, int] = {}
+
+    def take(self, client: str, retry_after_s: int) -> None:
+        count = self.in_flight.get(client, 0)
+        if self.per_client > 0 and count >= self.per_client:
+            raise ClientBusy(client, count, retry_after_s)
+        self.in_flight[client] = count + 1
+
+    def give_back(self, client: str) -> None:
+        count = self.in_flight.get(client, 0) - 1
+        if count > 0:
+            self.in_flight[client] = count
+        else:
+            self.in_flight.pop(client, None)
+
+
+class HeavyPool:
+    """`workers` job processes. A job is refused (HeavyPoolBusy) when `workers + queue_limit`
+    are in flight, or when the line ahead would take longer than `max_wait_s` to drain at the
+    recent pace of jobs (measured here, in the parent), so cheap jobs may queue deeply and
+    expensive ones only a few deep. A job runs at most `deadline_s`; then, or when its client
+    goes away, its process is killed and a fresh one takes its place."""
+
+    def __init__(
+        self,
+        config: PoolConfig,
+        slots: ClientSlots | None = None,
+        preload: Iterable[str] = PRELOAD,
+        start_method: str = "spawn",
+    ) -> None:
+        self.config = config
+        self.workers = max(1, config.workers)
+        self.capacity = self.workers + max(0, config.queue_limit)
+        self.slots = slots or ClientSlots(config.per_client)
+        self.preload = tuple(preload)
+        self.in_flight = 0
+        self.job_seconds = 0.5  # recent seconds per job (moving average); cautious at first
+        self.restarts = 0  # processes replaced after a deadline, disconnect, crash or MemoryError
+        # spawn: a fresh interpreter, never a fork of a server process that has threads
+        self._ctx = multiprocessing.get_context(start_method)
+        self._idle: list[JobProcess] = []
+        self._waiters: list[tuple[str, asyncio.Future[JobProcess]]] = []
+        self._running: dict[str, int] = {}
+        self._processes: set[JobProcess] = set()
+        # threads that wait on pipes (a blocking recv), one per process plus one spare
+        self._pipes = ThreadPoolExecutor(self.workers + 1, thread_name_prefix="bpc-job-pipe")
+        self._closed = False
+
+    # lifecycle
+
+    def start(self) -> None:
+        """Starts the processes; each joins the idle list once it has imported its modules."""
+        for _ in range(self.workers):
+            self._spawn()
+
+    def _spawn(self) -> None:
+        if self._closed:
+            return
+        proc = JobProcess(self._ctx, self.config.niceness, self.config.memory_bytes, self.preload)
+        self._processes.add(proc)
+        asyncio.get_running_loop().create_task(self._await_ready(proc))
+
+    async def _await_ready(self, proc: JobProcess) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.run_in_executor(self._pipes, proc.conn.recv)
+        except RuntimeError:  # the pool was shut down while the process was starting
+            proc.kill()
+            return
+        except (EOFError, OSError):
+            log.error("a job process died while starting; starting another")
+            self._discard(proc)
+            await asyncio.sleep(1)  # a process that cannot start should not spin the CPU
+            self._spawn()
+            return
+        self._hand_over(proc)
+
+    def shutdown(self) -> None:
+        self._closed = True
+        for proc in list(self._processes):
+            proc.kill()
+        self._processes.clear()
+        self._idle.clear()
+        for _, waiter in self._waiters:
+            if not waiter.done():
+                waiter.cancel()
+        self._waiters.clear()
+        self._pipes.shutdown(wait=False, cancel_futures=True)
+
+    def pids(self) -> list[int]:
+        return [p.pid for p in self._processes if p.pid is not None]
+
+    # admission
 
     def expected_wait_s(self) -> float:
         """How long the jobs in flight take to drain, at the recent pace."""
@@ -69,89 +321,339 @@ class HeavyPool:
     def retry_after_s(self) -> int:
         return min(30, max(1, math.ceil(self.expected_wait_s())))
 
-    async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    async def run(
+        self,
+        fn: Callable[..., T],
+        *args: Any,
+        client: str = "",
+        disconnected: Callable[[], Awaitable[None]] | None = None,
+        **kwargs: Any,
+    ) -> T:
+        """`fn(*args, **kwargs)` in a job process. `fn` and its arguments must pickle
+        (module-level functions, plain data); `disconnected` returns when the client goes."""
         if self.in_flight >= self.capacity or (
-            self.in_flight >= self.workers and self.expected_wait_s() > self.max_wait_s
+            self.in_flight >= self.workers and self.expected_wait_s() > self.config.max_wait_s
         ):
-            raise HeavyPoolBusy(self.in_flight, self.capacity, self.retry_after_s())
-        loop = asyncio.get_running_loop()
+            raise HeavyPoolBusy(
+                self.in_flight,
+                self.capacity,
+                self.retry_after_s(),
+                "settings BPC_HEAVY_POOL_WORKERS, BPC_HEAVY_QUEUE_LIMIT, BPC_HEAVY_MAX_WAIT_S",
+            )
+        self.slots.take(client, self.retry_after_s())
         self.in_flight += 1
         try:
-            future: Future[T] = self.executor.submit(self._timed, fn, *args, **kwargs)
-        except BaseException:
+            proc = await self._acquire(client, disconnected)
+            try:
+                return await self._execute(proc, fn, args, kwargs, disconnected)
+            finally:
+                self._running[client] -= 1
+                if not self._running[client]:
+                    del self._running[client]
+        finally:
             self.in_flight -= 1
-            raise
-        future.add_done_callback(lambda _: self._release_from_thread(loop))
-        return await asyncio.wrap_future(future)
+            self.slots.give_back(client)
 
-    def _timed(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    async def _acquire(
+        self, client: str, disconnected: Callable[[], Awaitable[None]] | None
+    ) -> JobProcess:
+        if self._idle and not self._waiters:
+            proc = self._idle.pop()
+        else:
+            waiter: asyncio.Future[JobProcess] = asyncio.get_running_loop().create_future()
+            self._waiters.append((client, waiter))
+            try:
+                proc = await _unless_disconnected(waiter, disconnected)
+            except BaseException:
+                self._waiters = [(c, w) for c, w in self._waiters if w is not waiter]
+                if waiter.done() and not waiter.cancelled():
+                    self._hand_over(waiter.result())  # handed to us as we left: pass it on
+                raise
+        self._running[client] = self._running.get(client, 0) + 1
+        return proc
+
+    def _hand_over(self, proc: JobProcess) -> None:
+        """A free process goes to the waiting client with the fewest jobs running."""
+        if self._closed:
+            proc.kill()
+            return
+        self._waiters = [(c, w) for c, w in self._waiters if not w.done()]
+        if not self._waiters:
+            self._idle.append(proc)
+            return
+        best = min(
+            range(len(self._waiters)), key=lambda i: self._running.get(self._waiters[i][0], 0)
+        )
+        _, waiter = self._waiters.pop(best)
+        waiter.set_result(proc)
+
+    def _discard(self, proc: JobProcess) -> None:
+        proc.kill()
+        self._processes.discard(proc)
+
+    def _replace(self, proc: JobProcess) -> None:
+        self._discard(proc)
+        self.restarts += 1
+        self._spawn()
+
+    # execution
+
+    async def _execute(
+        self,
+        proc: JobProcess,
+        fn: Callable[..., T],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        disconnected: Callable[[], Awaitable[None]] | None,
+    ) -> T:
+        loop = asyncio.get_running_loop()
+        try:
+            message = pickle.dumps((fn, args, kwargs))
+        except Exception:
+            self._hand_over(proc)
+            raise
         started = time.perf_counter()
         try:
-            return fn(*args, **kwargs)
-        finally:
-            # a float store is atomic under the GIL; a lost update only blurs the average
-            self.job_seconds = 0.8 * self.job_seconds + 0.2 * (time.perf_counter() - started)
+            proc.conn.send_bytes(message)
+            reply: asyncio.Future[Any] = loop.run_in_executor(self._pipes, proc.conn.recv)
+            kind, payload = await asyncio.wait_for(
+                _unless_disconnected(reply, disconnected), self.config.deadline_s
+            )
+        except TimeoutError:  # before OSError, its base class
+            self._replace(proc)
+            raise JobDeadline(
+                f"the job ran for over {self.config.deadline_s:g} s and was stopped "
+                "(setting BPC_JOB_DEADLINE_S)"
+            ) from None
+        except (EOFError, OSError) as exc:
+            self._replace(proc)
+            raise JobCrashed("the job's process died; it has been replaced; retry", 1) from exc
+        except BaseException:  # the client went away, or the server is stopping
+            self._replace(proc)
+            raise
+        elapsed = time.perf_counter() - started
+        self.job_seconds = 0.8 * self.job_seconds + 0.2 * elapsed
+        if kind == "memory":
+            # The process survived the MemoryError, but a fresh one has a clean heap.
+            self._replace(proc)
+            raise JobOutOfMemory(
+                f"the job needed more than {self.config.memory_bytes} bytes of memory "
+                "(setting BPC_JOB_MEMORY_BYTES)"
+            )
+        self._hand_over(proc)
+        if kind == "ok":
+            return payload
+        if kind == "problem":
+            status, problems = payload
+            error = ProblemError(*problems)
+            error.status = status
+            raise error
+        raise payload
 
-    def _release(self) -> None:
+
+async def _unless_disconnected(
+    future: asyncio.Future[T], disconnected: Callable[[], Awaitable[None]] | None
+) -> T:
+    """The future's result; ClientGone if the client disconnects first."""
+    if disconnected is None:
+        return await future
+    watcher: asyncio.Future[Any] = asyncio.ensure_future(disconnected())
+    waiting: set[asyncio.Future[Any]] = {future, watcher}
+    try:
+        done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+        if future in done:
+            return future.result()
+        raise ClientGone("the client closed the connection; its job was stopped")
+    finally:
+        watcher.cancel()
+        if not future.done():
+            future.cancel()
+
+
+# --- the evaluate lane: a few threads in the server process ----------------------------------
+
+
+class ThreadLane:
+    """`threads` threads for work too small to pay a process hop. A slot is freed when its
+    thread finishes (threads cannot be stopped), so memory is bounded by `threads` jobs."""
+
+    def __init__(
+        self, threads: int, queue_limit: int, slots: ClientSlots, max_wait_s: float = 10.0
+    ):
+        self.threads = max(1, threads)
+        self.capacity = self.threads + max(0, queue_limit)
+        self.max_wait_s = max_wait_s
+        self.slots = slots
+        self.in_flight = 0
+        self.job_seconds = 0.05
+        self._executor = ThreadPoolExecutor(self.threads, thread_name_prefix="bpc-evaluate")
+
+    def retry_after_s(self) -> int:
+        return min(30, max(1, math.ceil(self.in_flight * self.job_seconds / self.threads)))
+
+    async def run(self, fn: Callable[..., T], *args: Any, client: str = "", **kwargs: Any) -> T:
+        wait = self.in_flight * self.job_seconds / self.threads
+        if self.in_flight >= self.capacity or (
+            self.in_flight >= self.threads and wait > self.max_wait_s
+        ):
+            raise HeavyPoolBusy(
+                self.in_flight,
+                self.capacity,
+                self.retry_after_s(),
+                "settings BPC_EVALUATE_THREADS, BPC_EVALUATE_QUEUE_LIMIT",
+            )
+        self.slots.take(client, self.retry_after_s())
+        self.in_flight += 1
+        loop = asyncio.get_running_loop()
+        started = time.perf_counter()
+        try:
+            future: Future[T] = self._executor.submit(fn, *args, **kwargs)
+        except BaseException:
+            self._release(client, started)
+            raise
+        future.add_done_callback(
+            lambda _: _call_soon(loop, self._release, client, started)  # on the loop thread
+        )
+        return await asyncio.wrap_future(future)
+
+    def _release(self, client: str, started: float) -> None:
         self.in_flight -= 1
-
-    def _release_from_thread(self, loop: asyncio.AbstractEventLoop) -> None:
-        # RuntimeError: the loop is already closed because the server is shutting down.
-        with contextlib.suppress(RuntimeError):
-            loop.call_soon_threadsafe(self._release)
+        self.slots.give_back(client)
+        self.job_seconds = 0.8 * self.job_seconds + 0.2 * (time.perf_counter() - started)
 
     def shutdown(self) -> None:
-        if self._executor is not None:
-            self._executor.shutdown(wait=False, cancel_futures=True)
-            self._executor = None
+        self._executor.shutdown(wait=False, cancel_futures=True)
 
 
-def _lower_priority(niceness: int) -> None:
-    """Runs in each heavy thread: on Linux nice is per thread, so when the cores are busy the
-    scheduler runs the event loop (and the small requests it serves) first."""
-    if niceness > 0:
-        with contextlib.suppress(OSError, AttributeError):
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
+def _call_soon(loop: asyncio.AbstractEventLoop, fn: Callable[..., Any], *args: Any) -> None:
+    with contextlib.suppress(RuntimeError):  # the loop is closed: the server is stopping
+        loop.call_soon_threadsafe(fn, *args)
 
 
-_pool: HeavyPool | None = None
+# --- wiring: lifespan, the request context, dependencies ------------------------------------
 
 
-def heavy_pool() -> HeavyPool:
-    """The process-wide pool, sized from Settings on first use."""
-    global _pool
-    if _pool is None:
-        settings = get_settings()
-        _pool = HeavyPool(
-            settings.heavy_pool_workers,
-            settings.heavy_queue_limit,
-            settings.heavy_pool_nice,
+@dataclass
+class Compute:
+    """The app's compute lanes, created in its lifespan and kept on app.state.compute."""
+
+    heavy: HeavyPool
+    evaluate: ThreadLane
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Compute:
+        slots = ClientSlots(settings.compute_per_client)
+        heavy = HeavyPool(PoolConfig.from_settings(settings), slots)
+        lane = ThreadLane(
+            settings.evaluate_threads,
+            settings.evaluate_queue_limit,
+            slots,
             settings.heavy_max_wait_s,
         )
-    return _pool
+        return cls(heavy, lane)
+
+    def start(self) -> None:
+        self.heavy.start()
+
+    def shutdown(self) -> None:
+        self.heavy.shutdown()
+        self.evaluate.shutdown()
+
+
+@contextlib.asynccontextmanager
+async def compute_lifespan(app: FastAPI) -> AsyncIterator[None]:
+    compute = Compute.from_settings(get_settings())
+    compute.start()
+    app.state.compute = compute
+    try:
+        yield
+    finally:
+        compute.shutdown()
+
+
+# The request being served: run_heavy() finds the app's pool, the client and the disconnect
+# signal here, so routes keep the plain `await run_heavy(job, *args)` call.
+_request: ContextVar[tuple[Scope, Receive] | None] = ContextVar("bpc_request", default=None)
+
+
+class RequestContextMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        token = _request.set((scope, receive))
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            _request.reset(token)
+
+
+def client_of(scope: Scope) -> str:
+    """The client's address: uvicorn has already applied trusted X-Forwarded-For headers."""
+    client = scope.get("client")
+    return str(client[0]) if client else "unknown"
+
+
+def _disconnect_watch(receive: Receive) -> Callable[[], Awaitable[None]]:
+    async def wait_for_disconnect() -> None:
+        # The body has been read by now, so the next message is the disconnect.
+        while True:
+            message: Message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+
+    return wait_for_disconnect
+
+
+def _compute_of(scope: Scope) -> Compute:
+    app = scope["app"]
+    compute: Compute | None = getattr(app.state, "compute", None)
+    if compute is None:
+        # Only a test client that skips the lifespan gets here: start the lanes on first use.
+        compute = Compute.from_settings(get_settings())
+        compute.start()
+        app.state.compute = compute
+    return compute
+
+
+def compute_lanes(request: Request) -> Compute:
+    """Dependency: the app's compute lanes (pool and evaluate threads)."""
+    return _compute_of(request.scope)
+
+
+ComputeDep = Annotated[Compute, Depends(compute_lanes)]
 
 
 async def run_heavy(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Runs `fn(*args, **kwargs)` on the heavy pool; raises HeavyPoolBusy (503) when it is full."""
-    return await heavy_pool().run(fn, *args, **kwargs)
-
-
-async def _busy_handler(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, HeavyPoolBusy)
-    detail = {
-        "type": "server_busy",
-        "loc": [],
-        "msg": f"the server is busy with {exc.in_flight} expensive requests "
-        f"(settings BPC_HEAVY_POOL_WORKERS, BPC_HEAVY_QUEUE_LIMIT = {exc.capacity} at once, "
-        f"BPC_HEAVY_MAX_WAIT_S); retry in {exc.retry_after_s} s",
-        "retry_after": exc.retry_after_s,
-    }
-    return JSONResponse(
-        status_code=503,
-        content={"detail": [detail]},
-        headers={"Retry-After": str(exc.retry_after_s)},
+    """Runs `fn(*args, **kwargs)` in a job process for the request being served: stopped at
+    the deadline or when its client disconnects; 503/429 when the pool or the client is full."""
+    current = _request.get()
+    if current is None:
+        raise RuntimeError("run_heavy is called while serving a request")
+    scope, receive = current
+    return await _compute_of(scope).heavy.run(
+        fn, *args, client=client_of(scope), disconnected=_disconnect_watch(receive), **kwargs
     )
 
 
+async def run_evaluate(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Runs `fn(*args, **kwargs)` on the evaluate threads for the request being served."""
+    current = _request.get()
+    if current is None:
+        raise RuntimeError("run_evaluate is called while serving a request")
+    scope, _ = current
+    return await _compute_of(scope).evaluate.run(fn, *args, client=client_of(scope), **kwargs)
+
+
 def install_heavy_pool(app: FastAPI) -> None:
-    app.add_exception_handler(HeavyPoolBusy, _busy_handler)
+    app.add_exception_handler(ComputeRefused, _refused_handler)
+    app.add_middleware(RequestContextMiddleware)
+
+
+def as_json_bytes(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> bytes:
+    """Runs `fn` and encodes its JSON-ready answer where it ran (a worker thread or process),
+    exactly as JSONResponse would, so a large answer is never encoded on the event loop."""
+    return bytes(JSONResponse(fn(*args, **kwargs)).body)

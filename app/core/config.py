@@ -16,6 +16,21 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     max_body_bytes: int = 1_000_000
+    # Connections (app/serve.py; uvicorn has no header timeout of its own): a connection must
+    # finish each request's headers within header_timeout_s of opening or of its last answer;
+    # past max_connections per worker process, the longest-idle connection is closed.
+    header_timeout_s: float = 10.0
+    max_connections: int = 1_000
+    max_in_flight: int = 512  # requests handled at once per worker process; then 503 JSON
+    # Compute (app/api/heavy.py): heavy jobs run in heavy_pool_workers processes per worker
+    # process, each killed and replaced past job_deadline_s (413) and capped at
+    # job_memory_bytes of data (RLIMIT_DATA: MemoryError, 413); evaluate runs on
+    # evaluate_threads threads per worker process, evaluate_queue_limit more may wait (503).
+    job_deadline_s: float = 10.0
+    job_memory_bytes: int = 640 * 2**20  # an idle job process already has ~150 MB of data
+    evaluate_threads: int = 2
+    evaluate_queue_limit: int = 64
+    compute_per_client: int = 4  # in-flight compute requests per client IP per worker (429)
 
     # --- circuits (issue 2) ---
     max_expression_chars: int = 200_000
@@ -50,10 +65,10 @@ class Settings(BaseSettings):
 
     # --- classroom deployment (issue 7) ---
     presets_file: str | None = None
-    heavy_pool_workers: int = 1  # per worker process: with WEB_CONCURRENCY = cores, one each
+    heavy_pool_workers: int = 1  # job processes per worker process (see job_deadline_s)
     heavy_queue_limit: int = 64  # waiting expensive requests per process, at most...
     heavy_max_wait_s: float = 10.0  # ...and no more than this much work waiting (503 beyond)
-    heavy_pool_nice: int = 10  # heavy threads' nice (Linux, per thread): small requests go first
+    heavy_pool_nice: int = 10  # job processes' nice: the event loops (small requests) go first
     access_log: bool = True  # JSON lines on stdout
     instance_id: str | None = None  # X-Instance header; default <hostname>-<pid>
 

@@ -1,4 +1,4 @@
-"""Liveness and readiness probes."""
+"""Liveness and readiness probes: async, so they never wait for a thread behind compute."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz", summary="Liveness: the process answers")
-def healthz() -> dict[str, str]:
+async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
 @router.get("/readyz", summary="Readiness: the app can serve requests")
-def readyz() -> dict[str, str]:
+async def readyz() -> dict[str, str]:
     return {"status": "ready"}

@@ -13,11 +13,13 @@ router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=TEMPLATES_DIR)
 
 
+# async: a cached template renders in microseconds, so pages never wait for a thread that
+# compute may be holding.
 @router.get("/", response_class=HTMLResponse)
-def circuit_page(request: Request) -> HTMLResponse:
+async def circuit_page(request: Request) -> HTMLResponse:
     return templates.TemplateResponse(request, "circuit.html", {"version": __version__})
 
 
 @router.get("/landscape", response_class=HTMLResponse)
-def landscape_page(request: Request) -> HTMLResponse:
+async def landscape_page(request: Request) -> HTMLResponse:
     return templates.TemplateResponse(request, "landscape.html", {"version": __version__})

@@ -1,0 +1,113 @@
+"""The server launcher behind `backprop-circuits serve` and the Dockerfile: uvicorn, hardened.
+
+uvicorn alone, as a plain `docker run` starts it, has three gaps this closes:
+- no header timeout: connections that never finish their headers stay open for ever, and once
+  uvicorn's connection limit is reached every request is a bare text/plain 503;
+- with `--workers N` it binds the listening socket itself with protocol 0, so asyncio never
+  sets TCP_NODELAY on accepted sockets, and every keep-alive answer waits about 40 ms for a
+  delayed ACK (uvicorn issue 3149);
+- its own 503 has none of our security headers.
+GuardedH11Protocol sets TCP_NODELAY on each accepted socket, closes a connection that has not
+sent a request's headers within BPC_HEADER_TIMEOUT_S, and past BPC_MAX_CONNECTIONS closes the
+longest-idle connection rather than refusing new ones. uvicorn's limit-concurrency is not used:
+app/api/admission.py answers overload inside the app, as JSON with every header.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import time
+from typing import Any
+
+import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from app.core.config import get_settings
+
+APP = "app.main:app"
+PROTOCOL = "app.serve:GuardedH11Protocol"
+
+
+class GuardedH11Protocol(H11Protocol):
+    """uvicorn's h11 protocol with TCP_NODELAY, a header timeout and a connection cap."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        settings = get_settings()
+        self.header_timeout_s = settings.header_timeout_s
+        self.max_connections = settings.max_connections
+        self._header_timer: asyncio.TimerHandle | None = None
+        self._cycle_at_arm: object = None  # the request cycle when we began waiting for headers
+        self._waiting_since = 0.0
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        sock = transport.get_extra_info("socket")
+        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._arm_header_timer()
+        if len(self.connections) > self.max_connections:
+            self._close_longest_idle()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm_header_timer()
+        super().connection_lost(exc)
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if not self.transport.is_closing():
+            self._arm_header_timer()  # the next request's headers are due in time too
+
+    def waiting_for_headers(self) -> bool:
+        """No request has started since we began waiting (idle keep-alive or half-open)."""
+        return self.cycle is self._cycle_at_arm
+
+    def _arm_header_timer(self) -> None:
+        self._disarm_header_timer()
+        self._cycle_at_arm = self.cycle
+        self._waiting_since = time.monotonic()
+        self._header_timer = self.loop.call_later(self.header_timeout_s, self._header_timeout)
+
+    def _disarm_header_timer(self) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+
+    def _header_timeout(self) -> None:
+        self._header_timer = None
+        if self.waiting_for_headers() and not self.transport.is_closing():
+            self.transport.close()
+
+    def _close_longest_idle(self) -> None:
+        idle = [
+            c
+            for c in self.connections
+            if c is not self and isinstance(c, GuardedH11Protocol) and c.waiting_for_headers()
+        ]
+        if idle:
+            oldest = min(idle, key=lambda c: c._waiting_since)
+            oldest.transport.close()
+
+
+def serve(
+    host: str,
+    port: int,
+    workers: int = 1,
+    timeout_keep_alive: int = 5,
+    forwarded_allow_ips: str = "127.0.0.1",
+) -> None:
+    """Runs the app under uvicorn with GuardedH11Protocol, as the Dockerfile does."""
+    uvicorn.run(
+        APP,
+        host=host,
+        port=port,
+        workers=workers,
+        http=PROTOCOL,
+        timeout_keep_alive=timeout_keep_alive,
+        proxy_headers=True,
+        forwarded_allow_ips=forwarded_allow_ips,
+        access_log=False,  # the app writes its own JSON access log (BPC_ACCESS_LOG)
+    )
