@@ -1,10 +1,12 @@
-"""Hostile input against a real server process: every case is a quick 4xx with a message, and the
-server keeps answering. Numeric traps are the exception: they are valid input, so 200 + warnings."""
+"""Hostile input against a real server process: every case is a 4xx with a message, and the
+server keeps answering. Numeric traps are the exception: they are valid input, so 200 + warnings.
+
+How quickly each is answered is measured under load by bench/abuse.py, not asserted here: a
+wall-clock limit in a test fails at random on a busy machine."""
 
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,7 +21,6 @@ SLICE = "/api/v1/landscape/slice"
 OPTIMIZE = "/api/v1/landscape/optimize"
 CIRCUIT = "/api/v1/landscape/circuit"
 XSS = "<img src=x onerror=alert(1)>"
-TIME_LIMIT_S = 2.0
 
 
 def circuit(expression: str, **inputs: Any) -> dict[str, Any]:
@@ -354,13 +355,10 @@ def server() -> Iterator[httpx.Client]:
         yield client
 
 
-def _post(client: httpx.Client, path: str, body: Any) -> tuple[httpx.Response, float]:
-    started = time.perf_counter()
+def _post(client: httpx.Client, path: str, body: Any) -> httpx.Response:
     if isinstance(body, bytes):
-        response = client.post(path, content=body, headers={"content-type": "application/json"})
-    else:
-        response = client.post(path, json=body)
-    return response, time.perf_counter() - started
+        return client.post(path, content=body, headers={"content-type": "application/json"})
+    return client.post(path, json=body)
 
 
 def _messages(response: httpx.Response) -> str:
@@ -380,15 +378,14 @@ def _still_answers(client: httpx.Client) -> None:
 @pytest.mark.parametrize(
     ("path", "body", "status", "message"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
 )
-def test_hostile_input_is_a_quick_4xx_with_a_message(
+def test_hostile_input_is_a_4xx_with_a_message(
     server: httpx.Client, path: str, body: Any, status: int, message: str
 ) -> None:
-    response, elapsed = _post(server, path, body)
+    response = _post(server, path, body)
     assert response.status_code == status, response.text[:500]
     assert response.headers["content-type"].startswith("application/json")
     assert response.headers["x-content-type-options"] == "nosniff"
     assert message in _messages(response)
-    assert elapsed < TIME_LIMIT_S, f"took {elapsed:.2f} s"
     _still_answers(server)
 
 
@@ -398,7 +395,7 @@ def test_hostile_input_is_a_quick_4xx_with_a_message(
 def test_numeric_traps_answer_200_with_warnings(
     server: httpx.Client, body: dict[str, Any], value: str, gate: str
 ) -> None:
-    response, elapsed = _post(server, EVALUATE, body)
+    response = _post(server, EVALUATE, body)
     assert response.status_code == 200, response.text[:500]
     result = response.json()
     json.dumps(result, allow_nan=False)  # strict JSON: non-finite numbers travel as strings
@@ -406,7 +403,6 @@ def test_numeric_traps_answer_200_with_warnings(
     assert value in values
     assert result["warnings"], "a non-finite value must come with a warning"
     assert any(gate in w["msg"] for w in result["warnings"]), result["warnings"]
-    assert elapsed < TIME_LIMIT_S
     _still_answers(server)
 
 
@@ -415,18 +411,28 @@ def test_markup_is_never_reflected_as_html(server: httpx.Client) -> None:
         response = server.get(path)
         assert response.status_code == 404
         assert response.headers["content-type"].startswith("application/json")
+        assert response.json() == {"detail": "Not Found"}
         assert "<script>" not in response.text and "<img" not in response.text
     _still_answers(server)
 
 
 def test_oversized_headers_and_wrong_methods_are_4xx(server: httpx.Client) -> None:
-    assert server.get(EVALUATE).status_code == 405
+    wrong_method = server.get(EVALUATE)
+    assert wrong_method.status_code == 405
+    assert wrong_method.json() == {"detail": "Method Not Allowed"}
+    assert wrong_method.headers["allow"] == "POST"
+    # not declared as JSON: the body is one string, not the object the schema wants
     text_body = server.post(
         EVALUATE, content=b'{"expression": "x"}', headers={"content-type": "text/plain"}
     )
-    assert 400 <= text_body.status_code < 500
+    assert text_body.status_code == 422
+    (detail,) = text_body.json()["detail"]
+    assert detail["loc"] == ["body"]
+    assert detail["msg"] == "Input should be a valid dictionary or object to extract fields from"
+    # uvicorn's HTTP parser refuses a 1 MB header line before the app sees the request
     huge_header = server.get("/healthz", headers={"x-junk": "a" * 1_000_000})
-    assert 400 <= huge_header.status_code < 500
+    assert huge_header.status_code == 400
+    assert huge_header.text == "Invalid HTTP request received."
     _still_answers(server)
 
 
