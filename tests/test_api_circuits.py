@@ -143,10 +143,13 @@ def test_non_finite_numbers_in_the_body_are_422(client: TestClient, literal: str
 
 
 def test_malformed_json_is_422(client: TestClient) -> None:
-    response = client.post(
-        URL, content='{"expression": ', headers={"content-type": "application/json"}
-    )
+    body = '{"expression": '
+    response = client.post(URL, content=body, headers={"content-type": "application/json"})
     assert response.status_code == 422
+    (detail,) = response.json()["detail"]
+    assert detail["type"] == "json_invalid"
+    assert "JSON decode error" in detail["msg"]
+    assert detail["loc"] == ["body", len(body)]  # the text ends where a value should start
 
 
 @pytest.fixture
@@ -194,6 +197,12 @@ def test_oversized_body_is_413(client: TestClient) -> None:
     payload = '{"expression": "x", "inputs": {"x": 1}, "pad": "' + "a" * limit + '"}'
     response = client.post(URL, content=payload, headers={"content-type": "application/json"})
     assert response.status_code == 413
+    (detail,) = response.json()["detail"]
+    assert detail["type"] == "limit_exceeded" and detail["loc"] == ["body"]
+    assert detail["msg"] == (
+        f"request body is {len(payload)} bytes, over the limit of {limit} "
+        "(setting BPC_MAX_BODY_BYTES)"
+    )
 
 
 def test_presets_carry_expected_values(client: TestClient) -> None:
