@@ -75,13 +75,52 @@ def test_every_node_and_edge_carries_its_shape() -> None:
 # ---------------------------------------------------------------- presets
 
 
+def _svm_one_example(v: dict[str, np.ndarray]) -> float:
+    s = v["W"] @ v["x"]
+    return float(np.sum(np.maximum(0.0, s - s[int(v["y"])] + 1.0)) - 1.0)
+
+
+# Each tensor preset's expression written again in numpy, for central differences made here.
+NUMPY_FORWARD = {
+    "matmul_shapes": lambda v: float(np.sum((v["W"] @ v["X"]) * v["dD"])),
+    "two_layer_net": lambda v: float(
+        np.sum(v["W2"] @ np.maximum(v["W1"] @ v["x"] + v["b1"], 0.0) + v["b2"])
+    ),
+    "svm_one_example": _svm_one_example,
+}
+
+
+def _central_differences(preset_id: str, v: dict[str, np.ndarray], name: str) -> np.ndarray:
+    """d output / d input `name`, element by element, as (f(x + h) - f(x - h)) / 2h. Every
+    preset is linear in any one element near these inputs (no relu or max is near its kink),
+    so the differences are exact up to rounding, about 1e-16 · |f| / h."""
+    f, h = NUMPY_FORWARD[preset_id], 1e-5
+    grad = np.zeros_like(v[name])
+    for index in np.ndindex(v[name].shape):
+        plus, minus = dict(v), dict(v)
+        plus[name], minus[name] = v[name].copy(), v[name].copy()
+        plus[name][index] += h
+        minus[name][index] -= h
+        grad[index] = (f(plus) - f(minus)) / (2 * h)
+    return grad
+
+
 @pytest.mark.parametrize("example", TENSOR_PRESETS, ids=[p["id"] for p in TENSOR_PRESETS])
 def test_tensor_presets_meet_their_expected_values(example: dict[str, Any]) -> None:
     report = evaluate(example["expression"], example["inputs"], gradcheck_=True)
     expected = example["expected"]
-    assert report["output"]["value"] == pytest.approx(expected["output"], rel=1e-9)
+    v = arrays(example["inputs"])
+    want = NUMPY_FORWARD[example["id"]](v)
+    assert report["output"]["value"] == pytest.approx(want, rel=1e-12)
+    assert expected["output"] == pytest.approx(want, rel=1e-12)
     for name, shape in expected["grad_shapes"].items():
-        assert list(np.shape(report["gradients"][name])) == shape
+        got = np.asarray(report["gradients"][name])
+        assert list(got.shape) == shape
+        numeric = _central_differences(example["id"], v, name)
+        np.testing.assert_allclose(got, numeric, rtol=0, atol=1e-8, err_msg=name)
+    index_inputs = set(example["inputs"]) - set(expected["grad_shapes"])
+    for name in index_inputs:  # an index (svm's y) is an integer and gets no gradient
+        assert report["gradients"][name] == 0.0
     assert report["gradcheck"]["passed"]
     assert report["stats"]["fast_path"] is False
 
