@@ -1,0 +1,57 @@
+"""Tests that kill mutmut survivors in app/landscape: every expected value is worked out by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from app.landscape.kinks import grid_rows
+from app.landscape.losses import LossSpec
+
+# One example, two classes, true class 0, Weston-Watkins with delta = 1: the loss is the single
+# hinge max(0, s1 - s0 + 1). Scores s = S0 + beta*S2 + a*S1, so with S0 = [0, -1] the margin at
+# a = beta = 0 is -1 - 0 + 1 = 0: the kink sits exactly at a = 0.
+ONE_HINGE = LossSpec("svm", "ww", 1.0, 0.0)
+Y0 = np.array([0])
+
+
+def test_2d_row_with_a_kink_exactly_on_its_low_edge() -> None:
+    # S1 = [0, 1]: the margin is +a, so L(a) = max(0, a) on [0, 2] at 5 points.
+    row = grid_rows(
+        np.array([[0.0, -1.0]]), np.array([[0.0, 1.0]]), np.zeros((1, 2)), np.array([0.0]),
+        Y0, ONE_HINGE, 0.0, 2.0, 5,
+    )  # fmt: skip
+    np.testing.assert_allclose(row, [[0.0, 0.5, 1.0, 1.5, 2.0]], rtol=0, atol=1e-15)
+
+
+def test_2d_row_with_a_falling_hinge_whose_kink_is_on_its_low_edge() -> None:
+    # S1 = [0, -1]: L(a) = max(0, -a) is 0 everywhere right of its kink at the low edge a = 0,
+    # so a kink counted on the wrong side would give the row a slope of -1.
+    row = grid_rows(
+        np.array([[0.0, -1.0]]), np.array([[0.0, -1.0]]), np.zeros((1, 2)), np.array([0.0]),
+        Y0, ONE_HINGE, 0.0, 2.0, 5,
+    )  # fmt: skip
+    np.testing.assert_allclose(row, [[0.0, 0.0, 0.0, 0.0, 0.0]], rtol=0, atol=1e-15)
+
+
+@pytest.mark.parametrize("variant", ["ww", "structured"])
+def test_2d_row_with_a_kink_exactly_on_its_high_edge(variant: str) -> None:
+    # S1 = [0, 1], S0 = [0, -3]: margin a - 2, L(a) = max(0, a - 2) on [0, 2] is 0 up to and
+    # including the kink at the high edge. The structured variant (max over classes of the same
+    # single margin, floored at 0) gives the same line through its own code path.
+    row = grid_rows(
+        np.array([[0.0, -3.0]]), np.array([[0.0, 1.0]]), np.zeros((1, 2)), np.array([0.0]),
+        Y0, LossSpec("svm", variant, 1.0, 0.0), 0.0, 2.0, 5,
+    )  # fmt: skip
+    np.testing.assert_allclose(row, [[0.0, 0.0, 0.0, 0.0, 0.0]], rtol=0, atol=1e-15)
+
+
+def test_2d_rows_move_the_kink_with_beta() -> None:
+    # S2 = [0, 1] shifts the margin by beta: L(a, beta) = max(0, a + beta) on a in [-1, 1],
+    # 3 points (-1, 0, 1); beta = 0 puts the kink on the middle point, beta = 1 on the low edge.
+    rows = grid_rows(
+        np.array([[0.0, -1.0]]), np.array([[0.0, 1.0]]), np.array([[0.0, 1.0]]),
+        np.array([0.0, 1.0, -1.0]), Y0, ONE_HINGE, -1.0, 1.0, 3,
+    )  # fmt: skip
+    expected = [[0.0, 0.0, 1.0], [0.0, 1.0, 2.0], [0.0, 0.0, 0.0]]
+    np.testing.assert_allclose(rows, expected, rtol=0, atol=1e-15)
