@@ -19,11 +19,13 @@ import contextlib
 import importlib
 import logging
 import math
-import multiprocessing
 import os
 import pickle
 import resource
 import signal
+import socket
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -44,7 +46,7 @@ log = logging.getLogger("backprop_circuits")
 
 # Imported by each job process before it says it is ready, so a job's deadline does not pay
 # for numpy and the app's import.
-PRELOAD = ("numpy", "app.engine", "app.api.routes.landscape")
+PRELOAD = ("numpy", "app.api.routes.circuits", "app.api.routes.landscape")
 
 
 # --- refusals and failures: each one answered as JSON naming the setting ----------------------
@@ -123,6 +125,12 @@ async def _refused_handler(request: Request, exc: Exception) -> JSONResponse:
 # --- the job processes --------------------------------------------------------------------
 
 
+def job_process_entry(argv: list[str]) -> None:
+    """`python -c` entry of a job process: argv is fd, niceness, memory bytes, modules."""
+    fd, niceness, memory_bytes, *preload = argv
+    _job_process_main(Connection(int(fd)), int(niceness), int(memory_bytes), tuple(preload))
+
+
 def _job_process_main(
     conn: Connection, niceness: int, memory_bytes: int, preload: tuple[str, ...]
 ) -> None:
@@ -166,28 +174,42 @@ def _run_job(message: bytes) -> tuple[str, Any]:
 
 
 class JobProcess:
-    """One job process and the parent's end of its pipe."""
+    """One job process and the parent's end of the socket pair to it.
 
-    def __init__(self, ctx: Any, niceness: int, memory_bytes: int, preload: tuple[str, ...]):
-        self.conn, child_conn = ctx.Pipe()
-        self.process = ctx.Process(
-            target=_job_process_main,
-            args=(child_conn, niceness, memory_bytes, preload),
-            name="bpc-job",
-            daemon=True,
+    A plain `python -c` child, not multiprocessing's spawn: spawn re-imports the parent's
+    __main__ (uvicorn, pytest, or any script that imports the app) in every child, which is
+    slow at best and fails outright when __main__ is not a file."""
+
+    def __init__(self, niceness: int, memory_bytes: int, preload: tuple[str, ...]) -> None:
+        ours, theirs = socket.socketpair()
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                "import sys; from app.api.heavy import job_process_entry; "
+                "job_process_entry(sys.argv[1:])",
+                str(theirs.fileno()),
+                str(niceness),
+                str(memory_bytes),
+                *preload,
+            ],
+            pass_fds=(theirs.fileno(),),
+            stdin=subprocess.DEVNULL,
+            env=env,
         )
-        self.process.start()
-        child_conn.close()  # so the parent sees EOF when the child dies
+        theirs.close()  # so the parent sees EOF when the child dies
+        self.conn = Connection(ours.detach())
 
     @property
-    def pid(self) -> int | None:
+    def pid(self) -> int:
         return self.process.pid
 
     def kill(self) -> None:
         with contextlib.suppress(Exception):
             self.process.kill()
         with contextlib.suppress(Exception):
-            self.process.join(timeout=5)
+            self.process.wait(timeout=5)
         # The pipe is left to the garbage collector: a pipe thread may still be in recv() on
         # it, and gets EOF now that the child is gone.
 
@@ -248,7 +270,6 @@ class HeavyPool:
         config: PoolConfig,
         slots: ClientSlots | None = None,
         preload: Iterable[str] = PRELOAD,
-        start_method: str = "spawn",
     ) -> None:
         self.config = config
         self.workers = max(1, config.workers)
@@ -258,8 +279,7 @@ class HeavyPool:
         self.in_flight = 0
         self.job_seconds = 0.5  # recent seconds per job (moving average); cautious at first
         self.restarts = 0  # processes replaced after a deadline, disconnect, crash or MemoryError
-        # spawn: a fresh interpreter, never a fork of a server process that has threads
-        self._ctx = multiprocessing.get_context(start_method)
+        self._start_failures = 0  # processes in a row that died before they were ready
         self._idle: list[JobProcess] = []
         self._waiters: list[tuple[str, asyncio.Future[JobProcess]]] = []
         self._running: dict[str, int] = {}
@@ -278,7 +298,7 @@ class HeavyPool:
     def _spawn(self) -> None:
         if self._closed:
             return
-        proc = JobProcess(self._ctx, self.config.niceness, self.config.memory_bytes, self.preload)
+        proc = JobProcess(self.config.niceness, self.config.memory_bytes, self.preload)
         self._processes.add(proc)
         asyncio.get_running_loop().create_task(self._await_ready(proc))
 
@@ -290,11 +310,19 @@ class HeavyPool:
             proc.kill()
             return
         except (EOFError, OSError):
-            log.error("a job process died while starting; starting another")
             self._discard(proc)
-            await asyncio.sleep(1)  # a process that cannot start should not spin the CPU
+            self._start_failures += 1
+            log.error("a job process died while starting (%d in a row)", self._start_failures)
+            if self._start_failures >= 3:
+                # Nothing will come of waiting: fail the waiting jobs, keep trying slowly.
+                for _, waiter in self._waiters:
+                    if not waiter.done():
+                        waiter.set_exception(JobCrashed("job processes cannot start", 5))
+                self._waiters.clear()
+            await asyncio.sleep(min(30, self._start_failures))  # do not spin the CPU
             self._spawn()
             return
+        self._start_failures = 0
         self._hand_over(proc)
 
     def shutdown(self) -> None:
@@ -310,7 +338,7 @@ class HeavyPool:
         self._pipes.shutdown(wait=False, cancel_futures=True)
 
     def pids(self) -> list[int]:
-        return [p.pid for p in self._processes if p.pid is not None]
+        return [p.pid for p in self._processes]
 
     # admission
 
@@ -331,6 +359,8 @@ class HeavyPool:
     ) -> T:
         """`fn(*args, **kwargs)` in a job process. `fn` and its arguments must pickle
         (module-level functions, plain data); `disconnected` returns when the client goes."""
+        if self._start_failures >= 3:
+            raise JobCrashed("job processes cannot start; see the server log", 5)
         if self.in_flight >= self.capacity or (
             self.in_flight >= self.workers and self.expected_wait_s() > self.config.max_wait_s
         ):

@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     evaluate_threads: int = 2
     evaluate_queue_limit: int = 64
     compute_per_client: int = 4  # in-flight compute requests per client IP per worker (429)
+    # evaluate requests with more expression characters + input numbers than this run in a
+    # job process (killable, memory-capped); smaller ones on the evaluate threads
+    evaluate_in_process_max_size: int = 2_000
 
     # --- circuits (issue 2) ---
     max_expression_chars: int = 200_000
