@@ -1,0 +1,85 @@
+"""Limits: every size and cost limit as one frozen value, built from Settings by field name."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+from app.core.config import Settings
+from app.core.errors import LimitError
+
+_FIELDS = Settings.model_fields
+
+
+def _default(name: str) -> Any:
+    """Settings' own default for a field: the one place a limit's value is written."""
+    return _FIELDS[name].default
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """What the engine and the landscape may spend on one request. Each field has the name of
+    the Settings field (and so of its BPC_ variable) it comes from; the defaults are Settings'
+    defaults. Frozen and plain, so it pickles into a worker process with the job."""
+
+    # parser
+    max_expression_chars: int = _default("max_expression_chars")
+    max_gates: int = _default("max_gates")
+    max_nesting_depth: int = _default("max_nesting_depth")
+    max_inputs: int = _default("max_inputs")
+    max_statements: int = _default("max_statements")
+    max_literal_chars: int = _default("max_literal_chars")
+    # tensors
+    max_tensor_elements_per_input: int = _default("max_tensor_elements_per_input")
+    max_tensor_elements_per_node: int = _default("max_tensor_elements_per_node")
+    max_tensor_elements_per_request: int = _default("max_tensor_elements_per_request")
+    max_tensor_rank: int = _default("max_tensor_rank")
+    max_tensor_matmul_work: int = _default("max_tensor_matmul_work")
+    gradcheck_max_evals: int = _default("gradcheck_max_evals")
+    # cost of one request (app/engine/cost.py, app/landscape/cost.py)
+    max_answer_bytes: int = _default("max_answer_bytes")
+    max_memory_bytes: int = _default("max_memory_bytes")
+    max_work: int = _default("max_work")
+    # landscapes
+    max_landscape_n: int = _default("max_landscape_n")
+    max_landscape_nd: int = _default("max_landscape_nd")
+    max_landscape_c: int = _default("max_landscape_c")
+    max_landscape_nc: int = _default("max_landscape_nc")
+    max_grid_points: int = _default("max_grid_points")
+    max_slice_steps: int = _default("max_slice_steps")
+    max_optimize_steps: int = _default("max_optimize_steps")
+    max_optimize_work: int = _default("max_optimize_work")
+    max_term_lines: int = _default("max_term_lines")
+    max_slice_kinks: int = _default("max_slice_kinks")
+    max_loss_matrix_cells: int = _default("max_loss_matrix_cells")
+    max_gradcheck_entries: int = _default("max_gradcheck_entries")
+    max_circuit_terms: int = _default("max_circuit_terms")
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Limits:
+        """The configured value of every Settings field of the same name."""
+        return cls(**{f.name: getattr(settings, f.name) for f in fields(cls)})
+
+    def but(self, **changes: Any) -> Limits:
+        """A copy with some limits changed (tests and benchmarks use small or huge ones)."""
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True, slots=True)
+class Cost:
+    """A request's predicted cost, from its sizes alone, before any work is done."""
+
+    answer_bytes: int
+    memory_bytes: int
+    work: int  # element operations and multiply-adds (see app/engine/cost.py)
+
+    def check(self, limits: Limits, loc: tuple[str | int, ...] = ("body",)) -> None:
+        """A 413 naming the setting when any prediction is over its budget."""
+        for what, got, setting in (
+            ("the predicted work (element operations)", self.work, "max_work"),
+            ("the predicted answer size in bytes", self.answer_bytes, "max_answer_bytes"),
+            ("the predicted peak memory in bytes", self.memory_bytes, "max_memory_bytes"),
+        ):
+            limit = getattr(limits, setting)
+            if got > limit:
+                raise LimitError(what, got, limit, setting, loc)

@@ -1,0 +1,99 @@
+"""A circuit's cost predicted from its parsed nodes and wire shapes, before run() starts.
+
+The answer lists every wire's value and gradient, each edge's value and gradient, and for each
+backward step its upstream gradient and, per input, the local gradient, contribution and running
+sum. So its size is linear in nodes + edges + the elements of those arrays, and so is the memory
+of building it (numpy arrays, then Python lists of floats, then the JSON text). Work counts
+element operations and multiply-adds; a gradient check runs one forward pass per nudge, two
+nudges per input element.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from app.core.limits import Cost
+from app.engine.circuit import Circuit
+from app.engine.gates import GATES
+
+Shape = tuple[int, ...]
+
+# Calibrated with bench/cost_calibration.py on this project's reference machine (numbers in
+# docs/deploy.md, "Sizing"). Answer bytes per reported number: a random float64 is 18-19
+# characters plus its comma; zeros and integers are shorter, so this is an upper bound.
+B_NUMBER = 20
+# Per node (id, kind, op, symbol, labels, text, span ...) and per edge (the edge record, its step
+# input with `uses`, the kink interval and its name in the rule): measured means, rounded up.
+B_NODE = 400
+B_EDGE = 220
+B_BASE = 400
+# Memory per reported number while the answer is built: a Python float (24 bytes) and its list
+# slot (8) for to_json's lists, the float64 (8) it came from, and numpy temporaries (measured).
+B_LISTED = 56
+M_NODE = 1_500  # the report's dicts and strings per node and per edge, measured with tracemalloc
+M_BASE = 200_000
+# Work, in element operations (about 1 ns each on one quiet core): a gate's Python overhead in a
+# forward pass is worth about this many (a few µs), and writing one number to the answer about
+# this many (to_json's tolist, then json.dumps's repr).
+W_GATE = 2_000
+W_NUMBER = 400
+# Building the answer's records costs about this much per node and per edge (names, rule text,
+# the kink, the dicts), whatever the wires hold.
+W_RECORD = 10_000
+
+
+def elements(shape: Shape) -> int:
+    return math.prod(shape) if shape else 1
+
+
+def forward_work(circuit: Circuit, shapes: Sequence[Shape]) -> int:
+    """Element operations and multiply-adds of one forward pass."""
+    work = 0
+    for node in circuit.nodes:
+        if node.kind != "gate":
+            continue
+        out = elements(shapes[node.id])
+        if node.op in ("matmul", "dot"):
+            # the inner axis: out elements x the first operand's last axis
+            inner = shapes[node.args[0]][-1] if shapes[node.args[0]] else 1
+            work += out * inner
+        else:
+            work += out * max(1, len(node.args)) + sum(elements(shapes[a]) for a in node.args)
+        work += W_GATE
+    return work
+
+
+def estimate(circuit: Circuit, shapes: Sequence[Shape], source_chars: int, gradcheck: bool) -> Cost:
+    """Predicted answer bytes, peak memory and work of evaluating `circuit` (with its shapes)."""
+    nodes = len(circuit.nodes)
+    edges = 0
+    numbers = 0  # numbers in the answer
+    input_elements = 0
+    for node in circuit.nodes:
+        own = elements(shapes[node.id])
+        numbers += 2 * own  # the wire's value and gradient
+        if node.kind == "input":
+            input_elements += own
+            numbers += own  # its entry in `gradients`
+            continue
+        if node.kind != "gate":
+            continue
+        numbers += own  # the backward step's upstream gradient
+        local = GATES[node.op].vjp is None  # type: ignore[index]  # vjp gates list no local
+        for arg in node.args:
+            edges += 1
+            arg_own = elements(shapes[arg])
+            # the edge's value and gradient; the step's local gradient (output-shaped),
+            # contribution and running sum (input-shaped)
+            numbers += 2 * arg_own + (own if local else 0) + 2 * arg_own
+    forward = forward_work(circuit, shapes)
+    # forward, the local gradients and the contributions: about three forward passes
+    work = 3 * forward
+    if gradcheck:
+        numbers += 2 * input_elements  # analytic and numeric
+        work += 2 * input_elements * forward
+    work += numbers * W_NUMBER + W_RECORD * (nodes + edges)
+    answer = B_BASE + source_chars + B_NODE * nodes + B_EDGE * edges + B_NUMBER * numbers
+    memory = M_BASE + M_NODE * (nodes + edges) + B_LISTED * numbers + 2 * answer
+    return Cost(answer, memory, work)
