@@ -82,14 +82,20 @@ class GuardedH11Protocol(H11Protocol):
             self.transport.close()
 
     def _close_longest_idle(self) -> None:
+        # A closed transport stays in `connections` until the loop delivers connection_lost,
+        # so only open ones count, and as many go as the cap is exceeded by.
+        open_ = [c for c in self.connections if not c.transport.is_closing()]
+        excess = len(open_) - self.max_connections
+        if excess <= 0:
+            return
         idle = [
             c
-            for c in self.connections
+            for c in open_
             if c is not self and isinstance(c, GuardedH11Protocol) and c.waiting_for_headers()
         ]
-        if idle:
-            oldest = min(idle, key=lambda c: c._waiting_since)
-            oldest.transport.close()
+        idle.sort(key=lambda c: c._waiting_since)
+        for connection in idle[:excess]:
+            connection.transport.close()
 
 
 def serve(

@@ -311,6 +311,8 @@ class HeavyPool:
             return
         except (EOFError, OSError):
             self._discard(proc)
+            if self._closed:
+                return  # stopped by shutdown()
             self._start_failures += 1
             log.error("a job process died while starting (%d in a row)", self._start_failures)
             if self._start_failures >= 3:
@@ -521,7 +523,16 @@ class ThreadLane:
     def retry_after_s(self) -> int:
         return min(30, max(1, math.ceil(self.in_flight * self.job_seconds / self.threads)))
 
-    async def run(self, fn: Callable[..., T], *args: Any, client: str = "", **kwargs: Any) -> T:
+    async def run(
+        self,
+        fn: Callable[..., T],
+        *args: Any,
+        client: str = "",
+        disconnected: Callable[[], Awaitable[None]] | None = None,
+        **kwargs: Any,
+    ) -> T:
+        """`fn(*args, **kwargs)` on a lane thread; if the client goes away while the job is
+        still waiting for a thread, the job is dropped (a running one finishes)."""
         wait = self.in_flight * self.job_seconds / self.threads
         if self.in_flight >= self.capacity or (
             self.in_flight >= self.threads and wait > self.max_wait_s
@@ -544,7 +555,10 @@ class ThreadLane:
         future.add_done_callback(
             lambda _: _call_soon(loop, self._release, client, started)  # on the loop thread
         )
-        return await asyncio.wrap_future(future)
+        try:
+            return await _unless_disconnected(asyncio.wrap_future(future), disconnected)
+        finally:
+            future.cancel()  # only takes effect while the job still waits for a thread
 
     def _release(self, client: str, started: float) -> None:
         self.in_flight -= 1
@@ -674,8 +688,10 @@ async def run_evaluate(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     current = _request.get()
     if current is None:
         raise RuntimeError("run_evaluate is called while serving a request")
-    scope, _ = current
-    return await _compute_of(scope).evaluate.run(fn, *args, client=client_of(scope), **kwargs)
+    scope, receive = current
+    return await _compute_of(scope).evaluate.run(
+        fn, *args, client=client_of(scope), disconnected=_disconnect_watch(receive), **kwargs
+    )
 
 
 def install_heavy_pool(app: FastAPI) -> None:
