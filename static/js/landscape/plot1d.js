@@ -145,6 +145,7 @@ export function createPlot1d(container) {
     ] : [];
     gSub.selectAll("line").data(rays).join("line")
       .attr("class", (d) => `slope-ray ${d.cls}`)
+      .attr("data-slope", (d) => d.slope) // the exact one-sided slope, for tests and exports
       .attr("x1", x(0)).attr("y1", y(lossAtW))
       .attr("x2", (d) => x(d.a)).attr("y2", (d) => y(lossAtW + d.slope * d.a));
     const inRange = alphas[0] <= 0 && 0 <= alphas[alphas.length - 1];
