@@ -8,17 +8,24 @@ from pathlib import Path
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 MARKERS = {"run": "<!-- run-command -->", "test": "<!-- test-command -->"}
+# The command is the fenced block right after its marker (blank lines between are allowed).
+_BLOCK = re.compile(r"\s*```(?:sh|bash)?\n(.*?)\n```", re.S)
 
 
-def command(which: str) -> str:
-    text = README.read_text(encoding="utf-8")
+def command(which: str, readme: Path = README) -> str:
+    """The one-line command in the code block that follows the README's marker for `which`."""
+    text = readme.read_text(encoding="utf-8")
     marker = MARKERS[which]
-    after = text.split(marker, 1)[1]
-    match = re.search(r"```(?:sh|bash)?\n(.*?)\n```", after, re.S)
+    if text.count(marker) != 1:
+        raise SystemExit(f"{readme.name} must hold {marker} exactly once")
+    match = _BLOCK.match(text, text.index(marker) + len(marker))
     if match is None:
-        raise SystemExit(f"README.md has no code block after {marker}")
+        raise SystemExit(f"{readme.name} has no code block right after {marker}")
     return match.group(1).strip()
 
 
 if __name__ == "__main__":
-    print(command(sys.argv[1] if len(sys.argv) > 1 else "test"))
+    which = sys.argv[1] if len(sys.argv) > 1 else "test"
+    if which not in MARKERS:
+        raise SystemExit(f"usage: readme_command.py [{' | '.join(MARKERS)}]")
+    print(command(which))

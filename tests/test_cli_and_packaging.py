@@ -1,4 +1,4 @@
-"""The console script, the README's commands, and a non-editable install that serves the pages."""
+"""The console script, and a wheel installed on its own that serves the pages."""
 
 from __future__ import annotations
 
@@ -40,16 +40,6 @@ def test_eval_reports_parse_errors(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["eval", "x ^ 2", "x=1"]) == 2
     err = capsys.readouterr().err
     assert "use **" in err and "line 1, col 3" in err
-
-
-def test_readme_starts_with_the_two_commands() -> None:
-    from scripts.readme_command import command
-
-    assert command("run") == "python3 -m pip install . && backprop-circuits serve"
-    assert command("test").startswith("python3 -m pip install -e '.[test]' && ")
-    assert "python3 -m pytest" in command("test")
-    ci = (ROOT / ".ci" / "run").read_text()
-    assert "scripts/readme_command.py test" in ci
 
 
 # What the wheel is built from: pyproject.toml names these (packages, package-dir, readme).
