@@ -60,8 +60,16 @@ def axis_pixel(page: Page, plot: str, axis: str) -> tuple[float, float]:
 
 
 def test_1d_axis_slice_draws_kinks_where_the_api_says(page: Page, live_server: str) -> None:
+    from tests.browser.test_landscape_rays import hinge_lines, kinks_in, loss_at, one_sided_slopes
+
     expected = api(live_server, "slice", CS231N_1D_AXIS)
     assert len(expected["kinks"]) >= 3  # the notes' figure has several kinks
+    # the API's numbers against the hinge formula worked out in the test, at the seeded W
+    seeded = api(live_server, "loss", {"dataset": {"name": "cs231n-1d"}, "seed": 0})["W"]
+    lines = hinge_lines([row[0] for row in seeded], 0)
+    assert [k["alpha"] for k in expected["kinks"]] == pytest.approx(
+        [float(k) for k in kinks_in(lines, -3, 3)], abs=1e-12
+    )
     open_page(page)
     circles = page.locator(".plot1d circle.kink")
     expect(circles).to_have_count(len(expected["kinks"]))
@@ -74,7 +82,11 @@ def test_1d_axis_slice_draws_kinks_where_the_api_says(page: Page, live_server: s
     assert readout(page, "kink_count") == expected["kink_count"]
     sub = expected["subgradient"]
     assert readout(page, "subgradient") == pytest.approx([sub["left"], sub["right"]], abs=1e-12)
+    assert readout(page, "subgradient") == pytest.approx(
+        [float(s) for s in one_sided_slopes(lines)], abs=1e-12
+    )
     assert readout(page, "loss") == pytest.approx(expected["origin"]["loss"], rel=1e-12)
+    assert readout(page, "loss") == pytest.approx(float(loss_at(lines, 0)), rel=1e-12)
     # hovering a kink shows its two one-sided slopes
     kink = expected["kinks"][0]
     box = page.locator(".plot1d").bounding_box()
@@ -185,9 +197,16 @@ def test_gd_path_plays_and_its_loss_decreases(page: Page) -> None:
     screenshot(page, "landscape-gd-path")
 
 
-def test_open_as_circuit_lands_on_the_circuit_page_with_the_same_loss(page: Page) -> None:
+def test_open_as_circuit_lands_on_the_circuit_page_with_the_same_loss(
+    page: Page, live_server: str
+) -> None:
+    from app.landscape.data import _TOY_2D_X, _TOY_2D_Y
+    from tests.browser.test_landscape_rays import ww_loss
+
     open_page(page, "?dataset=toy-2d")
     loss = readout(page, "loss")
+    seeded = api(live_server, "loss", {"dataset": {"name": "toy-2d"}, "seed": 0})["W"]
+    assert loss == pytest.approx(ww_loss(_TOY_2D_X, _TOY_2D_Y, seeded), rel=1e-12)
     with page.expect_response("**/api/v1/circuits/evaluate") as evaluated:
         page.click("#ls-open-circuit")
     page.wait_for_url("**/#e=*")
@@ -209,6 +228,8 @@ def test_every_setting_round_trips_through_the_link(page: Page, live_server: str
         "reg": 0.1,
     }
     assert readout(page, "loss") == pytest.approx(api(live_server, "loss", body)["loss"], rel=1e-12)
+    # W = 0: every score is 0, each of the 3 classes has probability 1/3, so the loss is log 3
+    assert readout(page, "loss") == pytest.approx(math.log(3), rel=1e-12)
     expect(page.locator(".plot1d circle.kink")).to_have_count(0)  # softmax is smooth
 
 
@@ -284,6 +305,10 @@ def test_w_table_edits_w_and_lives_in_the_link(page: Page, live_server: str) -> 
     expect(page.locator('#ls-readout dd[data-key="loss"]')).to_have_attribute(
         "data-value", str(expected)
     )
+    from app.landscape.data import _TOY_2D_X, _TOY_2D_Y
+    from tests.browser.test_landscape_rays import ww_loss
+
+    assert readout(page, "loss") == pytest.approx(ww_loss(_TOY_2D_X, _TOY_2D_Y, W), rel=1e-12)
 
 
 def test_downloads_png_svg_and_csv(page: Page) -> None:

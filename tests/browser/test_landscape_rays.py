@@ -48,6 +48,15 @@ def one_sided_slopes(lines: list[tuple[Fraction, Fraction]]) -> tuple[Fraction, 
     return left / len(X), right / len(X)
 
 
+def ww_loss(X: list[list[float]], Y: list[int], W: list[list[float]]) -> float:
+    """The Weston-Watkins SVM loss (delta 1, no reg) of data X, Y at W, in exact arithmetic."""
+    total = Fraction(0)
+    for x, y in zip(X, Y, strict=True):
+        scores = [sum(Fraction(w) * Fraction(v) for w, v in zip(row, x, strict=True)) for row in W]
+        total += sum(max(Fraction(0), s - scores[y] + 1) for j, s in enumerate(scores) if j != y)
+    return float(total / len(X))
+
+
 def kinks_in(lines: list[tuple[Fraction, Fraction]], lo: float, hi: float) -> list[Fraction]:
     return sorted({-m0 / m1 for m0, m1 in lines if m1 != 0 and lo < -m0 / m1 <= hi})
 
