@@ -97,8 +97,11 @@ class Tally:
 class Connection:
     """One keep-alive HTTP/1.1 connection; reconnects when the server closes it."""
 
-    def __init__(self, host: str, port: int) -> None:
+    def __init__(self, host: str, port: int, client_ip: str = "") -> None:
         self.host, self.port = host, port
+        # Each simulated student has an address of its own, as behind a proxy (the server
+        # trusts X-Forwarded-For from loopback), so per-client caps see a class, not one client.
+        self.client_ip = client_ip
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
 
@@ -107,6 +110,8 @@ class Connection:
             self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
         assert self.reader is not None
         head = f"{method} {path} HTTP/1.1\r\nHost: {self.host}\r\n"
+        if self.client_ip:
+            head += f"X-Forwarded-For: {self.client_ip}\r\n"
         if body:
             head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
         self.writer.write(head.encode() + b"\r\n" + body)
@@ -138,9 +143,14 @@ class Connection:
 
 
 async def client_loop(
-    host: str, port: int, pick: Callable[[], Request], tally: Tally, deadline: float
+    host: str,
+    port: int,
+    pick: Callable[[], Request],
+    tally: Tally,
+    deadline: float,
+    client_ip: str = "",
 ) -> None:
-    connection = Connection(host, port)
+    connection = Connection(host, port, client_ip)
     while time.monotonic() < deadline:
         method, path, body = pick()
         started = time.perf_counter()
@@ -177,8 +187,8 @@ async def run_phase(
     deadline = time.monotonic() + duration
     started = time.perf_counter()
     tasks = [
-        client_loop(host, port, make_pick(i), tally, deadline)
-        for count, make_pick, tally in groups
+        client_loop(host, port, make_pick(i), tally, deadline, f"10.{g}.{i // 250}.{i % 250 + 1}")
+        for g, (count, make_pick, tally) in enumerate(groups)
         for i in range(count)
     ]
     await asyncio.gather(*tasks)
@@ -220,27 +230,51 @@ def dockerfile_env() -> dict[str, str]:
     return env
 
 
+def dockerfile_command() -> list[str]:
+    """The Dockerfile's CMD, run from the source tree with this Python, on loopback."""
+    line = next(
+        line for line in (ROOT / "Dockerfile").read_text().splitlines() if line.startswith("CMD ")
+    )
+    command: list[str] = json.loads(line.removeprefix("CMD "))
+    assert command[0] == "backprop-circuits", command
+    command = [sys.executable, "-m", "app.cli", *command[1:]]
+    return ["127.0.0.1" if arg == "0.0.0.0" else arg for arg in command]
+
+
 def start_server(port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    """The Dockerfile's CMD, on loopback."""
-    command = [
-        sys.executable, "-m", "uvicorn", "app.main:app",
-        "--host", "127.0.0.1", "--port", str(port),
-        "--workers", env["WEB_CONCURRENCY"],
-        "--limit-concurrency", env["LIMIT_CONCURRENCY"],
-        "--timeout-keep-alive", env["TIMEOUT_KEEP_ALIVE"],
-        "--proxy-headers", "--forwarded-allow-ips", env["FORWARDED_ALLOW_IPS"],
-        "--no-access-log",
-    ]  # fmt: skip
-    proc = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL)
-    deadline = time.monotonic() + 30
+    """The Dockerfile's CMD with the Dockerfile's ENV, on loopback and the given port."""
+    proc = subprocess.Popen(
+        dockerfile_command(),
+        cwd=ROOT,
+        env={**os.environ, **env, "PORT": str(port)},
+        stdout=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                warm_up(port, int(env.get("WEB_CONCURRENCY", "1")), deadline)
                 return proc
         except httpx.HTTPError:
             time.sleep(0.2)
     proc.kill()
     raise RuntimeError("server did not start")
+
+
+def warm_up(port: int, workers: int, deadline: float) -> None:
+    """Waits until every worker's job process answers a small landscape request quickly: a
+    fresh job process spends a few seconds importing numpy and the app."""
+    quick: set[str] = set()
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+        while len(quick) < workers and time.monotonic() < deadline:
+            started = time.perf_counter()
+            answer = client.post(
+                "/api/v1/landscape/loss",
+                json={"dataset": {"name": "toy-2d"}},
+                headers={"Connection": "close"},  # a new connection may reach another worker
+            )
+            if answer.status_code == 200 and time.perf_counter() - started < 0.5:
+                quick.add(answer.headers["x-instance"])
 
 
 def free_port() -> int:
