@@ -7,9 +7,12 @@ import math
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
 
+from app.core.config import get_settings
 from app.core.errors import ProblemError
 
 log = logging.getLogger("backprop_circuits")
@@ -77,6 +80,19 @@ async def _validation_handler(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(status_code=422, content={"detail": errors})
 
 
+async def _http_handler(request: Request, exc: Exception) -> Any:
+    """Starlette's body-size 413 (a body without Content-Length, such as a streamed multipart
+    upload, cut off while read) says only "Content Too Large": name the setting instead."""
+    assert isinstance(exc, HTTPException)
+    if exc.status_code != 413:
+        return await http_exception_handler(request, exc)
+    limit = get_settings().max_body_bytes
+    msg = f"request body is over the limit of {limit} bytes (setting BPC_MAX_BODY_BYTES)"
+    detail = {"type": "limit_exceeded", "loc": ["body"], "msg": msg, "limit": limit}
+    return JSONResponse(status_code=413, content={"detail": [detail]})
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(HTTPException, _http_handler)
     app.add_exception_handler(ProblemError, _problem_handler)
     app.add_exception_handler(RequestValidationError, _validation_handler)

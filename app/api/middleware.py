@@ -152,6 +152,22 @@ def _lone_surrogate_at(body: bytes) -> int | None:
     return pending_high
 
 
+def _is_utf8(body: bytes) -> bool:
+    return json.detect_encoding(body) == "utf-8"
+
+
+def _lone_raw_surrogate_at(body: bytes) -> int | None:
+    """In a UTF-16 or UTF-32 body (JSON allows both, and json.loads reads them with
+    surrogatepass), where an unpaired surrogate code unit stands, as a character offset."""
+    encoding = json.detect_encoding(body)
+    try:
+        text = body.decode(encoding, "surrogatepass")
+    except UnicodeDecodeError:
+        return None  # not decodable at all: the JSON parser's own 422 says so
+    match = re.search("[\ud800-\udfff]", text)
+    return match.start() if match else None
+
+
 async def _screen_json_body(
     receive: Receive, limit: int
 ) -> tuple[Receive, tuple[int, dict[str, Any]] | None]:
@@ -171,12 +187,13 @@ async def _screen_json_body(
         if not message.get("more_body"):
             break
     body = b"".join(chunks)
-    at = _lone_surrogate_at(body)
+    utf8 = _is_utf8(body)
+    at = _lone_surrogate_at(body) if utf8 else _lone_raw_surrogate_at(body)
     if at is not None:
-        msg = (
-            f"the JSON body has an unpaired UTF-16 surrogate escape at byte {at}: "
-            "text must be valid Unicode"
+        where = (
+            f"escape at byte {at}" if utf8 else f"at character {at} ({json.detect_encoding(body)})"
         )
+        msg = f"the JSON body has an unpaired UTF-16 surrogate {where}: text must be valid Unicode"
         return receive, (422, {"detail": [{"type": "unicode_error", "loc": ["body"], "msg": msg}]})
     replayed = False
 

@@ -47,6 +47,8 @@ class Builder:
         self.bindings: dict[str, int] = {}
         self.input_names: list[str] = []
         self.gates = 0
+        # Constant stages an index read by value (v[k] with k = 1): used, though no wire feeds on.
+        self.index_constants: set[str] = set()
 
     def fail(self, token: Token, msg: str) -> ProblemError:
         return ProblemError(parse_problem(self.source, token.line, token.col, msg))

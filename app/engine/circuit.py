@@ -52,8 +52,9 @@ class Circuit:
     def input_node(self, name: str) -> Node:
         return next(node for node in self.nodes if node.kind == "input" and node.name == name)
 
-    def pruned(self) -> Circuit:
-        """Drops nodes that do not feed the output, warning about stages that go nowhere."""
+    def pruned(self, read_as_constants: frozenset[str] = frozenset()) -> Circuit:
+        """Drops nodes that do not feed the output, warning about stages that go nowhere
+        (a constant stage read by an index, `k = 1` then `v[k]`, is used: no warning)."""
         nodes = self.nodes
         live = [False] * len(nodes)
         live[self.output] = True
@@ -72,6 +73,7 @@ class Circuit:
             for node in nodes
             if not live[node.id]
             for label in node.labels
+            if label not in read_as_constants
         ]
         remap: dict[int, int] = {}
         kept: list[Node] = []

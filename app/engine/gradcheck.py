@@ -1,13 +1,20 @@
-"""Centred-difference gradient check, marking inputs near a kink instead of failing them."""
+"""Centred-difference gradient check, marking inputs near a kink instead of failing them.
+
+An entry whose analytic or numeric gradient is not finite (exp(1000), 1/0, an output gradient
+near the float64 limit) cannot be compared: the input is marked "not finite" with the reason and
+left out of pass/fail, and every number in the answer stays finite or a JSON-safe string.
+"""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
 from app.engine.circuit import Circuit
 from app.engine.gates import GATES
+from app.engine.numbers import json_number
 from app.engine.passes import Trace, forward, forward_scalar
 from app.engine.tensor_gates import index_input_names
 
@@ -36,9 +43,24 @@ def _branches(circuit: Circuit, values: list[Any]) -> Any:
 
 
 def rel_error(a: float, b: float) -> float:
+    """|a - b| / max(|a|, |b|, 1e-8), scaled first so that a - b cannot overflow near 1e308."""
     if a == b:
         return 0.0
-    return abs(a - b) / max(abs(a), abs(b), 1e-8)
+    scale = max(abs(a), abs(b), 1e-8)
+    return abs(a / scale - b / scale)
+
+
+def _not_finite_reason(name: str, analytic: float, numeric: float, index: list[int]) -> str:
+    where = f" at index {index}" if index else ""
+    if not math.isfinite(analytic):
+        return (
+            f"the analytic gradient{where} is {json_number(analytic)}, so no difference "
+            "can be compared with it"
+        )
+    return (
+        f"the centred difference{where} is {json_number(numeric)}: the output is not finite "
+        f"(or overflows) at {name} ± h"
+    )
 
 
 def gradcheck(
@@ -70,29 +92,43 @@ def gradcheck(
                 minus, sig_minus = _objective(circuit, shifted, seed, fast)
                 numeric[index] = (plus - minus) / (2 * h)
                 near_kink = near_kink or sig_plus != here or sig_minus != here
-            errors = [
-                rel_error(float(a), float(n))
-                for a, n in zip(
-                    np.ravel(analytic * np.ones(base.shape)), np.ravel(numeric), strict=True
+            pairs = list(
+                zip(
+                    np.ravel(analytic * np.ones(base.shape)).tolist(),
+                    np.ravel(numeric).tolist(),
+                    strict=True,
                 )
+            )
+            finite = [math.isfinite(a) and math.isfinite(n) for a, n in pairs]
+            errors = [
+                rel_error(a, n) if ok else -1.0 for (a, n), ok in zip(pairs, finite, strict=True)
             ]
             worst = max(errors) if errors else 0.0
             worst_at = list(np.unravel_index(int(np.argmax(errors)), base.shape)) if errors else []
             passed = bool(worst < TOLERANCE)
             if not passed and kinked_here:
                 near_kink = True
-            results.append(
-                {
-                    "name": name,
-                    "analytic": analytic,
-                    "numeric": numeric,
-                    "rel_error": worst,
-                    "worst_index": [int(i) for i in worst_at],
-                    "passed": True if passed else (None if near_kink else False),
-                    "near_kink": near_kink,
-                    "status": "pass" if passed else ("kink" if near_kink else "fail"),
-                }
-            )
+            entry = {
+                "name": name,
+                "analytic": analytic,
+                "numeric": numeric,
+                "rel_error": worst,
+                "worst_index": [int(i) for i in worst_at],
+                "passed": True if passed else (None if near_kink else False),
+                "near_kink": near_kink,
+                "status": "pass" if passed else ("kink" if near_kink else "fail"),
+                "reason": None,
+            }
+            if not all(finite):
+                first = finite.index(False)
+                at = [int(i) for i in np.unravel_index(first, base.shape)] if base.ndim else []
+                entry["reason"] = _not_finite_reason(name, *pairs[first], at) + (
+                    f" ({finite.count(False)} of {len(finite)} entries not compared)"
+                )
+                entry["rel_error"] = worst if worst >= 0 else None
+                if passed:  # a failure among the finite entries still fails
+                    entry.update(passed=None, status="not finite")
+            results.append(entry)
     return {
         "h": h,
         "tolerance": TOLERANCE,

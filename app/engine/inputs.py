@@ -24,15 +24,34 @@ def coerce_value(name: str, value: Any, max_rank: int = 3, max_elements: int = 1
             )
         )
     if not isinstance(value, list):
+        if type(value) is int and not _fits_float(value):
+            raise ProblemError(Problem(_too_large(name, ""), loc=loc))
         number = float(value)
         if not math.isfinite(number):
             raise ProblemError(Problem(f"input '{name}' must be finite", loc=loc))
         return number
     shape, flat = _walk(name, value, max_rank, max_elements, loc)
+    for i, x in enumerate(flat):
+        if type(x) is int and not _fits_float(x):
+            index = [int(k) for k in np.unravel_index(i, shape)]
+            raise ProblemError(Problem(_too_large(name, f" at index {index}"), loc=(*loc, *index)))
     array = np.asarray(flat, dtype=np.float64).reshape(shape)
     if not bool(np.isfinite(array).all()):
         raise ProblemError(Problem(f"input '{name}' contains a non-finite number", loc=loc))
     return array
+
+
+def _fits_float(x: int) -> bool:
+    """Whether a JSON integer converts to float64 (Python ints are unbounded; 1e400 is not)."""
+    try:
+        float(x)
+    except OverflowError:
+        return False
+    return True
+
+
+def _too_large(name: str, where: str) -> str:
+    return f"input '{name}' has an integer{where} beyond the float64 range (about ±1.8e308)"
 
 
 def _walk(

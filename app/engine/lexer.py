@@ -60,9 +60,16 @@ class Token(NamedTuple):
     end_col: int  # 1-based, exclusive
 
 
+# Control characters shown as a space, so the caret under the excerpt stays in its column.
+_INVISIBLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
 def source_line(source: str, line: int) -> str:
-    lines = source.splitlines() or [""]
-    return lines[line - 1] if 0 < line <= len(lines) else ""
+    """Line `line` as the lexer counts lines: only "\n" ends one (a form feed or a lone "\r"
+    is whitespace to the lexer, so str.splitlines() would show the wrong line)."""
+    lines = source.split("\n")
+    text = lines[line - 1] if 0 < line <= len(lines) else ""
+    return _INVISIBLE.sub(" ", text)
 
 
 def parse_problem(source: str, line: int, col: int, msg: str, kind: str = "parse_error") -> Problem:

@@ -94,7 +94,7 @@ def parse(source: str, limits: ParseLimits | None = None) -> Circuit:
                 )
             output = _parse_expression(builder, statement, assigned, None).node
     circuit = Circuit(builder.nodes, output, builder.input_names, stage_lines)
-    return circuit.pruned()
+    return circuit.pruned(frozenset(builder.index_constants))
 
 
 def _split_statements(tokens: list[Token]) -> list[list[Token]]:

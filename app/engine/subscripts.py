@@ -1,4 +1,4 @@
-"""The index sub-grammar, x[...]: integer constants, slices and integer-valued input names."""
+"""The index sub-grammar, x[...]: integer constants, constant stages, slices and input names."""
 
 from __future__ import annotations
 
@@ -58,6 +58,7 @@ def parse_index(
             bound = builder.bindings.get(token.text)
             if bound is not None and builder.nodes[bound].kind == "const":
                 entries.append(("int", _integer(builder, token, builder.nodes[bound].const)))
+                builder.index_constants.add(token.text)
                 continue
             if bound is not None and builder.nodes[bound].kind != "input":
                 raise builder.fail(
@@ -79,14 +80,26 @@ def parse_index(
 
 
 def _index_int(builder: Builder, tokens: list[Token]) -> int:
+    """An integer literal, or a constant stage's value (a slice bound such as v[0:k])."""
     sign = 1
     if len(tokens) == 2 and tokens[0].text in ("-", "+"):
         sign = -1 if tokens[0].text == "-" else 1
         tokens = tokens[1:]
+    if len(tokens) == 1 and tokens[0].kind == NAME:
+        bound = builder.bindings.get(tokens[0].text)
+        if bound is not None and builder.nodes[bound].kind == "const":
+            builder.index_constants.add(tokens[0].text)
+            return sign * _integer(builder, tokens[0], builder.nodes[bound].const)
+        raise builder.fail(
+            tokens[0],
+            f"a slice bound must be an integer or a constant stage (k = 2), and "
+            f"'{tokens[0].text}' is not one",
+        )
     if len(tokens) != 1 or tokens[0].kind != NUM:
         raise builder.fail(
             tokens[0],
-            "an index holds integers, slices (1:3, :) or input names, not expressions",
+            "an index holds integers, slices (1:3, :) or input names, not expressions "
+            "(a constant stage, k = 2, also works)",
         )
     return sign * _integer(builder, tokens[0], float(tokens[0].text))
 

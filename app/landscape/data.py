@@ -157,25 +157,55 @@ def _csv_error(msg: str, loc: Loc, line_no: int, col: int, raw: str) -> ProblemE
     return ProblemError(Problem(msg, loc=loc, line=line_no, col=col, excerpt=raw[:80]))
 
 
+# Labels are class indices: anything at or beyond 2**63 cannot even be stored as one.
+_MAX_LABEL = 2**63
+
+
+def _number(cell: str) -> float | None:
+    try:
+        return float(cell)
+    except ValueError:
+        return None
+
+
 def parse_csv(text: str, loc: Loc) -> tuple[list[list[float]], list[int]]:
-    """Rows of numbers, label in the last column; blank lines and one header line are skipped."""
+    """Rows of numbers, label in the last column; blank lines and `#` comments are skipped.
+
+    The header rule: the first row is a header when none of its cells is a number (`x1,x2,label`).
+    A first row with some numbers and some words is neither a header nor data (a typo, or a
+    header with a numeric name), so it is a 422 naming line and column rather than a row dropped
+    in silence. A UTF-8 byte-order mark (spreadsheets' "CSV UTF-8") is not part of the first cell.
+    """
     X: list[list[float]] = []
     y: list[int] = []
     width: int | None = None
-    for line_no, raw in enumerate(text.splitlines(), start=1):
+    seen_first = False
+    for line_no, raw in enumerate(text.removeprefix("\ufeff").splitlines(), start=1):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
         cells = [cell.strip() for cell in line.split(",")]
-        try:
-            values = [float(cell) for cell in cells]
-        except ValueError:
-            if not X and width is None:  # a header line
+        parsed = [_number(cell) for cell in cells]
+        first_row, seen_first = not seen_first, True
+        if None in parsed:
+            bad = parsed.index(None) + 1
+            if first_row and all(value is None for value in parsed):  # a header line
                 width = len(cells)
                 continue
+            what = (
+                "mixes numbers and non-numbers, so it is neither a header (no cell a number) "
+                "nor a data row"
+                if first_row
+                else "has a value that is not a number"
+            )
             raise _csv_error(
-                f"CSV line {line_no} has a value that is not a number", loc, line_no, 1, raw
-            ) from None
+                f"CSV line {line_no} {what}: column {bad} is {cells[bad - 1][:40]!r}",
+                loc,
+                line_no,
+                bad,
+                raw,
+            )
+        values = [float(value) for value in parsed if value is not None]
         if len(values) < 2:
             raise _csv_error(
                 f"CSV line {line_no} needs at least one feature and a label", loc, line_no, 1, raw
@@ -190,9 +220,9 @@ def parse_csv(text: str, loc: Loc) -> tuple[list[list[float]], list[int]]:
             )
         width = len(values)
         label = values[-1]
-        if not math.isfinite(label) or label != int(label):
+        if not math.isfinite(label) or label != int(label) or abs(label) >= _MAX_LABEL:
             raise _csv_error(
-                f"CSV line {line_no}: the label {cells[-1]!r} is not an integer",
+                f"CSV line {line_no}: the label {cells[-1]!r} is not an integer class index",
                 loc,
                 line_no,
                 len(cells),
@@ -215,6 +245,11 @@ def user_dataset(
     if n and len(X_rows[0]):
         check_size(n, len(X_rows[0]), c or 1, settings, loc)
     X = as_matrix(X_rows, "X", (*loc, "X"))
+    for i, label in enumerate(y_list):
+        if not -_MAX_LABEL <= label < _MAX_LABEL:  # np.int64 would overflow: a 500, not a 422
+            raise problem(
+                f"label y[{i}] = {label} is out of range: not a class index", (*loc, "y", i)
+            )
     y = np.asarray(y_list, dtype=np.int64).reshape(-1)
     if y.size != X.shape[0]:
         raise problem(f"y has {y.size} labels but X has {X.shape[0]} rows", (*loc, "y"))

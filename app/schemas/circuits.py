@@ -111,14 +111,19 @@ class GradcheckInput(BaseModel):
     name: str
     analytic: Value
     numeric: Value
-    rel_error: float
+    rel_error: float | None = Field(
+        description="Worst relative error over the entries compared; null when none is finite."
+    )
     worst_index: list[int] = Field(
         default_factory=list,
         description="The element with the worst relative error ([] for a scalar).",
     )
     passed: bool | None = Field(description="null when the input sits within h of a kink.")
     near_kink: bool
-    status: Literal["pass", "fail", "kink"]
+    status: Literal["pass", "fail", "kink", "not finite"]
+    reason: str | None = Field(
+        None, description="Why some entries were not compared (a non-finite gradient)."
+    )
 
 
 class GradcheckOut(BaseModel):

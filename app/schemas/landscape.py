@@ -15,6 +15,8 @@ Bounded = Annotated[Finite, Field(ge=-BOUND, le=BOUND)]
 # A JSON array as a pair: strict mode alone would want a Python tuple; the numbers stay strict.
 FinitePair = Annotated[tuple[Bounded, Bounded], Field(strict=False)]
 DirectionKind = Literal["random", "axis"] | list[list[Bounded]]
+# A label must fit int64 to be checked at all (a larger one would overflow numpy, not be a 422).
+Label = Annotated[int, Field(ge=-(2**63), lt=2**63)]
 WeightIndex = Annotated[list[int], Field(min_length=2, max_length=2)]
 
 
@@ -29,7 +31,7 @@ class DatasetSpec(BaseModel):
     c: int | None = Field(None, ge=1, description="number of classes; default max(y) + 1")
     seed: Seed | None = None
     X: list[list[Bounded]] | None = Field(None, description="N x D features, one row per example")
-    y: list[int] | None = Field(None, description="N labels in 0..C-1")
+    y: list[Label] | None = Field(None, description="N labels in 0..C-1")
     csv: str | None = Field(None, description="CSV text, label in the last column")
 
 
