@@ -39,7 +39,7 @@ def test_table_row_jumps_to_its_step(page: Page, reference: Reference) -> None:
     example = reference["max_route"]
     open_view(page, example["expression"], example["inputs"], s=0)
     page.locator("#steps-body tr").nth(2).click()  # backward step 2 (the add gate), first row
-    assert step_label(page) == (4 + 2, 8)
+    expect(page.locator("#step-label")).to_have_text(f"step {4 + 2} / 8")
     expect(page.locator("#steps-body tr.current")).to_have_count(2)
     expect(page.locator("#caption-heading")).to_contain_text("Backward step 2 of 4")
     expect(page.locator("#circuit .node.active")).to_have_count(1)
@@ -83,7 +83,7 @@ def test_predict_mode_checks_the_guess(page: Page, reference: Reference) -> None
     fields.nth(1).fill("5")  # wrong: dz = x + y = 3
     form.locator("button[type=submit]").click()
     expect(form.locator(".predict-result")).to_have_text("✓ -4 is right; ✗ the answer is 3")
-    assert step_label(page) == (3, 4)
+    expect(page.locator("#step-label")).to_have_text("step 3 / 4")
     expect(form.locator("button[type=submit]")).to_be_disabled()  # one guess per step
     screenshot(page, "circuit-predict-mode")
     # the next step asks again, with a fresh form
@@ -212,22 +212,30 @@ def test_tensor_wire_opens_heatmaps(page: Page, live_server: str) -> None:
 def test_steps_table_scrolls_to_the_current_step(page: Page, live_server: str) -> None:
     preset = next(p for p in presets(live_server) if p["id"] == "staged")
     open_view(page, preset["expression"], preset["inputs"])  # at the end: the last step is current
-    inside = """() => {
-        const box = document.querySelector('.table-scroll').getBoundingClientRect();
-        const row = document.querySelector('#steps-body tr.current').getBoundingClientRect();
-        return row.top >= box.top && row.bottom <= box.bottom + 1;
+    # Every check waits for the state it expects (never for time): the table scrolls when a
+    # frame syncs it, and a frame may come on the next animation tick.
+    current_row_in_view = """() => {
+        const box = document.querySelector('.table-scroll');
+        const row = document.querySelector('#steps-body tr.current');
+        if (!box || !row) return false;
+        const outer = box.getBoundingClientRect(), r = row.getBoundingClientRect();
+        return r.top >= outer.top && r.bottom <= outer.bottom + 1;
     }"""
-    assert page.evaluate("() => document.querySelector('.table-scroll').scrollTop") > 0
-    assert page.evaluate(inside)
+    page.wait_for_function("() => document.querySelector('.table-scroll').scrollTop > 0")
+    page.wait_for_function(current_row_in_view)
+    last_step = page.locator("#steps-body tr.current").first.get_attribute("data-step")
+    assert last_step == "27"  # 14 forward and 14 backward steps; the last is index 27
     page.click("#restart")
+    expect(page.locator("#step-label")).to_have_text("step 0 / 28")
+    expect(page.locator("#steps-body tr.current")).to_have_count(0)
     page.locator("#caption").click()
     for _ in range(15):  # 14 forward steps, then the first backward step
         page.keyboard.press("ArrowRight")
-    page.wait_for_function(
-        "() => document.getElementById('step-label').textContent === 'step 15 / 28'"
-    )
-    page.wait_for_function("() => document.querySelector('#steps-body tr.current') !== null")
-    assert page.evaluate(inside)
+    expect(page.locator("#step-label")).to_have_text("step 15 / 28")
+    # the first backward step is current, at the top of the table, scrolled back into view
+    expect(page.locator("#steps-body tr.current").first).to_have_attribute("data-step", "14")
+    page.wait_for_function(current_row_in_view)
+    page.wait_for_function("() => document.querySelector('.table-scroll').scrollTop === 0")
 
 
 def test_options_tie_break_and_output_gradient(page: Page, live_server: str) -> None:
