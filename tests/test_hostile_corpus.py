@@ -243,3 +243,62 @@ def test_an_oversized_streamed_body_is_a_json_413_naming_the_setting(
     problem = detail(response)
     assert "BPC_MAX_BODY_BYTES" in problem["msg"]
     assert problem["type"] == "limit_exceeded"
+
+
+# ------------------------------------------------------------- item 14: the loss as a circuit
+
+
+def _run_program(client: TestClient, request: dict[str, Any]) -> tuple[Any, Any, Any]:
+    """The landscape's loss and dW, and what evaluating its circuit program gives."""
+    program = strict_json(client.post("/api/v1/landscape/circuit", json=request).text)
+    loss = strict_json(client.post(LOSS, json=request).text)
+    body = {"expression": program["expression"], "inputs": program["inputs"]}
+    response = client.post(EVALUATE, json=body)
+    assert response.status_code == 200, response.text
+    answer = strict_json(response.text)
+    assert program["loss"] == loss["loss"] and program["grad_W"] == loss["grad_W"]
+    return loss, answer["output"]["value"], answer["gradients"]
+
+
+@pytest.mark.parametrize("variant", ["structured", "ww", "ova"])
+def test_one_class_svm_programs_run_and_match_the_landscape(
+    client: TestClient, variant: str
+) -> None:
+    request = {
+        "dataset": {"X": [[1.0, 2.0], [0.5, -1.0]], "y": [0, 0], "c": 1},
+        "W": [[0.25, -0.5]],
+        "variant": variant,
+    }
+    loss, value, grads = _run_program(client, request)
+    assert value == pytest.approx(loss["loss"], abs=1e-12)
+    assert [grads["W0_0"], grads["W0_1"]] == pytest.approx(loss["grad_W"][0], abs=1e-12)
+    if variant != "ova":  # one class: no margins, so the loss is 0 for every W
+        assert value == 0.0 and grads == {"W0_0": 0.0, "W0_1": 0.0}
+
+
+def test_softmax_program_at_scores_of_1000_matches_the_landscape(client: TestClient) -> None:
+    # Scores ±1000, each example's true class the losing one: L_i = 1000 - (-1000) = 2000 (the
+    # other term is e^-2000 = 0), and dL_i/ds = softmax - onehot = ±(1, -1), times x = ±1.
+    request = {
+        "dataset": {"X": [[1.0], [-1.0]], "y": [1, 0]},
+        "W": [[1000.0], [-1000.0]],
+        "loss": "softmax",
+    }
+    loss, value, grads = _run_program(client, request)
+    assert loss["loss"] == 2000.0 and loss["grad_W"] == [[1.0], [-1.0]]
+    assert value == 2000.0
+    assert [[grads["W0_0"]], [grads["W1_0"]]] == [[1.0], [-1.0]]
+
+
+def test_softmax_program_matches_the_landscape_with_reg_and_ties(client: TestClient) -> None:
+    request = {
+        "dataset": {"X": [[1.0, 0.5], [-1.0, 2.0], [0.0, 0.0]], "y": [0, 2, 1]},
+        "W": [[0.5, -1.0], [0.25, 0.75], [-0.5, 1.5]],
+        "loss": "softmax",
+        "reg": 0.1,
+    }
+    loss, value, grads = _run_program(client, request)
+    assert value == pytest.approx(loss["loss"], rel=1e-12)
+    dW = [[grads[f"W{c}_{d}"] for d in range(2)] for c in range(3)]
+    for got, want in zip(dW, loss["grad_W"], strict=True):
+        assert got == pytest.approx(want, rel=1e-12, abs=1e-15)

@@ -63,12 +63,25 @@ def loss_program(setup: Setup, settings: Settings) -> dict[str, Any]:
         f"# per-example losses ({spec.loss}{'' if spec.loss != 'svm' else ', ' + spec.variant})"
     )
     delta = signed_term(spec.delta, settings)
+    if spec.loss == "svm" and spec.variant != "ova" and num_classes == 1:
+        lines.append(
+            "# one class: there is no margin, so every L_i is 0 for every W "
+            "(0 * s keeps the weights inputs of the circuit)"
+        )
     for i in range(n):
         yi = int(y[i])
         others = [j for j in range(num_classes) if j != yi]
         if spec.loss == "softmax":
-            exps = " + ".join(f"exp({score_name(i, j)})" for j in range(num_classes))
-            body = f"log({exps}) - {score_name(i, yi)}"
+            # The stable log-sum-exp, as the landscape computes it: m + log(sum exp(s - m)) never
+            # overflows, where log(sum exp(s)) is Infinity at scores of 1000 and dW NaN.
+            scores = [score_name(i, j) for j in range(num_classes)]
+            top = f"m{i}"
+            most = f"max({', '.join(scores)})" if num_classes > 1 else scores[0]
+            lines.append(f"{top} = {most}")
+            exps = " + ".join(f"exp({s} - {top})" for s in scores)
+            body = f"{top} + log({exps}) - {score_name(i, yi)}"
+        elif not others and spec.variant != "ova":
+            body = f"0 * {score_name(i, yi)}"
         elif spec.variant == "structured":
             margins = ", ".join(f"{score_name(i, j)} - {score_name(i, yi)}{delta}" for j in others)
             body = f"max(0, {margins})"
@@ -81,11 +94,8 @@ def loss_program(setup: Setup, settings: Settings) -> dict[str, Any]:
                     terms.append(f"max(0, {number(spec.delta, settings)} + {score_name(i, j)})")
             body = " + ".join(terms)
         else:
-            body = (
-                " + ".join(
-                    f"max(0, {score_name(i, j)} - {score_name(i, yi)}{delta})" for j in others
-                )
-                or "0"
+            body = " + ".join(
+                f"max(0, {score_name(i, j)} - {score_name(i, yi)}{delta})" for j in others
             )
         lines.append(f"L{i} = {body}")
     mean = f"({' + '.join(f'L{i}' for i in range(n))}) / {n}"
