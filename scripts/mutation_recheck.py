@@ -1,0 +1,71 @@
+"""Re-runs mutmut's survivors one at a time on a fresh import of the mutated source.
+
+mutmut 3 switches mutants at call time inside processes forked after `app` was imported, so a
+mutant in code that runs at import time (the gate table's factories such as `_explain_route`,
+`_reduce`, `_at_zero`, called inside `register(...)`) is never active and always "survives".
+This script writes each chosen survivor into a scratch copy of the project with `mutmut apply`
+and runs the [tool.mutmut] test selection there with pytest -x, in a new process.
+
+Usage (after scripts/mutation.sh): python3 scripts/mutation_recheck.py [MUTANT_GLOB ...]
+Prints each mutant's verdict and the counts; writes them to mutants/recheck.txt.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def survivors(globs: list[str]) -> list[str]:
+    names = []
+    for meta in sorted((ROOT / "mutants" / "app").rglob("*.py.meta")):
+        for name, code in json.loads(meta.read_text())["exit_code_by_key"].items():
+            if code == 0 and (not globs or any(fnmatch.fnmatch(name, g) for g in globs)):
+                names.append(name)
+    return names
+
+
+def main() -> int:
+    names = survivors(sys.argv[1:])
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mutmut"]
+    pytest_args = [*config["pytest_add_cli_args"], *config["pytest_add_cli_args_test_selection"]]
+    verdicts: dict[str, str] = {}
+    with tempfile.TemporaryDirectory(prefix="mutation-recheck-") as tmp:
+        scratch = Path(tmp)
+        for part in ("app", "tests", "static", "templates", "pyproject.toml"):
+            source = ROOT / part
+            if source.is_dir():
+                shutil.copytree(source, scratch / part)
+            else:
+                shutil.copy2(source, scratch / part)
+        (scratch / "mutants").symlink_to(ROOT / "mutants")  # read by `mutmut apply` only
+        for name in names:
+            module = name.split(".x")[0].replace(".", "/") + ".py"
+            subprocess.run([sys.executable, "-m", "mutmut", "apply", name], cwd=scratch, check=True)
+            run = subprocess.run(
+                ["nice", "-n", "10", sys.executable, "-m", "pytest", *pytest_args],
+                cwd=scratch,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            shutil.copy2(ROOT / module, scratch / module)  # back to the original
+            verdicts[name] = "survived" if run.returncode == 0 else "killed"
+            print(f"{verdicts[name]}: {name}", flush=True)
+    killed = sum(v == "killed" for v in verdicts.values())
+    summary = f"recheck: killed {killed} / {len(verdicts)} survivors on a fresh import"
+    print(summary)
+    lines = [f"{v}: {k}" for k, v in verdicts.items()]
+    (ROOT / "mutants" / "recheck.txt").write_text("\n".join([*lines, summary]) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
