@@ -1,0 +1,134 @@
+"""One numeric truth: the scalar fast path and the tensor path give bit-identical answers.
+
+Random circuits run three ways: as scalars (the fast path on Python floats), as scalars forced
+through the numpy path (`run(..., fast=False)`), and as 1-element tensors. Values, gradients
+(bit for bit, NaN equal to NaN, the sign of zero included) and warnings must agree, at special
+points too: ±0, subnormals, ±1e300, the float64 limit, exp's overflow edge, NaN-producing points.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import Any
+
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from app.engine import evaluate, parse, run
+
+SPECIAL = [
+    0.0,
+    -0.0,
+    5e-324,
+    -5e-324,
+    1e-310,
+    -2.5e-308,
+    1e-300,
+    1e300,
+    -1e300,
+    1.7976931348623157e308,
+    -1.7976931348623157e308,
+    709.78,  # e^x just below overflow
+    709.79,  # e^x just above
+    -745.2,  # e^x underflows to 0
+    1.0,
+    -1.0,
+    0.5,
+    2.0,
+    -8.0,
+    3.0,
+]
+NAMES = ("x", "y", "z")
+LITERALS = ("0", "1", "2", "0.5", "3", "1e-320", "1e300")
+UNARY = ("exp", "log", "sqrt", "abs", "relu", "sigmoid", "tanh")
+BINARY = ("+", "-", "*", "/", "**")
+
+numbers = st.one_of(
+    st.sampled_from(SPECIAL), st.floats(allow_nan=False, allow_infinity=False, width=64)
+)
+
+
+def expressions(depth: int) -> st.SearchStrategy[str]:
+    leaf = st.one_of(st.sampled_from(NAMES), st.sampled_from(NAMES), st.sampled_from(LITERALS))
+    if depth == 0:
+        return leaf
+    sub = expressions(depth - 1)
+    return st.one_of(
+        leaf,
+        st.builds(lambda f, a: f"{f}({a})", st.sampled_from(UNARY), sub),
+        st.builds(lambda a: f"-({a})", sub),
+        st.builds(lambda a, op, b: f"({a}) {op} ({b})", sub, st.sampled_from(BINARY), sub),
+        st.builds(lambda a, c: f"({a}) ** {c}", sub, st.sampled_from(("0", "2", "0.5", "3"))),
+        st.builds(
+            lambda f, args: f"{f}({', '.join(args)})",
+            st.sampled_from(("max", "min")),
+            st.lists(sub, min_size=2, max_size=3),
+        ),
+    )
+
+
+def bits(x: Any) -> Any:
+    """A float's exact bit pattern (every NaN alike); JSON strings pass through."""
+    if isinstance(x, str):
+        return x
+    x = float(x)
+    return "nan" if x != x else struct.pack("<d", x)
+
+
+def same_or_both_nan(a: Any, b: Any) -> bool:
+    if isinstance(a, str) or isinstance(b, str):
+        return bool(a == b)
+    return bool(a == b or (a != a and b != b))
+
+
+def first(value: Any) -> Any:
+    return value[0] if isinstance(value, list) else value
+
+
+def used_inputs(expression: str, values: dict[str, float]) -> dict[str, float]:
+    circuit = parse(expression)
+    return {name: values[name] for name in circuit.input_names}
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# Points where the paths once disagreed (issue 10 item 16), always tried first.
+@example("abs(log(x))", {"x": -1.0, "y": 0.0, "z": 0.0}, 1.0)
+@example("(-exp(x)) ** 0.5", {"x": 1000.0, "y": 0.0, "z": 0.0}, 1.0)
+@example("tanh(x)", {"x": 0.7, "y": 0.0, "z": 0.0}, 1.0)  # math.tanh is 1 ulp off numpy here
+@example("max(x, y)", {"x": -0.0, "y": 0.0, "z": 0.0}, 1.0)
+@example("x ** 0", {"x": 0.0, "y": 0.0, "z": 0.0}, 1.0)
+@example("(x) ** (y)", {"x": 0.0, "y": 2.0, "z": 0.0}, 1.0)
+@example("relu(x)", {"x": -0.0, "y": 0.0, "z": 0.0}, 5e-324)
+@given(expressions(3), st.fixed_dictionaries({n: numbers for n in NAMES}), numbers)
+def test_scalar_and_tensor_paths_agree(
+    expression: str, values: dict[str, float], output_grad: float
+) -> None:
+    inputs = used_inputs(expression, values)
+    scalar = evaluate(expression, inputs, output_grad=output_grad)
+    tensor = evaluate(expression, {k: [v] for k, v in inputs.items()}, output_grad=output_grad)
+    assert bits(scalar["output"]["value"]) == bits(first(tensor["output"]["value"]))
+    for name in inputs:
+        assert bits(scalar["gradients"][name]) == bits(first(tensor["gradients"][name])), name
+    for mine, theirs in zip(scalar["nodes"], tensor["nodes"], strict=True):
+        assert bits(mine["value"]) == bits(first(theirs["value"])), mine["text"]
+        if theirs["shape"] == []:
+            # A node fed by constants only stays 0-d in the tensor circuit, so its gradient is
+            # summed back over the (1,) axis it was broadcast along; that sum starts from +0 (in
+            # numpy and PyTorch alike), so -0 arrives as +0. Only the sign of a zero may differ.
+            assert same_or_both_nan(mine["grad"], theirs["grad"]), mine["text"]
+        else:
+            assert bits(mine["grad"]) == bits(first(theirs["grad"])), mine["text"]
+
+    def kinds(report: dict[str, Any]) -> list[tuple[Any, ...]]:
+        return [(w["node"], w.get("pass"), w.get("value")) for w in report["warnings"]]
+
+    assert kinds(scalar) == kinds(tensor)
+
+    # The fast path against the numpy path on the very same 0-d inputs.
+    circuit = parse(expression)
+    fast = run(circuit, inputs, output_grad, fast=True)
+    slow = run(circuit, inputs, output_grad, fast=False)
+    for a, b in zip(fast.values, slow.values, strict=True):
+        assert bits(a) == bits(b)
+    for a, b in zip(fast.grads, slow.grads, strict=True):
+        assert (a is None and b is None) or bits(a) == bits(b)
