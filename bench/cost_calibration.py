@@ -1,6 +1,6 @@
 """Cost-model calibration: predicted answer bytes, peak memory and work against measurements.
 
-Run: nice -n 10 python3 bench/cost_calibration.py
+Run: nice -n 10 python3 bench/cost_calibration.py [--landscape]
 For each circuit it prints the prediction (app/engine/cost.py) beside len(JSON answer),
 the tracemalloc peak of evaluate + encoding, and the wall time, with nanoseconds per work unit.
 """
@@ -99,7 +99,73 @@ def timed(expression: str, inputs: dict[str, Any], gradcheck: bool) -> float:
     return best
 
 
-if __name__ == "__main__":
+def landscape() -> None:
+    """The landscape jobs: predicted (app/landscape/cost.py) against measured, per request."""
+    from app.landscape import cost as lcost
+    from app.landscape.jobs import _check, compute_loss, compute_slice, declared_sizes
+    from app.schemas.landscape import LossRequest, SliceRequest
+
+    big = BIG.but(max_landscape_nc=10**8, max_landscape_nd=10**8, max_landscape_n=10**7)
+    blobs = {"name": "blobs"}
+    requests: list[tuple[str, Any]] = [
+        (
+            "loss blobs n=200 d=500 c=10",
+            LossRequest(dataset={**blobs, "n": 200, "d": 500, "c": 10}),
+        ),
+        (
+            "loss blobs n=1 d=20000 c=50",
+            LossRequest(dataset={**blobs, "n": 1, "d": 20000, "c": 50}),
+        ),
+    ]
+    grids = [(101, 300, 10, "softmax", "ww"), (201, 100, 10, "softmax", "ww")]
+    for steps, n, c in ((101, 1000, 10), (201, 1000, 10), (101, 2000, 50)):
+        grids += [(steps, n, c, "svm", "ww"), (steps, n, c, "svm", "structured")]
+    for steps, n, c, loss, variant in grids:
+        if True:
+            requests.append(
+                (
+                    f"2-D {steps}² {loss}/{variant} N={n} C={c}",
+                    SliceRequest(
+                        dataset={**blobs, "n": n, "d": 10, "c": c},
+                        dims=2,
+                        steps=steps,
+                        loss=loss,
+                        variant=variant,
+                        directions=["random", "random"],
+                    ),
+                )
+            )
+    print(
+        f"{'request':36} {'answer':>10} {'pred':>10} | {'peak MB':>8} {'pred':>8} | "
+        f"{'work':>9} {'s':>6} {'ns/unit':>7}"
+    )
+    for name, request in requests:
+        job = compute_loss if isinstance(request, LossRequest) else compute_slice
+        sizes = declared_sizes(request)
+        if isinstance(request, LossRequest):
+            predicted = lcost.loss_cost(sizes, False, big)
+        else:
+            predicted = lcost.slice_2d_cost(sizes, request.steps, request.loss, request.variant)
+        _check(request, sizes, big)
+        tracemalloc.start()
+        started = time.perf_counter()
+        body = json.dumps(job(request, big), separators=(",", ":")).encode()
+        seconds = time.perf_counter() - started
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        started = time.perf_counter()
+        json.dumps(job(request, big), separators=(",", ":")).encode()
+        seconds = min(seconds, time.perf_counter() - started)
+        print(
+            f"{name:36} {len(body):10,} {predicted.answer_bytes:10,} | {peak / 1e6:8.1f} "
+            f"{predicted.memory_bytes / 1e6:8.1f} | {predicted.work:9.3g} {seconds:6.3f} "
+            f"{seconds * 1e9 / predicted.work:7.2f}"
+        )
+
+
+if __name__ == "__main__" and "--landscape" in sys.argv:
+    landscape()
+elif __name__ == "__main__":
     from app.engine import parse_limits
 
     BIG_PARSE = parse_limits(BIG)

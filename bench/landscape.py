@@ -29,9 +29,10 @@ logging.disable(logging.INFO)  # the app's JSON access log would interleave with
 from fastapi.testclient import TestClient  # noqa: E402
 
 from app.core.config import get_settings  # noqa: E402
+from app.core.limits import Limits  # noqa: E402
 from app.landscape.kinks import exact_line  # noqa: E402
 from app.landscape.losses import LossSpec, loss_of_weights  # noqa: E402
-from app.landscape.model import build_setup  # noqa: E402
+from app.landscape.model import build_data, build_setup  # noqa: E402
 from app.landscape.slices import direct_losses, directions_for, quadratic  # noqa: E402
 from app.main import app  # noqa: E402
 
@@ -80,7 +81,8 @@ def main() -> None:
     grid_arr = np.array(grid)
 
     spec = LossSpec("svm", "ww", 1.0, 0.001)
-    setup = build_setup(request["dataset"], None, 0, "gaussian", 0.001, False, spec, get_settings())
+    data = build_data(request["dataset"], None, False, Limits.from_settings(get_settings()))
+    setup = build_setup(data, None, 0, "gaussian", 0.001, spec)
     X, y, W = setup.data.X, setup.data.y, setup.W
     D1, D2 = directions_for(W, ["random", "random"], None, "none", 1)
     alphas = np.linspace(-0.05, 0.05, args.steps)

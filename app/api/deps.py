@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends
 
 from app.core.config import Settings, get_settings
+from app.core.limits import Limits
 from app.engine import ParseLimits
 
 
@@ -20,6 +21,14 @@ async def current_settings() -> Settings:
 SettingsDep = Annotated[Settings, Depends(current_settings)]
 
 
+async def current_limits(settings: SettingsDep) -> Limits:
+    """Every limit as one frozen value, from the Settings fields of the same names."""
+    return Limits.from_settings(settings)
+
+
+LimitsDep = Annotated[Limits, Depends(current_limits)]
+
+
 def parse_limits(settings: Settings) -> ParseLimits:
-    """The parser's limits, read from the Settings fields of the same names."""
+    """The parser's limits from Settings (kept until the circuits route takes Limits)."""
     return ParseLimits(**{f.name: getattr(settings, f.name) for f in fields(ParseLimits)})

@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     # evaluate requests with more expression characters + input numbers than this run in a
     # job process (killable, memory-capped); smaller ones on the evaluate threads
     evaluate_in_process_max_size: int = 2_000
+    evaluate_in_process_max_work: int = 10_000_000  # predicted work (cost model), ~30 ms
 
     # --- circuits (issue 2) ---
     max_expression_chars: int = 200_000
@@ -43,6 +44,10 @@ class Settings(BaseSettings):
     max_statements: int = 2_000
     max_literal_chars: int = 64
     gradcheck_max_evals: int = 2_000_000  # 2 x input elements x nodes
+    # parsed circuits kept per process (LRU) so re-evaluating with new inputs skips the parser;
+    # at most this many, and this many nodes in all (~560 bytes each: 100,000 is ~56 MB)
+    parse_cache_entries: int = 256
+    parse_cache_nodes: int = 100_000
 
     # --- tensors (issue 3) ---
     max_tensor_elements_per_input: int = 100_000
@@ -50,6 +55,18 @@ class Settings(BaseSettings):
     max_tensor_elements_per_request: int = 4_000_000
     max_tensor_rank: int = 3
     max_tensor_matmul_work: int = 200_000_000  # multiply-adds of all @ and dot gates together
+
+    # --- cost of one request, predicted before any work (issue 10; app/engine/cost.py,
+    # app/landscape/cost.py; calibration in docs/deploy.md "Sizing") ---
+    # answer bytes: circuits B_NODE*nodes + B_EDGE*edges + B_NUMBER*numbers reported;
+    # landscapes B_NUMBER*(numbers in the answer)
+    max_answer_bytes: int = 48_000_000
+    # peak bytes: circuits 8*numpy elements + B_LISTED*numbers + 2*answer bytes + per node;
+    # landscapes 8*(N*D + arrays of N*C) + B_LISTED*numbers + 2*answer bytes
+    max_memory_bytes: int = 400_000_000
+    # element operations + multiply-adds (+ a per-gate overhead); a gradient check adds
+    # 2 x input elements x one forward pass; a 2-D grid N*C*points x the variant's weight
+    max_work: int = 2_000_000_000
 
     # --- landscapes (issue 4) ---
     max_landscape_n: int = 50_000

@@ -76,9 +76,9 @@ class Cost:
     def check(self, limits: Limits, loc: tuple[str | int, ...] = ("body",)) -> None:
         """A 413 naming the setting when any prediction is over its budget."""
         for what, got, setting in (
-            ("the predicted work (element operations)", self.work, "max_work"),
             ("the predicted answer size in bytes", self.answer_bytes, "max_answer_bytes"),
             ("the predicted peak memory in bytes", self.memory_bytes, "max_memory_bytes"),
+            ("the predicted work (element operations)", self.work, "max_work"),
         ):
             limit = getattr(limits, setting)
             if got > limit:

@@ -6,14 +6,14 @@ from typing import Any
 
 import numpy as np
 
-from app.core.config import Settings
 from app.core.errors import LimitError
+from app.core.limits import Limits
 from app.landscape.data import problem
 from app.landscape.losses import evaluate
 from app.landscape.model import Setup
 
 
-def number(x: float, settings: Settings) -> str:
+def number(x: float, settings: Limits) -> str:
     """A literal without exponent notation (the circuit grammar's plain numbers)."""
     text = np.format_float_positional(float(x), trim="-")
     if len(text.lstrip("-")) > settings.max_literal_chars:
@@ -33,12 +33,12 @@ def score_name(i: int, j: int) -> str:
     return f"s{i}_{j}"
 
 
-def signed_term(x: float, settings: Settings) -> str:
+def signed_term(x: float, settings: Limits) -> str:
     """' + 1' or ' - 0.5', so no '+ -' appears in the program."""
     return f" - {number(-x, settings)}" if x < 0 else f" + {number(x, settings)}"
 
 
-def loss_program(setup: Setup, settings: Settings) -> dict[str, Any]:
+def loss_program(setup: Setup, settings: Limits) -> dict[str, Any]:
     """Stages s{i}_{j} = W{j}·x_i, then L{i} per example, then L = mean (+ reg * sum W^2)."""
     X, y, W, spec = setup.data.X, setup.data.y, setup.W, setup.spec
     n, num_classes = y.size, W.shape[0]

@@ -9,8 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from app.core.config import Settings
 from app.core.errors import LimitError, Problem, ProblemError
+from app.core.limits import Limits
 
 Loc = tuple[str | int, ...]
 
@@ -103,7 +103,7 @@ def as_matrix(rows: Any, what: str, loc: Loc) -> np.ndarray:
     return matrix
 
 
-def check_size(n: int, d: int, c: int, settings: Settings, loc: Loc) -> None:
+def check_size(n: int, d: int, c: int, settings: Limits, loc: Loc) -> None:
     if n > settings.max_landscape_n:
         raise LimitError("N (examples)", n, settings.max_landscape_n, "max_landscape_n", loc)
     if n * d > settings.max_landscape_nd:
@@ -117,7 +117,7 @@ def check_size(n: int, d: int, c: int, settings: Settings, loc: Loc) -> None:
 
 
 def builtin_dataset(
-    name: str, n: int | None, d: int | None, c: int | None, seed: int, settings: Settings
+    name: str, n: int | None, d: int | None, c: int | None, seed: int, settings: Limits
 ) -> Dataset:
     """One of BUILTIN_DATASETS; n/d/c apply where the dataset has those knobs."""
     loc: Loc = ("body", "dataset")
@@ -236,7 +236,7 @@ def parse_csv(text: str, loc: Loc) -> tuple[list[list[float]], list[int]]:
 
 
 def user_dataset(
-    X_rows: Any, y_list: Any, c: int | None, loc: Loc, settings: Settings, name: str = "user"
+    X_rows: Any, y_list: Any, c: int | None, loc: Loc, settings: Limits, name: str = "user"
 ) -> Dataset:
     """Validate user X/y: non-empty, rectangular, finite, len(y) == N, labels in [0, C)."""
     if X_rows is None or y_list is None:

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from app.core.config import Settings
+from app.core.limits import Limits
 from app.landscape.data import (
     Dataset,
     builtin_dataset,
@@ -28,20 +28,9 @@ class Setup:
     spec: LossSpec
 
 
-def build_setup(
-    dataset: dict[str, Any],
-    W: Any,
-    seed: int,
-    init: str,
-    weight_scale: float,
-    bias: bool,
-    spec: LossSpec,
-    settings: Settings,
-) -> Setup:
-    """Dataset (built-in, X/y, or CSV text), the optional bias column, then W (given or seeded).
-
-    With W given and no `c`, the number of classes is W's row count.
-    """
+def build_data(dataset: dict[str, Any], W: Any, bias: bool, limits: Limits) -> Dataset:
+    """Dataset (built-in, X/y, or CSV text) with the optional bias column; bounded by the N, D
+    and C limits. With W given and no `c`, the number of classes is W's row count."""
     loc = ("body", "dataset")
     c = dataset.get("c")
     if c is None and W is not None and isinstance(W, list):
@@ -53,17 +42,22 @@ def build_setup(
             dataset.get("d"),
             dataset.get("c"),
             dataset.get("seed") or 0,
-            settings,
+            limits,
         )
     elif dataset.get("csv") is not None:
         X_rows, y_list = parse_csv(dataset["csv"], (*loc, "csv"))
-        data = user_dataset(X_rows, y_list, c, (*loc, "csv"), settings, name="csv")
+        data = user_dataset(X_rows, y_list, c, (*loc, "csv"), limits, name="csv")
     elif dataset.get("X") is not None or dataset.get("y") is not None:
-        data = user_dataset(dataset.get("X"), dataset.get("y"), c, loc, settings)
+        data = user_dataset(dataset.get("X"), dataset.get("y"), c, loc, limits)
     else:
         raise problem("dataset needs a `name`, or `X` and `y`, or `csv`", loc)
     check_labels(data.y, data.num_classes, (*loc, "y"))
-    if bias:
-        data = with_bias(data)
-    weights = weights_for(data, W, seed, init, weight_scale)
-    return Setup(data, weights, spec)
+    return with_bias(data) if bias else data
+
+
+def build_setup(
+    data: Dataset, W: Any, seed: int, init: str, weight_scale: float, spec: LossSpec
+) -> Setup:
+    """The problem on `data`: W (given, or drawn from the seed) and the loss. Jobs check the
+    cost of N, D and C before this allocates the C x D weights."""
+    return Setup(data, weights_for(data, W, seed, init, weight_scale), spec)

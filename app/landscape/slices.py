@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from app.core.config import Settings
 from app.core.errors import LimitError
+from app.core.limits import Limits
 from app.landscape.data import as_matrix, problem
 from app.landscape.kinks import CHUNK_VALUES, exact_line, grid_rows
 from app.landscape.losses import LossSpec, data_loss_of_scores, evaluate, hinge_margins
@@ -73,14 +73,14 @@ def directions_for(
     return out
 
 
-def check_range(lo: float, hi: float, steps: int, settings: Settings, loc: tuple[str, ...]) -> None:
+def check_range(lo: float, hi: float, steps: int, limits: Limits, loc: tuple[str, ...]) -> None:
     if not lo < hi:
         raise problem(f"range must have lo < hi, got [{lo}, {hi}]", loc)
     if steps < 2:
         raise problem(f"steps must be at least 2, got {steps}", ("body", "steps"))
-    if steps > settings.max_slice_steps:
+    if steps > limits.max_slice_steps:
         raise LimitError(
-            "steps", steps, settings.max_slice_steps, "max_slice_steps", ("body", "steps")
+            "steps", steps, limits.max_slice_steps, "max_slice_steps", ("body", "steps")
         )
 
 
@@ -134,7 +134,7 @@ def term_lines(
 
 
 def slice_1d(
-    setup: Setup, D: np.ndarray, lo: float, hi: float, steps: int, settings: Settings
+    setup: Setup, D: np.ndarray, lo: float, hi: float, steps: int, limits: Limits
 ) -> dict[str, Any]:
     """The loss along W + a*D: sampled curve, and for SVM the exact kinks, subgradient, minimum."""
     X, y, W, spec = setup.data.X, setup.data.y, setup.W, setup.spec
@@ -159,12 +159,12 @@ def slice_1d(
         result["exact"] = False
     result["losses"] = losses.tolist()
     result["kink_count"] = len(kinks)
-    result["kinks_truncated"] = len(kinks) > settings.max_slice_kinks
-    result["kinks"] = kinks[: settings.max_slice_kinks]
+    result["kinks_truncated"] = len(kinks) > limits.max_slice_kinks
+    result["kinks"] = kinks[: limits.max_slice_kinks]
     result["subgradient"] = {"left": left, "right": right}
     result["minimum"] = {"alpha": min_alpha, "loss": min_loss}
     result["origin"] = {"loss": loss_at_origin(S0, W, y, spec)}
-    if y.size * W.shape[0] <= settings.max_term_lines:
+    if y.size * W.shape[0] <= limits.max_term_lines:
         terms, examples = term_lines(S0, S1, alphas, y, spec)
         result["terms"] = terms
         result["per_example"] = examples

@@ -1,0 +1,149 @@
+"""The landscape endpoints' work as plain, picklable jobs: (request, Limits) -> JSON-ready dict.
+
+Module-level functions of picklable arguments, so a pool can run them in another process; they
+write no global state. Each checks its cost (app/landscape/cost.py) once N, D and C are known
+and before the weights, scores or grid are made.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.core.limits import Cost, Limits
+from app.landscape import cost
+from app.landscape.circuit import loss_program
+from app.landscape.cost import Sizes
+from app.landscape.data import Dataset
+from app.landscape.losses import LossSpec, evaluate, gradcheck
+from app.landscape.model import Setup, build_data, build_setup
+from app.landscape.optimize import optimize
+from app.landscape.slices import check_range, directions_for, slice_1d, slice_2d
+from app.schemas.landscape import LandscapeRequest, LossRequest, OptimizeRequest, SliceRequest
+
+LOC = ("body", "dataset")
+
+
+def declared_sizes(request: LandscapeRequest) -> Sizes:
+    """N, D and C as far as the request states them without building anything: a lower bound
+    of the real sizes, so a cost over budget on them is over budget for certain."""
+    spec = request.dataset
+    bias = 1 if request.bias else 0
+    w_rows = len(request.W) if request.W else 0
+    w_cols = len(request.W[0]) if request.W and request.W[0] else 0
+    if spec.X is not None:
+        n = len(spec.X)
+        d = len(spec.X[0]) if spec.X else 0
+    elif spec.csv is not None:
+        n = spec.csv.count("\n")  # a header line makes this one too many: see below
+        first = spec.csv.split("\n", 1)[0]
+        d = first.count(",")
+        n = max(0, n - 1)
+    else:
+        n, d = spec.n or 1, spec.d or 1
+    c = spec.c or w_rows or (max(spec.y) + 1 if spec.y else 1)
+    return Sizes(max(1, n), max(1, d + bias, w_cols), max(1, c))
+
+
+def sizes_of(data: Dataset) -> Sizes:
+    return Sizes(data.n, data.d, data.num_classes)
+
+
+def precheck(request: LandscapeRequest, limits: Limits) -> None:
+    """The route's check before the pool: the job's own cost on the declared sizes."""
+    _check(request, declared_sizes(request), limits)
+
+
+def _check(request: LandscapeRequest, sizes: Sizes, limits: Limits) -> None:
+    if isinstance(request, SliceRequest):
+        check_range(request.range[0], request.range[1], request.steps, limits, ("body", "range"))
+        if request.dims == 1:
+            estimate: Cost = cost.slice_1d_cost(sizes, request.steps, request.loss, limits)
+        else:
+            cost.check_grid(request.steps, limits)
+            estimate = cost.slice_2d_cost(sizes, request.steps, request.loss, request.variant)
+        estimate.check(limits, ("body", "steps"))
+    elif isinstance(request, OptimizeRequest):
+        cost.check_optimizer(sizes, request.steps, limits)
+    elif isinstance(request, LossRequest):
+        cost.loss_cost(sizes, request.gradcheck, limits).check(limits, LOC)
+    else:  # the loss as a circuit: its answer carries W and dW like /loss
+        cost.loss_cost(sizes, False, limits).check(limits, LOC)
+
+
+def _setup(request: LandscapeRequest, limits: Limits) -> Setup:
+    """The dataset (bounded by the N, D, C limits), the cost check, then W."""
+    data = build_data(request.dataset.model_dump(), request.W, request.bias, limits)
+    _check(request, sizes_of(data), limits)
+    spec = LossSpec(request.loss, request.variant, request.delta, request.reg)
+    return build_setup(data, request.W, request.seed, request.init, request.weight_scale, spec)
+
+
+def compute_loss(request: LossRequest, limits: Limits) -> dict[str, Any]:
+    """POST /loss: total, data and regularization loss, L_i, margins, dW (and a gradient check)."""
+    setup = _setup(request, limits)
+    X, y, W, spec = setup.data.X, setup.data.y, setup.W, setup.spec
+    result = evaluate(W, X, y, spec)
+    small = result.margins.size <= limits.max_loss_matrix_cells
+    answer: dict[str, Any] = {
+        "loss": result.loss,
+        "data_loss": result.data_loss,
+        "reg_loss": result.reg_loss,
+        "per_example": result.per_example.tolist(),
+        "margins": result.margins.tolist() if small else None,
+        "active": result.active.tolist() if small else None,
+        "probabilities": (
+            result.probabilities.tolist() if small and result.probabilities is not None else None
+        ),
+        "grad_W": result.grad_W.tolist(),
+        "W": W.tolist(),
+        "n": setup.data.n,
+        "d": setup.data.d,
+        "c": setup.data.num_classes,
+    }
+    if request.gradcheck:
+        answer["gradcheck"] = gradcheck(W, X, y, spec, result.grad_W, limits.max_gradcheck_entries)
+    return answer
+
+
+def compute_slice(request: SliceRequest, limits: Limits) -> dict[str, Any]:
+    """POST /slice: a 1-D line W + a*D or a 2-D grid W + a*D1 + b*D2 of the loss."""
+    setup = _setup(request, limits)
+    lo, hi = request.range
+    if request.dims == 1:
+        (D,) = directions_for(
+            setup.W,
+            [request.direction],
+            [request.axis],
+            request.normalize,
+            request.direction_seed,
+        )
+        return {"dims": 1, **slice_1d(setup, D, lo, hi, request.steps, limits)}
+    beta_range = request.beta_range or request.range
+    check_range(beta_range[0], beta_range[1], request.steps, limits, ("body", "beta_range"))
+    D1, D2 = directions_for(
+        setup.W, request.directions, request.axes, request.normalize, request.direction_seed
+    )
+    return {"dims": 2, **slice_2d(setup, D1, D2, (lo, hi), beta_range, request.steps)}
+
+
+def compute_optimizer_path(request: OptimizeRequest, limits: Limits) -> dict[str, Any]:
+    """POST /optimize: a strategy's path from W, projected on the plane of `directions`."""
+    setup = _setup(request, limits)
+    D1, D2 = directions_for(
+        setup.W, request.directions, request.axes, request.normalize, request.direction_seed
+    )
+    return optimize(
+        setup,
+        request.strategy,
+        request.steps,
+        request.step_size,
+        request.batch_size,
+        request.optimizer_seed,
+        D1,
+        D2,
+    )
+
+
+def compute_loss_circuit(request: LandscapeRequest, limits: Limits) -> dict[str, Any]:
+    """POST /circuit: the loss as a staged program for the circuit page."""
+    return loss_program(_setup(request, limits), limits)
