@@ -1,0 +1,250 @@
+"""Differential test against PyTorch (CPU, float64): every gate of random circuits, special values.
+
+Each backward step of a random circuit is replayed in PyTorch at the very values our forward pass
+cached: PyTorch's forward of that gate must give our value, and its vector-Jacobian product with
+our upstream gradient must give our contributions. Replaying gate by gate keeps a last-bit
+difference in one kernel (numpy's exp against PyTorch's) from being amplified by the rest of the
+circuit, so the comparison can be tight: the same NaN, infinity and zero sign, else a few ulps.
+Then whole circuits are compared end to end where the answer is exactly representable.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from app.engine import parse, run
+
+torch = pytest.importorskip("torch")
+
+ULPS = 64  # kernels differ by an ulp or two; 64 ulps is still a relative 1.4e-14
+
+
+def _maxlike(reduce: str) -> Callable[..., Any]:
+    # amax/amin split the gradient evenly among tied inputs, as the engine does (any arity).
+    def op(*xs: Any) -> Any:
+        stacked = torch.stack(xs)
+        return stacked.amax(0) if reduce == "max" else stacked.amin(0)
+
+    return op
+
+
+TORCH: dict[str, Callable[..., Any]] = {
+    "add": torch.add,
+    "sub": torch.sub,
+    "mul": torch.mul,
+    "div": torch.div,
+    "neg": torch.neg,
+    "pow": lambda x, c: torch.pow(x, c),
+    "pow_xy": torch.pow,
+    "max": _maxlike("max"),
+    "min": _maxlike("min"),
+    "exp": torch.exp,
+    "log": torch.log,
+    "sqrt": torch.sqrt,
+    "abs": torch.abs,
+    "relu": torch.relu,
+    "sigmoid": torch.sigmoid,
+    "tanh": torch.tanh,
+}
+
+SPECIAL = [
+    0.0,
+    -0.0,
+    5e-324,
+    -5e-324,
+    1e-310,
+    1e-300,
+    1e300,
+    -1e300,
+    1.7976931348623157e308,
+    -1.7976931348623157e308,
+    709.78,
+    709.79,
+    -745.2,
+    1.0,
+    -1.0,
+    0.5,
+    2.0,
+    -8.0,
+]
+NAMES = ("x", "y", "z")
+numbers = st.one_of(
+    st.sampled_from(SPECIAL), st.floats(allow_nan=False, allow_infinity=False, width=64)
+)
+
+
+def expressions(depth: int) -> st.SearchStrategy[str]:
+    leaf = st.one_of(st.sampled_from(NAMES), st.sampled_from(("0", "1", "2", "0.5", "1e-320")))
+    if depth == 0:
+        return leaf
+    sub = expressions(depth - 1)
+    unary = st.sampled_from(("exp", "log", "sqrt", "abs", "relu", "sigmoid", "tanh"))
+    return st.one_of(
+        leaf,
+        st.builds(lambda f, a: f"{f}({a})", unary, sub),
+        st.builds(lambda a: f"-({a})", sub),
+        st.builds(
+            lambda a, op, b: f"({a}) {op} ({b})",
+            sub,
+            st.sampled_from(("+", "-", "*", "/", "**")),
+            sub,
+        ),
+        st.builds(lambda a, c: f"({a}) ** {c}", sub, st.sampled_from(("0", "2", "0.5", "3", "-1"))),
+        st.builds(
+            lambda f, args: f"{f}({', '.join(args)})",
+            st.sampled_from(("max", "min")),
+            st.lists(sub, min_size=2, max_size=3),
+        ),
+    )
+
+
+def close(ours: float, theirs: float) -> bool:
+    """The same NaN-ness, the same infinity, the same sign of a zero, else within ULPS ulps."""
+    if math.isnan(ours) or math.isnan(theirs):
+        return math.isnan(ours) and math.isnan(theirs)
+    if math.isinf(ours) or math.isinf(theirs) or ours == 0 or theirs == 0:
+        return ours == theirs and math.copysign(1, ours) == math.copysign(1, theirs)
+    return abs(ours - theirs) <= ULPS * math.ulp(max(abs(ours), abs(theirs)))
+
+
+def torch_step(
+    op: str, xs: Sequence[float], param: Any, upstream: float
+) -> tuple[float, list[float]]:
+    """PyTorch's value of one gate at `xs` and its vector-Jacobian product with `upstream`."""
+    leaves = [torch.tensor(x, dtype=torch.float64, requires_grad=True) for x in xs]
+    out = TORCH[op](*leaves, param) if param is not None else TORCH[op](*leaves)
+    grads = torch.autograd.grad(
+        out, leaves, grad_outputs=torch.tensor(upstream, dtype=torch.float64), allow_unused=True
+    )
+    return float(out.detach()), [0.0 if g is None else float(g) for g in grads]
+
+
+def known_difference(
+    op: str, xs: Sequence[float], param: Any, upstream: float, port: int, ours: float, theirs: float
+) -> bool:
+    """The documented differences (README, "Where we differ from PyTorch"), each tested below."""
+    masked = (
+        (op == "pow" and param == 0)
+        or (op == "pow_xy" and port == 0 and xs[1] == 0)
+        or (op == "pow_xy" and port == 1 and xs[0] == 0 and xs[1] >= 0)
+        or (op == "relu" and not xs[0] > 0)
+    )
+    if masked:  # PyTorch writes a hard +0; we multiply the upstream by a local gradient of 0
+        return theirs == 0 and (ours == 0 or not math.isfinite(upstream))
+    if op == "log" or (op == "div" and port == 0):  # upstream × (1/x), with 1/x overflowing
+        return math.isinf(1.0 / xs[-1]) if xs[-1] != 0 else True
+    if op in ("max", "min") and any(math.isnan(x) for x in xs):  # no input won: each gets 0
+        return ours == 0 and math.isnan(theirs)
+    return False
+
+
+def replay(expression: str, values: dict[str, float], output_grad: float) -> list[str]:
+    """Every disagreement between our gates and PyTorch's along one circuit, as text."""
+    circuit = parse(expression)
+    inputs = {name: values[name] for name in circuit.input_names}
+    trace = run(circuit, inputs, output_grad)
+    problems = []
+    for node_id, upstream, _local, contributions, _acc in trace.steps:
+        node = circuit.nodes[node_id]
+        xs = [float(trace.values[a]) for a in node.args]
+        value, grads = torch_step(node.op, xs, node.const, float(upstream))
+        if not close(float(trace.values[node_id]), value):
+            problems.append(f"{node.op}{xs} = {trace.values[node_id]!r}, PyTorch {value!r}")
+        for port, (ours, theirs) in enumerate(zip(contributions, grads, strict=True)):
+            if not close(float(ours), theirs) and not known_difference(
+                node.op, xs, node.const, float(upstream), port, float(ours), theirs
+            ):
+                problems.append(
+                    f"{node.op}{xs} upstream {upstream!r}: input {port} gets {ours!r}, "
+                    f"PyTorch {theirs!r}"
+                )
+    return problems
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@example("x ** 0", {"x": 0.0, "y": 0.0, "z": 0.0}, 1.0)
+@example("(x) ** (y)", {"x": 0.0, "y": 2.0, "z": 0.0}, 1.0)
+@example("(x) ** (y)", {"x": 0.0, "y": 0.0, "z": 0.0}, 1.0)
+@example("max(x, y, z)", {"x": 1.0, "y": 1.0, "z": 1.0}, 1.0)
+@example("relu(x) + abs(y) + sqrt(z)", {"x": 0.0, "y": 0.0, "z": 0.0}, 1.0)
+@example("(x) / (y)", {"x": 1.7e308, "y": 1.7e308, "z": 0.0}, 1.0)
+@given(expressions(3), st.fixed_dictionaries({n: numbers for n in NAMES}), numbers)
+def test_every_gate_matches_pytorch_at_our_cached_values(
+    expression: str, values: dict[str, float], output_grad: float
+) -> None:
+    assert replay(expression, values, output_grad) == []
+
+
+# ------------------------------------------------------------- conventions, one test each
+
+
+def torch_grads(build: Callable[..., Any], output_grad: float = 1.0, **inputs: float) -> Any:
+    leaves = {
+        k: torch.tensor(v, dtype=torch.float64, requires_grad=True) for k, v in inputs.items()
+    }
+    out = build(**leaves)
+    out.backward(torch.tensor(output_grad, dtype=torch.float64))
+    return float(out.detach()), {k: float(t.grad) for k, t in leaves.items()}
+
+
+def ours(expression: str, output_grad: float = 1.0, **inputs: float) -> Any:
+    trace = run(parse(expression), inputs, output_grad)
+    circuit = parse(expression)
+    grads = {node.name: trace.grads[node.id] for node in circuit.nodes if node.kind == "input"}
+    return trace.values[circuit.output], grads
+
+
+def test_same_as_pytorch_max_ties_split_evenly_even_three_ways() -> None:
+    # max(1, 1, 1): each tied input gets 1/3, as PyTorch's amax; chained torch.maximum would
+    # give 1/4, 1/4, 1/2, so the engine's n-ary max is amax, not a chain of binary maxima.
+    value, grads = ours("max(x, y, z)", x=1.0, y=1.0, z=1.0)
+    assert grads == {"x": 1 / 3, "y": 1 / 3, "z": 1 / 3}
+    _, theirs = torch_grads(lambda x, y, z: torch.stack([x, y, z]).amax(0), x=1.0, y=1.0, z=1.0)
+    assert theirs == grads
+
+
+def test_same_as_pytorch_relu_abs_and_sqrt_at_zero() -> None:
+    # relu'(0) = 0, abs'(0) = 0 and sqrt'(0) = +Infinity in both.
+    _, grads = ours("relu(x) + abs(y) + sqrt(z)", x=0.0, y=0.0, z=0.0)
+    assert grads == {"x": 0.0, "y": 0.0, "z": math.inf}
+    _, theirs = torch_grads(
+        lambda x, y, z: torch.relu(x) + torch.abs(y) + torch.sqrt(z), x=0.0, y=0.0, z=0.0
+    )
+    assert theirs == grads
+
+
+def test_differs_a_blocked_gradient_is_upstream_times_zero() -> None:
+    # x**0 has local gradient 0. Ours is upstream × 0: with upstream e^1000 = Infinity that is
+    # NaN (IEEE), and with a negative upstream it is -0; PyTorch writes a hard +0 in both cases.
+    _, grads = ours("exp(y) * x ** 0", x=2.0, y=1000.0)
+    assert math.isnan(grads["x"])
+    _, theirs = torch_grads(lambda x, y: torch.exp(y) * x**0, x=2.0, y=1000.0)
+    assert theirs["x"] == 0.0
+    _, grads = ours("relu(x)", output_grad=-1.0, x=-3.0)
+    assert math.copysign(1, grads["x"]) == -1.0  # -0.0
+    _, theirs = torch_grads(torch.relu, output_grad=-1.0, x=-3.0)
+    assert math.copysign(1, theirs["x"]) == 1.0  # +0.0
+
+
+def test_differs_an_overflowing_local_gradient_stays_infinite() -> None:
+    # d/dx log(x) at x = 1e-320 is 1/x = Infinity (beyond float64), and the step shows
+    # upstream × local = 5e-324 × Infinity = Infinity; PyTorch divides, 5e-324 / 1e-320 ≈ 4.9e-4.
+    _, grads = ours("log(x) * y", x=1e-320, y=5e-324)
+    assert grads["x"] == math.inf
+    _, theirs = torch_grads(lambda x, y: torch.log(x) * y, x=1e-320, y=5e-324)
+    assert theirs["x"] == pytest.approx(5e-324 / 1e-320, rel=1e-3)
+
+
+def test_differs_max_with_a_nan_input_gives_every_input_zero() -> None:
+    # max(NaN, 2) is NaN; no input equals it, so no input won and each gets 0 (PyTorch: NaN).
+    value, grads = ours("max(log(x), y)", x=-1.0, y=2.0)
+    assert math.isnan(value)
+    assert grads["y"] == 0.0 and grads["x"] == 0.0
+    _, theirs = torch_grads(lambda x, y: torch.stack([torch.log(x), y]).amax(0), x=-1.0, y=2.0)
+    assert math.isnan(theirs["y"])
