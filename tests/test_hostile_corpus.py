@@ -9,6 +9,10 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from app.engine import parse
 
 EVALUATE = "/api/v1/circuits/evaluate"
 LOSS = "/api/v1/landscape/loss"
@@ -302,3 +306,92 @@ def test_softmax_program_matches_the_landscape_with_reg_and_ties(client: TestCli
     dW = [[grads[f"W{c}_{d}"] for d in range(2)] for c in range(3)]
     for got, want in zip(dW, loss["grad_W"], strict=True):
         assert got == pytest.approx(want, rel=1e-12, abs=1e-15)
+
+
+# ------------------------------------------------------------- every gate at its special points
+
+# Each gate with its operands as placeholders: {a}, {b} scalars; {v} a 4-vector; {m} a 2×2 matrix.
+GATE_CASES: dict[str, list[str]] = {
+    "add": ["{a} + {b}"],
+    "sub": ["{a} - {b}"],
+    "mul": ["{a} * {b}"],
+    "div": ["{a} / {b}"],
+    "neg": ["-({a})"],
+    "pow": ["({a}) ** 0", "({a}) ** 0.5", "({a}) ** 3", "({a}) ** -1"],
+    "pow_xy": ["({a}) ** ({b})"],
+    "max": ["max({a}, {b})", "max({a}, {b}, {a})"],
+    "min": ["min({a}, {b})", "min({b}, {a}, {b})"],
+    "exp": ["exp({a})"],
+    "log": ["log({a})"],
+    "sqrt": ["sqrt({a})"],
+    "abs": ["abs({a})"],
+    "relu": ["relu({a})"],
+    "sigmoid": ["sigmoid({a})"],
+    "tanh": ["tanh({a})"],
+    "index": ["sum(({v})[1:3])", "({m})[1, 0]"],
+    "matmul": ["sum(({m}) @ ({m}))"],
+    "dot": ["dot({v}, {v})"],
+    "transpose": ["sum(({m}).T)"],
+    "reshape": ["sum(reshape({v}, 2, 2))"],
+    "sum": ["sum({v})", "sum(sum({m}, 0))"],
+    "mean": ["mean({v})", "sum(mean({m}, 1))"],
+}
+# Finite inputs (the API refuses others) and subexpressions that reach ±Infinity and NaN.
+SPECIAL_INPUTS = [0.0, -0.0, 5e-324, -5e-324, 1e308, -1e308, 1.7976931348623157e308, 1.0]
+NON_FINITE = ["exp(1000)", "-exp(1000)", "log(-1)"]
+
+
+def test_every_gate_has_special_point_cases() -> None:
+    from app.engine import GATES
+
+    assert sorted(GATE_CASES) == sorted(GATES)
+
+
+@settings(max_examples=250, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    template=st.sampled_from([t for cases in GATE_CASES.values() for t in cases]),
+    a=st.sampled_from(["x", *NON_FINITE]),
+    b=st.sampled_from(["y", *NON_FINITE]),
+    scale=st.sampled_from(["", " * exp(1000)", " + log(-1)", " * 0"]),
+    x=st.sampled_from(SPECIAL_INPUTS),
+    y=st.sampled_from(SPECIAL_INPUTS),
+    elements=st.lists(st.sampled_from(SPECIAL_INPUTS), min_size=4, max_size=4),
+    gradcheck=st.booleans(),
+)
+def test_every_gate_at_special_points_answers_strict_json_without_a_5xx(
+    http: TestClient,
+    template: str,
+    a: str,
+    b: str,
+    scale: str,
+    x: float,
+    y: float,
+    elements: list[float],
+    gradcheck: bool,
+) -> None:
+    expression = template.format(a=a, b=b, v=f"v{scale}", m=f"m{scale}")
+    candidates = {"x": x, "y": y, "v": elements, "m": [elements[:2], elements[2:]]}
+    used = parse(expression).input_names
+    body = {
+        "expression": expression,
+        "inputs": {name: candidates[name] for name in used},
+        "gradcheck": gradcheck,
+    }
+    response = http.post(EVALUATE, json=body)
+    assert response.status_code < 500, response.text
+    answer = strict_json(response.text)
+    if response.status_code == 200 and gradcheck:
+        assert {e["status"] for e in answer["gradcheck"]["inputs"]} <= {
+            "pass",
+            "fail",
+            "kink",
+            "not finite",
+        }
+
+
+@pytest.fixture(scope="module")
+def http() -> Iterator[TestClient]:
+    from app.main import app
+
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        yield test_client
