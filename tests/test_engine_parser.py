@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from app.core.errors import LimitError, ProblemError
-from app.engine import ParseLimits, evaluate, parse
+from app.engine import Limits, ParseLimits, evaluate, parse
 
 
 def error_of(expression: str, limits: ParseLimits | None = None) -> dict:
@@ -179,7 +179,14 @@ def test_huge_float_literal_is_rejected_not_infinite() -> None:
 
 
 def test_100000_gate_sum_and_chain_run_without_recursion_error() -> None:
-    big = ParseLimits(max_expression_chars=10**7, max_gates=200_000, max_statements=200_000)
+    big = Limits().but(
+        max_expression_chars=10**7,
+        max_gates=200_000,
+        max_statements=200_000,
+        max_work=10**12,
+        max_answer_bytes=10**11,
+        max_memory_bytes=10**12,
+    )
     n = 100_000
     report = evaluate(" + ".join(["x"] * (n + 1)), {"x": 1.0}, limits=big)
     assert report["output"]["value"] == n + 1

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import fields
 from typing import Annotated
 
 from fastapi import Depends
 
 from app.core.config import Settings, get_settings
 from app.core.limits import Limits
-from app.engine import ParseLimits
 
 
 async def current_settings() -> Settings:
@@ -27,8 +25,3 @@ async def current_limits(settings: SettingsDep) -> Limits:
 
 
 LimitsDep = Annotated[Limits, Depends(current_limits)]
-
-
-def parse_limits(settings: Settings) -> ParseLimits:
-    """The parser's limits from Settings (kept until the circuits route takes Limits)."""
-    return ParseLimits(**{f.name: getattr(settings, f.name) for f in fields(ParseLimits)})

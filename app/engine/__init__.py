@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
 from typing import Any
 
 from app.core.errors import LimitError, Problem, ProblemError
+from app.core.limits import Limits
 from app.engine import tensor_gates  # noqa: F401  (registers @, sum, mean, [ ], ...)
 from app.engine.circuit import Circuit, Node
+from app.engine.cost import estimate
 from app.engine.gates import GATES, TIE_BREAKS, gate_table
 from app.engine.gcpause import gc_paused
 from app.engine.gradcheck import gradcheck
@@ -20,10 +23,12 @@ from app.engine.shapes import infer_shapes
 __all__ = [
     "GATES",
     "Circuit",
+    "Limits",
     "Node",
     "ParseLimits",
     "Trace",
     "evaluate",
+    "evaluate_job",
     "gate_table",
     "parse",
     "run",
@@ -37,48 +42,31 @@ def evaluate(
     tie_break: str = "split",
     gradcheck_: bool = False,
     h: float = 1e-5,
-    limits: ParseLimits | None = None,
-    max_rank: int = 3,
-    max_elements: int = 100_000,
-    gradcheck_max_evals: int = 2_000_000,
-    max_node_elements: int = 1_000_000,
-    max_request_elements: int = 4_000_000,
-    max_matmul_work: int = 200_000_000,
+    limits: Limits | None = None,
 ) -> dict[str, Any]:
-    """The whole evaluate request, as a JSON-ready dict. Raises ProblemError on bad input."""
+    """The whole evaluate request, as a JSON-ready dict. Raises ProblemError on bad input and
+    LimitError (413) when the circuit or its predicted cost is over `limits`, before running."""
+    limits = limits or Limits()
     if tie_break not in TIE_BREAKS:
         raise ProblemError(
             Problem(f"tie_break must be one of {', '.join(TIE_BREAKS)}", loc=("body", "tie_break"))
         )
     with gc_paused():
-        circuit = parse(expression, limits)
-        values = bind_inputs(circuit, inputs, max_rank, max_elements)
+        circuit = parse(expression, parse_limits(limits))
+        values = bind_inputs(
+            circuit, inputs, limits.max_tensor_rank, limits.max_tensor_elements_per_input
+        )
         if not all(type(v) is float for v in values.values()) or _has_tensor_gate(circuit):
             texts, names = wire_names(circuit, expression)
-            infer_shapes(
-                circuit,
-                values,
-                expression,
-                names,
-                texts,
-                max_rank,
-                max_node_elements,
-                max_request_elements,
-                max_matmul_work,
-            )
+            shapes = infer_shapes(circuit, values, expression, names, texts, limits)
+        else:
+            shapes = [()] * len(circuit.nodes)
+        if gradcheck_:
+            _check_gradcheck_evals(circuit, values, limits)
+        estimate(circuit, shapes, len(expression), gradcheck_).check(limits, ("body", "expression"))
         trace = run(circuit, values, output_grad, tie_break)
         report = build_report(circuit, trace, expression, tie_break)
     if gradcheck_:
-        elements = sum(max(1, getattr(v, "size", 1)) for v in values.values())
-        work = 2 * elements * len(circuit.nodes)
-        if work > gradcheck_max_evals:
-            raise LimitError(
-                "the gradient check's work (2 × input elements × nodes)",
-                work,
-                gradcheck_max_evals,
-                "gradcheck_max_evals",
-                loc=("body", "gradcheck"),
-            )
         check = gradcheck(circuit, values, trace, float(output_grad), h)
         for item in check["inputs"]:
             item["analytic"] = to_json(item["analytic"])
@@ -87,6 +75,39 @@ def evaluate(
     else:
         report["gradcheck"] = None
     return report
+
+
+def evaluate_job(request: dict[str, Any], limits: Limits) -> dict[str, Any]:
+    """evaluate() as a plain, picklable job: the request's fields as a dict (the API's
+    EvaluateRequest.model_dump()), so it can run in a worker process."""
+    return evaluate(
+        request["expression"],
+        request.get("inputs") or {},
+        output_grad=request.get("output_grad", 1.0),
+        tie_break=request.get("tie_break", "split"),
+        gradcheck_=bool(request.get("gradcheck", False)),
+        h=request.get("h", 1e-5),
+        limits=limits,
+    )
+
+
+def parse_limits(limits: Limits) -> ParseLimits:
+    """The parser's limits, read from the Limits fields of the same names."""
+    return ParseLimits(**{f.name: getattr(limits, f.name) for f in fields(ParseLimits)})
+
+
+def _check_gradcheck_evals(circuit: Circuit, values: dict[str, Any], limits: Limits) -> None:
+    """Gate evaluations of the gradient check (its cost in work is in cost.estimate)."""
+    elements = sum(max(1, getattr(v, "size", 1)) for v in values.values())
+    evals = 2 * elements * len(circuit.nodes)
+    if evals > limits.gradcheck_max_evals:
+        raise LimitError(
+            "the gradient check's work (2 × input elements × nodes)",
+            evals,
+            limits.gradcheck_max_evals,
+            "gradcheck_max_evals",
+            loc=("body", "gradcheck"),
+        )
 
 
 def _has_tensor_gate(circuit: Circuit) -> bool:

@@ -40,7 +40,7 @@ W_GATE = 2_000
 W_NUMBER = 400
 # Building the answer's records costs about this much per node and per edge (names, rule text,
 # the kink, the dicts), whatever the wires hold.
-W_RECORD = 10_000
+W_RECORD = 25_000
 
 
 def elements(shape: Shape) -> int:

@@ -11,7 +11,7 @@ from app.core.errors import LimitError, Problem, ProblemError
 from app.engine.circuit import Circuit
 
 
-def coerce_value(name: str, value: Any, max_rank: int = 3, max_elements: int = 100_000) -> Any:
+def coerce_value(name: str, value: Any, max_rank: int, max_elements: int) -> Any:
     """A float for a number, a float64 array for a (rectangular) nested list; else a 422."""
     loc = ("body", "inputs", name)
     if type(value) is bool or not isinstance(value, int | float | list):
@@ -113,7 +113,7 @@ def _walk(
 
 
 def bind_inputs(
-    circuit: Circuit, given: dict[str, Any], max_rank: int = 3, max_elements: int = 100_000
+    circuit: Circuit, given: dict[str, Any], max_rank: int, max_elements: int
 ) -> dict[str, Any]:
     """Matches the request's inputs to the circuit's: every one given, none extra."""
     needed = circuit.input_names

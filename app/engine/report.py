@@ -87,7 +87,10 @@ def _uses(node: Node, port: int) -> list[int]:
     if op == "pow_xy":
         return list(args) + ([node.id] if port == 1 else [])
     if op in ("max", "min"):
-        return list(args) + [node.id]
+        # input i's local gradient is [x_i == out] (shared out among ties): it reads x_i and
+        # the output only, so the answer stays linear in the arguments. With tie_break
+        # "first" it also depends on whether an earlier input tied, which the kink says.
+        return [args[port], node.id]
     if op in ("matmul", "dot"):  # dW = dD @ X.T uses X; dX = W.T @ dD uses W
         return [args[1 - port]]
     if op == "index":  # where the selected elements were

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from app.core.errors import LimitError, ProblemError
+from app.core.limits import Limits
 from app.engine.circuit import Circuit
 from app.engine.gates import GATES
 from app.engine.lexer import parse_problem
@@ -76,12 +77,13 @@ def infer_shapes(
     source: str,
     names: Sequence[str],
     texts: Sequence[str],
-    max_rank: int = 3,
-    max_node_elements: int = 1_000_000,
-    max_request_elements: int = 4_000_000,
-    max_matmul_work: int = 200_000_000,
+    limits: Limits,
 ) -> list[Shape]:
     """The shape of every node, in order; a 422 at the gate's position on a mismatch."""
+    max_rank = limits.max_tensor_rank
+    max_node_elements = limits.max_tensor_elements_per_node
+    max_request_elements = limits.max_tensor_elements_per_request
+    max_matmul_work = limits.max_tensor_matmul_work
     shapes: list[Shape] = []
     total = 0
     work = 0  # multiply-adds of the products: small wires can still hide a long inner axis

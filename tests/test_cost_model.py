@@ -1,0 +1,280 @@
+"""The cost model: predictions against measurements, each budget at N and N + 1, the attacks.
+
+Answer bytes are compared with the length of the JSON the API sends, peak memory with
+tracemalloc's peak over evaluating and encoding; both on random-valued inputs, since zeros and
+integers print shorter (the prediction is an upper bound for them).
+"""
+
+from __future__ import annotations
+
+import json
+import tracemalloc
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+import app.engine as engine
+from app.api.deps import current_settings
+from app.core.config import Settings
+from app.core.limits import Limits
+from app.engine import evaluate, parse_limits
+from app.engine.cost import estimate
+from app.engine.inputs import bind_inputs
+from app.engine.report import wire_names
+from app.engine.shapes import infer_shapes
+from app.landscape import cost as landscape_cost
+from app.landscape.cost import Sizes
+from app.landscape.jobs import compute_loss, compute_slice
+from app.main import app
+from app.schemas.landscape import LossRequest, SliceRequest
+
+EVALUATE = "/api/v1/circuits/evaluate"
+LANDSCAPE = "/api/v1/landscape"
+ROOMY = Limits().but(max_answer_bytes=10**10, max_memory_bytes=10**11, max_work=10**13)
+
+
+def rand(*shape: int, seed: int = 0) -> list[Any]:
+    return np.random.default_rng(seed).standard_normal(shape).tolist()
+
+
+def predicted(expression: str, inputs: dict[str, Any], gradcheck: bool = False) -> Any:
+    circuit = engine.parse(expression, parse_limits(ROOMY))
+    values = bind_inputs(circuit, inputs, 3, 10**6)
+    texts, names = wire_names(circuit, expression)
+    shapes = infer_shapes(circuit, values, expression, names, texts, ROOMY)
+    return estimate(circuit, shapes, len(expression), gradcheck)
+
+
+def measured(expression: str, inputs: dict[str, Any], gradcheck: bool = False) -> tuple[int, int]:
+    """len(JSON answer) as the API encodes it, and tracemalloc's peak while making it."""
+    tracemalloc.start()
+    try:
+        report = evaluate(expression, inputs, gradcheck_=gradcheck, limits=ROOMY)
+        body = json.dumps(report, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        size = len(body.encode())
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return size, peak
+
+
+CIRCUITS = [
+    (
+        "neuron",
+        "1 / (1 + exp(-(w0*x0 + w1*x1 + w2)))",
+        dict(zip(["w0", "x0", "w1", "x1", "w2"], rand(5), strict=True)),
+        True,
+    ),
+    ("chain", "+".join(["tanh(x)"] * 300), {"x": 0.3712894}, False),
+    ("elementwise", "sum(tanh(a*b + a))", {"a": rand(60, 60), "b": rand(60, 60, seed=1)}, False),
+    (
+        "broadcast",
+        "s = a + b\nt = s*s\nu = t*s\nsum(u)",
+        {"a": rand(80, 1), "b": rand(1, 80, seed=1)},
+        False,
+    ),
+    ("matmul", "sum(W @ X)", {"W": rand(40, 60), "X": rand(60, 40, seed=1)}, False),
+    ("max args", "max(" + ", ".join(["x"] * 1000) + ")", {"x": 0.3712894}, False),
+    ("gradcheck", "sum(x @ x.T)", {"x": rand(20, 10)}, True),
+]
+
+
+@pytest.mark.parametrize(("name", "expression", "inputs", "gradcheck"), CIRCUITS)
+def test_predicted_answer_and_memory_match_measurements(
+    name: str, expression: str, inputs: dict[str, Any], gradcheck: bool
+) -> None:
+    cost = predicted(expression, inputs, gradcheck)
+    size, peak = measured(expression, inputs, gradcheck)
+    # answer: never under, at most 60% over (the per-record constants are rounded up)
+    assert size <= cost.answer_bytes <= 1.6 * size, (name, size, cost.answer_bytes)
+    # memory: within 2x either way of tracemalloc's peak
+    assert peak / 2 <= cost.memory_bytes <= 2 * peak, (name, peak, cost.memory_bytes)
+
+
+def test_max_with_many_arguments_is_linear() -> None:
+    """Each backward step input lists [x_i, out], not every argument: 5x the arguments is about
+    5x the answer (it was 25x: 5,000 arguments made a 126 MB answer)."""
+    small = measured("max(" + ", ".join(["x"] * 1000) + ")", {"x": 0.37})[0]
+    large = measured("max(" + ", ".join(["x"] * 5000) + ")", {"x": 0.37})[0]
+    assert 4.5 <= large / small <= 5.5
+    answer = evaluate("max(x, y, x)", {"x": 2.0, "y": 1.0})
+    assert [i["uses"] for i in answer["backward"][0]["inputs"]] == [
+        ["n0", "n2"],
+        ["n1", "n2"],
+        ["n0", "n2"],
+    ]
+    # 19,999 arguments: a linear answer (4x the 5,000's) well inside the default budgets
+    big = predicted("max(" + ", ".join(["x"] * 19999) + ")", {"x": 0.37})
+    five = predicted("max(" + ", ".join(["x"] * 5000) + ")", {"x": 0.37})
+    assert 3.8 <= big.answer_bytes / five.answer_bytes <= 4.2
+    assert big.answer_bytes < Limits().max_answer_bytes and big.work < Limits().max_work
+
+
+def test_gradcheck_work_counts_each_evaluation() -> None:
+    """2 x input elements x one forward pass: x 300x100 is 30,000 elements, and x @ x.T alone
+    is 300 * 300 * 100 = 9,000,000 multiply-adds per pass."""
+    x = rand(300, 100)
+    with_check = predicted("sum(x @ x.T)", {"x": x}, gradcheck=True)
+    without = predicted("sum(x @ x.T)", {"x": x})
+    assert with_check.work - without.work >= 2 * 30_000 * 9_000_000
+
+
+def test_landscape_predictions_match_measurements() -> None:
+    big = Limits()
+    loss = LossRequest(dataset={"name": "blobs", "n": 200, "d": 50, "c": 10}, seed=1)
+    grid = SliceRequest(
+        dataset={"name": "blobs", "n": 1000, "d": 10, "c": 10},
+        dims=2,
+        steps=61,
+        variant="structured",
+    )
+    for request, job, cost in (
+        (loss, compute_loss, landscape_cost.loss_cost(Sizes(200, 50, 10), False, big)),
+        (
+            grid,
+            compute_slice,
+            landscape_cost.slice_2d_cost(Sizes(1000, 10, 10), 61, "svm", "structured"),
+        ),
+    ):
+        tracemalloc.start()
+        try:
+            size = len(json.dumps(job(request, big), separators=(",", ":")).encode())
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        # numbers are written with up to 17 digits; W near 0.01 and zero gradients print shorter
+        assert size <= cost.answer_bytes <= 2.5 * size, (job.__name__, size, cost.answer_bytes)
+        assert peak / 3 <= cost.memory_bytes <= 3 * peak, (job.__name__, peak, cost.memory_bytes)
+
+
+# ---------------------------------------------------------------- budgets at N and N + 1
+
+
+@pytest.fixture(scope="module")
+def api() -> Iterator[TestClient]:
+    with TestClient(app) as client:
+        yield client
+
+
+@contextmanager
+def budgets(**fields: int) -> Iterator[None]:
+    settings = Settings(**fields)  # type: ignore[arg-type]
+    app.dependency_overrides[current_settings] = lambda: settings
+    try:
+        yield
+    finally:
+        app.dependency_overrides.pop(current_settings, None)
+
+
+def refused(response: Any, setting: str) -> dict[str, Any]:
+    assert response.status_code == 413, response.text[:400]
+    detail = dict(response.json()["detail"][0])
+    assert detail["setting"] == setting and f"BPC_{setting.upper()}" in detail["msg"]
+    return detail
+
+
+@pytest.mark.parametrize(
+    ("setting", "field"),
+    [
+        ("max_answer_bytes", "answer_bytes"),
+        ("max_memory_bytes", "memory_bytes"),
+        ("max_work", "work"),
+    ],
+)
+def test_each_circuit_budget_at_n_and_n_plus_one(api: TestClient, setting: str, field: str) -> None:
+    body = {"expression": "sum(a * b)", "inputs": {"a": rand(4, 3), "b": rand(4, 3, seed=1)}}
+    at = getattr(predicted(body["expression"], body["inputs"]), field)
+    with budgets(**{setting: at}):
+        assert api.post(EVALUATE, json=body).status_code == 200
+    with budgets(**{setting: at - 1}):
+        detail = refused(api.post(EVALUATE, json=body), setting)
+        assert detail["got"] == at and detail["limit"] == at - 1
+
+
+@pytest.mark.parametrize(
+    ("setting", "field"),
+    [
+        ("max_answer_bytes", "answer_bytes"),
+        ("max_memory_bytes", "memory_bytes"),
+        ("max_work", "work"),
+    ],
+)
+def test_each_landscape_budget_at_n_and_n_plus_one(
+    api: TestClient, setting: str, field: str
+) -> None:
+    body = {"dataset": {"name": "toy-2d"}, "seed": 3}  # N = 9, D = 3, C = 3
+    at = getattr(landscape_cost.loss_cost(Sizes(9, 3, 3), False, Limits()), field)
+    with budgets(**{setting: at}):
+        assert api.post(f"{LANDSCAPE}/loss", json=body).status_code == 200
+    with budgets(**{setting: at - 1}):
+        detail = refused(api.post(f"{LANDSCAPE}/loss", json=body), setting)
+        assert detail["got"] == at
+
+
+# ---------------------------------------------------------------- the issue's attacks
+
+
+@pytest.fixture
+def runs(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts the engine's run() calls (it still runs): a refusal must come before any."""
+    calls: list[int] = []
+    real = engine.run
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "run", counted)
+    return calls
+
+
+def test_broadcast_attack_is_refused_before_running(api: TestClient, runs: list[int]) -> None:
+    """a (1000,1) + b (1,1000) makes 1,000,000-element wires: a 570 MB answer before."""
+    body = {
+        "expression": "s = a + b\nt = s*s\nu = t*s\nsum(u)",
+        "inputs": {"a": [[0.5]] * 1000, "b": [[0.5] * 1000]},
+    }
+    refused(api.post(EVALUATE, json=body), "max_answer_bytes")
+    with pytest.raises(engine.LimitError):
+        evaluate(body["expression"], body["inputs"])
+    assert runs == []
+
+
+@pytest.mark.parametrize(
+    ("rows", "setting"),
+    # 300: 5.4e11 units of work (13 s before); 1000: its 1,000,000-element product is also
+    # over the answer budget, which is checked first
+    [(300, "max_work"), (1000, "max_answer_bytes")],
+)
+def test_gradcheck_attack_is_refused_before_running(
+    api: TestClient, runs: list[int], rows: int, setting: str
+) -> None:
+    x = [[0.5] * 100 for _ in range(rows)]
+    body = {"expression": "sum(x @ x.T)", "inputs": {"x": x}, "gradcheck": True}
+    refused(api.post(EVALUATE, json=body), setting)
+    with pytest.raises(engine.LimitError):
+        evaluate(body["expression"], body["inputs"], gradcheck_=True)
+    assert runs == []
+
+
+def test_landscape_c_times_d_attack_is_refused(api: TestClient) -> None:
+    """N = 1, D = 100,000, C = 100: W and dW alone are 20,000,000 numbers (a 256 MB answer)."""
+    body = {"dataset": {"name": "blobs", "n": 1, "d": 100_000, "c": 100}}
+    refused(api.post(f"{LANDSCAPE}/loss", json=body), "max_answer_bytes")
+
+
+def test_softmax_grid_attack_is_refused(api: TestClient) -> None:
+    """N*C = 1,000,000 softmax on 201 x 201 points: 4e10 log-sum-exp terms (3 minutes before)."""
+    body = {
+        "dataset": {"name": "blobs", "n": 10_000, "d": 2, "c": 100},
+        "dims": 2,
+        "steps": 201,
+        "loss": "softmax",
+    }
+    refused(api.post(f"{LANDSCAPE}/slice", json=body), "max_work")
+    body["loss"], body["variant"] = "svm", "structured"
+    refused(api.post(f"{LANDSCAPE}/slice", json=body), "max_work")
