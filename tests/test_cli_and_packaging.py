@@ -131,7 +131,11 @@ def test_wheel_install_serves_pages_outside_the_source_tree(tmp_path: Path) -> N
                 assert served.content == module_file.read_bytes(), url
         finally:
             server.terminate()
-            server.wait(timeout=10)
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
 
 
 def test_every_app_package_is_listed_for_the_wheel() -> None:
