@@ -579,28 +579,34 @@ def _call_soon(loop: asyncio.AbstractEventLoop, fn: Callable[..., Any], *args: A
 
 @dataclass
 class Compute:
-    """The app's compute lanes, created in its lifespan and kept on app.state.compute."""
+    """The app's compute lanes, created in its lifespan and kept on app.state.compute: job
+    processes for the landscape (`heavy`), job processes for circuits too large to compute in
+    the server process (`bulk`: kept apart so that a class's slices never wait behind them),
+    and the evaluate threads for the rest. One per-client count covers all three."""
 
     heavy: HeavyPool
+    bulk: HeavyPool
     evaluate: ThreadLane
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Compute:
         slots = ClientSlots(settings.compute_per_client)
-        heavy = HeavyPool(PoolConfig.from_settings(settings), slots)
+        config = PoolConfig.from_settings(settings)
         lane = ThreadLane(
             settings.evaluate_threads,
             settings.evaluate_queue_limit,
             slots,
             settings.heavy_max_wait_s,
         )
-        return cls(heavy, lane)
+        return cls(HeavyPool(config, slots), HeavyPool(config, slots), lane)
 
     def start(self) -> None:
         self.heavy.start()
+        self.bulk.start()
 
     def shutdown(self) -> None:
         self.heavy.shutdown()
+        self.bulk.shutdown()
         self.evaluate.shutdown()
 
 
@@ -679,6 +685,17 @@ async def run_heavy(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         raise RuntimeError("run_heavy is called while serving a request")
     scope, receive = current
     return await _compute_of(scope).heavy.run(
+        fn, *args, client=client_of(scope), disconnected=_disconnect_watch(receive), **kwargs
+    )
+
+
+async def run_bulk(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Like run_heavy, on the job processes kept for large circuits."""
+    current = _request.get()
+    if current is None:
+        raise RuntimeError("run_bulk is called while serving a request")
+    scope, receive = current
+    return await _compute_of(scope).bulk.run(
         fn, *args, client=client_of(scope), disconnected=_disconnect_watch(receive), **kwargs
     )
 
