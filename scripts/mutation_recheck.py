@@ -7,6 +7,7 @@ This script writes each chosen survivor into a scratch copy of the project with 
 and runs the [tool.mutmut] test selection there with pytest -x, in a new process.
 
 Usage (after scripts/mutation.sh): python3 scripts/mutation_recheck.py [MUTANT_GLOB ...]
+RECHECK_TESTS="tests/a.py tests/b.py" runs those test files instead of the whole selection.
 Prints each mutant's verdict and the counts; writes them to mutants/recheck.txt.
 """
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -36,7 +38,9 @@ def survivors(globs: list[str]) -> list[str]:
 def main() -> int:
     names = survivors(sys.argv[1:])
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mutmut"]
-    pytest_args = [*config["pytest_add_cli_args"], *config["pytest_add_cli_args_test_selection"]]
+    selection = os.environ.get("RECHECK_TESTS", "").split()
+    selection = selection or config["pytest_add_cli_args_test_selection"]
+    pytest_args = [*config["pytest_add_cli_args"], *selection]
     verdicts: dict[str, str] = {}
     with tempfile.TemporaryDirectory(prefix="mutation-recheck-") as tmp:
         scratch = Path(tmp)
