@@ -18,6 +18,7 @@ from app.api.heavy import (
     ClientBusy,
     ClientGone,
     ClientSlots,
+    ComputeRefused,
     HeavyPool,
     HeavyPoolBusy,
     JobDeadline,
@@ -318,3 +319,26 @@ def test_pool_lives_in_the_lifespan_and_answers_503_json_over_http(
         assert not any(_alive(p) for p in pids)  # the lifespan's end stopped them
     finally:
         get_settings.cache_clear()
+
+
+def test_a_stopped_pool_refuses_at_once_instead_of_waiting_for_ever() -> None:
+    async def scenario() -> None:
+        pool = _pool()
+        lane = ThreadLane(threads=1, queue_limit=1, slots=ClientSlots(0))
+        pool.shutdown()
+        lane.shutdown()
+        for run in (pool.run, lane.run):
+            with pytest.raises(ComputeRefused) as info:
+                await _within(5, run(sleep_then, 0, "late"))
+            assert info.value.status == 503 and info.value.retry_after_s == 1
+
+    asyncio.run(scenario())
+
+
+def test_a_client_opened_inside_another_leaves_the_outer_ones_lanes_working() -> None:
+    app = _app_with_slow_route()
+    with TestClient(app) as outer:
+        with TestClient(app) as inner:
+            assert inner.get("/slow").status_code == 200
+        response = outer.get("/slow")
+        assert response.status_code == 200, response.text

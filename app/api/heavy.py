@@ -335,7 +335,7 @@ class HeavyPool:
         self._idle.clear()
         for _, waiter in self._waiters:
             if not waiter.done():
-                waiter.cancel()
+                waiter.set_exception(ComputeRefused("the server is shutting down", 1))
         self._waiters.clear()
         self._pipes.shutdown(wait=False, cancel_futures=True)
 
@@ -361,6 +361,8 @@ class HeavyPool:
     ) -> T:
         """`fn(*args, **kwargs)` in a job process. `fn` and its arguments must pickle
         (module-level functions, plain data); `disconnected` returns when the client goes."""
+        if self._closed:
+            raise ComputeRefused("the server is shutting down; retry in a moment", 1)
         if self._start_failures >= 3:
             raise JobCrashed("job processes cannot start; see the server log", 5)
         if self.in_flight >= self.capacity or (
@@ -519,6 +521,7 @@ class ThreadLane:
         self.in_flight = 0
         self.job_seconds = 0.05
         self._executor = ThreadPoolExecutor(self.threads, thread_name_prefix="bpc-evaluate")
+        self._closed = False
 
     def retry_after_s(self) -> int:
         return min(30, max(1, math.ceil(self.in_flight * self.job_seconds / self.threads)))
@@ -533,6 +536,8 @@ class ThreadLane:
     ) -> T:
         """`fn(*args, **kwargs)` on a lane thread; if the client goes away while the job is
         still waiting for a thread, the job is dropped (a running one finishes)."""
+        if self._closed:
+            raise ComputeRefused("the server is shutting down; retry in a moment", 1)
         wait = self.in_flight * self.job_seconds / self.threads
         if self.in_flight >= self.capacity or (
             self.in_flight >= self.threads and wait > self.max_wait_s
@@ -566,6 +571,7 @@ class ThreadLane:
         self.job_seconds = 0.8 * self.job_seconds + 0.2 * (time.perf_counter() - started)
 
     def shutdown(self) -> None:
+        self._closed = True
         self._executor.shutdown(wait=False, cancel_futures=True)
 
 
@@ -614,11 +620,15 @@ class Compute:
 async def compute_lifespan(app: FastAPI) -> AsyncIterator[None]:
     compute = Compute.from_settings(get_settings())
     compute.start()
+    # A test may open a second client on the same app inside the first: its lanes serve while
+    # it is open, and the outer client's come back when it closes.
+    previous = getattr(app.state, "compute", None)
     app.state.compute = compute
     try:
         yield
     finally:
         compute.shutdown()
+        app.state.compute = previous
 
 
 # The request being served: run_heavy() finds the app's pool, the client and the disconnect
