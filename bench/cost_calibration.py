@@ -118,7 +118,10 @@ def landscape() -> None:
         ),
     ]
     grids = [(101, 300, 10, "softmax", "ww"), (201, 100, 10, "softmax", "ww")]
-    for steps, n, c in ((101, 1000, 10), (201, 1000, 10), (101, 2000, 50)):
+    # about the largest grids BPC_MAX_WORK (2e9) accepts, per variant
+    grids += [(201, 120, 10, "softmax", "ww"), (201, 2450, 10, "svm", "ww")]
+    grids += [(201, 1200, 10, "svm", "structured")]
+    for steps, n, c in ((101, 1000, 10), (201, 1000, 10)):
         grids += [(steps, n, c, "svm", "ww"), (steps, n, c, "svm", "structured")]
     for steps, n, c, loss, variant in grids:
         if True:

@@ -37,18 +37,21 @@ M_BASE = 200_000
 # forward pass is worth about this many (a few µs), and writing one number to the answer about
 # this many (to_json's tolist, then json.dumps's repr).
 W_GATE = 2_000
-W_NUMBER = 400
+W_NUMBER = 800
 # Building the answer's records costs about this much per node and per edge (names, rule text,
 # the kink, the dicts), whatever the wires hold.
 W_RECORD = 25_000
+# A gradient check's forward passes also record which side of each kink every gate is on, and
+# each runs on small arrays, so a gate costs more there than in the main pass.
+W_GATE_CHECK = 20_000
 
 
 def elements(shape: Shape) -> int:
     return math.prod(shape) if shape else 1
 
 
-def forward_work(circuit: Circuit, shapes: Sequence[Shape]) -> int:
-    """Element operations and multiply-adds of one forward pass."""
+def forward_work(circuit: Circuit, shapes: Sequence[Shape], per_gate: int = W_GATE) -> int:
+    """Element operations and multiply-adds of one forward pass, plus `per_gate` per gate."""
     work = 0
     for node in circuit.nodes:
         if node.kind != "gate":
@@ -60,7 +63,7 @@ def forward_work(circuit: Circuit, shapes: Sequence[Shape]) -> int:
             work += out * inner
         else:
             work += out * max(1, len(node.args)) + sum(elements(shapes[a]) for a in node.args)
-        work += W_GATE
+        work += per_gate
     return work
 
 
@@ -92,7 +95,7 @@ def estimate(circuit: Circuit, shapes: Sequence[Shape], source_chars: int, gradc
     work = 3 * forward
     if gradcheck:
         numbers += 2 * input_elements  # analytic and numeric
-        work += 2 * input_elements * forward
+        work += 2 * input_elements * forward_work(circuit, shapes, W_GATE_CHECK)
     work += numbers * W_NUMBER + W_RECORD * (nodes + edges)
     answer = B_BASE + source_chars + B_NODE * nodes + B_EDGE * edges + B_NUMBER * numbers
     memory = M_BASE + M_NODE * (nodes + edges) + B_LISTED * numbers + 2 * answer

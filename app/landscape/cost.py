@@ -23,7 +23,7 @@ W_NUMBER = 1_000  # tolist, validation against the response model, then json.dum
 W_LOSS = 25  # per score (N*C) for one loss and its gradient, beside the N*D*C products
 # A 2-D grid costs per score and grid point (softmax: a log-sum-exp each) or per score and row
 # (SVM: each row is an exact line, its kinks bucketed into the columns).
-W_GRID = {"softmax": 40, "ww": 250, "ova": 250, "structured": 800}
+W_GRID = {"softmax": 40, "ww": 400, "ova": 400, "structured": 800}
 W_KINK = 60  # a 1-D slice: sorting and merging each term's kinks
 
 

@@ -13,7 +13,7 @@ from app.core.limits import Cost, Limits
 from app.landscape import cost
 from app.landscape.circuit import loss_program
 from app.landscape.cost import Sizes
-from app.landscape.data import Dataset
+from app.landscape.data import Dataset, check_size
 from app.landscape.losses import LossSpec, evaluate, gradcheck
 from app.landscape.model import Setup, build_data, build_setup
 from app.landscape.optimize import optimize
@@ -49,8 +49,11 @@ def sizes_of(data: Dataset) -> Sizes:
 
 
 def precheck(request: LandscapeRequest, limits: Limits) -> None:
-    """The route's check before the pool: the job's own cost on the declared sizes."""
-    _check(request, declared_sizes(request), limits)
+    """The route's check before the pool: the data set's size limits (as the job checks them,
+    before the bias column), then the job's own cost, on the declared sizes."""
+    sizes = declared_sizes(request)
+    check_size(sizes.n, sizes.d - (1 if request.bias else 0), sizes.c, limits, LOC)
+    _check(request, sizes, limits)
 
 
 def _check(request: LandscapeRequest, sizes: Sizes, limits: Limits) -> None:
