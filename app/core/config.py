@@ -31,8 +31,8 @@ class Settings(BaseSettings):
     evaluate_threads: int = 2
     evaluate_queue_limit: int = 64
     compute_per_client: int = 4  # in-flight compute requests per client IP per worker (429)
-    # evaluate requests with more expression characters + input numbers than this run in a
-    # job process (killable, memory-capped); smaller ones on the evaluate threads
+    # an evaluate request whose expression is longer than this (characters) runs in a job
+    # process (killable, memory-capped) at once; others first try the evaluate threads
     evaluate_in_process_max_size: int = 2_000
     evaluate_in_process_max_work: int = 10_000_000  # predicted work (cost model), ~30 ms
     evaluate_in_process_max_work: int = 10_000_000  # predicted work (cost model), ~30 ms
