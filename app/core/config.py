@@ -35,7 +35,6 @@ class Settings(BaseSettings):
     # process (killable, memory-capped) at once; others first try the evaluate threads
     evaluate_in_process_max_size: int = 2_000
     evaluate_in_process_max_work: int = 10_000_000  # predicted work (cost model), ~30 ms
-    evaluate_in_process_max_work: int = 10_000_000  # predicted work (cost model), ~30 ms
 
     # --- circuits (issue 2) ---
     max_expression_chars: int = 200_000
