@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.landscape.kinks import grid_rows
+from app.landscape.kinks import exact_line, grid_rows
 from app.landscape.losses import LossSpec
 
 # One example, two classes, true class 0, Weston-Watkins with delta = 1: the loss is the single
@@ -55,3 +55,35 @@ def test_2d_rows_move_the_kink_with_beta() -> None:
     )  # fmt: skip
     expected = [[0.0, 0.0, 1.0], [0.0, 1.0, 2.0], [0.0, 0.0, 0.0]]
     np.testing.assert_allclose(rows, expected, rtol=0, atol=1e-15)
+
+
+def line_of_one_hinge(s0_other: float, lo: float, hi: float, quadratic: tuple[float, float, float]):  # type: ignore[no-untyped-def]
+    """The single hinge max(0, s0_other + 1 + a) (scores [0, s0_other] + a*[0, 1], class 0) on
+    [lo, hi], plus the quadratic q0 + q1*a + q2*a^2."""
+    S0, S1 = np.array([[0.0, s0_other]]), np.array([[0.0, 1.0]])
+    return exact_line(S0, S1, Y0, ONE_HINGE, lo, hi, quadratic)
+
+
+def test_minimum_of_a_flat_start_without_regularization() -> None:
+    # max(0, a) on [-2, 2] with no quadratic: the loss is 0 on all of [-2, 0], which is the
+    # minimum; a flat segment has no stationary point to add (0/0 would give NaN).
+    point, value = line_of_one_hinge(-1.0, -2.0, 2.0, (0.0, 0.0, 0.0)).minimum()
+    assert value == 0.0 and -2.0 <= point <= 0.0
+
+
+@pytest.mark.parametrize(
+    ("lo", "hi", "expected"),
+    [
+        # 0.5*(a - 1)^2 = 0.5 - a + 0.5*a^2 alone (the hinge max(0, a - 4) stays 0 on these
+        # ranges): inside [-2, 2] the minimum is the vertex (1, 0); on [2, 3] and [-3, 0] the
+        # vertex is outside, so the minimum is the nearer end, where 0.5*(a - 1)^2 = 0.5.
+        (-2.0, 2.0, (1.0, 0.0)),
+        (2.0, 3.0, (2.0, 0.5)),
+        (-3.0, 0.0, (0.0, 0.5)),
+    ],
+)
+def test_minimum_of_a_quadratic_with_its_vertex_inside_or_outside_the_range(
+    lo: float, hi: float, expected: tuple[float, float]
+) -> None:
+    point, value = line_of_one_hinge(-5.0, lo, hi, (0.5, -1.0, 0.5)).minimum()
+    assert (point, value) == pytest.approx(expected, abs=1e-15)
