@@ -422,8 +422,12 @@ class HeavyPool:
         waiter.set_result(proc)
 
     def _discard(self, proc: JobProcess) -> None:
-        proc.kill()
         self._processes.discard(proc)
+        with contextlib.suppress(Exception):
+            proc.process.kill()  # at once: the job stops now
+        # Reaping can wait for the kernel to free the process's memory: not on the event loop.
+        with contextlib.suppress(RuntimeError):  # the pool is shut down: kill() reaps below
+            self._pipes.submit(proc.kill)
 
     def _replace(self, proc: JobProcess) -> None:
         self._discard(proc)
