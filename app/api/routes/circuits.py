@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-from fastapi.responses import JSONResponse
+from dataclasses import replace
+from typing import Any
 
-from app.api.deps import LimitsDep
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse, Response
+
+from app.api.deps import LimitsDep, SettingsDep
+from app.api.heavy import run_bulk, run_evaluate
+from app.core.errors import LimitError
+from app.core.limits import Limits
 from app.engine import evaluate_job
 from app.schemas.circuits import EvaluateRequest, EvaluateResponse
 
 router = APIRouter(prefix="/api/v1/circuits", tags=["circuits"])
+JSON = "application/json"
 
 
 @router.post("/evaluate", response_model=EvaluateResponse, summary="Evaluate a circuit")
-def evaluate_circuit(request: EvaluateRequest, limits: LimitsDep) -> JSONResponse:
+async def evaluate_circuit(
+    request: EvaluateRequest, limits: LimitsDep, settings: SettingsDep
+) -> Response:
     """Parses the expression (never evaluating the text), runs the forward pass, then the
     backward pass gate by gate, and returns every wire's value and gradient with each step's
     upstream gradient, local gradients, contributions and the rule in words."""
@@ -22,4 +31,25 @@ def evaluate_circuit(request: EvaluateRequest, limits: LimitsDep) -> JSONRespons
     # request's time. tests/test_api_circuits.py checks that answers match the schema.
     # evaluate_job predicts the cost from the parsed circuit and its shapes and answers 413
     # before running anything over the budget.
-    return JSONResponse(evaluate_job(request.model_dump(), limits))
+    body = request.model_dump()
+    # Never on Starlette's shared thread pool (pages and static files use it): small circuits
+    # on this process's few evaluate threads, where a process hop would cost more than the
+    # work; large ones in a job process, which a deadline or a memory cap can stop. A long text
+    # goes there at once (parsing it is work); otherwise the cost model decides, from a trial
+    # with a small work budget that stops, with a 413 or a deferral, before any work is done.
+    if len(request.expression) <= settings.evaluate_in_process_max_size:
+        small = replace(
+            limits, max_work=min(limits.max_work, settings.evaluate_in_process_max_work)
+        )
+        try:
+            return Response(await run_evaluate(evaluate_json, body, small), media_type=JSON)
+        except LimitError as exc:
+            if not any(p.extra.get("setting") == "max_work" for p in exc.problems):
+                raise
+    answer = await run_bulk(evaluate_json, body, limits)
+    return Response(answer, media_type=JSON)
+
+
+def evaluate_json(request: dict[str, Any], limits: Limits) -> bytes:
+    """The evaluate job, encoded where it runs (a thread or a job process), not on the loop."""
+    return bytes(JSONResponse(evaluate_job(request, limits)).body)
