@@ -285,6 +285,14 @@ def children(pid: int) -> list[int]:
         return []
 
 
+def is_resource_tracker(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return b"resource_tracker" in f.read()
+    except OSError:
+        return False
+
+
 def rss_bytes(pid: int) -> int:
     try:
         with open(f"/proc/{pid}/status") as f:
@@ -308,6 +316,8 @@ class ProcessWatch(threading.Thread):
 
     def sample(self) -> None:
         for worker in children(self.supervisor):
+            if is_resource_tracker(worker):  # multiprocessing's helper next to the workers
+                continue
             self.workers[worker] = max(self.workers.get(worker, 0), rss_bytes(worker))
             for job in children(worker):
                 self.jobs[job] = max(self.jobs.get(job, 0), rss_bytes(job))
