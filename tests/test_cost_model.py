@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
+import app.api.routes.landscape as landscape_routes
 import app.engine as engine
 from app.api.deps import current_settings
 from app.core.config import Settings
@@ -261,13 +262,31 @@ def test_gradcheck_attack_is_refused_before_running(
     assert runs == []
 
 
-def test_landscape_c_times_d_attack_is_refused(api: TestClient) -> None:
+@pytest.fixture
+def submitted(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Names the jobs the landscape routes hand to the pool (they still run): a refusal on the
+    declared sizes must come before any."""
+    calls: list[str] = []
+    real = landscape_routes.run_heavy
+
+    async def counted(fn: Any, *args: Any, **kwargs: Any) -> Any:
+        calls.append(fn.__name__)
+        return await real(fn, *args, **kwargs)
+
+    monkeypatch.setattr(landscape_routes, "run_heavy", counted)
+    return calls
+
+
+def test_landscape_c_times_d_attack_is_refused(api: TestClient, submitted: list[str]) -> None:
     """N = 1, D = 100,000, C = 100: W and dW alone are 20,000,000 numbers (a 256 MB answer)."""
     body = {"dataset": {"name": "blobs", "n": 1, "d": 100_000, "c": 100}}
     refused(api.post(f"{LANDSCAPE}/loss", json=body), "max_answer_bytes")
+    assert submitted == []
+    assert api.post(f"{LANDSCAPE}/loss", json={"dataset": {"name": "toy-2d"}}).status_code == 200
+    assert submitted == ["compute_loss"]  # the spy does see jobs that are accepted
 
 
-def test_softmax_grid_attack_is_refused(api: TestClient) -> None:
+def test_softmax_grid_attack_is_refused(api: TestClient, submitted: list[str]) -> None:
     """N*C = 1,000,000 softmax on 201 x 201 points: 4e10 log-sum-exp terms (3 minutes before)."""
     body = {
         "dataset": {"name": "blobs", "n": 10_000, "d": 2, "c": 100},
@@ -278,3 +297,4 @@ def test_softmax_grid_attack_is_refused(api: TestClient) -> None:
     refused(api.post(f"{LANDSCAPE}/slice", json=body), "max_work")
     body["loss"], body["variant"] = "svm", "structured"
     refused(api.post(f"{LANDSCAPE}/slice", json=body), "max_work")
+    assert submitted == []
