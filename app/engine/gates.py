@@ -390,7 +390,8 @@ def _explain_route(word: str) -> Callable[[Step], str]:
             verb = "gets 0" if len(indices) == 1 else "get 0"
             return f"; {_listed([s.names[i] for i in indices])} {verb}"
 
-        losers = [i for i in range(len(s.xs)) if i not in tied]
+        won = set(tied)  # a set: 20,000 tied arguments must not cost 20,000 x 20,000 here
+        losers = [i for i in range(len(s.xs)) if i not in won]
         if len(tied) == 1:
             winner = s.names[tied[0]]
             return f"{word} gate routes the gradient {up} to {winner}, the {extreme} input{zero(losers)}"
