@@ -64,12 +64,17 @@ MIXED: list[tuple[float, Request]] = [
     ),
     (0.05, ("GET", "/healthz", b"")),
 ]
-# The biggest accepted 2-D slice: 201 x 201 grid points (BPC_MAX_GRID_POINTS) over cifar-shaped
-# data with N*D just under BPC_MAX_LANDSCAPE_ND (1301 * 3073 = 3,997,973).
+# The most expensive slice the cost model accepts (issue 11: the old 201 x 201 slice over
+# cifar-shaped, N = 1301, was not it): a 1-D slice of 10,001 steps over blobs with N = 50,000,
+# D = 80, C = 20, predicted work 945,202,020 of BPC_MAX_WORK's 2e9, against 146,620,634 for the
+# old one; 3.6 s against 0.33 s in-process here (load average 7.6). Found by trying candidates
+# against app.landscape.jobs.precheck.
 MAX_LANDSCAPE: Request = (
     "POST",
     "/api/v1/landscape/slice",
-    json.dumps({"dataset": {"name": "cifar-shaped", "n": 1301}, "dims": 2, "steps": 201}).encode(),
+    json.dumps(
+        {"dataset": {"name": "blobs", "n": 50_000, "d": 80, "c": 20}, "dims": 1, "steps": 10_001}
+    ).encode(),
 )
 
 
