@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
+
+import pytest
 
 from app.engine import evaluate
 
@@ -18,3 +21,33 @@ def test_a_tensor_kink_counts_the_elements_at_the_kink() -> None:
     # max(a, b) with a = [1, 2, 3], b = [1, 2, 0]: elements 0 and 1 are ties, element 2 is not.
     kink = kink_of(evaluate("sum(max(a, b))", {"a": [1.0, 2.0, 3.0], "b": [1.0, 2.0, 0.0]}), "max")
     assert (kink["kind"], kink["count"]) == ("tie", 2)
+
+
+@pytest.mark.parametrize(
+    ("expression", "x", "grad"),
+    [
+        ("x ** 0.5", 4.0, 0.25),  # 0.5 * 4^-0.5 = 0.5 / 2
+        ("x ** 1.5", 4.0, 3.0),  # 1.5 * 4^0.5 = 1.5 * 2
+        ("x ** 1", 3.0, 1.0),  # 1 * 3^0
+        ("x ** 3", 2.0, 12.0),  # 3 * 2^2
+        ("x ** 0", 5.0, 0.0),  # 0 * 5^-1
+    ],
+)
+def test_power_by_a_constant_scalar(expression: str, x: float, grad: float) -> None:
+    assert evaluate(expression, {"x": x})["gradients"] == {"x": grad}
+
+
+def test_power_by_a_constant_on_a_tensor_keeps_the_local_gradient_elementwise() -> None:
+    # d/dx x**0 = 0 and d/dx x**0.5 = 0.5/sqrt(x), one local gradient per element.
+    report = evaluate("sum(x ** 0)", {"x": [1.0, 2.0]})
+    step = next(s for s in report["backward"] if s["op"] == "pow")
+    assert step["inputs"][0]["local_grad"] == [0.0, 0.0]
+    report = evaluate("sum(x ** 0.5)", {"x": [4.0, 0.25]})
+    assert report["gradients"] == {"x": [0.25, 1.0]}  # 0.5/2 and 0.5/0.5
+
+
+def test_power_with_an_exponent_of_one() -> None:
+    # d/dx x**y = y*x**(y-1) = 1*2**0 = 1; d/dy x**y = x**y * ln x = 2*ln 2.
+    grads = evaluate("x ** y", {"x": 2.0, "y": 1.0})["gradients"]
+    assert grads["x"] == 1.0
+    assert grads["y"] == pytest.approx(2 * math.log(2), rel=1e-15)
