@@ -345,8 +345,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--think-ms", type=float, default=200.0, help="honest pause per request")
+    parser.add_argument(
+        "--env", action="append", default=[], metavar="NAME=VALUE", help="override an ENV"
+    )
     args = parser.parse_args()
     env = dockerfile_env()
+    env.update(item.split("=", 1) for item in args.env)
     PORT = free_port()
     proc = start_server(PORT, env)
     watch = ProcessWatch(proc.pid)

@@ -30,7 +30,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection
 from typing import Annotated, Any, TypeVar
 
@@ -608,7 +608,10 @@ class Compute:
             slots,
             settings.heavy_max_wait_s,
         )
-        return cls(HeavyPool(config, slots), HeavyPool(config, slots), lane)
+        # Large circuits run below the landscape's jobs (and both below the event loops), so
+        # when the cores are short a class's slices go before anyone's largest circuit.
+        bulk = replace(config, niceness=settings.bulk_pool_nice)
+        return cls(HeavyPool(config, slots), HeavyPool(bulk, slots), lane)
 
     def start(self) -> None:
         self.heavy.start()

@@ -89,6 +89,7 @@ class Settings(BaseSettings):
     heavy_queue_limit: int = 64  # waiting expensive requests per process, at most...
     heavy_max_wait_s: float = 10.0  # ...and no more than this much work waiting (503 beyond)
     heavy_pool_nice: int = 10  # job processes' nice: the event loops (small requests) go first
+    bulk_pool_nice: int = 15  # large circuits' job processes: below page traffic as well
     access_log: bool = True  # JSON lines on stdout
     instance_id: str | None = None  # X-Instance header; default <hostname>-<pid>
 
