@@ -352,3 +352,58 @@ def test_a_client_opened_inside_another_leaves_the_outer_ones_lanes_working() ->
             assert inner.get("/slow").status_code == 200
         response = outer.get("/slow")
         assert response.status_code == 200, response.text
+
+
+def test_evaluate_computes_small_circuits_in_process_and_large_ones_in_a_job_process() -> None:
+    from app.core.config import get_settings
+    from app.main import app
+
+    small = {"expression": "(x + y) * z", "inputs": {"x": -2, "y": 5, "z": -4}}
+    # 120 x 120 wires from a 120 x 1 and a 1 x 120 input: about 1.3e8 predicted work units,
+    # over BPC_EVALUATE_IN_PROCESS_MAX_WORK (1e7), under BPC_MAX_WORK
+    tensor = {
+        "expression": "s = a + b\nt = s*s\nsum(t)",
+        "inputs": {"a": [[0.5]] * 120, "b": [[0.25] * 120]},
+    }
+    # over BPC_MAX_WORK itself: refused by the trial in the server process, no job started
+    gradcheck = {
+        "expression": "sum(x @ x.T)",
+        "inputs": {"x": [[0.5] * 100] * 300},
+        "gradcheck": True,
+    }
+    long_text = {"expression": " + ".join(["x*y"] * 400), "inputs": {"x": 1.5, "y": -2}}
+    with TestClient(app) as client:
+        lanes = app.state.compute
+
+        def post(body: dict[str, Any]) -> tuple[Any, int, int]:
+            threads, jobs = lanes.evaluate.answered, lanes.bulk.answered
+            response = client.post("/api/v1/circuits/evaluate", json=body)
+            for _ in range(100):  # a thread's slot is given back on the loop, just after
+                if lanes.evaluate.in_flight == 0:
+                    break
+                time.sleep(0.01)
+            return response, lanes.evaluate.answered - threads, lanes.bulk.answered - jobs
+
+        response, threads, jobs = post(small)
+        assert response.status_code == 200 and response.json()["output"]["value"] == -12.0
+        assert (threads, jobs) == (1, 0)
+
+        response, threads, jobs = post(tensor)
+        assert response.status_code == 200
+        # sum over i, j of (0.5 + 0.25)**2 = 120 * 120 * 0.5625
+        assert response.json()["output"]["value"] == 8100.0
+        assert (threads, jobs) == (1, 1)  # the trial deferred it, the job process computed it
+
+        response, threads, jobs = post(gradcheck)
+        assert response.status_code == 413
+        [detail] = response.json()["detail"]
+        # the real budget is named, not the trial's smaller one
+        assert (
+            f"over the limit of {get_settings().max_work} (setting BPC_MAX_WORK)" in detail["msg"]
+        )
+        assert jobs == 0
+
+        response, threads, jobs = post(long_text)
+        assert response.status_code == 200
+        assert response.json()["output"]["value"] == 400 * 1.5 * -2
+        assert (threads, jobs) == (0, 1)

@@ -279,6 +279,7 @@ class HeavyPool:
         self.in_flight = 0
         self.job_seconds = 0.5  # recent seconds per job (moving average); cautious at first
         self.restarts = 0  # processes replaced after a deadline, disconnect, crash or MemoryError
+        self.answered = 0  # jobs that came back from a process (a result or an error)
         self._start_failures = 0  # processes in a row that died before they were ready
         self._idle: list[JobProcess] = []
         self._waiters: list[tuple[str, asyncio.Future[JobProcess]]] = []
@@ -471,6 +472,7 @@ class HeavyPool:
             raise
         elapsed = time.perf_counter() - started
         self.job_seconds = 0.8 * self.job_seconds + 0.2 * elapsed
+        self.answered += 1
         if kind == "memory":
             # The process survived the MemoryError, but a fresh one has a clean heap.
             self._replace(proc)
@@ -524,6 +526,7 @@ class ThreadLane:
         self.slots = slots
         self.in_flight = 0
         self.job_seconds = 0.05
+        self.answered = 0  # jobs whose thread has finished
         self._executor = ThreadPoolExecutor(self.threads, thread_name_prefix="bpc-evaluate")
         self._closed = False
 
@@ -571,6 +574,7 @@ class ThreadLane:
 
     def _release(self, client: str, started: float) -> None:
         self.in_flight -= 1
+        self.answered += 1
         self.slots.give_back(client)
         self.job_seconds = 0.8 * self.job_seconds + 0.2 * (time.perf_counter() - started)
 
