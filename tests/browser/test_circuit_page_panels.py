@@ -71,6 +71,19 @@ def test_gradient_check_panel(page: Page, reference: Reference) -> None:
     assert first[0] == "w0" and first[1] == "-0.1966" and first[4].startswith("✓ pass")
 
 
+def test_gradient_check_panel_marks_a_non_finite_gradient_not_compared(page: Page) -> None:
+    # d/dx e^x at 1000 is Infinity: no difference can be compared with it (issue 10, item 10).
+    open_view(page, "exp(x)", {"x": 1000}, gc=1)
+    expect(page.locator("#gradcheck .gradcheck-summary")).to_contain_text(
+        "no input fails; 1 not compared (a gradient is not finite)"
+    )
+    row = page.locator("#gradcheck tbody tr").first
+    cells = row.locator("td, th").all_inner_texts()
+    assert cells[0] == "x" and cells[3] == "—" and cells[4] == "– not compared"
+    title = row.locator("td").last.get_attribute("title") or ""
+    assert title.startswith("the analytic gradient is Infinity")
+
+
 def test_predict_mode_checks_the_guess(page: Page, reference: Reference) -> None:
     example = reference["add_mul"]
     page.emulate_media(reduced_motion="reduce")

@@ -19,16 +19,25 @@ export function showGradcheck(section, gradcheck) {
     summary.textContent = "Turn on “gradient check” in the options to compare with central differences.";
     return;
   }
-  summary.textContent = `Central differences with h = ${gradcheck.h}: ${gradcheck.passed ? "all inputs pass" : "some inputs FAIL"}.`;
+  const notCompared = gradcheck.inputs.filter((input) => input.status === "not finite").length;
+  const verdictText = !gradcheck.passed
+    ? "some inputs FAIL"
+    : notCompared
+      ? `no input fails; ${notCompared} not compared (a gradient is not finite)`
+      : "all inputs pass";
+  summary.textContent = `Central differences with h = ${gradcheck.h}: ${verdictText}.`;
   const rows = gradcheck.inputs.map((input) => {
     const row = document.createElement("tr");
     cell(row, input.name, "th").scope = "row";
     cell(row, fmtAny(input.analytic)).title = fullAny(input.analytic);
     cell(row, fmtAny(input.numeric)).title = fullAny(input.numeric);
-    cell(row, toNumber(input.rel_error).toExponential(1));
-    const verdict = cell(row, input.passed ? "✓ pass" : "✗ FAIL");
-    verdict.className = input.passed ? "pass" : "fail";
+    cell(row, input.rel_error === null ? "—" : toNumber(input.rel_error).toExponential(1));
+    // "not finite": an Infinity/NaN gradient cannot be compared, so it is neither pass nor fail.
+    const skipped = input.status === "not finite";
+    const verdict = cell(row, skipped ? "– not compared" : input.passed ? "✓ pass" : "✗ FAIL");
+    verdict.className = skipped ? "skipped" : input.passed ? "pass" : "fail";
     if (input.near_kink) verdict.textContent += " (near a kink)";
+    if (input.reason) verdict.title = input.reason;
     return row;
   });
   tbody.replaceChildren(...rows);
