@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import socket
 import time
+from collections import deque
 from typing import Any
 
 import uvicorn
@@ -41,6 +42,7 @@ class GuardedH11Protocol(H11Protocol):
         self._header_timer: asyncio.TimerHandle | None = None
         self._cycle_at_arm: object = None  # the request cycle when we began waiting for headers
         self._waiting_since = 0.0
+        self._evicted = False
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -54,6 +56,8 @@ class GuardedH11Protocol(H11Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm_header_timer()
+        if self._evicted:
+            _idle_of(self.server_state).closing -= 1
         super().connection_lost(exc)
 
     def on_response_complete(self) -> None:
@@ -70,6 +74,7 @@ class GuardedH11Protocol(H11Protocol):
         self._cycle_at_arm = self.cycle
         self._waiting_since = time.monotonic()
         self._header_timer = self.loop.call_later(self.header_timeout_s, self._header_timeout)
+        _idle_of(self.server_state).add(self)
 
     def _disarm_header_timer(self) -> None:
         if self._header_timer is not None:
@@ -82,20 +87,58 @@ class GuardedH11Protocol(H11Protocol):
             self.transport.close()
 
     def _close_longest_idle(self) -> None:
+        idle = _idle_of(self.server_state)
         # A closed transport stays in `connections` until the loop delivers connection_lost,
-        # so only open ones count, and as many go as the cap is exceeded by.
-        open_ = [c for c in self.connections if not c.transport.is_closing()]
-        excess = len(open_) - self.max_connections
-        if excess <= 0:
-            return
-        idle = [
-            c
-            for c in open_
-            if c is not self and isinstance(c, GuardedH11Protocol) and c.waiting_for_headers()
-        ]
-        idle.sort(key=lambda c: c._waiting_since)
-        for connection in idle[:excess]:
-            connection.transport.close()
+        # so the ones already being closed do not count.
+        excess = len(self.connections) - idle.closing - self.max_connections
+        while excess > 0:
+            oldest = idle.pop_oldest(self)
+            if oldest is None:
+                return
+            oldest._evicted = True
+            idle.closing += 1
+            oldest.transport.close()
+            excess -= 1
+
+
+class IdleConnections:
+    """Connections in the order they began waiting for headers, oldest first: a queue with
+    lazy deletion, so a flood of connections costs O(1) each, never a scan of all of them."""
+
+    def __init__(self) -> None:
+        self.queue: deque[tuple[float, GuardedH11Protocol]] = deque()
+        self.closing = 0  # closed by us, connection_lost not yet delivered
+
+    def add(self, connection: GuardedH11Protocol) -> None:
+        self.queue.append((connection._waiting_since, connection))
+        if len(self.queue) > 4 * len(connection.connections) + 64:
+            # entries of connections that moved on or closed: drop them now and then
+            self.queue = deque(e for e in self.queue if self._current(*e))
+
+    def pop_oldest(self, other_than: GuardedH11Protocol) -> GuardedH11Protocol | None:
+        while self.queue:
+            since, connection = self.queue.popleft()
+            if connection is not other_than and self._current(since, connection):
+                return connection
+        return None
+
+    @staticmethod
+    def _current(since: float, connection: GuardedH11Protocol) -> bool:
+        return (
+            connection._waiting_since == since
+            and not connection._evicted
+            and not connection.transport.is_closing()
+            and connection.waiting_for_headers()
+        )
+
+
+def _idle_of(server_state: Any) -> IdleConnections:
+    """The idle queue of one server (one per worker process), kept on uvicorn's ServerState."""
+    idle: IdleConnections | None = getattr(server_state, "bpc_idle", None)
+    if idle is None:
+        idle = IdleConnections()
+        server_state.bpc_idle = idle
+    return idle
 
 
 def serve(
