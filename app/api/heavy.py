@@ -280,6 +280,8 @@ class HeavyPool:
         self.job_seconds = 0.5  # recent seconds per job (moving average); cautious at first
         self.restarts = 0  # processes replaced after a deadline, disconnect, crash or MemoryError
         self.answered = 0  # jobs that came back from a process (a result or an error)
+        self._started = 0  # processes that have said they are ready
+        self._all_started = asyncio.Event()
         self._start_failures = 0  # processes in a row that died before they were ready
         self._idle: list[JobProcess] = []
         self._waiters: list[tuple[str, asyncio.Future[JobProcess]]] = []
@@ -326,7 +328,18 @@ class HeavyPool:
             self._spawn()
             return
         self._start_failures = 0
+        self._started += 1
+        if self._started >= self.workers:
+            self._all_started.set()
         self._hand_over(proc)
+
+    async def wait_started(self, timeout_s: float) -> bool:
+        """Whether every process has started (imported numpy and the app) within the time."""
+        try:
+            await asyncio.wait_for(self._all_started.wait(), timeout_s)
+        except TimeoutError:
+            return False
+        return True
 
     def shutdown(self) -> None:
         self._closed = True
@@ -621,6 +634,13 @@ class Compute:
         self.heavy.start()
         self.bulk.start()
 
+    async def wait_started(self, timeout_s: float = 60.0) -> None:
+        """Start-up waits for the job processes, so no request waits for their imports (a
+        few seconds on a busy machine); past the timeout it goes on, and requests wait."""
+        for pool in (self.heavy, self.bulk):
+            if not await pool.wait_started(timeout_s):
+                log.error("job processes not started after %.0f s; serving anyway", timeout_s)
+
     def shutdown(self) -> None:
         self.heavy.shutdown()
         self.bulk.shutdown()
@@ -631,6 +651,7 @@ class Compute:
 async def compute_lifespan(app: FastAPI) -> AsyncIterator[None]:
     compute = Compute.from_settings(get_settings())
     compute.start()
+    await compute.wait_started()
     # A test may open a second client on the same app inside the first: its lanes serve while
     # it is open, and the outer client's come back when it closes.
     previous = getattr(app.state, "compute", None)
