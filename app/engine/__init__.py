@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import fields
+from dataclasses import fields, replace
 from typing import Any
 
 from app.core.errors import LimitError, Problem, ProblemError
 from app.core.limits import Limits
 from app.engine import tensor_gates  # noqa: F401  (registers @, sum, mean, [ ], ...)
+from app.engine.cache import ParseCache, shared_cache
 from app.engine.circuit import Circuit, Node
 from app.engine.cost import estimate
+from app.engine.encode import encode, verbose
 from app.engine.gates import GATES, TIE_BREAKS, gate_table
 from app.engine.gcpause import gc_paused
 from app.engine.gradcheck import gradcheck
@@ -17,7 +19,8 @@ from app.engine.inputs import bind_inputs
 from app.engine.numbers import to_json
 from app.engine.parser import ParseLimits, parse
 from app.engine.passes import Trace, run
-from app.engine.report import build_report, wire_names
+from app.engine.report import wire_names
+from app.engine.result import EvaluateResult, collect
 from app.engine.shapes import infer_shapes
 
 __all__ = [
@@ -29,6 +32,7 @@ __all__ = [
     "Trace",
     "evaluate",
     "evaluate_job",
+    "evaluate_result",
     "gate_table",
     "parse",
     "run",
@@ -44,20 +48,41 @@ def evaluate(
     h: float = 1e-5,
     limits: Limits | None = None,
 ) -> dict[str, Any]:
-    """The whole evaluate request, as a JSON-ready dict. Raises ProblemError on bad input and
-    LimitError (413) when the circuit or its predicted cost is over `limits`, before running."""
+    """The whole evaluate request, as the verbose JSON-ready dict (see evaluate_result)."""
+    result = evaluate_result(expression, inputs, output_grad, tie_break, gradcheck_, h, limits)
+    with gc_paused():
+        return verbose(result)
+
+
+def evaluate_result(
+    expression: str,
+    inputs: dict[str, Any],
+    output_grad: float = 1.0,
+    tie_break: str = "split",
+    gradcheck_: bool = False,
+    h: float = 1e-5,
+    limits: Limits | None = None,
+    cache: ParseCache | None = None,
+) -> EvaluateResult:
+    """The whole evaluate request, typed. Raises ProblemError on bad input and LimitError (413)
+    when the circuit or its predicted cost is over `limits`, before running. With a `cache`,
+    an expression parsed before is not parsed again."""
     limits = limits or Limits()
     if tie_break not in TIE_BREAKS:
         raise ProblemError(
             Problem(f"tie_break must be one of {', '.join(TIE_BREAKS)}", loc=("body", "tie_break"))
         )
     with gc_paused():
-        circuit = parse(expression, parse_limits(limits))
+        if cache is not None:
+            parsed = cache.get(expression, parse_limits(limits))
+            circuit, texts, names = parsed.circuit, parsed.texts, parsed.names
+        else:
+            circuit = parse(expression, parse_limits(limits))
+            texts, names = wire_names(circuit, expression)
         values = bind_inputs(
             circuit, inputs, limits.max_tensor_rank, limits.max_tensor_elements_per_input
         )
         if not all(type(v) is float for v in values.values()) or _has_tensor_gate(circuit):
-            texts, names = wire_names(circuit, expression)
             shapes = infer_shapes(circuit, values, expression, names, texts, limits)
         else:
             shapes = [()] * len(circuit.nodes)
@@ -65,22 +90,21 @@ def evaluate(
             _check_gradcheck_evals(circuit, values, limits)
         estimate(circuit, shapes, len(expression), gradcheck_).check(limits, ("body", "expression"))
         trace = run(circuit, values, output_grad, tie_break)
-        report = build_report(circuit, trace, expression, tie_break)
+        result = collect(circuit, trace, expression, texts, names, tie_break, output_grad)
     if gradcheck_:
         check = gradcheck(circuit, values, trace, float(output_grad), h)
         for item in check["inputs"]:
             item["analytic"] = to_json(item["analytic"])
             item["numeric"] = to_json(item["numeric"])
-        report["gradcheck"] = check
-    else:
-        report["gradcheck"] = None
-    return report
+        result = replace(result, gradcheck=check)
+    return result
 
 
 def evaluate_job(request: dict[str, Any], limits: Limits) -> dict[str, Any]:
     """evaluate() as a plain, picklable job: the request's fields as a dict (the API's
-    EvaluateRequest.model_dump()), so it can run in a worker process."""
-    return evaluate(
+    EvaluateRequest.model_dump()), so it can run in a worker process. The answer is in the
+    request's "format" (verbose or compact); the expression's parse is cached per process."""
+    result = evaluate_result(
         request["expression"],
         request.get("inputs") or {},
         output_grad=request.get("output_grad", 1.0),
@@ -88,7 +112,10 @@ def evaluate_job(request: dict[str, Any], limits: Limits) -> dict[str, Any]:
         gradcheck_=bool(request.get("gradcheck", False)),
         h=request.get("h", 1e-5),
         limits=limits,
+        cache=shared_cache(),
     )
+    with gc_paused():  # encoding allocates a small object per number: see gcpause.py
+        return encode(result, request.get("format") or "verbose")
 
 
 def parse_limits(limits: Limits) -> ParseLimits:

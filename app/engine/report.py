@@ -1,4 +1,4 @@
-"""Turns a circuit and its trace into the API's JSON-ready answer: nodes, edges, steps, rules."""
+"""How an answer names things: wire names, excerpts, symbols, parameters, cached values, warnings."""
 
 from __future__ import annotations
 
@@ -9,13 +9,14 @@ from typing import Any
 import numpy as np
 
 from app.engine.circuit import Circuit, Node
-from app.engine.gates import GATES, Step
+from app.engine.gates import GATES
 from app.engine.numbers import fmt, to_json
 from app.engine.passes import Trace
 from app.engine.shapes import shape_str
-from app.engine.tensor_gates import index_input_names, tensor_symbol
+from app.engine.tensor_gates import tensor_symbol
 
 _EXCERPT = 40
+_NEWLINE = re.compile("\n")
 _CALL = re.compile(r"[A-Za-z_]\w*\([^()]*\)")
 
 
@@ -24,10 +25,7 @@ class Excerpts:
 
     def __init__(self, source: str) -> None:
         self.source = source
-        self.line_starts = [0]
-        for i, ch in enumerate(source):
-            if ch == "\n":
-                self.line_starts.append(i + 1)
+        self.line_starts = [0] + [m.end() for m in _NEWLINE.finditer(source)]
 
     def offset(self, line: int, col: int) -> int:
         return self.line_starts[min(line, len(self.line_starts)) - 1] + col - 1
@@ -105,7 +103,7 @@ def wire_names(circuit: Circuit, source: str) -> tuple[list[str], list[str]]:
     return texts, [display_name(node, texts[node.id]) for node in circuit.nodes]
 
 
-def _broadcast_note(names: list[str], xs: list[Any], out: Any) -> str:
+def broadcast_note(names: list[str], xs: list[Any], out: Any) -> str:
     """Where broadcasting stretched an input, how its gradient is summed back to its shape."""
     out_shape = np.shape(out)
     notes = []
@@ -125,138 +123,7 @@ def _broadcast_note(names: list[str], xs: list[Any], out: Any) -> str:
     return ("; broadcasting: " + "; ".join(notes)) if notes else ""
 
 
-def build_report(circuit: Circuit, trace: Trace, source: str, tie_break: str) -> dict[str, Any]:
-    nodes = circuit.nodes
-    values, grads = trace.values, trace.grads
-    texts, names = wire_names(circuit, source)
-    shapes = [list(np.shape(v)) for v in values]
-    warnings: list[dict[str, Any]] = list(circuit.warnings)
-
-    node_out = []
-    for node in nodes:
-        node_out.append(
-            {
-                "id": f"n{node.id}",
-                "kind": node.kind,
-                "op": node.op,
-                "symbol": node_symbol(node, [names[a] for a in node.args]),
-                "label": node.labels[0]
-                if node.labels
-                else (node.name if node.kind == "input" else None),
-                "labels": node.labels,
-                "inputs": [f"n{a}" for a in node.args],
-                "value": to_json(values[node.id]),
-                "grad": to_json(
-                    grads[node.id]
-                    if grads[node.id] is not None
-                    else np.zeros(np.shape(values[node.id]))
-                ),
-                "shape": shapes[node.id],
-                "text": texts[node.id],
-                "span": node.span.as_dict() if node.span else None,
-                "param": _param(node, [names[a] for a in node.args]),
-            }
-        )
-
-    edge_ids: dict[tuple[int, int], int] = {}
-    edges: list[dict[str, Any]] = []
-    for node in nodes:
-        for port, arg in enumerate(node.args):
-            edge_ids[(node.id, port)] = len(edges)
-            edges.append(
-                {
-                    "id": f"e{len(edges)}",
-                    "source": f"n{arg}",
-                    "target": f"n{node.id}",
-                    "port": port,
-                    "value": to_json(values[arg]),
-                    "grad": 0.0,
-                    "shape": shapes[arg],
-                }
-            )
-
-    steps = []
-    for index, (node_id, upstream, locals_, contributions, accumulated) in enumerate(trace.steps):
-        node = nodes[node_id]
-        gate = GATES[node.op]  # type: ignore[index]
-        xs = [values[a] for a in node.args]
-        step_inputs = []
-        for port, arg in enumerate(node.args):
-            edge = edges[edge_ids[(node_id, port)]]
-            edge["grad"] = to_json(contributions[port])
-            step_inputs.append(
-                {
-                    "node": f"n{arg}",
-                    "port": port,
-                    "edge": edge["id"],
-                    "local_grad": None if locals_[port] is None else to_json(locals_[port]),
-                    "contribution": to_json(contributions[port]),
-                    "accumulated": to_json(accumulated[port]),
-                    "uses": [f"n{u}" for u in _uses(node, port)],
-                }
-            )
-        kink = None
-        if gate.kink is not None:
-            found = gate.kink(
-                [np.asarray(x) for x in xs], np.asarray(values[node_id]), node.const, tie_break
-            )
-            kink = found.as_dict() if found else None
-        view = Step(
-            [names[a] for a in node.args],
-            xs,
-            values[node_id],
-            upstream,
-            locals_,
-            contributions,
-            node.const,
-            tie_break,
-            names[node_id],
-        )
-        rule = gate.explain(view)
-        if gate.vjp is None and not trace.fast:
-            rule += _broadcast_note([names[a] for a in node.args], xs, values[node_id])
-        if kink is not None:
-            rule += f". Kink: {kink['convention']}"
-            kink["text"] = kink["convention"]
-        steps.append(
-            {
-                "index": index,
-                "node": f"n{node_id}",
-                "op": node.op,
-                "symbol": node_symbol(node, [names[a] for a in node.args]),
-                "upstream": to_json(upstream),
-                "inputs": step_inputs,
-                "rule": rule,
-                "formula": gate.derivative,
-                "kink": kink,
-            }
-        )
-
-    warnings.extend(_non_finite_warnings(circuit, trace, names))
-    output = circuit.output
-    gradients = {}
-    for node in nodes:
-        if node.kind == "input":
-            grad = grads[node.id]
-            gradients[node.name] = to_json(
-                grad if grad is not None else np.zeros(np.shape(values[node.id]))
-            )
-    return {
-        "expression": source,
-        "output": {"value": to_json(values[output]), "shape": shapes[output], "node": f"n{output}"},
-        "inputs": list(circuit.input_names),
-        "nodes": node_out,
-        "edges": edges,
-        "forward": [f"n{node.id}" for node in nodes],
-        "backward": steps,
-        "gradients": gradients,
-        "warnings": warnings,
-        "stats": {"gates": circuit.gate_count, "nodes": len(nodes), "fast_path": trace.fast},
-        "index_inputs": index_input_names(circuit),
-    }
-
-
-def _param(node: Node, arg_names: list[str]) -> Any:
+def param_of(node: Node, arg_names: list[str]) -> Any:
     if node.kind != "gate" or node.const is None:
         return None
     if node.op == "index":
@@ -284,7 +151,7 @@ def _kinds(value: Any) -> list[str]:
     return found
 
 
-def _non_finite_warnings(circuit: Circuit, trace: Trace, names: list[str]) -> list[dict[str, Any]]:
+def non_finite_warnings(circuit: Circuit, trace: Trace, names: list[str]) -> list[dict[str, Any]]:
     """For each non-finite kind, the first gate that produced it, forward and backward."""
     warnings = []
     seen: set[str] = set()

@@ -34,6 +34,12 @@ class EvaluateRequest(BaseModel):
     h: Annotated[float, Field(strict=True, gt=0, le=0.1, allow_inf_nan=False)] = Field(
         1e-5, description="The centred-difference step for the gradient check."
     )
+    format: Literal["verbose", "compact"] = Field(
+        "verbose",
+        description="verbose: a row per node, edge and step (the default, readable as it is); "
+        "compact: columns, each fact sent once, captions as templates and slots (the page's "
+        "format, about a tenth of the size; README 'The compact answer' shows how to read it).",
+    )
 
 
 class Span(BaseModel):
@@ -150,6 +156,78 @@ class EvaluateResponse(BaseModel):
         description="Inputs used as an index (s[y]): integers, not differentiated; their "
         "gradient is reported as 0 and the gradient check leaves them out.",
     )
+
+
+class CompactNodes(BaseModel):
+    """One column per fact, one entry per node (in creation order, so inputs come first)."""
+
+    kind: str = Field(description="One letter per node: i input, c constant, g gate.")
+    op: list[int] = Field(description="The gate's name in `strings`, -1 for inputs/constants.")
+    argc: list[int] = Field(description="How many inputs each node has.")
+    args: list[int] = Field(
+        description="All nodes' inputs, concatenated, each as its distance back (node - input)."
+    )
+    symbol: list[int] = Field(
+        description="The symbol drawn on the node, in `strings`; -1 the gate's own symbol."
+    )
+    name: list[int] = Field(
+        description="How captions name the wire: in `strings`; -1 its excerpt, -2 (excerpt), "
+        "-3 its first label."
+    )
+    span: list[int] = Field(
+        description="Two numbers per node: its start in `expression` (code points) as the "
+        "distance from the previous node's start, and its length (-1: no span)."
+    )
+    value: list[Value]
+    grad: list[Value]
+    shape: dict[str, list[int]] = Field(description="Shapes of non-scalar nodes, by index.")
+    label: list[int] = Field(description="The first stage name (in `strings`), -1 none.")
+    labels: dict[str, list[int]] = Field(
+        description="All stage names (in `strings`) of nodes that have more than one."
+    )
+    param: dict[str, Any] = Field(description="Gate parameters (axis, exponent), by index.")
+
+
+class CompactSteps(BaseModel):
+    """One entry per backward step (node), or per step and input port (local, usec)."""
+
+    node: list[int] = Field(
+        description="Each step's node as the distance back from the previous step's node "
+        "(the first from the node count)."
+    )
+    local: list[Value | None] = Field(description="Local gradient per step and port.")
+    usec: list[int] = Field(description="How many cached values each port's rule uses.")
+    uses: list[int] = Field(
+        description="Those values: k ≥ 0 the step's k-th input, -1 its node, -2 - i node i."
+    )
+    contribution: dict[str, list[Value]] = Field(
+        description="Contributions of steps where they are not upstream × local (by step)."
+    )
+    kink: dict[str, list[Any]] = Field(
+        description="By step: kind and convention (in `strings`), interval, count."
+    )
+    rule: list[int] = Field(description="The caption template of each step.")
+    slots: list[int] = Field(description="Every step's slot texts (in `strings`), in order.")
+
+
+class CompactEvaluateResponse(BaseModel):
+    """The same answer as EvaluateResponse, columnar; README 'The compact answer'."""
+
+    format: Literal["compact"]
+    version: int
+    expression: str
+    inputs: list[str]
+    index_inputs: list[str]
+    output: int
+    output_grad: Number
+    strings: list[str]
+    gates: dict[str, dict[str, str]] = Field(description="symbol and formula of each gate used.")
+    nodes: CompactNodes
+    steps: CompactSteps
+    templates: list[str] = Field(description='Caption texts with "{}" where a slot goes.')
+    warnings: list[dict[str, Any]]
+    stats: dict[str, Any]
+    gradcheck: GradcheckOut | None
 
 
 class GateOut(BaseModel):

@@ -6,20 +6,25 @@ from dataclasses import replace
 from typing import Any
 
 from fastapi import APIRouter
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 
 from app.api.deps import LimitsDep, SettingsDep
 from app.api.heavy import run_bulk, run_evaluate
 from app.core.errors import LimitError
 from app.core.limits import Limits
 from app.engine import evaluate_job
-from app.schemas.circuits import EvaluateRequest, EvaluateResponse
+from app.engine.encode import dumps
+from app.schemas.circuits import CompactEvaluateResponse, EvaluateRequest, EvaluateResponse
 
 router = APIRouter(prefix="/api/v1/circuits", tags=["circuits"])
 JSON = "application/json"
 
 
-@router.post("/evaluate", response_model=EvaluateResponse, summary="Evaluate a circuit")
+@router.post(
+    "/evaluate",
+    response_model=EvaluateResponse | CompactEvaluateResponse,
+    summary="Evaluate a circuit",
+)
 async def evaluate_circuit(
     request: EvaluateRequest, limits: LimitsDep, settings: SettingsDep
 ) -> Response:
@@ -55,5 +60,6 @@ async def evaluate_circuit(
 
 
 def evaluate_json(request: dict[str, Any], limits: Limits) -> bytes:
-    """The evaluate job, encoded where it runs (a thread or a job process), not on the loop."""
-    return bytes(JSONResponse(evaluate_job(request, limits)).body)
+    """The evaluate job, encoded where it runs (a thread or a job process), not on the loop;
+    with orjson (app/engine/encode.py; its time against json.dumps is in docs/benchmarks.md)."""
+    return dumps(evaluate_job(request, limits))

@@ -1,6 +1,7 @@
 /** Caption text for a step: the gate's rule with the actual numbers, fork sums, kinks. Pure. */
 
 import { fmt, fmtAny, paren, shapeOf } from "./format.js";
+import { indexOf } from "./model.js";
 
 const INFIX = new Set(["+", "-", "−", "×", "*", "/", "÷", "**", "^"]);
 
@@ -93,7 +94,7 @@ export function captionFor(circuit, timeline, active) {
       kink: null,
     };
   }
-  const byId = new Map(circuit.nodes.map((n) => [n.id, n]));
+  const byId = indexOf(circuit).nodes;
   const step = timeline.steps[active];
   return step.phase === "forward"
     ? forwardCaption(circuit, byId, step)

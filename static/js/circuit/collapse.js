@@ -5,10 +5,11 @@
  */
 
 import { toNumber } from "./format.js";
+import { indexOf, nodeById } from "./model.js";
 
 /** The private members of each named stage: {stageId: Set of member ids (the stage included)}. */
 export function stageMembers(circuit) {
-  const byId = new Map(circuit.nodes.map((n) => [n.id, n]));
+  const byId = indexOf(circuit).nodes;
   const consumers = new Map(circuit.nodes.map((n) => [n.id, []]));
   for (const e of circuit.edges) consumers.get(e.source).push(e.target);
   const members = {};
@@ -95,7 +96,7 @@ export function collapseStages(circuit) {
       accumulated: null,
       uses: [],
     }));
-    const stage = circuit.nodes.find((n) => n.id === b.node);
+    const stage = nodeById(circuit, b.node);
     backward.push({
       ...b,
       symbol: stage.label,

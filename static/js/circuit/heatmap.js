@@ -2,6 +2,7 @@
 
 import { fmt, toNumber } from "./format.js";
 import { OUTPUT_WIRE } from "./layout.js";
+import { edgeById, nodeById } from "./model.js";
 
 /** A nested list of rank 0-3 as rows of numbers (rank 3 is shown as stacked matrices). */
 export function asRows(value) {
@@ -42,10 +43,10 @@ export function showHeatmaps(dialog, circuit, edgeId) {
     edgeId === OUTPUT_WIRE
       ? {
           value: circuit.output.value,
-          grad: circuit.nodes.find((n) => n.id === circuit.output.node)?.grad,
+          grad: nodeById(circuit, circuit.output.node)?.grad,
           shape: circuit.output.shape,
         }
-      : circuit.edges.find((e) => e.id === edgeId);
+      : edgeById(circuit, edgeId);
   if (!edge) return;
   dialog.querySelector("#heatmap-title").textContent = `Tensor wire ${(edge.shape || []).join("×")}`;
   dialog.querySelector(".heatmaps").replaceChildren(heatmap("value", asRows(edge.value)), heatmap("gradient", asRows(edge.grad)));

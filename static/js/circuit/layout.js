@@ -1,6 +1,7 @@
 /** Lays a circuit out left to right (dagre's layered layout, or tidy.js when big): pure, touches no DOM. */
 
 import * as dagre from "../../vendor/dagre/dagre.esm.js";
+import { indexOf } from "./model.js";
 import { tidyPositions } from "./tidy.js";
 
 // Wire labels have a fixed size so a slider drag (new numbers, same circuit) keeps the layout.
@@ -47,7 +48,7 @@ export const DAGRE_MAX_GATES = 80;
  * for its numbers.
  */
 export function layoutCircuit(circuit, options = {}) {
-  const byId = new Map(circuit.nodes.map((n) => [n.id, n]));
+  const byId = indexOf(circuit).nodes;
   const gates = circuit.nodes.filter((n) => n.kind === "gate").length;
   const engine = options.engine ?? (gates > DAGRE_MAX_GATES ? "tidy" : "dagre");
   const placed = engine === "tidy" ? placeTidy(circuit, byId) : placeDagre(circuit, byId, options);
@@ -119,8 +120,8 @@ function placeDagre(circuit, byId, options) {
   }
   const out = circuit.output.node;
   g.setEdge(out, OUTPUT_TERMINAL, { width: LABEL_W, height: labelHeight(out), labelpos: "c" }, OUTPUT_WIRE);
-  const portOf = new Map(circuit.edges.map((e) => [e.id, e.port]));
-  dagre.layout(g, { customOrder: (graph, defaultOrder) => portOrder(graph, defaultOrder, portOf) });
+  const edgeIndex = indexOf(circuit).edges;
+  dagre.layout(g, { customOrder: (graph, defaultOrder) => portOrder(graph, defaultOrder, edgeIndex) });
 
   const boxes = {};
   for (const n of circuit.nodes) boxes[n.id] = g.node(n.id);
@@ -138,11 +139,11 @@ function placeDagre(circuit, byId, options) {
  * order, so input 0 is drawn above input 1 and a tree has no crossings. Where forks make a
  * circuit a DAG, dagre's own barycenter ordering is kept if it has fewer crossings.
  */
-function portOrder(g, defaultOrder, portOf) {
+function portOrder(g, defaultOrder, edgeIndex) {
   const port = (pred, node) => {
     const label = g.node(pred);
     const name = label.edgeObj ? label.edgeObj.name : g.edge(pred, node)?.name;
-    return portOf.get(name) ?? 0;
+    return edgeIndex.get(name)?.port ?? 0;
   };
   const layers = new Map();
   const seen = new Set();

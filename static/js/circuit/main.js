@@ -9,6 +9,7 @@ import { fmt } from "./format.js";
 import { showHeatmaps } from "./heatmap.js";
 import { InputsTable } from "./inputs.js";
 import { layoutCircuit, structureKey } from "./layout.js";
+import { readAnswer } from "./model.js";
 import { nudgedInputs, predictedChange, showGradcheck } from "./panels.js";
 import { CircuitView } from "./render.js";
 import { defaultState, readState, writeState } from "./state.js";
@@ -59,7 +60,7 @@ function requestBody() {
   const names = guessInputNames(state.expression);
   const values = {};
   for (const name of names) values[name] = name in state.inputs ? state.inputs[name] : DEFAULT_INPUT;
-  const body = { expression: state.expression, inputs: values, output_grad: state.outputGrad, tie_break: state.tieBreak };
+  const body = { expression: state.expression, inputs: values, output_grad: state.outputGrad, tie_break: state.tieBreak, format: "compact" };
   if (state.gradcheck) body.gradcheck = true;
   return body;
 }
@@ -68,10 +69,10 @@ async function evaluate() {
   clearTimeout(page.debounce);
   const body = requestBody();
   setStatus("Evaluating…");
-  let circuit;
+  let answer;
   for (let attempt = 0; ; attempt++) {
     try {
-      circuit = await evaluator.evaluate(body);
+      answer = await evaluator.evaluate(body);
       break;
     } catch (err) {
       if (isAbort(err)) return;
@@ -84,7 +85,7 @@ async function evaluate() {
   }
   for (const name of ["bpc:response", "bpc:laid-out", "bpc:drawn"]) performance.clearMarks(name);
   performance.mark("bpc:response");
-  show(circuit, body.inputs);
+  show(readAnswer(answer), body.inputs);
   performance.mark("bpc:drawn");
   // a counter that tests and the benchmark wait on
   const svg = $("circuit");

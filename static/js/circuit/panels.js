@@ -2,6 +2,7 @@
 
 import { gradName } from "./caption.js";
 import { fmtAny, fullAny, toNumber } from "./format.js";
+import { indexOf } from "./model.js";
 
 function cell(row, content, tag = "td") {
   const c = document.createElement(tag);
@@ -70,7 +71,7 @@ export function predictedChange(gradients, step = 0.01) {
 
 /** Builds the predict-mode prompt for a backward step: one field per input of the gate. */
 export function buildPrediction(form, circuit, step) {
-  const byId = new Map(circuit.nodes.map((n) => [n.id, n]));
+  const byId = indexOf(circuit).nodes;
   const fields = form.querySelector(".predict-fields");
   const b = step.backward;
   form.querySelector(".predict-heading").textContent =

@@ -2,6 +2,7 @@
 
 import { fmt, fmtValue, full } from "./format.js";
 import { OUTPUT_WIRE, pointAlong } from "./layout.js";
+import { indexOf, nodeById } from "./model.js";
 import { pulseFraction, revealed } from "./timeline.js";
 
 const SVG = "http://www.w3.org/2000/svg";
@@ -94,8 +95,8 @@ export class CircuitView {
       entry.title.textContent = `${name}: value ${full(n.value)}, gradient ${full(n.grad)}`;
       entry.g.setAttribute("aria-label", entry.title.textContent);
     }
-    const edges = new Map(circuit.edges.map((e) => [e.id, e]));
-    const out = circuit.nodes.find((n) => n.id === circuit.output.node);
+    const edges = indexOf(circuit).edges;
+    const out = nodeById(circuit, circuit.output.node);
     for (const [id, w] of this.wires) {
       const e =
         id === OUTPUT_WIRE

@@ -2,6 +2,7 @@
 
 import { nodeName } from "./caption.js";
 import { fmtAny as fmt, fullAny as full } from "./format.js";
+import { indexOf } from "./model.js";
 
 // a big circuit shows a window of steps around the active one, so the page stays quick to draw
 const ALL_ROWS_UP_TO = 160;
@@ -36,7 +37,7 @@ export class StepsTable {
   draw(circuit, timeline) {
     this.circuit = circuit;
     this.timeline = timeline;
-    this.byId = new Map(circuit.nodes.map((n) => [n.id, n]));
+    this.byId = indexOf(circuit).nodes;
     const backward = timeline.steps.filter((s) => s.phase === "backward");
     this.rowCount = backward.reduce((n, s) => n + s.backward.inputs.length, 0);
     this.windowed = this.rowCount > ALL_ROWS_UP_TO;

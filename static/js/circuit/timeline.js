@@ -1,5 +1,7 @@
 /** The animation as data: the steps of a circuit's forward and backward passes, and the frame at time t. Pure. */
 
+import { indexOf } from "./model.js";
+
 /**
  * Steps: one forward step per gate (inputs and constants are known from the start), then one
  * backward step per entry of the server's `backward` list, in the server's order.
@@ -7,7 +9,7 @@
  * (-1 means known from the start).
  */
 export function buildTimeline(circuit) {
-  const byId = new Map(circuit.nodes.map((n) => [n.id, n]));
+  const byId = indexOf(circuit).nodes;
   const inEdges = new Map();
   for (const e of circuit.edges) {
     if (!inEdges.has(e.target)) inEdges.set(e.target, []);

@@ -1,0 +1,427 @@
+"""The one encoder of an evaluate answer: verbose (row per node, edge and step) or compact.
+
+The verbose answer repeats every number where a reader wants it (an edge carries its source's
+value, a step its upstream, each input its running sum) and each caption as full text. The
+compact answer is columnar and sends each fact once; everything the verbose answer repeats is
+derived by the reader (static/js/circuit/model.js; a Python reader is in README.md):
+
+- a step's upstream is the gradient of its node (steps run in reverse creation order, so every
+  consumer of a node has already added into it); an edge's value is its source's value and its
+  gradient the contribution sent along it; a running sum is the sum of the contributions so far;
+- a contribution is upstream × local gradient, elementwise and exactly, whenever the step has
+  local gradients and no input was broadcast; other steps (matmul, sum, broadcasting) send theirs;
+- a caption is a template (sent once per answer) filled with slots (indices into `strings`);
+- an excerpt is a span into the expression, cut the same way as the verbose `text`.
+
+Non-finite numbers are the strings "Infinity", "-Infinity" and "NaN" in both formats.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+import numpy as np
+import orjson
+
+from app.engine.gates import GATES
+from app.engine.numbers import json_number, to_json
+from app.engine.report import Excerpts, node_symbol, param_of
+from app.engine.result import EvaluateResult, StepResult
+from app.engine.tensor_gates import index_input_names
+
+FORMATS = ("verbose", "compact")
+COMPACT_VERSION = 1
+
+
+def dumps(answer: dict[str, Any]) -> bytes:
+    """Strict JSON bytes. orjson would write NaN as null, so every float in an answer must
+    already be finite or one of the non-finite strings (to_json and _column do that)."""
+    return orjson.dumps(answer, option=orjson.OPT_SERIALIZE_NUMPY)
+
+
+def encode(result: EvaluateResult, format: str) -> dict[str, Any]:
+    return compact(result) if format == "compact" else verbose(result)
+
+
+# ---------------------------------------------------------------- verbose
+
+
+def verbose(result: EvaluateResult) -> dict[str, Any]:
+    """The row-per-thing answer (the API's default)."""
+    circuit = result.circuit
+    nodes = circuit.nodes
+    values, grads, names, texts = result.values, result.grads, result.names, result.texts
+    shapes = [list(np.shape(v)) for v in values]
+    value_json = [to_json(v) for v in values]
+
+    node_out = []
+    for node in nodes:
+        arg_names = [names[a] for a in node.args]
+        node_out.append(
+            {
+                "id": f"n{node.id}",
+                "kind": node.kind,
+                "op": node.op,
+                "symbol": node_symbol(node, arg_names),
+                "label": node.labels[0]
+                if node.labels
+                else (node.name if node.kind == "input" else None),
+                "labels": node.labels,
+                "inputs": [f"n{a}" for a in node.args],
+                "value": value_json[node.id],
+                "grad": to_json(grads[node.id]),
+                "shape": shapes[node.id],
+                "text": texts[node.id],
+                "span": node.span.as_dict() if node.span else None,
+                "param": param_of(node, arg_names),
+            }
+        )
+
+    edge_ids: dict[tuple[int, int], int] = {}
+    edges: list[dict[str, Any]] = []
+    for node in nodes:
+        for port, arg in enumerate(node.args):
+            edge_ids[(node.id, port)] = len(edges)
+            edges.append(
+                {
+                    "id": f"e{len(edges)}",
+                    "source": f"n{arg}",
+                    "target": f"n{node.id}",
+                    "port": port,
+                    "value": value_json[arg],
+                    "grad": 0.0,
+                    "shape": shapes[arg],
+                }
+            )
+
+    steps = []
+    for index, step in enumerate(result.steps):
+        node = nodes[step.node]
+        step_inputs = []
+        for port, arg in enumerate(node.args):
+            edge = edges[edge_ids[(step.node, port)]]
+            contribution = to_json(step.contributions[port])
+            edge["grad"] = contribution
+            local = step.local[port]
+            step_inputs.append(
+                {
+                    "node": f"n{arg}",
+                    "port": port,
+                    "edge": edge["id"],
+                    "local_grad": None if local is None else to_json(local),
+                    "contribution": contribution,
+                    "accumulated": to_json(step.accumulated[port]),
+                    "uses": [f"n{u}" for u in step.uses[port]],
+                }
+            )
+        kink = None
+        if step.kink is not None:
+            kink = step.kink.as_dict()
+            kink["text"] = kink["convention"]
+        steps.append(
+            {
+                "index": index,
+                "node": f"n{step.node}",
+                "op": node.op,
+                "symbol": node_out[step.node]["symbol"],
+                "upstream": to_json(step.upstream),
+                "inputs": step_inputs,
+                "rule": result.rule(step),
+                "formula": GATES[node.op].derivative,  # type: ignore[index]
+                "kink": kink,
+            }
+        )
+
+    output = circuit.output
+    return {
+        "expression": result.expression,
+        "output": {"value": value_json[output], "shape": shapes[output], "node": f"n{output}"},
+        "inputs": list(circuit.input_names),
+        "nodes": node_out,
+        "edges": edges,
+        "forward": [f"n{node.id}" for node in nodes],
+        "backward": steps,
+        "gradients": {name: to_json(g) for name, g in result.gradients().items()},
+        "warnings": result.warnings,
+        "stats": _stats(result),
+        "index_inputs": index_input_names(circuit),
+        "gradcheck": result.gradcheck,
+    }
+
+
+def _stats(result: EvaluateResult) -> dict[str, Any]:
+    circuit = result.circuit
+    return {"gates": circuit.gate_count, "nodes": len(circuit.nodes), "fast_path": result.fast}
+
+
+# ---------------------------------------------------------------- compact
+
+# A caption's numbers (as fmt writes them) and words; a name that is not a plain word is first
+# replaced by a private-use character (U+E000 + its position among the step's names).
+# A slot: a marked name, or a number as fmt writes it (not the digits of a word such as x0)
+_SPLIT = re.compile(r"([\ue000-\uf8ff])|(?<![\w.])(-?\d+(?:\.\d+)?(?:e-?\d+)?)")
+_WORD = re.compile(r"[A-Za-z_]\w*")
+_NUMBER = re.compile(r"-?(?:\d+(?:\.\d+)?(?:e-?\d+)?|Infinity|NaN)")
+_MARK = 0xE000
+_PRIVATE = re.compile(r"[\ue000-\uf8ff]")
+
+
+class _Strings:
+    """The answer's table of distinct texts; everything else refers to them by index."""
+
+    def __init__(self) -> None:
+        self.index: dict[str, int] = {}
+
+    def __call__(self, text: str) -> int:
+        found = self.index.get(text)
+        if found is None:
+            found = self.index[text] = len(self.index)
+        return found
+
+    def table(self) -> list[str]:
+        return list(self.index)
+
+
+class _Captions:
+    """Splits each rule into a template (its fixed words, shared by every step that says the
+    same thing) and slots (the names and numbers of this step). Templates use "{}" for a slot;
+    a slot k ≥ 0 is strings[k], and -1 - j the name of the step's j-th wire (its inputs in port
+    order, then its own output)."""
+
+    def __init__(self, strings: _Strings) -> None:
+        self.strings = strings
+        self.templates: dict[str, int] = {}
+        self.rule: list[int] = []
+        self.slots: list[int] = []
+
+    def add(self, text: str, names: list[str]) -> None:
+        if _has_mark(text):  # the text has private-use characters of its own: no template
+            self._literal(text)
+            return
+        marked = text
+        for k, name in enumerate(names):
+            if name and name in marked and _NUMBER.fullmatch(name) is None:
+                marked = _mark(marked, name, chr(_MARK + k))
+        # split keeps the matches: a literal, then (mark, number, literal) per slot
+        parts = _SPLIT.split(marked)
+        pieces = [parts[0]]
+        slots = []
+        strings = self.strings
+        for i in range(1, len(parts), 3):
+            mark = parts[i]
+            # -1 - k: the name of the step's k-th wire
+            slots.append(_MARK - 1 - ord(mark) if mark is not None else strings(parts[i + 1]))
+            pieces.append(parts[i + 2])
+        words = "".join(pieces)
+        if "{" in words or "}" in words:
+            self._literal(text)
+            return
+        self._emit("{}".join(pieces), slots)
+
+    def _literal(self, text: str) -> None:
+        """A rule that cannot be a template: the whole text as the one slot of "{}"."""
+        self._emit("{}", [self.strings(text)])
+
+    def _emit(self, template: str, slots: list[int]) -> None:
+        found = self.templates.get(template)
+        if found is None:
+            found = self.templates[template] = len(self.templates)
+        self.rule.append(found)
+        self.slots.extend(slots)
+
+
+def _mark(text: str, name: str, mark: str) -> str:
+    """`text` with `name` replaced by `mark`; a name that is a word only where it stands alone
+    (the x of max or exp, the g1 of g12 stay)."""
+    if _WORD.fullmatch(name) is None:
+        return text.replace(name, mark)
+    out = []
+    start = 0
+    at = text.find(name)
+    while at >= 0:
+        end = at + len(name)
+        alone = (at == 0 or not _word_char(text[at - 1])) and (
+            end == len(text) or not _word_char(text[end])
+        )
+        if alone:
+            out.append(text[start:at])
+            out.append(mark)
+            start = end
+        at = text.find(name, end if alone else at + 1)
+    out.append(text[start:])
+    return "".join(out)
+
+
+def _word_char(ch: str) -> bool:
+    return ch.isalnum() or ch == "_"
+
+
+def _has_mark(text: str) -> bool:
+    return _PRIVATE.search(text) is not None
+
+
+def _column(values: list[Any]) -> list[Any]:
+    """JSON numbers of one column; floats stay floats unless one of them is not finite."""
+    if all(type(v) is float for v in values):
+        if all(map(math.isfinite, values)):
+            return values
+        return [json_number(v) for v in values]
+    return [to_json(v) for v in values]
+
+
+def _elementwise(result: EvaluateResult, step: StepResult) -> bool:
+    """Whether each contribution is exactly upstream × local (no vjp, no broadcast input)."""
+    if result.fast:
+        return True
+    if any(local is None for local in step.local):
+        return False
+    out = np.shape(result.values[step.node])
+    node = result.circuit.nodes[step.node]
+    return all(np.shape(result.values[a]) == out for a in node.args)
+
+
+def compact(result: EvaluateResult) -> dict[str, Any]:
+    """The columnar answer (what the page asks for). See the module docstring and README."""
+    circuit = result.circuit
+    nodes = circuit.nodes
+    names, texts, values = result.names, result.texts, result.values
+    strings = _Strings()
+
+    label: list[int] = []
+    kind: list[str] = []
+    op: list[int] = []
+    argc: list[int] = []
+    args: list[int] = []
+    symbol: list[int] = []
+    name_ref: list[int] = []
+    span: list[int] = []
+    excerpts = Excerpts(result.expression)
+    previous_start = 0
+    shape: dict[str, list[int]] = {}
+    labels: dict[str, list[int]] = {}
+    params: dict[str, Any] = {}
+    for node in nodes:
+        kind.append(node.kind[0])
+        op.append(-1 if node.op is None else strings(node.op))
+        argc.append(len(node.args))
+        args.extend(node.id - a for a in node.args)  # small numbers: most inputs are recent
+        arg_names = [names[a] for a in node.args]
+        drawn = node_symbol(node, arg_names)
+        own = node.op is not None and drawn == GATES[node.op].symbol
+        symbol.append(-1 if own else strings(drawn))
+        name, text = names[node.id], texts[node.id]
+        if node.labels and name == node.labels[0]:
+            name_ref.append(-3)
+        elif name == text:
+            name_ref.append(-1)
+        elif name == f"({text})":
+            name_ref.append(-2)
+        else:
+            name_ref.append(strings(name))
+        if node.span is None:
+            span.extend((0, -1))
+        else:
+            start = excerpts.offset(node.span.line, node.span.col)
+            end = excerpts.offset(node.span.end_line, node.span.end_col)
+            span.extend((start - previous_start, end - start))
+            previous_start = start
+        if not result.fast and np.ndim(values[node.id]):
+            shape[str(node.id)] = list(np.shape(values[node.id]))
+        label.append(strings(node.labels[0]) if node.labels else -1)
+        if len(node.labels) > 1:
+            labels[str(node.id)] = [strings(extra) for extra in node.labels]
+        param = param_of(node, arg_names)
+        if param is not None:
+            params[str(node.id)] = param
+
+    step_node: list[int] = []
+    previous_node = len(nodes)
+    local: list[Any] = []
+    uses: list[int] = []
+    usec: list[int] = []
+    contributions: dict[str, list[Any]] = {}
+    kinks: dict[str, list[Any]] = {}
+    captions = _Captions(strings)
+    for index, step in enumerate(result.steps):
+        node = nodes[step.node]
+        step_node.append(previous_node - step.node)  # steps walk back: small positive gaps
+        previous_node = step.node
+        local.extend(step.local)
+        for port_uses in step.uses:
+            usec.append(len(port_uses))
+            for used in port_uses:
+                uses.append(_relative(used, node.id, node.args))
+        if not _elementwise(result, step):
+            contributions[str(index)] = [to_json(c) for c in step.contributions]
+        if step.kink is not None:
+            kink = step.kink
+            kinks[str(index)] = [
+                strings(kink.kind),
+                strings(kink.convention),
+                kink.as_dict()["interval"],
+                kink.count,
+            ]
+        captions.add(result.rule(step), [names[a] for a in node.args] + [names[step.node]])
+
+    ops = {node.op for node in nodes if node.op is not None}
+    return {
+        "format": "compact",
+        "version": COMPACT_VERSION,
+        "expression": result.expression,
+        "inputs": list(circuit.input_names),
+        "index_inputs": index_input_names(circuit),
+        "output": circuit.output,
+        "output_grad": json_number(result.output_grad),
+        "strings": strings.table(),
+        "gates": {
+            name: {"symbol": GATES[name].symbol, "formula": GATES[name].derivative}
+            for name in sorted(ops)
+        },
+        "nodes": {
+            "kind": "".join(kind),
+            "op": op,
+            "argc": argc,
+            "args": args,
+            "symbol": symbol,
+            "name": name_ref,
+            "span": span,
+            "value": _column(values),
+            "grad": _column(result.grads),
+            "shape": shape,
+            "label": label,
+            "labels": labels,
+            "param": params,
+        },
+        "steps": {
+            "node": step_node,
+            "local": _column_optional(local),
+            "usec": usec,
+            "uses": uses,
+            "contribution": contributions,
+            "kink": kinks,
+            "rule": captions.rule,
+            "slots": captions.slots,
+        },
+        "templates": list(captions.templates),
+        "warnings": result.warnings,
+        "stats": _stats(result),
+        "gradcheck": result.gradcheck,
+    }
+
+
+def _column_optional(values: list[Any]) -> list[Any]:
+    if all(type(v) is float for v in values):
+        return _column(values)
+    return [None if v is None else to_json(v) for v in values]
+
+
+def _relative(used: int, node_id: int, node_args: tuple[int, ...]) -> int:
+    """A cached value as the reader finds it: k ≥ 0 is the node's k-th input, -1 the node
+    itself, and -2 - id any other node."""
+    if used == node_id:
+        return -1
+    if used in node_args:
+        return node_args.index(used)
+    return -2 - used

@@ -1,0 +1,141 @@
+"""The engine's typed answer: values, gradients and each backward step, before any wire format."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from app.engine.circuit import Circuit
+from app.engine.gates import GATES, Kink, Step
+from app.engine.passes import Trace
+from app.engine.report import _uses, broadcast_note, non_finite_warnings
+
+
+@dataclass(frozen=True, slots=True)
+class StepResult:
+    """One backward step: the gate's node, its upstream gradient and, per input port, the local
+    gradient (None for gates that give a vector-Jacobian product instead), the contribution sent
+    back, the input's running gradient after adding it, and the cached nodes the rule reads."""
+
+    node: int
+    upstream: Any
+    local: list[Any]
+    contributions: list[Any]
+    accumulated: list[Any]
+    uses: list[list[int]]
+    kink: Kink | None
+
+
+@dataclass(frozen=True, slots=True)
+class EvaluateResult:
+    """Everything one evaluate request computed. Encoders (app/engine/encode.py) turn it into
+    JSON; the circuit may be shared with the parse cache, so nothing here mutates it."""
+
+    expression: str
+    circuit: Circuit
+    values: list[Any]
+    grads: list[Any]  # every node's gradient; zeros where nothing flowed back
+    steps: list[StepResult]
+    texts: list[str]  # each node's source excerpt
+    names: list[str]  # how captions name each node's wire
+    warnings: list[dict[str, Any]]
+    tie_break: str
+    output_grad: float
+    fast: bool
+    gradcheck: dict[str, Any] | None = field(default=None)
+
+    def caption_view(self, step: StepResult) -> Step:
+        """What the gate's explain function reads about `step`."""
+        node = self.circuit.nodes[step.node]
+        return Step(
+            [self.names[a] for a in node.args],
+            [self.values[a] for a in node.args],
+            self.values[step.node],
+            step.upstream,
+            step.local,
+            step.contributions,
+            node.const,
+            self.tie_break,
+            self.names[step.node],
+        )
+
+    def rule(self, step: StepResult) -> str:
+        """The step's rule in words, with its numbers, as the verbose answer's `rule`."""
+        node = self.circuit.nodes[step.node]
+        gate = GATES[node.op]  # type: ignore[index]
+        rule = gate.explain(self.caption_view(step))
+        if gate.vjp is None and not self.fast:
+            rule += broadcast_note(
+                [self.names[a] for a in node.args],
+                [self.values[a] for a in node.args],
+                self.values[step.node],
+            )
+        if step.kink is not None:
+            rule += f". Kink: {step.kink.convention}"
+        return rule
+
+    def gradients(self) -> dict[str, Any]:
+        """Each input's gradient, by input name."""
+        return {
+            node.name: self.grads[node.id]
+            for node in self.circuit.nodes
+            if node.kind == "input" and node.name is not None
+        }
+
+
+def collect(
+    circuit: Circuit,
+    trace: Trace,
+    expression: str,
+    texts: list[str],
+    names: list[str],
+    tie_break: str,
+    output_grad: float,
+) -> EvaluateResult:
+    """Types a trace: finds each step's kink and cached values, and the non-finite warnings."""
+    nodes = circuit.nodes
+    values = trace.values
+    steps = []
+    for node_id, upstream, local, contributions, accumulated in trace.steps:
+        node = nodes[node_id]
+        gate = GATES[node.op]  # type: ignore[index]
+        kink = None
+        if gate.kink is not None:
+            kink = gate.kink(
+                [np.asarray(values[a]) for a in node.args],
+                np.asarray(values[node_id]),
+                node.const,
+                tie_break,
+            )
+        steps.append(
+            StepResult(
+                node_id,
+                upstream,
+                local,
+                contributions,
+                accumulated,
+                [_uses(node, port) for port in range(len(node.args))],
+                kink,
+            )
+        )
+    grads = [
+        g if g is not None else (0.0 if trace.fast else np.zeros(np.shape(values[i])))
+        for i, g in enumerate(trace.grads)
+    ]
+    warnings = list(circuit.warnings)  # a copy: the circuit may be the parse cache's
+    warnings.extend(non_finite_warnings(circuit, trace, names))
+    return EvaluateResult(
+        expression,
+        circuit,
+        values,
+        grads,
+        steps,
+        texts,
+        names,
+        warnings,
+        tie_break,
+        float(output_grad),
+        trace.fast,
+    )

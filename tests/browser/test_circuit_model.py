@@ -1,0 +1,78 @@
+"""The page's one reader of answers (static/js/circuit/model.js): compact decodes to the verbose
+answer in Chromium, and the page asks for compact and draws values, gradients and captions from it."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Page
+
+from tests.browser.test_circuit_page import open_view, presets, wait_evaluated
+from tests.test_compact_format import CASES
+
+pytestmark = pytest.mark.browser
+
+NEURON = "1 / (1 + exp(-(w0*x0 + w1*x1 + w2)))"
+NEURON_INPUTS = {"w0": 2, "x0": -1, "w1": -3, "x1": -2, "w2": -3}
+
+
+def answer(base_url: str, expression: str, inputs: dict[str, Any], fmt: str) -> Any:
+    response = httpx.post(
+        f"{base_url}/api/v1/circuits/evaluate",
+        json={"expression": expression, "inputs": inputs, "format": fmt},
+    )
+    response.raise_for_status()
+    return response.json()
+
+
+def test_the_js_reader_turns_compact_into_the_verbose_answer(page: Page, live_server: str) -> None:
+    page.goto("/")
+    wait_evaluated(page)
+    # every preset, random scalar programs with ties and zeros, tensors, non-finite numbers, stages
+    cases = [(p["expression"], p["inputs"]) for p in presets(live_server)] + CASES[-25:]
+    for expression, inputs in cases:
+        compact = answer(live_server, expression, inputs, "compact")
+        verbose = answer(live_server, expression, inputs, "verbose")
+        decoded = page.evaluate(
+            """async (c) => {
+            const m = await import("/static/js/circuit/model.js");
+            const circuit = m.readAnswer(c);
+            const first = circuit.nodes[0];
+            // one shared index: the same object every module gets
+            if (m.nodeById(circuit, first.id) !== first || m.indexOf(circuit) !== m.indexOf(circuit)) {
+              throw new Error("index");
+            }
+            return JSON.stringify(circuit);
+        }""",
+            compact,
+        )
+        assert json.loads(decoded) == verbose, expression
+
+
+def test_the_page_asks_for_compact_and_draws_from_it(page: Page, live_server: str) -> None:
+    verbose = answer(live_server, NEURON, NEURON_INPUTS, "verbose")
+    forward = sum(1 for n in verbose["nodes"] if n["kind"] == "gate")
+    with page.expect_response("**/api/v1/circuits/evaluate") as caught:
+        open_view(page, NEURON, NEURON_INPUTS, s=forward + 1)  # the first backward step
+    response = caught.value
+    assert json.loads(response.request.post_data or "{}")["format"] == "compact"
+    assert response.json()["format"] == "compact"
+
+    # the output wire's full value and gradient, from the compact columns: σ(1) = 0.7311
+    value = page.locator('.wire-label[data-edge="__output_wire"] .value title').text_content()
+    assert value == f"value {verbose['output']['value']!r}"
+    assert verbose["output"]["value"] == pytest.approx(0.7310585786300049)
+    # every node's hover text carries its value and gradient (cs231n: dw0 = -0.2, dx0 = 0.39)
+    titles = page.eval_on_selector_all("#circuit .node title", "els => els.map(e => e.textContent)")
+    assert len(titles) == len(verbose["nodes"])
+    grads = {n["symbol"]: n["grad"] for n in verbose["nodes"] if n["kind"] == "input"}
+    assert grads["w0"] == pytest.approx(-0.19661193324148185)
+    assert grads["x0"] == pytest.approx(0.3932238664829637)
+    assert f"w0: value 2, gradient {grads['w0']!r}" in titles
+    # the caption is the template filled from slots: the same words as the verbose rule
+    lines = page.locator("#caption-lines li").all_inner_texts()
+    assert lines[0] == verbose["backward"][0]["rule"]
+    assert lines[0].startswith("divide gate")

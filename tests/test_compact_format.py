@@ -1,0 +1,427 @@
+"""The compact answer: decoded by an independent Python reader, it equals the verbose answer."""
+
+from __future__ import annotations
+
+import bisect
+import json
+import math
+import random
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.core.errors import LimitError
+from app.engine import ParseLimits, evaluate_result, parse
+from app.engine.cache import ParseCache
+from app.engine.encode import verbose
+from app.presets import all_presets
+from app.schemas.circuits import CompactEvaluateResponse
+
+# ---------------------------------------------------------------- a reader written from the spec
+# (README "The compact answer"); it shares no code with app/engine/encode.py.
+
+
+def _num(x: Any) -> Any:
+    """A wire number to a float (or nested lists of floats)."""
+    if isinstance(x, list):
+        return [_num(v) for v in x]
+    if isinstance(x, str):
+        return {"Infinity": math.inf, "-Infinity": -math.inf, "NaN": math.nan}[x]
+    return float(x)
+
+
+def _wire(x: Any) -> Any:
+    """A float (or nested lists) back to a wire number."""
+    if isinstance(x, list):
+        return [_wire(v) for v in x]
+    if x != x:
+        return "NaN"
+    if math.isinf(x):
+        return "Infinity" if x > 0 else "-Infinity"
+    return x
+
+
+def _zip(f: Any, a: Any, b: Any) -> Any:
+    if isinstance(a, list):
+        return [_zip(f, x, y) for x, y in zip(a, b, strict=True)]
+    return f(a, b)
+
+
+def _excerpt(source: str, start: int, end: int) -> str:
+    text = source[start:end]
+    if end - start > 40:
+        text = source[start : start + 26] + " … " + source[end - 11 : end]
+    return " ".join(text.split())
+
+
+def expand(c: dict[str, Any]) -> dict[str, Any]:
+    """The verbose answer from the compact one."""
+    strings, cols, st = c["strings"], c["nodes"], c["steps"]
+    n = len(cols["kind"])
+    kinds = {"i": "input", "c": "const", "g": "gate"}
+    args, k = [], 0
+    for i, count in enumerate(cols["argc"]):
+        args.append([i - d for d in cols["args"][k : k + count]])  # sent as distances back
+        k += count
+    source = c["expression"]
+    line_starts = [0] + [i + 1 for i, ch in enumerate(source) if ch == "\n"]
+
+    def position(offset: int) -> tuple[int, int]:
+        line = bisect.bisect_right(line_starts, offset)
+        return line, offset - line_starts[line - 1] + 1
+
+    spans: list[Any] = []
+    texts = []
+    start = 0
+    for i in range(n):
+        delta, length = cols["span"][2 * i : 2 * i + 2]
+        if length < 0:
+            spans.append(None)
+            texts.append("")
+            continue
+        start += delta  # starts are sent as the distance from the previous node's start
+        (line, col), (end_line, end_col) = position(start), position(start + length)
+        spans.append({"line": line, "col": col, "end_line": end_line, "end_col": end_col})
+        texts.append(_excerpt(source, start, start + length))
+    labels = [
+        [strings[s] for s in cols["labels"][str(i)]]
+        if str(i) in cols["labels"]
+        else ([strings[cols["label"][i]]] if cols["label"][i] >= 0 else [])
+        for i in range(n)
+    ]
+    names = []
+    for i in range(n):
+        ref = cols["name"][i]
+        if ref >= 0:
+            names.append(strings[ref])
+        else:
+            names.append({-1: texts[i], -2: f"({texts[i]})", -3: (labels[i] or [""])[0]}[ref])
+    values = cols["value"]
+    shape = [cols["shape"].get(str(i), []) for i in range(n)]
+    nodes = []
+    for i in range(n):
+        kind = kinds[cols["kind"][i]]
+        op = None if cols["op"][i] < 0 else strings[cols["op"][i]]
+        ref = cols["symbol"][i]
+        symbol = c["gates"][op]["symbol"] if ref == -1 else strings[ref]
+        nodes.append(
+            {
+                "id": f"n{i}",
+                "kind": kind,
+                "op": op,
+                "symbol": symbol,
+                "label": labels[i][0] if labels[i] else (symbol if kind == "input" else None),
+                "labels": labels[i],
+                "inputs": [f"n{a}" for a in args[i]],
+                "value": values[i],
+                "grad": cols["grad"][i],
+                "shape": shape[i],
+                "text": texts[i],
+                "span": spans[i],
+                "param": cols["param"].get(str(i)),
+            }
+        )
+    edges, edge_of = [], {}
+    for i in range(n):
+        for port, a in enumerate(args[i]):
+            edge_of[(i, port)] = len(edges)
+            edges.append(
+                {
+                    "id": f"e{len(edges)}",
+                    "source": f"n{a}",
+                    "target": f"n{i}",
+                    "port": port,
+                    "value": values[a],
+                    "grad": 0.0,
+                    "shape": shape[a],
+                }
+            )
+    steps, running = [], {}
+    local_at = uses_at = ref_at = slot_at = 0
+    templates = c["templates"]
+    i = n
+    for index, gap in enumerate(st["node"]):
+        i -= gap  # steps are sent as the distance back from the previous step's node
+        node = nodes[i]
+        upstream = cols["grad"][i]
+        sent = st["contribution"].get(str(index))
+        inputs = []
+        for port, a in enumerate(args[i]):
+            local = st["local"][local_at]
+            local_at += 1
+            if sent is not None:
+                contribution = sent[port]
+            else:
+                contribution = _wire(_zip(lambda u, g: u * g, _num(upstream), _num(local)))
+            if a in running:
+                running[a] = _zip(lambda p, q: p + q, running[a], _num(contribution))
+            else:
+                running[a] = _num(contribution)
+            used = []
+            for ref in st["uses"][ref_at : ref_at + st["usec"][uses_at]]:
+                target = i if ref == -1 else args[i][ref] if ref >= 0 else -2 - ref
+                used.append(f"n{target}")
+            ref_at += st["usec"][uses_at]
+            uses_at += 1
+            edges[edge_of[(i, port)]]["grad"] = contribution
+            inputs.append(
+                {
+                    "node": f"n{a}",
+                    "port": port,
+                    "edge": f"e{edge_of[(i, port)]}",
+                    "local_grad": local,
+                    "contribution": contribution,
+                    "accumulated": _wire(running[a]),
+                    "uses": used,
+                }
+            )
+        pieces = templates[st["rule"][index]].split("{}")
+        wires = [names[a] for a in args[i]] + [names[i]]
+        rule = pieces[0]
+        for piece in pieces[1:]:
+            slot = st["slots"][slot_at]
+            rule += (strings[slot] if slot >= 0 else wires[-1 - slot]) + piece
+            slot_at += 1
+        kink = st["kink"].get(str(index))
+        if kink is not None:
+            kind, convention, interval, count = kink
+            kink = {
+                "kind": strings[kind],
+                "convention": strings[convention],
+                "interval": interval,
+                "count": count,
+                "text": strings[convention],
+            }
+        steps.append(
+            {
+                "index": index,
+                "node": f"n{i}",
+                "op": node["op"],
+                "symbol": node["symbol"],
+                "upstream": upstream,
+                "inputs": inputs,
+                "rule": rule,
+                "formula": c["gates"][node["op"]]["formula"],
+                "kink": kink,
+            }
+        )
+    out = c["output"]
+    return {
+        "expression": c["expression"],
+        "output": {"value": values[out], "shape": shape[out], "node": f"n{out}"},
+        "inputs": c["inputs"],
+        "nodes": nodes,
+        "edges": edges,
+        "forward": [f"n{i}" for i in range(n)],
+        "backward": steps,
+        "gradients": {
+            nodes[i]["symbol"]: cols["grad"][i] for i in range(n) if nodes[i]["kind"] == "input"
+        },
+        "warnings": c["warnings"],
+        "stats": c["stats"],
+        "index_inputs": c["index_inputs"],
+        "gradcheck": c["gradcheck"],
+    }
+
+
+# ---------------------------------------------------------------- cases
+
+
+def _random_program(rng: random.Random, gates: int) -> str:
+    lines = []
+    for i in range(gates):
+        op = rng.choice(["+", "*", "/", "-", "**2", "max", "min", "relu", "exp", "tanh", "sigmoid",
+                         "abs", "log", "sqrt"])  # fmt: skip
+        a = rng.choice(["x", "y", "z"] + [f"g{j}" for j in range(i)])
+        b = rng.choice(["x", "y", "z", "2", "0", "0.1"] + [f"g{j}" for j in range(i)])
+        if op in ("+", "*", "/", "-"):
+            expression = f"{a} {op} {b}"
+        elif op in ("max", "min"):
+            expression = f"{op}({a}, {b}, {rng.choice(['x', 'y', 'z'])})"
+        elif op == "**2":
+            expression = f"{a}**2"
+        else:
+            expression = f"{op}({a})"
+        lines.append(f"g{i} = {expression}")
+    lines.append(f"g{gates - 1} * x + y")
+    return "\n".join(lines)
+
+
+def _cases() -> list[tuple[str, dict[str, Any]]]:
+    cases = [(p["expression"], p["inputs"]) for p in all_presets()]
+    rng = random.Random(1234)
+    for _ in range(40):
+        program = _random_program(rng, rng.randint(1, 30))
+        # ties, zeros (kinks, log 0, 1/0) and ordinary values
+        pool = [0.0, 0.0, 1.5, -2.0, 3.0, 1e-300, -0.1]
+        inputs = {name: rng.choice(pool) for name in parse(program).input_names}
+        cases.append((program, inputs))
+    cases += [
+        ("W @ x + b", {"W": [[1, 2], [3, 4]], "x": [1, -1], "b": 1.0}),
+        ("sum(a * b, 0)", {"a": [[1, 2], [3, 4]], "b": [1, -1]}),
+        ("mean(relu(a - b))", {"a": [[1, 2], [3, 0]], "b": [0.5, 2]}),
+        ("log(x) + 1/y - exp(z)", {"x": 0.0, "y": 0.0, "z": 1000.0}),
+        (
+            "a = x * y  # a stage\nb = a + (x - y) * (x + y) * (x - 2.5)\nmax(a, b)",
+            {"x": 2, "y": 2},
+        ),
+    ]
+    return cases
+
+
+CASES = _cases()
+
+
+def _post(
+    client: TestClient, expression: str, inputs: dict[str, Any], fmt: str | None, **extra: Any
+) -> Any:
+    body = {"expression": expression, "inputs": inputs, **extra}
+    if fmt is not None:
+        body["format"] = fmt
+    response = client.post("/api/v1/circuits/evaluate", json=body)
+    assert response.status_code == 200, response.text
+    return response
+
+
+def _strict(text: str) -> Any:
+    """Parses strict JSON: a bare NaN or Infinity (not RFC 8259) fails the test."""
+
+    def refuse(name: str) -> Any:
+        raise AssertionError(f"non-strict JSON constant {name}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+@pytest.mark.parametrize("index", range(len(CASES)))
+@pytest.mark.parametrize("tie_break", ["split", "first"])
+def test_compact_decodes_to_the_verbose_answer(
+    client: TestClient, index: int, tie_break: str
+) -> None:
+    expression, inputs = CASES[index]
+    verbose = _strict(_post(client, expression, inputs, "verbose", tie_break=tie_break).text)
+    compact = _strict(_post(client, expression, inputs, "compact", tie_break=tie_break).text)
+    assert compact["format"] == "compact"
+    # equal as JSON values: full precision, the same non-finite strings, the same captions
+    assert expand(compact) == verbose
+
+
+def test_default_format_is_verbose(client: TestClient) -> None:
+    answer = _post(client, "x * y", {"x": 3, "y": -4}, None).json()
+    assert answer["nodes"][2]["grad"] == 1.0 and answer["gradients"] == {"x": -4.0, "y": 3.0}
+
+
+def test_full_precision_and_non_finite_strings(client: TestClient) -> None:
+    # 0.1 + 0.2 is 0.30000000000000004 in float64: all 17 digits must survive the encoder;
+    # log(0) is -Infinity, sent as a string (_strict refuses a bare -Infinity).
+    text = _post(
+        client, "(x + y) * log(z) + w", {"x": 0.1, "y": 0.2, "z": 0.0, "w": 1.0}, "compact"
+    ).text
+    compact = _strict(text)
+    values = compact["nodes"]["value"]
+    assert 0.30000000000000004 in values
+    assert "-Infinity" in values
+    grads = compact["nodes"]["grad"]
+    # d/dz of (x + y) * log z at z = 0: (x + y) / z = +Infinity; d/d(log z) = x + y
+    assert "Infinity" in grads and 0.30000000000000004 in grads
+
+
+def test_captions_are_templates_filled_from_slots(client: TestClient) -> None:
+    # cs231n's neuron: its four multiply steps share one template; slots carry the numbers
+    neuron = "1 / (1 + exp(-(w0*x0 + w1*x1 + w2)))"
+    inputs = {"w0": 2, "x0": -1, "w1": -3, "x1": -2, "w2": -3}
+    compact = _post(client, neuron, inputs, "compact").json()
+    templates = compact["templates"]
+    multiply = [t for t in templates if t.startswith("multiply gate swaps")]
+    assert len(multiply) == 1
+    assert compact["steps"]["rule"].count(templates.index(multiply[0])) == 2
+    # the w0 * x0 step: w0 receives x0 · upstream = -1 · 0.2 = -0.2 (0.1966 at 4 digits)
+    rules = [s["rule"] for s in expand(compact)["backward"]]
+    assert "w0 receives x0 · upstream = -1 · 0.1966 = -0.1966" in " ".join(rules)
+
+
+def test_unknown_format_is_a_422_naming_the_field(client: TestClient) -> None:
+    response = client.post(
+        "/api/v1/circuits/evaluate", json={"expression": "x", "inputs": {"x": 1}, "format": "csv"}
+    )
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "format"]
+
+
+def test_size_per_gate_of_a_1000_gate_circuit(client: TestClient) -> None:
+    """Measured, and bounded loosely so that a regression to row-per-thing size fails."""
+    # gate i reads gate i - 1, so all 1,000 feed the output; a multiply's other operand is an
+    # input (|x| < 1) so that values stay finite
+    rng = random.Random(7)
+    names = [f"x{k}" for k in range(10)]
+    lines = []
+    for i in range(1000):
+        op = rng.choice(["add", "mul", "max", "relu"])
+        a = f"g{i - 1}" if i else "x0"
+        b = rng.choice(names if op == "mul" else names + [f"g{j}" for j in range(i)])
+        expression = {"add": f"{a} + {b}", "mul": f"{a} * {b}", "max": f"max({a}, {b})"}
+        lines.append(f"g{i} = {expression.get(op, f'relu({a})')}")
+    program = "\n".join(lines)
+    inputs = {name: rng.uniform(-1, 1) for name in parse(program).input_names}
+    compact = _post(client, program, inputs, "compact")
+    verbose = _post(client, program, inputs, "verbose")
+    gates = compact.json()["stats"]["gates"]
+    per_gate = len(compact.content) / gates
+    assert per_gate < 0.25 * len(verbose.content) / gates
+    print(f"compact {per_gate:.0f} B/gate, verbose {len(verbose.content) / gates:.0f} B/gate")
+    assert gates == 1000
+    assert per_gate < 200, per_gate
+
+
+@pytest.mark.parametrize("index", [0, 3, len(CASES) - 4, len(CASES) - 1])
+def test_compact_answer_matches_its_schema(client: TestClient, index: int) -> None:
+    expression, inputs = CASES[index]
+    answer = _post(client, expression, inputs, "compact", gradcheck=index == 0).json()
+    CompactEvaluateResponse.model_validate(answer)
+
+
+# ---------------------------------------------------------------- the parse cache
+
+
+def test_parse_cache_hits_and_never_leaks_state_between_requests() -> None:
+    # a stage that goes nowhere gives a warning; log(0) adds a non-finite one per request
+    program = "unused = x * 2\nlog(x) * y"
+    cache = ParseCache(2)
+    first = verbose(evaluate_result(program, {"x": 0.0, "y": 1.0}, cache=cache))
+    again = verbose(evaluate_result(program, {"x": 0.0, "y": 1.0}, cache=cache))
+    other = verbose(evaluate_result(program, {"x": 2.0, "y": 3.0}, cache=cache))
+    assert (cache.hits, cache.misses) == (2, 1)
+    assert first == again == verbose(evaluate_result(program, {"x": 0.0, "y": 1.0}))
+    # the stage; log 0 = -Infinity forward; dy = log 0 = -Infinity; d(log x) = 1/0 = Infinity
+    assert [w.get("value") for w in first["warnings"]] == [
+        None,
+        "-Infinity",
+        "-Infinity",
+        "Infinity",
+    ]
+    assert len(other["warnings"]) == 1  # only the stage: no warning carried over
+    assert other["output"]["value"] == math.log(2.0) * 3.0
+
+
+def test_parse_cache_is_a_bounded_lru_keyed_on_the_limits_too() -> None:
+    cache = ParseCache(2)
+    loose, tight = ParseLimits(), ParseLimits(max_gates=1)
+    cache.get("x + y", loose)
+    cache.get("x * y", loose)
+    cache.get("x + y", loose)  # now the most recent
+    cache.get("x - y", loose)  # evicts x * y
+    assert (cache.hits, cache.misses) == (1, 3)
+    cache.get("x + y", loose)
+    assert cache.hits == 2
+    cache.get("x * y", loose)
+    assert cache.misses == 4
+    # a node budget evicts the oldest too: x + y and x - y have 3 nodes each
+    small = ParseCache(10, max_nodes=6)
+    for text in ("x + y", "x - y", "x * y"):
+        small.get(text, loose)
+    assert (len(small._entries), small.nodes) == (2, 6)
+    small.get("x + y", loose)
+    assert small.misses == 4
+    # the same text under tighter limits is parsed again, and refused
+    with pytest.raises(LimitError):
+        cache.get("x + y * z", tight)
