@@ -17,7 +17,9 @@ from urllib.parse import urlsplit
 from tests.live_app import ROOT, running_app
 
 # Far below the ~40 ms delayed-ACK floor, far above a loopback round trip on a busy machine.
-P50_LIMIT_S = 0.020
+# The lower quartile, not the median: on a machine shared with other work a busy moment can
+# slow half the round trips, but with the delay every round trip after the first few waits.
+QUARTILE_LIMIT_S = 0.020
 
 
 def _keep_alive_round_trips(host: str, port: int, count: int) -> list[float]:
@@ -55,5 +57,5 @@ def test_keep_alive_requests_with_two_workers_do_not_wait_for_delayed_acks() -> 
         url = urlsplit(base)
         assert url.hostname is not None and url.port is not None
         times = _keep_alive_round_trips(url.hostname, url.port, 41)
-    p50 = statistics.median(times)
-    assert p50 < P50_LIMIT_S, f"keep-alive p50 {p50 * 1000:.1f} ms: answers wait for an ACK"
+    q25 = statistics.quantiles(times, n=4)[0]
+    assert q25 < QUARTILE_LIMIT_S, f"keep-alive p25 {q25 * 1000:.1f} ms: answers wait for an ACK"
