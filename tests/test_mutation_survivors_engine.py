@@ -51,3 +51,31 @@ def test_power_with_an_exponent_of_one() -> None:
     grads = evaluate("x ** y", {"x": 2.0, "y": 1.0})["gradients"]
     assert grads["x"] == 1.0
     assert grads["y"] == pytest.approx(2 * math.log(2), rel=1e-15)
+
+
+def rule_of(expression: str, inputs: dict[str, Any], op: str) -> str:
+    report = evaluate(expression, inputs)
+    return str(next(s for s in report["backward"] if s["op"] == op)["rule"])
+
+
+def test_relu_captions_for_a_positive_a_zero_and_a_tensor_input() -> None:
+    # relu passes the upstream gradient only where its input is > 0; at exactly 0 it blocks
+    # (PyTorch's relu'(0) = 0). With 2 * relu(x) the upstream gradient of relu is 2.
+    assert rule_of("2 * relu(x)", {"x": 0.5}, "relu").startswith(
+        "relu gate passes the gradient 2 through: its input 0.5 > 0"
+    )
+    assert rule_of("2 * relu(x)", {"x": 0.0}, "relu").startswith(
+        "relu gate blocks the gradient: its input 0 ≤ 0, so x gets 0"
+    )
+    assert rule_of("sum(relu(x))", {"x": [0.0, 1.0]}, "relu").startswith(
+        "relu gate routes the gradient through where the input was positive, 0 elsewhere"
+    )
+
+
+def test_max_of_scalars_on_the_numpy_path_names_its_winner() -> None:
+    # sum(v) = 1 + 2 = 3 > w = 0, so max sends its upstream 1 to sum(v). The tensor input v
+    # puts the whole circuit on the numpy path, where max's inputs are 0-d arrays, not floats;
+    # the caption must still be the scalar one.
+    assert rule_of("max(sum(v), w)", {"v": [1.0, 2.0], "w": 0.0}, "max") == (
+        "max gate routes the gradient 1 to sum(v), the larger input; w gets 0"
+    )
