@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from app.core.errors import LimitError
 from app.engine import ParseLimits, evaluate_result, parse
 from app.engine.cache import ParseCache
-from app.engine.encode import verbose
+from app.engine.encode import compact, verbose
 from app.presets import all_presets
 from app.schemas.circuits import CompactEvaluateResponse
 
@@ -401,6 +401,18 @@ def test_parse_cache_hits_and_never_leaks_state_between_requests() -> None:
     ]
     assert len(other["warnings"]) == 1  # only the stage: no warning carried over
     assert other["output"]["value"] == math.log(2.0) * 3.0
+
+
+@pytest.mark.parametrize("index", [0, 5, len(CASES) - 5, len(CASES) - 1])
+def test_cached_circuit_encodes_the_same_compact_answer(index: int) -> None:
+    # the second request reuses the structure columns kept with the cached circuit
+    expression, inputs = CASES[index]
+    other = {k: (v if isinstance(v, list) else v + 0.25) for k, v in inputs.items()}
+    cache = ParseCache(4)
+    for values in (inputs, other, inputs):
+        cached = compact(evaluate_result(expression, values, cache=cache))
+        assert cached == compact(evaluate_result(expression, values))
+    assert cache.hits == 2
 
 
 def test_parse_cache_is_a_bounded_lru_keyed_on_the_limits_too() -> None:

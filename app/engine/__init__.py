@@ -75,10 +75,11 @@ def evaluate_result(
     with gc_paused():
         if cache is not None:
             parsed = cache.get(expression, parse_limits(limits))
-            circuit, texts, names = parsed.circuit, parsed.texts, parsed.names
+            circuit, texts, names, memo = parsed.circuit, parsed.texts, parsed.names, parsed.memo
         else:
             circuit = parse(expression, parse_limits(limits))
             texts, names = wire_names(circuit, expression)
+            memo = None
         values = bind_inputs(
             circuit, inputs, limits.max_tensor_rank, limits.max_tensor_elements_per_input
         )
@@ -90,7 +91,7 @@ def evaluate_result(
             _check_gradcheck_evals(circuit, values, limits)
         estimate(circuit, shapes, len(expression), gradcheck_).check(limits, ("body", "expression"))
         trace = run(circuit, values, output_grad, tie_break)
-        result = collect(circuit, trace, expression, texts, names, tie_break, output_grad)
+        result = collect(circuit, trace, expression, texts, names, tie_break, output_grad, memo)
     if gradcheck_:
         check = gradcheck(circuit, values, trace, float(output_grad), h)
         for item in check["inputs"]:

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 from app.core.config import get_settings
 from app.engine.builder import ParseLimits
@@ -27,6 +28,7 @@ class Parsed:
     circuit: Circuit
     texts: list[str]
     names: list[str]
+    memo: dict[str, Any] = field(default_factory=dict)  # encoders' per-circuit columns
 
 
 class ParseCache:

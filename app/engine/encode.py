@@ -282,13 +282,10 @@ def _elementwise(result: EvaluateResult, step: StepResult) -> bool:
     return all(np.shape(result.values[a]) == out for a in node.args)
 
 
-def compact(result: EvaluateResult) -> dict[str, Any]:
-    """The columnar answer (what the page asks for). See the module docstring and README."""
+def _structure(result: EvaluateResult, strings: _Strings) -> dict[str, Any]:
+    """The node columns that depend on the circuit alone, not on the inputs' values."""
     circuit = result.circuit
-    nodes = circuit.nodes
-    names, texts, values = result.names, result.texts, result.values
-    strings = _Strings()
-
+    names, texts = result.names, result.texts
     label: list[int] = []
     kind: list[str] = []
     op: list[int] = []
@@ -299,10 +296,9 @@ def compact(result: EvaluateResult) -> dict[str, Any]:
     span: list[int] = []
     excerpts = Excerpts(result.expression)
     previous_start = 0
-    shape: dict[str, list[int]] = {}
     labels: dict[str, list[int]] = {}
     params: dict[str, Any] = {}
-    for node in nodes:
+    for node in circuit.nodes:
         kind.append(node.kind[0])
         op.append(-1 if node.op is None else strings(node.op))
         argc.append(len(node.args))
@@ -327,14 +323,49 @@ def compact(result: EvaluateResult) -> dict[str, Any]:
             end = excerpts.offset(node.span.end_line, node.span.end_col)
             span.extend((start - previous_start, end - start))
             previous_start = start
-        if not result.fast and np.ndim(values[node.id]):
-            shape[str(node.id)] = list(np.shape(values[node.id]))
         label.append(strings(node.labels[0]) if node.labels else -1)
         if len(node.labels) > 1:
             labels[str(node.id)] = [strings(extra) for extra in node.labels]
         param = param_of(node, arg_names)
         if param is not None:
             params[str(node.id)] = param
+    return {
+        "kind": "".join(kind),
+        "op": op,
+        "argc": argc,
+        "args": args,
+        "symbol": symbol,
+        "name": name_ref,
+        "span": span,
+        "label": label,
+        "labels": labels,
+        "param": params,
+    }
+
+
+def compact(result: EvaluateResult) -> dict[str, Any]:
+    """The columnar answer (what the page asks for). See the module docstring and README."""
+    circuit = result.circuit
+    nodes = circuit.nodes
+    names, values = result.names, result.values
+    # A circuit from the parse cache keeps its structure columns (and the strings they point
+    # to) in result.memo, so re-evaluating it with new inputs encodes only the numbers.
+    memo = result.memo
+    known = memo.get("compact") if memo is not None else None
+    if known is None:
+        strings = _Strings()
+        structure = _structure(result, strings)
+        if memo is not None:
+            memo["compact"] = (dict(strings.index), structure)
+    else:
+        strings = _Strings()
+        strings.index = dict(known[0])
+        structure = known[1]
+    shape: dict[str, list[int]] = {}
+    if not result.fast:
+        for node in nodes:
+            if np.ndim(values[node.id]):
+                shape[str(node.id)] = list(np.shape(values[node.id]))
 
     step_node: list[int] = []
     previous_node = len(nodes)
@@ -380,19 +411,10 @@ def compact(result: EvaluateResult) -> dict[str, Any]:
             for name in sorted(ops)
         },
         "nodes": {
-            "kind": "".join(kind),
-            "op": op,
-            "argc": argc,
-            "args": args,
-            "symbol": symbol,
-            "name": name_ref,
-            "span": span,
+            **structure,
             "value": _column(values),
             "grad": _column(result.grads),
             "shape": shape,
-            "label": label,
-            "labels": labels,
-            "param": params,
         },
         "steps": {
             "node": step_node,

@@ -45,6 +45,8 @@ class EvaluateResult:
     output_grad: float
     fast: bool
     gradcheck: dict[str, Any] | None = field(default=None)
+    # what encoders may keep about a cached circuit between requests (encode.compact)
+    memo: dict[str, Any] | None = field(default=None)
 
     def caption_view(self, step: StepResult) -> Step:
         """What the gate's explain function reads about `step`."""
@@ -93,6 +95,7 @@ def collect(
     names: list[str],
     tie_break: str,
     output_grad: float,
+    memo: dict[str, Any] | None = None,
 ) -> EvaluateResult:
     """Types a trace: finds each step's kink and cached values, and the non-finite warnings."""
     nodes = circuit.nodes
@@ -138,4 +141,5 @@ def collect(
         tie_break,
         float(output_grad),
         trace.fast,
+        memo=memo,
     )
