@@ -414,7 +414,7 @@ class HeavyPool:
                 proc = await _unless_disconnected(waiter, disconnected)
             except BaseException:
                 self._waiters = [(c, w) for c, w in self._waiters if w is not waiter]
-                if waiter.done() and not waiter.cancelled():
+                if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
                     self._hand_over(waiter.result())  # handed to us as we left: pass it on
                 raise
         self._running[client] = self._running.get(client, 0) + 1
