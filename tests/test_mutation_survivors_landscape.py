@@ -15,11 +15,13 @@ ONE_HINGE = LossSpec("svm", "ww", 1.0, 0.0)
 Y0 = np.array([0])
 
 
-def test_2d_row_with_a_kink_exactly_on_its_low_edge() -> None:
-    # S1 = [0, 1]: the margin is +a, so L(a) = max(0, a) on [0, 2] at 5 points.
+@pytest.mark.parametrize("variant", ["ww", "structured"])
+def test_2d_row_with_a_kink_exactly_on_its_low_edge(variant: str) -> None:
+    # S1 = [0, 1]: the margin is +a, so L(a) = max(0, a) on [0, 2] at 5 points (the structured
+    # variant's max over the one other class is the same hinge, through its own code path).
     row = grid_rows(
         np.array([[0.0, -1.0]]), np.array([[0.0, 1.0]]), np.zeros((1, 2)), np.array([0.0]),
-        Y0, ONE_HINGE, 0.0, 2.0, 5,
+        Y0, LossSpec("svm", variant, 1.0, 0.0), 0.0, 2.0, 5,
     )  # fmt: skip
     np.testing.assert_allclose(row, [[0.0, 0.5, 1.0, 1.5, 2.0]], rtol=0, atol=1e-15)
 
