@@ -38,7 +38,7 @@ class EvaluateRequest(BaseModel):
         "verbose",
         description="verbose: a row per node, edge and step (the default, readable as it is); "
         "compact: columns, each fact sent once, captions as templates and slots (the page's "
-        "format, about a tenth of the size; README 'The compact answer' shows how to read it).",
+        "format, about a seventh of the size; README 'The compact answer' shows how to read it).",
     )
 
 
