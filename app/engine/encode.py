@@ -158,9 +158,9 @@ def _stats(result: EvaluateResult) -> dict[str, Any]:
 
 # ---------------------------------------------------------------- compact
 
-# A caption's numbers (as fmt writes them) and words; a name that is not a plain word is first
-# replaced by a private-use character (U+E000 + its position among the step's names).
-# A slot: a marked name, or a number as fmt writes it (not the digits of a word such as x0)
+# Each of a step's wire names is first replaced by a private-use character (U+E000 + its
+# position among the step's names); a slot is then such a mark, or a number as fmt writes it
+# (not the digits of a word such as x0).
 _SPLIT = re.compile(r"([\ue000-\uf8ff])|(?<![\w.])(-?\d+(?:\.\d+)?(?:e-?\d+)?)")
 _WORD = re.compile(r"[A-Za-z_]\w*")
 _NUMBER = re.compile(r"-?(?:\d+(?:\.\d+)?(?:e-?\d+)?|Infinity|NaN)")
