@@ -79,3 +79,14 @@ def test_max_of_scalars_on_the_numpy_path_names_its_winner() -> None:
     assert rule_of("max(sum(v), w)", {"v": [1.0, 2.0], "w": 0.0}, "max") == (
         "max gate routes the gradient 1 to sum(v), the larger input; w gets 0"
     )
+
+
+def test_max_captions_for_a_nan_input_and_a_tie_with_no_loser() -> None:
+    # sqrt(-1) is NaN and max(NaN, 0) is NaN (numpy propagates it): no input equals the output.
+    assert rule_of("max(sqrt(x), y)", {"x": -1.0, "y": 0.0}, "max") == (
+        "max gate's output is NaN: no input won, so every input gets 0"
+    )
+    # z = w = 1 tie and nobody loses: each gets 1/2 of the upstream 1, and the sentence ends there.
+    assert rule_of("max(z, w)", {"z": 1.0, "w": 1.0}, "max").startswith(
+        "max gate has a tie at 1 between z and w: it splits the gradient 1: z gets 0.5, w gets 0.5. "
+    )
