@@ -57,10 +57,9 @@ def forward_work(circuit: Circuit, shapes: Sequence[Shape], per_gate: int = W_GA
         if node.kind != "gate":
             continue
         out = elements(shapes[node.id])
-        if node.op in ("matmul", "dot"):
-            # the inner axis: out elements x the first operand's last axis
-            inner = shapes[node.args[0]][-1] if shapes[node.args[0]] else 1
-            work += out * inner
+        contraction = GATES[node.op].multiply_adds  # type: ignore[index]
+        if contraction is not None:
+            work += contraction(shapes[node.id], [shapes[a] for a in node.args])
         else:
             work += out * max(1, len(node.args)) + sum(elements(shapes[a]) for a in node.args)
         work += per_gate

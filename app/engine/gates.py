@@ -80,6 +80,19 @@ class Gate:
     # Output shape from input shapes, raising app.engine.shapes.ShapeError in dimension terms;
     # None means elementwise under numpy broadcasting (see app/engine/shapes.py).
     shape: Callable[..., tuple[int, ...]] | None = None
+    # The language's operator token: infix between two inputs (x + y) or prefix on one (-x).
+    # The parser's operator tables are read from these fields; a higher precedence binds tighter.
+    operator: str | None = None
+    precedence: int | None = None
+    right_assoc: bool = False
+    # The gate the operator builds instead when its right operand is a constant (x**2 is pow).
+    constant_form: str | None = None
+    # uses(out, args, port): the node ids whose cached forward values input `port`'s local
+    # gradient is computed from (the page highlights them). Required: say [] when none.
+    uses: Callable[[int, Sequence[int], int], list[int]] | None = None
+    # multiply_adds(out_shape, arg_shapes) for a contraction (@, dot), which the cost model and
+    # the BPC_MAX_TENSOR_MATMUL_WORK limit count; None means elementwise work.
+    multiply_adds: Callable[[tuple[int, ...], Sequence[tuple[int, ...]]], int] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         low, high = self.arity
@@ -95,9 +108,86 @@ class Gate:
 GATES: dict[str, Gate] = {}
 
 
-def register(gate: Gate) -> Gate:
-    GATES[gate.name] = gate
+class IncompleteGate(ValueError):
+    """A gate that cannot be registered: it names the gate and what is missing or inconsistent."""
+
+
+def register(gate: Gate, table: dict[str, Gate] | None = None) -> Gate:
+    """Adds `gate` to the table (GATES unless given), refusing it at import time when incomplete.
+
+    A missing rule would otherwise surface only when a student's circuit first reaches the
+    gate, as autograd's core raises for an op without a vjp.
+    """
+    table = GATES if table is None else table
+    problem = _incomplete(gate, table)
+    if problem is not None:
+        raise IncompleteGate(f"gate '{gate.name}' {problem}")
+    table[gate.name] = gate
     return gate
+
+
+def _incomplete(gate: Gate, table: dict[str, Gate]) -> str | None:
+    if gate.name in table:
+        return "is already registered"
+    if gate.local is None and gate.vjp is None:
+        return "has no backward rule: give it local (elementwise) or vjp"
+    if gate.uses is None:
+        return "does not say which cached values its rule uses: give it uses (no_uses if none)"
+    if gate.infix and gate.operator is None:
+        return "is drawn infix but has no operator token"
+    if gate.operator is None:
+        if gate.precedence is not None or gate.right_assoc or gate.constant_form is not None:
+            return "has a precedence, associativity or constant form but no operator token"
+        return None
+    if gate.precedence is None:
+        return f"has the operator '{gate.operator}' but no precedence"
+    if gate.arity not in ((1, 1), (2, 2)):
+        return f"has the operator '{gate.operator}' but an operator takes one or two inputs"
+    if gate.arity == (2, 2) and not gate.infix:
+        return f"has the binary operator '{gate.operator}' but is not drawn infix"
+    for other in table.values():
+        if other.operator == gate.operator and other.arity == gate.arity:
+            return f"has the operator '{gate.operator}', which is already gate '{other.name}''s"
+    if gate.constant_form is not None and gate.constant_form not in table:
+        return f"has the constant form '{gate.constant_form}', which is not registered"
+    return None
+
+
+def operators(table: dict[str, Gate], arity: int) -> dict[str, Gate]:
+    """The language's operators taking `arity` inputs (2: infix, 1: prefix), by token."""
+    return {g.operator: g for g in table.values() if g.operator is not None and g.arity[0] == arity}
+
+
+# Which cached values a rule reads, shared by the gates whose rules read the same ones.
+def no_uses(out: int, args: Sequence[int], port: int) -> list[int]:
+    return []
+
+
+def uses_other(out: int, args: Sequence[int], port: int) -> list[int]:
+    return [args[1 - port]]  # multiply swaps: x's gradient is y · upstream
+
+
+def uses_input(out: int, args: Sequence[int], port: int) -> list[int]:
+    return [args[0]]
+
+
+def uses_output(out: int, args: Sequence[int], port: int) -> list[int]:
+    return [out]  # computed from its own output, e.g. exp' = exp
+
+
+def _div_uses(out: int, args: Sequence[int], port: int) -> list[int]:
+    return [args[1]] if port == 0 else [args[0], args[1]]
+
+
+def _pow_xy_uses(out: int, args: Sequence[int], port: int) -> list[int]:
+    return list(args) + ([out] if port == 1 else [])
+
+
+def _route_uses(out: int, args: Sequence[int], port: int) -> list[int]:
+    # input i's local gradient is [x_i == out] (shared out among ties): it reads x_i and the
+    # output only, so the answer stays linear in the arguments. With tie_break "first" it also
+    # depends on whether an earlier input tied, which the kink says.
+    return [args[port], out]
 
 
 def _given(step: Step, i: int) -> str:
@@ -128,6 +218,9 @@ register(
         scalar_local=lambda xs, out, p, t: [1.0, 1.0],
         infix=True,
         by_name=False,
+        operator="+",
+        precedence=10,
+        uses=no_uses,
     )
 )
 
@@ -153,6 +246,9 @@ register(
         scalar_local=lambda xs, out, p, t: [1.0, -1.0],
         infix=True,
         by_name=False,
+        operator="-",
+        precedence=10,
+        uses=no_uses,
     )
 )
 
@@ -180,6 +276,9 @@ register(
         scalar_local=lambda xs, out, p, t: [xs[1], xs[0]],
         infix=True,
         by_name=False,
+        operator="*",
+        precedence=20,
+        uses=uses_other,
     )
 )
 
@@ -211,6 +310,9 @@ register(
         scalar_local=lambda xs, out, p, t: [1.0 / xs[1], -(xs[0] / xs[1]) / xs[1]],
         infix=True,
         by_name=False,
+        operator="/",
+        precedence=20,
+        uses=_div_uses,
     )
 )
 
@@ -229,6 +331,9 @@ register(
         scalar_forward=lambda a: -a,
         scalar_local=lambda xs, out, p, t: [-1.0],
         by_name=False,
+        operator="-",
+        precedence=30,
+        uses=no_uses,
     )
 )
 
@@ -292,6 +397,7 @@ register(
         scalar_forward=lambda a, c: float(np.power(np.float64(a), c)),
         scalar_local=_as_floats(_pow_const_local),
         by_name=False,
+        uses=uses_input,
     )
 )
 
@@ -313,6 +419,11 @@ register(
         scalar_local=_as_floats(_pow_xy_local),
         infix=True,
         by_name=False,
+        operator="**",
+        precedence=40,
+        right_assoc=True,
+        constant_form="pow",
+        uses=_pow_xy_uses,
     )
 )
 
@@ -438,6 +549,7 @@ register(
         kink=_route_kink,
         scalar_forward=lambda *xs: max(xs) if all(x == x for x in xs) else math.nan,
         scalar_local=_route_scalar_local,
+        uses=_route_uses,
     )
 )
 
@@ -454,6 +566,7 @@ register(
         kink=_route_kink,
         scalar_forward=lambda *xs: min(xs) if all(x == x for x in xs) else math.nan,
         scalar_local=_route_scalar_local,
+        uses=_route_uses,
     )
 )
 
@@ -491,6 +604,7 @@ register(
         local=lambda xs, out, p, t: [out],
         scalar_forward=math.exp,
         scalar_local=lambda xs, out, p, t: [out],
+        uses=uses_output,
     )
 )
 
@@ -506,6 +620,7 @@ register(
         local=lambda xs, out, p, t: [1.0 / xs[0] * np.ones_like(out)],
         scalar_forward=math.log,
         scalar_local=lambda xs, out, p, t: [1.0 / xs[0]],
+        uses=uses_input,
     )
 )
 
@@ -526,6 +641,7 @@ register(
         ),
         scalar_forward=math.sqrt,
         scalar_local=lambda xs, out, p, t: [0.5 / out],
+        uses=uses_output,
     )
 )
 
@@ -549,6 +665,7 @@ register(
         scalar_local=lambda xs, out, p, t: [
             (xs[0] > 0) - (xs[0] < 0) + 0.0 if xs[0] == xs[0] else math.nan
         ],
+        uses=uses_input,
     )
 )
 
@@ -584,6 +701,7 @@ register(
         ),
         scalar_forward=lambda x: 0.0 if x < 0 else x,
         scalar_local=lambda xs, out, p, t: [0.0 if xs[0] <= 0 else 1.0],
+        uses=uses_input,
     )
 )
 
@@ -617,6 +735,7 @@ register(
         local=lambda xs, out, p, t: [out * (1.0 - out)],
         scalar_forward=_sigmoid_scalar,
         scalar_local=lambda xs, out, p, t: [out * (1.0 - out)],
+        uses=uses_output,
     )
 )
 
@@ -633,12 +752,9 @@ register(
         local=lambda xs, out, p, t: [(1.0 - out) * (1.0 + out)],
         scalar_forward=_as_float(np.tanh),  # math.tanh and np.tanh differ in the last bit
         scalar_local=lambda xs, out, p, t: [(1.0 - out) * (1.0 + out)],
+        uses=uses_output,
     )
 )
-
-
-# Binary operators of the expression language (more, such as @, register themselves here).
-BINARY_OPS = {"+": "add", "-": "sub", "*": "mul", "/": "div", "**": "pow_xy"}
 
 
 def gate_table() -> list[dict[str, Any]]:

@@ -124,6 +124,10 @@ def _explain_index(s: Step) -> str:
     return rule
 
 
+def _index_uses(out: int, args: Sequence[int], port: int) -> list[int]:
+    return list(args[1:])  # where the selected elements were
+
+
 register(
     Gate(
         "index",
@@ -136,6 +140,7 @@ register(
         vjp=_index_vjp,
         by_name=False,
         shape=_index_shape,
+        uses=_index_uses,
     )
 )
 

@@ -13,12 +13,13 @@ from typing import Any
 from app.core.errors import LimitError, ProblemError
 from app.engine.builder import Builder, Operand, ParseLimits, bind_name, constant
 from app.engine.circuit import Circuit, Span
-from app.engine.gates import BINARY_OPS, GATES
+from app.engine.gates import GATES, Gate, operators
 from app.engine.lexer import END, NAME, NEWLINE, NUM, OP, Token, parse_problem, tokenize
 from app.engine.subscripts import closing_bracket, parse_index
 
-# Binding power: higher binds tighter. ** is right-associative and binds tighter than unary minus.
-_PRECEDENCE = {"+": 10, "-": 10, "*": 20, "/": 20, "@": 20, "unary": 30, "**": 40}
+# The operator tables are read from the gates (operator, precedence, right_assoc). Unary plus
+# is no gate (it changes nothing) and binds as tightly as unary minus.
+_IDENTITY = "+"
 
 
 @dataclass(slots=True)
@@ -39,10 +40,8 @@ class _Pending:
     op: str
     token: Token
     unary: bool
-
-    @property
-    def precedence(self) -> int:
-        return _PRECEDENCE["unary"] if self.unary else _PRECEDENCE[self.op]
+    gate: Gate | None  # None for unary plus
+    precedence: int
 
 
 def parse(source: str, limits: ParseLimits | None = None) -> Circuit:
@@ -150,6 +149,7 @@ def _parse_expression(
     limits = builder.limits
     output: list[Operand] = []
     ops: list[_Pending | _Marker] = []
+    infix, prefix = operators(GATES, 2), operators(GATES, 1)
     depth = 0
     expect_operand = True
     i = 0
@@ -202,19 +202,19 @@ def _parse_expression(
                 if depth > limits.max_nesting_depth:
                     raise _too_deep(depth, limits)
                 ops.append(_Marker("paren", token, None, 0, len(output)))
-            elif text in ("-", "+"):
-                ops.append(_Pending(text, token, unary=True))
+            elif token.kind == OP and (text in prefix or text == _IDENTITY):
+                gate = prefix.get(text)
+                binding = (gate or prefix["-"]).precedence
+                assert binding is not None  # register() refuses an operator without one
+                ops.append(_Pending(text, token, True, gate, binding))
             else:
                 raise builder.fail(token, _expected_operand(token, after))
         else:
-            if token.kind == OP and text in _PRECEDENCE and text != "unary":
-                if text not in BINARY_OPS:
-                    raise builder.fail(
-                        token, f"the operator '{text}' is not available for this circuit"
-                    )
-                precedence = _PRECEDENCE[text]
-                reduce_while(precedence, right_assoc=text == "**")
-                ops.append(_Pending(text, token, unary=False))
+            if token.kind == OP and text in infix:
+                gate = infix[text]
+                assert gate.precedence is not None  # register() refuses an operator without one
+                reduce_while(gate.precedence, gate.right_assoc)
+                ops.append(_Pending(text, token, False, gate, gate.precedence))
                 expect_operand = True
             elif text == ",":
                 while ops and isinstance(ops[-1], _Pending):
@@ -298,7 +298,7 @@ def _parse_expression(
 
 def _apply_unary(builder: Builder, pending: _Pending, operand: Operand) -> Operand:
     start = (pending.token.line, pending.token.col)
-    if pending.op == "+":
+    if pending.gate is None:  # unary plus
         return Operand(operand.node, start, operand.end)
     node = builder.nodes[operand.node]
     if node.kind == "const" and not node.labels and node.id == len(builder.nodes) - 1:
@@ -306,15 +306,18 @@ def _apply_unary(builder: Builder, pending: _Pending, operand: Operand) -> Opera
         node.const = -node.const
         node.span = Span(start[0], start[1], operand.end[0], operand.end[1])
         return Operand(operand.node, start, operand.end)
-    return builder.gate("neg", [operand], start, operand.end)
+    return builder.gate(pending.gate.name, [operand], start, operand.end)
 
 
 def _apply_binary(builder: Builder, pending: _Pending, left: Operand, right: Operand) -> Operand:
-    op = BINARY_OPS[pending.op]
+    gate = pending.gate
+    assert gate is not None
     right_node = builder.nodes[right.node]
-    if op == "pow_xy" and right_node.kind == "const":
-        return builder.gate("pow", [left], left.start, right.end, param=right_node.const)
-    return builder.gate(op, [left, right], left.start, right.end)
+    if gate.constant_form is not None and right_node.kind == "const":
+        return builder.gate(
+            gate.constant_form, [left], left.start, right.end, param=right_node.const
+        )
+    return builder.gate(gate.name, [left, right], left.start, right.end)
 
 
 def _call(builder: Builder, marker: _Marker, output: list[Operand], close: Token) -> Operand:

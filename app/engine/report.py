@@ -70,32 +70,6 @@ def display_name(node: Node, excerpt: str) -> str:
     return f"the {node_symbol(node)} gate's output"
 
 
-def _uses(node: Node, port: int) -> list[int]:
-    """Which cached forward values the local gradient of input `port` is computed from."""
-    op = node.op
-    args = node.args
-    if op == "mul":
-        return [args[1 - port]]
-    if op == "div":
-        return [args[1]] if port == 0 else [args[0], args[1]]
-    if op in ("exp", "sigmoid", "tanh", "sqrt"):
-        return [node.id]
-    if op in ("log", "abs", "relu", "pow"):
-        return [args[0]]
-    if op == "pow_xy":
-        return list(args) + ([node.id] if port == 1 else [])
-    if op in ("max", "min"):
-        # input i's local gradient is [x_i == out] (shared out among ties): it reads x_i and
-        # the output only, so the answer stays linear in the arguments. With tie_break
-        # "first" it also depends on whether an earlier input tied, which the kink says.
-        return [args[port], node.id]
-    if op in ("matmul", "dot"):  # dW = dD @ X.T uses X; dX = W.T @ dD uses W
-        return [args[1 - port]]
-    if op == "index":  # where the selected elements were
-        return list(args[1:])
-    return []
-
-
 def wire_names(circuit: Circuit, source: str) -> tuple[list[str], list[str]]:
     """Each node's source excerpt, and the name captions use for its wire."""
     excerpts = Excerpts(source)

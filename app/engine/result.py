@@ -10,7 +10,7 @@ import numpy as np
 from app.engine.circuit import Circuit
 from app.engine.gates import GATES, Kink, Step
 from app.engine.passes import Trace
-from app.engine.report import _uses, broadcast_note, non_finite_warnings
+from app.engine.report import broadcast_note, non_finite_warnings
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +119,7 @@ def collect(
                 local,
                 contributions,
                 accumulated,
-                [_uses(node, port) for port in range(len(node.args))],
+                [gate.uses(node_id, node.args, port) for port in range(len(node.args))],  # type: ignore[misc]
                 kink,
             )
         )

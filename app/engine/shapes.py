@@ -123,8 +123,9 @@ def infer_shapes(
                 "max_tensor_elements_per_node",
                 loc=("body", "expression"),
             )
-        if node.op in ("matmul", "dot"):
-            work += elements * shapes[node.args[0]][-1]
+        contraction = GATES[node.op].multiply_adds if node.op is not None else None
+        if contraction is not None:
+            work += contraction(shape, [shapes[a] for a in node.args])
             if work > max_matmul_work:
                 raise LimitError(
                     "the multiply-adds of all @ and dot gates together",

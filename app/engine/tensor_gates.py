@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from app.engine.gates import BINARY_OPS, Gate, Step, register
+from app.engine.gates import Gate, Step, no_uses, register, uses_other
 from app.engine.index_gate import index_input_names, index_text
 from app.engine.numbers import fmt
 from app.engine.shapes import Shape, ShapeError, grad_name, shape_str
@@ -69,6 +69,11 @@ def _matmul_shape(shapes: Sequence[Shape], param: Any, names: Sequence[str], kno
     return a[:-1] + b[1:]
 
 
+def _contraction_work(out: Shape, args: Sequence[Shape]) -> int:
+    """Multiply-adds of @ or dot: each output element sums over the first operand's last axis."""
+    return math.prod(out) * (args[0][-1] if args[0] else 1)
+
+
 def _matmul_vjp(g: Any, xs: Sequence[Any], out: Any, param: Any) -> list[Any]:
     a, b = xs
     if a.ndim == 1 and b.ndim == 1:
@@ -120,9 +125,12 @@ register(
         infix=True,
         by_name=False,
         shape=_matmul_shape,
+        operator="@",
+        precedence=20,
+        uses=uses_other,
+        multiply_adds=_contraction_work,
     )
 )
-BINARY_OPS["@"] = "matmul"
 
 
 def _dot_shape(shapes: Sequence[Shape], param: Any, names: Sequence[str], known: Any) -> Shape:
@@ -153,6 +161,8 @@ register(
         vjp=lambda g, xs, out, p: [g * xs[1], g * xs[0]],
         shape=_dot_shape,
         reserved=False,
+        uses=uses_other,
+        multiply_adds=_contraction_work,
     )
 )
 
@@ -181,6 +191,7 @@ register(
         _explain_transpose,
         vjp=lambda g, xs, out, p: [np.transpose(g)],
         shape=lambda shapes, p, names, known: tuple(reversed(shapes[0])),
+        uses=no_uses,
     )
 )
 
@@ -225,6 +236,7 @@ register(
         vjp=lambda g, xs, out, p: [np.reshape(g, np.shape(xs[0]))],
         params=(1, 8),
         shape=lambda shapes, p, names, known: _dims(p, names[0], shapes[0]),
+        uses=no_uses,
     )
 )
 
@@ -288,6 +300,7 @@ register(
         vjp=lambda g, xs, out, p: [_spread(g, xs[0], p)],
         params=(0, 1),
         shape=_reduce_shape,
+        uses=no_uses,
     )
 )
 
@@ -309,6 +322,7 @@ register(
         vjp=lambda g, xs, out, p: [_spread(g, xs[0], p) / _count(xs[0], p)],
         params=(0, 1),
         shape=_reduce_shape,
+        uses=no_uses,
     )
 )
 

@@ -1,0 +1,144 @@
+"""register() refuses an incomplete gate by name, and the parser's operators come from the gates."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import pytest
+
+from app.engine import parse
+from app.engine.gates import GATES, Gate, IncompleteGate, no_uses, operators, register
+
+
+def _gate(name: str = "twice", **fields: Any) -> Gate:
+    """A complete unary gate (2x) to break one field at a time, registered into scratch tables."""
+    base = Gate(
+        name,
+        "2·",
+        (1, 1),
+        lambda x: 2 * x,
+        "d/dx 2x = 2",
+        "twice gate doubles the upstream gradient",
+        lambda s: "twice",
+        local=lambda xs, out, p, t: [2 * np.ones_like(out)],
+        uses=no_uses,
+    )
+    return replace(base, **fields)
+
+
+def test_a_complete_gate_registers_into_the_given_table_only() -> None:
+    scratch: dict[str, Gate] = {}
+    gate = register(_gate(), scratch)
+    assert scratch == {"twice": gate}
+    assert "twice" not in GATES
+
+
+@pytest.mark.parametrize(
+    ("fields", "missing"),
+    [
+        ({"local": None}, "has no backward rule: give it local (elementwise) or vjp"),
+        ({"uses": None}, "does not say which cached values its rule uses"),
+        ({"infix": True, "arity": (2, 2)}, "is drawn infix but has no operator token"),
+        ({"operator": "%"}, "has the operator '%' but no precedence"),
+        ({"precedence": 20}, "has a precedence, associativity or constant form but no operator"),
+        ({"right_assoc": True}, "has a precedence, associativity or constant form but no operator"),
+        (
+            {"operator": "%", "precedence": 20, "arity": (2, None)},
+            "has the operator '%' but an operator takes one or two inputs",
+        ),
+        (
+            {"operator": "%", "precedence": 20, "arity": (2, 2)},
+            "has the binary operator '%' but is not drawn infix",
+        ),
+        (
+            {"operator": "%", "precedence": 20, "constant_form": "nowhere"},
+            "has the constant form 'nowhere', which is not registered",
+        ),
+    ],
+)
+def test_an_incomplete_gate_is_refused_naming_the_gate_and_what_is_missing(
+    fields: dict[str, Any], missing: str
+) -> None:
+    scratch: dict[str, Gate] = {}
+    with pytest.raises(IncompleteGate) as refused:
+        register(_gate(**fields), scratch)
+    assert str(refused.value).startswith("gate 'twice' ")
+    assert missing in str(refused.value)
+    assert scratch == {}
+
+
+def test_a_second_gate_of_the_same_name_is_refused() -> None:
+    scratch: dict[str, Gate] = {}
+    register(_gate(), scratch)
+    with pytest.raises(IncompleteGate, match="gate 'twice' is already registered"):
+        register(_gate(), scratch)
+
+
+def test_an_operator_token_already_taken_at_the_same_arity_is_refused() -> None:
+    scratch: dict[str, Gate] = {}
+    register(_gate("neg2", operator="-", precedence=30), scratch)
+    with pytest.raises(IncompleteGate, match="operator '-', which is already gate 'neg2''s"):
+        register(_gate("other", operator="-", precedence=30), scratch)
+    # the same token at another arity is a different operator (binary minus beside unary minus)
+    binary = _gate("minus", operator="-", precedence=10, arity=(2, 2), infix=True)
+    assert register(binary, scratch) is binary
+
+
+def test_every_registered_gate_says_which_cached_values_it_uses() -> None:
+    assert all(gate.uses is not None for gate in GATES.values())
+
+
+def test_the_operator_tables_are_read_from_the_gates() -> None:
+    infix = {token: gate.name for token, gate in operators(GATES, 2).items()}
+    prefix = {token: gate.name for token, gate in operators(GATES, 1).items()}
+    assert infix == {"+": "add", "-": "sub", "*": "mul", "/": "div", "**": "pow_xy", "@": "matmul"}
+    assert prefix == {"-": "neg"}
+
+
+def _ops(source: str) -> list[str | None]:
+    return [node.op for node in parse(source).nodes if node.kind == "gate"]
+
+
+def test_precedence_and_associativity_come_from_the_gates() -> None:
+    # a - b - c is (a - b) - c: the first sub is built first and feeds the second
+    circuit = parse("a - b - c")
+    first, second = (n for n in circuit.nodes if n.kind == "gate")
+    assert second.args[0] == first.id
+    # a ** b ** c is a ** (b ** c): right-associative, the inner power is built first
+    circuit = parse("a ** b ** c")
+    inner, outer = (n for n in circuit.nodes if n.kind == "gate")
+    assert outer.args[1] == inner.id
+    # -a ** b is -(a ** b): ** binds tighter than unary minus, which binds tighter than *
+    assert _ops("-a ** b") == ["pow_xy", "neg"]
+    assert _ops("-a * b") == ["neg", "mul"]
+    assert _ops("a + b * c") == ["mul", "add"]
+    # a constant exponent builds pow_xy's constant form
+    assert _ops("a ** 2") == ["pow"]
+
+
+@pytest.mark.parametrize(
+    ("op", "port", "expected"),
+    [
+        # out is node 9, inputs are nodes 3 and 4: hand-listed from each rule
+        ("mul", 0, [4]),  # d(xy)/dx = y
+        ("mul", 1, [3]),
+        ("div", 0, [4]),  # 1/y
+        ("div", 1, [3, 4]),  # -x/y²
+        ("exp", 0, [9]),  # exp' = exp, its own output
+        ("log", 0, [3]),  # 1/x
+        ("pow_xy", 0, [3, 4]),  # y·x**(y-1)
+        ("pow_xy", 1, [3, 4, 9]),  # x**y·ln x
+        ("max", 1, [4, 9]),  # [x_1 == out]
+        ("add", 0, []),
+        ("matmul", 0, [4]),  # dW = dD @ X.T
+    ],
+)
+def test_each_gate_says_which_cached_values_its_rule_reads(
+    op: str, port: int, expected: list[int]
+) -> None:
+    uses = GATES[op].uses
+    assert uses is not None
+    args = [3, 4] if GATES[op].arity[0] == 2 else [3]
+    assert uses(9, args, port) == expected
