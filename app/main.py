@@ -11,7 +11,7 @@ from app.api.error_docs import install_error_docs
 from app.api.errors import install_error_handlers
 from app.api.heavy import compute_lifespan, install_heavy_pool
 from app.api.middleware import install_hardening
-from app.api.routes import circuits, docs, gates, health, landscape, pages, presets
+from app.api.routes import catalog, circuits, docs, gates, health, landscape, pages, presets
 from app.core.config import get_settings
 from app.core.paths import STATIC_DIR
 from app.presets import all_presets
@@ -43,6 +43,7 @@ def create_app() -> FastAPI:
     app.include_router(circuits.router)
     # landscape routers are included below (issue 4)
     app.include_router(landscape.router)
+    app.include_router(catalog.router)
     app.include_router(pages.router)
     app.include_router(docs.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

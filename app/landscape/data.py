@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from app.core.choices import Choice
 from app.core.errors import LimitError, Problem, ProblemError
 from app.core.limits import Limits
 
@@ -17,16 +18,36 @@ Loc = tuple[str | int, ...]
 # Data and weights stay within +-1e6 (as the request schema says), so no loss overflows float64.
 MAX_ABS_VALUE = 1e6
 
-BUILTIN_DATASETS: dict[str, str] = {
-    "cs231n-1d": "Three 1-D points in three classes (no bias column): the notes' single-weight "
-    "picture, with several kinks along any weight.",
-    "toy-2d": "Nine 2-D points in three classes, with a constant-1 bias column already "
-    "appended (D = 3), like the course's interactive linear-classifier demo.",
-    "blobs": "Gaussian clusters: n points, d features, c classes, drawn from seed "
-    "(no bias column).",
-    "cifar-shaped": "Synthetic, not CIFAR-10: n random rows of 3072 pixel-like values in [-1, 1] "
-    "plus a constant-1 bias column (D = 3073), and random labels in 10 classes. For scale only.",
-}
+# The built-in datasets: the schema, the page's menu, GET /datasets and the catalog read this
+# table. `options` are the DatasetSpec fields each one reads.
+DATASETS = (
+    Choice(
+        "cs231n-1d",
+        "cs231n-1d: three 1-D points, three classes",
+        "Three 1-D points in three classes (no bias column): the notes' single-weight "
+        "picture, with several kinks along any weight.",
+    ),
+    Choice(
+        "toy-2d",
+        "toy-2d: nine 2-D points with a bias column",
+        "Nine 2-D points in three classes, with a constant-1 bias column already "
+        "appended (D = 3), like the course's interactive linear-classifier demo.",
+    ),
+    Choice(
+        "blobs",
+        "blobs: Gaussian clusters",
+        "Gaussian clusters: n points, d features, c classes, drawn from seed (no bias column).",
+        ("n", "d", "c", "seed"),
+    ),
+    Choice(
+        "cifar-shaped",
+        "cifar-shaped: synthetic N×3073, 10 classes",
+        "Synthetic, not CIFAR-10: n random rows of 3072 pixel-like values in [-1, 1] "
+        "plus a constant-1 bias column (D = 3073), and random labels in 10 classes. For scale only.",
+        ("n", "seed"),
+    ),
+)
+BUILTIN_DATASETS: dict[str, str] = {choice.name: choice.description for choice in DATASETS}
 
 # Three points on a line; class k is the true class of point k. Along the weight W[0][0] the
 # hinges of points 0 and 1 fall while point 2's rises, so the loss is a kinked bowl.

@@ -12,7 +12,32 @@ from dataclasses import dataclass
 
 import numpy as np
 
-VARIANTS = ("ww", "ova", "structured")
+from app.core.choices import Choice, names
+
+# The losses and the SVM's variants: the schema, the page's menus and the catalog read these.
+LOSSES = (
+    Choice(
+        "svm",
+        "multiclass SVM (hinge)",
+        "sum over wrong classes of max(0, s_j - s_y + delta); piecewise linear, with kinks",
+        ("variant", "delta"),
+    ),
+    Choice(
+        "softmax",
+        "softmax cross-entropy",
+        "-log of the true class's softmax probability; smooth",
+    ),
+)
+SVM_VARIANTS = (
+    Choice("ww", "Weston–Watkins (the course's)", "one hinge per wrong class"),
+    Choice("ova", "one-vs-all", "one hinge per class, +1 for the true class and -1 otherwise"),
+    Choice(
+        "structured",
+        "structured (Crammer–Singer)",
+        "one hinge on the largest wrong score; a tie goes to the lowest class index",
+    ),
+)
+VARIANTS = names(SVM_VARIANTS)
 
 
 @dataclass(frozen=True)

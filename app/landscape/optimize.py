@@ -6,10 +6,33 @@ from typing import Any
 
 import numpy as np
 
+from app.core.choices import Choice, names
 from app.landscape.losses import evaluate, loss_of_weights
 from app.landscape.model import Setup
 
-STRATEGIES = ("random_search", "random_local_search", "gd", "sgd")
+# The optimizers: the schema, the page's menu and the catalog read this table.
+OPTIMIZERS = (
+    Choice(
+        "random_search",
+        "random search",
+        "draw W = step_size · N(0, 1) each step and keep the best so far",
+        ("step_size", "steps"),
+    ),
+    Choice(
+        "random_local_search",
+        "random local search",
+        "try W + step_size · N(0, 1), keep it only if the loss drops",
+        ("step_size", "steps"),
+    ),
+    Choice("gd", "gradient descent", "W -= step_size · dL/dW", ("step_size", "steps")),
+    Choice(
+        "sgd",
+        "minibatch SGD",
+        "gradient descent on a random minibatch each step",
+        ("step_size", "steps", "batch_size"),
+    ),
+)
+STRATEGIES = names(OPTIMIZERS)
 
 
 class PlaneProjector:

@@ -2,9 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from app.core.choices import names
+from app.landscape.data import DATASETS
+from app.landscape.losses import LOSSES, SVM_VARIANTS
+from app.landscape.optimize import OPTIMIZERS
+
+# The choices come from their tables (one place each); pydantic validates them as Literals, so
+# the OpenAPI document lists them and an unknown one is a 422 naming the valid ones.
+if TYPE_CHECKING:
+    DatasetName: TypeAlias = str
+    LossName: TypeAlias = str
+    VariantName: TypeAlias = str
+    StrategyName: TypeAlias = str
+else:
+    DatasetName = Literal[names(DATASETS)]
+    LossName = Literal[names(LOSSES)]
+    VariantName = Literal[names(SVM_VARIANTS)]
+    StrategyName = Literal[names(OPTIMIZERS)]
 
 Seed = Annotated[int, Field(ge=0, le=2**63 - 1)]
 # Request numbers are finite, really numbers (strict: no true, no "1.5"), and bounded, so no
@@ -25,7 +43,7 @@ class DatasetSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    name: Literal["cs231n-1d", "toy-2d", "blobs", "cifar-shaped"] | None = None
+    name: DatasetName | None = None
     n: int | None = Field(None, ge=1)
     d: int | None = Field(None, ge=1)
     c: int | None = Field(None, ge=1, description="number of classes; default max(y) + 1")
@@ -50,8 +68,8 @@ class LandscapeRequest(BaseModel):
     )
     weight_scale: Finite = Field(0.01, gt=0, le=BOUND)
     bias: bool = Field(False, description="append a constant-1 column (the bias trick)")
-    loss: Literal["svm", "softmax"] = "svm"
-    variant: Literal["ww", "ova", "structured"] = "ww"
+    loss: LossName = "svm"
+    variant: VariantName = "ww"
     delta: Bounded = 1.0
     reg: Finite = Field(0.0, ge=0, le=BOUND)
 
@@ -153,7 +171,7 @@ class SliceResponse(BaseModel):
 
 
 class OptimizeRequest(LandscapeRequest, PlaneFields):
-    strategy: Literal["random_search", "random_local_search", "gd", "sgd"] = "gd"
+    strategy: StrategyName = "gd"
     steps: int = Field(100, ge=1)
     step_size: Finite = Field(0.1, gt=0, le=BOUND)
     batch_size: int = Field(32, ge=1)
@@ -197,3 +215,17 @@ class UploadedDataset(BaseModel):
     n: int
     d: int
     c: int
+
+
+class ChoiceInfo(BaseModel):
+    name: str
+    label: str
+    description: str
+    options: list[str] = Field(description="request fields this choice reads")
+
+
+class CatalogResponse(BaseModel):
+    losses: list[ChoiceInfo]
+    variants: list[ChoiceInfo] = Field(description="the SVM's variants (loss = svm)")
+    datasets: list[ChoiceInfo]
+    optimizers: list[ChoiceInfo] = Field(description="OptimizeRequest.strategy")

@@ -1,25 +1,48 @@
-"""HTML pages: the circuit page at / and the landscape page at /landscape."""
+"""HTML pages, one row each in PAGES: its path, template and navigation label."""
 
 from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from app import __version__
+from app.api.routes.catalog import landscape_catalog
 from app.core.paths import TEMPLATES_DIR
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    path: str
+    template: str
+    label: str  # the navigation link's text, in base.html
+
+
+# Adding a page: a row here, its template (extending base.html) and its JS module.
+PAGES = (
+    Page("/", "circuit.html", "Circuits"),
+    Page("/landscape", "landscape.html", "Loss landscape"),
+)
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=TEMPLATES_DIR)
+# Every page's navigation and the landscape page's menus read the tables, not copies of them.
+templates.env.globals["pages"] = PAGES
+templates.env.globals["catalog"] = landscape_catalog()
 
 
-# async: a cached template renders in microseconds, so pages never wait for a thread that
-# compute may be holding.
-@router.get("/", response_class=HTMLResponse)
-async def circuit_page(request: Request) -> HTMLResponse:
-    return templates.TemplateResponse(request, "circuit.html", {"version": __version__})
+def _renderer(page: Page) -> Callable[[Request], Awaitable[HTMLResponse]]:
+    # async: a cached template renders in microseconds, so pages never wait for a thread that
+    # compute may be holding.
+    async def render(request: Request) -> HTMLResponse:
+        return templates.TemplateResponse(request, page.template, {"version": __version__})
+
+    render.__name__ = page.template.removesuffix(".html") + "_page"
+    return render
 
 
-@router.get("/landscape", response_class=HTMLResponse)
-async def landscape_page(request: Request) -> HTMLResponse:
-    return templates.TemplateResponse(request, "landscape.html", {"version": __version__})
+for _page in PAGES:
+    router.add_api_route(_page.path, _renderer(_page), methods=["GET"], response_class=HTMLResponse)
