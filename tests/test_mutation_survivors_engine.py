@@ -90,3 +90,7 @@ def test_max_captions_for_a_nan_input_and_a_tie_with_no_loser() -> None:
     assert rule_of("max(z, w)", {"z": 1.0, "w": 1.0}, "max").startswith(
         "max gate has a tie at 1 between z and w: it splits the gradient 1: z gets 0.5, w gets 0.5. "
     )
+    # A three-way tie lists all three names, the last after "and".
+    assert rule_of("max(a, b, c)", {"a": 1.0, "b": 1.0, "c": 1.0}, "max").startswith(
+        "max gate has a tie at 1 between a, b and c: "
+    )
