@@ -142,3 +142,22 @@ def test_each_gate_says_which_cached_values_its_rule_reads(
     assert uses is not None
     args = [3, 4] if GATES[op].arity[0] == 2 else [3]
     assert uses(9, args, port) == expected
+
+
+@pytest.mark.parametrize(
+    ("source", "label"),
+    [
+        ("x ** 2", "**2"),  # the constant exponent is part of the label
+        ("x ** y", "**"),  # no label of its own: the symbol
+        ("sum(X, 0)", "sum(axis=0)"),
+        ("sum(X)", "Σ"),
+        ("mean(X, 1)", "mean(axis=1)"),
+        ("reshape(X, 2, 3)", "reshape(2,3)"),
+    ],
+)
+def test_a_gate_whose_constants_matter_labels_itself(source: str, label: str) -> None:
+    circuit = parse(source)
+    node = circuit.nodes[circuit.output]
+    gate = GATES[node.op or ""]
+    own = gate.label(node.const, []) if gate.label is not None else None
+    assert (gate.symbol if own is None else own) == label

@@ -93,6 +93,9 @@ class Gate:
     # multiply_adds(out_shape, arg_shapes) for a contraction (@, dot), which the cost model and
     # the BPC_MAX_TENSOR_MATMUL_WORK limit count; None means elementwise work.
     multiply_adds: Callable[[tuple[int, ...], Sequence[tuple[int, ...]]], int] | None = None
+    # label(param, arg_names): how the diagram labels a gate whose constant arguments matter
+    # (**2, sum(axis=0), [y]), or None for its symbol.
+    label: Callable[[Any, Sequence[str]], str | None] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         low, high = self.arity
@@ -398,6 +401,7 @@ register(
         scalar_local=_as_floats(_pow_const_local),
         by_name=False,
         uses=uses_input,
+        label=lambda c, names: f"**{fmt(c)}",
     )
 )
 

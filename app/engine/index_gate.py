@@ -141,6 +141,7 @@ register(
         by_name=False,
         shape=_index_shape,
         uses=_index_uses,
+        label=index_text,
     )
 )
 

@@ -48,12 +48,8 @@ def node_symbol(node: Node, arg_names: list[str] | None = None) -> str:
     if node.kind == "const":
         return fmt(node.const)
     gate = GATES[node.op]  # type: ignore[index]
-    tensor = tensor_symbol(node.op, node.const, arg_names or [])
-    if tensor is not None:
-        return tensor
-    if node.op == "pow":
-        return f"**{fmt(node.const)}"
-    return gate.symbol
+    label = gate.label(node.const, arg_names or []) if gate.label is not None else None
+    return gate.symbol if label is None else label
 
 
 def display_name(node: Node, excerpt: str) -> str:

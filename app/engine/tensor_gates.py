@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from app.engine.gates import Gate, Step, no_uses, register, uses_other
-from app.engine.index_gate import index_input_names, index_text
+from app.engine.gates import GATES, Gate, Step, no_uses, register, uses_other
+from app.engine.index_gate import index_input_names
 from app.engine.numbers import fmt
 from app.engine.shapes import Shape, ShapeError, grad_name, shape_str
 
@@ -237,6 +237,7 @@ register(
         params=(1, 8),
         shape=lambda shapes, p, names, known: _dims(p, names[0], shapes[0]),
         uses=no_uses,
+        label=lambda dims, names: "reshape(" + ",".join(str(int(d)) for d in dims) + ")",
     )
 )
 
@@ -272,6 +273,13 @@ def _spread(g: Any, x: Any, param: Sequence[float]) -> Any:
     return np.array(np.broadcast_to(grown, np.shape(x)))
 
 
+def _reduce_label(word: str) -> Callable[[Any, Sequence[str]], str | None]:
+    def label(param: Any, names: Sequence[str]) -> str | None:
+        return f"{word}(axis={int(param[0])})" if param else None
+
+    return label
+
+
 def _explain_reduce(word: str) -> Callable[[Step], str]:
     def explain(s: Step) -> str:
         x = s.names[0]
@@ -301,6 +309,7 @@ register(
         params=(0, 1),
         shape=_reduce_shape,
         uses=no_uses,
+        label=_reduce_label("sum"),
     )
 )
 
@@ -323,16 +332,14 @@ register(
         params=(0, 1),
         shape=_reduce_shape,
         uses=no_uses,
+        label=_reduce_label("mean"),
     )
 )
 
 
 def tensor_symbol(op: str | None, param: Any, arg_names: Sequence[str]) -> str | None:
-    """How the diagram labels a tensor gate whose constant arguments matter, else None."""
-    if op == "index":
-        return index_text(param, arg_names)
-    if op in ("sum", "mean") and param:
-        return f"{op}(axis={int(param[0])})"
-    if op == "reshape":
-        return "reshape(" + ",".join(str(int(d)) for d in param) + ")"
-    return None
+    """How the diagram labels a gate whose constant arguments matter (its Gate.label), else None."""
+    gate = GATES.get(op or "")
+    if gate is None or gate.label is None:
+        return None
+    return gate.label(param, arg_names)
