@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -18,6 +19,9 @@ class Choice:
     label: str
     description: str = ""
     options: tuple[str, ...] = ()  # request fields this choice reads beyond the shared ones
+    # The code that carries the choice out, where it is one function (an optimizer's step);
+    # not part of the catalog.
+    run: Callable[..., Any] | None = field(default=None, compare=False)
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -2,37 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from app.core.choices import Choice, names
-from app.landscape.losses import evaluate, loss_of_weights
+from app.landscape.losses import LossSpec, evaluate, loss_of_weights
 from app.landscape.model import Setup
-
-# The optimizers: the schema, the page's menu and the catalog read this table.
-OPTIMIZERS = (
-    Choice(
-        "random_search",
-        "random search",
-        "draw W = step_size · N(0, 1) each step and keep the best so far",
-        ("step_size", "steps"),
-    ),
-    Choice(
-        "random_local_search",
-        "random local search",
-        "try W + step_size · N(0, 1), keep it only if the loss drops",
-        ("step_size", "steps"),
-    ),
-    Choice("gd", "gradient descent", "W -= step_size · dL/dW", ("step_size", "steps")),
-    Choice(
-        "sgd",
-        "minibatch SGD",
-        "gradient descent on a random minibatch each step",
-        ("step_size", "steps", "batch_size"),
-    ),
-)
-STRATEGIES = names(OPTIMIZERS)
 
 
 class PlaneProjector:
@@ -52,6 +30,77 @@ class PlaneProjector:
         return float(a), float(b), float(np.linalg.norm(residual))
 
 
+@dataclass(frozen=True, slots=True)
+class Walk:
+    """What every step reads: the data and loss, the random stream, the step size and batch."""
+
+    X: np.ndarray
+    y: np.ndarray
+    spec: LossSpec
+    rng: np.random.Generator
+    step_size: float
+    batch: int
+
+
+# One step: (W, loss) -> (W, loss, the candidate's loss if one was tried, the minibatch's loss).
+StepResult = tuple[np.ndarray, float, float | None, float | None]
+
+
+def _search_step(local: bool) -> Callable[[np.ndarray, float, Walk], StepResult]:
+    def step(W: np.ndarray, loss: float, walk: Walk) -> StepResult:
+        noise = walk.rng.standard_normal(W.shape) * walk.step_size
+        candidate = W + noise if local else noise
+        candidate_loss = loss_of_weights(candidate, walk.X, walk.y, walk.spec)
+        if candidate_loss < loss:
+            return candidate, candidate_loss, candidate_loss, None
+        return W, loss, candidate_loss, None
+
+    return step
+
+
+def _gd_step(W: np.ndarray, loss: float, walk: Walk) -> StepResult:
+    W = W - walk.step_size * evaluate(W, walk.X, walk.y, walk.spec).grad_W
+    return W, loss_of_weights(W, walk.X, walk.y, walk.spec), None, None
+
+
+def _sgd_step(W: np.ndarray, loss: float, walk: Walk) -> StepResult:
+    pick = walk.rng.choice(walk.y.size, size=walk.batch, replace=False)
+    result = evaluate(W, walk.X[pick], walk.y[pick], walk.spec)
+    W = W - walk.step_size * result.grad_W
+    return W, loss_of_weights(W, walk.X, walk.y, walk.spec), None, result.loss
+
+
+# The optimizers: the schema, the page's menu, the catalog and optimize() read this table.
+OPTIMIZERS = (
+    Choice(
+        "random_search",
+        "random search",
+        "draw W = step_size · N(0, 1) each step and keep the best so far",
+        ("step_size", "steps"),
+        _search_step(local=False),
+    ),
+    Choice(
+        "random_local_search",
+        "random local search",
+        "try W + step_size · N(0, 1), keep it only if the loss drops",
+        ("step_size", "steps"),
+        _search_step(local=True),
+    ),
+    Choice("gd", "gradient descent", "W -= step_size · dL/dW", ("step_size", "steps"), _gd_step),
+    Choice(
+        "sgd",
+        "minibatch SGD",
+        "gradient descent on a random minibatch each step",
+        ("step_size", "steps", "batch_size"),
+        _sgd_step,
+    ),
+)
+STRATEGIES = names(OPTIMIZERS)
+_STEPS: dict[str, Callable[..., StepResult]] = {
+    choice.name: choice.run for choice in OPTIMIZERS if choice.run is not None
+}
+
+
 def optimize(
     setup: Setup,
     strategy: str,
@@ -64,10 +113,7 @@ def optimize(
 ) -> dict[str, Any]:
     """Run `steps` steps from W; losses[t] is the full loss at the path's t-th point (t=0 is W).
 
-    random_search: draw W' = step_size * N(0, 1) each step and keep the best so far.
-    random_local_search: try W + step_size * N(0, 1), keep it only if the loss drops.
-    gd: W -= step_size * dW on all examples. sgd: the same on a minibatch drawn each step.
-    A run whose loss or weights stop being finite ends there with `diverged` set.
+    `strategy` is a row of OPTIMIZERS, whose description says what its step does. A run whose loss or weights stop being finite ends there with `diverged` set.
     """
     X, y, spec = setup.data.X, setup.data.y, setup.spec
     rng = np.random.default_rng(seed)
@@ -85,27 +131,13 @@ def optimize(
         off_plane.append(off)
 
     record(W)
-    n = y.size
-    batch = min(batch_size, n)
+    walk = Walk(X, y, spec, rng, step_size, min(batch_size, y.size))
+    step = _STEPS[strategy]
     diverged = False
     for _ in range(steps):
-        batch_loss = None
-        if strategy in ("random_search", "random_local_search"):
-            noise = rng.standard_normal(W.shape) * step_size
-            candidate = noise if strategy == "random_search" else W + noise
-            candidate_loss = loss_of_weights(candidate, X, y, spec)
-            tried.append(candidate_loss)
-            if candidate_loss < loss:
-                W, loss = candidate, candidate_loss
-        elif strategy == "gd":
-            W = W - step_size * evaluate(W, X, y, spec).grad_W
-            loss = loss_of_weights(W, X, y, spec)
-        else:
-            pick = rng.choice(n, size=batch, replace=False)
-            result = evaluate(W, X[pick], y[pick], spec)
-            batch_loss = result.loss
-            W = W - step_size * result.grad_W
-            loss = loss_of_weights(W, X, y, spec)
+        W, loss, tried_loss, batch_loss = step(W, loss, walk)
+        if tried_loss is not None:
+            tried.append(tried_loss)
         if not (np.isfinite(loss) and np.isfinite(W).all()):
             diverged = True  # the step size is too large: stop at the last finite point
             break
