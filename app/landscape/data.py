@@ -18,37 +18,6 @@ Loc = tuple[str | int, ...]
 # Data and weights stay within +-1e6 (as the request schema says), so no loss overflows float64.
 MAX_ABS_VALUE = 1e6
 
-# The built-in datasets: the schema, the page's menu, GET /datasets and the catalog read this
-# table. `options` are the DatasetSpec fields each one reads.
-DATASETS = (
-    Choice(
-        "cs231n-1d",
-        "cs231n-1d: three 1-D points, three classes",
-        "Three 1-D points in three classes (no bias column): the notes' single-weight "
-        "picture, with several kinks along any weight.",
-    ),
-    Choice(
-        "toy-2d",
-        "toy-2d: nine 2-D points with a bias column",
-        "Nine 2-D points in three classes, with a constant-1 bias column already "
-        "appended (D = 3), like the course's interactive linear-classifier demo.",
-    ),
-    Choice(
-        "blobs",
-        "blobs: Gaussian clusters",
-        "Gaussian clusters: n points, d features, c classes, drawn from seed (no bias column).",
-        ("n", "d", "c", "seed"),
-    ),
-    Choice(
-        "cifar-shaped",
-        "cifar-shaped: synthetic N×3073, 10 classes",
-        "Synthetic, not CIFAR-10: n random rows of 3072 pixel-like values in [-1, 1] "
-        "plus a constant-1 bias column (D = 3073), and random labels in 10 classes. For scale only.",
-        ("n", "seed"),
-    ),
-)
-BUILTIN_DATASETS: dict[str, str] = {choice.name: choice.description for choice in DATASETS}
-
 # Three points on a line; class k is the true class of point k. Along the weight W[0][0] the
 # hinges of points 0 and 1 fall while point 2's rises, so the loss is a kinked bowl.
 _CS231N_1D_X = [[1.0], [-2.0], [0.5]]
@@ -137,24 +106,74 @@ def check_size(n: int, d: int, c: int, settings: Limits, loc: Loc) -> None:
         )
 
 
+def _cs231n_1d(n: int | None, d: int | None, c: int | None, seed: int, limits: Limits) -> Dataset:
+    return Dataset(np.array(_CS231N_1D_X), np.array(_CS231N_1D_Y), 3, "cs231n-1d")
+
+
+def _toy_2d(n: int | None, d: int | None, c: int | None, seed: int, limits: Limits) -> Dataset:
+    return Dataset(np.array(_TOY_2D_X), np.array(_TOY_2D_Y), 3, "toy-2d")
+
+
+def _blobs(n: int | None, d: int | None, c: int | None, seed: int, limits: Limits) -> Dataset:
+    n, d, c = n or 60, d or 2, c or 3
+    check_size(n, d, c, limits, ("body", "dataset"))
+    return _random_dataset("blobs", n, d, c, seed)
+
+
+def _cifar_shaped(
+    n: int | None, d: int | None, c: int | None, seed: int, limits: Limits
+) -> Dataset:
+    n = n or 1000
+    check_size(n, 3073, 10, limits, ("body", "dataset"))
+    return _random_dataset("cifar-shaped", n, 3073, 10, seed)
+
+
+# The built-in datasets: the schema, the page's menu, GET /datasets and the catalog read this
+# table. `options` are the DatasetSpec fields each one reads; `run` builds it.
+DATASETS = (
+    Choice(
+        "cs231n-1d",
+        "cs231n-1d: three 1-D points, three classes",
+        "Three 1-D points in three classes (no bias column): the notes' single-weight "
+        "picture, with several kinks along any weight.",
+        run=_cs231n_1d,
+    ),
+    Choice(
+        "toy-2d",
+        "toy-2d: nine 2-D points with a bias column",
+        "Nine 2-D points in three classes, with a constant-1 bias column already "
+        "appended (D = 3), like the course's interactive linear-classifier demo.",
+        run=_toy_2d,
+    ),
+    Choice(
+        "blobs",
+        "blobs: Gaussian clusters",
+        "Gaussian clusters: n points, d features, c classes, drawn from seed (no bias column).",
+        ("n", "d", "c", "seed"),
+        run=_blobs,
+    ),
+    Choice(
+        "cifar-shaped",
+        "cifar-shaped: synthetic N×3073, 10 classes",
+        "Synthetic, not CIFAR-10: n random rows of 3072 pixel-like values in [-1, 1] "
+        "plus a constant-1 bias column (D = 3073), and random labels in 10 classes. For scale only.",
+        ("n", "seed"),
+        run=_cifar_shaped,
+    ),
+)
+BUILTIN_DATASETS: dict[str, str] = {choice.name: choice.description for choice in DATASETS}
+
+
 def builtin_dataset(
     name: str, n: int | None, d: int | None, c: int | None, seed: int, settings: Limits
 ) -> Dataset:
-    """One of BUILTIN_DATASETS; n/d/c apply where the dataset has those knobs."""
-    loc: Loc = ("body", "dataset")
-    if name == "cs231n-1d":
-        return Dataset(np.array(_CS231N_1D_X), np.array(_CS231N_1D_Y), 3, name)
-    if name == "toy-2d":
-        return Dataset(np.array(_TOY_2D_X), np.array(_TOY_2D_Y), 3, name)
-    if name == "blobs":
-        n, d, c = n or 60, d or 2, c or 3
-        check_size(n, d, c, settings, loc)
-        return _random_dataset(name, n, d, c, seed)
-    if name == "cifar-shaped":
-        n = n or 1000
-        check_size(n, 3073, 10, settings, loc)
-        return _random_dataset(name, n, 3073, 10, seed)
-    raise problem(f"unknown dataset {name!r}; known: {sorted(BUILTIN_DATASETS)}", (*loc, "name"))
+    """A row of DATASETS, built; n/d/c apply where the dataset has those knobs."""
+    for choice in DATASETS:
+        if choice.name == name and choice.run is not None:
+            dataset: Dataset = choice.run(n, d, c, seed, settings)
+            return dataset
+    known = sorted(choice.name for choice in DATASETS)
+    raise problem(f"unknown dataset {name!r}; known: {known}", ("body", "dataset", "name"))
 
 
 @lru_cache(maxsize=4)
