@@ -147,3 +147,18 @@ def test_every_dataset_in_the_table_is_served_with_its_description(
         spec["n"] = 12
     answer = client.post(f"{URL}/loss", json={"dataset": spec})
     assert answer.status_code == 200, answer.text
+
+
+def test_the_page_shows_an_input_for_exactly_the_choices_that_read_it(client: TestClient) -> None:
+    html = client.get("/landscape").text
+
+    def shown_for(state: str) -> str:
+        found = re.search(rf'<label data-show="([^"]*)">[^<]*<input[^>]*data-state="{state}"', html)
+        assert found is not None, state
+        return found.group(1)
+
+    # hand-listed from the tables: only blobs has d and c, only sgd a batch, only svm a delta
+    assert shown_for("d") == "dataset=blobs"
+    assert shown_for("c") == "dataset=blobs"
+    assert shown_for("batch") == "method=sgd"
+    assert shown_for("delta") == "loss=svm"

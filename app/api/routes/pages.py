@@ -34,6 +34,14 @@ templates.env.globals["pages"] = PAGES
 templates.env.globals["catalog"] = landscape_catalog()
 
 
+def offering(table: str, option: str) -> str:
+    """The names in a catalog table whose choices read `option`, as a data-show list."""
+    return ",".join(row["name"] for row in landscape_catalog()[table] if option in row["options"])
+
+
+templates.env.globals["offering"] = offering
+
+
 def _renderer(page: Page) -> Callable[[Request], Awaitable[HTMLResponse]]:
     # async: a cached template renders in microseconds, so pages never wait for a thread that
     # compute may be holding.
