@@ -20,6 +20,15 @@ from app.engine.subscripts import closing_bracket, parse_index
 # The operator tables are read from the gates (operator, precedence, right_assoc). Unary plus
 # is no gate (it changes nothing) and binds as tightly as unary minus.
 _IDENTITY = "+"
+# (len(GATES), infix, prefix): read once, not per statement; gates are only ever added.
+_tables: tuple[int, dict[str, Gate], dict[str, Gate]] = (0, {}, {})
+
+
+def _operator_tables() -> tuple[dict[str, Gate], dict[str, Gate]]:
+    global _tables
+    if _tables[0] != len(GATES):
+        _tables = (len(GATES), operators(GATES, 2), operators(GATES, 1))
+    return _tables[1], _tables[2]
 
 
 @dataclass(slots=True)
@@ -149,7 +158,7 @@ def _parse_expression(
     limits = builder.limits
     output: list[Operand] = []
     ops: list[_Pending | _Marker] = []
-    infix, prefix = operators(GATES, 2), operators(GATES, 1)
+    infix, prefix = _operator_tables()
     depth = 0
     expect_operand = True
     i = 0
