@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -87,6 +89,7 @@ def running_app(env: dict[str, str] | None = None, workers: int = 1) -> Iterator
                 },
                 stdout=subprocess.DEVNULL,
                 stderr=err,
+                start_new_session=True,  # its own process group: workers and job processes
             )
             base = f"http://127.0.0.1:{port}"
             try:
@@ -99,3 +102,7 @@ def running_app(env: dict[str, str] | None = None, workers: int = 1) -> Iterator
                 except subprocess.TimeoutExpired:
                     proc.kill()
                     proc.wait()
+                # Whatever is left of the group (workers of a supervisor that did not stop in
+                # time) would otherwise outlive the test.
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(proc.pid, signal.SIGKILL)
