@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from typing import Any
@@ -162,3 +163,11 @@ def test_the_page_shows_an_input_for_exactly_the_choices_that_read_it(client: Te
     assert shown_for("c") == "dataset=blobs"
     assert shown_for("batch") == "method=sgd"
     assert shown_for("delta") == "loss=svm"
+
+
+def test_the_landscape_page_carries_the_catalog_for_its_scripts(client: TestClient) -> None:
+    html = client.get("/landscape").text
+    found = re.search(r"data-catalog='([^']*)'", html)
+    assert found is not None
+    # Jinja's tojson escapes <, >, & and ' as \u003c ..., so the attribute is plain JSON
+    assert json.loads(found.group(1)) == client.get(f"{URL}/catalog").json()
