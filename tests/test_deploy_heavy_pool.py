@@ -260,6 +260,30 @@ def test_a_free_process_goes_to_the_client_with_fewest_jobs_running() -> None:
     asyncio.run(scenario())
 
 
+def test_predicted_seconds_refuse_a_long_line_before_it_runs() -> None:
+    """The cost model's predicted seconds, not the recent pace, say how long the line is: one
+    job predicted at 30 s fills a 10 s wait budget, so the next is a 503 at once even though
+    the pace seen so far (0.5 s per job) would have let it queue."""
+
+    async def scenario() -> None:
+        pool = _pool(workers=1, queue_limit=8, max_wait_s=10.0)
+        try:
+            long_job = asyncio.ensure_future(pool.run(sleep_then, 0.3, "long", predicted_s=30.0))
+            await asyncio.sleep(0)
+            assert pool.expected_wait_s() == 30.0
+            with pytest.raises(HeavyPoolBusy) as info:
+                await pool.run(sleep_then, 0, "refused", predicted_s=0.01)
+            assert info.value.retry_after_s == 30  # capped at 30 s
+            assert await long_job == "long"
+            assert pool.expected_wait_s() == 0.0  # the prediction leaves with its job
+            # without the long job, a short prediction is admitted
+            assert await pool.run(sleep_then, 0, "short", predicted_s=0.01) == "short"
+        finally:
+            pool.shutdown()
+
+    asyncio.run(scenario())
+
+
 def test_thread_lane_is_bounded_and_shares_the_per_client_cap() -> None:
     async def scenario() -> None:
         slots = ClientSlots(per_client=3)

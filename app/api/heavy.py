@@ -278,6 +278,7 @@ class HeavyPool:
         self.preload = tuple(preload)
         self.in_flight = 0
         self.job_seconds = 0.5  # recent seconds per job (moving average); cautious at first
+        self.queued_s = 0.0  # predicted seconds of the jobs in flight (running and waiting)
         self.restarts = 0  # processes replaced after a deadline, disconnect, crash or MemoryError
         self.answered = 0  # jobs that came back from a process (a result or an error)
         self._started = 0  # processes that have said they are ready
@@ -359,8 +360,9 @@ class HeavyPool:
     # admission
 
     def expected_wait_s(self) -> float:
-        """How long the jobs in flight take to drain, at the recent pace."""
-        return self.in_flight * self.job_seconds / self.workers
+        """How long the jobs in flight take to drain: their predicted seconds where the cost
+        model gave them, the recent pace for the others."""
+        return self.queued_s / self.workers
 
     def retry_after_s(self) -> int:
         return min(30, max(1, math.ceil(self.expected_wait_s())))
@@ -371,14 +373,20 @@ class HeavyPool:
         *args: Any,
         client: str = "",
         disconnected: Callable[[], Awaitable[None]] | None = None,
+        predicted_s: float | None = None,
         **kwargs: Any,
     ) -> T:
         """`fn(*args, **kwargs)` in a job process. `fn` and its arguments must pickle
-        (module-level functions, plain data); `disconnected` returns when the client goes."""
+        (module-level functions, plain data); `disconnected` returns when the client goes;
+        `predicted_s` is the cost model's estimate of the job's seconds."""
         if self._closed:
             raise ComputeRefused("the server is shutting down; retry in a moment", 1)
         if self._start_failures >= 3:
             raise JobCrashed("job processes cannot start; see the server log", 5)
+        # A job's predicted seconds come from the cost model when the caller has them; else
+        # the recent pace. The line ahead is the sum of what is in flight, so a queue of large
+        # circuits is refused at once rather than after the first few have run.
+        seconds = self.job_seconds if predicted_s is None else max(0.0, predicted_s)
         if self.in_flight >= self.capacity or (
             self.in_flight >= self.workers and self.expected_wait_s() > self.config.max_wait_s
         ):
@@ -390,6 +398,7 @@ class HeavyPool:
             )
         self.slots.take(client, self.retry_after_s())
         self.in_flight += 1
+        self.queued_s += seconds
         try:
             proc = await self._acquire(client, disconnected)
             try:
@@ -400,6 +409,7 @@ class HeavyPool:
                     del self._running[client]
         finally:
             self.in_flight -= 1
+            self.queued_s -= seconds
             self.slots.give_back(client)
 
     async def _acquire(

@@ -67,6 +67,11 @@ class Settings(BaseSettings):
     # element operations + multiply-adds (+ a per-gate overhead); a gradient check adds
     # 2 x input elements x one forward pass; a 2-D grid N*C*points x the variant's weight
     max_work: int = 2_000_000_000
+    # how fast work units go, to predict a job's seconds before it runs (the pools admit by
+    # the predicted seconds waiting ahead, BPC_HEAVY_MAX_WAIT_S); calibrated by
+    # bench/cost_calibration.py at 0.5-2 ns per unit, so the slow end is taken
+    work_units_per_second: float = 500_000_000.0
+    optimize_work_units_per_second: float = 3_000_000_000.0  # BPC_MAX_OPTIMIZE_WORK's units
 
     # --- landscapes (issue 4) ---
     max_landscape_n: int = 50_000

@@ -40,6 +40,9 @@ class Limits:
     max_answer_bytes: int = _default("max_answer_bytes")
     max_memory_bytes: int = _default("max_memory_bytes")
     max_work: int = _default("max_work")
+    # predicted seconds = work / units per second (the pools admit by it)
+    work_units_per_second: float = _default("work_units_per_second")
+    optimize_work_units_per_second: float = _default("optimize_work_units_per_second")
     # landscapes
     max_landscape_n: int = _default("max_landscape_n")
     max_landscape_nd: int = _default("max_landscape_nd")

@@ -48,15 +48,17 @@ def sizes_of(data: Dataset) -> Sizes:
     return Sizes(data.n, data.d, data.num_classes)
 
 
-def precheck(request: LandscapeRequest, limits: Limits) -> None:
+def precheck(request: LandscapeRequest, limits: Limits) -> float:
     """The route's check before the pool: the data set's size limits (as the job checks them,
-    before the bias column), then the job's own cost, on the declared sizes."""
+    before the bias column), then the job's own cost, on the declared sizes. Returns the
+    job's predicted seconds (a lower bound, like the sizes), which the pool admits by."""
     sizes = declared_sizes(request)
     check_size(sizes.n, sizes.d - (1 if request.bias else 0), sizes.c, limits, LOC)
-    _check(request, sizes, limits)
+    return _check(request, sizes, limits)
 
 
-def _check(request: LandscapeRequest, sizes: Sizes, limits: Limits) -> None:
+def _check(request: LandscapeRequest, sizes: Sizes, limits: Limits) -> float:
+    """Raises a 413 over budget; otherwise the predicted seconds of the job."""
     if isinstance(request, SliceRequest):
         check_range(request.range[0], request.range[1], request.steps, limits, ("body", "range"))
         if request.dims == 1:
@@ -67,10 +69,15 @@ def _check(request: LandscapeRequest, sizes: Sizes, limits: Limits) -> None:
         estimate.check(limits, ("body", "steps"))
     elif isinstance(request, OptimizeRequest):
         cost.check_optimizer(sizes, request.steps, limits)
+        work = cost.optimizer_work(sizes, request.steps)
+        return work / limits.optimize_work_units_per_second
     elif isinstance(request, LossRequest):
-        cost.loss_cost(sizes, request.gradcheck, limits).check(limits, LOC)
+        estimate = cost.loss_cost(sizes, request.gradcheck, limits)
+        estimate.check(limits, LOC)
     else:  # the loss as a circuit: its answer carries W and dW like /loss
-        cost.loss_cost(sizes, False, limits).check(limits, LOC)
+        estimate = cost.loss_cost(sizes, False, limits)
+        estimate.check(limits, LOC)
+    return estimate.work / limits.work_units_per_second
 
 
 def _setup(request: LandscapeRequest, limits: Limits) -> Setup:

@@ -55,6 +55,9 @@ async def evaluate_circuit(
             if work[0] > limits.max_work:
                 # Over the real budget too: the same trial with it gives the 413 at once.
                 return Response(await run_evaluate(evaluate_json, body, limits), media_type=JSON)
+            seconds = work[0] / limits.work_units_per_second
+            answer = await run_bulk(evaluate_json, body, limits, predicted_s=seconds)
+            return Response(answer, media_type=JSON)
     answer = await run_bulk(evaluate_json, body, limits)
     return Response(answer, media_type=JSON)
 

@@ -60,8 +60,8 @@ async def loss(request: LossRequest, limits: LimitsDep) -> dict[str, Any]:
     """Total, data and regularization loss, each L_i, the margins with their active terms, and
     the analytic gradient dW (the regularizer's part is 2*reg*W); with `gradcheck`, central
     differences too."""
-    precheck(request, limits)
-    return await run_heavy(compute_loss, request, limits)
+    seconds = precheck(request, limits)
+    return await run_heavy(compute_loss, request, limits, predicted_s=seconds)
 
 
 @router.post(
@@ -73,8 +73,8 @@ async def loss(request: LossRequest, limits: LimitsDep) -> dict[str, Any]:
 async def loss_slice(request: SliceRequest, limits: LimitsDep) -> dict[str, Any]:
     """1-D: the loss along W + a*D with (for SVM) every kink, its slopes, the subgradient
     interval at W and the exact minimum. 2-D: the grid W + a*D1 + b*D2 (rows follow betas)."""
-    precheck(request, limits)
-    return await run_heavy(compute_slice, request, limits)
+    seconds = precheck(request, limits)
+    return await run_heavy(compute_slice, request, limits, predicted_s=seconds)
 
 
 @router.post(
@@ -86,13 +86,13 @@ async def loss_slice(request: SliceRequest, limits: LimitsDep) -> dict[str, Any]
 async def run_optimizer(request: OptimizeRequest, limits: LimitsDep) -> dict[str, Any]:
     """The loss per step and the path's least-squares (a, b) on the plane W + a*D1 + b*D2 of
     `directions`, with each point's distance off that plane."""
-    precheck(request, limits)
-    return await run_heavy(compute_optimizer_path, request, limits)
+    seconds = precheck(request, limits)
+    return await run_heavy(compute_optimizer_path, request, limits, predicted_s=seconds)
 
 
 @router.post("/circuit", response_model=CircuitResponse, summary="The loss as a circuit program")
 async def loss_circuit(request: LandscapeRequest, limits: LimitsDep) -> dict[str, Any]:
     """For a small problem: the loss as a staged program for POST /api/v1/circuits/evaluate,
     with the weights as named inputs (W{c}_{d}), plus the landscape engine's loss and dW."""
-    precheck(request, limits)
-    return await run_heavy(compute_loss_circuit, request, limits)
+    seconds = precheck(request, limits)
+    return await run_heavy(compute_loss_circuit, request, limits, predicted_s=seconds)
