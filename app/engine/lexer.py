@@ -8,6 +8,7 @@ import unicodedata
 from typing import NamedTuple
 
 from app.core.errors import LimitError, Problem, ProblemError
+from app.engine.gates import GATES
 
 # Token kinds.
 NUM, NAME, OP, NEWLINE, END = "num", "name", "op", "newline", "end"
@@ -93,21 +94,37 @@ def _fail(source: str, line: int, col: int, msg: str) -> ProblemError:
     return ProblemError(parse_problem(source, line, col, msg))
 
 
-_SCANNER = re.compile(
-    r"""
+# Punctuation of the language (and unary plus, which is no gate). Operator tokens come from the
+# gates (Gate.operator); :=, //, == and != are lexed whole only to be refused with their hint.
+_PUNCTUATION = ("(", ")", "[", "]", ",", "=", ":", ";", ".", "+", ":=", "//", "==", "!=")
+_SCANNER_TEMPLATE = r"""
     [ \t\r\f]*  # spaces before a token are part of its match, not a match of their own
     (?:
     (?P<newline>\n)
     | (?P<comment>\#[^\n]*)
     | (?P<num>(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)
     | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
-    | (?P<op>\*\*|:=|//|==|!=|[-+*/@()\[\],=:;.])
+    | (?P<op>OPS)
     | (?P<other>.)
     | (?P<end>$)
     )
-    """,
-    re.VERBOSE | re.DOTALL,
-)
+    """
+# (len(GATES), scanner, hints): built once, and again only when a gate is added.
+_scanner: tuple[int, re.Pattern[str], dict[str, str]] = (-1, re.compile(""), {})
+
+
+def _scanner_and_hints() -> tuple[re.Pattern[str], dict[str, str]]:
+    global _scanner
+    if _scanner[0] != len(GATES):
+        operators = {gate.operator for gate in GATES.values() if gate.operator is not None}
+        tokens = sorted(operators | set(_PUNCTUATION), key=lambda t: (-len(t), t))  # ** before *
+        pattern = re.compile(
+            _SCANNER_TEMPLATE.replace("OPS", "|".join(re.escape(t) for t in tokens)),
+            re.VERBOSE | re.DOTALL,
+        )
+        hints = {text: hint for text, hint in _HINTS.items() if text not in operators}
+        _scanner = (len(GATES), pattern, hints)
+    return _scanner[1], _scanner[2]
 
 
 def tokenize(source: str, max_literal_chars: int = 64) -> list[Token]:
@@ -117,7 +134,8 @@ def tokenize(source: str, max_literal_chars: int = 64) -> list[Token]:
     line, line_start = 1, 0
     depth = 0
     n = len(source)
-    for match in _SCANNER.finditer(source):
+    scanner, hints = _scanner_and_hints()
+    for match in scanner.finditer(source):
         kind = match.lastgroup or "end"
         start = match.start(kind)
         text = match.group(kind)
@@ -134,8 +152,8 @@ def tokenize(source: str, max_literal_chars: int = 64) -> list[Token]:
                 raise _fail(source, line, col, f"dunder names like '{text}' are not allowed")
             append(Token(NAME, text, line, col, col + len(text)))
         elif kind == "op":
-            if text in _HINTS:
-                raise _fail(source, line, col, f"'{text}': {_HINTS[text]}")
+            if text in hints:
+                raise _fail(source, line, col, f"'{text}': {hints[text]}")
             if text in "([":
                 depth += 1
             elif text in ")]":
