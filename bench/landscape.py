@@ -2,9 +2,10 @@
 
 Run: python3 bench/landscape.py [--n 1000] [--steps 101] [--repeats 15] [--naive-rows R]
 
-The baseline is what one would write with numpy in a few lines: S0 = X W0^T, S1 = X D1^T,
-S2 = X D2^T, then for each row b the scores S0 + a*S1 + b*S2 of every a at once (steps x N x C),
-the multiclass hinge, its mean, and the regularizer. "Ours" is the engine's slice_2d (what the
+The baseline is what one would write with numpy in a few lines: the margins are linear in a
+and b, so M_k = S_k - S_k[y] (+ delta for k = 0) from S0 = X W0^T, S1 = X D1^T, S2 = X D2^T,
+then for each row b the hinge max(0, M0 + a*M1 + b*M2) of every a at once (steps x N x C), its
+mean, and the regularizer. "Ours" is the engine's slice_2d (what the
 route's job calls) and the same request through POST /api/v1/landscape/slice (TestClient, JSON
 included). All start from the same X, y, W0, D1, D2 (cifar-shaped: synthetic N x 3073, 10
 classes); the grids are compared. BLAS runs on one thread (set before numpy loads), each side
@@ -66,16 +67,21 @@ def interleaved(repeats: int, contenders: dict) -> dict[str, list[float]]:  # ty
 
 
 def vectorized_svm(X, y, W, D1, D2, alphas, betas, delta, reg):  # type: ignore[no-untyped-def]
-    """The whole grid with plain numpy: one (steps x N x C) block of scores per row."""
-    S0, S1, S2 = X @ W.T, X @ D1.T, X @ D2.T
+    """The whole grid with plain numpy: margins are linear in (a, b), so M0, M1, M2 (N x C,
+    the correct class's column zeroed) are found once, then each row of the grid is one
+    (steps x N x C) block max(0, M0 + b*M2 + a*M1) summed."""
     rows = np.arange(len(y))
+    margins = []
+    for k, S in enumerate((X @ W.T, X @ D1.T, X @ D2.T)):
+        M = S - S[rows, y][:, None] + (delta if k == 0 else 0.0)
+        M[rows, y] = 0.0 if k else -np.inf  # the correct class adds no hinge
+        margins.append(M)
+    M0, M1, M2 = margins
     grid = np.empty((len(betas), len(alphas)))
     a = alphas[:, None, None]
     for i, b in enumerate(betas):
-        scores = (S0 + b * S2)[None] + a * S1[None]
-        margins = np.maximum(0.0, scores - scores[:, rows, y][:, :, None] + delta)
-        margins[:, rows, y] = 0.0
-        grid[i] = margins.sum(axis=2).mean(axis=1)
+        block = np.maximum(0.0, (M0 + b * M2)[None] + a * M1[None])
+        grid[i] = block.sum(axis=(1, 2)) / len(y)
     A, B = alphas[None, :], betas[:, None]
     grid += reg * (
         np.sum(W * W)
