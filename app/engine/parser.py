@@ -310,7 +310,12 @@ def _apply_unary(builder: Builder, pending: _Pending, operand: Operand) -> Opera
     if pending.gate is None:  # unary plus
         return Operand(operand.node, start, operand.end)
     node = builder.nodes[operand.node]
-    if node.kind == "const" and not node.labels and node.id == len(builder.nodes) - 1:
+    if (
+        pending.op == "-"
+        and node.kind == "const"
+        and not node.labels
+        and node.id == len(builder.nodes) - 1
+    ):
         # A negative literal such as -2.5 is a constant, not a negate gate.
         node.const = -node.const
         node.span = Span(start[0], start[1], operand.end[0], operand.end[1])
