@@ -237,7 +237,7 @@ def test_a_newer_request_aborts_the_stale_one(page: Page) -> None:
     open_page(page)
     outcome = page.evaluate(
         """async () => {
-      const { createClient, isAbort } = await import("/static/js/landscape/api.js");
+      const { createClient, isAbort } = await import("/static/js/common/api.js");
       const busy = [];
       const fetchImpl = (url, init) => new Promise((resolve, reject) => {
         init.signal.addEventListener("abort", () => reject(new DOMException("stale", "AbortError")));

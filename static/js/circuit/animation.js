@@ -9,11 +9,17 @@ import { frameAt } from "./timeline.js";
 const $ = (id) => document.getElementById(id);
 
 export class AnimationController {
-  /** page holds the circuit, its timeline and the view state; onStop(t) runs when motion stops. */
-  constructor(page, { view, table, onStop }) {
-    this.page = page;
+  /** view and table are drawn frame by frame; onStop(t) runs when motion stops. */
+  constructor({ view, table, onStop }) {
     this.view = view;
     this.table = table;
+    this.circuit = null; // what is drawn, and its timeline (set by load)
+    this.timeline = null;
+    this.predict = false; // predict mode: stop before each scalar backward step not yet guessed
+    this.predicted = new Set(); // the backward steps already guessed
+    this.predicting = null; // the step whose guess is being asked, or null
+    this.lastActive = -2; // the step the caption and table show (-2: none yet)
+    this.uses = []; // the node ids the caption's numbers come from
     this.player = new Player({
       onFrame: (t) => this.drawFrame(t),
       onStop: (t) => {
@@ -32,12 +38,26 @@ export class AnimationController {
     });
   }
 
+  /** Shows a new circuit and its timeline; a `fresh` structure forgets the guesses made. */
+  load(circuit, timeline, { fresh }) {
+    this.circuit = circuit;
+    this.timeline = timeline;
+    this.lastActive = -2;
+    if (fresh) this.predicted.clear();
+  }
+
+  /** Turns predict mode on or off; either way the guesses start over. */
+  setPredict(on) {
+    this.predict = on;
+    this.predicted.clear();
+    $("predict-form").hidden = true;
+  }
+
   drawFrame(t) {
-    const { page, view, table } = this;
-    const { timeline, circuit } = page;
+    const { view, table, timeline, circuit } = this;
     if (!timeline) return;
     const frame = frameAt(timeline, t);
-    if (frame.active !== page.lastActive) {
+    if (frame.active !== this.lastActive) {
       const caption = captionFor(circuit, timeline, frame.active);
       $("caption-heading").textContent = caption.heading;
       $("caption-lines").replaceChildren(
@@ -47,11 +67,11 @@ export class AnimationController {
           return li;
         }),
       );
-      page.uses = caption.uses;
-      page.lastActive = frame.active;
+      this.uses = caption.uses;
+      this.lastActive = frame.active;
       table.sync(frame.active);
     }
-    view.applyFrame(timeline, frame, page.uses || []);
+    view.applyFrame(timeline, frame, this.uses);
     $("scrubber").value = String(frame.done);
     $("step-label").textContent = `step ${frame.done} / ${timeline.steps.length}`;
   }
@@ -66,25 +86,24 @@ export class AnimationController {
 
   /** In predict mode, the backward step the player must stop before (the next one not yet guessed). */
   nextUnpredicted(from) {
-    const { page } = this;
-    if (!page.state.predict || !page.timeline) return Infinity;
-    const steps = page.timeline.steps;
+    if (!this.predict || !this.timeline) return Infinity;
+    const steps = this.timeline.steps;
     for (let i = from; i < steps.length; i++) {
       // tensor steps are not asked: their gradients are matrices, shown in the heatmaps
       const scalar =
         steps[i].phase === "backward" && steps[i].backward.inputs.every((x) => !Array.isArray(x.contribution));
-      if (scalar && !page.predicted.has(i)) return i;
+      if (scalar && !this.predicted.has(i)) return i;
     }
     return Infinity;
   }
 
   playTo(target) {
-    const { player, page } = this;
-    if (page.predicting === null) $("predict-form").hidden = true; // the last verdict was read
+    const { player } = this;
+    if (this.predicting === null) $("predict-form").hidden = true; // the last verdict was read
     let done = Math.floor(player.t + 1e-9);
     if (done >= player.end && target >= player.end) {
       // play at the end starts over
-      page.predicted.clear();
+      this.predicted.clear();
       player.seek(0);
       done = 0;
     }
@@ -122,23 +141,23 @@ export class AnimationController {
   }
 
   restart() {
-    this.page.predicted.clear();
+    this.predicted.clear();
     this.jumpTo(0);
   }
 
   askPrediction(stepIndex) {
-    const { page } = this;
-    const step = page.timeline.steps[stepIndex];
-    this.view.applyFrame(page.timeline, { ...frameAt(page.timeline, stepIndex), active: stepIndex }, []);
-    page.predicting = stepIndex;
-    buildPrediction($("predict-form"), page.circuit, step);
+    const { timeline } = this;
+    const step = timeline.steps[stepIndex];
+    this.view.applyFrame(timeline, { ...frameAt(timeline, stepIndex), active: stepIndex }, []);
+    this.predicting = stepIndex;
+    buildPrediction($("predict-form"), this.circuit, step);
   }
 
   submitPrediction() {
-    const { page, player } = this;
-    const stepIndex = page.predicting;
-    if (stepIndex === null || stepIndex === undefined) return;
-    const step = page.timeline.steps[stepIndex];
+    const { player } = this;
+    const stepIndex = this.predicting;
+    if (stepIndex === null) return;
+    const step = this.timeline.steps[stepIndex];
     const fields = [...$("predict-form").querySelectorAll(".predict-fields input")];
     const verdicts = step.backward.inputs.map((input, k) => {
       const result = checkPrediction(fields[k].value, input.contribution);
@@ -147,9 +166,9 @@ export class AnimationController {
     $("predict-form").querySelector(".predict-result").textContent = verdicts.join("; ");
     // the verdict stays on screen, but this guess cannot be sent twice
     for (const control of $("predict-form").querySelectorAll("input, button")) control.disabled = true;
-    page.predicting = null;
-    page.predicted.add(stepIndex);
-    page.lastActive = -2;
+    this.predicting = null;
+    this.predicted.add(stepIndex);
+    this.lastActive = -2;
     if (player.reducedMotion) player.seek(stepIndex + 1);
     else player.play(stepIndex + 1);
     this.setPlayLabel();

@@ -1,59 +1,21 @@
-/** Talks to the circuit API: presets and evaluation, with aborting of stale requests. */
+/** The circuit page's requests: presets and evaluation, over the shared client (a new evaluation aborts the stale one). */
 
-const BASE = "/api/v1";
+import { createClient } from "../common/api.js";
 
-/** Raised for 4xx answers; `detail` is the server's list of problems. */
-export class ApiError extends Error {
-  constructor(status, detail) {
-    super(detail && detail[0] ? detail[0].msg : `HTTP ${status}`);
-    this.status = status;
-    this.detail = Array.isArray(detail) ? detail : [{ msg: String(detail) }];
-  }
-}
-
-async function readJson(response) {
-  let body = null;
-  try {
-    body = await response.json();
-  } catch {
-    body = null;
-  }
-  if (!response.ok) throw new ApiError(response.status, body && body.detail ? body.detail : `HTTP ${response.status}`);
-  return body;
-}
+const client = createClient();
 
 export async function fetchPresets() {
-  const body = await readJson(await fetch(`${BASE}/presets`));
+  const body = await client.get("/presets");
   return body.presets;
 }
 
-/**
- * Evaluates a circuit. Starting a new evaluation aborts the one still in flight,
- * so a slow stale answer can never overwrite a newer one.
- */
+/** Evaluates circuits on one channel: starting a new evaluation aborts the one still in flight. */
 export class Evaluator {
-  constructor() {
-    this.controller = null;
+  constructor(api = createClient()) {
+    this.api = api;
   }
 
-  async evaluate(request) {
-    if (this.controller) this.controller.abort();
-    const controller = new AbortController();
-    this.controller = controller;
-    try {
-      const response = await fetch(`${BASE}/circuits/evaluate`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify(request),
-        signal: controller.signal,
-      });
-      return await readJson(response);
-    } finally {
-      if (this.controller === controller) this.controller = null;
-    }
+  evaluate(request) {
+    return this.api.post("evaluate", "/circuits/evaluate", request);
   }
-}
-
-export function isAbort(err) {
-  return err && err.name === "AbortError";
 }

@@ -1,6 +1,6 @@
-/** Sharing and export: copy link, and downloads of the diagram (SVG, PNG) and the API response (JSON). */
+/** The circuit page's sharing and export: copy link, the diagram's own look for the shared exporter, the answer as JSON. */
 
-import { saveBlob, svgToPng } from "../common/files.js";
+import { downloadDiagram, downloadText } from "../common/export.js";
 
 // The downloaded SVG is a standalone file, so it carries its own styles (the page's CSS is not there).
 const EXPORT_STYLE = `
@@ -17,32 +17,26 @@ text { font: 12px system-ui, sans-serif; text-anchor: middle; }
 .hidden, .pulses { display: none; }
 `;
 
-/** A standalone copy of the whole diagram (not just the zoomed part), with every label shown. */
-export function standaloneSvg(svg, layout) {
-  const copy = svg.cloneNode(true);
-  copy.setAttribute("xmlns", "http://www.w3.org/2000/svg");
-  copy.setAttribute("viewBox", `0 0 ${Math.ceil(layout.width)} ${Math.ceil(layout.height)}`);
-  copy.setAttribute("width", String(Math.ceil(layout.width)));
-  copy.setAttribute("height", String(Math.ceil(layout.height)));
-  copy.removeAttribute("class");
-  copy.querySelector(".viewport")?.removeAttribute("transform");
-  for (const hidden of copy.querySelectorAll(".hidden")) hidden.classList.remove("hidden");
-  const style = document.createElementNS("http://www.w3.org/2000/svg", "style");
-  style.textContent = EXPORT_STYLE;
-  copy.insertBefore(style, copy.firstChild);
-  return new XMLSerializer().serializeToString(copy);
+/** The export options for the whole diagram (not just the zoomed part), with every label shown. */
+function exportOptions(layout) {
+  return {
+    width: layout.width,
+    height: layout.height,
+    css: EXPORT_STYLE,
+    prepare(copy) {
+      copy.querySelector(".viewport")?.removeAttribute("transform");
+      for (const hidden of copy.querySelectorAll(".hidden")) hidden.classList.remove("hidden");
+    },
+  };
 }
 
-export function downloadSvg(svg, layout) {
-  saveBlob(new Blob([standaloneSvg(svg, layout)], { type: "image/svg+xml" }), "circuit.svg");
-}
-
-export async function downloadPng(svg, layout) {
-  saveBlob(await svgToPng(standaloneSvg(svg, layout), layout.width, layout.height), "circuit.png");
+/** Downloads the diagram as circuit.svg or circuit.png (`kind` "svg" or "png"). */
+export function downloadCircuit(svg, layout, kind) {
+  return downloadDiagram(svg, `circuit.${kind}`, exportOptions(layout));
 }
 
 export function downloadJson(response) {
-  saveBlob(new Blob([JSON.stringify(response, null, 2)], { type: "application/json" }), "circuit.json");
+  downloadText(JSON.stringify(response, null, 2), "application/json", "circuit.json");
 }
 
 export async function copyLink(url) {

@@ -1,10 +1,10 @@
-/** The circuit page's controller: wires state, API, layout, drawing, animation and panels together. */
+/** The circuit page's wiring: the store drives evaluation, drawing, animation and panels; setting state is the only path to a redraw. */
 
-import { Evaluator, fetchPresets, isAbort } from "./api.js";
+import { Evaluator, fetchPresets } from "./api.js";
 import { AnimationController } from "./animation.js";
 import { collapseStages } from "./collapse.js";
 import { guessInputNames, hideProblem, showProblem } from "./editor.js";
-import { copyLink, downloadJson, downloadPng, downloadSvg } from "./exporter.js";
+import { copyLink, downloadCircuit, downloadJson } from "./exporter.js";
 import { fmt } from "./format.js";
 import { showHeatmaps } from "./heatmap.js";
 import { InputsTable } from "./inputs.js";
@@ -12,62 +12,68 @@ import { layoutCircuit, structureKey } from "./layout.js";
 import { readAnswer } from "./model.js";
 import { nudgedInputs, predictedChange, showGradcheck } from "./panels.js";
 import { CircuitView } from "./render.js";
-import { defaultState, readState, writeState } from "./state.js";
+import { PROPERTIES, defaultState } from "./state.js";
 import { StepsTable } from "./table.js";
 import { buildTimeline } from "./timeline.js";
 import { ZoomControl } from "./zoom.js";
+import { isAbort } from "../common/api.js";
+import { bindInputs, createStore } from "../common/store.js";
 
 const $ = (id) => document.getElementById(id);
-const DEBOUNCE_MS = 200;
 const DEFAULT_INPUT = 1;
+// A change to these properties asks for a new evaluation after this many ms of quiet (typing settles first).
+const EVALUATE_AFTER_MS = { expression: 200, outputGrad: 200, inputs: 100, tieBreak: 0, gradcheck: 0 };
 
-const page = {
-  state: readState(location.hash),
-  presets: [],
-  response: null, // the last good answer of the API
-  circuit: null, // what is drawn: the answer, or the answer with its stages collapsed
-  timeline: null,
-  layout: null,
-  structure: "",
-  lastActive: -2,
-  predicted: new Set(),
-  pendingNudge: null,
-  debounce: 0,
-};
+const store = createStore(PROPERTIES, { place: "hash" });
+
+/** What is on screen: the last good answer, what is drawn of it (stages collapsed or not), its layout. */
+const shown = { response: null, circuit: null, layout: null, structure: "" };
+let presets = [];
+let answeredKey = ""; // the request the answer on screen belongs to
+let pendingNudge = null; // a nudge waiting for its answer: the output before, and the predicted change
+let debounce = 0;
 
 const evaluator = new Evaluator();
-const view = new CircuitView($("circuit"), { onTensorClick: (edge) => showHeatmaps($("heatmap-dialog"), page.circuit, edge) });
+const view = new CircuitView($("circuit"), { onTensorClick: (edge) => showHeatmaps($("heatmap-dialog"), shown.circuit, edge) });
 const zoom = new ZoomControl($("circuit"), view.viewport);
 const inputs = new InputsTable($("inputs-body"), {
-  onChange(name, value) {
-    page.state.inputs[name] = value;
-    schedule(DEBOUNCE_MS / 2);
-  },
+  onChange: (name, value) => store.set({ inputs: { ...store.get().inputs, [name]: value } }),
 });
 const table = new StepsTable($("steps-body"), { onJump: (t) => animation.jumpTo(t) });
-const animation = new AnimationController(page, { view, table, onStop: stopped });
+const animation = new AnimationController({ view, table, onStop: (t) => store.set({ step: Math.round(t) }) });
 const { player } = animation;
+
+// every [data-state] control mirrors one state property
+const syncInputs = bindInputs([...document.querySelectorAll("[data-state]")], store, {
+  parse: {
+    outputGrad: (text) => {
+      const value = Number(text.replace("−", "-"));
+      return Number.isFinite(value) ? value : null;
+    },
+    speed: Number,
+  },
+});
 
 // ------------------------------------------------------------------ evaluation
 
-function schedule(delay = DEBOUNCE_MS) {
-  clearTimeout(page.debounce);
-  page.debounce = setTimeout(evaluate, delay);
+function schedule(delay) {
+  clearTimeout(debounce);
+  debounce = setTimeout(evaluate, delay);
 }
 
-function requestBody() {
-  const { state } = page;
-  const names = guessInputNames(state.expression);
+function requestBody(state) {
   const values = {};
-  for (const name of names) values[name] = name in state.inputs ? state.inputs[name] : DEFAULT_INPUT;
+  for (const name of guessInputNames(state.expression)) values[name] = name in state.inputs ? state.inputs[name] : DEFAULT_INPUT;
   const body = { expression: state.expression, inputs: values, output_grad: state.outputGrad, tie_break: state.tieBreak, format: "compact" };
   if (state.gradcheck) body.gradcheck = true;
   return body;
 }
 
+const requestKey = (state) => JSON.stringify(requestBody(state));
+
 async function evaluate() {
-  clearTimeout(page.debounce);
-  const body = requestBody();
+  clearTimeout(debounce);
+  const body = requestBody(store.get());
   setStatus("Evaluating…");
   let answer;
   for (let attempt = 0; ; attempt++) {
@@ -94,7 +100,7 @@ async function evaluate() {
 
 function fixInputs(body, problem) {
   if (problem.type === "missing_input") {
-    for (const name of problem.names) body.inputs[name] = page.state.inputs[name] ?? DEFAULT_INPUT;
+    for (const name of problem.names) body.inputs[name] = store.get().inputs[name] ?? DEFAULT_INPUT;
     return true;
   }
   if (problem.type === "unused_input") {
@@ -108,59 +114,94 @@ function showError(err) {
   const svg = $("circuit");
   svg.dataset.errors = String(Number(svg.dataset.errors || 0) + 1);
   const problem = err.detail ? err.detail[0] : { msg: String(err.message || err) };
-  showProblem($("parse-error"), page.state.expression, problem);
+  showProblem($("parse-error"), store.get().expression, problem);
   $("expression").setAttribute("aria-invalid", "true");
-  view.setStale(Boolean(page.circuit));
-  setStatus(page.circuit ? "The diagram shows the last circuit that worked (dimmed)." : "");
-  page.pendingNudge = null;
+  view.setStale(Boolean(shown.circuit));
+  setStatus(shown.circuit ? "The diagram shows the last circuit that worked (dimmed)." : "");
+  pendingNudge = null;
 }
 
-function show(circuit, sentInputs) {
+/** Draws an answer; `sentInputs` are the values it was computed from. */
+function show(answer, sentInputs) {
   hideProblem($("parse-error"));
   $("expression").setAttribute("aria-invalid", "false");
   view.setStale(false);
-  const { state } = page;
   // keep only the inputs this expression uses, with the values that were sent
-  state.inputs = {};
-  for (const name of circuit.inputs) state.inputs[name] = sentInputs[name];
-  inputs.show(circuit.inputs, state.inputs);
+  const used = Object.fromEntries(answer.inputs.map((name) => [name, sentInputs[name]]));
+  answeredKey = requestKey({ ...store.get(), inputs: used });
+  store.set({ inputs: used });
+  const state = store.get();
+  inputs.show(answer.inputs, used);
 
-  page.response = circuit;
-  if (state.collapse) circuit = collapseStages(circuit);
+  shown.response = answer;
+  const circuit = state.collapse ? collapseStages(answer) : answer;
   const key = structureKey(circuit);
-  const structureChanged = key !== page.structure;
-  page.circuit = circuit;
-  page.timeline = buildTimeline(circuit);
-  const length = page.timeline.steps.length;
+  const structureChanged = key !== shown.structure;
+  shown.circuit = circuit;
+  const timeline = buildTimeline(circuit);
+  animation.load(circuit, timeline, { fresh: structureChanged });
+  const length = timeline.steps.length;
   if (structureChanged) {
-    page.layout = layoutCircuit(circuit);
+    shown.layout = layoutCircuit(circuit);
     performance.mark("bpc:laid-out");
-    page.structure = key;
+    shown.structure = key;
     // fit first: measuring the frame now, before the new drawing exists, forces no layout of it
-    zoom.fit(page.layout, page.layout.engine === "dagre");
-    view.draw(circuit, page.layout);
-    page.predicted.clear();
+    zoom.fit(shown.layout, shown.layout.engine === "dagre");
+    view.draw(circuit, shown.layout);
   }
   view.setNumbers(circuit, state.outputGrad);
-  table.draw(circuit, page.timeline);
+  table.draw(circuit, timeline);
   $("scrubber").max = String(length);
   player.setLength(length);
   const t = state.step === null ? length : Math.min(state.step, length);
-  page.lastActive = -2;
   if (structureChanged || !player.playing) player.seek(t);
   showGradcheck($("gradcheck"), circuit.gradcheck);
   reportNudge(circuit);
   const warnings = (circuit.warnings || []).map((w) => w.msg).join("; ");
   setStatus(`Output ${fmt(circuit.output.value)}${warnings ? ` (warning: ${warnings})` : ""}`);
-  writeUrl();
+  $("share-link").value = location.href;
 }
 
-// ------------------------------------------------------------------ animation
-
-function stopped(t) {
-  page.state.step = Math.round(t);
-  writeUrl();
+function reportNudge(circuit) {
+  const nudge = pendingNudge;
+  if (!nudge) return;
+  pendingNudge = null;
+  const after = circuit.output.value;
+  $("nudge-result").textContent =
+    `Nudged every input by 0.01 · its gradient: output ${fmt(nudge.before)} → ${fmt(after)} ` +
+    `(change ${fmt(after - nudge.before)}; the gradient predicted +${fmt(nudge.predicted)}).`;
 }
+
+function setStatus(text) {
+  $("status").textContent = text;
+}
+
+// ------------------------------------------------------------------ state -> page
+
+/** Puts the state's values into the form controls (a speed that is not in the list gets an option). */
+function syncControls(state) {
+  const speed = $("speed");
+  if (![...speed.options].some((o) => o.value === String(state.speed))) {
+    const option = document.createElement("option");
+    option.value = String(state.speed);
+    option.textContent = `${state.speed}×`;
+    speed.appendChild(option);
+  }
+  syncInputs(state);
+}
+
+store.subscribe((state, changed) => {
+  syncControls(state);
+  $("share-link").value = location.href;
+  if (changed.has("speed")) player.speed = state.speed;
+  if (changed.has("predict")) animation.setPredict(state.predict);
+  const delays = [...changed].map((name) => EVALUATE_AFTER_MS[name]).filter((ms) => ms !== undefined);
+  if (delays.length && requestKey(state) !== answeredKey) schedule(Math.min(...delays));
+  else if (changed.has("collapse") && shown.response) show(shown.response, state.inputs);
+});
+
+// a link opened on this page (the hash changed) is shown as it is, even when only the step moved
+window.addEventListener("hashchange", () => evaluate());
 
 // ------------------------------------------------------------------ controls
 
@@ -169,11 +210,6 @@ $("step-forward").addEventListener("click", () => animation.stepForward());
 $("step-back").addEventListener("click", () => animation.stepBack());
 $("restart").addEventListener("click", () => animation.restart());
 $("scrubber").addEventListener("input", () => animation.jumpTo(Number($("scrubber").value)));
-$("speed").addEventListener("change", () => {
-  page.state.speed = Number($("speed").value);
-  player.speed = page.state.speed;
-  writeUrl();
-});
 
 document.addEventListener("keydown", (ev) => {
   const target = ev.target;
@@ -188,145 +224,69 @@ document.addEventListener("keydown", (ev) => {
   ev.preventDefault();
 });
 
+// a typed expression is no longer the chosen example
 $("expression").addEventListener("input", () => {
-  page.state.expression = $("expression").value;
   $("preset").value = "";
-  schedule();
 });
 
 $("preset").addEventListener("change", () => {
-  const preset = page.presets.find((p) => p.id === $("preset").value);
+  const preset = presets.find((p) => p.id === $("preset").value);
   if (preset) applyPreset(preset);
 });
 
-$("output-grad").addEventListener("input", () => {
-  const value = Number($("output-grad").value.replace("−", "-"));
-  if (!Number.isFinite(value)) return;
-  page.state.outputGrad = value;
-  schedule();
-});
-$("tie-break").addEventListener("change", () => {
-  page.state.tieBreak = $("tie-break").value;
-  schedule(0);
-});
-$("gradcheck-toggle").addEventListener("change", () => {
-  page.state.gradcheck = $("gradcheck-toggle").checked;
-  schedule(0);
-});
-$("collapse-toggle").addEventListener("change", () => {
-  page.state.collapse = $("collapse-toggle").checked;
-  if (page.response) show(page.response, page.state.inputs);
-});
-$("predict-toggle").addEventListener("change", () => {
-  page.state.predict = $("predict-toggle").checked;
-  page.predicted.clear();
-  $("predict-form").hidden = true;
-  writeUrl();
-});
-
 $("nudge").addEventListener("click", () => {
-  const circuit = page.circuit;
+  const circuit = shown.circuit;
   if (!circuit) return;
-  page.pendingNudge = {
-    before: circuit.output.value,
-    predicted: predictedChange(circuit.gradients),
-  };
-  page.state.inputs = nudgedInputs(page.state.inputs, circuit.gradients);
+  pendingNudge = { before: circuit.output.value, predicted: predictedChange(circuit.gradients) };
+  store.set({ inputs: nudgedInputs(store.get().inputs, circuit.gradients) });
   evaluate();
 });
 
-function reportNudge(circuit) {
-  const nudge = page.pendingNudge;
-  if (!nudge) return;
-  page.pendingNudge = null;
-  const after = circuit.output.value;
-  $("nudge-result").textContent =
-    `Nudged every input by 0.01 · its gradient: output ${fmt(nudge.before)} → ${fmt(after)} ` +
-    `(change ${fmt(after - nudge.before)}; the gradient predicted +${fmt(nudge.predicted)}).`;
-}
-
 $("copy-link").addEventListener("click", async () => {
-  writeUrl();
+  $("share-link").value = location.href;
   const copied = await copyLink(location.href).catch(() => false);
   $("share-link").select();
   setStatus(copied ? "Link copied." : "Select the link below and copy it.");
 });
-$("download-svg").addEventListener("click", () => page.layout && downloadSvg($("circuit"), page.layout));
-$("download-png").addEventListener("click", () => page.layout && downloadPng($("circuit"), page.layout).catch(showError));
-$("download-json").addEventListener("click", () => page.response && downloadJson(page.response));
+$("download-svg").addEventListener("click", () => shown.layout && downloadCircuit($("circuit"), shown.layout, "svg"));
+$("download-png").addEventListener("click", () => shown.layout && downloadCircuit($("circuit"), shown.layout, "png").catch(showError));
+$("download-json").addEventListener("click", () => shown.response && downloadJson(shown.response));
 $("zoom-in").addEventListener("click", () => zoom.by(1.25));
 $("zoom-out").addEventListener("click", () => zoom.by(0.8));
-$("zoom-fit").addEventListener("click", () => page.layout && zoom.fit(page.layout));
-
-// ------------------------------------------------------------------ state and URL
-
-function setStatus(text) {
-  $("status").textContent = text;
-}
-
-function writeUrl() {
-  const hash = writeState(page.state);
-  if (hash !== location.hash && !(hash === "#" && location.hash === "")) {
-    history.replaceState(null, "", hash === "#" ? location.pathname : hash);
-  }
-  $("share-link").value = location.href;
-}
-
-/** Puts the state's values into the form controls. */
-function syncControls() {
-  const { state } = page;
-  $("expression").value = state.expression;
-  $("output-grad").value = String(state.outputGrad);
-  $("tie-break").value = state.tieBreak;
-  $("gradcheck-toggle").checked = state.gradcheck;
-  $("predict-toggle").checked = state.predict;
-  $("collapse-toggle").checked = state.collapse;
-  $("speed").value = String(state.speed);
-  if ($("speed").value !== String(state.speed)) {
-    const option = document.createElement("option");
-    option.value = String(state.speed);
-    option.textContent = `${state.speed}×`;
-    $("speed").appendChild(option);
-    $("speed").value = String(state.speed);
-  }
-  player.speed = state.speed;
-}
+$("zoom-fit").addEventListener("click", () => shown.layout && zoom.fit(shown.layout));
 
 function applyPreset(preset) {
-  page.state = { ...defaultState(), expression: preset.expression, inputs: { ...preset.inputs } };
+  store.set({ ...defaultState(), expression: preset.expression, inputs: { ...preset.inputs } });
   $("preset").value = preset.id;
   $("preset-description").textContent = preset.description || "";
   $("nudge-result").textContent = "";
-  syncControls();
   evaluate();
 }
 
-window.addEventListener("hashchange", () => {
-  page.state = readState(location.hash);
-  syncControls();
-  evaluate();
-});
-
 async function start() {
-  syncControls();
+  const state = store.get();
+  syncControls(state);
+  player.speed = state.speed;
+  animation.setPredict(state.predict);
+  $("share-link").value = location.href;
   try {
-    page.presets = await fetchPresets();
+    presets = await fetchPresets();
   } catch (err) {
     showError(err);
     return;
   }
   const select = $("preset");
-  for (const preset of page.presets) {
+  for (const preset of presets) {
     const option = document.createElement("option");
     option.value = preset.id;
     option.textContent = preset.title;
     select.appendChild(option);
   }
-  if (!page.state.expression) {
-    applyPreset(page.presets[0]);
+  if (!store.get().expression) {
+    applyPreset(presets[0]);
     return;
   }
-  const match = page.presets.find((p) => p.expression === page.state.expression);
+  const match = presets.find((p) => p.expression === store.get().expression);
   if (match) {
     select.value = match.id;
     $("preset-description").textContent = match.description || "";

@@ -1,28 +1,28 @@
-/** One requestAnimationFrame clock for the animation: play, pause, seek; cancellable and flushable in tests. */
+/** The circuit animation's player: play, pause, seek and flush on the page's one clock (static/js/common/clock.js). */
+
+import { Clock, clock as pageClock } from "../common/clock.js";
 
 export class Player {
   /**
    * onFrame(t) is called with the time in steps; with reduced motion t is always whole, so the
-   * drawing jumps from step to step instead of moving.
+   * drawing jumps from step to step instead of moving. raf, caf and now (for tests) give the
+   * player a clock of its own instead of the page's.
    */
-  constructor({ onFrame, onStop = () => {}, raf, caf, now } = {}) {
+  constructor({ onFrame, onStop = () => {}, raf, caf, now, clock } = {}) {
     this.onFrame = onFrame;
     this.onStop = onStop;
-    this.raf = raf || ((cb) => requestAnimationFrame(cb));
-    this.caf = caf || ((id) => cancelAnimationFrame(id));
-    this.now = now || (() => performance.now());
+    this.clock = clock || (raf || caf || now ? new Clock({ raf, caf, now }) : pageClock);
     this.t = 0;
     this.end = 0;
     this.target = 0;
     this.speed = 1; // steps per second
     this.reducedMotion = false;
-    this.handle = null;
+    this.timer = null;
     this.last = 0;
-    this.tick = this.tick.bind(this);
   }
 
   get playing() {
-    return this.handle !== null;
+    return this.timer !== null;
   }
 
   /** Sets the number of steps; keeps t inside. */
@@ -35,23 +35,26 @@ export class Player {
   play(target = this.end) {
     if (this.t >= this.end && target >= this.end) this.t = 0;
     this.target = Math.min(target, this.end);
-    if (this.handle === null) {
-      this.last = this.now();
-      this.handle = this.raf(this.tick);
+    if (this.timer === null) {
+      this.last = this.clock.now();
+      this.timer = this.clock.every((now) => this.tick(now));
     }
     this.emit();
   }
 
+  stopTimer() {
+    if (this.timer !== null) this.timer.cancel();
+    this.timer = null;
+  }
+
   pause() {
-    if (this.handle !== null) this.caf(this.handle);
-    this.handle = null;
+    this.stopTimer();
     this.onStop(this.t);
   }
 
   /** Jumps to time t (stopping any motion). */
   seek(t) {
-    if (this.handle !== null) this.caf(this.handle);
-    this.handle = null;
+    this.stopTimer();
     this.t = Math.min(Math.max(t, 0), this.end);
     this.emit();
     this.onStop(this.t);
@@ -59,23 +62,23 @@ export class Player {
 
   /** Finishes the current motion at once: used by tests and when the user is impatient. */
   flush() {
-    if (this.handle === null) return;
+    if (this.timer === null) return;
     this.seek(this.target);
   }
 
-  tick(time) {
-    const now = typeof time === "number" ? time : this.now();
+  /** One frame: moves t on by the time since the last one; false when the target is reached. */
+  tick(now) {
     const dt = Math.max(0, now - this.last) / 1000;
     this.last = now;
     this.t = Math.min(this.t + dt * this.speed, this.target);
     if (this.t >= this.target) {
-      this.handle = null;
+      this.stopTimer();
       this.emit();
       this.onStop(this.t);
-      return;
+      return false;
     }
     this.emit();
-    this.handle = this.raf(this.tick);
+    return true;
   }
 
   emit() {

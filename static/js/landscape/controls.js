@@ -1,5 +1,5 @@
-// The settings form: every [data-state] input mirrors one state property; sections show by [data-show].
-import { formatMatrix } from "./state.js";
+/** The landscape settings form: every [data-state] input mirrors one state property (the shared binding); sections show by [data-show]. */
+import { bindInputs } from "../common/store.js";
 
 const TYPING_DELAY_MS = 300; // numbers and text settle before a request goes out
 
@@ -9,15 +9,6 @@ export function conditionHolds(text, state) {
     const [key, values] = cond.split("=");
     return values.split(",").includes(String(state[key]));
   });
-}
-
-function readInput(input) {
-  if (input.type === "checkbox") return input.checked;
-  if (input.type === "number" || input.type === "range") {
-    const v = input.valueAsNumber;
-    return Number.isFinite(v) ? v : null;
-  }
-  return input.value;
 }
 
 /**
@@ -31,27 +22,7 @@ export function createControls(form, store, { shape, currentW, maxTableCells }) 
   const tableNote = form.querySelector("#ls-wtable-note");
   const gridOut = form.querySelector("#ls-grid-out");
 
-  function commit(input) {
-    const name = input.dataset.state;
-    if (input.type === "radio") {
-      if (input.checked) store.set({ [name]: input.value });
-      return;
-    }
-    const value = readInput(input);
-    if (value === null) return; // half-typed number: wait for more
-    const integer = input.step === "1";
-    store.set({ [name]: integer ? Math.round(value) : value });
-  }
-
-  for (const input of inputs) {
-    const immediate = input.tagName === "SELECT" || input.type === "checkbox" || input.type === "radio";
-    input.addEventListener(immediate ? "change" : "input", () => {
-      if (immediate) return commit(input);
-      clearTimeout(timers.get(input));
-      timers.set(input, setTimeout(() => commit(input), TYPING_DELAY_MS));
-      return undefined;
-    });
-  }
+  const syncInputs = bindInputs(inputs, store, { delay: TYPING_DELAY_MS });
 
   form.querySelector("#ls-upload").addEventListener("change", async (event) => {
     const file = event.target.files[0];
@@ -127,12 +98,7 @@ export function createControls(form, store, { shape, currentW, maxTableCells }) 
 
   /** Mirrors the state into the form (skipping the field being typed in) and shows sections. */
   function sync(state) {
-    for (const input of inputs) {
-      const value = state[input.dataset.state];
-      if (input.type === "radio") input.checked = input.value === value;
-      else if (input.type === "checkbox") input.checked = Boolean(value);
-      else if (document.activeElement !== input && String(value) !== input.value) input.value = String(value);
-    }
+    syncInputs(state);
     for (const el of document.querySelectorAll("[data-show]")) el.hidden = !conditionHolds(el.dataset.show, state);
     for (const el of document.querySelectorAll("[data-show-any]")) {
       el.hidden = !el.dataset.showAny.split("|").some((cond) => conditionHolds(cond, state));
@@ -153,5 +119,5 @@ export function createControls(form, store, { shape, currentW, maxTableCells }) 
     tab.addEventListener("click", () => store.set({ view: tab.dataset.view }, { push: true }));
   }
 
-  return { sync, formatW: (W) => formatMatrix(W) };
+  return { sync };
 }

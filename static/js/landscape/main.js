@@ -1,7 +1,8 @@
-// The landscape page: wires state, requests and plots; a state change is the only path to a redraw.
-import { createClient, isAbort } from "./api.js";
+/** The landscape page's wiring: state, requests and plots; a state change is the only path to a redraw. */
+import { createClient, isAbort } from "../common/api.js";
+import { csvText, downloadDiagram, downloadText } from "../common/export.js";
+import { circuitLink } from "../common/links.js";
 import { createControls } from "./controls.js";
-import { downloadCsv, downloadPng, downloadSvg } from "./download.js";
 import { createPathView, drawPathOverlay } from "./path.js";
 import { createPlot1d } from "./plot1d.js";
 import { createPlot2d, nearestIndex } from "./plot2d.js";
@@ -15,18 +16,18 @@ import {
   slice2dRequest,
 } from "./problem.js";
 import { interval, renderReadout } from "./readout.js";
-import { createStore } from "./state.js";
-import { defaultState as circuitDefaults, writeState as writeCircuitState } from "../circuit/state.js";
+import { createLandscapeStore } from "./state.js";
 
 const MAX_TABLE_CELLS = 60; // W is editable as a table up to this many weights
 const byId = (id) => document.getElementById(id);
 
-const store = createStore();
+const store = createLandscapeStore();
 const progress = byId("ls-progress");
 const progressText = byId("ls-progress-text");
 let busySince = 0;
 let busyTimer = null;
 const client = createClient({
+  base: "/api/v1/landscape",
   onBusy(count, label) {
     progress.hidden = count === 0;
     clearInterval(busyTimer);
@@ -260,8 +261,16 @@ function visibleSvg() {
   return store.get().view === "1d" ? plot1d.svg : plot2d.svg;
 }
 const fileStem = () => `landscape-${store.get().dataset}-${store.get().view}`;
-byId("ls-dl-svg").addEventListener("click", () => downloadSvg(visibleSvg(), `${fileStem()}.svg`));
-byId("ls-dl-png").addEventListener("click", () => downloadPng(visibleSvg(), `${fileStem()}.png`));
+// computed styles copied onto the exported copy, since the page's stylesheet does not travel with it
+const PLOT_EXPORT = {
+  inline: ["fill", "fill-opacity", "stroke", "stroke-width", "stroke-dasharray", "stroke-opacity",
+    "opacity", "font-size", "font-family", "font-weight", "text-anchor", "visibility", "image-rendering"],
+  background: "#ffffff",
+  prepare: (copy) => copy.querySelectorAll(".hover, .hover-overlay").forEach((el) => el.remove()),
+};
+const downloadCsv = (rows, filename) => downloadText(csvText(rows), "text/csv", filename);
+byId("ls-dl-svg").addEventListener("click", () => downloadDiagram(visibleSvg(), `${fileStem()}.svg`, PLOT_EXPORT));
+byId("ls-dl-png").addEventListener("click", () => downloadDiagram(visibleSvg(), `${fileStem()}.png`, PLOT_EXPORT));
 byId("ls-dl-csv").addEventListener("click", () => {
   const state = store.get();
   if (state.view === "1d" && current.slice1) {
@@ -281,8 +290,7 @@ byId("ls-open-circuit").addEventListener("click", async () => {
   if (!base) return;
   try {
     const answer = await client.post("circuit", "/circuit", lossRequest(state, plane(state, base)));
-    const target = { ...circuitDefaults(), expression: answer.expression, inputs: answer.inputs };
-    window.location.assign(`/${writeCircuitState(target)}`);
+    window.location.assign(circuitLink(answer));
   } catch (error) {
     if (!isAbort(error)) showError(error);
   }

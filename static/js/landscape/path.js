@@ -1,5 +1,6 @@
 // Descent paths: drawn over the 2-D slice (honest about leaving its plane), played step by step, charted.
 /* global d3 */
+import { clock } from "../common/clock.js";
 
 const WIDTH = 420;
 const HEIGHT = 240;
@@ -62,21 +63,23 @@ export function createPathView(container, { onStep }) {
     marker.attr("cx", x(step)).attr("cy", y(losses[step]));
   }
 
-  /** Plays from the shown step to the end, one step per `interval` ms, on one d3 timer. */
+  /** Plays from the shown step to the end, one step per `interval` ms, on the page's one clock. */
   function play(from, interval = 60) {
     stop();
     if (!data) return;
     const last = data.losses.length - 1;
     const start = from >= last ? 0 : from;
-    timer = d3.timer((elapsed) => {
-      const step = Math.min(last, start + Math.floor(elapsed / interval));
+    const began = clock.now();
+    timer = clock.every((now) => {
+      const step = Math.min(last, start + Math.floor(Math.max(0, now - began) / interval));
       if (step >= last) stop();
       onStep(step);
+      return timer !== null;
     });
   }
 
   function stop() {
-    if (timer) timer.stop();
+    if (timer) timer.cancel();
     timer = null;
   }
 

@@ -1,0 +1,100 @@
+/** A page's state store: setting state is the only path to a redraw, every change lands in the URL, [data-state] inputs mirror it. */
+
+import { readParams, writeParams } from "./urlstate.js";
+
+/**
+ * A store over a URL-state table, kept in the query ("?…", a history entry per deliberate move) or
+ * in the hash ("#…"). Listeners get (state, changed names). Navigating the history (popstate, or
+ * hashchange for a hash store) reads the URL again and tells every listener that everything changed.
+ */
+export function createStore(table, { place = "query", win = window } = {}) {
+  const names = new Set(table.map((p) => p.name));
+  const mark = place === "hash" ? "#" : "?";
+  const readUrl = () => readParams(table, place === "hash" ? win.location.hash : win.location.search);
+  function urlOf(state) {
+    const params = writeParams(table, state);
+    const tail = params ? `${mark}${params}` : "";
+    const { pathname, search } = win.location;
+    return place === "hash" ? `${pathname}${search}${tail}` : `${pathname}${tail}`;
+  }
+  let state = readUrl();
+  const listeners = [];
+  function emit(changed) {
+    for (const fn of listeners) fn(state, changed);
+  }
+  win.addEventListener(place === "hash" ? "hashchange" : "popstate", () => {
+    state = readUrl();
+    emit(new Set(names));
+  });
+  return {
+    get: () => state,
+    /** The page's own address for the current state: what a copied link holds. */
+    url: () => urlOf(state),
+    subscribe(fn) {
+      listeners.push(fn);
+    },
+    /** Merges a patch; pushes a history entry when `push` (a deliberate move), else replaces the URL. */
+    set(patch, { push = false } = {}) {
+      const changed = new Set();
+      for (const [key, value] of Object.entries(patch)) {
+        if (!names.has(key)) throw new Error(`unknown state property ${key}`);
+        if (JSON.stringify(state[key]) !== JSON.stringify(value)) changed.add(key);
+      }
+      if (changed.size === 0) return;
+      state = { ...state, ...patch };
+      const url = urlOf(state);
+      const now = `${win.location.pathname}${win.location.search}${win.location.hash}`;
+      if (push) win.history.pushState(null, "", url);
+      else if (url !== now) win.history.replaceState(null, "", url);
+      emit(changed);
+    },
+  };
+}
+
+function readInput(input) {
+  if (input.type === "checkbox") return input.checked;
+  if (input.type === "number" || input.type === "range") {
+    const v = input.valueAsNumber;
+    return Number.isFinite(v) ? v : null;
+  }
+  return input.value;
+}
+
+/**
+ * Binds every input in `inputs` (each with data-state="<property>") to the store. Selects, checkboxes
+ * and radios commit at once; typed fields commit after `delay` ms of quiet (0: at every keystroke).
+ * `parse[name](value)` turns a field's text into the property's value, or null to wait for more.
+ * Returns sync(state), which mirrors the state into the inputs, skipping the one being typed in.
+ */
+export function bindInputs(inputs, store, { delay = 0, parse = {} } = {}) {
+  const timers = new Map();
+  function commit(input) {
+    const name = input.dataset.state;
+    if (input.type === "radio") {
+      if (input.checked) store.set({ [name]: input.value });
+      return;
+    }
+    let value = readInput(input);
+    if (value !== null && parse[name]) value = parse[name](value);
+    if (value === null) return; // half-typed: wait for more
+    const integer = input.step === "1";
+    store.set({ [name]: integer ? Math.round(value) : value });
+  }
+  for (const input of inputs) {
+    const immediate = input.tagName === "SELECT" || input.type === "checkbox" || input.type === "radio";
+    input.addEventListener(immediate ? "change" : "input", () => {
+      if (immediate || delay === 0) return commit(input);
+      clearTimeout(timers.get(input));
+      timers.set(input, setTimeout(() => commit(input), delay));
+      return undefined;
+    });
+  }
+  return function sync(state) {
+    for (const input of inputs) {
+      const value = state[input.dataset.state];
+      if (input.type === "radio") input.checked = input.value === value;
+      else if (input.type === "checkbox") input.checked = Boolean(value);
+      else if (input.ownerDocument.activeElement !== input && String(value) !== input.value) input.value = String(value);
+    }
+  };
+}
