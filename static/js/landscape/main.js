@@ -5,7 +5,7 @@ import { circuitLink } from "../common/links.js";
 import { createControls } from "./controls.js";
 import { createPathView, drawPathOverlay } from "./path.js";
 import { createPlot1d } from "./plot1d.js";
-import { createPlot2d, nearestIndex } from "./plot2d.js";
+import { createPlot2d } from "./plot2d.js";
 import {
   baseLossRequest,
   lossRequest,
@@ -15,7 +15,8 @@ import {
   slice1dRequest,
   slice2dRequest,
 } from "./problem.js";
-import { interval, renderReadout } from "./readout.js";
+import { renderReadout } from "./readout.js";
+import { csvRows, pathStep, readoutEntries, relativeSlice, shiftOf } from "./shown.js";
 import { createLandscapeStore } from "./state.js";
 
 const MAX_TABLE_CELLS = 60; // W is editable as a table up to this many weights
@@ -64,7 +65,7 @@ const plot2d = createPlot2d(byId("ls-plot2d"), {
     if (!current.slice2) return;
     const s = store.get();
     const p = current.plane;
-    const slice = relativeSlice(current.slice2, shiftOf(s)); // what was clicked: relative to W
+    const slice = relativeSlice(current.slice2, shiftOf(current, s)); // what was clicked: relative to W
     if (s.winit === "table" && p.explicit) {
       // an edited W simply becomes the clicked point, so the table shows where W now is
       const W = moveInPlane(p.W, p.D1, p.D2, slice.alphas[i], slice.betas[j]);
@@ -88,28 +89,11 @@ function showError(error) {
   box.textContent = error ? error.message : "";
 }
 
-/** The slice shifted so the current W sits at (0, 0). */
-function relativeSlice(slice, shift) {
-  if (!shift[0] && !shift[1]) return slice;
-  const move = (p) => (p ? { ...p, alpha: p.alpha - shift[0], beta: p.beta - shift[1] } : p);
-  return {
-    ...slice,
-    alphas: slice.alphas.map((a) => a - shift[0]),
-    betas: slice.betas.map((b) => b - shift[1]),
-    minimum: move(slice.minimum),
-  };
-}
-
-function pathStep(state) {
-  const last = current.path ? current.path.losses.length - 1 : 0;
-  return state.pstep < 0 || state.pstep > last ? last : state.pstep;
-}
-
 function drawPath(state) {
   const path = state.view === "2d" && state.method !== "none" ? current.path : null;
-  const step = pathStep(state);
+  const step = pathStep(current, state);
   // with range-shifted planes the path is measured from W0, which sits at (-ca, -cb)
-  const shift = shiftOf(state);
+  const shift = shiftOf(current, state);
   drawPathOverlay(plot2d.pathLayer, plot2d.scales(), path ? path.path : null, step, shift);
   pathView.update(path, step);
   const slider = byId("ls-step");
@@ -125,47 +109,8 @@ function drawPath(state) {
     : "";
 }
 
-/** How far the range is shifted (large W only): W was moved to (ca, cb) of the seeded W's plane. */
-function shiftOf(state) {
-  return current.plane && !current.plane.explicit ? [state.ca, state.cb] : [0, 0];
-}
-
 function drawReadout(state) {
-  const loss = current.loss;
-  const [sa, sb] = shiftOf(state);
-  const moved = sa !== 0 || sb !== 0;
-  const entries = [];
-  if (moved && state.view === "2d" && current.slice2) {
-    // W itself is not sent for large problems, so its loss is read off the grid, where it lies
-    const rel = relativeSlice(current.slice2, [sa, sb]);
-    const at = rel.losses[nearestIndex(rel.betas, 0)][nearestIndex(rel.alphas, 0)];
-    entries.push(["loss", "loss at W (grid)", at]);
-  } else {
-    entries.push(["loss", "loss at W", loss?.loss], ["data_loss", "data loss", loss?.data_loss], ["reg_loss", "reg loss", loss?.reg_loss]);
-  }
-  entries.push(["shape", "W", loss ? `${loss.c}×${loss.d}` : null, loss ? `${loss.c}×${loss.d}, N = ${loss.n}` : null]);
-  if (moved) {
-    entries.push(["moved", "W moved by", [sa, sb],
-      `(${sa}, ${sb}) in the 2-D plane; the 1-D view and descent paths start from the original W`]);
-  }
-  const s1 = current.slice1;
-  if (state.view === "1d" && s1) {
-    entries.push(
-      ["subgradient", "subgradient along the slice", [s1.subgradient.left, s1.subgradient.right], interval(s1.subgradient.left, s1.subgradient.right)],
-      ["kink_count", "kinks in range", s1.exact ? s1.kink_count : null],
-      ["minimum", "minimum on the line", s1.minimum.loss, `${s1.minimum.loss.toPrecision(6)} at a = ${s1.minimum.alpha.toPrecision(6)}`],
-    );
-  }
-  const s2 = current.slice2 && relativeSlice(current.slice2, [sa, sb]);
-  if (state.view === "2d" && s2) {
-    entries.push(["grid_minimum", "grid minimum", s2.minimum.loss,
-      `${s2.minimum.loss.toPrecision(6)} at (${s2.minimum.alpha.toPrecision(4)}, ${s2.minimum.beta.toPrecision(4)})`]);
-    if (current.path && state.method !== "none") {
-      entries.push(["path_loss", "path loss", current.path.losses[pathStep(state)]]);
-      entries.push(["path_start", "path start", current.path.losses[0]]);
-    }
-  }
-  renderReadout(byId("ls-readout"), entries);
+  renderReadout(byId("ls-readout"), readoutEntries(current, state));
 }
 
 function draw(state) {
@@ -178,7 +123,7 @@ function draw(state) {
     });
   }
   if (state.view === "2d" && current.slice2) {
-    plot2d.update(relativeSlice(current.slice2, shiftOf(state)));
+    plot2d.update(relativeSlice(current.slice2, shiftOf(current, state)));
   }
   drawPath(state);
   drawReadout(state);
@@ -249,7 +194,7 @@ store.subscribe((state, changed) => {
 
 byId("ls-play").addEventListener("click", () => {
   if (pathView.playing()) pathView.stop();
-  else pathView.play(pathStep(store.get()));
+  else pathView.play(pathStep(current, store.get()));
   byId("ls-play").textContent = pathView.playing() ? "Pause" : "Play";
 });
 byId("ls-step").addEventListener("input", (event) => {
@@ -272,17 +217,8 @@ const downloadCsv = (rows, filename) => downloadText(csvText(rows), "text/csv", 
 byId("ls-dl-svg").addEventListener("click", () => downloadDiagram(visibleSvg(), `${fileStem()}.svg`, PLOT_EXPORT));
 byId("ls-dl-png").addEventListener("click", () => downloadDiagram(visibleSvg(), `${fileStem()}.png`, PLOT_EXPORT));
 byId("ls-dl-csv").addEventListener("click", () => {
-  const state = store.get();
-  if (state.view === "1d" && current.slice1) {
-    const s = current.slice1;
-    const extra = [...(s.per_example || []).map((e) => [`L_${e.i}`, e.values]), ...(s.terms || []).map((t) => [`term_${t.i}_${t.j}`, t.values])];
-    downloadCsv([["a", "loss", ...extra.map(([name]) => name)], ...s.alphas.map((a, k) => [a, s.losses[k], ...extra.map(([, v]) => v[k])])], `${fileStem()}.csv`);
-  } else if (current.slice2) {
-    const s = relativeSlice(current.slice2, shiftOf(state));
-    const rows = [["a", "b", "loss"]];
-    s.betas.forEach((b, j) => s.alphas.forEach((a, i) => rows.push([a, b, s.losses[j][i]])));
-    downloadCsv(rows, `${fileStem()}.csv`);
-  }
+  const rows = csvRows(current, store.get());
+  if (rows) downloadCsv(rows, `${fileStem()}.csv`);
 });
 
 byId("ls-open-circuit").addEventListener("click", async () => {
