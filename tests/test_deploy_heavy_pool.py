@@ -284,6 +284,29 @@ def test_predicted_seconds_refuse_a_long_line_before_it_runs() -> None:
     asyncio.run(scenario())
 
 
+def test_a_client_holds_at_most_its_predicted_seconds_beyond_its_first_job() -> None:
+    """BPC_COMPUTE_SECONDS_PER_CLIENT = 3: a first job of any size is let in, a second one
+    only while the client's predicted seconds stay at 3 or under; other clients are not
+    affected, and the seconds are given back with the job."""
+    slots = ClientSlots(per_client=10, seconds_per_client=3.0)
+    slots.take("a", 1, seconds=5.0)  # a first job is never refused for its size
+    with pytest.raises(ClientBusy) as info:
+        slots.take("a", 1, seconds=0.5)
+    assert info.value.status == 429
+    assert "BPC_COMPUTE_SECONDS_PER_CLIENT" in info.value.msg
+    assert info.value.retry_after_s == 5  # the seconds the client already holds
+    slots.take("b", 1, seconds=2.0)
+    slots.take("b", 1, seconds=1.0)  # 2 + 1 = 3: at the limit, accepted
+    with pytest.raises(ClientBusy):
+        slots.take("b", 1, seconds=0.001)  # 3.001: over
+    slots.give_back("a", seconds=5.0)
+    assert "a" not in slots.in_flight and "a" not in slots.seconds
+    slots.take("a", 1, seconds=0.5)
+    slots.take("a", 1, seconds=2.5)  # 0.5 + 2.5 = 3
+    slots.give_back("b", seconds=1.0)
+    assert slots.seconds["b"] == 2.0
+
+
 def test_thread_lane_is_bounded_and_shares_the_per_client_cap() -> None:
     async def scenario() -> None:
         slots = ClientSlots(per_client=3)

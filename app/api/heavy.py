@@ -83,12 +83,21 @@ class ClientBusy(ComputeRefused):
     status = 429
     type = "too_many_requests"
 
-    def __init__(self, client: str, in_flight: int, retry_after_s: int) -> None:
-        super().__init__(
-            f"client {client} already has {in_flight} compute requests in flight, the most one "
-            f"client may have (setting BPC_COMPUTE_PER_CLIENT); retry in {retry_after_s} s",
-            retry_after_s,
-        )
+    def __init__(
+        self, client: str, in_flight: int, retry_after_s: int, seconds: bool = False
+    ) -> None:
+        if seconds:
+            msg = (
+                f"client {client} already has {in_flight} compute requests in flight, and this "
+                "one would take its predicted work past the most one client may have (setting "
+                f"BPC_COMPUTE_SECONDS_PER_CLIENT); retry in {retry_after_s} s"
+            )
+        else:
+            msg = (
+                f"client {client} already has {in_flight} compute requests in flight, the most "
+                f"one client may have (setting BPC_COMPUTE_PER_CLIENT); retry in {retry_after_s} s"
+            )
+        super().__init__(msg, retry_after_s)
 
 
 class JobDeadline(ComputeRefused):
@@ -238,24 +247,35 @@ class PoolConfig:
 
 
 class ClientSlots:
-    """In-flight compute per client (IP after trusted proxy headers), shared by both lanes."""
+    """In-flight compute per client (IP after trusted proxy headers), shared by both lanes:
+    at most `per_client` requests, and, beyond a client's first, at most `seconds_per_client`
+    of predicted seconds (the cost model's), so one client's burst of large jobs cannot fill
+    a pool's line and make everyone else wait past BPC_HEAVY_MAX_WAIT_S."""
 
-    def __init__(self, per_client: int) -> None:
+    def __init__(self, per_client: int, seconds_per_client: float = 0.0) -> None:
         self.per_client = per_client
+        self.seconds_per_client = seconds_per_client
         self.in_flight: dict[str, int] = {}
+        self.seconds: dict[str, float] = {}
 
-    def take(self, client: str, retry_after_s: int) -> None:
+    def take(self, client: str, retry_after_s: int, seconds: float = 0.0) -> None:
         count = self.in_flight.get(client, 0)
         if self.per_client > 0 and count >= self.per_client:
             raise ClientBusy(client, count, retry_after_s)
+        held = self.seconds.get(client, 0.0)
+        if self.seconds_per_client > 0 and count and held + seconds > self.seconds_per_client:
+            raise ClientBusy(client, count, max(retry_after_s, math.ceil(held)), seconds=True)
         self.in_flight[client] = count + 1
+        self.seconds[client] = held + seconds
 
-    def give_back(self, client: str) -> None:
+    def give_back(self, client: str, seconds: float = 0.0) -> None:
         count = self.in_flight.get(client, 0) - 1
         if count > 0:
             self.in_flight[client] = count
+            self.seconds[client] = max(0.0, self.seconds.get(client, 0.0) - seconds)
         else:
             self.in_flight.pop(client, None)
+            self.seconds.pop(client, None)
 
 
 class HeavyPool:
@@ -396,7 +416,7 @@ class HeavyPool:
                 self.retry_after_s(),
                 "settings BPC_HEAVY_POOL_WORKERS, BPC_HEAVY_QUEUE_LIMIT, BPC_HEAVY_MAX_WAIT_S",
             )
-        self.slots.take(client, self.retry_after_s())
+        self.slots.take(client, self.retry_after_s(), seconds)
         self.in_flight += 1
         self.queued_s += seconds
         try:
@@ -410,7 +430,7 @@ class HeavyPool:
         finally:
             self.in_flight -= 1
             self.queued_s -= seconds
-            self.slots.give_back(client)
+            self.slots.give_back(client, seconds)
 
     async def _acquire(
         self, client: str, disconnected: Callable[[], Awaitable[None]] | None
@@ -627,7 +647,7 @@ class Compute:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Compute:
-        slots = ClientSlots(settings.compute_per_client)
+        slots = ClientSlots(settings.compute_per_client, settings.compute_seconds_per_client)
         config = PoolConfig.from_settings(settings)
         lane = ThreadLane(
             settings.evaluate_threads,

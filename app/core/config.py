@@ -31,9 +31,17 @@ class Settings(BaseSettings):
     evaluate_threads: int = 2
     evaluate_queue_limit: int = 64
     compute_per_client: int = 4  # in-flight compute requests per client IP per worker (429)
+    # beyond a client's first request in flight, its jobs' predicted seconds (cost model) at
+    # most this, per worker (429): three clients at it still leave a line under
+    # BPC_HEAVY_MAX_WAIT_S
+    compute_seconds_per_client: float = 3.0
     # an evaluate request whose expression is longer than this (characters) runs in a job
     # process (killable, memory-capped) at once; others first try the evaluate threads
     evaluate_in_process_max_size: int = 2_000
+    # such a long text's predicted seconds, before it is parsed: its length at this pace
+    # (measured: 6,000 products in 36,000 characters take 0.96 s, max() of 19,999 in 60,000
+    # take 0.52 s); the job itself is still held to BPC_MAX_WORK once parsed
+    evaluate_chars_per_second: float = 30_000.0
     evaluate_in_process_max_work: int = 10_000_000  # predicted work (cost model), ~30 ms
 
     # --- circuits (issue 2) ---

@@ -58,7 +58,8 @@ async def evaluate_circuit(
             seconds = work[0] / limits.work_units_per_second
             answer = await run_bulk(evaluate_json, body, limits, predicted_s=seconds)
             return Response(answer, media_type=JSON)
-    answer = await run_bulk(evaluate_json, body, limits)
+    seconds = len(request.expression) / settings.evaluate_chars_per_second
+    answer = await run_bulk(evaluate_json, body, limits, predicted_s=seconds)
     return Response(answer, media_type=JSON)
 
 
