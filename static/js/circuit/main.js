@@ -3,7 +3,8 @@
 import { Evaluator, fetchPresets } from "./api.js";
 import { AnimationController } from "./animation.js";
 import { collapseStages } from "./collapse.js";
-import { guessInputNames, hideProblem, showProblem } from "./editor.js";
+import { hideProblem, showProblem } from "./editor.js";
+import { evaluateCorrecting, requestBody, requestKey } from "./evaluation.js";
 import { copyLink, downloadCircuit, downloadJson } from "./exporter.js";
 import { fmt } from "./format.js";
 import { showHeatmaps } from "./heatmap.js";
@@ -20,7 +21,6 @@ import { isAbort } from "../common/api.js";
 import { bindInputs, createStore } from "../common/store.js";
 
 const $ = (id) => document.getElementById(id);
-const DEFAULT_INPUT = 1;
 // A change to these properties asks for a new evaluation after this many ms of quiet (typing settles first).
 const EVALUATE_AFTER_MS = { expression: 200, outputGrad: 200, inputs: 100, tieBreak: 0, gradcheck: 0 };
 
@@ -61,33 +61,16 @@ function schedule(delay) {
   debounce = setTimeout(evaluate, delay);
 }
 
-function requestBody(state) {
-  const values = {};
-  for (const name of guessInputNames(state.expression)) values[name] = name in state.inputs ? state.inputs[name] : DEFAULT_INPUT;
-  const body = { expression: state.expression, inputs: values, output_grad: state.outputGrad, tie_break: state.tieBreak, format: "compact" };
-  if (state.gradcheck) body.gradcheck = true;
-  return body;
-}
-
-const requestKey = (state) => JSON.stringify(requestBody(state));
-
 async function evaluate() {
   clearTimeout(debounce);
   const body = requestBody(store.get());
   setStatus("Evaluating…");
   let answer;
-  for (let attempt = 0; ; attempt++) {
-    try {
-      answer = await evaluator.evaluate(body);
-      break;
-    } catch (err) {
-      if (isAbort(err)) return;
-      // the input names were guessed on this side; the server's list of names corrects the guess
-      const problem = err.detail && err.detail[0];
-      if (attempt < 2 && problem && Array.isArray(problem.names) && fixInputs(body, problem)) continue;
-      showError(err);
-      return;
-    }
+  try {
+    answer = await evaluateCorrecting(evaluator, body, () => store.get().inputs);
+  } catch (err) {
+    if (!isAbort(err)) showError(err);
+    return;
   }
   for (const name of ["bpc:response", "bpc:laid-out", "bpc:drawn"]) performance.clearMarks(name);
   performance.mark("bpc:response");
@@ -96,18 +79,6 @@ async function evaluate() {
   // a counter that tests and the benchmark wait on
   const svg = $("circuit");
   svg.dataset.evaluations = String(Number(svg.dataset.evaluations || 0) + 1);
-}
-
-function fixInputs(body, problem) {
-  if (problem.type === "missing_input") {
-    for (const name of problem.names) body.inputs[name] = store.get().inputs[name] ?? DEFAULT_INPUT;
-    return true;
-  }
-  if (problem.type === "unused_input") {
-    for (const name of problem.names) delete body.inputs[name];
-    return true;
-  }
-  return false;
 }
 
 function showError(err) {
