@@ -173,19 +173,27 @@ def test_gd_path_plays_and_its_loss_decreases(page: Page) -> None:
     path = answer.value.json()
     last = len(path["losses"]) - 1
     expect(page.locator("#ls-step-out")).to_have_text(f"step {last} / {last}")
+    # The page records each step it shows (an observer on the step label, installed before
+    # play), so a slow test process cannot miss the first steps as polling from here could.
+    page.evaluate(
+        """() => {
+            window.__seen = [];
+            const label = document.querySelector('#ls-step-out');
+            new MutationObserver(() => {
+                const step = Number(document.querySelector('#ls-step').value);
+                const dd = document.querySelector('#ls-readout dd[data-key=path_loss]');
+                const seen = window.__seen;
+                if (!seen.length || seen[seen.length - 1][0] !== step) {
+                    seen.push([step, Number(dd.dataset.value)]);
+                }
+            }).observe(label, {childList: true, characterData: true, subtree: true});
+        }"""
+    )
     page.click("#ls-play")  # at the end, play starts again from step 0
-    page.wait_for_function(f"() => Number(document.querySelector('#ls-step').value) < {last}")
-    seen: list[tuple[int, float]] = []
-    for _ in range(400):
-        step, loss = page.evaluate(
-            "() => [Number(document.querySelector('#ls-step').value),"
-            " Number(document.querySelector('#ls-readout dd[data-key=path_loss]').dataset.value)]"
-        )
-        if not seen or seen[-1][0] != step:
-            seen.append((step, loss))
-        if step == last and len(seen) > 1:
-            break
-        page.wait_for_timeout(15)
+    page.wait_for_function(
+        f"() => window.__seen.length > 1 && window.__seen[window.__seen.length - 1][0] === {last}"
+    )
+    seen: list[tuple[int, float]] = [(s, v) for s, v in page.evaluate("() => window.__seen")]
     steps = [s for s, _ in seen]
     assert steps == sorted(steps) and steps[0] < 5 and steps[-1] == last and len(steps) > 5
     for step, loss in seen:
