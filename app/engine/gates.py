@@ -355,6 +355,13 @@ def _pow_const_local(xs: Sequence[Any], out: Any, c: float, t: str) -> list[Any]
     return [c * np.power(xs[0], c - 1.0) * np.ones_like(out)]
 
 
+def _pow_xy(x: Any, y: Any) -> Any:
+    # numpy computes x**0.5 as sqrt(x) when the exponent is a scalar (so (-0)**0.5 is -0) but
+    # with pow when it is an array (+0): take sqrt wherever y is 0.5, so a scalar, a 1-element
+    # tensor and the constant-exponent gate all agree (PyTorch's pow gives +0 there; README).
+    return np.where(np.asarray(y) == 0.5, np.sqrt(x), np.power(x, y))[()]
+
+
 def _pow_xy_local(xs: Sequence[Any], out: Any, p: Any, t: str) -> list[Any]:
     # PyTorch's conventions at base 0: x**y is constant in x where y = 0, and in y where x = 0
     # and y >= 0 (0**y is 0 or 1 there), so those local gradients are 0, not 0·ln 0 = NaN.
@@ -410,7 +417,7 @@ register(
         "pow_xy",
         "**",
         (2, 2),
-        np.power,
+        _pow_xy,
         "d/dx x**y = y·x**(y-1), d/dy x**y = x**y·ln x",
         "power gate: the base receives y·x^(y-1) · upstream, the exponent x^y·ln(x) · upstream",
         lambda s: (
@@ -419,7 +426,7 @@ register(
             f"upstream = {fmt(s.contributions[1])}"
         ),
         local=_pow_xy_local,
-        scalar_forward=_as_float(np.power),
+        scalar_forward=_as_float(_pow_xy),
         scalar_local=_as_floats(_pow_xy_local),
         infix=True,
         by_name=False,
