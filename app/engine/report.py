@@ -121,6 +121,11 @@ def _kinds(value: Any) -> list[str]:
     return found
 
 
+def _gate_called(op: str | None, name: str) -> str:
+    """'the exp gate y' for a named wire; a long one is already 'the exp gate's output'."""
+    return f"the {op} gate" if name.startswith(f"the {op} gate") else f"the {op} gate {name}"
+
+
 def non_finite_warnings(circuit: Circuit, trace: Trace, names: list[str]) -> list[dict[str, Any]]:
     """For each non-finite kind, the first gate that produced it, forward and backward."""
     warnings = []
@@ -136,7 +141,8 @@ def non_finite_warnings(circuit: Circuit, trace: Trace, names: list[str]) -> lis
                         "node": f"n{node.id}",
                         "pass": "forward",
                         "value": kind,
-                        "msg": f"the {node.op} gate {names[node.id]} produced {kind} in the forward pass",
+                        "msg": f"{_gate_called(node.op, names[node.id])} produced {kind} in the "
+                        "forward pass",
                     }
                 )
     seen = set()
@@ -151,8 +157,8 @@ def non_finite_warnings(circuit: Circuit, trace: Trace, names: list[str]) -> lis
                             "node": f"n{node_id}",
                             "pass": "backward",
                             "value": kind,
-                            "msg": f"the backward step of the {node.op} gate {names[node_id]} "
-                            f"produced a gradient of {kind}",
+                            "msg": f"the backward step of {_gate_called(node.op, names[node_id])}"
+                            f" produced a gradient of {kind}",
                         }
                     )
     return warnings
