@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import tracemalloc
 from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -19,8 +18,6 @@ from fastapi.testclient import TestClient
 
 import app.api.routes.landscape as landscape_routes
 import app.engine as engine
-from app.api.deps import current_settings
-from app.core.config import Settings
 from app.core.limits import Limits
 from app.engine import evaluate, parse_limits
 from app.engine.cost import estimate
@@ -32,6 +29,7 @@ from app.landscape.cost import Sizes
 from app.landscape.jobs import compute_loss, compute_slice
 from app.main import app
 from app.schemas.landscape import LossRequest, SliceRequest
+from tests.settings_override import overridden_settings as budgets
 
 EVALUATE = "/api/v1/circuits/evaluate"
 LANDSCAPE = "/api/v1/landscape"
@@ -159,16 +157,6 @@ def test_landscape_predictions_match_measurements() -> None:
 def api() -> Iterator[TestClient]:
     with TestClient(app) as client:
         yield client
-
-
-@contextmanager
-def budgets(**fields: int) -> Iterator[None]:
-    settings = Settings(**fields)  # type: ignore[arg-type]
-    app.dependency_overrides[current_settings] = lambda: settings
-    try:
-        yield
-    finally:
-        app.dependency_overrides.pop(current_settings, None)
 
 
 def refused(response: Any, setting: str) -> dict[str, Any]:

@@ -8,17 +8,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from app.api.deps import current_settings
-from app.core.config import Settings, get_settings
+from app.core.config import get_settings
 from app.main import app, create_app
 from tests.live_app import running_app
+from tests.settings_override import overridden_settings as limits
 
 EVALUATE = "/api/v1/circuits/evaluate"
 LANDSCAPE = "/api/v1/landscape"
@@ -30,17 +29,6 @@ ONE_D = {"dataset": {"name": "cs231n-1d"}, "seed": 3}  # N = 3, D = 1, C = 3
 def api() -> Iterator[TestClient]:
     with TestClient(app) as client:
         yield client
-
-
-@contextmanager
-def limits(**fields: int) -> Iterator[None]:
-    """The app's Settings with `fields` changed, for the requests made inside the block."""
-    settings = Settings(**fields)  # type: ignore[arg-type]
-    app.dependency_overrides[current_settings] = lambda: settings
-    try:
-        yield
-    finally:
-        app.dependency_overrides.pop(current_settings, None)
 
 
 def accepted(response: httpx.Response) -> dict[str, Any]:
