@@ -44,6 +44,7 @@ run() {
   local suite=$1 times=$2
   shift 2
   for ((i = 1; i <= times; i++)); do
+    while [ -e "$logs/PAUSE" ]; do sleep 5; done
     local log="$logs/$suite-$i.log" start=$SECONDS status=0
     "$venv/bin/python" -m pytest -p no:cacheprovider -q "$@" >"$log" 2>&1 || status=$?
     if [ "$status" -eq 0 ]; then
