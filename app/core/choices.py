@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import PlainValidator, WithJsonSchema
+from pydantic_core import PydanticCustomError
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,5 +35,32 @@ class Choice:
         }
 
 
-def names(table: tuple[Choice, ...]) -> tuple[str, ...]:
+def names(table: Sequence[Choice]) -> tuple[str, ...]:
     return tuple(choice.name for choice in table)
+
+
+def one_of(table: Sequence[Choice]) -> Any:
+    """A request field's type: a name in `table` as the table is when the request is read.
+
+    For a table that grows at run time (LOSSES' register_loss), where a Literal would be fixed
+    at import. The error is pydantic's Literal error, word for word, and the OpenAPI document
+    lists the names the table has when the app starts.
+    """
+
+    def check(value: Any) -> str:
+        allowed = names(table)
+        if isinstance(value, str) and value in allowed:
+            return value
+        quoted = [repr(name) for name in allowed]
+        expected = (
+            " or ".join(quoted)
+            if len(quoted) <= 2
+            else ", ".join(quoted[:-1]) + " or " + quoted[-1]
+        )
+        raise PydanticCustomError(
+            "literal_error", "Input should be {expected}", {"expected": expected}
+        )
+
+    return Annotated[
+        str, PlainValidator(check), WithJsonSchema({"enum": list(names(table)), "type": "string"})
+    ]

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from app.core.errors import LimitError
 from app.core.limits import Cost, Limits
 from app.landscape.kinks import CHUNK_VALUES
+from app.landscape.losses import LossSpec, kind_of
 
 # Calibrated with bench/cost_calibration.py --landscape (docs/deploy.md, "Sizing").
 B_NUMBER = 21  # a float in the answer, with its comma (FastAPI writes 17 significant digits)
@@ -21,9 +22,11 @@ B_BASE = 2_000
 M_BASE = 500_000
 W_NUMBER = 1_000  # tolist, validation against the response model, then json.dumps
 W_LOSS = 25  # per score (N*C) for one loss and its gradient, beside the N*D*C products
-# A 2-D grid costs per score and grid point (softmax: a log-sum-exp each) or per score and row
-# (SVM: each row is an exact line, its kinks bucketed into the columns).
-W_GRID = {"softmax": 40, "ww": 400, "ova": 400, "structured": 800}
+# A 2-D grid costs per score and grid point when the loss is sampled (softmax: a log-sum-exp
+# each) or per score and row when it is exact (SVM: each row an exact line, its kinks bucketed
+# into the columns): the loss's own LossKind.grid_work. The per-term lines of a 1-D slice are
+# sampled for every loss, at about a log-sum-exp's cost each.
+W_POINT = 40
 W_KINK = 60  # a 1-D slice: sorting and merging each term's kinks
 
 
@@ -56,20 +59,21 @@ def loss_cost(s: Sizes, gradcheck: bool, limits: Limits) -> Cost:
     return _cost(numbers, arrays, work)
 
 
-def slice_1d_cost(s: Sizes, steps: int, loss: str, limits: Limits) -> Cost:
-    """POST /slice, dims 1: the curve, the kinks (SVM) and the per-term lines (small N*C)."""
+def slice_1d_cost(s: Sizes, steps: int, loss: str, limits: Limits, variant: str = "ww") -> Cost:
+    """POST /slice, dims 1: the curve, the kinks (exact losses) and the per-term lines (small N*C)."""
     nc = s.n * s.c
     numbers = 2 * steps
     work = 3 * s.n * s.d * s.c + W_LOSS * nc
-    if loss == "softmax":
-        work += steps * nc * W_GRID["softmax"]
+    kind = kind_of(LossSpec(loss, variant))
+    if not kind.exact:
+        work += steps * nc * kind.grid_work
     else:
         # at most one kink per hinge term (WW, one-vs-all) or C - 1 per example (structured)
         numbers += 6 * min(nc, limits.max_slice_kinks)
         work += nc * W_KINK + steps * 20
     if nc <= limits.max_term_lines:
         numbers += steps * (nc + s.n)
-        work += steps * nc * W_GRID["softmax"]
+        work += steps * nc * W_POINT
     arrays = s.n * s.d + 2 * s.c * s.d + 8 * nc * min(s.c, 4)
     return _cost(numbers, arrays, work)
 
@@ -80,10 +84,11 @@ def slice_2d_cost(s: Sizes, steps: int, loss: str, variant: str) -> Cost:
     points = steps * steps
     numbers = points + 2 * steps
     work = 4 * s.n * s.d * s.c + 20 * points
-    if loss == "softmax":
-        work += points * nc * W_GRID["softmax"]
+    kind = kind_of(LossSpec(loss, variant))
+    if not kind.exact:
+        work += points * nc * kind.grid_work
     else:
-        work += steps * nc * W_GRID[variant] + points * 10
+        work += steps * nc * kind.grid_work + points * 10
     # the scores S0, S1, S2 and each row's terms, plus the row chunks (about 6 x CHUNK_VALUES)
     arrays = s.n * s.d + 3 * s.c * s.d + 20 * nc + points + 6 * CHUNK_VALUES
     return _cost(numbers, arrays, work)

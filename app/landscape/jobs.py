@@ -62,7 +62,9 @@ def _check(request: LandscapeRequest, sizes: Sizes, limits: Limits) -> float:
     if isinstance(request, SliceRequest):
         check_range(request.range[0], request.range[1], request.steps, limits, ("body", "range"))
         if request.dims == 1:
-            estimate: Cost = cost.slice_1d_cost(sizes, request.steps, request.loss, limits)
+            estimate: Cost = cost.slice_1d_cost(
+                sizes, request.steps, request.loss, limits, request.variant
+            )
         else:
             cost.check_grid(request.steps, limits)
             estimate = cost.slice_2d_cost(sizes, request.steps, request.loss, request.variant)

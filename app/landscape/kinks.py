@@ -1,8 +1,8 @@
-"""Exact piecewise-linear calculus of SVM losses along a line: kinks, slopes, values, grid rows.
+"""Exact piecewise-linear calculus of a loss along a line: kinks, slopes, values, grid rows.
 
-Along W + a*D every SVM score is linear in a, so every example's loss is a maximum of lines:
-a hinge max(0, m0 + m1*a) is the maximum of two lines, and a Crammer-Singer L_i is the maximum
-of C lines (the zero line in the true-class slot). A maximum of lines is convex and piecewise
+Along W + a*D every score is linear in a, so for a piecewise-linear loss (one whose LossKind
+has `line_terms`, such as the SVM) every term is a maximum of lines: a hinge max(0, m0 + m1*a)
+is the maximum of two lines, and a Crammer-Singer L_i is the maximum of C lines. A maximum of lines is convex and piecewise
 linear; `upper_envelope` finds where it switches lines (its kinks) and by how much the slope
 grows there. Summing the examples, the loss is fixed by its value and slope at the left end of
 the range plus the sorted kinks: prefix sums of the slope changes give its value anywhere.
@@ -14,36 +14,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from app.landscape.losses import LossSpec, hinge_margins, signs
+from app.landscape.loss_kind import LineTerms, LossKind, LossSpec
+from app.landscape.losses import kind_of
 
 # Work arrays hold about this many float64 values (1 MB) at a time: small enough to stay in
 # cache and to reuse freed memory, which measured ~4x faster than 8 MB chunks here.
 CHUNK_VALUES = 131_072
 
 
-def line_terms(
-    S0: np.ndarray, S1: np.ndarray, y: np.ndarray, spec: LossSpec
-) -> tuple[np.ndarray, np.ndarray]:
-    """Intercepts and slopes (T, K) of the lines each loss term is the maximum of.
-
-    WW: T = N*(C-1) hinge terms, one-vs-all: T = N*C; K = 2 (the zero line and the margin line).
-    Structured: T = N examples, K = C (the true-class slot holds the zero line).
-    """
-    if spec.variant == "structured":
-        return hinge_margins(S0, y, spec), hinge_margins(
-            S1, y, LossSpec(variant="structured", delta=0.0)
-        )
-    if spec.variant == "ova":
-        t = signs(y, S0.shape[-1])
-        m0, m1 = spec.delta - t * S0, -t * S1
-    else:  # the true-class slots are no terms at all
-        live = np.ones(S0.shape, dtype=bool)
-        live[np.arange(y.size), y] = False
-        m0 = (S0 - S0[np.arange(y.size), y][:, None] + spec.delta)[live]
-        m1 = (S1 - S1[np.arange(y.size), y][:, None])[live]
-    m0, m1 = m0.reshape(-1), m1.reshape(-1)
-    zeros = np.zeros_like(m0)
-    return np.stack([zeros, m0], axis=1), np.stack([zeros, m1], axis=1)
+def _line_terms(spec: LossSpec) -> tuple[LossKind, LineTerms]:
+    kind = kind_of(spec)
+    if kind.line_terms is None:
+        raise ValueError(f"loss {spec.loss!r} is not piecewise linear: it has no exact line")
+    return kind, kind.line_terms
 
 
 def upper_envelope(B: np.ndarray, M: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -164,8 +147,9 @@ def exact_line(
     hi: float,
     quadratic: tuple[float, float, float],
 ) -> ExactLine:
-    """The SVM loss along scores S0 + a*S1 on [lo, hi], exactly."""
+    """The loss along scores S0 + a*S1 on [lo, hi], exactly (a loss with `line_terms`)."""
     n = y.size
+    _, line_terms = _line_terms(spec)
     B, M = line_terms(S0, S1, y, spec)
     slope_inf, positions, increases = upper_envelope(B, M)
     used = np.isfinite(positions)
@@ -200,17 +184,19 @@ def grid_rows(
     hi: float,
     steps: int,
 ) -> np.ndarray:
-    """The SVM data loss on the grid (betas x alphas), each row an exact 1-D line.
+    """The data loss on the grid (betas x alphas), each row an exact 1-D line.
 
     Row r is the line S0 + betas[r]*S2 + a*S1. Its kinks are bucketed to the first grid point at
     or past them (a counting sort) and the slope changes prefix-summed: a row costs
     O(T*K + steps), not O(steps*N*C). Rows are processed in chunks to bound memory.
     """
     n = y.size
+    kind, line_terms = _line_terms(spec)
     B0, M = line_terms(S0, S1, y, spec)
+    # with delta = 0 the intercepts are the part linear in the scores (LossKind.line_terms)
     B2, _ = line_terms(S2, S1, y, LossSpec(spec.loss, spec.variant, 0.0, 0.0))
     T, K = M.shape
-    hinge = spec.variant != "structured"
+    hinge = kind.hinge
     if hinge:  # K = 2 lines [0, m0 + m1*a]: the kink is at -m0/m1 and the slope grows by |m1|
         A0, A2, m1 = B0[:, 1], B2[:, 1], M[:, 1]
         with np.errstate(divide="ignore"):

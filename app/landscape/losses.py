@@ -1,9 +1,9 @@
-"""Multiclass SVM (Weston-Watkins, one-vs-all, Crammer-Singer) and softmax losses with exact gradients.
+"""The loss table (LOSSES) and what every loss shares: mean, regularizer, gradient and its check.
 
-Everything works on the score matrix S = X W^T (N x C), fully vectorized (no loop over examples).
-Kink convention: a hinge term max(0, m) counts as active only when m > 0, so at a kink the
-analytic gradient takes the subgradient in which that term contributes nothing. In the
-structured variant a tie for the largest margin goes to the lowest class index.
+A loss is a row here whose `run` maps a LossSpec to its LossKind (app/landscape/loss_kind.py),
+with its maths in its own module (app/landscape/svm.py, app/landscape/softmax.py). The schema,
+the page's menus, the catalog and the kinks, slices, circuit and cost modules all read this
+table, so adding a loss is its row, its module and its tests.
 """
 
 from __future__ import annotations
@@ -13,45 +13,59 @@ from dataclasses import dataclass
 import numpy as np
 
 from app.core.choices import Choice, names
+from app.core.errors import Problem, ProblemError
+from app.landscape import softmax, svm
+from app.landscape.loss_kind import LossKind, LossSpec
+from app.landscape.svm import SVM_VARIANTS, hinge_margins, signs
 
-# The losses and the SVM's variants: the schema, the page's menus and the catalog read these.
-LOSSES = (
+__all__ = ["LOSSES", "SVM_VARIANTS", "VARIANTS", "LossKind", "LossSpec", "hinge_margins", "signs"]
+
+# The losses: the schema, the page's menus, the catalog and every landscape module read these.
+# A list, so a loss registered later (register_loss) is seen by all of them.
+LOSSES: list[Choice] = [
     Choice(
         "svm",
         "multiclass SVM (hinge)",
         "sum over wrong classes of max(0, s_j - s_y + delta); piecewise linear, with kinks",
         ("variant", "delta"),
+        run=svm.kind,
     ),
     Choice(
         "softmax",
         "softmax cross-entropy",
         "-log of the true class's softmax probability; smooth",
+        run=softmax.kind,
     ),
-)
-SVM_VARIANTS = (
-    Choice("ww", "Weston–Watkins (the course's)", "one hinge per wrong class"),
-    Choice("ova", "one-vs-all", "one hinge per class, +1 for the true class and -1 otherwise"),
-    Choice(
-        "structured",
-        "structured (Crammer–Singer)",
-        "one hinge on the largest wrong score; a tie goes to the lowest class index",
-    ),
-)
+]
 VARIANTS = names(SVM_VARIANTS)
 
 
-@dataclass(frozen=True)
-class LossSpec:
-    """Which loss: `svm` with a variant, or `softmax`; margin delta and L2 strength reg."""
+def register_loss(choice: Choice) -> Choice:
+    """Adds a loss row (its `run` maps a LossSpec to its LossKind); refuses a taken name."""
+    if choice.run is None:
+        raise ValueError(f"loss {choice.name!r} has no run (LossSpec -> LossKind)")
+    if choice.name in names(LOSSES):
+        raise ValueError(f"loss {choice.name!r} is already registered")
+    LOSSES.append(choice)
+    return choice
 
-    loss: str = "svm"
-    variant: str = "ww"
-    delta: float = 1.0
-    reg: float = 0.0
 
-    @property
-    def piecewise_linear(self) -> bool:
-        return self.loss == "svm"
+def unregister_loss(name: str) -> None:
+    LOSSES[:] = [choice for choice in LOSSES if choice.name != name]
+
+
+def kind_of(spec: LossSpec) -> LossKind:
+    """The LossKind of the spec's loss: a 422 naming the field when the table has no such row
+    (a job process that has not imported the module of a loss registered at run time)."""
+    for choice in LOSSES:
+        if choice.name == spec.loss and choice.run is not None:
+            found: LossKind = choice.run(spec)
+            return found
+    raise ProblemError(
+        Problem(
+            f"loss {spec.loss!r} is not one of {', '.join(names(LOSSES))}", loc=("body", "loss")
+        )
+    )
 
 
 @dataclass
@@ -67,37 +81,9 @@ class LossResult:
     probabilities: np.ndarray | None = None
 
 
-def signs(y: np.ndarray, num_classes: int) -> np.ndarray:
-    """t_ij = +1 for the true class, -1 otherwise (one-vs-all targets)."""
-    t = -np.ones((y.size, num_classes))
-    t[np.arange(y.size), y] = 1.0
-    return t
-
-
-def hinge_margins(S: np.ndarray, y: np.ndarray, spec: LossSpec) -> np.ndarray:
-    """The arguments m of every hinge max(0, m); the true-class entry is set to 0 for WW/structured.
-
-    Works on any stack of score matrices (..., N, C).
-    """
-    rows = np.arange(y.size)
-    if spec.variant == "ova":
-        return spec.delta - signs(y, S.shape[-1]) * S
-    correct = S[..., rows, y][..., None]
-    margins = S - correct + spec.delta
-    margins[..., rows, y] = 0.0
-    return margins
-
-
 def data_loss_of_scores(S: np.ndarray, y: np.ndarray, spec: LossSpec) -> np.ndarray:
     """Per-example data loss L_i for a stack of score matrices (..., N, C) -> (..., N)."""
-    if spec.loss == "softmax":
-        shifted = S - S.max(axis=-1, keepdims=True)
-        log_norm = np.log(np.exp(shifted).sum(axis=-1))
-        return log_norm - shifted[..., np.arange(y.size), y]
-    margins = hinge_margins(S, y, spec)
-    if spec.variant == "structured":
-        return np.maximum(margins.max(axis=-1), 0.0)
-    return np.maximum(margins, 0.0).sum(axis=-1)
+    return kind_of(spec).per_example(S, y, spec)
 
 
 def loss_of_weights(W: np.ndarray, X: np.ndarray, y: np.ndarray, spec: LossSpec) -> float:
@@ -108,57 +94,21 @@ def loss_of_weights(W: np.ndarray, X: np.ndarray, y: np.ndarray, spec: LossSpec)
 
 def evaluate(W: np.ndarray, X: np.ndarray, y: np.ndarray, spec: LossSpec) -> LossResult:
     """Loss, its parts, and the analytic gradient dW = dS^T X + 2 reg W."""
-    n, num_classes = X.shape[0], W.shape[0]
-    rows = np.arange(n)
-    S = X @ W.T
-    probabilities = None
-    if spec.loss == "softmax":
-        shifted = S - S.max(axis=1, keepdims=True)
-        exp = np.exp(shifted)
-        probabilities = exp / exp.sum(axis=1, keepdims=True)
-        per_example = np.log(exp.sum(axis=1)) - shifted[rows, y]
-        margins = S - S[rows, y][:, None]
-        active = np.ones_like(S, dtype=bool)
-        dS = probabilities.copy()
-        dS[rows, y] -= 1.0
-    else:
-        margins = hinge_margins(S, y, spec)
-        dS = np.zeros_like(S)
-        if spec.variant == "structured":
-            masked = margins.copy()
-            masked[rows, y] = -np.inf
-            worst = masked.argmax(axis=1)
-            top = masked[rows, worst]
-            per_example = np.maximum(top, 0.0)
-            violated = top > 0
-            active = np.zeros_like(S, dtype=bool)
-            active[rows[violated], worst[violated]] = True
-            dS[rows[violated], worst[violated]] = 1.0
-            dS[rows[violated], y[violated]] = -1.0
-        else:
-            active = margins > 0
-            if spec.variant == "ww":
-                active[rows, y] = False
-                per_example = np.where(active, margins, 0.0).sum(axis=1)
-                dS = active.astype(np.float64)
-                dS[rows, y] = -active.sum(axis=1)
-            else:  # ova: d/ds_j max(0, delta - t_j s_j) = -t_j when active
-                per_example = np.where(active, margins, 0.0).sum(axis=1)
-                dS = -signs(y, num_classes) * active
-    dS /= n
-    data_loss = float(per_example.mean())
+    parts = kind_of(spec).parts(X @ W.T, y, spec)
+    dS = parts.dscores / X.shape[0]
+    data_loss = float(parts.per_example.mean())
     reg_loss = float(spec.reg * np.sum(W * W))
     grad_W = dS.T @ X + 2.0 * spec.reg * W
     return LossResult(
         loss=data_loss + reg_loss,
         data_loss=data_loss,
         reg_loss=reg_loss,
-        per_example=per_example,
-        margins=margins,
-        active=active,
+        per_example=parts.per_example,
+        margins=parts.margins,
+        active=parts.active,
         dscores=dS,
         grad_W=grad_W,
-        probabilities=probabilities,
+        probabilities=parts.probabilities,
     )
 
 

@@ -15,7 +15,7 @@ from app.core.errors import LimitError
 from app.core.limits import Limits
 from app.landscape.data import as_matrix, problem
 from app.landscape.kinks import CHUNK_VALUES, exact_line, grid_rows
-from app.landscape.losses import LossSpec, data_loss_of_scores, evaluate, hinge_margins
+from app.landscape.losses import LossSpec, data_loss_of_scores, evaluate, kind_of
 from app.landscape.model import Setup
 
 
@@ -122,27 +122,28 @@ def term_lines(
     scores = S0[None] + alphas[:, None, None] * S1[None]  # (steps, N, C)
     per_example = data_loss_of_scores(scores, y, spec)  # (steps, N)
     examples = [{"i": i, "values": per_example[:, i].tolist()} for i in range(y.size)]
+    term_values = kind_of(spec).term_values
     terms: list[dict[str, Any]] = []
-    if spec.loss == "svm" and spec.variant != "structured":
-        values = np.maximum(hinge_margins(scores, y, spec), 0.0)
-        for i in range(y.size):
-            for j in range(S0.shape[1]):
-                if spec.variant == "ww" and j == y[i]:
-                    continue
-                terms.append({"i": i, "j": j, "values": values[:, i, j].tolist()})
+    if term_values is not None:
+        terms = [
+            {"i": i, "j": j, "values": values.tolist()}
+            for i, j, values in term_values(scores, y, spec)
+        ]
     return terms, examples
 
 
 def slice_1d(
     setup: Setup, D: np.ndarray, lo: float, hi: float, steps: int, limits: Limits
 ) -> dict[str, Any]:
-    """The loss along W + a*D: sampled curve, and for SVM the exact kinks, subgradient, minimum."""
+    """The loss along W + a*D: sampled curve, and for a piecewise-linear loss (SVM) the exact
+    kinks, subgradient and minimum."""
     X, y, W, spec = setup.data.X, setup.data.y, setup.W, setup.spec
     S0, S1 = scores_along(X, W, D)
     q = quadratic(W, D, spec.reg)
     alphas = np.linspace(lo, hi, steps)
     result: dict[str, Any] = {"alphas": alphas.tolist()}
-    if spec.piecewise_linear:
+    exact = kind_of(spec).exact
+    if exact:
         line = exact_line(S0, S1, y, spec, lo, hi, q)
         losses = line.value(alphas)
         kinks = line.merged_kinks()
@@ -184,7 +185,8 @@ def slice_2d(
     S0, S1, S2 = scores_along(X, W, D1, D2)
     alphas = np.linspace(alpha_range[0], alpha_range[1], steps)
     betas = np.linspace(beta_range[0], beta_range[1], steps)
-    if spec.piecewise_linear:
+    exact = kind_of(spec).exact
+    if exact:
         grid = grid_rows(S0, S1, S2, betas, y, spec, alpha_range[0], alpha_range[1], steps)
     else:
         grid = np.stack([direct_losses(S0 + b * S2, S1, alphas, y, spec) for b in betas])
@@ -209,7 +211,7 @@ def slice_2d(
             "loss": float(grid[row, col]),
         },
         "origin": {"loss": loss_at_origin(S0, W, y, spec)},
-        "exact": spec.piecewise_linear,
+        "exact": exact,
     }
 
 

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated, Literal, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.core.choices import names
+from app.core.choices import names, one_of
 from app.landscape.data import DATASETS
 from app.landscape.losses import LOSSES, SVM_VARIANTS
 from app.landscape.optimize import OPTIMIZERS
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     StrategyName: TypeAlias = str
 else:
     DatasetName = Literal[names(DATASETS)]
-    LossName = Literal[names(LOSSES)]
+    LossName = one_of(LOSSES)  # read when a request is, so a loss registered later is valid
     VariantName = Literal[names(SVM_VARIANTS)]
     StrategyName = Literal[names(OPTIMIZERS)]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import APIRouter
@@ -15,7 +16,7 @@ from app.schemas.landscape import CatalogResponse
 router = APIRouter(prefix="/api/v1/landscape", tags=["landscape"])
 
 
-def _rows(table: tuple[Choice, ...]) -> list[dict[str, Any]]:
+def _rows(table: Sequence[Choice]) -> list[dict[str, Any]]:
     return [choice.as_dict() for choice in table]
 
 
