@@ -37,6 +37,11 @@ _HINTS = {
     "`": "backticks are not allowed in a circuit",
 }
 
+def _hinted(text: str, hint: str) -> str:
+    """The message for a token that has a hint: the token quoted once, then the hint."""
+    return hint if hint.startswith(f"'{text}'") else f"'{text}': {hint}"
+
+
 _KEYWORD_HINTS = {
     "lambda": "lambdas are not allowed: write the function as a gate expression",
     "for": "comprehensions and loops are not allowed",
@@ -145,7 +150,7 @@ def tokenize(source: str, max_literal_chars: int = 64) -> list[Token]:
             if end < n and not source[end].isascii() and source[end].isalnum():
                 raise _non_ascii(source, line, end - line_start + 1, source[end])
             if text in _KEYWORD_HINTS:
-                raise _fail(source, line, col, f"'{text}': {_KEYWORD_HINTS[text]}")
+                raise _fail(source, line, col, _hinted(text, _KEYWORD_HINTS[text]))
             if keyword.iskeyword(text):
                 raise _fail(source, line, col, f"the Python keyword '{text}' is not allowed")
             if text.startswith("__"):
@@ -153,7 +158,7 @@ def tokenize(source: str, max_literal_chars: int = 64) -> list[Token]:
             append(Token(NAME, text, line, col, col + len(text)))
         elif kind == "op":
             if text in hints:
-                raise _fail(source, line, col, f"'{text}': {hints[text]}")
+                raise _fail(source, line, col, _hinted(text, hints[text]))
             if text in "([":
                 depth += 1
             elif text in ")]":
@@ -178,7 +183,7 @@ def tokenize(source: str, max_literal_chars: int = 64) -> list[Token]:
             line, line_start = line + 1, start + 1
         elif kind == "other":
             if text in _HINTS:
-                raise _fail(source, line, col, f"'{text}': {_HINTS[text]}")
+                raise _fail(source, line, col, _hinted(text, _HINTS[text]))
             raise _non_ascii(source, line, col, text)
     col = n - line_start + 1
     append(Token(NEWLINE, "\n", line, col, col + 1))

@@ -30,8 +30,12 @@ export function showProblem(box, expression, problem) {
   const lineText = box.querySelector(".error-line");
   const caret = box.querySelector(".error-caret");
   const message = box.querySelector(".error-message");
-  message.textContent = problem.msg || "error";
-  if (Number.isInteger(problem.line) && Number.isInteger(problem.col)) {
+  const placed = Number.isInteger(problem.line) && Number.isInteger(problem.col);
+  // the API's message starts with its own "line L, col C: " for callers without the fields;
+  // here the position is shown once, in words, before the excerpt
+  const msg = problem.msg || "error";
+  message.textContent = placed ? msg.replace(/^line \d+, col \d+: /, "") : msg;
+  if (placed) {
     where.textContent = `Line ${problem.line}, column ${problem.col}:`;
     const line = expression.split("\n")[problem.line - 1] ?? problem.excerpt ?? "";
     lineText.textContent = line;

@@ -47,8 +47,14 @@ const { player } = animation;
 const syncInputs = bindInputs([...document.querySelectorAll("[data-state]")], store, {
   parse: {
     outputGrad: (text) => {
-      const value = Number(text.replace("−", "-"));
-      return Number.isFinite(value) ? value : null;
+      const value = text.trim() === "" ? NaN : Number(text.replace("−", "-"));
+      const ok = Number.isFinite(value);
+      // a gradient that is not a number is said so, next to the field, rather than ignored
+      const problem = $("output-grad-problem");
+      problem.hidden = ok;
+      problem.textContent = ok ? "" : `“${text}” is not a finite number: the output gradient stays ${fmt(store.get().outputGrad)}.`;
+      $("output-grad").setAttribute("aria-invalid", String(!ok));
+      return ok ? value : null;
     },
     speed: Number,
   },
@@ -90,6 +96,7 @@ function showError(err) {
   view.setStale(Boolean(shown.circuit));
   setStatus(shown.circuit ? "The diagram shows the last circuit that worked (dimmed)." : "");
   pendingNudge = null;
+  $("share-link").value = location.href; // the link holds what was typed, error and all
 }
 
 /** Draws an answer; `sentInputs` are the values it was computed from. */
@@ -162,6 +169,9 @@ function syncControls(state) {
 }
 
 store.subscribe((state, changed) => {
+  // a typed expression opens at the end of its own backward pass, not at the old circuit's step
+  // (a link or the history changes every property at once, and keeps its step)
+  if (changed.has("expression") && !changed.has("step") && state.step !== null) store.set({ step: null });
   syncControls(state);
   $("share-link").value = location.href;
   if (changed.has("speed")) player.speed = state.speed;
@@ -198,6 +208,7 @@ document.addEventListener("keydown", (ev) => {
 // a typed expression is no longer the chosen example
 $("expression").addEventListener("input", () => {
   $("preset").value = "";
+  $("preset-description").textContent = "";
 });
 
 $("preset").addEventListener("change", () => {

@@ -15,34 +15,47 @@ function cell(row, content, tag = "td") {
 export function showGradcheck(section, gradcheck) {
   const tbody = section.querySelector("tbody");
   const summary = section.querySelector(".gradcheck-summary");
+  const table = section.querySelector("table");
   if (!gradcheck) {
     tbody.replaceChildren();
+    table.hidden = true; // no header over an empty table
     summary.textContent = "Turn on “gradient check” in the options to compare with central differences.";
     return;
   }
-  const notCompared = gradcheck.inputs.filter((input) => input.status === "not finite").length;
-  const verdictText = !gradcheck.passed
-    ? "some inputs FAIL"
-    : notCompared
-      ? `no input fails; ${notCompared} not compared (a gradient is not finite)`
-      : "all inputs pass";
-  summary.textContent = `Central differences with h = ${gradcheck.h}: ${verdictText}.`;
+  table.hidden = false;
+  const count = (status) => gradcheck.inputs.filter((input) => input.status === status).length;
+  const failed = count("fail");
+  const kinks = count("kink");
+  const notCompared = count("not finite");
+  // the verdict and the rows read the same field (status), so they cannot disagree
+  const parts = [failed ? `${failed} of ${gradcheck.inputs.length} FAIL` : "no input fails"];
+  if (kinks) parts.push(`${kinks} not compared at a kink (central differences average both sides of it)`);
+  if (notCompared) parts.push(`${notCompared} not compared (a gradient is not finite)`);
+  if (!failed && !kinks && !notCompared) parts[0] = "all inputs pass";
+  summary.textContent = `Central differences with h = ${gradcheck.h}: ${parts.join("; ")}.`;
   const rows = gradcheck.inputs.map((input) => {
     const row = document.createElement("tr");
     cell(row, input.name, "th").scope = "row";
     cell(row, fmtAny(input.analytic)).title = fullAny(input.analytic);
     cell(row, fmtAny(input.numeric)).title = fullAny(input.numeric);
     cell(row, input.rel_error === null ? "—" : toNumber(input.rel_error).toExponential(1));
-    // "not finite": an Infinity/NaN gradient cannot be compared, so it is neither pass nor fail.
-    const skipped = input.status === "not finite";
-    const verdict = cell(row, skipped ? "– not compared" : input.passed ? "✓ pass" : "✗ FAIL");
-    verdict.className = skipped ? "skipped" : input.passed ? "pass" : "fail";
-    if (input.near_kink) verdict.textContent += " (near a kink)";
+    const [text, className] = VERDICTS[input.status] || VERDICTS.fail;
+    const verdict = cell(row, text);
+    verdict.className = className;
+    if (input.status === "pass" && input.near_kink) verdict.textContent += " (near a kink)";
     if (input.reason) verdict.title = input.reason;
     return row;
   });
   tbody.replaceChildren(...rows);
 }
+
+/** Each gradient-check status: the words in its row and their class. */
+const VERDICTS = {
+  pass: ["✓ pass", "pass"],
+  fail: ["✗ FAIL", "fail"],
+  kink: ["– at a kink: not compared", "skipped"],
+  "not finite": ["– not compared", "skipped"],
+};
 
 /** x + step · g, elementwise through nested lists (tensor inputs). */
 function along(x, g, step) {

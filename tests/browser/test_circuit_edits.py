@@ -1,0 +1,108 @@
+"""Browser tests of the circuit page once a student leaves the presets (issue 12): a typed
+expression opens at its own end, errors say their position once, the output-gradient field
+refuses what is not a number, and the gradient check agrees with itself at a kink."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.test_circuit_page import (
+    acknowledge_rejections,
+    evaluations,
+    open_view,
+    step_label,
+    visible_grads,
+    wait_evaluated,
+)
+
+pytestmark = pytest.mark.browser
+
+
+def type_expression(page: Page, expression: str) -> None:
+    before = evaluations(page)
+    page.fill("#expression", expression)
+    wait_evaluated(page, before)
+
+
+def test_a_typed_expression_opens_at_the_end_of_its_own_backward_pass(page: Page) -> None:
+    page.goto("/")  # the default example, (x + y) * z, ends at step 4 / 4
+    wait_evaluated(page)
+    expect(page.locator("#preset-description")).not_to_have_text("")
+    page.locator("#step-back").click()
+    page.locator("#step-back").click()
+    assert step_label(page) == (2, 4)
+    type_expression(page, "a*b + b*c + c*a + a")
+    # 3 multiplies and 3 adds: 6 forward steps and 6 backward steps, all shown
+    assert step_label(page) == (12, 12)
+    # every wire's gradient is on screen, as at the end of the default example
+    grads = visible_grads(page)
+    wires = page.eval_on_selector_all("#circuit .wire-label", "els => els.length")
+    assert len(grads) == wires > 0
+    expect(page.locator("#preset-description")).to_have_text("")
+
+
+def test_a_link_with_a_step_keeps_its_step(page: Page) -> None:
+    open_view(page, "a*b + b*c + c*a + a", {"a": 1, "b": 2, "c": 3}, s=3)
+    assert step_label(page) == (3, 12)
+
+
+def test_a_parse_error_states_its_position_once_and_the_link_follows(page: Page) -> None:
+    page.goto("/")
+    wait_evaluated(page)
+    page.fill("#expression", "x ^ 2")
+    box = page.locator("#parse-error")
+    expect(box).to_be_visible()
+    expect(box.locator(".error-where")).to_have_text("Line 1, column 3:")
+    # the server's message without its own "line 1, col 3: " prefix, and the token quoted once
+    expect(box.locator(".error-message")).to_have_text(
+        "'^' is not a power operator here: use ** (x**2)"
+    )
+    expect(box.locator(".error-caret")).to_have_text("  ^")
+    link = page.input_value("#share-link")
+    assert "e=x+%5E+2" in link or "e=x%20%5E%202" in link, link
+    assert acknowledge_rejections(page) >= 1
+
+
+def test_an_output_gradient_that_is_not_a_number_is_refused_in_words(page: Page) -> None:
+    open_view(page, "x * y", {"x": 3, "y": -2}, g=2)
+    page.locator(".options summary").click()
+    field = page.locator("#output-grad")
+    field.fill("abc")
+    problem = page.locator("#output-grad-problem")
+    expect(problem).to_be_visible()
+    expect(problem).to_have_text("“abc” is not a finite number: the output gradient stays 2.")
+    expect(field).to_have_attribute("aria-invalid", "true")
+    # the diagram keeps the gradient 2: dx = y * 2 = -4, dy = x * 2 = 6
+    expect(page.locator("#status")).to_contain_text("Output -6")
+    grads = sorted(visible_grads(page).values())
+    assert "-4" in grads and "6" in grads
+    before = evaluations(page)
+    field.fill("-1")
+    wait_evaluated(page, before)
+    expect(problem).to_be_hidden()
+    expect(field).to_have_attribute("aria-invalid", "false")
+    grads = sorted(visible_grads(page).values())
+    assert "2" in grads and "-3" in grads  # dx = y * -1 = 2, dy = x * -1 = -3
+
+
+def test_the_gradient_check_agrees_with_itself_at_a_kink(page: Page) -> None:
+    # max(a, b) at a = b with "all to the first": analytic (1, 0), central differences
+    # ((a+h) - a) / 2h = 0.5 for both. Both inputs sit on the kink: neither passes nor fails.
+    open_view(page, "max(a, b)", {"a": 2, "b": 2}, gc=1, tie="first")
+    summary = page.locator("#gradcheck .gradcheck-summary")
+    expect(summary).to_contain_text("no input fails; 2 not compared at a kink")
+    expect(summary).not_to_contain_text("all inputs pass")
+    rows = page.locator("#gradcheck tbody tr")
+    expect(rows).to_have_count(2)
+    for i, (analytic, numeric) in enumerate([("1", "0.5"), ("0", "0.5")]):
+        cells = rows.nth(i).locator("td, th").all_inner_texts()
+        assert cells[1:3] == [analytic, numeric]
+        assert cells[4] == "– at a kink: not compared"
+    expect(page.locator("#gradcheck")).not_to_contain_text("FAIL")
+
+
+def test_the_gradient_check_table_is_hidden_while_the_check_is_off(page: Page) -> None:
+    open_view(page, "x * y", {"x": 3, "y": -2})
+    expect(page.locator("#gradcheck table")).to_be_hidden()
+    expect(page.locator("#gradcheck .gradcheck-summary")).to_contain_text("Turn on")
