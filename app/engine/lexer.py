@@ -37,6 +37,7 @@ _HINTS = {
     "`": "backticks are not allowed in a circuit",
 }
 
+
 def _hinted(text: str, hint: str) -> str:
     """The message for a token that has a hint: the token quoted once, then the hint."""
     return hint if hint.startswith(f"'{text}'") else f"'{text}': {hint}"
