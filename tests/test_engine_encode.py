@@ -1,18 +1,21 @@
-"""The verbose encoder's wire format: non-finite numbers as strings, strict JSON, a kink's interval.
+"""The evaluate answer's wire format: non-finite numbers as strings, strict JSON, a kink's interval.
 
 Engine tests assert on the typed result; what only the wire shows (the strings "Infinity",
 "-Infinity" and "NaN", and that every answer is strict JSON) is checked here, on
-app/engine/encode.py's verbose answer. The compact answer's own tests: tests/test_compact_format.py.
+app/engine/encode.py's verbose answer and over HTTP. The compact answer: tests/test_compact_format.py.
 """
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 
 from app.engine import evaluate_result
 from app.engine.encode import verbose
+from tests.test_singular_points import _CASES, _id
 
 
 def _strict(answer: dict) -> dict:
@@ -59,3 +62,42 @@ def test_a_kink_interval_at_infinity_is_strings() -> None:
     assert step["kink"]["interval"] == [["Infinity", "Infinity"]]
     assert step["kink"]["text"] == step["kink"]["convention"]
     assert step["kink"]["convention"] in step["rule"]
+
+
+@pytest.mark.parametrize("case", _CASES, ids=[_id(c) for c in _CASES])
+@pytest.mark.parametrize("as_tensor", [False, True], ids=["scalar", "tensor"])
+def test_singular_points_are_strict_json_with_the_references_strings(
+    case: dict[str, Any], as_tensor: bool
+) -> None:
+    # the values themselves against PyTorch's: tests/test_singular_points.py
+    inputs = {k: [v] if as_tensor else v for k, v in case["inputs"].items()}
+    result = evaluate_result(case["expression"], inputs)
+    report = _strict(verbose(result))
+    value, grads = report["output"]["value"], report["gradients"]
+    if as_tensor:
+        value, grads = value[0], {k: g[0] for k, g in grads.items()}
+    # a non-finite number is the reference's own string, a finite one a JSON number
+    for got, want in [(value, case["value"])] + [
+        (grads[k], w) for k, w in case["gradients"].items()
+    ]:
+        assert got == want if isinstance(want, str) else isinstance(got, float)
+
+
+@pytest.mark.parametrize("x", [0.0, [0.0, 4.0]], ids=["scalar", "tensor"])
+def test_sqrt_at_zero_is_a_strict_json_kink_over_http(client: TestClient, x: Any) -> None:
+    expression = "sqrt(x)" if isinstance(x, float) else "sum(sqrt(x))"
+    body = {"expression": expression, "inputs": {"x": x}}
+    response = client.post("/api/v1/circuits/evaluate", json=body)
+    assert response.status_code == 200
+    body = json.loads(response.text, parse_constant=_reject)
+    grad = body["gradients"]["x"]
+    assert (grad if isinstance(x, float) else grad[0]) == "Infinity"
+    kink = next(s["kink"] for s in body["backward"] if s["op"] == "sqrt")
+    assert kink["kind"] == "sqrt0"
+    assert kink["interval"] == [["Infinity", "Infinity"]]
+    if not isinstance(x, float):  # d/dx √x at 4 is 1/(2·2)
+        assert grad[1] == 0.25
+
+
+def _reject(token: str) -> Any:
+    raise AssertionError(f"non-JSON token {token} in the answer")
