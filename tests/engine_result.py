@@ -31,3 +31,10 @@ def same(a: Any, b: Any) -> bool:
 
 
 INF, NAN = math.inf, math.nan
+
+
+def scalar_output(result: EvaluateResult) -> float:
+    """The output of a circuit whose output is one number (a float or a 0-d array)."""
+    value = output(result)
+    assert np.shape(value) == (), np.shape(value)
+    return float(value)

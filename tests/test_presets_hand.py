@@ -15,8 +15,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from app.engine import evaluate
+from app.engine import evaluate_result
+from app.engine.result import EvaluateResult
 from app.presets import BUILT_IN
+from tests.engine_result import scalar_output
 
 U = 2.0**-53
 
@@ -32,9 +34,9 @@ def preset(preset_id: str) -> dict[str, Any]:
     return next(p for p in BUILT_IN if p["id"] == preset_id)
 
 
-def run(preset_id: str) -> dict[str, Any]:
+def run(preset_id: str) -> EvaluateResult:
     p = preset(preset_id)
-    return evaluate(p["expression"], p["inputs"])
+    return evaluate_result(p["expression"], p["inputs"])
 
 
 def assert_ulps(got: float, want: float, ulps: int = 4) -> None:
@@ -71,9 +73,9 @@ def assert_matrix(got: list[list[float]], terms: list[list[list[Fraction]]]) -> 
 
 def test_add_mul() -> None:
     # (x + y) * z at x = -2, y = 5, z = -4: (−2 + 5)·(−4) = −12; dx = dy = z = −4, dz = x + y = 3
-    report = run("add_mul")
-    assert report["output"]["value"] == -12.0
-    assert report["gradients"] == {"x": -4.0, "y": -4.0, "z": 3.0}
+    result = run("add_mul")
+    assert scalar_output(result) == -12.0
+    assert result.gradients() == {"x": -4.0, "y": -4.0, "z": 3.0}
     assert preset("add_mul")["expected"] == {
         "output": -12.0,
         "grads": {"x": -4.0, "y": -4.0, "z": 3.0},
@@ -84,8 +86,8 @@ def test_max_route() -> None:
     # 2·(x·y + max(z, w)) at x = 3, y = −4, z = 2, w = −1: 2·(−12 + 2) = −20;
     # dx = 2y = −8, dy = 2x = 6, dz = 2 (z wins), dw = 0
     want = {"output": -20.0, "grads": {"x": -8.0, "y": 6.0, "z": 2.0, "w": 0.0}}
-    report = run("max_route")
-    assert report["output"]["value"] == want["output"] and report["gradients"] == want["grads"]
+    result = run("max_route")
+    assert scalar_output(result) == want["output"] and result.gradients() == want["grads"]
     assert preset("max_route")["expected"] == want
 
 
@@ -101,16 +103,16 @@ def _sigmoid_neuron() -> tuple[float, dict[str, float]]:
 @pytest.mark.parametrize("preset_id", ["sigmoid_neuron", "sigmoid_staged"])
 def test_sigmoid_neuron(preset_id: str, reference: dict[str, Any]) -> None:
     f, grads = _sigmoid_neuron()
-    report = run(preset_id)
+    result = run(preset_id)
     expected = preset(preset_id)["expected"]
     for got in (
-        report["output"]["value"],
+        scalar_output(result),
         expected["output"],
         reference["sigmoid_neuron"]["output"],
     ):
         assert_ulps(got, f)
     for name, want in grads.items():
-        assert_ulps(report["gradients"][name], want)
+        assert_ulps(result.gradients()[name], want)
         assert_ulps(expected["grads"][name], want)
 
 
@@ -129,20 +131,20 @@ def _staged() -> tuple[float, dict[str, float]]:
 @pytest.mark.parametrize("preset_id", ["staged", "staged_compact"])
 def test_staged(preset_id: str, reference: dict[str, Any]) -> None:
     f, grads = _staged()
-    report = run(preset_id)
+    result = run(preset_id)
     expected = preset(preset_id)["expected"]
-    for got in (report["output"]["value"], expected["output"], reference["staged"]["output"]):
+    for got in (scalar_output(result), expected["output"], reference["staged"]["output"]):
         assert_ulps(got, f, ulps=8)
     for name, want in grads.items():
-        assert_ulps(report["gradients"][name], want, ulps=8)
+        assert_ulps(result.gradients()[name], want, ulps=8)
         assert_ulps(expected["grads"][name], want, ulps=8)
 
 
 def test_scale_sensitivity() -> None:
     # w·x at w = 0.01, x = 1000: 10 (0.01·1000 rounds to exactly 10.0); dw = x, dx = w
-    report = run("scale_sensitivity")
-    assert_ulps(report["output"]["value"], 10.0, ulps=1)
-    assert report["gradients"] == {"w": 1000.0, "x": 0.01}
+    result = run("scale_sensitivity")
+    assert_ulps(scalar_output(result), 10.0, ulps=1)
+    assert result.gradients() == {"w": 1000.0, "x": 0.01}
     assert preset("scale_sensitivity")["expected"]["grads"] == {"w": 1000.0, "x": 0.01}
 
 
@@ -150,16 +152,16 @@ def test_fork() -> None:
     # x·x·y + x·y + x at x = 2, y = −1: −4 − 2 + 2 = −4; dx = 2xy + y + 1 = −4 − 1 + 1 = −4,
     # dy = x² + x = 6
     want = {"output": -4.0, "grads": {"x": -4.0, "y": 6.0}}
-    report = run("fork")
-    assert report["output"]["value"] == want["output"] and report["gradients"] == want["grads"]
+    result = run("fork")
+    assert scalar_output(result) == want["output"] and result.gradients() == want["grads"]
     assert preset("fork")["expected"] == want
 
 
 def test_max_tie() -> None:
     # 3·max(z, w) at z = w = 1.5: 4.5; the tie splits the upstream 3 evenly: 1.5 each
     want = {"output": 4.5, "grads": {"z": 1.5, "w": 1.5}}
-    report = run("max_tie")
-    assert report["output"]["value"] == want["output"] and report["gradients"] == want["grads"]
+    result = run("max_tie")
+    assert scalar_output(result) == want["output"] and result.gradients() == want["grads"]
     assert preset("max_tie")["expected"] == want
 
 
@@ -167,8 +169,8 @@ def test_relu_neuron() -> None:
     # h = relu(0.5·2 + (−1)·0.5 + 0.25) = relu(0.75) = 0.75, out = 2h − 1 = 0.5; h > 0 passes
     # dout/dh = 2: dw0 = 2·x0 = 4, dx0 = 2·w0 = 1, dw1 = 2·x1 = 1, dx1 = 2·w1 = −2, db = 2
     want = {"output": 0.5, "grads": {"w0": 4.0, "x0": 1.0, "w1": 1.0, "x1": -2.0, "b": 2.0}}
-    report = run("relu_neuron")
-    assert report["output"]["value"] == want["output"] and report["gradients"] == want["grads"]
+    result = run("relu_neuron")
+    assert scalar_output(result) == want["output"] and result.gradients() == want["grads"]
     assert preset("relu_neuron")["expected"] == want
 
 
@@ -188,10 +190,10 @@ def test_matmul_shapes() -> None:
     assert len(terms) == 5 * 3 * 10
     total = sum(terms, Fraction(0))
     assert total == Fraction("-1.689124")  # noqa: SIM300
-    report = evaluate(p["expression"], p["inputs"])
-    assert_sum_close(report["output"]["value"], total, terms)
+    result = evaluate_result(p["expression"], p["inputs"])
+    assert_sum_close(scalar_output(result), total, terms)
     assert_sum_close(p["expected"]["output"], total, terms)
-    grads = report["gradients"]
+    grads = result.gradients()
     assert_matrix(grads["W"], matmul_terms(dD, transpose(X)))  # (5,3) @ (3,10)
     assert_matrix(grads["X"], matmul_terms(transpose(W), dD))  # (10,5) @ (5,3)
     assert_matrix(grads["dD"], D_terms)  # D itself: dL/d(dD) = D
@@ -224,12 +226,12 @@ def test_two_layer_net() -> None:
         "W1": [[d * xi for xi in x] for d in dz],
         "x": [0.3236, -0.0564, 0.003],
     }
-    report = evaluate(p["expression"], p["inputs"])
+    result = evaluate_result(p["expression"], p["inputs"])
     # few terms of size below 3 each: a few ulps of 1 bounds the rounding (about 1e-15)
-    assert report["output"]["value"] == pytest.approx(-1.762782, rel=0, abs=8 * math.ulp(2.0))
+    assert scalar_output(result) == pytest.approx(-1.762782, rel=0, abs=8 * math.ulp(2.0))
     assert p["expected"]["output"] == pytest.approx(-1.762782, rel=0, abs=8 * math.ulp(2.0))
     for name, value in want.items():
-        got = np.asarray(report["gradients"][name])
+        got = np.asarray(result.gradients()[name])
         np.testing.assert_allclose(got, value, rtol=0, atol=8 * math.ulp(2.0), err_msg=name)
 
 
@@ -247,13 +249,13 @@ def test_svm_one_example(reference: dict[str, Any]) -> None:
     assert case["scores"] == [3.2, 5.1, -1.7] and case["y"] == 0
     assert_ulps(case["loss"], 2.9, ulps=2)
     p = preset("svm_one_example")
-    report = evaluate(p["expression"], p["inputs"])
-    assert_ulps(report["output"]["value"], 2.9, ulps=4)
+    result = evaluate_result(p["expression"], p["inputs"])
+    assert_ulps(scalar_output(result), 2.9, ulps=4)
     assert_ulps(p["expected"]["output"], 2.9, ulps=4)
     x = [1.0, 2.0, 0.5, -1.0]
     ds = [-1.0, 1.0, 0.0]
-    grads = report["gradients"]
-    assert grads["W"] == [[d * xi for xi in x] for d in ds]
+    grads = result.gradients()
+    assert grads["W"].tolist() == [[d * xi for xi in x] for d in ds]
     assert grads["x"] == pytest.approx([-1.1, 1.0, 2.0, 0.0], rel=0, abs=4 * math.ulp(2.0))
     assert grads["y"] == 0.0
 
