@@ -11,10 +11,13 @@ from __future__ import annotations
 import struct
 from typing import Any
 
+import numpy as np
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from app.engine import evaluate, parse, run
+from app.engine import evaluate_result, parse, run
+from app.engine.result import EvaluateResult
+from tests.engine_result import output
 
 SPECIAL = [
     0.0,
@@ -68,21 +71,22 @@ def expressions(depth: int) -> st.SearchStrategy[str]:
 
 
 def bits(x: Any) -> Any:
-    """A float's exact bit pattern (every NaN alike); JSON strings pass through."""
-    if isinstance(x, str):
-        return x
+    """A float's exact bit pattern (every NaN alike)."""
     x = float(x)
     return "nan" if x != x else struct.pack("<d", x)
 
 
 def same_or_both_nan(a: Any, b: Any) -> bool:
-    if isinstance(a, str) or isinstance(b, str):
-        return bool(a == b)
+    a, b = float(a), float(b)
     return bool(a == b or (a != a and b != b))
 
 
 def first(value: Any) -> Any:
-    return value[0] if isinstance(value, list) else value
+    """A 1-element tensor's element; a 0-d value as it is."""
+    if np.ndim(value) == 0:
+        return value
+    assert np.shape(value) == (1,), np.shape(value)
+    return value[0]
 
 
 def used_inputs(expression: str, values: dict[str, float]) -> dict[str, float]:
@@ -104,23 +108,30 @@ def test_scalar_and_tensor_paths_agree(
     expression: str, values: dict[str, float], output_grad: float
 ) -> None:
     inputs = used_inputs(expression, values)
-    scalar = evaluate(expression, inputs, output_grad=output_grad)
-    tensor = evaluate(expression, {k: [v] for k, v in inputs.items()}, output_grad=output_grad)
-    assert bits(scalar["output"]["value"]) == bits(first(tensor["output"]["value"]))
+    scalar = evaluate_result(expression, inputs, output_grad=output_grad)
+    tensor = evaluate_result(
+        expression, {k: [v] for k, v in inputs.items()}, output_grad=output_grad
+    )
+    assert np.shape(output(scalar)) == ()
+    assert bits(output(scalar)) == bits(first(output(tensor)))
+    mine_grads, their_grads = scalar.gradients(), tensor.gradients()
     for name in inputs:
-        assert bits(scalar["gradients"][name]) == bits(first(tensor["gradients"][name])), name
-    for mine, theirs in zip(scalar["nodes"], tensor["nodes"], strict=True):
-        assert bits(mine["value"]) == bits(first(theirs["value"])), mine["text"]
-        if theirs["shape"] == []:
+        assert bits(mine_grads[name]) == bits(first(their_grads[name])), name
+    assert len(scalar.values) == len(tensor.values)
+    for i, text in enumerate(scalar.texts):
+        assert np.shape(scalar.values[i]) == () and np.shape(scalar.grads[i]) == ()
+        assert bits(scalar.values[i]) == bits(first(tensor.values[i])), text
+        mine, theirs = scalar.grads[i], tensor.grads[i]
+        if np.shape(tensor.values[i]) == ():
             # A node fed by constants only stays 0-d in the tensor circuit, so its gradient is
             # summed back over the (1,) axis it was broadcast along; that sum starts from +0 (in
             # numpy and PyTorch alike), so -0 arrives as +0. Only the sign of a zero may differ.
-            assert same_or_both_nan(mine["grad"], theirs["grad"]), mine["text"]
+            assert same_or_both_nan(mine, theirs), text
         else:
-            assert bits(mine["grad"]) == bits(first(theirs["grad"])), mine["text"]
+            assert bits(mine) == bits(first(theirs)), text
 
-    def kinds(report: dict[str, Any]) -> list[tuple[Any, ...]]:
-        return [(w["node"], w.get("pass"), w.get("value")) for w in report["warnings"]]
+    def kinds(result: EvaluateResult) -> list[tuple[Any, ...]]:
+        return [(w["node"], w.get("pass"), w.get("value")) for w in result.warnings]
 
     assert kinds(scalar) == kinds(tensor)
 

@@ -6,19 +6,24 @@ from typing import Any
 
 import pytest
 
-from app.engine import evaluate
+from app.engine import evaluate_result
+from app.engine.gates import Kink
+from tests.engine_result import op_of
 
 THIRD = 1 / 3
 
 
 def grads(expression: str, inputs: dict[str, Any], tie_break: str) -> dict[str, Any]:
-    return dict(evaluate(expression, inputs, tie_break=tie_break)["gradients"])
+    """Each input's gradient as nested lists of floats (the shape kept)."""
+    result = evaluate_result(expression, inputs, tie_break=tie_break)
+    return {name: g.tolist() for name, g in result.gradients().items()}
 
 
-def kink(expression: str, inputs: dict[str, Any], tie_break: str, op: str) -> dict[str, Any]:
-    report = evaluate(expression, inputs, tie_break=tie_break)
-    (step,) = [s for s in report["backward"] if s["op"] == op]
-    return dict(step["kink"])
+def kink(expression: str, inputs: dict[str, Any], tie_break: str, op: str) -> Kink:
+    result = evaluate_result(expression, inputs, tie_break=tie_break)
+    (step,) = [s for s in result.steps if op_of(result, s) == op]
+    assert step.kink is not None
+    return step.kink
 
 
 # sum(max(a, b)), a = [1, 2], b = [1, 0]: element 0 is a tie (1 = 1), element 1 is won by a.
@@ -116,17 +121,17 @@ def test_ties_under_broadcasting(tie_break: str, dA: list[Any], dv: list[float])
 def test_the_kink_counts_the_tied_elements(tie_break: str) -> None:
     # MAX3 has ties at all 3 elements; every input takes part in at least one of them
     found = kink("sum(max(a, b, c))", MAX3, tie_break, "max")
-    assert found["kind"] == "tie" and found["count"] == 3
-    assert found["interval"] == [[0.0, 1.0], [0.0, 1.0], [0.0, 1.0]]
+    assert found.kind == "tie" and found.count == 3
+    assert found.interval == [[0.0, 1.0], [0.0, 1.0], [0.0, 1.0]]
     # a = [1, 2], b = [1, 0]: one tied element, both inputs in it
     one = kink("sum(max(a, b))", {"a": [1.0, 2.0], "b": [1.0, 0.0]}, tie_break, "max")
-    assert one["count"] == 1
+    assert one.count == 1
 
 
 def test_no_tie_no_kink_and_the_same_gradient_both_ways() -> None:
     inputs = {"a": [1.0, -2.0], "b": [0.0, 5.0]}
     for tie_break in ("first", "split"):
-        report = evaluate("sum(max(a, b))", inputs, tie_break=tie_break)
-        assert report["gradients"] == {"a": [1.0, 0.0], "b": [0.0, 1.0]}
-        (step,) = [s for s in report["backward"] if s["op"] == "max"]
-        assert step["kink"] is None
+        assert grads("sum(max(a, b))", inputs, tie_break) == {"a": [1.0, 0.0], "b": [0.0, 1.0]}
+        result = evaluate_result("sum(max(a, b))", inputs, tie_break=tie_break)
+        (step,) = [s for s in result.steps if op_of(result, s) == "max"]
+        assert step.kink is None
