@@ -9,8 +9,10 @@ import pytest
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
-from app.engine import GATES, evaluate, parse, run
+from app.engine import GATES, evaluate_result, parse, run
 from app.engine.passes import forward
+from app.engine.result import EvaluateResult
+from tests.engine_result import scalar_output
 
 finite = st.floats(min_value=-5, max_value=5, allow_nan=False, allow_infinity=False)
 positive = st.floats(min_value=0.05, max_value=5, allow_nan=False, allow_infinity=False)
@@ -69,9 +71,9 @@ def test_gate_matches_central_differences(gate: str, data: st.DataObject) -> Non
     expression, strategies = CASES[gate]
     values = {name: data.draw(strategy, label=name) for name, strategy in strategies.items()}
     assume(_away_from_kinks(gate, values))
-    report = evaluate(expression, values)
+    result = evaluate_result(expression, values)
     for name in values:
-        analytic = report["gradients"][name]
+        analytic = result.gradients()[name]
         numeric = _numeric(expression, values, name)
         scale = max(1.0, abs(analytic), abs(numeric))
         assert abs(analytic - numeric) <= 1e-5 * scale, (name, analytic, numeric)
@@ -148,7 +150,6 @@ def test_fast_path_equals_numpy_path_near_tanh_saturation(x: float) -> None:
 
 
 composite_ops = st.sampled_from(["+", "-", "*"])
-NON_FINITE = {"Infinity", "-Infinity", "NaN"}
 # Central differences round to about eps·|f| / h: with h = 1e-6 that stays under the 1e-4
 # tolerance while |f| < 1e6, so larger outputs are checked for finiteness only.
 CENTRAL_DIFFERENCE_RANGE = 1e6
@@ -164,30 +165,40 @@ def _composite(ops: list[tuple[str, str]], funcs: list[str]) -> str:
     return expression
 
 
-def _assert_non_finite_is_reported(report: dict) -> None:
-    """Every non-finite number is one of JSON's three strings, and a warning names the first
-    gate that produced each kind, forward (wire values) and backward (edge gradients)."""
+def _kind(x: float) -> str | None:
+    """Which non-finite number x is, in the warnings' words; None when finite."""
+    if math.isnan(x):
+        return "NaN"
+    if math.isinf(x):
+        return "Infinity" if x > 0 else "-Infinity"
+    return None
+
+
+def _assert_non_finite_is_reported(result: EvaluateResult) -> None:
+    """Every number is a float, and a warning names the first gate that produced each kind of
+    non-finite number, forward (wire values) and backward (edge gradients)."""
     kinds_forward: dict[str, str] = {}
-    for node in report["nodes"]:  # in forward order
-        value = node["value"]
-        assert isinstance(value, float) or value in NON_FINITE, value
-        if isinstance(value, str):
-            assert node["kind"] == "gate"
-            kinds_forward.setdefault(value, node["id"])
-        assert isinstance(node["grad"], float) or node["grad"] in NON_FINITE, node["grad"]
+    for node in result.circuit.nodes:  # in forward order
+        value = result.values[node.id]
+        assert isinstance(value, float), value
+        kind = _kind(value)
+        if kind is not None:
+            assert node.kind == "gate"
+            kinds_forward.setdefault(kind, f"n{node.id}")
+        assert isinstance(result.grads[node.id], float), result.grads[node.id]
     kinds_backward: dict[str, str] = {}
-    for step in report["backward"]:  # in the order the steps ran
-        for item in step["inputs"]:
-            if isinstance(item["contribution"], str):
-                assert item["contribution"] in NON_FINITE
-                kinds_backward.setdefault(item["contribution"], step["node"])
-    warned = {(w["pass"], w["value"]): w["node"] for w in report["warnings"] if "pass" in w}
+    for step in result.steps:  # in the order the steps ran
+        for contribution in step.contributions:
+            assert isinstance(contribution, float), contribution
+            kind = _kind(contribution)
+            if kind is not None:
+                kinds_backward.setdefault(kind, f"n{step.node}")
+    warned = {(w["pass"], w["value"]): w["node"] for w in result.warnings if "pass" in w}
     expected = {("forward", k): n for k, n in kinds_forward.items()}
     expected.update({("backward", k): n for k, n in kinds_backward.items()})
     assert warned == expected
-    for name, grad in report["gradients"].items():
-        if isinstance(grad, str):  # a non-finite gradient reached this input along some edge
-            assert grad in NON_FINITE
+    for name, grad in result.gradients().items():
+        if not math.isfinite(grad):  # a non-finite gradient reached this input along some edge
             assert any(pass_ == "backward" for pass_, _ in warned), name
 
 
@@ -210,19 +221,19 @@ def _assert_non_finite_is_reported(report: dict) -> None:
 @example(ops=[("*", "x")] * 5 + [("+", "z")], funcs=["", "exp", "tanh"], x=5.0, y=0.0, z=1.0)
 def test_random_composite_circuits_match_central_differences(ops, funcs, x, y, z) -> None:
     """Random chains with forks (x, y, z reused) agree with central differences where finite,
-    and report every non-finite value as JSON's string with a warning."""
+    and report every non-finite value with a warning."""
     expression = _composite(ops, funcs)
     names = {n for n in ("x", "y", "z") if n in expression}
     values = {n: v for n, v in {"x": x, "y": y, "z": z}.items() if n in names}
-    report = evaluate(expression, values)
-    _assert_non_finite_is_reported(report)
-    value = report["output"]["value"]
-    if isinstance(value, str) or abs(value) >= CENTRAL_DIFFERENCE_RANGE:
+    result = evaluate_result(expression, values)
+    _assert_non_finite_is_reported(result)
+    value = scalar_output(result)
+    if not math.isfinite(value) or abs(value) >= CENTRAL_DIFFERENCE_RANGE:
         return
-    forward_finite = all(isinstance(node["value"], float) for node in report["nodes"])
+    forward_finite = all(math.isfinite(v) for v in result.values)
     for name in values:
-        analytic = report["gradients"][name]
-        if isinstance(analytic, str):
+        analytic = result.gradients()[name]
+        if not math.isfinite(analytic):
             # only an overflow upstream in the forward pass (0 · Infinity) may make it non-finite
             assert not forward_finite, (expression, name, analytic)
             continue
@@ -235,8 +246,10 @@ def test_random_composite_circuits_match_central_differences(ops, funcs, x, y, z
 
 
 def test_gradcheck_reports_pass_for_smooth_circuits() -> None:
-    report = evaluate("tanh(w * x + b)", {"w": 0.3, "x": -1.2, "b": 0.1}, gradcheck_=True)
-    check = report["gradcheck"]
+    check = evaluate_result(
+        "tanh(w * x + b)", {"w": 0.3, "x": -1.2, "b": 0.1}, gradcheck_=True
+    ).gradcheck
+    assert check is not None
     assert check["passed"] is True
     assert [i["name"] for i in check["inputs"]] == ["w", "x", "b"]
     for item in check["inputs"]:
@@ -246,14 +259,15 @@ def test_gradcheck_reports_pass_for_smooth_circuits() -> None:
 
 
 def test_gradcheck_marks_inputs_near_a_kink_instead_of_failing() -> None:
-    report = evaluate("relu(x) + y", {"x": 0.0, "y": 1.0}, gradcheck_=True)
-    items = {i["name"]: i for i in report["gradcheck"]["inputs"]}
+    check = evaluate_result("relu(x) + y", {"x": 0.0, "y": 1.0}, gradcheck_=True).gradcheck
+    assert check is not None
+    items = {i["name"]: i for i in check["inputs"]}
     assert items["x"]["near_kink"] is True
     assert items["x"]["status"] == "kink"
     assert items["x"]["passed"] is None
     assert items["x"]["numeric"] == pytest.approx(0.5)
     assert items["y"]["status"] == "pass"
-    assert report["gradcheck"]["passed"] is True
+    assert check["passed"] is True
 
 
 def test_gradient_table_lists_every_gate(client) -> None:
