@@ -8,7 +8,10 @@ from typing import Any
 
 import pytest
 
-from app.engine import GATES, evaluate
+from app.engine import GATES, evaluate_result
+from app.engine.report import node_symbol
+from app.engine.result import EvaluateResult, StepResult
+from tests.engine_result import op_of
 
 # A caption number: 4 significant digits, maybe an exponent; not the digit of a name like x0.
 _NUMBER = re.compile(r"(?<![A-Za-z_0-9.])-?\d+(?:\.\d+)?(?:e-?\d+)?")
@@ -28,13 +31,14 @@ def assert_numbers(caption: str, expected: list[float]) -> None:
         assert abs(got - want) <= 5e-4 * abs(want), (caption, found, expected)
 
 
-def step(report: dict[str, Any], op: str) -> dict[str, Any]:
-    (found,) = [s for s in report["backward"] if s["op"] == op]
+def step(result: EvaluateResult, op: str) -> StepResult:
+    (found,) = [s for s in result.steps if op_of(result, s) == op]
     return found
 
 
 def rule(expression: str, inputs: dict[str, Any], op: str, upstream: float, **kw: Any) -> str:
-    return str(step(evaluate(expression, inputs, output_grad=upstream, **kw), op)["rule"])
+    result = evaluate_result(expression, inputs, output_grad=upstream, **kw)
+    return result.rule(step(result, op))
 
 
 # ---------------------------------------------------------------- arithmetic
@@ -111,13 +115,12 @@ def test_a_two_input_max_names_its_loser() -> None:
 
 def test_max_lists_its_arguments_in_the_order_written() -> None:
     """The forward view of max(z, w) (symbol, inputs, text) keeps z first and w second."""
-    report = evaluate("max(z, w)", {"z": 3.0, "w": 2.0})
-    by_id = {n["id"]: n for n in report["nodes"]}
-    gate = by_id[report["output"]["node"]]
-    assert gate["symbol"] == "max" and gate["text"] == "max(z, w)"
-    assert [by_id[i]["label"] for i in gate["inputs"]] == ["z", "w"]
-    assert [by_id[i]["value"] for i in gate["inputs"]] == [3.0, 2.0]
-    assert [e["port"] for e in report["edges"] if e["target"] == gate["id"]] == [0, 1]
+    result = evaluate_result("max(z, w)", {"z": 3.0, "w": 2.0})
+    gate = result.circuit.nodes[result.circuit.output]
+    arg_names = [result.names[a] for a in gate.args]  # in port order
+    assert node_symbol(gate, arg_names) == "max" and result.texts[gate.id] == "max(z, w)"
+    assert arg_names == ["z", "w"]
+    assert [result.values[a] for a in gate.args] == [3.0, 2.0]
 
 
 def test_a_tie_under_first_says_it_is_a_tie_and_who_got_the_gradient() -> None:
@@ -163,12 +166,12 @@ def test_a_tie_in_second_and_third_place_names_them() -> None:
 
 def test_a_nan_input_has_no_winner() -> None:
     # log(-1) is NaN, so max(NaN, b) is NaN and no input equals it: nobody gets gradient
-    report = evaluate("max(log(a), b)", {"a": -1.0, "b": 1.0})
+    result = evaluate_result("max(log(a), b)", {"a": -1.0, "b": 1.0})
     assert (
-        step(report, "max")["rule"]
+        result.rule(step(result, "max"))
         == "max gate's output is NaN: no input won, so every input gets 0"
     )
-    assert report["gradients"] == {"a": 0.0, "b": 0.0}
+    assert result.gradients() == {"a": 0.0, "b": 0.0}
 
 
 # ---------------------------------------------------------------- elementwise functions
