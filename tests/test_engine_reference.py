@@ -6,8 +6,9 @@ from typing import Any
 
 import pytest
 
-from app.engine import evaluate
+from app.engine import evaluate_result
 from app.presets import BUILT_IN
+from tests.engine_result import op_of, scalar_output
 
 CIRCUITS = ["add_mul", "sigmoid_neuron", "staged", "max_route"]
 
@@ -19,11 +20,12 @@ def close(a: float, b: float, rel: float = 1e-9) -> bool:
 @pytest.mark.parametrize("name", CIRCUITS)
 def test_reference_circuit_output_and_gradients(reference: dict[str, Any], name: str) -> None:
     case = reference[name]
-    report = evaluate(case["expression"], case["inputs"])
-    assert close(report["output"]["value"], case["output"])
-    assert report["gradients"].keys() == case["grads"].keys()
+    result = evaluate_result(case["expression"], case["inputs"])
+    assert close(scalar_output(result), case["output"])
+    gradients = result.gradients()
+    assert gradients.keys() == case["grads"].keys()
     for var, grad in case["grads"].items():
-        assert close(report["gradients"][var], grad), var
+        assert close(gradients[var], grad), var
 
 
 @pytest.mark.parametrize("name", CIRCUITS)
@@ -42,39 +44,45 @@ def test_reference_circuit_through_http(client, reference: dict[str, Any], name:
 
 def test_add_mul_intermediate(reference: dict[str, Any]) -> None:
     case = reference["add_mul"]
-    report = evaluate(case["expression"], case["inputs"])
-    by_text = {node["text"]: node for node in report["nodes"]}
-    assert by_text["x + y"]["value"] == case["intermediates"]["x + y"]
-    assert by_text["x + y"]["grad"] == -4.0
+    result = evaluate_result(case["expression"], case["inputs"])
+    by_text = {text: i for i, text in enumerate(result.texts)}
+    assert result.values[by_text["x + y"]] == case["intermediates"]["x + y"]
+    assert result.grads[by_text["x + y"]] == -4.0
 
 
 def test_sigmoid_neuron_gate_values(reference: dict[str, Any]) -> None:
     """The neuron's eight gates, in forward order, carry the reference values and gradients."""
     case = reference["sigmoid_neuron"]
-    report = evaluate(case["expression"], case["inputs"])
-    gates = [node for node in report["nodes"] if node["kind"] == "gate"]
-    assert [g["op"] for g in gates] == ["mul", "mul", "add", "add", "neg", "exp", "add", "div"]
+    result = evaluate_result(case["expression"], case["inputs"])
+    gates = [node for node in result.circuit.nodes if node.kind == "gate"]
+    assert [g.op for g in gates] == ["mul", "mul", "add", "add", "neg", "exp", "add", "div"]
     assert len(gates) == len(case["gates"])
     for ours, theirs in zip(gates, case["gates"], strict=True):
-        assert close(ours["value"], theirs["value"]), theirs["gate"]
-        assert close(ours["grad"], theirs["grad"]), theirs["gate"]
+        assert close(result.values[ours.id], theirs["value"]), theirs["gate"]
+        assert close(result.grads[ours.id], theirs["grad"]), theirs["gate"]
 
 
 def test_max_route_steps_tell_the_course_story(reference: dict[str, Any]) -> None:
     case = reference["max_route"]
-    report = evaluate(case["expression"], case["inputs"])
-    rules = {step["op"]: step["rule"] for step in report["backward"]}
+    result = evaluate_result(case["expression"], case["inputs"])
+    rules = {op_of(result, step): result.rule(step) for step in result.steps}
     assert rules["add"].startswith("add gate distributes the upstream gradient 2 unchanged")
     assert rules["max"] == "max gate routes the gradient 2 to z, the larger input; w gets 0"
-    mul_steps = [s for s in report["backward"] if s["op"] == "mul" and "x receives" in s["rule"]]
-    assert mul_steps[0]["rule"] == (
+    mul_rules = [
+        result.rule(s)
+        for s in result.steps
+        if op_of(result, s) == "mul" and "x receives" in result.rule(s)
+    ]
+    assert mul_rules[0] == (
         "multiply gate swaps: x receives y · upstream = -4 · 2 = -8; "
         "y receives x · upstream = 3 · 2 = 6"
     )
+    nodes = result.circuit.nodes
     contributions = {
-        report["nodes"][int(i["node"][1:])]["label"]: i["contribution"]
-        for s in report["backward"]
-        for i in s["inputs"]
+        nodes[arg].name: contribution
+        for s in result.steps
+        for arg, contribution in zip(nodes[s.node].args, s.contributions, strict=True)
+        if nodes[arg].kind == "input"
     }
     assert contributions["x"] == -8.0 and contributions["y"] == 6.0
     assert contributions["z"] == 2.0 and contributions["w"] == 0.0
@@ -86,8 +94,8 @@ def test_svm_reference_scores_as_a_circuit(reference: dict[str, Any], case: int)
     item = reference["svm_scores"]["cases"][case]
     scores, label, delta = item["scores"], item["y"], item["delta"]
     terms = [f"max(0, s{j} - s{label} + {delta})" for j in range(len(scores)) if j != label]
-    report = evaluate(" + ".join(terms), {f"s{j}": s for j, s in enumerate(scores)})
-    assert close(report["output"]["value"], item["loss"])
+    result = evaluate_result(" + ".join(terms), {f"s{j}": s for j, s in enumerate(scores)})
+    assert close(scalar_output(result), item["loss"])
 
 
 def test_svm_reference_mean(reference: dict[str, Any]) -> None:
@@ -100,19 +108,20 @@ def test_svm_reference_mean(reference: dict[str, Any]) -> None:
         stages.append(f"L{i} = " + " + ".join(terms))
         inputs.update({f"s{i}_{j}": s for j, s in enumerate(item["scores"])})
     program = "\n".join(stages) + "\nL = (L0 + L1 + L2) / 3"
-    report = evaluate(program, inputs)
-    assert close(report["output"]["value"], reference["svm_scores"]["mean_first_three"])
+    result = evaluate_result(program, inputs)
+    assert close(scalar_output(result), reference["svm_scores"]["mean_first_three"])
 
 
 @pytest.mark.parametrize("preset", BUILT_IN, ids=[p["id"] for p in BUILT_IN])
 def test_every_preset_meets_its_expected_values(preset: dict[str, Any]) -> None:
-    report = evaluate(preset["expression"], preset["inputs"])
+    result = evaluate_result(preset["expression"], preset["inputs"])
     expected = preset.get("expected")
     assert expected is not None
     if "output" in expected:
-        assert close(report["output"]["value"], expected["output"], 1e-9)
+        assert close(scalar_output(result), expected["output"], 1e-9)
+    gradients = result.gradients()
     for var, grad in expected.get("grads", {}).items():
-        assert close(report["gradients"][var], grad, 1e-9), var
+        assert close(gradients[var], grad, 1e-9), var
 
 
 def test_presets_include_every_reference_circuit(reference: dict[str, Any]) -> None:
