@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from app.core.errors import LimitError, ProblemError
-from app.engine import Limits, ParseLimits, evaluate, parse
+from app.engine import Limits, ParseLimits, evaluate_result, parse
+from tests.engine_result import scalar_output
 
 
 def error_of(expression: str, limits: ParseLimits | None = None) -> dict:
@@ -35,57 +36,67 @@ def error_of(expression: str, limits: ParseLimits | None = None) -> dict:
     ],
 )
 def test_expressions_compute_what_python_would(expression, inputs, expected) -> None:
-    assert evaluate(expression, inputs)["output"]["value"] == pytest.approx(expected, rel=1e-15)
+    assert scalar_output(evaluate_result(expression, inputs)) == pytest.approx(expected, rel=1e-15)
 
 
 def test_a_name_used_twice_is_one_forking_node() -> None:
-    report = evaluate("x * x + x", {"x": 3.0})
-    inputs = [n for n in report["nodes"] if n["kind"] == "input"]
+    result = evaluate_result("x * x + x", {"x": 3.0})
+    nodes = result.circuit.nodes
+    inputs = [n for n in nodes if n.kind == "input"]
     assert len(inputs) == 1
-    x = inputs[0]["id"]
-    assert sum(1 for e in report["edges"] if e["source"] == x) == 3
-    assert report["gradients"]["x"] == 7.0  # 2x + 1
-    assert sum(e["grad"] for e in report["edges"] if e["source"] == x) == 7.0
+    x = inputs[0].id
+    assert sum(1 for n in nodes for arg in n.args if arg == x) == 3  # three edges leave x
+    assert result.gradients()["x"] == 7.0  # 2x + 1
+    sent = [
+        contribution
+        for s in result.steps
+        for arg, contribution in zip(nodes[s.node].args, s.contributions, strict=True)
+        if arg == x
+    ]
+    assert len(sent) == 3 and sum(sent) == 7.0
 
 
 def test_running_sum_at_a_fork_is_recorded_per_step() -> None:
-    report = evaluate("x * x + x", {"x": 3.0})
-    x = next(n["id"] for n in report["nodes"] if n["label"] == "x")
+    result = evaluate_result("x * x + x", {"x": 3.0})
+    nodes = result.circuit.nodes
+    x = next(n.id for n in nodes if n.name == "x")
     arrivals = [
-        (i["contribution"], i["accumulated"])
-        for s in report["backward"]
-        for i in s["inputs"]
-        if i["node"] == x
+        (s.contributions[port], s.accumulated[port])
+        for s in result.steps
+        for port, arg in enumerate(nodes[s.node].args)
+        if arg == x
     ]
     assert arrivals == [(1.0, 1.0), (3.0, 4.0), (3.0, 7.0)]
 
 
 def test_stages_label_their_wires_and_inputs_keep_first_use_order() -> None:
-    report = evaluate(
+    result = evaluate_result(
         "dot = w0*x0 + w1*x1 + w2\nf = 1 / (1 + exp(-dot))",
         {"w0": 2, "x0": -1, "w1": -3, "x1": -2, "w2": -3},
     )
-    assert report["inputs"] == ["w0", "x0", "w1", "x1", "w2"]
-    labels = {n["label"]: n for n in report["nodes"] if n["label"]}
-    assert labels["dot"]["value"] == 1.0
-    assert labels["f"]["id"] == report["output"]["node"]
-    assert labels["dot"]["span"] == {"line": 1, "col": 7, "end_line": 1, "end_col": 25}
+    assert list(result.circuit.input_names) == ["w0", "x0", "w1", "x1", "w2"]
+    labels = {n.labels[0]: n for n in result.circuit.nodes if n.labels}
+    assert result.values[labels["dot"].id] == 1.0
+    assert labels["f"].id == result.circuit.output
+    span = labels["dot"].span
+    assert span is not None
+    assert span.as_dict() == {"line": 1, "col": 7, "end_line": 1, "end_col": 25}
 
 
 def test_forward_lists_every_node_in_topological_order() -> None:
-    report = evaluate("a = x + y\nb = a * a\nb - x", {"x": 1, "y": 2})
-    order = {node_id: i for i, node_id in enumerate(report["forward"])}
-    for node in report["nodes"]:
-        for source in node["inputs"]:
-            assert order[source] < order[node["id"]]
-    steps = [s["node"] for s in report["backward"]]
+    result = evaluate_result("a = x + y\nb = a * a\nb - x", {"x": 1, "y": 2})
+    order = {node.id: i for i, node in enumerate(result.circuit.nodes)}  # the forward order
+    for node in result.circuit.nodes:
+        for source in node.args:
+            assert order[source] < order[node.id]
+    steps = [s.node for s in result.steps]
     assert steps == sorted(steps, key=lambda n: -order[n])
 
 
 def test_a_stage_that_does_not_feed_the_output_is_dropped_with_a_warning() -> None:
-    report = evaluate("unused = y * 2\nf = x + 1", {"x": 1})
-    assert report["inputs"] == ["x"]
-    assert any("unused" in w["msg"] for w in report["warnings"])
+    result = evaluate_result("unused = y * 2\nf = x + 1", {"x": 1})
+    assert list(result.circuit.input_names) == ["x"]
+    assert any("unused" in w["msg"] for w in result.warnings)
 
 
 PARSE_ERROR_CASES = [
@@ -188,12 +199,12 @@ def test_100000_gate_sum_and_chain_run_without_recursion_error() -> None:
         max_memory_bytes=10**12,
     )
     n = 100_000
-    report = evaluate(" + ".join(["x"] * (n + 1)), {"x": 1.0}, limits=big)
-    assert report["output"]["value"] == n + 1
-    assert report["gradients"]["x"] == n + 1
-    assert len(report["backward"]) == n
+    result = evaluate_result(" + ".join(["x"] * (n + 1)), {"x": 1.0}, limits=big)
+    assert scalar_output(result) == n + 1
+    assert result.gradients()["x"] == n + 1
+    assert len(result.steps) == n
     chain = "\n".join(["a0 = x"] + [f"a{i} = a{i - 1} * 1.00001" for i in range(1, n)])
-    report = evaluate(chain, {"x": 1.0}, limits=big)
-    assert report["gradients"]["x"] == pytest.approx(1.00001 ** (n - 1), rel=1e-9)
-    negations = evaluate("-" * n + "x", {"x": 2.0}, limits=big)
-    assert negations["output"]["value"] == 2.0 and negations["gradients"]["x"] == 1.0
+    result = evaluate_result(chain, {"x": 1.0}, limits=big)
+    assert result.gradients()["x"] == pytest.approx(1.00001 ** (n - 1), rel=1e-9)
+    negations = evaluate_result("-" * n + "x", {"x": 2.0}, limits=big)
+    assert scalar_output(negations) == 2.0 and negations.gradients()["x"] == 1.0
