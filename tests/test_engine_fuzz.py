@@ -6,7 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.core.errors import ProblemError
-from app.engine import evaluate, parse
+from app.engine import evaluate_result, parse
+from app.engine.encode import compact, verbose
 
 PIECES = [
     "x",
@@ -73,7 +74,7 @@ def _run(text: str) -> None:
     try:
         circuit = parse(text)
         inputs = {name: VALUES.get(name, 0.5) for name in circuit.input_names}
-        report = evaluate(text, inputs, gradcheck_=True)
+        result = evaluate_result(text, inputs, gradcheck_=True)
     except ProblemError as error:
         for problem in error.problems:
             detail = problem.as_detail()
@@ -81,7 +82,10 @@ def _run(text: str) -> None:
             if detail["type"] in ("parse_error", "shape_error"):
                 assert detail["line"] >= 1 and detail["col"] >= 1, detail
         return
-    assert report["output"]["node"] in report["forward"]
+    assert result.circuit.output in [node.id for node in result.circuit.nodes]
+    # and neither encoder fails on whatever circuit the text made
+    verbose(result)
+    compact(result)
 
 
 @settings(max_examples=400, deadline=None)

@@ -7,20 +7,26 @@ from typing import Any
 
 import pytest
 
-from app.engine import evaluate
+from app.engine import evaluate_result
+from app.engine.gates import Kink
+from app.engine.result import EvaluateResult
+from tests.engine_result import step_for
 
 
-def kink_of(report: dict[str, Any], op: str) -> dict[str, Any]:
-    return dict(next(s for s in report["backward"] if s["op"] == op)["kink"])
+def kink_of(result: EvaluateResult, op: str) -> Kink:
+    kink = step_for(result, op).kink
+    assert kink is not None
+    return kink
 
 
 def test_a_tensor_kink_counts_the_elements_at_the_kink() -> None:
     # relu at [0, 0, 1]: the first two elements sit exactly at relu's kink, the third does not.
-    kink = kink_of(evaluate("sum(relu(x))", {"x": [0.0, 0.0, 1.0]}), "relu")
-    assert (kink["kind"], kink["count"]) == ("relu0", 2)
+    kink = kink_of(evaluate_result("sum(relu(x))", {"x": [0.0, 0.0, 1.0]}), "relu")
+    assert (kink.kind, kink.count) == ("relu0", 2)
     # max(a, b) with a = [1, 2, 3], b = [1, 2, 0]: elements 0 and 1 are ties, element 2 is not.
-    kink = kink_of(evaluate("sum(max(a, b))", {"a": [1.0, 2.0, 3.0], "b": [1.0, 2.0, 0.0]}), "max")
-    assert (kink["kind"], kink["count"]) == ("tie", 2)
+    result = evaluate_result("sum(max(a, b))", {"a": [1.0, 2.0, 3.0], "b": [1.0, 2.0, 0.0]})
+    kink = kink_of(result, "max")
+    assert (kink.kind, kink.count) == ("tie", 2)
 
 
 @pytest.mark.parametrize(
@@ -34,28 +40,28 @@ def test_a_tensor_kink_counts_the_elements_at_the_kink() -> None:
     ],
 )
 def test_power_by_a_constant_scalar(expression: str, x: float, grad: float) -> None:
-    assert evaluate(expression, {"x": x})["gradients"] == {"x": grad}
+    assert evaluate_result(expression, {"x": x}).gradients() == {"x": grad}
 
 
 def test_power_by_a_constant_on_a_tensor_keeps_the_local_gradient_elementwise() -> None:
     # d/dx x**0 = 0 and d/dx x**0.5 = 0.5/sqrt(x), one local gradient per element.
-    report = evaluate("sum(x ** 0)", {"x": [1.0, 2.0]})
-    step = next(s for s in report["backward"] if s["op"] == "pow")
-    assert step["inputs"][0]["local_grad"] == [0.0, 0.0]
-    report = evaluate("sum(x ** 0.5)", {"x": [4.0, 0.25]})
-    assert report["gradients"] == {"x": [0.25, 1.0]}  # 0.5/2 and 0.5/0.5
+    result = evaluate_result("sum(x ** 0)", {"x": [1.0, 2.0]})
+    assert step_for(result, "pow").local[0].tolist() == [0.0, 0.0]
+    result = evaluate_result("sum(x ** 0.5)", {"x": [4.0, 0.25]})
+    assert result.gradients()["x"].tolist() == [0.25, 1.0]  # 0.5/2 and 0.5/0.5
+    assert list(result.gradients()) == ["x"]
 
 
 def test_power_with_an_exponent_of_one() -> None:
     # d/dx x**y = y*x**(y-1) = 1*2**0 = 1; d/dy x**y = x**y * ln x = 2*ln 2.
-    grads = evaluate("x ** y", {"x": 2.0, "y": 1.0})["gradients"]
+    grads = evaluate_result("x ** y", {"x": 2.0, "y": 1.0}).gradients()
     assert grads["x"] == 1.0
     assert grads["y"] == pytest.approx(2 * math.log(2), rel=1e-15)
 
 
 def rule_of(expression: str, inputs: dict[str, Any], op: str) -> str:
-    report = evaluate(expression, inputs)
-    return str(next(s for s in report["backward"] if s["op"] == op)["rule"])
+    result = evaluate_result(expression, inputs)
+    return result.rule(step_for(result, op))
 
 
 def test_relu_captions_for_a_positive_a_zero_and_a_tensor_input() -> None:
