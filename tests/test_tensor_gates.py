@@ -11,8 +11,11 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from app.engine import GATES, evaluate, parse
+from app.engine import GATES, evaluate_result, parse
 from app.engine.passes import forward
+from app.engine.result import EvaluateResult
+from app.engine.tensor_gates import index_input_names
+from tests.engine_result import output
 
 H = 1e-6
 dims = st.integers(min_value=1, max_value=4)
@@ -43,18 +46,19 @@ def check(
     values: dict[str, np.ndarray],
     expected: Callable[..., Any] | None = None,
     skip: tuple[str, ...] = (),
-) -> dict[str, Any]:
+) -> EvaluateResult:
     """Output against numpy (when given), and every input's gradient: shape and value."""
     request = {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in values.items()}
-    report = evaluate(expression, request)
+    result = evaluate_result(expression, request)
     if expected is not None:
         want = expected(**values)
-        assert np.allclose(report["output"]["value"], want, rtol=1e-12, atol=1e-12)
-    assert report["output"]["shape"] == list(np.shape(report["output"]["value"]))
+        assert np.shape(output(result)) == np.shape(want)
+        assert np.allclose(output(result), want, rtol=1e-12, atol=1e-12)
+    gradients = result.gradients()
     for name, value in values.items():
         if name in skip:
             continue
-        analytic = np.asarray(report["gradients"][name], dtype=np.float64)
+        analytic = np.asarray(gradients[name], dtype=np.float64)
         assert analytic.shape == np.shape(value), (name, analytic.shape, np.shape(value))
         numeric = numeric_grad(expression, values, name)
         scale = max(1.0, float(np.abs(numeric).max(initial=0)))
@@ -64,7 +68,7 @@ def check(
             analytic,
             numeric,
         )
-    return report
+    return result
 
 
 # ---------------------------------------------------------------- matmul and dot
@@ -175,16 +179,16 @@ def test_index_by_integer_input_gets_no_gradient(data: st.DataObject, c: int) ->
     s = data.draw(tensor((c,)))
     y = data.draw(st.integers(min_value=0, max_value=c - 1))
     R = data.draw(tensor((c,)))
-    report = check(
+    result = check(
         "sum(R * (s - s[y]))",
         {"s": s, "R": R, "y": y},
         lambda s, R, y: np.sum(R * (s - s[y])),
         skip=("y",),
     )
-    assert report["index_inputs"] == ["y"]
-    assert report["gradients"]["y"] == 0.0
+    assert index_input_names(result.circuit) == ["y"]
+    assert result.gradients()["y"] == 0.0
     # The column s[y] was broadcast: its gradient is the sum of everything that flowed back.
-    ds = np.asarray(report["gradients"]["s"])
+    ds = np.asarray(result.gradients()["s"])
     expected = R.copy()
     expected[y] -= R.sum()
     assert np.allclose(ds, expected, rtol=1e-12, atol=1e-12)
@@ -236,14 +240,14 @@ def test_binary_gate_broadcast_gradients_sum_back(
         assume(bool(np.all(np.abs(np.subtract(a, b)) > 1e-3)))
     out_shape = np.broadcast_shapes(shapes[0], shapes[1])
     R = data.draw(tensor(out_shape))
-    report = check(
+    result = check(
         f"sum(R * ({text}))",
         {"a": a, "b": b, "R": R},
         lambda a, b, R: np.sum(R * reference(a, b)),
     )
-    step = [s for s in report["backward"] if s["op"] == gate][-1]  # the gate over a and b
+    step = [s for s in result.steps if result.circuit.nodes[s.node].op == gate][-1]  # over a, b
     if shapes[0] != shapes[1]:
-        assert "broadcasting:" in step["rule"]
+        assert "broadcasting:" in result.rule(step)
 
 
 UNARY = {
