@@ -16,6 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.api.cors import CorsPolicy
 from app.core.config import get_settings
 
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -72,6 +73,20 @@ def configure_logging() -> None:
         error_log.addHandler(handler)
         error_log.setLevel(logging.INFO)
         error_log.propagate = False
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+def _is_preflight(scope: Scope) -> bool:
+    return (
+        scope.get("method") == "OPTIONS"
+        and _header(scope, b"access-control-request-method") is not None
+    )
 
 
 def _incoming_request_id(scope: Scope) -> str:
@@ -227,11 +242,19 @@ async def _send_json(send: Send, status: int, content: dict[str, Any]) -> None:
 class HardeningMiddleware:
     """Pure ASGI middleware (streams untouched): headers, request id, access log, catch-all."""
 
-    def __init__(self, app: ASGIApp, *, log_access: bool, max_body_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        log_access: bool,
+        max_body_bytes: int,
+        cors: CorsPolicy | None = None,
+    ) -> None:
         self.app = app
         self.log_access = log_access
         self.max_body_bytes = max_body_bytes
         self.instance = instance_id().encode("latin-1", "replace")
+        self.cors = cors or CorsPolicy(())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -243,11 +266,19 @@ class HardeningMiddleware:
         status = 0
         response_started = False
         response_complete = False
+        origin = _header(scope, b"origin")
+        shared = self.cors.applies(scope["path"]) and self.cors.allows(origin)
         extra_headers = [
             *((k.encode(), v.encode()) for k, v in SECURITY_HEADERS),
             (b"x-request-id", request_id.encode()),
             (b"x-instance", self.instance),
         ]
+        if shared and origin is not None:
+            # an allowed origin may read the API's answers, errors included (BPC_CORS_ORIGINS)
+            extra_headers = [
+                (k, b"cross-origin" if k == b"cross-origin-resource-policy" else v)
+                for k, v in extra_headers
+            ] + self.cors.answer_headers(origin)
 
         async def send_with_headers(message: Message) -> None:
             nonlocal status, response_started, response_complete
@@ -260,6 +291,10 @@ class HardeningMiddleware:
             await send(message)
 
         try:
+            if _is_preflight(scope) and self.cors.applies(scope["path"]):
+                await self._preflight(scope, origin, shared, send_with_headers)
+                status = 204 if shared else 403
+                return
             refusal = _declared_body_too_large(scope, self.max_body_bytes)
             if refusal is None and _is_json_body(scope):
                 receive, refusal = await _screen_json_body(receive, self.max_body_bytes)
@@ -280,6 +315,34 @@ class HardeningMiddleware:
         finally:
             if self.log_access:
                 self._log(scope, request_id, status, started)
+
+    async def _preflight(self, scope: Scope, origin: str | None, shared: bool, send: Send) -> None:
+        """A browser asking whether a script on `origin` may call the API: 204 with the
+        permission when BPC_CORS_ORIGINS lists the origin, else a 403 that says which setting."""
+        method = (_header(scope, b"access-control-request-method") or "").upper()
+        requested = _header(scope, b"access-control-request-headers") or ""
+        headers = self.cors.preflight_headers(origin, requested) if shared and origin else None
+        if headers is not None and method in ("GET", "POST"):
+            await send({"type": "http.response.start", "status": 204, "headers": headers})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        if not shared:
+            msg = (
+                f"a page on {origin or 'an unnamed origin'} may not call this API: its origin is "
+                "not in BPC_CORS_ORIGINS (empty by default: same origin only)"
+            )
+        else:
+            msg = (
+                f"a cross-origin {method or 'request'} with headers {requested!r} is not "
+                "allowed: the API takes GET and POST with Content-Type and X-Request-Id"
+            )
+        problem = {
+            "type": "cors_refused",
+            "loc": ["header", "origin"],
+            "msg": msg,
+            "setting": "BPC_CORS_ORIGINS",
+        }
+        await _send_json(send, 403, {"detail": [problem]})
 
     def _log(self, scope: Scope, request_id: str, status: int, started: float) -> None:
         client = scope.get("client")
@@ -307,11 +370,15 @@ def install_hardening(app: FastAPI) -> None:
     settings = get_settings()
     # Starlette's last-resort 500 answers with this JSON (no trace); our wrapper logs it.
     app.add_exception_handler(Exception, _server_error_handler)
+    cors = CorsPolicy(settings.cors_origins)  # a malformed origin stops start-up here
     build_stack = app.build_middleware_stack
 
     def build_hardened_stack() -> ASGIApp:
         return HardeningMiddleware(
-            build_stack(), log_access=settings.access_log, max_body_bytes=settings.max_body_bytes
+            build_stack(),
+            log_access=settings.access_log,
+            max_body_bytes=settings.max_body_bytes,
+            cors=cors,
         )
 
     app.build_middleware_stack = build_hardened_stack  # type: ignore[method-assign]

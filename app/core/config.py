@@ -16,6 +16,10 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     max_body_bytes: int = 1_000_000
+    # Origins whose pages may call the JSON API from a browser (CORS), e.g.
+    # BPC_CORS_ORIGINS='["https://course.example.org"]'; "*" for any. Empty: same origin only.
+    # Pages and /static are never shared. app/api/cors.py
+    cors_origins: list[str] = []
     # Connections (app/serve.py; uvicorn has no header timeout of its own): a connection must
     # finish each request's headers within header_timeout_s of opening or of its last answer;
     # past max_connections per worker process, the longest-idle connection is closed.
