@@ -10,11 +10,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
 from app.engine import evaluate_result
 from app.engine.encode import verbose
+from app.presets import BUILT_IN
 from tests.test_singular_points import _CASES, _id
 
 
@@ -101,3 +103,14 @@ def test_sqrt_at_zero_is_a_strict_json_kink_over_http(client: TestClient, x: Any
 
 def _reject(token: str) -> Any:
     raise AssertionError(f"non-JSON token {token} in the answer")
+
+
+def test_every_node_and_edge_carries_its_shape() -> None:
+    # moved from tests/test_tensor_circuits.py: the shapes the wire states agree with its lists
+    example = next(p for p in BUILT_IN if p["id"] == "two_layer_net")
+    report = verbose(evaluate_result(example["expression"], example["inputs"]))
+    for node in report["nodes"]:
+        assert node["shape"] == list(np.shape(node["value"])) == list(np.shape(node["grad"]))
+    nodes = {n["id"]: n for n in report["nodes"]}
+    for edge in report["edges"]:
+        assert edge["shape"] == nodes[edge["source"]]["shape"] == list(np.shape(edge["grad"]))

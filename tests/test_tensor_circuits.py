@@ -9,8 +9,10 @@ import numpy as np
 import pytest
 
 from app.core.errors import ProblemError
-from app.engine import evaluate
+from app.engine import evaluate_result
+from app.engine.tensor_gates import index_input_names
 from app.presets import BUILT_IN
+from tests.engine_result import output, scalar_output, step_for
 
 TENSOR_PRESETS = [p for p in BUILT_IN if "grad_shapes" in (p.get("expected") or {})]
 
@@ -34,42 +36,46 @@ def test_matmul_example_gradient_shapes_and_rules(reference: dict[str, Any]) -> 
     ]
     assert wanted == [(5, 10), (10, 3)]
     example = preset("matmul_shapes")
-    report = evaluate(example["expression"], example["inputs"])
+    result = evaluate_result(example["expression"], example["inputs"])
     v = arrays(example["inputs"])
-    dW, dX = (np.asarray(report["gradients"][name]) for name in ("W", "X"))
+    dW, dX = (np.asarray(result.gradients()[name]) for name in ("W", "X"))
     assert (dW.shape, dX.shape) == tuple(wanted)
     assert np.allclose(dW, v["dD"] @ v["X"].T, rtol=1e-13, atol=1e-13)
     assert np.allclose(dX, v["W"].T @ v["dD"], rtol=1e-13, atol=1e-13)
-    D = next(n for n in report["nodes"] if n["labels"] == ["D"])
-    assert D["shape"] == [5, 3]  # D (5, 3), as the reference's forward line says
+    nodes = result.circuit.nodes
+    D = next(n for n in nodes if n.labels == ["D"])
+    assert np.shape(result.values[D.id]) == (5, 3)  # D (5, 3), as the reference's forward line
     assert "D (5, 3)" in case["forward"]
-    assert np.allclose(D["grad"], v["dD"])  # L = sum(D * dD) hands D exactly dD
-    step = next(s for s in report["backward"] if s["op"] == "matmul")
-    assert "dW = dD @ X.T: (5,3) @ (3,10) -> (5,10)" in step["rule"]
-    assert "dX = W.T @ dD: (10,5) @ (5,3) -> (10,3)" in step["rule"]
-    assert step["inputs"][0]["local_grad"] is None  # not elementwise: no local gradient array
-    ids = {n["label"]: n["id"] for n in report["nodes"] if n["label"]}
-    assert [i["uses"] for i in step["inputs"]] == [[ids["X"]], [ids["W"]]]
+    assert np.allclose(result.grads[D.id], v["dD"])  # L = sum(D * dD) hands D exactly dD
+    step = step_for(result, "matmul")
+    rule = result.rule(step)
+    assert "dW = dD @ X.T: (5,3) @ (3,10) -> (5,10)" in rule
+    assert "dX = W.T @ dD: (10,5) @ (5,3) -> (10,3)" in rule
+    assert step.local[0] is None  # not elementwise: no local gradient array
+    ids = {n.name: n.id for n in nodes if n.kind == "input"}
+    assert step.uses == [[ids["X"]], [ids["W"]]]
 
 
 def test_matmul_output_seeded_with_ones() -> None:
     """With D itself the output, every element of dD is output_grad."""
     W, X = np.arange(6.0).reshape(2, 3), np.arange(12.0).reshape(3, 4) - 5
-    report = evaluate("D = W @ X", {"W": W.tolist(), "X": X.tolist()}, output_grad=2.0)
-    assert report["output"]["shape"] == [2, 4]
-    assert np.array_equal(report["output"]["value"], W @ X)
-    assert np.array_equal(report["gradients"]["W"], np.full((2, 4), 2.0) @ X.T)
-    assert np.array_equal(report["gradients"]["X"], W.T @ np.full((2, 4), 2.0))
+    result = evaluate_result("D = W @ X", {"W": W.tolist(), "X": X.tolist()}, output_grad=2.0)
+    assert np.shape(output(result)) == (2, 4)
+    assert np.array_equal(output(result), W @ X)
+    assert np.array_equal(result.gradients()["W"], np.full((2, 4), 2.0) @ X.T)
+    assert np.array_equal(result.gradients()["X"], W.T @ np.full((2, 4), 2.0))
 
 
-def test_every_node_and_edge_carries_its_shape() -> None:
+def test_every_node_value_and_gradient_have_the_same_shape() -> None:
+    # the wire's "shape" fields for nodes and edges: tests/test_engine_encode.py
     example = preset("two_layer_net")
-    report = evaluate(example["expression"], example["inputs"])
-    for node in report["nodes"]:
-        assert node["shape"] == list(np.shape(node["value"])) == list(np.shape(node["grad"]))
-    nodes = {n["id"]: n for n in report["nodes"]}
-    for edge in report["edges"]:
-        assert edge["shape"] == nodes[edge["source"]]["shape"] == list(np.shape(edge["grad"]))
+    result = evaluate_result(example["expression"], example["inputs"])
+    for value, grad in zip(result.values, result.grads, strict=True):
+        assert np.shape(value) == np.shape(grad)
+    for step in result.steps:
+        node = result.circuit.nodes[step.node]
+        for arg, contribution in zip(node.args, step.contributions, strict=True):
+            assert np.shape(contribution) == np.shape(result.values[arg])
 
 
 # ---------------------------------------------------------------- presets
@@ -107,22 +113,22 @@ def _central_differences(preset_id: str, v: dict[str, np.ndarray], name: str) ->
 
 @pytest.mark.parametrize("example", TENSOR_PRESETS, ids=[p["id"] for p in TENSOR_PRESETS])
 def test_tensor_presets_meet_their_expected_values(example: dict[str, Any]) -> None:
-    report = evaluate(example["expression"], example["inputs"], gradcheck_=True)
+    result = evaluate_result(example["expression"], example["inputs"], gradcheck_=True)
     expected = example["expected"]
     v = arrays(example["inputs"])
     want = NUMPY_FORWARD[example["id"]](v)
-    assert report["output"]["value"] == pytest.approx(want, rel=1e-12)
+    assert scalar_output(result) == pytest.approx(want, rel=1e-12)
     assert expected["output"] == pytest.approx(want, rel=1e-12)
     for name, shape in expected["grad_shapes"].items():
-        got = np.asarray(report["gradients"][name])
+        got = np.asarray(result.gradients()[name])
         assert list(got.shape) == shape
         numeric = _central_differences(example["id"], v, name)
         np.testing.assert_allclose(got, numeric, rtol=0, atol=1e-8, err_msg=name)
     index_inputs = set(example["inputs"]) - set(expected["grad_shapes"])
     for name in index_inputs:  # an index (svm's y) is an integer and gets no gradient
-        assert report["gradients"][name] == 0.0
-    assert report["gradcheck"]["passed"]
-    assert report["stats"]["fast_path"] is False
+        assert result.gradients()[name] == 0.0
+    assert result.gradcheck is not None and result.gradcheck["passed"]
+    assert result.fast is False
 
 
 def test_tensor_presets_cover_the_issue() -> None:
@@ -136,11 +142,11 @@ def test_tensor_presets_cover_the_issue() -> None:
 def test_two_layer_net_matches_hand_written_backprop() -> None:
     example = preset("two_layer_net")
     v = arrays(example["inputs"])
-    report = evaluate(example["expression"], example["inputs"])
+    result = evaluate_result(example["expression"], example["inputs"])
     pre = v["W1"] @ v["x"] + v["b1"]
     h = np.maximum(pre, 0)
     s = v["W2"] @ h + v["b2"]
-    assert report["output"]["value"] == pytest.approx(s.sum(), rel=1e-12)
+    assert scalar_output(result) == pytest.approx(s.sum(), rel=1e-12)
     ds = np.ones(2)
     dh = v["W2"].T @ ds
     dpre = dh * (pre > 0)
@@ -152,7 +158,7 @@ def test_two_layer_net_matches_hand_written_backprop() -> None:
         "x": v["W1"].T @ dpre,
     }
     for name, grad in want.items():
-        assert np.allclose(report["gradients"][name], grad, rtol=1e-13, atol=1e-15), name
+        assert np.allclose(result.gradients()[name], grad, rtol=1e-13, atol=1e-15), name
     assert int((pre <= 0).sum()) == 2  # the description's two dead units
 
 
@@ -178,13 +184,14 @@ def test_svm_circuit_matches_reference_cases(reference: dict[str, Any]) -> None:
     for case in reference["svm_scores"]["cases"]:
         delta = case["delta"]
         expression = f"L = sum(max(0, s - s[y] + {delta})) - {delta}"
-        report = evaluate(expression, {"s": case["scores"], "y": case["y"]})
+        result = evaluate_result(expression, {"s": case["scores"], "y": case["y"]})
         loss, grad = hinge(np.asarray(case["scores"], dtype=np.float64), case["y"], delta)
-        assert report["output"]["value"] == pytest.approx(case["loss"], rel=1e-9, abs=1e-12)
-        assert report["output"]["value"] == pytest.approx(loss, rel=1e-12, abs=1e-12)
-        assert np.array_equal(report["gradients"]["s"], grad)
-        assert report["gradients"]["y"] == 0.0
-        losses.append(report["output"]["value"])
+        value = scalar_output(result)
+        assert value == pytest.approx(case["loss"], rel=1e-9, abs=1e-12)
+        assert value == pytest.approx(loss, rel=1e-12, abs=1e-12)
+        assert np.array_equal(result.gradients()["s"], grad)
+        assert result.gradients()["y"] == 0.0
+        losses.append(value)
     assert np.mean(losses[:3]) == pytest.approx(
         reference["svm_scores"]["mean_first_three"], rel=1e-9
     )
@@ -194,25 +201,31 @@ def test_svm_preset_agrees_with_the_per_term_formula() -> None:
     example = preset("svm_one_example")
     v = arrays({k: val for k, val in example["inputs"].items() if k != "y"})
     y = example["inputs"]["y"]
-    report = evaluate(example["expression"], example["inputs"], gradcheck_=True)
+    result = evaluate_result(example["expression"], example["inputs"], gradcheck_=True)
     scores = v["W"] @ v["x"]
     assert np.allclose(scores, [3.2, 5.1, -1.7])  # the lecture's cat scores
     loss, ds = hinge(scores, y, 1.0)
-    assert report["output"]["value"] == pytest.approx(loss, rel=1e-12)
+    assert scalar_output(result) == pytest.approx(loss, rel=1e-12)
     assert loss == pytest.approx(2.9)
-    assert np.allclose(report["gradients"]["W"], np.outer(ds, v["x"]), rtol=1e-13)
-    assert np.allclose(report["gradients"]["x"], v["W"].T @ ds, rtol=1e-13)
+    gradients = result.gradients()
+    assert np.allclose(gradients["W"], np.outer(ds, v["x"]), rtol=1e-13)
+    assert np.allclose(gradients["x"], v["W"].T @ ds, rtol=1e-13)
     # y is an index: it is listed, reported with gradient 0, and left out of the check.
-    assert report["index_inputs"] == ["y"]
-    assert report["gradients"]["y"] == 0.0
-    assert [item["name"] for item in report["gradcheck"]["inputs"]] == ["W", "x"]
-    y_node = next(n["id"] for n in report["nodes"] if n["kind"] == "input" and n["label"] == "y")
-    index_edge = next(e for e in report["edges"] if e["source"] == y_node)
-    assert index_edge["grad"] == 0.0 and index_edge["port"] == 1
-    sub = next(s for s in report["backward"] if s["op"] == "sub" and "s[y]" in s["rule"])
+    assert index_input_names(result.circuit) == ["y"]
+    assert gradients["y"] == 0.0
+    assert result.gradcheck is not None
+    assert [item["name"] for item in result.gradcheck["inputs"]] == ["W", "x"]
+    nodes = result.circuit.nodes
+    y_node = next(n.id for n in nodes if n.kind == "input" and n.name == "y")
+    # the one edge out of y: into the index gate's port 1, carrying gradient 0
+    ((index_step, port),) = [
+        (s, p) for s in result.steps for p, arg in enumerate(nodes[s.node].args) if arg == y_node
+    ]
+    assert index_step.contributions[port] == 0.0 and port == 1
+    sub = next(s for s in result.steps if nodes[s.node].op == "sub" and "s[y]" in result.rule(s))
     assert (
         "s[y] () was broadcast to (3,), so its gradient is summed over axis 0 back to ()"
-        in sub["rule"]
+        in result.rule(sub)
     )
 
 
@@ -221,9 +234,10 @@ def test_svm_preset_agrees_with_the_per_term_formula() -> None:
 
 def test_gradcheck_reports_worst_element_per_input() -> None:
     A = [[1.0, 2.0], [3.0, -1.0]]
-    report = evaluate("sum(exp(A) * B)", {"A": A, "B": [[0.5, 1.0], [-1.0, 2.0]]}, gradcheck_=True)
-    check = report["gradcheck"]
-    assert check["passed"]
+    check = evaluate_result(
+        "sum(exp(A) * B)", {"A": A, "B": [[0.5, 1.0], [-1.0, 2.0]]}, gradcheck_=True
+    ).gradcheck
+    assert check is not None and check["passed"]
     for item in check["inputs"]:
         assert np.shape(item["analytic"]) == np.shape(item["numeric"]) == (2, 2)
         assert len(item["worst_index"]) == 2
@@ -233,8 +247,9 @@ def test_gradcheck_reports_worst_element_per_input() -> None:
 
 
 def test_gradcheck_flags_a_wrong_looking_element_as_kink_not_fail() -> None:
-    report = evaluate("sum(relu(x))", {"x": [1.0, 0.0, -2.0]}, gradcheck_=True)
-    item = report["gradcheck"]["inputs"][0]
+    check = evaluate_result("sum(relu(x))", {"x": [1.0, 0.0, -2.0]}, gradcheck_=True).gradcheck
+    assert check is not None
+    item = check["inputs"][0]
     assert item["status"] == "kink" and item["worst_index"] == [1]
 
 
@@ -242,8 +257,8 @@ def test_gradcheck_flags_a_wrong_looking_element_as_kink_not_fail() -> None:
 
 
 def test_scalar_circuits_keep_the_fast_path() -> None:
-    assert evaluate("(x + y) * z", {"x": -2, "y": 5, "z": -4})["stats"]["fast_path"] is True
-    assert evaluate("x * y", {"x": [1.0, 2.0], "y": 3})["stats"]["fast_path"] is False
+    assert evaluate_result("(x + y) * z", {"x": -2, "y": 5, "z": -4}).fast is True
+    assert evaluate_result("x * y", {"x": [1.0, 2.0], "y": 3}).fast is False
 
 
 @pytest.mark.parametrize(
@@ -263,12 +278,14 @@ def test_scalar_circuits_keep_the_fast_path() -> None:
     ],
 )
 def test_tensor_syntax(expression: str, inputs: dict[str, Any], expected: Any) -> None:
-    assert evaluate(expression, inputs)["output"]["value"] == expected
+    value = output(evaluate_result(expression, inputs))
+    assert np.shape(value) == np.shape(expected)
+    assert np.asarray(value).tolist() == expected
 
 
 def problem(expression: str, inputs: dict[str, Any]) -> dict[str, Any]:
     with pytest.raises(ProblemError) as caught:
-        evaluate(expression, inputs)
+        evaluate_result(expression, inputs)
     return caught.value.problems[0].as_detail()
 
 
@@ -407,6 +424,6 @@ A32 = {"A": [[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]}
     ],
 )
 def test_tensor_steps_state_the_rule_in_shapes(expression: str, op: str, rule: str) -> None:
-    report = evaluate(expression, A32)
-    step = next(s for s in report["backward"] if s["op"] == op)
-    assert rule in step["rule"], step["rule"]
+    result = evaluate_result(expression, A32)
+    text = result.rule(step_for(result, op))
+    assert rule in text, text
