@@ -22,6 +22,7 @@ import asyncio
 import json
 import multiprocessing
 import random
+import re
 import sys
 import threading
 import time
@@ -116,6 +117,9 @@ LARGE_CIRCUIT = _post(
 )
 
 
+SETTINGS_NAMED = re.compile(r"\(settings? ([A-Z0-9_, ]+)")
+
+
 @dataclass
 class Record:
     """Answers to one kind of request: status counts and latencies (seconds)."""
@@ -123,12 +127,18 @@ class Record:
     statuses: dict[int, int] = field(default_factory=dict)
     answers: list[tuple[int, float]] = field(default_factory=list)
     sample: str = ""
+    # refusals by status and the settings their message names: which limit answered
+    reasons: dict[str, int] = field(default_factory=dict)
 
     def add(self, status: int, seconds: float, body: bytes) -> None:
         self.statuses[status] = self.statuses.get(status, 0) + 1
         self.answers.append((status, seconds))
-        if not 200 <= status < 300 and not self.sample:
-            self.sample = f"{status} {body[:200]!r}"
+        if not 200 <= status < 300:
+            if not self.sample:
+                self.sample = f"{status} {body[:200]!r}"
+            named = SETTINGS_NAMED.search(body.decode("utf-8", "replace"))
+            reason = f"{status} {named.group(1) if named else '(no setting named)'}"
+            self.reasons[reason] = self.reasons.get(reason, 0) + 1
 
     @property
     def latencies(self) -> list[float]:
@@ -426,6 +436,8 @@ def report(
         )
         if r.sample:
             print(f"    e.g. {r.sample}")
+        for reason, n in sorted(r.reasons.items()):
+            print(f"    {n:5d} x {reason}")
     print("\nattacks (goal: a 4xx in < 1 s, or done within its budget)")
     attacks_ok = True
     for name, r in records.items():
@@ -434,9 +446,12 @@ def report(
         print(
             f"  {name:<46} {r.count:5d} answers  statuses {r.statuses}  "
             f"p50 {pct(r.latencies, 0.5) * 1000:7.1f} ms  max {max(r.latencies, default=0) * 1000:7.1f} ms"
+            f"  slowest 4xx {r.slowest_refusal() * 1000:7.1f} ms"
         )
         if r.sample:
             print(f"    e.g. {r.sample}")
+        for reason, n in sorted(r.reasons.items()):
+            print(f"    {n:5d} x {reason}")
         # a 2xx must come within the job deadline (BPC_JOB_DEADLINE_S, 10 s in the image)
         if (
             any(s >= 500 for s in r.statuses)

@@ -12,6 +12,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# The suite sends from one address ("testclient", or 127.0.0.1 to a live server) far more
+# landscape and large-circuit work a minute than any student, so the per-client compute budget
+# (app/api/budget.py) is off unless a test turns it on: tests/test_client_budget.py does, with
+# its own numbers. Set here, before any Settings exist, so live servers inherit it too.
+os.environ.setdefault("BPC_COMPUTE_SECONDS_PER_CLIENT_PER_MINUTE", "0")
 _REFERENCE_CANDIDATES = [
     Path(os.environ.get("BPC_REFERENCE", "")),
     ROOT.parent / "shared" / "reference" / "cs231n_examples.json",

@@ -198,7 +198,8 @@ def test_full_pool_refuses_with_retry_after_and_recovers() -> None:
             await asyncio.sleep(0)
             assert pool.in_flight == 2
             with pytest.raises(HeavyPoolBusy) as info:
-                await pool.run(sleep_then, 0, "refused")
+                # a client with nothing in the line (one with work in it gets a 429 instead)
+                await pool.run(sleep_then, 0, "refused", client="10.0.0.9")
             assert info.value.status == 503
             assert info.value.capacity == 2
             assert info.value.retry_after_s == 1  # 2 jobs at the starting guess of 0.5 s each
@@ -272,7 +273,7 @@ def test_predicted_seconds_refuse_a_long_line_before_it_runs() -> None:
             await asyncio.sleep(0)
             assert pool.expected_wait_s() == 30.0
             with pytest.raises(HeavyPoolBusy) as info:
-                await pool.run(sleep_then, 0, "refused", predicted_s=0.01)
+                await pool.run(sleep_then, 0, "refused", predicted_s=0.01, client="10.0.0.9")
             assert info.value.retry_after_s == 30  # capped at 30 s
             assert await long_job == "long"
             assert pool.expected_wait_s() == 0.0  # the prediction leaves with its job
@@ -361,9 +362,13 @@ def test_pool_lives_in_the_lifespan_and_answers_503_json_over_http(
             assert pids and all(_alive(p) for p in pids)
 
             async def burst() -> list[httpx.Response]:
-                transport = httpx.ASGITransport(app=app)
-                async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
-                    return list(await asyncio.gather(*(c.get("/slow") for _ in range(4))))
+                # four students (a client with work in a full line gets a 429 instead)
+                async def one(i: int) -> httpx.Response:
+                    transport = httpx.ASGITransport(app=app, client=(f"10.0.0.{i}", 123))
+                    async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+                        return await c.get("/slow")
+
+                return list(await asyncio.gather(*(one(i) for i in range(4))))
 
             responses = client.portal.call(burst)  # type: ignore[union-attr]
         statuses = sorted(r.status_code for r in responses)

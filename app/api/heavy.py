@@ -7,9 +7,11 @@ allocation is a MemoryError answered 413, not a dead server. Small evaluate requ
 the server process (a process hop costs more than the work) on a few threads, never on
 Starlette's shared thread pool, so pages, static files and probes never wait behind them.
 
-Both lanes refuse work rather than queue without end: 503 + Retry-After when full, 429 when one
-client already has its share in flight. Slots go to the waiting client with the fewest jobs
-running, so one client's burst cannot push the rest of the class to the back.
+Both lanes refuse work rather than queue without end: when full, 429 to a client that already
+has work in the line and 503 + Retry-After to one that has none; 429 when one client already
+has its share in flight, or has started its compute budget's worth (app/api/budget.py). Slots
+go to the waiting client with the fewest jobs running, so one client's burst cannot push the
+rest of the class to the back.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.api.budget import ComputeBudget
 from app.core.config import Settings, get_settings
 from app.core.errors import ProblemError
 
@@ -98,6 +101,42 @@ class ClientBusy(ComputeRefused):
                 f"one client may have (setting BPC_COMPUTE_PER_CLIENT); retry in {retry_after_s} s"
             )
         super().__init__(msg, retry_after_s)
+
+
+class ClientOverBudget(ComputeRefused):
+    """This client has used its compute budget (app/api/budget.py) for now."""
+
+    status = 429
+    type = "too_many_requests"
+
+    def __init__(
+        self, client: str, seconds: float, tokens: float, budget: ComputeBudget, retry: int
+    ) -> None:
+        per_minute = budget.rate * 60
+        super().__init__(
+            f"client {client} has {max(0.0, tokens):.2f} s of its compute budget left and this "
+            f"request is predicted to take {seconds:.2f} s; each client may start "
+            f"{per_minute:g} s of predicted compute a minute, at most {budget.burst:g} s at once "
+            "(settings BPC_COMPUTE_SECONDS_PER_CLIENT_PER_MINUTE, "
+            f"BPC_COMPUTE_BURST_SECONDS_PER_CLIENT); retry in {retry} s",
+            retry,
+        )
+
+
+class ClientOverShare(ComputeRefused):
+    """The line is full and this client already has work in it: it waits for its own first."""
+
+    status = 429
+    type = "too_many_requests"
+
+    def __init__(self, client: str, share: LineShare, retry: int, settings: str) -> None:
+        super().__init__(
+            f"the line is full ({settings}) and client {client} already has {share.jobs} of "
+            f"its {share.in_line} jobs ({share.seconds:.2f} of its {share.line_s:.2f} predicted "
+            f"seconds; {share.clients} clients have work in it); a client with work in a full "
+            f"line gets that back before it sends more; retry in {retry} s",
+            retry,
+        )
 
 
 class JobDeadline(ComputeRefused):
@@ -278,6 +317,44 @@ class ClientSlots:
             self.seconds.pop(client, None)
 
 
+@dataclass(frozen=True)
+class LineShare:
+    """What one client holds of a lane's line (its jobs running and waiting) and the whole."""
+
+    jobs: int
+    seconds: float  # the client's jobs' predicted seconds
+    in_line: int
+    line_s: float
+    clients: int  # clients with jobs in the line
+
+
+class LineHolders:
+    """Jobs and predicted seconds per client in one lane's line, so that a full line can tell a
+    client that already has work in it (429: it waits for its own) from one that has none
+    (503: the server is full)."""
+
+    def __init__(self) -> None:
+        self._held: dict[str, tuple[int, float]] = {}
+
+    def add(self, client: str, seconds: float) -> None:
+        jobs, held = self._held.get(client, (0, 0.0))
+        self._held[client] = (jobs + 1, held + seconds)
+
+    def remove(self, client: str, seconds: float) -> None:
+        jobs, held = self._held.get(client, (1, 0.0))
+        if jobs <= 1:
+            self._held.pop(client, None)
+        else:
+            self._held[client] = (jobs - 1, max(0.0, held - seconds))
+
+    def share(self, client: str, in_line: int, line_s: float) -> LineShare | None:
+        """The client's share of the line; None when it holds nothing in it."""
+        if client not in self._held:
+            return None
+        jobs, held = self._held[client]
+        return LineShare(jobs, held, in_line, line_s, len(self._held))
+
+
 class HeavyPool:
     """`workers` job processes. A job is refused (HeavyPoolBusy) when `workers + queue_limit`
     are in flight, or when the line ahead would take longer than `max_wait_s` to drain at the
@@ -290,11 +367,15 @@ class HeavyPool:
         config: PoolConfig,
         slots: ClientSlots | None = None,
         preload: Iterable[str] = PRELOAD,
+        budget: ComputeBudget | None = None,
     ) -> None:
         self.config = config
         self.workers = max(1, config.workers)
         self.capacity = self.workers + max(0, config.queue_limit)
         self.slots = slots or ClientSlots(config.per_client)
+        # none unless given (`or` would not do: an empty budget has len() 0)
+        self.budget = budget if budget is not None else ComputeBudget(0.0, 0.0)
+        self.holders = LineHolders()
         self.preload = tuple(preload)
         self.in_flight = 0
         self.job_seconds = 0.5  # recent seconds per job (moving average); cautious at first
@@ -407,16 +488,25 @@ class HeavyPool:
         # the recent pace. The line ahead is the sum of what is in flight, so a queue of large
         # circuits is refused at once rather than after the first few have run.
         seconds = self.job_seconds if predicted_s is None else max(0.0, predicted_s)
+        # A client past its rate of compute is told so first: that is its own doing, and the
+        # answer holds whether or not the line has room.
+        retry = self.budget.retry_after_s(client, seconds)
+        if retry is not None:
+            left = self.budget.tokens(client)
+            raise ClientOverBudget(client, seconds, left, self.budget, retry)
         if self.in_flight >= self.capacity or (
             self.in_flight >= self.workers and self.expected_wait_s() > self.config.max_wait_s
         ):
-            raise HeavyPoolBusy(
-                self.in_flight,
-                self.capacity,
-                self.retry_after_s(),
-                "settings BPC_HEAVY_POOL_WORKERS, BPC_HEAVY_QUEUE_LIMIT, BPC_HEAVY_MAX_WAIT_S",
+            settings = (
+                "settings BPC_HEAVY_POOL_WORKERS, BPC_HEAVY_QUEUE_LIMIT, BPC_HEAVY_MAX_WAIT_S"
             )
+            share = self.holders.share(client, self.in_flight, self.queued_s)
+            if share is not None:
+                raise ClientOverShare(client, share, self.retry_after_s(), settings)
+            raise HeavyPoolBusy(self.in_flight, self.capacity, self.retry_after_s(), settings)
         self.slots.take(client, self.retry_after_s(), seconds)
+        self.budget.spend(client, seconds)  # only for a job let in: a refusal costs nothing
+        self.holders.add(client, seconds)
         self.in_flight += 1
         self.queued_s += seconds
         try:
@@ -431,6 +521,7 @@ class HeavyPool:
             self.in_flight -= 1
             self.queued_s -= seconds
             self.slots.give_back(client, seconds)
+            self.holders.remove(client, seconds)
 
     async def _acquire(
         self, client: str, disconnected: Callable[[], Awaitable[None]] | None
@@ -570,6 +661,7 @@ class ThreadLane:
         self.in_flight = 0
         self.job_seconds = 0.05
         self.answered = 0  # jobs whose thread has finished
+        self.holders = LineHolders()
         self._executor = ThreadPoolExecutor(self.threads, thread_name_prefix="bpc-evaluate")
         self._closed = False
 
@@ -592,33 +684,37 @@ class ThreadLane:
         if self.in_flight >= self.capacity or (
             self.in_flight >= self.threads and wait > self.max_wait_s
         ):
-            raise HeavyPoolBusy(
-                self.in_flight,
-                self.capacity,
-                self.retry_after_s(),
-                "settings BPC_EVALUATE_THREADS, BPC_EVALUATE_QUEUE_LIMIT",
-            )
+            settings = "settings BPC_EVALUATE_THREADS, BPC_EVALUATE_QUEUE_LIMIT"
+            line_s = self.in_flight * self.job_seconds
+            share = self.holders.share(client, self.in_flight, line_s)
+            if share is not None:
+                raise ClientOverShare(client, share, self.retry_after_s(), settings)
+            raise HeavyPoolBusy(self.in_flight, self.capacity, self.retry_after_s(), settings)
         self.slots.take(client, self.retry_after_s())
+        estimate = self.job_seconds
+        self.holders.add(client, estimate)
         self.in_flight += 1
         loop = asyncio.get_running_loop()
         started = time.perf_counter()
         try:
             future: Future[T] = self._executor.submit(fn, *args, **kwargs)
         except BaseException:
-            self._release(client, started)
+            self._release(client, started, estimate)
             raise
         future.add_done_callback(
-            lambda _: _call_soon(loop, self._release, client, started)  # on the loop thread
+            # on the loop thread
+            lambda _: _call_soon(loop, self._release, client, started, estimate)
         )
         try:
             return await _unless_disconnected(asyncio.wrap_future(future), disconnected)
         finally:
             future.cancel()  # only takes effect while the job still waits for a thread
 
-    def _release(self, client: str, started: float) -> None:
+    def _release(self, client: str, started: float, estimate: float) -> None:
         self.in_flight -= 1
         self.answered += 1
         self.slots.give_back(client)
+        self.holders.remove(client, estimate)
         self.job_seconds = 0.8 * self.job_seconds + 0.2 * (time.perf_counter() - started)
 
     def shutdown(self) -> None:
@@ -658,7 +754,14 @@ class Compute:
         # Large circuits run below the landscape's jobs (and both below the event loops), so
         # when the cores are short a class's slices go before anyone's largest circuit.
         bulk = replace(config, niceness=settings.bulk_pool_nice)
-        return cls(HeavyPool(config, slots), HeavyPool(bulk, slots), lane)
+        budget = ComputeBudget(
+            settings.compute_seconds_per_client_per_minute,
+            settings.compute_burst_seconds_per_client,
+            settings.compute_budget_clients,
+        )
+        return cls(
+            HeavyPool(config, slots, budget=budget), HeavyPool(bulk, slots, budget=budget), lane
+        )
 
     def start(self) -> None:
         self.heavy.start()

@@ -39,6 +39,12 @@ class Settings(BaseSettings):
     # most this, per worker (429): three clients at it still leave a line under
     # BPC_HEAVY_MAX_WAIT_S
     compute_seconds_per_client: float = 3.0
+    # A rate on top (app/api/budget.py): each client address may start this many predicted
+    # seconds of job-process work a minute per worker, this many at once (a token bucket);
+    # beyond it 429. 0 turns it off. Honest page traffic is far below it: docs/deploy.md.
+    compute_seconds_per_client_per_minute: float = 6.0
+    compute_burst_seconds_per_client: float = 1.5
+    compute_budget_clients: int = 10_000  # buckets kept per worker; full ones are forgotten
     # an evaluate request whose expression is longer than this (characters) runs in a job
     # process (killable, memory-capped) at once; others first try the evaluate threads
     evaluate_in_process_max_size: int = 2_000

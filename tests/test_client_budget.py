@@ -1,0 +1,251 @@
+"""Per-client compute budgets: a token bucket of predicted seconds (429 past it, before any work),
+and a full line that tells a client with work in it (429) from one without (503)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from typing import Any
+
+import httpx
+import pytest
+
+from app.api.budget import ComputeBudget
+from app.api.heavy import (
+    ClientOverBudget,
+    ClientOverShare,
+    ClientSlots,
+    HeavyPool,
+    HeavyPoolBusy,
+    PoolConfig,
+    ThreadLane,
+)
+from app.core.limits import Limits
+from app.landscape.jobs import precheck
+from app.schemas.landscape import SliceRequest
+from tests.live_app import running_app
+
+PRELOAD = ("tests.test_client_budget",)
+
+
+class Clock:
+    """A clock the test moves by hand, so refills are exact and no test waits."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def sleep_then(seconds: float, value: Any) -> Any:
+    time.sleep(seconds)
+    return value
+
+
+def _budget(
+    per_minute_s: float, burst_s: float, max_clients: int = 100
+) -> tuple[ComputeBudget, Clock]:
+    clock = Clock()
+    return ComputeBudget(per_minute_s, burst_s, max_clients, clock=clock), clock
+
+
+# --- the bucket ----------------------------------------------------------------------------
+
+
+def test_a_full_bucket_covers_exactly_its_burst_and_the_next_second_waits_for_the_refill() -> None:
+    # 6 s a minute is 0.1 s of predicted compute per second; a burst of 3 s
+    budget, _ = _budget(per_minute_s=6.0, burst_s=3.0)
+    for _ in range(3):  # three jobs of 1 s: 3 s, exactly the burst
+        assert budget.retry_after_s("a", 1.0) is None
+        budget.spend("a", 1.0)
+    assert budget.tokens("a") == 0.0
+    # the fourth is 1 s short; at 0.1 s a second that is 10 s
+    assert budget.retry_after_s("a", 1.0) == 10
+    # a smaller job is shorter by less: 0.25 s at 0.1 s/s is 2.5 s, rounded up
+    assert budget.retry_after_s("a", 0.25) == 3
+    # another client has its own bucket
+    assert budget.retry_after_s("b", 3.0) is None
+
+
+def test_refill_is_continuous_and_capped_at_the_burst() -> None:
+    budget, clock = _budget(per_minute_s=6.0, burst_s=3.0)
+    budget.spend("a", 3.0)
+    clock.now += 5.0  # 5 s x 0.1 s/s = 0.5 s back
+    assert budget.tokens("a") == pytest.approx(0.5)
+    assert budget.retry_after_s("a", 1.0) == 5  # 0.5 s short: 5 s more
+    clock.now += 5.0  # 1.0 s in the bucket: exactly the job
+    assert budget.retry_after_s("a", 1.0) is None
+    clock.now += 3600.0
+    assert budget.tokens("a") == 3.0  # never more than the burst
+
+
+def test_a_job_larger_than_the_burst_needs_a_full_bucket_and_is_paid_for_in_full() -> None:
+    budget, clock = _budget(per_minute_s=6.0, burst_s=3.0)
+    budget.spend("a", 0.5)
+    # 2.5 s left, a 5 s job needs the whole burst (3 s): 0.5 s short, 5 s at 0.1 s/s
+    assert budget.retry_after_s("a", 5.0) == 5
+    clock.now += 5.0
+    assert budget.retry_after_s("a", 5.0) is None
+    budget.spend("a", 5.0)
+    assert budget.tokens("a") == pytest.approx(-2.0)
+    # a 1 s job now waits for 3 s to come back: 30 s
+    assert budget.retry_after_s("a", 1.0) == 30
+
+
+def test_zero_per_minute_turns_budgets_off() -> None:
+    budget, _ = _budget(per_minute_s=0.0, burst_s=3.0)
+    for _ in range(100):
+        assert budget.retry_after_s("a", 10.0) is None
+        budget.spend("a", 10.0)
+    assert len(budget) == 0
+
+
+def test_the_table_stays_bounded_and_keeps_the_clients_in_debt() -> None:
+    budget, clock = _budget(per_minute_s=6.0, burst_s=3.0, max_clients=8)
+    budget.spend("hog", 3.0)  # empty, and stays nearly so
+    for i in range(200):
+        budget.spend(f"10.1.{i // 256}.{i % 256}", 0.1)
+        clock.now += 0.01
+        assert len(budget) <= 8
+    assert budget.tokens("hog") < 1.0  # the emptiest bucket was never dropped
+    assert budget.retry_after_s("hog", 3.0) is not None
+    # buckets that have refilled are forgotten at the next sweep: the same as never seen
+    clock.now += 3600.0
+    for i in range(9):
+        budget.spend(f"10.2.0.{i}", 0.1)
+    assert len(budget) <= 8
+    assert "hog" not in budget._buckets
+
+
+# --- the pools -----------------------------------------------------------------------------
+
+
+def _pool(budget: ComputeBudget | None, **config: Any) -> HeavyPool:
+    pool = HeavyPool(PoolConfig(**config), preload=PRELOAD, budget=budget)
+    pool.start()
+    return pool
+
+
+def test_pool_refuses_past_the_budget_with_429_naming_the_settings_before_any_work() -> None:
+    async def scenario() -> None:
+        budget, _ = _budget(per_minute_s=6.0, burst_s=3.0)
+        pool = _pool(budget, workers=1, queue_limit=8, max_wait_s=100.0)
+        try:
+            for i in range(3):
+                assert await pool.run(sleep_then, 0, i, client="a", predicted_s=1.0) == i
+            answered = pool.answered
+            with pytest.raises(ClientOverBudget) as info:
+                await pool.run(sleep_then, 0, "over", client="a", predicted_s=1.0)
+            assert info.value.status == 429
+            assert info.value.retry_after_s == 10
+            assert "BPC_COMPUTE_SECONDS_PER_CLIENT_PER_MINUTE" in info.value.msg
+            assert "BPC_COMPUTE_BURST_SECONDS_PER_CLIENT" in info.value.msg
+            assert "retry in 10 s" in info.value.msg
+            assert pool.answered == answered and pool.in_flight == 0  # no job was started
+            # another client is let in
+            assert await pool.run(sleep_then, 0, "b", client="b", predicted_s=1.0) == "b"
+        finally:
+            pool.shutdown()
+
+    asyncio.run(scenario())
+
+
+def test_a_full_line_is_429_for_a_client_with_work_in_it_and_503_for_one_without() -> None:
+    async def scenario() -> None:
+        budget, _ = _budget(per_minute_s=600.0, burst_s=100.0)
+        pool = _pool(budget, workers=1, queue_limit=8, max_wait_s=10.0)
+        try:
+            await pool.run(sleep_then, 0, None, client="warm-up")
+            # client a's job is predicted at 12 s: past the 10 s the line may hold
+            held = asyncio.ensure_future(
+                pool.run(sleep_then, 0.3, "held", client="a", predicted_s=12.0)
+            )
+            await asyncio.sleep(0)
+            with pytest.raises(ClientOverShare) as mine:
+                await pool.run(sleep_then, 0, "more", client="a", predicted_s=1.0)
+            assert mine.value.status == 429
+            assert "client a already has 1 of its 1 jobs (12.00 of its 12.00" in mine.value.msg
+            assert "1 clients have work in it" in mine.value.msg
+            assert "BPC_HEAVY_MAX_WAIT_S" in mine.value.msg
+            assert mine.value.retry_after_s == 12  # the line's predicted drain
+            with pytest.raises(HeavyPoolBusy) as other:
+                await pool.run(sleep_then, 0, "other", client="b", predicted_s=1.0)
+            assert other.value.status == 503
+            # refusals cost nothing: b's bucket and a's second job's seconds are untouched
+            assert budget.tokens("b") == 100.0
+            assert budget.tokens("a") == pytest.approx(100.0 - 12.0, abs=0.2)
+            assert await held == "held"
+            assert await pool.run(sleep_then, 0, "after", client="b", predicted_s=1.0) == "after"
+            assert pool.holders.share("a", 0, 0.0) is None  # a's job left the line with it
+        finally:
+            pool.shutdown()
+
+    asyncio.run(scenario())
+
+
+def test_a_full_evaluate_lane_tells_the_same_two_clients_apart() -> None:
+    async def scenario() -> None:
+        lane = ThreadLane(threads=1, queue_limit=1, slots=ClientSlots(0))
+        release = threading.Event()
+        try:
+            held = [asyncio.ensure_future(lane.run(release.wait, 10, client="a")) for _ in range(2)]
+            await asyncio.sleep(0)
+            assert lane.in_flight == 2  # one thread and one place in the line: full
+            with pytest.raises(ClientOverShare) as mine:
+                await lane.run(release.wait, 10, client="a")
+            assert mine.value.status == 429
+            assert "client a already has 2 of its 2 jobs" in mine.value.msg
+            assert "BPC_EVALUATE_QUEUE_LIMIT" in mine.value.msg
+            with pytest.raises(HeavyPoolBusy) as other:
+                await lane.run(release.wait, 10, client="b")
+            assert other.value.status == 503
+            release.set()
+            assert await asyncio.gather(*held) == [True, True]
+        finally:
+            release.set()
+            lane.shutdown()
+
+    asyncio.run(scenario())
+
+
+# --- over HTTP, a real server, two students behind a trusted proxy ------------------------------
+
+
+def test_an_exhausted_client_gets_429_while_another_is_still_served() -> None:
+    body = {"dataset": {"name": "toy-2d"}, "dims": 2, "steps": 31}
+    predicted = precheck(SliceRequest(**body), Limits())  # what the server's admission uses
+    assert predicted > 0
+    # room for two such slices and half of a third; the refill is a thousandth of one slice a
+    # minute, so the third waits (p - p/2) / (p/1000/60 s) = 30,000 s, less the time between
+    env = {
+        "BPC_COMPUTE_BURST_SECONDS_PER_CLIENT": repr(2.5 * predicted),
+        "BPC_COMPUTE_SECONDS_PER_CLIENT_PER_MINUTE": repr(predicted / 1000),
+    }
+    with running_app(env) as base, httpx.Client(base_url=base, timeout=60) as client:
+
+        def post(path: str, json: dict[str, Any], ip: str) -> httpx.Response:
+            return client.post(path, json=json, headers={"X-Forwarded-For": ip})
+
+        slice_path = "/api/v1/landscape/slice"
+        for _ in range(2):
+            assert post(slice_path, body, "10.0.0.1").status_code == 200
+        refused = post(slice_path, body, "10.0.0.1")
+        assert refused.status_code == 429
+        [detail] = refused.json()["detail"]
+        assert detail["type"] == "too_many_requests"
+        assert "client 10.0.0.1" in detail["msg"]
+        assert "BPC_COMPUTE_SECONDS_PER_CLIENT_PER_MINUTE" in detail["msg"]
+        retry = int(refused.headers["retry-after"])
+        assert retry == detail["retry_after"]
+        assert 29_000 <= retry <= 30_000
+        # another student behind the same proxy is served
+        other = post(slice_path, body, "10.0.0.2")
+        assert other.status_code == 200
+        assert len(other.json()["losses"]) == 31
+        # small circuits stay in the server process and are not charged
+        small = {"expression": "(x + y) * z", "inputs": {"x": -2, "y": 5, "z": -4}}
+        answer = post("/api/v1/circuits/evaluate", small, "10.0.0.1")
+        assert answer.status_code == 200
+        assert answer.json()["output"]["value"] == -12.0
