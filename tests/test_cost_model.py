@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 import app.api.routes.landscape as landscape_routes
 import app.engine as engine
 from app.core.limits import Limits
-from app.engine import evaluate, parse_limits
+from app.engine import evaluate, evaluate_result, parse_limits
 from app.engine.cost import estimate
 from app.engine.inputs import bind_inputs
 from app.engine.report import wire_names
@@ -100,12 +100,8 @@ def test_max_with_many_arguments_is_linear() -> None:
     small = measured("max(" + ", ".join(["x"] * 1000) + ")", {"x": 0.37})[0]
     large = measured("max(" + ", ".join(["x"] * 5000) + ")", {"x": 0.37})[0]
     assert 4.5 <= large / small <= 5.5
-    answer = evaluate("max(x, y, x)", {"x": 2.0, "y": 1.0})
-    assert [i["uses"] for i in answer["backward"][0]["inputs"]] == [
-        ["n0", "n2"],
-        ["n1", "n2"],
-        ["n0", "n2"],
-    ]
+    step = evaluate_result("max(x, y, x)", {"x": 2.0, "y": 1.0}).steps[0]
+    assert step.uses == [[0, 2], [1, 2], [0, 2]]  # nodes x = 0, y = 1, max = 2
     # 19,999 arguments: a linear answer (4x the 5,000's) well inside the default budgets
     big = predicted("max(" + ", ".join(["x"] * 19999) + ")", {"x": 0.37})
     five = predicted("max(" + ", ".join(["x"] * 5000) + ")", {"x": 0.37})
