@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from app.core.errors import ProblemError
-from app.engine import parse
+from app.engine import evaluate_result, parse
 from app.engine.gates import GATES, Gate, IncompleteGate, no_uses, operators, register
 
 
@@ -192,3 +192,24 @@ def test_an_operator_gate_needs_no_other_table(mod_gate: Gate) -> None:
 def test_without_the_gate_percent_is_refused_with_its_hint() -> None:
     with pytest.raises(ProblemError, match="the modulo operator % is not a gate"):
         parse("a % b")
+
+
+def test_a_registered_gate_is_evaluated_explained_and_listed(mod_gate: Gate, client: Any) -> None:
+    """The gate table is the one place: a gate registered at run time (fmod with local
+    gradients 1 and 0, as the fixture gives it) evaluates, has its caption and is listed."""
+    result = evaluate_result("a % b", {"a": 7.0, "b": 3.0})
+    assert float(result.values[result.circuit.output]) == 1.0  # fmod(7, 3)
+    assert result.gradients() == {"a": 1.0, "b": 0.0}
+    (step,) = result.steps
+    assert result.circuit.nodes[step.node].op == "mod_test"
+    assert result.rule(step).startswith("twice")  # the fixture's explain
+    listed = client.get("/api/v1/gates").json()["gates"]
+    (row,) = [g for g in listed if g["name"] == "mod_test"]
+    assert (row["symbol"], row["derivative"]) == ("2·", "d/dx 2x = 2")
+    # and over HTTP: a small circuit is evaluated in this process, where the gate is registered
+    answer = client.post(
+        "/api/v1/circuits/evaluate", json={"expression": "a % b", "inputs": {"a": 7.0, "b": 3.0}}
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["output"]["value"] == 1.0
+    assert answer.json()["backward"][0]["op"] == "mod_test"
