@@ -171,3 +171,20 @@ def test_the_landscape_page_carries_the_catalog_for_its_scripts(client: TestClie
     assert found is not None
     # Jinja's tojson escapes <, >, & and ' as \u003c ..., so the attribute is plain JSON
     assert json.loads(found.group(1)) == client.get(f"{URL}/catalog").json()
+
+
+def test_every_page_is_its_template_and_its_own_module(client: TestClient) -> None:
+    """A page is its row, its template (extending base.html) and its JS module: the template
+    loads one main module of its own (static/js/<page>/main.js), which is served."""
+    from app.core.paths import TEMPLATES_DIR
+
+    modules = []
+    for page in PAGES:
+        template = (TEMPLATES_DIR / page.template).read_text()
+        assert template.startswith('{% extends "base.html" %}'), page.template
+        html = client.get(page.path).text
+        found = re.findall(r'<script type="module" src="(/static/js/[^"?]+)', html)
+        assert len(found) == 1 and found[0].endswith("/main.js"), (page.path, found)
+        assert client.get(found[0]).status_code == 200
+        modules.append(found[0])
+    assert len(set(modules)) == len(PAGES)
