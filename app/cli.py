@@ -1,4 +1,4 @@
-"""The backprop-circuits command: `serve` the app, or `eval` one circuit in the terminal."""
+"""The backprop-circuits command: `serve` the app, `check` its settings, or `eval` one circuit in the terminal."""
 
 from __future__ import annotations
 
@@ -63,6 +63,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="proxies whose X-Forwarded-For is trusted for the client address",
     )
 
+    sub.add_parser(
+        "check",
+        help="check the settings (BPC_ variables), CORS origins and presets file, as `serve` "
+        "does before it starts; exit 1 naming each problem",
+    )
+
     ev = sub.add_parser("eval", help="evaluate one circuit and print every wire")
     ev.add_argument("expression")
     ev.add_argument("inputs", nargs="*", type=_parse_assignment, metavar="name=value")
@@ -72,6 +78,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     ev.add_argument("--gradcheck", action="store_true")
 
     args = parser.parse_args(argv)
+    if args.command in ("serve", "check"):
+        from app.startup import problems
+
+        # before any worker is forked: a bad file or setting stops here once, naming itself,
+        # instead of every worker failing and being respawned
+        found = problems()
+        for line in found:
+            print(f"backprop-circuits: {line}", file=sys.stderr)
+        if found:
+            return 1
+        if args.command == "check":
+            print("backprop-circuits: settings, CORS origins and presets file are ready")
+            return 0
     if args.command == "serve":
         from app.serve import serve as run_server
 
