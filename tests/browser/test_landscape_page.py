@@ -405,3 +405,24 @@ def test_pure_modules_state_links_and_planes(page: Page) -> None:
     )
     assert result["a"] == result["b"] and result["a"] != result["c"]
     assert result["moved"] == [[1.5, 0.0]]
+
+
+def test_the_url_table_takes_its_choices_from_the_tables(page: Page) -> None:
+    """state.js reads the loss, variant, dataset and optimizer names from the catalog the page
+    carries, so a row added to a table is a valid link value with no change to the JS."""
+    from app.core.choices import names
+    from app.landscape.data import DATASETS
+    from app.landscape.losses import LOSSES, SVM_VARIANTS
+    from app.landscape.optimize import OPTIMIZERS
+
+    open_page(page)
+    values = page.evaluate(
+        """async () => {
+      const st = await import("/static/js/landscape/state.js");
+      return Object.fromEntries(st.FIELDS.filter((f) => f.kind === "enum").map((f) => [f.name, f.values]));
+    }"""
+    )
+    assert values["loss"] == list(names(LOSSES))
+    assert values["variant"] == list(names(SVM_VARIANTS))
+    assert values["dataset"] == [*names(DATASETS), "custom"]
+    assert values["method"] == [*names(OPTIMIZERS), "none"]

@@ -3,11 +3,23 @@
 import { createStore } from "../common/store.js";
 import { defaults as defaultsOf, readParams, writeParams } from "../common/urlstate.js";
 
+/**
+ * The names in one of the server's tables (losses, variants, datasets, optimizers), from the
+ * catalog the landscape page carries on its controls form (data-catalog), so a choice added to
+ * a table is valid in links with no change here. Off that page there is no catalog: such an
+ * enum then reads only its default (and `extra`, the page's own choices beyond the table).
+ */
+function tableNames(table, ...extra) {
+  const form = globalThis.document?.getElementById("ls-controls");
+  const rows = form?.dataset.catalog ? JSON.parse(form.dataset.catalog)[table] : [];
+  return [...rows.map((row) => row.name), ...extra];
+}
+
 /** Each property: its URL key, kind, default, and for enums the allowed values. */
 export const FIELDS = [
   { name: "view", kind: "enum", values: ["1d", "2d"], def: "1d" },
   // data
-  { name: "dataset", kind: "enum", values: ["cs231n-1d", "toy-2d", "blobs", "cifar-shaped", "custom"], def: "cs231n-1d" },
+  { name: "dataset", kind: "enum", values: tableNames("datasets", "custom"), def: "cs231n-1d" },
   { name: "n", kind: "int", def: 30 },
   { name: "d", kind: "int", def: 2 },
   { name: "c", kind: "int", def: 3 },
@@ -19,8 +31,8 @@ export const FIELDS = [
   { name: "wseed", kind: "int", def: 0 },
   { name: "W", kind: "matrix", def: null },
   // loss
-  { name: "loss", kind: "enum", values: ["svm", "softmax"], def: "svm" },
-  { name: "variant", kind: "enum", values: ["ww", "ova", "structured"], def: "ww" },
+  { name: "loss", kind: "enum", values: tableNames("losses"), def: "svm" },
+  { name: "variant", kind: "enum", values: tableNames("variants"), def: "ww" },
   { name: "delta", kind: "num", def: 1 },
   { name: "reg", kind: "num", def: 0 },
   // slice
@@ -38,7 +50,7 @@ export const FIELDS = [
   { name: "ca", kind: "num", def: 0 },
   { name: "cb", kind: "num", def: 0 },
   // descent path
-  { name: "method", kind: "enum", values: ["none", "random_search", "random_local_search", "gd", "sgd"], def: "none" },
+  { name: "method", kind: "enum", values: tableNames("optimizers", "none"), def: "none" },
   { name: "lr", kind: "num", def: 0.1 },
   { name: "batch", kind: "int", def: 8 },
   { name: "psteps", kind: "int", def: 50 },
