@@ -35,7 +35,8 @@ def test_json_safe_replaces_surrogates_and_non_finite_numbers() -> None:
         "detail": [{"msg": "bad \ud800 name", "got": float("nan"), "n": [float("-inf"), 1.5]}]
     }
     safe = _json_safe(content)
-    assert safe == {"detail": [{"msg": "bad ? name", "got": "nan", "n": ["-inf", 1.5]}]}
+    # the strings answers use for non-finite numbers, not Python's "nan" / "-inf" (issue 17)
+    assert safe == {"detail": [{"msg": "bad ? name", "got": "NaN", "n": ["-Infinity", 1.5]}]}
     json.dumps(safe, allow_nan=False).encode("utf-8")
 
 
@@ -60,5 +61,5 @@ def test_validation_errors_echo_truncated_strict_json() -> None:
     assert len(detail["input"]) <= 203 and detail["input"].endswith("...")
     assert nan_value.status_code == 422
     [detail] = nan_value.json()["detail"]
-    assert detail["loc"] == ["body", "output_grad"] and detail["input"] == "nan"
+    assert detail["loc"] == ["body", "output_grad"] and detail["input"] == "NaN"
     json.loads(nan_value.text, parse_constant=lambda c: pytest.fail(f"bare {c} in JSON"))

@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException
 
 from app.core.config import get_settings
 from app.core.errors import ProblemError
+from app.engine.numbers import json_number
 
 log = logging.getLogger("backprop_circuits")
 
@@ -25,9 +26,7 @@ def _safe_echo(value: Any, depth: int = 0) -> Any:
     if depth > 4:
         return "..."
     if isinstance(value, float):
-        if value != value or value in (float("inf"), float("-inf")):
-            return str(value)
-        return value
+        return json_number(value)  # "Infinity", "-Infinity", "NaN": the answers' strings
     if isinstance(value, bool | int) or value is None:
         return value
     if isinstance(value, str):
@@ -60,7 +59,7 @@ def _json_safe(value: Any) -> Any:
     if isinstance(value, str):
         return value.encode("utf-8", "replace").decode("utf-8")
     if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
+        return json_number(value)
     if isinstance(value, dict):
         return {_json_safe(k): _json_safe(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
