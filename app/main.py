@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from app import __version__
@@ -11,6 +11,7 @@ from app.api.error_docs import install_error_docs
 from app.api.errors import install_error_handlers
 from app.api.heavy import compute_lifespan, install_heavy_pool
 from app.api.middleware import install_hardening
+from app.api.query import no_unknown_query
 from app.api.routes import catalog, circuits, docs, gates, health, landscape, pages, presets
 from app.core.config import get_settings
 from app.core.paths import STATIC_DIR
@@ -27,6 +28,9 @@ def create_app() -> FastAPI:
         max_body_size=settings.max_body_bytes,
         docs_url=None,  # self-hosted, CSP-clean docs pages: app/api/routes/docs.py
         redoc_url=None,
+        # an address with a trailing slash is answered by the 404 handler (app/api/errors.py):
+        # pages redirect, the API names the address without the slash
+        redirect_slashes=False,
         lifespan=compute_lifespan,  # the job processes and evaluate threads (app.state.compute)
     )
     install_error_handlers(app)
@@ -38,12 +42,12 @@ def create_app() -> FastAPI:
         # A teacher's presets file is checked now: a bad one stops start-up, naming the entry.
         all_presets(settings.presets_file)
     app.include_router(health.router)
-    app.include_router(gates.router)
-    app.include_router(presets.router)
-    app.include_router(circuits.router)
-    # landscape routers are included below (issue 4)
-    app.include_router(landscape.router)
-    app.include_router(catalog.router)
+    api = [Depends(no_unknown_query)]  # /api/...: an undeclared query parameter is a 422
+    app.include_router(gates.router, dependencies=api)
+    app.include_router(presets.router, dependencies=api)
+    app.include_router(circuits.router, dependencies=api)
+    app.include_router(landscape.router, dependencies=api)
+    app.include_router(catalog.router, dependencies=api)
     app.include_router(pages.router)
     app.include_router(docs.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -411,7 +411,15 @@ def test_markup_is_never_reflected_as_html(server: httpx.Client) -> None:
         response = server.get(path)
         assert response.status_code == 404
         assert response.headers["content-type"].startswith("application/json")
-        assert response.json() == {"detail": "Not Found"}
+        assert response.json() == {
+            "detail": [
+                {
+                    "type": "not_found",
+                    "loc": ["path"],
+                    "msg": "no page or endpoint here (the API: /docs)",
+                }
+            ]
+        }
         assert "<script>" not in response.text and "<img" not in response.text
     _still_answers(server)
 
@@ -419,7 +427,15 @@ def test_markup_is_never_reflected_as_html(server: httpx.Client) -> None:
 def test_oversized_headers_and_wrong_methods_are_4xx(server: httpx.Client) -> None:
     wrong_method = server.get(EVALUATE)
     assert wrong_method.status_code == 405
-    assert wrong_method.json() == {"detail": "Method Not Allowed"}
+    assert wrong_method.json() == {
+        "detail": [
+            {
+                "type": "method_not_allowed",
+                "loc": ["method"],
+                "msg": "this endpoint takes POST, not GET",
+            }
+        ]
+    }
     assert wrong_method.headers["allow"] == "POST"
     # not declared as JSON: the body is one string, not the object the schema wants
     text_body = server.post(

@@ -9,8 +9,9 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 from app.core.config import get_settings
 from app.core.errors import ProblemError
@@ -79,10 +80,43 @@ async def _validation_handler(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(status_code=422, content={"detail": errors})
 
 
+def _problem(status: int, type_: str, loc: str, msg: str, **headers: str) -> JSONResponse:
+    detail = {"type": type_, "loc": [loc], "msg": msg}
+    return JSONResponse(status_code=status, content={"detail": [detail]}, headers=headers or None)
+
+
+def _routed(request: Request, path: str) -> bool:
+    scope = {**request.scope, "path": path}
+    return any(route.matches(scope)[0] != Match.NONE for route in request.app.router.routes)
+
+
+def _not_found(request: Request) -> Any:
+    """404 in the errors' list shape. An address with a trailing slash that names a real one
+    without it: pages redirect there (308), the API says where (no silent 307 for a POST).
+    The path itself is never echoed (it may hold markup)."""
+    path = request.url.path
+    target = path.rstrip("/")
+    if path != target and target and _routed(request, target):
+        if not path.startswith("/api/") and request.method in ("GET", "HEAD"):
+            query = f"?{request.url.query}" if request.url.query else ""
+            return RedirectResponse(target + query, status_code=308)
+        return _problem(
+            404, "not_found", "path", f"no endpoint here: {target} (no trailing slash) is one"
+        )
+    return _problem(404, "not_found", "path", "no page or endpoint here (the API: /docs)")
+
+
 async def _http_handler(request: Request, exc: Exception) -> Any:
-    """Starlette's body-size 413 (a body without Content-Length, such as a streamed multipart
-    upload, cut off while read) says only "Content Too Large": name the setting instead."""
+    """Starlette's 404, 405 and body-size 413 in the errors' list shape. The 413 (a body
+    without Content-Length, such as a streamed multipart upload, cut off while read) names the
+    setting instead of "Content Too Large"."""
     assert isinstance(exc, HTTPException)
+    if exc.status_code == 404:
+        return _not_found(request)
+    if exc.status_code == 405:
+        allow = next((v for k, v in (exc.headers or {}).items() if k.lower() == "allow"), "")
+        msg = f"this endpoint takes {allow or 'another method'}, not {request.method[:16]}"
+        return _problem(405, "method_not_allowed", "method", msg, **(exc.headers or {}))
     if exc.status_code != 413:
         return await http_exception_handler(request, exc)
     limit = get_settings().max_body_bytes
