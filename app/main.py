@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import Depends, FastAPI
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.staticfiles import StaticFiles
 
 from app import __version__
@@ -36,6 +37,9 @@ def create_app() -> FastAPI:
     install_error_handlers(app)
     install_heavy_pool(app)
     app.add_middleware(AdmissionMiddleware, max_in_flight=settings.max_in_flight)
+    if settings.gzip_min_bytes > 0:
+        # inside the hardening layer, so compressed answers get every header too
+        app.add_middleware(GZipMiddleware, minimum_size=settings.gzip_min_bytes, compresslevel=5)
     install_hardening(app)
     install_error_docs(app)
     if settings.presets_file:

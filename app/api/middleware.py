@@ -228,8 +228,14 @@ def _merge_headers(message: Message, extra: list[tuple[bytes, bytes]]) -> list[t
     # every other header of ours replaces the app's.
     own_csp = any(k.lower() == b"content-security-policy" for k, _ in headers)
     ours = {name for name, _ in extra if not (own_csp and name == b"content-security-policy")}
+    # Vary lists what the answer depends on: the app's (Accept-Encoding, from gzip) and ours
+    # (Origin, from CORS) are joined, not replaced
+    listed = [v for k, v in headers if k.lower() == b"vary"] + [v for k, v in extra if k == b"vary"]
+    vary = list(dict.fromkeys(n.strip() for v in listed for n in v.split(b",") if n.strip()))
+    ours.add(b"vary")
     kept = [(k, v) for k, v in headers if k.lower() not in ours]
-    return kept + [(k, v) for k, v in extra if k in ours]
+    merged = kept + [(k, v) for k, v in extra if k in ours and k != b"vary"]
+    return merged + ([(b"vary", b", ".join(vary))] if vary else [])
 
 
 async def _send_json(send: Send, status: int, content: dict[str, Any]) -> None:

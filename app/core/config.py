@@ -20,6 +20,10 @@ class Settings(BaseSettings):
     # BPC_CORS_ORIGINS='["https://course.example.org"]'; "*" for any. Empty: same origin only.
     # Pages and /static are never shared. app/api/cors.py
     cors_origins: list[str] = []
+    # Answers of at least this many bytes are gzipped for clients that accept it (a 1,000-gate
+    # verbose answer, about 0.9 MB, shrinks about 10x); smaller ones are not worth the CPU.
+    # 0 turns compression off.
+    gzip_min_bytes: int = 65_536
     # Connections (app/serve.py; uvicorn has no header timeout of its own): a connection must
     # finish each request's headers within header_timeout_s of opening or of its last answer;
     # past max_connections per worker process, the longest-idle connection is closed.

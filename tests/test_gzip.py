@@ -1,0 +1,83 @@
+"""Large answers are gzipped for clients that accept it (issue 17, item 3), from
+BPC_GZIP_MIN_BYTES on: an answer of exactly that many bytes is compressed, one byte less is
+not, and the compressed bytes decompress to exactly the plain answer."""
+
+from __future__ import annotations
+
+import gzip
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from app.core.config import get_settings
+from app.main import create_app
+
+EVALUATE = "/api/v1/circuits/evaluate"
+# 300 products summed: a verbose answer of about 600 kB
+BODY = {"expression": " + ".join(f"x*{i}" for i in range(300)), "inputs": {"x": 1}}
+GZIP = {"accept-encoding": "gzip"}
+PLAIN = {"accept-encoding": "identity"}
+
+
+def app_with(**env: str) -> FastAPI:
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in env.items():
+            patch.setenv(name, value)
+        get_settings.cache_clear()
+        try:
+            return create_app()
+        finally:
+            patch.undo()
+            get_settings.cache_clear()
+
+
+@pytest.fixture(scope="module")
+def plain_answer() -> bytes:
+    with TestClient(app_with()) as client:
+        response = client.post(EVALUATE, json=BODY, headers=PLAIN)
+    assert response.status_code == 200 and "content-encoding" not in response.headers
+    return response.content
+
+
+@pytest.mark.parametrize("offset", [0, 1])
+def test_the_threshold_at_n_and_one_over(plain_answer: bytes, offset: int) -> None:
+    size = len(plain_answer)
+    with TestClient(app_with(BPC_GZIP_MIN_BYTES=str(size + offset))) as client:
+        response = client.post(EVALUATE, json=BODY, headers=GZIP)
+    assert response.status_code == 200
+    if offset == 0:  # exactly the threshold: compressed
+        assert response.headers["content-encoding"] == "gzip"
+        assert int(response.headers["content-length"]) < size // 5
+        assert "Accept-Encoding" in response.headers["vary"]
+    else:  # one byte under the threshold: sent as it is
+        assert "content-encoding" not in response.headers
+        assert int(response.headers["content-length"]) == size
+    # httpx decodes gzip: the bytes a client reads are the plain answer, byte for byte
+    assert response.content == plain_answer
+    assert response.headers["x-content-type-options"] == "nosniff"  # headers survive
+
+
+def test_the_compressed_bytes_are_the_plain_answer(plain_answer: bytes) -> None:
+    with (
+        TestClient(app_with()) as client,
+        client.stream("POST", EVALUATE, json=BODY, headers=GZIP) as response,
+    ):
+        raw = b"".join(response.iter_raw())
+    assert response.headers["content-encoding"] == "gzip"
+    assert gzip.decompress(raw) == plain_answer
+    assert len(raw) < len(plain_answer) // 5
+
+
+def test_small_answers_and_clients_without_gzip_get_plain_bytes(plain_answer: bytes) -> None:
+    with TestClient(app_with()) as client:
+        small = client.post(EVALUATE, json={"expression": "x*y", "inputs": {"x": 1, "y": 2}})
+        plain = client.post(EVALUATE, json=BODY, headers=PLAIN)
+    assert "content-encoding" not in small.headers
+    assert "content-encoding" not in plain.headers and plain.content == plain_answer
+
+
+def test_zero_turns_compression_off(plain_answer: bytes) -> None:
+    with TestClient(app_with(BPC_GZIP_MIN_BYTES="0")) as client:
+        response = client.post(EVALUATE, json=BODY, headers=GZIP)
+    assert "content-encoding" not in response.headers and response.content == plain_answer
