@@ -41,6 +41,7 @@ from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.budget import ComputeBudget
+from app.api.errors import error_body
 from app.core.config import Settings, get_settings
 from app.core.errors import ProblemError
 
@@ -167,7 +168,8 @@ async def _refused_handler(request: Request, exc: Exception) -> JSONResponse:
     if exc.retry_after_s is not None:
         detail["retry_after"] = exc.retry_after_s
         headers["Retry-After"] = str(exc.retry_after_s)
-    return JSONResponse(status_code=exc.status, content={"detail": [detail]}, headers=headers)
+    content = error_body(exc.status, [detail])
+    return JSONResponse(status_code=exc.status, content=content, headers=headers)
 
 
 # --- the job processes --------------------------------------------------------------------
@@ -422,6 +424,7 @@ class HeavyPool:
             log.error("a job process died while starting (%d in a row)", self._start_failures)
             if self._start_failures >= 3:
                 # Nothing will come of waiting: fail the waiting jobs, keep trying slowly.
+                self._all_started.set()  # start-up stops waiting; readiness() says why
                 for _, waiter in self._waiters:
                     if not waiter.done():
                         waiter.set_exception(JobCrashed("job processes cannot start", 5))
@@ -442,6 +445,16 @@ class HeavyPool:
         except TimeoutError:
             return False
         return True
+
+    def readiness(self) -> str | None:
+        """Why this pool cannot take a job now (None: it can), for the readiness probe."""
+        if self._closed:
+            return "shutting down"
+        if self._start_failures:
+            return f"its job processes die while starting ({self._start_failures} in a row)"
+        if not self._processes:
+            return "it has no job process"
+        return None
 
     def shutdown(self) -> None:
         self._closed = True
@@ -773,6 +786,11 @@ class Compute:
         for pool in (self.heavy, self.bulk):
             if not await pool.wait_started(timeout_s):
                 log.error("job processes not started after %.0f s; serving anyway", timeout_s)
+
+    def readiness(self) -> list[str]:
+        """What keeps this server from taking compute requests now; empty when it is ready."""
+        lanes = (("landscape jobs", self.heavy), ("large circuits", self.bulk))
+        return [f"{name}: {why}" for name, pool in lanes if (why := pool.readiness())]
 
     def shutdown(self) -> None:
         self.heavy.shutdown()

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
 
 router = APIRouter(tags=["health"])
 
@@ -12,6 +13,18 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="Readiness: the app can serve requests")
-async def readyz() -> dict[str, str]:
-    return {"status": "ready"}
+@router.get(
+    "/readyz",
+    summary="Readiness: the app can serve requests",
+    responses={503: {"description": "Not ready: starting, stopping, or job processes down"}},
+)
+async def readyz(request: Request) -> JSONResponse:
+    """200 once the compute lanes are up; 503 with the reasons while the server starts or stops,
+    or when its job processes cannot start (a load balancer then sends students elsewhere)."""
+    compute = getattr(request.app.state, "compute", None)
+    reasons = ["starting: the compute lanes are not up yet"] if compute is None else []
+    if compute is not None:
+        reasons = compute.readiness()
+    if reasons:
+        return JSONResponse({"status": "not ready", "reasons": reasons}, status_code=503)
+    return JSONResponse({"status": "ready"})
