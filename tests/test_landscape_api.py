@@ -105,8 +105,11 @@ def test_slice_1d_axis_is_exact_and_matches_direct(client: TestClient) -> None:
         assert kink["slope_right"] > kink["slope_left"]
     assert answer["origin"]["loss"] == pytest.approx(direct[40])
     assert answer["minimum"]["loss"] <= min(answer["losses"]) + 1e-12
-    assert set(answer["subgradient"]) == {"left", "right"}
+    subgradient = answer["subgradient"]
+    assert set(subgradient) == {"interval", "left", "right"}  # left/right: deprecated names
+    assert subgradient["interval"] == [subgradient["left"], subgradient["right"]]
     assert len(answer["terms"]) == 6 and len(answer["per_example"]) == 3
+    assert answer["per_example_lines"] == answer["per_example"]
 
 
 def test_slice_2d_and_the_1d_slice_share_the_first_random_direction(client: TestClient) -> None:

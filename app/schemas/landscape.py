@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Literal, TypeAlias
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from app.core.choices import names, one_of
 from app.landscape.data import DATASETS
@@ -36,75 +38,251 @@ DirectionKind = Literal["random", "axis"] | list[list[Bounded]]
 # A label must fit int64 to be checked at all (a larger one would overflow numpy, not be a 422).
 Label = Annotated[int, Field(ge=-(2**63), lt=2**63)]
 WeightIndex = Annotated[list[int], Field(min_length=2, max_length=2)]
+# Fields kept for /api/v1 callers beside their consistent name (README "Compatibility").
+DEPRECATED: dict[str, Any] = {"deprecated": True}
+
+
+def refuse(field: str, message: str, value: Any) -> ValidationError:
+    """A 422 naming `field` (extra_forbidden: the field is not one this kind of request takes)."""
+    error = PydanticCustomError("extra_forbidden", message)
+    return ValidationError.from_exception_data(
+        "request", [InitErrorDetails(type=error, loc=(field,), input=value)]
+    )
+
+
+def _without_null(prop: dict[str, Any]) -> dict[str, Any]:
+    """An optional field's schema inside a variant: given there, so a value, not null."""
+    branches = [b for b in prop.get("anyOf", []) if b != {"type": "null"}]
+    if len(branches) != 1:
+        return {k: v for k, v in prop.items() if k != "default" or v is not None}
+    rest = {k: v for k, v in prop.items() if k != "anyOf" and (k != "default" or v is not None)}
+    return {**branches[0], **rest}
+
+
+def one_of_variants(schema: dict[str, Any], variants: Iterable[dict[str, Any]]) -> None:
+    """Rewrites a model's JSON schema as a oneOf of its kinds, each with only its own fields.
+
+    The model validates as one class (so an error names the field, not a union branch); the
+    document says which fields go together, so a generated client types each kind on its own.
+    Each variant: title, description, fields (names kept), required, and `override` (per field).
+    """
+    properties = schema.pop("properties")
+    schema.pop("required", None)
+    schema.pop("additionalProperties", None)
+    schema["oneOf"] = [
+        {
+            "title": variant["title"],
+            "description": variant["description"],
+            "type": "object",
+            "properties": {
+                name: {
+                    **_without_null(properties[name]),
+                    **variant.get("override", {}).get(name, {}),
+                }
+                for name in properties
+                if name in variant["fields"]
+            },
+            "required": variant["required"],
+            "additionalProperties": False,
+        }
+        for variant in variants
+    ]
+
+
+# How a dataset is given: one of these, and only its own fields (a built-in's knobs are the
+# `options` of its DATASETS row).
+_GIVEN_BY = {"`name`": ("name",), "`X`/`y`": ("X", "y"), "`csv`": ("csv",)}
+_KNOBS = ("n", "d", "c", "seed")
+
+
+def _dataset_variants(schema: dict[str, Any]) -> None:
+    named = [
+        {
+            "title": f"Dataset {row.name}",
+            "description": row.description,
+            "fields": {"name", *row.options},
+            "required": ["name"],
+            "override": {"name": {"const": row.name, "enum": [row.name]}},
+        }
+        for row in DATASETS
+    ]
+    one_of_variants(
+        schema,
+        [
+            *named,
+            {
+                "title": "Dataset X and y",
+                "description": "Your own examples: features X and labels y.",
+                "fields": {"X", "y", "c"},
+                "required": ["X", "y"],
+            },
+            {
+                "title": "Dataset csv",
+                "description": "CSV text: features, then the label in the last column.",
+                "fields": {"csv", "c"},
+                "required": ["csv"],
+            },
+        ],
+    )
 
 
 class DatasetSpec(BaseModel):
-    """A built-in dataset by `name` (with n, d, c, seed where it has them), or X/y, or CSV text."""
+    """A built-in dataset by `name` (with n, d, c, seed where it has them), or X and y, or CSV
+    text: exactly one of the three, each with only its own fields."""
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        json_schema_extra=lambda schema, _cls: _dataset_variants(schema),
+    )
 
-    name: DatasetName | None = None
-    n: int | None = Field(None, ge=1)
-    d: int | None = Field(None, ge=1)
-    c: int | None = Field(None, ge=1, description="number of classes; default max(y) + 1")
-    seed: Seed | None = None
+    name: DatasetName | None = Field(None, description="A built-in dataset.")
+    n: int | None = Field(None, ge=1, description="Examples to draw (blobs, cifar-shaped).")
+    d: int | None = Field(None, ge=1, description="Features per example (blobs).")
+    c: int | None = Field(
+        None, ge=1, description="Number of classes (blobs; X/y and csv: default max(y) + 1)."
+    )
+    seed: Seed | None = Field(None, description="Seed of the drawn examples (blobs, cifar-shaped).")
     X: list[list[Bounded]] | None = Field(None, description="N x D features, one row per example")
     y: list[Label] | None = Field(None, description="N labels in 0..C-1")
     csv: str | None = Field(None, description="CSV text, label in the last column")
+
+    @model_validator(mode="after")
+    def _one_kind_with_its_own_fields(self) -> DatasetSpec:
+        given = {field for field in type(self).model_fields if getattr(self, field) is not None}
+        kinds = [kind for kind, fields in _GIVEN_BY.items() if given & set(fields)]
+        if len(kinds) > 1:
+            second = next(f for f in _GIVEN_BY[kinds[1]] if f in given)
+            raise refuse(
+                second,
+                "a dataset is given by `name`, by `X` and `y`, or by `csv`, only one of them: "
+                f"this one has {kinds[0]} and {kinds[1]}",
+                getattr(self, second),
+            )
+        if kinds == ["`name`"]:
+            row = next(row for row in DATASETS if row.name == self.name)
+            for knob in _KNOBS:
+                if knob in given and knob not in row.options:
+                    readers = [r.name for r in DATASETS if knob in r.options]
+                    raise refuse(
+                        knob,
+                        f"the built-in dataset {self.name!r} has no `{knob}` (it is fixed); "
+                        f"`{knob}` is read by {', '.join(readers) or 'no built-in dataset'}",
+                        getattr(self, knob),
+                    )
+        elif kinds:
+            for knob in ("n", "d", "seed"):
+                if knob in given:
+                    raise refuse(
+                        knob,
+                        f"`{knob}` is for a built-in dataset (`name`); a dataset given by "
+                        f"{kinds[0]} has its own size (only `c` may be added)",
+                        getattr(self, knob),
+                    )
+        return self
 
 
 class LandscapeRequest(BaseModel):
     """What every landscape request shares: data, weights and the loss."""
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        json_schema_extra={
+            "examples": [{"dataset": {"name": "cs231n-1d"}, "W": [[0.3], [-0.2], [0.6]]}]
+        },
+    )
 
-    dataset: DatasetSpec
+    dataset: DatasetSpec = Field(description="The examples the loss is computed on.")
     W: list[list[Bounded]] | None = Field(
         None, description="C x D weights; default: drawn from seed"
     )
-    seed: Seed = 0
+    seed: Seed = Field(0, description="Seed of the drawn W (when W is not given).")
     init: Literal["gaussian", "xavier"] = Field(
         "gaussian", description="gaussian: weight_scale * N(0, 1); xavier: std 1/sqrt(D)"
     )
-    weight_scale: Finite = Field(0.01, gt=0, le=BOUND)
+    weight_scale: Finite = Field(
+        0.01, gt=0, le=BOUND, description="The spread of a gaussian-drawn W."
+    )
     bias: bool = Field(False, description="append a constant-1 column (the bias trick)")
-    loss: LossName = "svm"
-    variant: VariantName = "ww"
-    delta: Bounded = 1.0
-    reg: Finite = Field(0.0, ge=0, le=BOUND)
+    loss: LossName = Field("svm", description="The loss (GET /api/v1/landscape/catalog).")
+    variant: VariantName = Field(
+        "ww", description="The SVM's variant: ww Weston-Watkins, ova one-vs-all, cs Crammer-Singer."
+    )
+    delta: Bounded = Field(1.0, description="The SVM's margin.")
+    reg: Finite = Field(0.0, ge=0, le=BOUND, description="L2 strength: reg_loss = reg * sum(W²).")
 
 
 class LossRequest(LandscapeRequest):
+    """The loss and its gradient at W."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"dataset": {"name": "cs231n-1d"}, "W": [[0.3], [-0.2], [0.6]]},
+                {
+                    "dataset": {"X": [[1.0, 2.0], [-1.0, 0.5], [0.5, -1.5]], "y": [0, 1, 2]},
+                    "loss": "softmax",
+                    "reg": 0.1,
+                    "gradcheck": True,
+                },
+            ]
+        }
+    )
+
     gradcheck: bool = Field(False, description="also compare dW with central differences")
 
 
 class Gradcheck(BaseModel):
-    h: float
-    entries: list[list[int]]
-    analytic: list[float]
-    numeric: list[float]
-    relative_errors: list[float]
-    max_relative_error: float
-    sampled: bool
-    numeric_grad_W: list[list[float]] | None = None
+    """dW against central differences, entry by entry."""
+
+    h: float = Field(description="The central-difference step.")
+    entries: list[list[int]] = Field(description="The [c, d] entries compared.")
+    analytic: list[float] = Field(description="dW at those entries.")
+    numeric: list[float] = Field(description="The central differences at those entries.")
+    relative_errors: list[float] = Field(description="The relative error of each entry.")
+    rel_error: float = Field(
+        description="The worst relative error (the name the circuit API's gradient check uses)."
+    )
+    max_relative_error: float = Field(
+        description="Deprecated: the same as `rel_error`.", json_schema_extra=DEPRECATED
+    )
+    sampled: bool = Field(description="Only a sample of the entries was compared (a large W).")
+    numeric_grad_W: list[list[float]] | None = Field(
+        None, description="The whole numeric dW, when every entry was compared."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _rel_error_beside_max(cls, data: Any) -> Any:
+        # one vocabulary: `rel_error` as in /circuits/evaluate; the old name stays for v1
+        if isinstance(data, dict) and "rel_error" not in data and "max_relative_error" in data:
+            return {**data, "rel_error": data["max_relative_error"]}
+        return data
 
 
 class LossResponse(BaseModel):
-    loss: float
-    data_loss: float
-    reg_loss: float
-    per_example: list[float]
+    """The loss at W, its parts, each example's loss and the gradient dW."""
+
+    loss: float = Field(description="data_loss + reg_loss.")
+    data_loss: float = Field(description="The mean of the examples' losses L_i.")
+    reg_loss: float = Field(description="reg * sum(W²).")
+    per_example: list[float] = Field(description="Each example's loss L_i, in order.")
     margins: list[list[float]] | None = Field(
         None, description="hinge arguments (SVM) or s_j - s_y (softmax); null when N*C is large"
     )
     active: list[list[bool]] | None = Field(None, description="the terms that carry gradient")
-    probabilities: list[list[float]] | None = None
-    grad_W: list[list[float]]
-    W: list[list[float]]
-    n: int
-    d: int
-    c: int
-    gradcheck: Gradcheck | None = None
+    probabilities: list[list[float]] | None = Field(
+        None, description="softmax only: each example's class probabilities; null when N*C is large"
+    )
+    grad_W: list[list[float]] = Field(
+        description="dW, the gradient of the loss with respect to W (C x D)."
+    )
+    W: list[list[float]] = Field(description="The W used (given, or drawn from seed).")
+    n: int = Field(description="N, the number of examples.")
+    d: int = Field(description="D, features per example (the bias column included).")
+    c: int = Field(description="C, the number of classes.")
+    gradcheck: Gradcheck | None = Field(None, description="The gradient check, when asked for.")
 
 
 class PlaneFields(BaseModel):
@@ -114,118 +292,258 @@ class PlaneFields(BaseModel):
         default_factory=lambda: list[DirectionKind](["random", "random"]),
         min_length=2,
         max_length=2,
+        description="The two directions D1, D2: random, axis, or a C x D matrix each.",
     )
     axes: list[WeightIndex] | None = Field(None, description="[c, d] per `axis` direction")
     normalize: Literal["none", "overall", "rows"] = Field(
         "none", description="scale random directions to ||W|| overall or row by row"
     )
-    direction_seed: Seed = 1
+    direction_seed: Seed = Field(1, description="Seed of the random directions.")
+
+
+# A 1-D slice reads `direction` and `axis`; a 2-D slice `directions`, `axes` and `beta_range`.
+_ONLY_1D = ("direction", "axis")
+_ONLY_2D = ("directions", "axes", "beta_range")
+
+
+def _slice_variants(schema: dict[str, Any]) -> None:
+    fields = set(schema["properties"])
+    one_of_variants(
+        schema,
+        [
+            {
+                "title": "Slice 1-D",
+                "description": "The loss along W + a*D: exact kinks, subgradient, minimum.",
+                "fields": fields - set(_ONLY_2D),
+                "required": ["dataset"],
+                "override": {"dims": {"const": 1, "enum": [1]}},
+            },
+            {
+                "title": "Slice 2-D",
+                "description": "The loss on the grid W + a*D1 + b*D2.",
+                "fields": fields - set(_ONLY_1D),
+                "required": ["dataset", "dims"],
+                "override": {"dims": {"const": 2, "enum": [2]}},
+            },
+        ],
+    )
 
 
 class SliceRequest(LandscapeRequest, PlaneFields):
-    dims: Literal[1, 2] = 1
-    direction: DirectionKind = "random"
-    axis: WeightIndex | None = None
-    range: FinitePair = (-1.0, 1.0)
+    """A 1-D slice (`direction`, `axis`) or a 2-D slice (`dims`: 2, `directions`, `axes`,
+    `beta_range`); the other kind's fields are refused."""
+
+    model_config = ConfigDict(
+        json_schema_extra=lambda schema, _cls: _slice_variants(schema),
+    )
+
+    dims: Literal[1, 2] = Field(1, description="1: a line; 2: a grid.")
+    direction: DirectionKind = Field(
+        "random", description="1-D: the direction D: random, axis, or a C x D matrix."
+    )
+    axis: WeightIndex | None = Field(None, description="1-D: [c, d] of an `axis` direction.")
+    range: FinitePair = Field((-1.0, 1.0), description="[lo, hi] of a (and of b, in 2-D).")
     beta_range: FinitePair | None = Field(None, description="2-D only; default `range`")
-    steps: int = Field(101, description="samples per axis")
+    steps: int = Field(
+        101,
+        description="Deprecated name of `samples` (elsewhere `steps` counts iterations).",
+        json_schema_extra=DEPRECATED,
+    )
+    samples: int | None = Field(
+        None, description="Samples per axis (default 101; the same as `steps`, give one)."
+    )
+
+    @model_validator(mode="after")
+    def _fields_of_its_kind(self) -> SliceRequest:
+        given = self.model_fields_set
+        wrong = _ONLY_2D if self.dims == 1 else _ONLY_1D
+        for field in wrong:
+            if field in given:
+                raise refuse(
+                    field,
+                    f"`{field}` is for a 2-D slice (`dims`: 2); a 1-D slice takes `direction` "
+                    "and `axis`"
+                    if self.dims == 1
+                    else f"`{field}` is for a 1-D slice; a 2-D slice takes `directions`, `axes` "
+                    "and `beta_range`",
+                    getattr(self, field),
+                )
+        if self.samples is not None:
+            if "steps" in given:
+                raise refuse(
+                    "samples", "`samples` and `steps` are the same number here: give one", 0
+                )
+            self.steps = self.samples
+        return self
 
 
 class Kink(BaseModel):
-    alpha: float
-    slope_left: float
-    slope_right: float
+    """A point of the 1-D slice where the loss bends, with its one-sided slopes."""
+
+    alpha: float = Field(description="Where along the slice (a).")
+    slope_left: float = Field(description="The slope just before it.")
+    slope_right: float = Field(description="The slope just after it.")
 
 
 class Point(BaseModel):
-    alpha: float | None = None
-    beta: float | None = None
-    loss: float
+    """A point of the slice and its loss."""
+
+    alpha: float | None = Field(None, description="a.")
+    beta: float | None = Field(None, description="b (2-D).")
+    loss: float = Field(description="The loss there.")
 
 
 class Subgradient(BaseModel):
-    left: float
-    right: float
+    """The subgradient interval of the loss along the slice at W (a = 0)."""
+
+    interval: tuple[float, float] = Field(
+        description="[f'(0-), f'(0+)]: the one-sided slopes at W, as a kink's `interval`."
+    )
+    left: float = Field(
+        description="Deprecated: interval[0], f'(0-).", json_schema_extra=DEPRECATED
+    )
+    right: float = Field(
+        description="Deprecated: interval[1], f'(0+).", json_schema_extra=DEPRECATED
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _interval_beside_sides(cls, data: Any) -> Any:
+        # one vocabulary: a subgradient is an interval [lo, hi], as in the circuit API's kinks
+        if isinstance(data, dict) and "interval" not in data and "left" in data:
+            return {**data, "interval": (data["left"], data.get("right"))}
+        return data
 
 
 class TermLine(BaseModel):
-    i: int
-    j: int | None = None
-    values: list[float]
+    """One example's loss, or one of its terms, along the slice."""
+
+    i: int = Field(description="The example.")
+    j: int | None = Field(None, description="The class of a hinge term (terms only).")
+    values: list[float] = Field(description="Its value at each alpha.")
 
 
 class SliceResponse(BaseModel):
-    dims: int
-    exact: bool
-    alphas: list[float]
-    betas: list[float] | None = None
-    losses: list[float] | list[list[float]]
-    minimum: Point
-    origin: Point
-    kinks: list[Kink] | None = None
-    kink_count: int | None = None
-    kinks_truncated: bool | None = None
-    subgradient: Subgradient | None = None
-    terms: list[TermLine] | None = None
-    per_example: list[TermLine] | None = None
+    """The loss along a line (1-D) or on a grid (2-D); parts not computed are left out."""
+
+    dims: int = Field(description="1 or 2, as asked.")
+    exact: bool = Field(description="Kinks and minimum are exact (SVM losses, 1-D).")
+    alphas: list[float] = Field(description="The a samples.")
+    betas: list[float] | None = Field(None, description="The b samples (2-D).")
+    losses: list[float] | list[list[float]] = Field(
+        description="The loss at each a (1-D), or a row per b (2-D)."
+    )
+    minimum: Point = Field(description="The lowest loss found (exact in 1-D for SVM).")
+    origin: Point = Field(description="The loss at W (a = b = 0).")
+    kinks: list[Kink] | None = Field(None, description="1-D: every kink in the range.")
+    kink_count: int | None = Field(None, description="1-D: how many kinks the range has.")
+    kinks_truncated: bool | None = Field(
+        None, description="1-D: `kinks` lists only the first ones (BPC_ limit)."
+    )
+    subgradient: Subgradient | None = Field(None, description="1-D: the subgradient at W.")
+    terms: list[TermLine] | None = Field(
+        None, description="1-D, small N*C: each hinge term's line."
+    )
+    per_example_lines: list[TermLine] | None = Field(
+        None, description="1-D, small N*C: each example's loss L_i along the slice."
+    )
+    per_example: list[TermLine] | None = Field(
+        None,
+        description="Deprecated: the same as `per_example_lines` (in /loss, `per_example` is "
+        "a list of numbers).",
+        json_schema_extra=DEPRECATED,
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _lines_beside_per_example(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "per_example_lines" not in data and "per_example" in data:
+            return {**data, "per_example_lines": data["per_example"]}
+        return data
 
 
 class OptimizeRequest(LandscapeRequest, PlaneFields):
-    strategy: StrategyName = "gd"
-    steps: int = Field(100, ge=1)
-    step_size: Finite = Field(0.1, gt=0, le=BOUND)
-    batch_size: int = Field(32, ge=1)
-    optimizer_seed: Seed = 0
+    """A descent run from W, drawn on the plane of `directions`."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"dataset": {"name": "toy-2d"}, "strategy": "gd", "steps": 50, "step_size": 0.1}
+            ]
+        }
+    )
+
+    strategy: StrategyName = Field("gd", description="The optimizer (see the catalog).")
+    steps: int = Field(100, ge=1, description="Iterations to run.")
+    step_size: Finite = Field(0.1, gt=0, le=BOUND, description="The learning rate.")
+    batch_size: int = Field(32, ge=1, description="Examples per minibatch (sgd).")
+    optimizer_seed: Seed = Field(0, description="Seed of minibatches and random proposals.")
 
 
 class Path(BaseModel):
-    alphas: list[float]
-    betas: list[float]
-    off_plane: list[float]
+    """The run projected on the slice plane."""
+
+    alphas: list[float] = Field(description="a of each step's W.")
+    betas: list[float] = Field(description="b of each step's W.")
+    off_plane: list[float] = Field(description="Each W's distance off the plane.")
 
 
 class OptimizeResponse(BaseModel):
-    strategy: str
-    losses: list[float]
-    final_loss: float
-    path: Path
-    tried_losses: list[float] | None = None
-    batch_losses: list[float] | None = None
+    """The loss per step and the path on the plane."""
+
+    strategy: str = Field(description="The optimizer run.")
+    losses: list[float] = Field(description="The loss after each step (the first at W).")
+    final_loss: float = Field(description="The last loss.")
+    path: Path = Field(description="The path on the plane.")
+    tried_losses: list[float] | None = Field(
+        None, description="Random search: the loss of every proposal."
+    )
+    batch_losses: list[float] | None = Field(None, description="sgd: each minibatch's loss.")
     steps_taken: int = Field(description="steps run; fewer than asked when the run diverged")
     diverged: bool = Field(description="the loss or W overflowed: the step size is too large")
 
 
 class CircuitResponse(BaseModel):
-    expression: str
-    inputs: dict[str, float]
-    loss: float
-    data_loss: float
-    reg_loss: float
-    grad_W: list[list[float]]
+    """The loss as a staged program for POST /api/v1/circuits/evaluate, and its values."""
+
+    expression: str = Field(description="The program; W's entries are the inputs W{c}_{d}.")
+    inputs: dict[str, float] = Field(description="The inputs to evaluate it with.")
+    loss: float = Field(description="The loss, as /loss gives it.")
+    data_loss: float = Field(description="The data part.")
+    reg_loss: float = Field(description="The regularization part.")
+    grad_W: list[list[float]] = Field(description="dW, as /loss gives it.")
 
 
 class DatasetInfo(BaseModel):
-    name: str
-    description: str
+    """A built-in dataset."""
+
+    name: str = Field(description="Its name, for `dataset.name`.")
+    description: str = Field(description="What it is.")
 
 
 class UploadedDataset(BaseModel):
-    X: list[list[float]]
-    y: list[int]
-    n: int
-    d: int
-    c: int
+    """An uploaded CSV, parsed: send X and y back as `dataset`."""
+
+    X: list[list[float]] = Field(description="N x D features.")
+    y: list[int] = Field(description="N labels.")
+    n: int = Field(description="N, the rows read.")
+    d: int = Field(description="D, the features per row.")
+    c: int = Field(description="C, the largest label + 1.")
 
 
 class ChoiceInfo(BaseModel):
-    name: str
-    label: str
-    description: str
+    """A row of one of the landscape's tables."""
+
+    name: str = Field(description="The name a request uses.")
+    label: str = Field(description="The menu's text.")
+    description: str = Field(description="What it is.")
     options: list[str] = Field(description="request fields this choice reads")
 
 
 class CatalogResponse(BaseModel):
-    losses: list[ChoiceInfo]
+    """The landscape's choices, from their tables."""
+
+    losses: list[ChoiceInfo] = Field(description="LandscapeRequest.loss")
     variants: list[ChoiceInfo] = Field(description="the SVM's variants (loss = svm)")
-    datasets: list[ChoiceInfo]
+    datasets: list[ChoiceInfo] = Field(description="DatasetSpec.name")
     optimizers: list[ChoiceInfo] = Field(description="OptimizeRequest.strategy")
