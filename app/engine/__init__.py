@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import fields, replace
 from typing import Any
 
@@ -63,10 +64,12 @@ def evaluate_result(
     h: float = 1e-5,
     limits: Limits | None = None,
     cache: ParseCache | None = None,
+    parts: Collection[str] | None = None,
 ) -> EvaluateResult:
     """The whole evaluate request, typed. Raises ProblemError on bad input and LimitError (413)
     when the circuit or its predicted cost is over `limits`, before running. With a `cache`,
-    an expression parsed before is not parsed again."""
+    an expression parsed before is not parsed again. `parts`: the answer's fields that will be
+    sent (None: all), so a small answer of a big circuit is charged as small."""
     limits = limits or Limits()
     if tie_break not in TIE_BREAKS:
         raise ProblemError(
@@ -89,7 +92,8 @@ def evaluate_result(
             shapes = [()] * len(circuit.nodes)
         if gradcheck_:
             _check_gradcheck_evals(circuit, values, limits)
-        estimate(circuit, shapes, len(expression), gradcheck_).check(limits, ("body", "expression"))
+        cost = estimate(circuit, shapes, len(expression), gradcheck_, parts)
+        cost.check(limits, ("body", "expression"))
         trace = run(circuit, values, output_grad, tie_break)
         result = collect(circuit, trace, expression, texts, names, tie_break, output_grad, memo)
     if gradcheck_:
@@ -104,7 +108,19 @@ def evaluate_result(
 def evaluate_job(request: dict[str, Any], limits: Limits) -> dict[str, Any]:
     """evaluate() as a plain, picklable job: the request's fields as a dict (the API's
     EvaluateRequest.model_dump()), so it can run in a worker process. The answer is in the
-    request's "format" (verbose or compact); the expression's parse is cached per process."""
+    request's "format" (verbose or compact), with only its "parts" when given (verbose only);
+    the expression's parse is cached per process."""
+    parts = request.get("parts")
+    answer_format = request.get("format") or "verbose"
+    if parts is not None and answer_format == "compact":
+        raise ProblemError(
+            Problem(
+                "parts chooses fields of the verbose answer; the compact answer's columns refer "
+                'to each other and are sent whole: use "format": "verbose" with parts, or '
+                "leave parts out",
+                loc=("body", "parts"),
+            )
+        )
     result = evaluate_result(
         request["expression"],
         request.get("inputs") or {},
@@ -114,9 +130,10 @@ def evaluate_job(request: dict[str, Any], limits: Limits) -> dict[str, Any]:
         h=request.get("h", 1e-5),
         limits=limits,
         cache=shared_cache(),
+        parts=parts,
     )
     with gc_paused():  # encoding allocates a small object per number: see gcpause.py
-        return encode(result, request.get("format") or "verbose")
+        return encode(result, answer_format, parts)
 
 
 def parse_limits(limits: Limits) -> ParseLimits:

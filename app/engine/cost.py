@@ -11,7 +11,7 @@ nudges per input element.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from app.core.limits import Cost
 from app.engine.circuit import Circuit
@@ -66,8 +66,15 @@ def forward_work(circuit: Circuit, shapes: Sequence[Shape], per_gate: int = W_GA
     return work
 
 
-def estimate(circuit: Circuit, shapes: Sequence[Shape], source_chars: int, gradcheck: bool) -> Cost:
-    """Predicted answer bytes, peak memory and work of evaluating `circuit` (with its shapes)."""
+def estimate(
+    circuit: Circuit,
+    shapes: Sequence[Shape],
+    source_chars: int,
+    gradcheck: bool,
+    parts: Collection[str] | None = None,
+) -> Cost:
+    """Predicted answer bytes, peak memory and work of evaluating `circuit` (with its shapes),
+    for the whole answer (parts None) or only the verbose answer's fields in `parts`."""
     nodes = len(circuit.nodes)
     edges = 0
     numbers = 0  # numbers in the answer
@@ -95,7 +102,98 @@ def estimate(circuit: Circuit, shapes: Sequence[Shape], source_chars: int, gradc
     if gradcheck:
         numbers += 2 * input_elements  # analytic and numeric
         work += 2 * input_elements * forward_work(circuit, shapes, W_GATE_CHECK)
-    work += numbers * W_NUMBER + W_RECORD * (nodes + edges)
     answer = B_BASE + source_chars + B_NODE * nodes + B_EDGE * edges + B_NUMBER * numbers
     memory = M_BASE + M_NODE * (nodes + edges) + B_LISTED * numbers + 2 * answer
-    return Cost(answer, memory, work)
+    if parts is None:
+        work += numbers * W_NUMBER + W_RECORD * (nodes + edges)
+        return Cost(answer, memory, work)
+    sent, part_bytes, records = _parts(circuit, shapes, source_chars, gradcheck, set(parts))
+    # Never more than the whole answer (both are upper bounds); every wire's arrays are still
+    # computed (B_ARRAY per number), only the numbers sent become Python floats and text.
+    part_answer = min(answer, part_bytes)
+    part_memory = M_BASE + (M_NODE if records else M_TYPED) * (nodes + edges) + B_ARRAY * numbers
+    part_memory += (B_LISTED - B_ARRAY) * sent + 2 * part_answer
+    whole_work = work + numbers * W_NUMBER + W_RECORD * (nodes + edges)
+    work += sent * W_NUMBER + (W_RECORD if records else W_TYPED) * (nodes + edges)
+    return Cost(part_answer, min(memory, part_memory), min(whole_work, work))
+
+
+# Upper bounds (not means) of each part's records without their numbers, measured over the
+# circuits of tests/test_cost_model.py and tests/test_answer_parts.py: a node's row (a long
+# stage name and excerpt included) and each of its inputs' ids; an edge's row; a step's row
+# (its caption grows with its inputs, counted in the step input); the output's record; each
+# input's name in a list; a gradient check row; the non-finite warnings (3 kinds, 2 passes).
+P_NODE = 300
+P_NODE_INPUT = 8
+P_EDGE = 120
+P_STEP = 400
+P_STEP_INPUT = 170
+P_FORWARD = 10
+P_OUTPUT = 100
+P_NAME = 4
+P_GRADCHECK = 300
+P_WARNINGS = 1_500
+P_STATS = 80
+# Memory per number counted above that is computed but not sent: its float64 (an edge's value
+# and a step's running sum are the same arrays as a wire's, so less than 8 on average), and per
+# node and edge the typed steps without the answer's rows; tracemalloc's peaks over
+# tests/test_cost_model.py's circuits asking for gradients only or the output only.
+B_ARRAY = 6
+M_TYPED = 400
+# Typing the trace (each step's cached values and kink) when no per-node record is built.
+W_TYPED = 3_000
+
+
+def _parts(
+    circuit: Circuit, shapes: Sequence[Shape], source_chars: int, gradcheck: bool, want: set[str]
+) -> tuple[int, int, bool]:
+    """Numbers sent, answer bytes and whether per-node records are built, for `want`."""
+    sent = 0
+    size = B_BASE
+    names = list(circuit.input_names)
+    name_bytes = sum(len(name.encode()) + P_NAME for name in names)
+    input_elements = sum(
+        elements(shapes[node.id]) for node in circuit.nodes if node.kind == "input"
+    )
+    records = bool(want & {"nodes", "edges", "backward"})
+    if "expression" in want:
+        size += 2 * source_chars  # each newline or quote is escaped as two characters
+    if "output" in want:
+        sent += elements(shapes[circuit.output])
+        size += P_OUTPUT
+    if "inputs" in want:
+        size += name_bytes
+    if "index_inputs" in want:
+        size += name_bytes
+    if "gradients" in want:
+        sent += input_elements
+        size += name_bytes
+    if "forward" in want:
+        size += P_FORWARD * len(circuit.nodes)
+    if "warnings" in want:
+        size += P_WARNINGS + sum(len(str(w).encode()) + P_NAME for w in circuit.warnings)
+    if "stats" in want:
+        size += P_STATS
+    if "gradcheck" in want and gradcheck:
+        sent += 2 * input_elements
+        size += name_bytes + P_GRADCHECK * len(names)
+    for node in circuit.nodes:
+        own = elements(shapes[node.id])
+        if "nodes" in want:
+            sent += 2 * own
+            size += P_NODE + P_NODE_INPUT * len(node.args)
+        if node.kind != "gate":
+            continue
+        local = GATES[node.op].vjp is None  # type: ignore[index]
+        if "backward" in want:
+            sent += own
+            size += P_STEP
+        for arg in node.args:
+            arg_own = elements(shapes[arg])
+            if "edges" in want:
+                sent += 2 * arg_own
+                size += P_EDGE
+            if "backward" in want:
+                sent += (own if local else 0) + 2 * arg_own
+                size += P_STEP_INPUT
+    return sent, size + B_NUMBER * sent, records

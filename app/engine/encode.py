@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any
+from collections.abc import Collection
+from typing import Any, Literal, get_args
 
 import numpy as np
 import orjson
@@ -41,43 +42,103 @@ def dumps(answer: dict[str, Any]) -> bytes:
     return orjson.dumps(answer, option=orjson.OPT_SERIALIZE_NUMPY)
 
 
-def encode(result: EvaluateResult, format: str) -> dict[str, Any]:
-    return compact(result) if format == "compact" else verbose(result)
+def encode(
+    result: EvaluateResult, format: str, parts: Collection[str] | None = None
+) -> dict[str, Any]:
+    """The answer in `format`; `parts` (verbose only) chooses which of its fields are sent."""
+    return compact(result) if format == "compact" else verbose(result, parts)
 
 
 # ---------------------------------------------------------------- verbose
 
+# The verbose answer's fields, in the order they are sent; a request's `parts` chooses among
+# them (None: all). The compact answer has no parts: its columns refer to each other.
+AnswerPart = Literal[
+    "expression",
+    "output",
+    "inputs",
+    "nodes",
+    "edges",
+    "forward",
+    "backward",
+    "gradients",
+    "warnings",
+    "stats",
+    "index_inputs",
+    "gradcheck",
+]
+ANSWER_PARTS: tuple[str, ...] = get_args(AnswerPart)
 
-def verbose(result: EvaluateResult) -> dict[str, Any]:
-    """The row-per-thing answer (the API's default)."""
+
+def verbose(result: EvaluateResult, parts: Collection[str] | None = None) -> dict[str, Any]:
+    """The row-per-thing answer (the API's default), with only the fields in `parts` (all when
+    None). What no asked-for field needs is not built: without `backward`, no step's caption is
+    written; without `nodes`, `edges` and `backward`, no per-node record at all."""
+    want = set(ANSWER_PARTS if parts is None else parts)
+    circuit = result.circuit
+    values = result.values
+    output = circuit.output
+    answer: dict[str, Any] = {}
+    if "expression" in want:
+        answer["expression"] = result.expression
+    if "output" in want:
+        answer["output"] = {
+            "value": to_json(values[output]),
+            "shape": list(np.shape(values[output])),
+            "node": f"n{output}",
+        }
+    if "inputs" in want:
+        answer["inputs"] = list(circuit.input_names)
+    if want & {"nodes", "edges", "backward"}:
+        answer.update(_records(result, want))
+    if "forward" in want:
+        answer["forward"] = [f"n{node.id}" for node in circuit.nodes]
+    if "gradients" in want:
+        answer["gradients"] = {name: to_json(g) for name, g in result.gradients().items()}
+    if "warnings" in want:
+        answer["warnings"] = result.warnings
+    if "stats" in want:
+        answer["stats"] = _stats(result)
+    if "index_inputs" in want:
+        answer["index_inputs"] = index_input_names(circuit)
+    if "gradcheck" in want:
+        answer["gradcheck"] = result.gradcheck
+    return {key: answer[key] for key in ANSWER_PARTS if key in answer}
+
+
+def _records(result: EvaluateResult, want: set[str]) -> dict[str, Any]:
+    """The per-node, per-edge and per-step rows asked for (edges need the steps' contributions
+    for their gradients, so the steps are walked whenever edges or backward are wanted)."""
     circuit = result.circuit
     nodes = circuit.nodes
     values, grads, names, texts = result.values, result.grads, result.names, result.texts
     shapes = [list(np.shape(v)) for v in values]
     value_json = [to_json(v) for v in values]
+    symbols = [node_symbol(node, [names[a] for a in node.args]) for node in nodes]
 
     node_out = []
-    for node in nodes:
-        arg_names = [names[a] for a in node.args]
-        node_out.append(
-            {
-                "id": f"n{node.id}",
-                "kind": node.kind,
-                "op": node.op,
-                "symbol": node_symbol(node, arg_names),
-                "label": node.labels[0]
-                if node.labels
-                else (node.name if node.kind == "input" else None),
-                "labels": node.labels,
-                "inputs": [f"n{a}" for a in node.args],
-                "value": value_json[node.id],
-                "grad": to_json(grads[node.id]),
-                "shape": shapes[node.id],
-                "text": texts[node.id],
-                "span": node.span.as_dict() if node.span else None,
-                "param": param_of(node, arg_names),
-            }
-        )
+    if "nodes" in want:
+        for node in nodes:
+            arg_names = [names[a] for a in node.args]
+            node_out.append(
+                {
+                    "id": f"n{node.id}",
+                    "kind": node.kind,
+                    "op": node.op,
+                    "symbol": symbols[node.id],
+                    "label": node.labels[0]
+                    if node.labels
+                    else (node.name if node.kind == "input" else None),
+                    "labels": node.labels,
+                    "inputs": [f"n{a}" for a in node.args],
+                    "value": value_json[node.id],
+                    "grad": to_json(grads[node.id]),
+                    "shape": shapes[node.id],
+                    "text": texts[node.id],
+                    "span": node.span.as_dict() if node.span else None,
+                    "param": param_of(node, arg_names),
+                }
+            )
 
     edge_ids: dict[tuple[int, int], int] = {}
     edges: list[dict[str, Any]] = []
@@ -97,6 +158,7 @@ def verbose(result: EvaluateResult) -> dict[str, Any]:
             )
 
     steps = []
+    backward = "backward" in want
     for index, step in enumerate(result.steps):
         node = nodes[step.node]
         step_inputs = []
@@ -104,6 +166,8 @@ def verbose(result: EvaluateResult) -> dict[str, Any]:
             edge = edges[edge_ids[(step.node, port)]]
             contribution = to_json(step.contributions[port])
             edge["grad"] = contribution
+            if not backward:
+                continue
             local = step.local[port]
             step_inputs.append(
                 {
@@ -116,6 +180,8 @@ def verbose(result: EvaluateResult) -> dict[str, Any]:
                     "uses": [f"n{u}" for u in step.uses[port]],
                 }
             )
+        if not backward:
+            continue
         kink = None
         if step.kink is not None:
             kink = step.kink.as_dict()
@@ -125,7 +191,7 @@ def verbose(result: EvaluateResult) -> dict[str, Any]:
                 "index": index,
                 "node": f"n{step.node}",
                 "op": node.op,
-                "symbol": node_out[step.node]["symbol"],
+                "symbol": symbols[step.node],
                 "upstream": to_json(step.upstream),
                 "inputs": step_inputs,
                 "rule": result.rule(step),
@@ -133,22 +199,14 @@ def verbose(result: EvaluateResult) -> dict[str, Any]:
                 "kink": kink,
             }
         )
-
-    output = circuit.output
-    return {
-        "expression": result.expression,
-        "output": {"value": value_json[output], "shape": shapes[output], "node": f"n{output}"},
-        "inputs": list(circuit.input_names),
-        "nodes": node_out,
-        "edges": edges,
-        "forward": [f"n{node.id}" for node in nodes],
-        "backward": steps,
-        "gradients": {name: to_json(g) for name, g in result.gradients().items()},
-        "warnings": result.warnings,
-        "stats": _stats(result),
-        "index_inputs": index_input_names(circuit),
-        "gradcheck": result.gradcheck,
-    }
+    records: dict[str, Any] = {}
+    if "nodes" in want:
+        records["nodes"] = node_out
+    if "edges" in want:
+        records["edges"] = edges
+    if backward:
+        records["backward"] = steps
+    return records
 
 
 def _stats(result: EvaluateResult) -> dict[str, Any]:

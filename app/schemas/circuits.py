@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from app.engine.encode import AnswerPart
 
 # A JSON number, or the string a non-finite float64 is written as (RFC 8259 has no NaN).
 Number = float | Literal["Infinity", "-Infinity", "NaN"]
@@ -39,6 +41,14 @@ class EvaluateRequest(BaseModel):
         description="verbose: a row per node, edge and step (the default, readable as it is); "
         "compact: columns, each fact sent once, captions as templates and slots (the page's "
         "format, about a seventh of the size; README 'The compact answer' shows how to read it).",
+    )
+    parts: list[AnswerPart] | None = Field(
+        None,
+        min_length=1,
+        description="Only these fields of the verbose answer (null: all of them), e.g. "
+        '["gradients"]; what no chosen field needs is not built, and the size budget is '
+        "charged for the smaller answer. Verbose format only (README 'Asking for less').",
+        examples=[["output", "gradients"]],
     )
 
 
@@ -156,6 +166,18 @@ class EvaluateResponse(BaseModel):
         description="Inputs used as an index (s[y]): integers, not differentiated; their "
         "gradient is reported as 0 and the gradient check leaves them out.",
     )
+
+
+# The verbose answer cut to a request's `parts`: EvaluateResponse's fields, each one present only
+# when asked for (made from EvaluateResponse, so the two never disagree).
+EvaluatePartsResponse = create_model(
+    "EvaluatePartsResponse",
+    __doc__="The verbose answer with only the fields named in the request's `parts`.",
+    **{  # type: ignore[call-overload]
+        name: (Optional[info.annotation], Field(None, description=info.description))  # noqa: UP045
+        for name, info in EvaluateResponse.model_fields.items()
+    },
+)
 
 
 class CompactNodes(BaseModel):

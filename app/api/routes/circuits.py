@@ -14,7 +14,12 @@ from app.core.errors import LimitError
 from app.core.limits import Limits
 from app.engine import evaluate_job
 from app.engine.encode import dumps
-from app.schemas.circuits import CompactEvaluateResponse, EvaluateRequest, EvaluateResponse
+from app.schemas.circuits import (
+    CompactEvaluateResponse,
+    EvaluatePartsResponse,
+    EvaluateRequest,
+    EvaluateResponse,
+)
 
 router = APIRouter(prefix="/api/v1/circuits", tags=["circuits"])
 JSON = "application/json"
@@ -22,7 +27,8 @@ JSON = "application/json"
 
 @router.post(
     "/evaluate",
-    response_model=EvaluateResponse | CompactEvaluateResponse,
+    operation_id="evaluateCircuit",
+    response_model=EvaluateResponse | CompactEvaluateResponse | EvaluatePartsResponse,
     summary="Evaluate a circuit",
 )
 async def evaluate_circuit(
