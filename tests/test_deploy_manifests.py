@@ -49,6 +49,45 @@ def test_service_and_hpa_point_at_the_deployment() -> None:
     assert 1 <= hpa["spec"]["minReplicas"] < hpa["spec"]["maxReplicas"]
     kustomization = _load("kustomization.yaml")
     assert sorted(kustomization["resources"]) == ["deployment.yaml", "hpa.yaml", "service.yaml"]
+    # the HPA owns the replica count: a fixed one in the deployment would fight it
+    assert "replicas" not in deployment["spec"]
+
+
+def test_the_image_comes_from_kustomize_with_a_fixed_tag() -> None:
+    [container] = _load("deployment.yaml")["spec"]["template"]["spec"]["containers"]
+    [image] = _load("kustomization.yaml")["images"]
+    assert image["name"] == container["image"] == "backprop-circuits"
+    assert image["newTag"] not in ("", "latest") and image["newName"].endswith("/backprop-circuits")
+    assert container["imagePullPolicy"] == "IfNotPresent"
+
+
+def test_the_presets_configmap_is_mounted_and_its_file_is_valid() -> None:
+    from app.core.presets_file import load_teacher_presets
+    from app.presets import _check_teacher_preset
+
+    kustomization = _load("kustomization.yaml")
+    [generator] = kustomization["configMapGenerator"]
+    assert generator["files"] == ["presets.yaml"]
+    pod = _load("deployment.yaml")["spec"]["template"]["spec"]
+    [container] = pod["containers"]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    [mount] = [m for m in container["volumeMounts"] if m["name"] == "presets"]
+    [volume] = [v for v in pod["volumes"] if v["name"] == "presets"]
+    assert volume["configMap"]["name"] == generator["name"]
+    assert env["BPC_PRESETS_FILE"] == f"{mount['mountPath']}/presets.yaml" and mount["readOnly"]
+    # the file the ConfigMap is made from passes the same check the server makes at start-up
+    [preset] = load_teacher_presets(K8S / "presets.yaml", check=_check_teacher_preset)
+    assert preset["id"] == "neuron_from_class"
+
+
+def test_the_ingress_example_points_at_the_service() -> None:
+    ingress = _load("ingress.yaml")
+    service = _load("service.yaml")
+    [rule] = ingress["spec"]["rules"]
+    [path] = rule["http"]["paths"]
+    backend = path["backend"]["service"]
+    assert backend["name"] == service["metadata"]["name"]
+    assert backend["port"]["name"] == service["spec"]["ports"][0]["name"]
 
 
 def test_every_bpc_variable_named_in_deploy_files_is_a_setting() -> None:
