@@ -5,6 +5,12 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
+import numpy as np
+
+from app.core.config import get_settings
+from app.core.limits import Limits
+from app.core.presets_file import DEFAULT_TOLERANCE
+
 # The sigmoid neuron's inputs and gradients (reference file, float64), shared by two presets.
 _NEURON_INPUTS = {"w0": 2, "x0": -1, "w1": -3, "x1": -2, "w2": -3}
 _NEURON_GRADS = {
@@ -213,40 +219,62 @@ BUILT_IN: list[dict[str, Any]] = [
 ]
 
 
-def _check_teacher_preset(preset: dict[str, Any]) -> None:
-    """A teacher preset must not reuse a built-in id, must evaluate, and must match `expected`."""
+def _check_teacher_preset(preset: dict[str, Any], limits: Limits | None = None) -> None:
+    """A teacher preset must not reuse a built-in id, must evaluate within `limits` (the
+    configured ones at start-up), and must match `expected` within its tolerance."""
     from app.engine import evaluate
 
     if any(p["id"] == preset["id"] for p in BUILT_IN):
         raise ValueError("this id is a built-in preset's")
-    report = evaluate(preset["expression"], preset["inputs"])
+    report = evaluate(preset["expression"], preset["inputs"], limits=limits)
     expected = preset.get("expected", {})
-    got = report["output"]["value"]
-    want = expected.get("output")
-    if want is not None and not (
-        isinstance(got, float) and abs(got - want) <= 1e-9 * max(1.0, abs(want))
-    ):
-        raise ValueError(f"expected output {want}, but the circuit gives {got}")
-    for name, want_grad in expected.get("grads", {}).items():
-        got_grad = report["gradients"].get(name)
-        if not (
-            isinstance(got_grad, float)
-            and abs(got_grad - want_grad) <= 1e-9 * max(1.0, abs(want_grad))
-        ):
-            raise ValueError(
-                f"expected grad {name} = {want_grad}, but the circuit gives {got_grad}"
-            )
+    tolerance = expected.get("tolerance", DEFAULT_TOLERANCE)
+    if "output" in expected:
+        _compare("output", report["output"]["value"], expected["output"], tolerance)
+    for name, want in expected.get("grads", {}).items():
+        if name not in report["gradients"]:
+            raise ValueError(f"expected grad {name}, but {name} is not an input of the circuit")
+        _compare(f"grad {name}", report["gradients"][name], want, tolerance)
+
+
+def _compare(what: str, got: Any, want: Any, tolerance: float) -> None:
+    """|got - want| <= tolerance * max(1, |want|) for each element, shapes equal."""
+    # a non-finite answer is written "NaN" or "Infinity", which float64 reads back
+    got_array = np.asarray(got, dtype=np.float64)
+    want_array = np.asarray(want, dtype=np.float64)
+    if got_array.shape != want_array.shape:
+        raise ValueError(
+            f"expected {what} with shape {list(want_array.shape)}, but the circuit gives shape "
+            f"{list(got_array.shape)}"
+        )
+    allowed = tolerance * np.maximum(1.0, np.abs(want_array))
+    if not bool(np.all(np.abs(got_array - want_array) <= allowed)):
+        equals = "" if what == "output" else " ="
+        raise ValueError(
+            f"expected {what}{equals} {_short(want)}, but the circuit gives {_short(got)}: "
+            f"further apart than the tolerance {tolerance:g} × max(1, |expected|) (write more "
+            "digits, or set expected.tolerance, e.g. 0.0001 for four digits)"
+        )
+
+
+def _short(value: Any) -> str:
+    return f"{value!r:.80}" if isinstance(value, list) else str(value)
 
 
 @lru_cache(maxsize=8)
-def _teacher_presets(path: str) -> tuple[dict[str, Any], ...]:
+def _teacher_presets(path: str, limits: Limits) -> tuple[dict[str, Any], ...]:
     from app.core.presets_file import load_teacher_presets
 
-    return tuple(load_teacher_presets(path, check=_check_teacher_preset))
+    def check(preset: dict[str, Any]) -> None:
+        _check_teacher_preset(preset, limits)
+
+    return tuple(load_teacher_presets(path, check=check, limits=limits))
 
 
 def all_presets(presets_file: str | None = None) -> list[dict[str, Any]]:
     presets = [dict(p) for p in BUILT_IN]
     if presets_file:
-        presets.extend(dict(p, source="teacher") for p in _teacher_presets(presets_file))
+        # a teacher's tensors and circuits are held to the configured limits (BPC_MAX_...)
+        limits = Limits.from_settings(get_settings())
+        presets.extend(dict(p, source="teacher") for p in _teacher_presets(presets_file, limits))
     return presets

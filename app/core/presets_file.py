@@ -4,20 +4,34 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
+import stat
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from app.core.errors import ProblemError
+from app.core.limits import Limits
+
 _ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+_YAML_TEXT_NUMBER = re.compile(r"[-+]?\d+[eE][-+]?\d+")
 _FIELDS = {"id", "title", "description", "expression", "inputs", "expected"}
+_EXPECTED = {"output", "grads", "tolerance"}
 _MAX_PRESETS = 500
 _MAX_TITLE = 200
 _MAX_DESCRIPTION = 2_000
 _MAX_EXPRESSION = 20_000
+# `expected` numbers match when |got - want| <= tolerance * max(1, |want|); the default asks for
+# the digits a float64 prints (a teacher who writes 0.7311 sets "tolerance: 1e-4").
+DEFAULT_TOLERANCE = 1e-9
+_MAX_TOLERANCE = 0.5
+# The image's user (Dockerfile): a host file the server cannot read is usually one that only its
+# host owner may read.
+CONTAINER_UID = 10001
 
 
 class PresetsFileError(ValueError):
@@ -27,8 +41,12 @@ class PresetsFileError(ValueError):
 def _number(value: Any, where: str) -> float:
     # bool is an int subclass, and "1.5" is not a number: both are refused, as in the API.
     if isinstance(value, bool) or not isinstance(value, int | float):
+        hint = ""
+        if isinstance(value, str) and _YAML_TEXT_NUMBER.fullmatch(value.strip()):
+            # YAML 1.1 reads an exponent without a dot (1e-4) as text, not as a number
+            hint = f" (YAML reads {value} as text: write it with a dot, 1.0e-4, or 0.0001)"
         raise PresetsFileError(
-            f"{where} must be a number, got {type(value).__name__} {value!r:.40}"
+            f"{where} must be a number, got {type(value).__name__} {value!r:.40}{hint}"
         )
     if not math.isfinite(value):
         raise PresetsFileError(f"{where} must be finite, got {value!r}")
@@ -46,7 +64,26 @@ def _text(entry: dict[str, Any], key: str, where: str, limit: int, required: boo
     return value
 
 
-def _check_entry(entry: Any, index: int) -> dict[str, Any]:
+def _value(value: Any, where: str, what: str, limits: Limits) -> Any:
+    """A number as a float, or a tensor (nested lists) checked as the API checks a request's
+    tensor inputs, against the same limits (rank, elements per input), kept as nested lists.
+    `what` names the value in messages ("input 'W'", "expected grad 'W'")."""
+    if not isinstance(value, list):
+        return _number(value, f"{where}: {what}")
+    from app.engine.inputs import coerce_value
+
+    try:
+        array = coerce_value(
+            "?", value, limits.max_tensor_rank, limits.max_tensor_elements_per_input
+        )
+    except ProblemError as exc:
+        # the API's message, about the value named here rather than a request's input
+        message = str(exc).replace("input '?'", what)
+        raise PresetsFileError(f"{where}: {message}") from None
+    return array.tolist()
+
+
+def _check_entry(entry: Any, index: int, limits: Limits) -> dict[str, Any]:
     where = f"entry {index}"
     if not isinstance(entry, dict):
         raise PresetsFileError(f"{where} must be a mapping, got {type(entry).__name__}")
@@ -65,12 +102,14 @@ def _check_entry(entry: Any, index: int) -> dict[str, Any]:
     expression = _text(entry, "expression", where, _MAX_EXPRESSION, required=True)
     raw_inputs = entry.get("inputs", {})
     if not isinstance(raw_inputs, dict):
-        raise PresetsFileError(f"{where}: 'inputs' must be a mapping of name to number")
-    inputs: dict[str, float] = {}
+        raise PresetsFileError(
+            f"{where}: 'inputs' must be a mapping of name to number (or nested list of numbers)"
+        )
+    inputs: dict[str, Any] = {}
     for name, value in raw_inputs.items():
         if not isinstance(name, str) or not _NAME.fullmatch(name):
             raise PresetsFileError(f"{where}: input name {name!r:.40} is not an ASCII identifier")
-        inputs[name] = _number(value, f"{where}: input {name!r}")
+        inputs[name] = _value(value, where, f"input {name!r}", limits)
     preset: dict[str, Any] = {
         "id": preset_id,
         "title": title,
@@ -80,31 +119,50 @@ def _check_entry(entry: Any, index: int) -> dict[str, Any]:
         "source": "teacher",
     }
     if "expected" in entry:
-        preset["expected"] = _check_expected(entry["expected"], where)
+        preset["expected"] = _check_expected(entry["expected"], where, limits)
     return preset
 
 
-def _check_expected(expected: Any, where: str) -> dict[str, Any]:
-    if not isinstance(expected, dict) or set(expected) - {"output", "grads"}:
+def _check_expected(expected: Any, where: str, limits: Limits) -> dict[str, Any]:
+    if not isinstance(expected, dict) or not expected or set(expected) - _EXPECTED:
         raise PresetsFileError(
-            f"{where}: 'expected' must be a mapping with 'output' and/or 'grads'"
+            f"{where}: 'expected' must be a mapping with 'output' and/or 'grads' (and optionally "
+            "'tolerance')"
         )
     checked: dict[str, Any] = {}
     if "output" in expected:
-        checked["output"] = _number(expected["output"], f"{where}: expected output")
+        checked["output"] = _value(expected["output"], where, "expected output", limits)
     if "grads" in expected:
         grads = expected["grads"]
         if not isinstance(grads, dict):
-            raise PresetsFileError(f"{where}: expected 'grads' must be a mapping of name to number")
+            raise PresetsFileError(
+                f"{where}: expected 'grads' must be a mapping of input name to its gradient"
+            )
         checked["grads"] = {
-            str(k): _number(v, f"{where}: expected grad {k!r}") for k, v in grads.items()
+            str(k): _value(v, where, f"expected grad {k!r}", limits) for k, v in grads.items()
         }
+    if "tolerance" in expected:
+        tolerance = _number(expected["tolerance"], f"{where}: expected tolerance")
+        if not 0 < tolerance <= _MAX_TOLERANCE:
+            raise PresetsFileError(
+                f"{where}: expected tolerance must be above 0 and at most {_MAX_TOLERANCE} (a "
+                f"relative tolerance), got {tolerance}"
+            )
+        checked["tolerance"] = tolerance
     return checked
 
 
 def _parse(path: Path) -> Any:
     try:
         text = path.read_text(encoding="utf-8")
+    except PermissionError as exc:
+        raise PresetsFileError(f"presets file {path}: {_unreadable(path)}") from exc
+    except IsADirectoryError as exc:
+        raise PresetsFileError(
+            f"presets file {path}: cannot read it: it is a directory, not a file (Docker "
+            "creates an empty directory when the host file of a -v mount does not exist: "
+            "check the path on the host)"
+        ) from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise PresetsFileError(f"presets file {path}: cannot read it ({exc})") from exc
     try:
@@ -115,12 +173,28 @@ def _parse(path: Path) -> Any:
         raise PresetsFileError(f"presets file {path}: not valid JSON/YAML ({exc})") from exc
 
 
+def _unreadable(path: Path) -> str:
+    """Why a file cannot be read, and the fix: the server's user is not allowed to."""
+    try:
+        info = path.stat()
+        mode = f"mode {stat.S_IMODE(info.st_mode):03o}, owner uid {info.st_uid}"
+    except OSError:
+        mode = "its folder cannot be entered"
+    return (
+        f"cannot read it: permission denied for uid {os.geteuid()}, the user the server runs "
+        f"as ({mode}; the container's user is uid {CONTAINER_UID}). Make it readable by "
+        "everyone on the host: chmod 644 <file> (and chmod 755 its folders)"
+    )
+
+
 def _reject_constant(name: str) -> float:
     raise ValueError(f"{name} is not allowed")
 
 
 def load_teacher_presets(
-    path: str | Path, check: Callable[[dict[str, Any]], None] | None = None
+    path: str | Path,
+    check: Callable[[dict[str, Any]], None] | None = None,
+    limits: Limits | None = None,
 ) -> list[dict[str, Any]]:
     """Returns the presets in the file, checked; raises PresetsFileError naming the bad entry.
 
@@ -128,10 +202,12 @@ def load_teacher_presets(
     it raises becomes a PresetsFileError naming the entry.
 
     The file holds a list of presets, or a mapping with a `presets` list. Each preset has an
-    `id`, `title`, `expression`, optional `description`, `inputs` (name -> finite number) and
-    optional `expected` (`output`, `grads`), the same shape GET /api/v1/presets answers.
+    `id`, `title`, `expression`, optional `description`, `inputs` (name -> finite number, or a
+    tensor as nested lists, within `limits` as a request's) and optional `expected` (`output`,
+    `grads` by input name, `tolerance`), the same shape GET /api/v1/presets answers.
     """
     path = Path(path)
+    limits = limits or Limits()
     data = _parse(path)
     if isinstance(data, dict) and set(data) == {"presets"}:
         data = data["presets"]
@@ -145,7 +221,7 @@ def load_teacher_presets(
     seen: set[str] = set()
     for index, entry in enumerate(data):
         try:
-            preset = _check_entry(entry, index)
+            preset = _check_entry(entry, index, limits)
         except PresetsFileError as exc:
             raise PresetsFileError(f"presets file {path}: {exc}") from None
         if preset["id"] in seen:
