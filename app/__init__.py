@@ -1,3 +1,3 @@
 """Backprop Circuits: see backpropagation gate by gate, and hinge-loss landscapes."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
