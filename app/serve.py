@@ -6,25 +6,31 @@ uvicorn alone, as a plain `docker run` starts it, has three gaps this closes:
 - with `--workers N` it binds the listening socket itself with protocol 0, so asyncio never
   sets TCP_NODELAY on accepted sockets, and every keep-alive answer waits about 40 ms for a
   delayed ACK (uvicorn issue 3149);
-- its own 503 has none of our security headers.
+- its own 503 has none of our security headers, and its 400 for a request it cannot parse
+  (a malformed request line, a header over h11's limit) is text/plain.
 GuardedH11Protocol sets TCP_NODELAY on each accepted socket, closes a connection that has not
-sent a request's headers within BPC_HEADER_TIMEOUT_S, and past BPC_MAX_CONNECTIONS closes the
-longest-idle connection rather than refusing new ones. uvicorn's limit-concurrency is not used:
-app/api/admission.py answers overload inside the app, as JSON with every header.
+sent a request's headers within BPC_HEADER_TIMEOUT_S, past BPC_MAX_CONNECTIONS closes the
+longest-idle connection rather than refusing new ones (so there is no refusal to answer), and
+answers an unparsable request with the app's JSON error envelope. uvicorn's limit-concurrency is
+not used: app/api/admission.py answers overload inside the app, as JSON with every header.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import socket
 import time
 from collections import deque
 from typing import Any
 
+import h11
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from app.api.errors import error_body
+from app.api.middleware import SECURITY_HEADERS
 from app.core.config import get_settings
 
 APP = "app.main:app"
@@ -64,6 +70,30 @@ class GuardedH11Protocol(H11Protocol):
         super().on_response_complete()
         if not self.transport.is_closing():
             self._arm_header_timer()  # the next request's headers are due in time too
+
+    def send_400_response(self, msg: str) -> None:
+        """uvicorn's answer to a request h11 cannot parse, in the app's envelope: the app never
+        sees the request, so this is the only layer that can say what was wrong."""
+        problem = {
+            "type": "bad_http_request",
+            "loc": ["request"],
+            "msg": "the HTTP request could not be parsed (a malformed request line or header, "
+            "or headers over the server's limit)",
+        }
+        body = json.dumps(error_body(400, [problem])).encode()
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            (b"connection", b"close"),
+            *((k.encode(), v.encode()) for k, v in SECURITY_HEADERS),
+        ]
+        for event in (
+            h11.Response(status_code=400, headers=headers, reason=b"Bad Request"),
+            h11.Data(data=body),
+            h11.EndOfMessage(),
+        ):
+            self.transport.write(self.conn.send(event) or b"")
+        self.transport.close()
 
     def waiting_for_headers(self) -> bool:
         """No request has started since we began waiting (idle keep-alive or half-open)."""

@@ -37,7 +37,9 @@ def test_an_undeclared_query_parameter_is_a_422_naming_it(
                 "msg": f"unknown query parameter {name!r}: {endpoint} takes none "
                 "(request options go in the JSON body)",
             }
-        ]
+        ],
+        "title": "Unprocessable Content",
+        "status": 422,
     }
 
 

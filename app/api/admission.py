@@ -6,6 +6,8 @@ import json
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from app.api.errors import error_body
+
 # Probes are answered even when the process is full: a busy process is alive and will drain.
 EXEMPT_PATHS = frozenset({"/healthz", "/readyz"})
 
@@ -39,7 +41,7 @@ async def _busy(send: Send, in_flight: int) -> None:
         "(setting BPC_MAX_IN_FLIGHT); retry in 1 s"
     )
     detail = {"type": "server_busy", "loc": [], "msg": msg, "retry_after": 1}
-    body = json.dumps({"detail": [detail]}).encode()
+    body = json.dumps(error_body(503, [detail])).encode()
     headers = [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(body)).encode()),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -20,6 +21,41 @@ from app.engine.numbers import json_number
 log = logging.getLogger("backprop_circuits")
 
 _MAX_ECHO_CHARS = 200
+
+# RFC 9457's `title`: with no top-level `type` the problem type is "about:blank", whose title
+# should be the status's reason phrase. Written out as RFC 9110 names them, because Python's
+# http.HTTPStatus changed some between versions (422, 413 in 3.13) and answers must not.
+TITLES = {
+    400: "Bad Request",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    413: "Content Too Large",
+    414: "URI Too Long",
+    422: "Unprocessable Content",
+    429: "Too Many Requests",
+    499: "Client Closed Request",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+    504: "Gateway Timeout",
+}
+
+
+def error_title(status: int) -> str:
+    """The status's reason phrase (RFC 9110's, for every status the app or nginx gives)."""
+    if status in TITLES:
+        return TITLES[status]
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+def error_body(status: int, problems: list[dict[str, Any]]) -> dict[str, Any]:
+    """The one error envelope every layer answers (app, launcher, nginx): `detail`, the list of
+    problems, with RFC 9457's `title` and `status` beside it (docs/architecture.md, "Errors")."""
+    return {"detail": problems, "title": error_title(status), "status": status}
 
 
 def _safe_echo(value: Any, depth: int = 0) -> Any:
@@ -70,19 +106,20 @@ def _json_safe(value: Any) -> Any:
 
 async def _problem_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ProblemError)
-    content = _json_safe({"detail": [p.as_detail() for p in exc.problems]})
+    content = _json_safe(error_body(exc.status, [p.as_detail() for p in exc.problems]))
     return JSONResponse(status_code=exc.status, content=content)
 
 
 async def _validation_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = [_validation_detail(e) for e in exc.errors()[:20]]
-    return JSONResponse(status_code=422, content={"detail": errors})
+    return JSONResponse(status_code=422, content=error_body(422, errors))
 
 
 def _problem(status: int, type_: str, loc: str, msg: str, **headers: str) -> JSONResponse:
     detail = {"type": type_, "loc": [loc], "msg": msg}
-    return JSONResponse(status_code=status, content={"detail": [detail]}, headers=headers or None)
+    content = error_body(status, [detail])
+    return JSONResponse(status_code=status, content=content, headers=headers or None)
 
 
 def _routed(request: Request, path: str) -> bool:
@@ -107,9 +144,9 @@ def _not_found(request: Request) -> Any:
 
 
 async def _http_handler(request: Request, exc: Exception) -> Any:
-    """Starlette's 404, 405 and body-size 413 in the errors' list shape. The 413 (a body
-    without Content-Length, such as a streamed multipart upload, cut off while read) names the
-    setting instead of "Content Too Large"."""
+    """Starlette's 404, 405, body-size 413 and body-parsing 400 in the errors' list shape. The
+    413 (a body without Content-Length, such as a streamed multipart upload, cut off while read)
+    names the setting instead of "Content Too Large"."""
     assert isinstance(exc, HTTPException)
     if exc.status_code == 404:
         return _not_found(request)
@@ -117,12 +154,19 @@ async def _http_handler(request: Request, exc: Exception) -> Any:
         allow = next((v for k, v in (exc.headers or {}).items() if k.lower() == "allow"), "")
         msg = f"this endpoint takes {allow or 'another method'}, not {request.method[:16]}"
         return _problem(405, "method_not_allowed", "method", msg, **(exc.headers or {}))
-    if exc.status_code != 413:
+    if exc.status_code == 413:
+        limit = get_settings().max_body_bytes
+        msg = f"request body is over the limit of {limit} bytes (setting BPC_MAX_BODY_BYTES)"
+        detail = {"type": "limit_exceeded", "loc": ["body"], "msg": msg, "limit": limit}
+        return JSONResponse(status_code=413, content=error_body(413, [detail]))
+    if exc.status_code < 400:
         return await http_exception_handler(request, exc)
-    limit = get_settings().max_body_bytes
-    msg = f"request body is over the limit of {limit} bytes (setting BPC_MAX_BODY_BYTES)"
-    detail = {"type": "limit_exceeded", "loc": ["body"], "msg": msg, "limit": limit}
-    return JSONResponse(status_code=413, content={"detail": [detail]})
+    # FastAPI's 400 for a body its parser gave up on (JSON nested past Python's recursion
+    # limit, a malformed multipart upload): the same envelope, the text as Starlette gave it
+    msg = str(exc.detail)
+    if isinstance(exc.__cause__, RecursionError):
+        msg += ": it is nested too deeply"
+    return _problem(exc.status_code, "body_unreadable", "body", msg, **(exc.headers or {}))
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.cors import CorsPolicy
+from app.api.errors import error_body
 from app.core.config import get_settings
 
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -106,14 +107,17 @@ def _internal_error_body(request_id: str) -> dict[str, Any]:
         "msg": "internal server error; it has been logged with this request id",
         "request_id": request_id,
     }
-    return {"detail": [detail]}
+    return error_body(500, [detail])
 
 
 def _declared_body_too_large(scope: Scope, limit: int) -> tuple[int, dict[str, Any]] | None:
     """A 413 body when Content-Length alone shows the body is over the limit (nothing is read).
 
     Bodies without a Content-Length are still cut off by FastAPI's max_body_size while read.
+    A GET's or HEAD's body is never read, so it is never refused (their operations list no 413).
     """
+    if scope.get("method") in ("GET", "HEAD"):
+        return None
     for name, value in scope.get("headers", ()):
         if name == b"content-length":
             try:
@@ -129,7 +133,7 @@ def _declared_body_too_large(scope: Scope, limit: int) -> tuple[int, dict[str, A
 def _body_too_large(size: int, limit: int) -> tuple[int, dict[str, Any]]:
     msg = f"request body is {size} bytes, over the limit of {limit} (setting BPC_MAX_BODY_BYTES)"
     detail = {"type": "limit_exceeded", "loc": ["body"], "msg": msg, "limit": limit}
-    return 413, {"detail": [detail]}
+    return 413, error_body(413, [detail])
 
 
 def _is_json_body(scope: Scope) -> bool:
@@ -209,7 +213,8 @@ async def _screen_json_body(
             f"escape at byte {at}" if utf8 else f"at character {at} ({json.detect_encoding(body)})"
         )
         msg = f"the JSON body has an unpaired UTF-16 surrogate {where}: text must be valid Unicode"
-        return receive, (422, {"detail": [{"type": "unicode_error", "loc": ["body"], "msg": msg}]})
+        problem = {"type": "unicode_error", "loc": ["body"], "msg": msg}
+        return receive, (422, error_body(422, [problem]))
     replayed = False
 
     async def replay() -> Message:
@@ -348,7 +353,7 @@ class HardeningMiddleware:
             "msg": msg,
             "setting": "BPC_CORS_ORIGINS",
         }
-        await _send_json(send, 403, {"detail": [problem]})
+        await _send_json(send, 403, error_body(403, [problem]))
 
     def _log(self, scope: Scope, request_id: str, status: int, started: float) -> None:
         client = scope.get("client")
