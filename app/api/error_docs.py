@@ -118,6 +118,7 @@ ERROR_SCHEMA: dict[str, Any] = {
             "type": "array",
             "items": {"$ref": "#/components/schemas/Problem"},
             "minItems": 1,
+            "description": "What is wrong, one problem each (validation lists at most 20).",
         },
         "title": {
             "type": "string",
