@@ -102,7 +102,7 @@ def timed(expression: str, inputs: dict[str, Any], gradcheck: bool) -> float:
 def landscape() -> None:
     """The landscape jobs: predicted (app/landscape/cost.py) against measured, per request."""
     from app.landscape import cost as lcost
-    from app.landscape.jobs import _check, compute_loss, compute_slice, declared_sizes
+    from app.landscape.jobs import _check, compute_loss, compute_slice, request_sizes
     from app.schemas.landscape import LossRequest, SliceRequest
 
     big = BIG.but(max_landscape_nc=10**8, max_landscape_nd=10**8, max_landscape_n=10**7)
@@ -144,7 +144,7 @@ def landscape() -> None:
     )
     for name, request in requests:
         job = compute_loss if isinstance(request, LossRequest) else compute_slice
-        sizes = declared_sizes(request)
+        sizes = request_sizes(request)
         if isinstance(request, LossRequest):
             predicted = lcost.loss_cost(sizes, False, big)
         else:

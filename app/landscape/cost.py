@@ -13,21 +13,28 @@ from dataclasses import dataclass
 from app.core.errors import LimitError
 from app.core.limits import Cost, Limits
 from app.landscape.kinks import CHUNK_VALUES
+from app.landscape.loss_kind import LossKind
 from app.landscape.losses import LossSpec, kind_of
 
-# Calibrated with bench/cost_calibration.py --landscape (docs/deploy.md, "Sizing").
+# Answer bytes and memory: calibrated with bench/cost_calibration.py --landscape. Work: in units
+# of about 1 ns of one core here (BPC_WORK_UNITS_PER_SECOND assumes 2 ns, the safe side),
+# calibrated with bench/landscape_cost.py against each slice's measured CPU and wall time
+# (docs/deploy.md, "Sizing").
 B_NUMBER = 21  # a float in the answer, with its comma (FastAPI writes 17 significant digits)
 B_LISTED = 56  # a float while the answer is a Python list, and after validation a second copy
 B_BASE = 2_000
 M_BASE = 500_000
-W_NUMBER = 1_000  # tolist, validation against the response model, then json.dumps
+W_BASE = 1_000_000  # a job's fixed cost: building W and the directions, the answer's model
+W_NUMBER = 1_000  # a float in the answer: tolist, the response model, then json.dumps (most)
+MACS_PER_UNIT = 10  # a matrix product (X times W and the directions) on one BLAS thread
 W_LOSS = 25  # per score (N*C) for one loss and its gradient, beside the N*D*C products
-# A 2-D grid costs per score and grid point when the loss is sampled (softmax: a log-sum-exp
+# A grid costs per score (N*C) and grid point when the loss is sampled (softmax: a log-sum-exp
 # each) or per score and row when it is exact (SVM: each row an exact line, its kinks bucketed
-# into the columns): the loss's own LossKind.grid_work. The per-term lines of a 1-D slice are
-# sampled for every loss, at about a log-sum-exp's cost each.
-W_POINT = 40
-W_KINK = 60  # a 1-D slice: sorting and merging each term's kinks
+# into the columns): the loss's own LossKind.grid_work, per class too for an exact loss that is
+# an envelope of a line per class (not a hinge). The per-term lines of a 1-D slice are sampled
+# for every loss, at about a log-sum-exp's cost each.
+W_POINT = 25
+W_ROW = 50_000  # the numpy calls of a sampled grid row or of a chunk of exact rows, at any size
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +51,17 @@ def _cost(numbers: int, arrays: int, work: int) -> Cost:
     answer = B_BASE + B_NUMBER * numbers
     memory = M_BASE + 8 * arrays + B_LISTED * numbers + 2 * answer
     return Cost(answer, memory, work + W_NUMBER * numbers)
+
+
+def _products(s: Sizes, matrices: int) -> int:
+    """X (N x D) times `matrices` C x D matrices stacked (W and the directions)."""
+    return matrices * s.n * s.d * s.c // MACS_PER_UNIT
+
+
+def _line_work(kind: LossKind, s: Sizes) -> int:
+    """One exact line (a 1-D slice, a 2-D grid row): a hinge's kink is one division per score;
+    an envelope of C lines per example takes up to C - 1 steps over its N x C lines."""
+    return s.n * s.c * kind.grid_work * (1 if kind.hinge else s.c)
 
 
 def loss_cost(s: Sizes, gradcheck: bool, limits: Limits) -> Cost:
@@ -63,16 +81,20 @@ def slice_1d_cost(s: Sizes, steps: int, loss: str, limits: Limits, variant: str 
     """POST /slice, dims 1: the curve, the kinks (exact losses) and the per-term lines (small N*C)."""
     nc = s.n * s.c
     numbers = 2 * steps
-    work = 3 * s.n * s.d * s.c + W_LOSS * nc
+    work = W_BASE + _products(s, 2) + W_LOSS * nc
     kind = kind_of(LossSpec(loss, variant))
     if not kind.exact:
-        work += steps * nc * kind.grid_work
+        # the samples, and the gradient at W for the slope (one more pair of products)
+        work += steps * nc * kind.grid_work + _products(s, 2)
     else:
-        # at most one kink per hinge term (WW, one-vs-all) or C - 1 per example (structured)
+        # at most one kink per hinge term (WW, one-vs-all) or C - 1 per example (structured);
+        # how many fall in the range is known only after the work, so all of them are counted
+        # (a listed kink's three numbers, keys and Kink model cost about six numbers, measured)
         numbers += 6 * min(nc, limits.max_slice_kinks)
-        work += nc * W_KINK + steps * 20
+        work += _line_work(kind, s)
     if nc <= limits.max_term_lines:
-        numbers += steps * (nc + s.n)
+        # each example's L_i along the slice, and each hinge term's values (if it has hinges)
+        numbers += steps * (s.n + (nc if kind.term_values is not None else 0))
         work += steps * nc * W_POINT
     arrays = s.n * s.d + 2 * s.c * s.d + 8 * nc * min(s.c, 4)
     return _cost(numbers, arrays, work)
@@ -83,12 +105,14 @@ def slice_2d_cost(s: Sizes, steps: int, loss: str, variant: str) -> Cost:
     nc = s.n * s.c
     points = steps * steps
     numbers = points + 2 * steps
-    work = 4 * s.n * s.d * s.c + 20 * points
+    work = W_BASE + _products(s, 3) + W_LOSS * nc + 20 * points
     kind = kind_of(LossSpec(loss, variant))
     if not kind.exact:
-        work += points * nc * kind.grid_work
+        work += points * nc * kind.grid_work + steps * W_ROW  # the samples a row at a time
     else:
-        work += steps * nc * kind.grid_work + points * 10
+        # rows go through kinks.grid_rows in chunks of about CHUNK_VALUES values (two per score)
+        chunks = -(-steps // max(1, CHUNK_VALUES // (2 * nc)))
+        work += steps * _line_work(kind, s) + chunks * W_ROW + points * 10
     # the scores S0, S1, S2 and each row's terms, plus the row chunks (about 6 x CHUNK_VALUES)
     arrays = s.n * s.d + 3 * s.c * s.d + 20 * nc + points + 6 * CHUNK_VALUES
     return _cost(numbers, arrays, work)

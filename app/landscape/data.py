@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -106,6 +107,28 @@ def check_size(n: int, d: int, c: int, settings: Limits, loc: Loc) -> None:
         )
 
 
+Shape = tuple[int, int, int]
+
+
+# Each built-in's N, D and C from the request's n, d and c, without making any data: the cost
+# model predicts from these before the pool is asked (app/landscape/jobs.py), and each builder
+# below makes exactly this shape.
+def _cs231n_1d_shape(n: int | None, d: int | None, c: int | None) -> Shape:
+    return len(_CS231N_1D_X), len(_CS231N_1D_X[0]), 3
+
+
+def _toy_2d_shape(n: int | None, d: int | None, c: int | None) -> Shape:
+    return len(_TOY_2D_X), len(_TOY_2D_X[0]), 3
+
+
+def _blobs_shape(n: int | None, d: int | None, c: int | None) -> Shape:
+    return n or 60, d or 2, c or 3
+
+
+def _cifar_shaped_shape(n: int | None, d: int | None, c: int | None) -> Shape:
+    return n or 1000, 3073, 10
+
+
 def _cs231n_1d(n: int | None, d: int | None, c: int | None, seed: int, limits: Limits) -> Dataset:
     return Dataset(np.array(_CS231N_1D_X), np.array(_CS231N_1D_Y), 3, "cs231n-1d")
 
@@ -115,7 +138,7 @@ def _toy_2d(n: int | None, d: int | None, c: int | None, seed: int, limits: Limi
 
 
 def _blobs(n: int | None, d: int | None, c: int | None, seed: int, limits: Limits) -> Dataset:
-    n, d, c = n or 60, d or 2, c or 3
+    n, d, c = _blobs_shape(n, d, c)
     check_size(n, d, c, limits, ("body", "dataset"))
     return _random_dataset("blobs", n, d, c, seed)
 
@@ -123,9 +146,9 @@ def _blobs(n: int | None, d: int | None, c: int | None, seed: int, limits: Limit
 def _cifar_shaped(
     n: int | None, d: int | None, c: int | None, seed: int, limits: Limits
 ) -> Dataset:
-    n = n or 1000
-    check_size(n, 3073, 10, limits, ("body", "dataset"))
-    return _random_dataset("cifar-shaped", n, 3073, 10, seed)
+    n, d, c = _cifar_shaped_shape(n, d, c)
+    check_size(n, d, c, limits, ("body", "dataset"))
+    return _random_dataset("cifar-shaped", n, d, c, seed)
 
 
 # The built-in datasets: the schema, the page's menu, GET /datasets and the catalog read this
@@ -162,6 +185,20 @@ DATASETS = (
     ),
 )
 BUILTIN_DATASETS: dict[str, str] = {choice.name: choice.description for choice in DATASETS}
+# The shape of each row of DATASETS (a test checks every row has one that matches its data).
+SHAPES: dict[str, Callable[[int | None, int | None, int | None], Shape]] = {
+    "cs231n-1d": _cs231n_1d_shape,
+    "toy-2d": _toy_2d_shape,
+    "blobs": _blobs_shape,
+    "cifar-shaped": _cifar_shaped_shape,
+}
+
+
+def builtin_shape(name: str, n: int | None, d: int | None, c: int | None) -> Shape | None:
+    """N, D and C of a built-in dataset (before any bias column), or None for a name without
+    a shape (unknown: the job reports it)."""
+    shape = SHAPES.get(name)
+    return shape(n, d, c) if shape is not None else None
 
 
 def builtin_dataset(

@@ -7,13 +7,16 @@ and before the weights, scores or grid are made.
 
 from __future__ import annotations
 
+import math
+import re
+from collections import Counter
 from typing import Any
 
 from app.core.limits import Cost, Limits
 from app.landscape import cost
 from app.landscape.circuit import loss_program
 from app.landscape.cost import Sizes
-from app.landscape.data import Dataset, check_size
+from app.landscape.data import Dataset, builtin_shape, check_size
 from app.landscape.losses import LossSpec, evaluate, gradcheck
 from app.landscape.model import Setup, build_data, build_setup
 from app.landscape.optimize import optimize
@@ -23,25 +26,54 @@ from app.schemas.landscape import LandscapeRequest, LossRequest, OptimizeRequest
 LOC = ("body", "dataset")
 
 
-def declared_sizes(request: LandscapeRequest) -> Sizes:
-    """N, D and C as far as the request states them without building anything: a lower bound
-    of the real sizes, so a cost over budget on them is over budget for certain."""
+def request_sizes(request: LandscapeRequest) -> Sizes:
+    """N, D (the bias column included) and C of the request's data, without making it: a
+    built-in's from its row of the dataset table, inline X and y as they are, CSV text from its
+    lines. The route predicts the job's cost from these, so admission and the compute budget
+    charge what the job will do (a built-in's D and C are not in the request)."""
     spec = request.dataset
     bias = 1 if request.bias else 0
     w_rows = len(request.W) if request.W else 0
     w_cols = len(request.W[0]) if request.W and request.W[0] else 0
+    labels = max(spec.y) + 1 if spec.y else 0
+    shape = builtin_shape(spec.name, spec.n, spec.d, spec.c) if spec.name else None
+    if shape is not None:
+        return Sizes(shape[0], shape[1] + bias, shape[2])
     if spec.X is not None:
         n = len(spec.X)
         d = len(spec.X[0]) if spec.X else 0
     elif spec.csv is not None:
-        n = spec.csv.count("\n")  # a header line makes this one too many: see below
-        first = spec.csv.split("\n", 1)[0]
-        d = first.count(",")
-        n = max(0, n - 1)
+        n, d, labels = csv_sizes(spec.csv)
     else:
         n, d = spec.n or 1, spec.d or 1
-    c = spec.c or w_rows or (max(spec.y) + 1 if spec.y else 1)
+    # as build_data counts them: `c`, else W's rows, else the largest label + 1
+    c = spec.c or w_rows or labels
     return Sizes(max(1, n), max(1, d + bias, w_cols), max(1, c))
+
+
+# The last cell of each line that has a comma and is not a `#` comment: the label of a data row
+# (a header's reads as no number). One regular-expression pass over the text, so the route's
+# prediction costs no per-cell parsing on the event loop.
+_LAST_CELL = re.compile(r"^(?![ \t]*#).*,([^,\n]*)$", re.MULTILINE)
+
+
+def csv_sizes(text: str) -> tuple[int, int, int]:
+    """Data rows, features (columns before the label) and the largest label + 1 of CSV text, as
+    parse_csv would find them in a valid file (an invalid one is the job's 422 to report)."""
+    classes = rows = 0
+    for cell, count in Counter(_LAST_CELL.findall(text)).items():
+        try:
+            value = float(cell)
+        except ValueError:
+            continue
+        rows += count
+        if math.isfinite(value) and 0 <= value < 2**63:
+            classes = max(classes, int(value) + 1)
+    first = next(
+        (s for s in (line.strip() for line in text.splitlines()) if s and not s.startswith("#")),
+        "",
+    )
+    return rows, first.count(","), classes
 
 
 def sizes_of(data: Dataset) -> Sizes:
@@ -50,9 +82,9 @@ def sizes_of(data: Dataset) -> Sizes:
 
 def precheck(request: LandscapeRequest, limits: Limits) -> float:
     """The route's check before the pool: the data set's size limits (as the job checks them,
-    before the bias column), then the job's own cost, on the declared sizes. Returns the
-    job's predicted seconds (a lower bound, like the sizes), which the pool admits by."""
-    sizes = declared_sizes(request)
+    before the bias column), then the job's own cost, on the request's sizes. Returns the
+    job's predicted seconds, which the pool admits by and the client's budget is charged."""
+    sizes = request_sizes(request)
     check_size(sizes.n, sizes.d - (1 if request.bias else 0), sizes.c, limits, LOC)
     return _check(request, sizes, limits)
 

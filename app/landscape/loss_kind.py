@@ -53,7 +53,9 @@ class LossKind:
     with delta = 0 they are the part linear in the scores). `hinge` says K = 2 with the zero
     line first, max(0, m0 + m1*a), which the 2-D grid computes without an envelope. Without
     `line_terms` the loss is sampled point by point. `grid_work` is the cost model's element
-    operations per score (N*C): per grid row when exact, per grid point when sampled.
+    operations (about 1 ns each) per score (N*C): per grid row when exact, and per class too
+    when exact but not a hinge (an envelope of up to C lines per term); per grid point when
+    sampled (app/landscape/cost.py).
     """
 
     heading: str  # how the circuit program's comment names it

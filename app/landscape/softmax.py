@@ -46,9 +46,9 @@ def circuit_lines(
     return lines
 
 
-# A sampled grid point costs a log-sum-exp per score (bench/cost_calibration.py --landscape).
+# A sampled grid point costs a log-sum-exp per score, about 20 ns measured (bench/landscape_cost.py).
 SOFTMAX = LossKind(
-    heading="softmax", per_example=per_example, parts=parts, grid_work=40, circuit=circuit_lines
+    heading="softmax", per_example=per_example, parts=parts, grid_work=24, circuit=circuit_lines
 )
 
 

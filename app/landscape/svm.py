@@ -159,8 +159,9 @@ def _variant(name: str, grid_work: int) -> LossKind:
         heading=f"svm, {name}",
         per_example=per_example,
         parts=parts,
-        # Measured (bench/cost_calibration.py --landscape): an exact grid row costs about this
-        # per score, the structured variant's envelope of C lines about twice a hinge's.
+        # Measured (bench/landscape_cost.py): an exact grid row costs about this per score for
+        # a hinge, and for the structured variant's envelope of C lines this per score and class
+        # (up to C - 1 steps over the lines).
         grid_work=grid_work,
         line_terms=line_terms,
         hinge=name != "structured",
@@ -170,9 +171,9 @@ def _variant(name: str, grid_work: int) -> LossKind:
 
 
 KINDS = {
-    "ww": _variant("ww", 400),
-    "ova": _variant("ova", 400),
-    "structured": _variant("structured", 800),
+    "ww": _variant("ww", 30),
+    "ova": _variant("ova", 30),
+    "structured": _variant("structured", 20),
 }
 
 

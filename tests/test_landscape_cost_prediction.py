@@ -1,0 +1,237 @@
+"""The landscape route's cost prediction: the real N, D and C, each loss's work counted by hand.
+
+The route predicts a request's seconds before the pool is asked (app.landscape.jobs.precheck),
+and admission and each client's compute budget charge them; a built-in dataset's D and C are
+not in the request, so the prediction must read them from the dataset table. The expected work
+below is written out from N, D, C and the grid, term by term (docs/deploy.md, "Sizing"; the
+constants as calibrated with bench/landscape_cost.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.core.config import Settings
+from app.core.errors import LimitError
+from app.core.limits import Limits
+from app.landscape import cost
+from app.landscape.cost import Sizes
+from app.landscape.data import DATASETS, parse_csv, user_dataset
+from app.landscape.jobs import precheck, request_sizes, sizes_of
+from app.landscape.model import build_data
+from app.main import app
+from app.schemas.landscape import SliceRequest
+from tests.settings_override import overridden_settings
+
+SLICE = "/api/v1/landscape/slice"
+UNITS_PER_SECOND = 500_000_000  # BPC_WORK_UNITS_PER_SECOND's default
+# What the pages send: the landscape page's 1-D slice, and a 101 x 101 slice of cifar-shaped
+# with N = 1000 and the default loss (the SVM, WW), as bench/abuse.py's honest clients do.
+PAGE_1D = {"dataset": {"name": "cs231n-1d"}, "dims": 1, "steps": 201}
+PAGE_2D = {"dataset": {"name": "cifar-shaped", "n": 1000}, "dims": 2, "steps": 101}
+
+
+@pytest.fixture(scope="module")
+def api() -> Iterator[TestClient]:
+    with TestClient(app) as client:
+        yield client
+
+
+def predicted_work(body: dict[str, Any], limits: Limits | None = None) -> float:
+    """The route's predicted seconds, back in work units."""
+    return precheck(SliceRequest.model_validate(body), limits or Limits()) * UNITS_PER_SECOND
+
+
+# ---------------------------------------------------------------- the real sizes
+
+
+def test_cifar_shaped_is_predicted_on_3073_features_and_10_classes() -> None:
+    request = SliceRequest.model_validate(PAGE_2D)
+    assert request_sizes(request) == Sizes(1000, 3073, 10)
+    assert request_sizes(SliceRequest.model_validate({**PAGE_2D, "bias": True})) == Sizes(
+        1000, 3074, 10
+    )
+    # n is the request's; without it the dataset's 1000
+    small = {"dataset": {"name": "cifar-shaped", "n": 40}, "dims": 2, "steps": 11}
+    assert request_sizes(SliceRequest.model_validate(small)) == Sizes(40, 3073, 10)
+    default = {"dataset": {"name": "cifar-shaped"}}
+    assert request_sizes(SliceRequest.model_validate(default)) == Sizes(1000, 3073, 10)
+
+
+@pytest.mark.parametrize("bias", [False, True])
+@pytest.mark.parametrize("row", DATASETS, ids=lambda row: row.name)
+def test_every_builtin_dataset_is_predicted_at_the_shape_it_builds(row: Any, bias: bool) -> None:
+    """Every row of the dataset table, with and without the knobs it reads: a row added
+    without its shape in data.SHAPES fails here."""
+    knobs = {"n": 7, "d": 4, "c": 5, "seed": 2}
+    for dataset in ({"name": row.name}, {"name": row.name, **{k: knobs[k] for k in row.options}}):
+        request = SliceRequest.model_validate({"dataset": dataset, "bias": bias})
+        built = build_data(request.dataset.model_dump(), None, bias, Limits())
+        assert request_sizes(request) == sizes_of(built), dataset
+
+
+def test_inline_data_is_predicted_at_its_own_sizes() -> None:
+    X = [[0.5, 1.0, -1.0, 2.0]] * 6
+    body = {"dataset": {"X": X, "y": [0, 4, 1, 2, 0, 1]}, "bias": True}
+    assert request_sizes(SliceRequest.model_validate(body)) == Sizes(6, 5, 5)
+    with_c = {"dataset": {"X": X, "y": [0, 1, 1, 0, 0, 1], "c": 7}}
+    assert request_sizes(SliceRequest.model_validate(with_c)) == Sizes(6, 4, 7)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "x1,x2,label\n0.5,1.0,0\n-1,2,3\n\n# a comment, with commas, 7\n4,5,1\n",
+        "\ufeff1,2,0\r\n3,4,1\r\n5,6,2\r\n7,8,9\r\n",
+        "# notes first\n\n  1.5, 2, 3, 4 \n0,0,0,0\n",
+        "1,1e0\n2,3.0\n",  # labels written as floats
+    ],
+)
+def test_csv_text_is_predicted_at_the_sizes_parse_csv_finds(text: str) -> None:
+    X, y = parse_csv(text, ("body",))
+    data = user_dataset(X, y, None, ("body",), Limits())
+    request = SliceRequest.model_validate({"dataset": {"csv": text}})
+    assert request_sizes(request) == Sizes(data.n, data.d, data.num_classes)
+
+
+# ---------------------------------------------------------------- each loss's work by hand
+
+# blobs with N = 2000, D = 10, C = 10: N*C = 20,000 scores
+BLOBS = {"name": "blobs", "n": 2000, "d": 10, "c": 10}
+
+
+def grid_2d(line_work: int, sampled: int = 0) -> int:
+    """A 51 x 51 grid over BLOBS, given its rows' exact-line work or its points' sampled work."""
+    return (
+        1_000_000  # the job's fixed cost
+        + 3 * 2000 * 10 * 10 // 10  # X times W, D1 and D2, ten multiply-adds a unit
+        + 25 * 20_000  # the loss at W, per score
+        + 20 * 51 * 51  # the grid points' own arithmetic
+        # exact: each row's line, the rows' numpy calls in chunks of 131,072 // (2 * 20,000) = 3
+        # rows, and the kinks bucketed into the columns; sampled: every point, a row at a time
+        + (51 * line_work + 17 * 50_000 + 10 * 51 * 51 if not sampled else 0)
+        + (51 * 51 * sampled + 51 * 50_000 if sampled else 0)
+        + 1_000 * (51 * 51 + 2 * 51)  # the losses, alphas and betas in the answer
+    )
+
+
+@pytest.mark.parametrize(
+    ("loss", "variant", "expected"),
+    [
+        # a hinge per score: its kink and slope, 30 operations per score and row
+        ("svm", "ww", grid_2d(20_000 * 30)),
+        ("svm", "ova", grid_2d(20_000 * 30)),
+        # an envelope of C = 10 lines per example: up to C - 1 steps over its N x C lines
+        ("svm", "structured", grid_2d(20_000 * 10 * 20)),
+        # sampled: a log-sum-exp per score at every grid point, 24 each
+        ("softmax", "ww", grid_2d(0, sampled=20_000 * 24)),
+    ],
+)
+def test_each_loss_2d_grid_work_counted_by_hand(loss: str, variant: str, expected: int) -> None:
+    body = {"dataset": BLOBS, "dims": 2, "steps": 51, "loss": loss, "variant": variant}
+    assert predicted_work(body) == pytest.approx(expected, rel=1e-12)
+
+
+def line_1d(exact: bool, loss_work: int) -> int:
+    """A 1-D slice of 51 steps over BLOBS (N*C above BPC_MAX_TERM_LINES: no per-term lines)."""
+    kinks = 20_000  # at most one per score (hinge) or C - 1 per example: all are counted
+    return (
+        1_000_000
+        + 2 * 2000 * 10 * 10 // 10  # X times W and the direction
+        + 25 * 20_000
+        + loss_work
+        # a listed kink (three numbers, their keys, a model) costs about six numbers
+        + (1_000 * (2 * 51 + 6 * kinks) if exact else 1_000 * 2 * 51)
+    )
+
+
+@pytest.mark.parametrize(
+    ("loss", "variant", "expected"),
+    [
+        ("svm", "ww", line_1d(True, 20_000 * 30)),
+        ("svm", "ova", line_1d(True, 20_000 * 30)),
+        ("svm", "structured", line_1d(True, 20_000 * 10 * 20)),
+        # 51 samples of a log-sum-exp per score, and the gradient at W for the slope
+        ("softmax", "ww", line_1d(False, 51 * 20_000 * 24 + 2 * 2000 * 10 * 10 // 10)),
+    ],
+)
+def test_each_loss_1d_slice_work_counted_by_hand(loss: str, variant: str, expected: int) -> None:
+    body = {"dataset": BLOBS, "dims": 1, "steps": 51, "loss": loss, "variant": variant}
+    assert predicted_work(body) == pytest.approx(expected, rel=1e-12)
+
+
+def test_per_term_lines_are_counted_only_for_a_loss_that_has_them() -> None:
+    """toy-2d (9 examples, 3 classes: 27 scores) is small enough for per-term lines: each
+    example's L_i at every step for every loss, each hinge term's values only for a hinge loss."""
+    bodies = {
+        variant: {"dataset": {"name": "toy-2d"}, "dims": 1, "steps": 101, "variant": variant}
+        for variant in ("ww", "structured")
+    }
+    ww, structured = (predicted_work(body) for body in bodies.values())
+    # the same but for the 27 hinge lines of 101 values, and the envelope's C = 3 per score
+    assert ww - structured == pytest.approx(1_000 * 101 * 27 + 27 * 30 - 27 * 3 * 20, rel=1e-12)
+
+
+def test_the_pages_requests_counted_by_hand() -> None:
+    # cs231n-1d: N = 3, D = 1, C = 3, so 9 scores, few enough for per-term lines
+    one_d = (
+        1_000_000
+        + 2 * 3 * 1 * 3 // 10
+        + 25 * 9
+        + 9 * 30  # the exact line's hinges
+        + 201 * 9 * 25  # each term's values at every step
+        + 1_000 * (2 * 201 + 6 * 9 + 201 * (9 + 3))  # alphas, losses, 9 kinks, term and L_i lines
+    )
+    assert predicted_work(PAGE_1D) == pytest.approx(one_d, rel=1e-12)
+    # cifar-shaped, N = 1000: D = 3073 and C = 10 from the dataset, not the request
+    two_d = (
+        1_000_000
+        + 3 * 1000 * 3073 * 10 // 10
+        + 25 * 10_000
+        + 20 * 101 * 101
+        + 17 * 50_000  # 101 rows in chunks of 131,072 // (2 * 10,000) = 6
+        + 101 * 10_000 * 30
+        + 10 * 101 * 101
+        + 1_000 * (101 * 101 + 2 * 101)
+    )
+    assert predicted_work(PAGE_2D) == pytest.approx(two_d, rel=1e-12)
+
+
+# ---------------------------------------------------------------- the work limit and the budget
+
+
+def test_max_work_at_n_and_n_plus_one_is_checked_by_the_route(api: TestClient) -> None:
+    """The route refuses on the real sizes, before the pool: on the sizes the request states
+    (D = 1 and C = 1 for cifar-shaped) the work would have been about 15 times less."""
+    body = {"dataset": {"name": "cifar-shaped", "n": 50}, "dims": 2, "steps": 11}
+    request = SliceRequest.model_validate(body)
+    at = cost.slice_2d_cost(Sizes(50, 3073, 10), 11, "svm", "ww").work
+    assert precheck(request, Limits().but(max_work=at)) == at / UNITS_PER_SECOND
+    with pytest.raises(LimitError, match="BPC_MAX_WORK"):
+        precheck(request, Limits().but(max_work=at - 1))
+    with overridden_settings(max_work=at):
+        assert api.post(SLICE, json=body).status_code == 200
+    with overridden_settings(max_work=at - 1):
+        response = api.post(SLICE, json=body)
+    assert response.status_code == 413, response.text[:300]
+    [detail] = response.json()["detail"]
+    assert detail["setting"] == "max_work" and detail["got"] == at and detail["limit"] == at - 1
+    assert "BPC_MAX_WORK" in detail["msg"]
+
+
+def test_the_pages_requests_are_admitted_and_fit_a_students_budget(api: TestClient) -> None:
+    defaults = {name: field.default for name, field in Settings.model_fields.items()}
+    burst = defaults["compute_burst_seconds_per_client"]
+    per_minute = defaults["compute_seconds_per_client_per_minute"]
+    assert (burst, per_minute) == (1.5, 6.0)
+    one_d = precheck(SliceRequest.model_validate(PAGE_1D), Limits())
+    two_d = precheck(SliceRequest.model_validate(PAGE_2D), Limits())
+    # one of each at once, and a student slicing every 3 s for a minute (20 of each)
+    assert one_d + two_d <= burst
+    assert 20 * (one_d + two_d) <= per_minute
+    for body in (PAGE_1D, PAGE_2D):
+        assert api.post(SLICE, json=body).status_code == 200
