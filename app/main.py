@@ -18,6 +18,21 @@ from app.core.config import get_settings
 from app.core.paths import STATIC_DIR
 from app.presets import all_presets
 
+# The routers' tags, described in /openapi.json (README's API sections say more).
+OPENAPI_TAGS = [
+    {
+        "name": "circuits",
+        "description": "Expression circuits: evaluate one (forward and gate-by-gate backward), "
+        "the gate table, and the example presets.",
+    },
+    {
+        "name": "landscape",
+        "description": "Multiclass SVM and softmax loss of a linear classifier: the loss and "
+        "dW, exact slices with kinks, descent paths, datasets and the choices' catalog.",
+    },
+    {"name": "health", "description": "Liveness and readiness probes."},
+]
+
 
 def create_app() -> FastAPI:
     settings = get_settings()
@@ -26,6 +41,9 @@ def create_app() -> FastAPI:
         version=__version__,
         description="Forward and gate-by-gate backward passes of expression circuits, "
         "and multiclass SVM loss landscapes.",
+        # relative: a generated client calls whichever host served it the document
+        servers=[{"url": "/", "description": "The server that serves this document"}],
+        openapi_tags=OPENAPI_TAGS,
         max_body_size=settings.max_body_bytes,
         docs_url=None,  # self-hosted, CSP-clean docs pages: app/api/routes/docs.py
         redoc_url=None,

@@ -97,6 +97,9 @@ def ci_copy(tmp_path: Path, test_command: str, installed: tuple[str, ...]) -> tu
         "apt-get": f'echo "$@" >> "{apt_log}"',
         **{tool: "exit 0" for tool in installed},
     }
+    if "npm" in installed:  # records what .ci/run asks of npm
+        stubs["npm"] = f'echo "$@" >> "{tmp_path / "npm.log"}"'
+
     for name, body in stubs.items():
         stub = bin_dir / name
         stub.write_text(f"#!/bin/sh\n{body}\n")
@@ -116,10 +119,11 @@ def run_ci(repo: Path) -> subprocess.CompletedProcess[str]:
 
 
 ALL_TOOLS = ("chromium", "nginx", "redis-server")
+NODE_TOOLS = ("node", "npm")  # the TypeScript client's check
 
 
 def test_ci_runs_the_readme_test_command(tmp_path: Path) -> None:
-    repo, apt_log = ci_copy(tmp_path, "echo ran > ran.txt", ALL_TOOLS)
+    repo, apt_log = ci_copy(tmp_path, "echo ran > ran.txt", (*ALL_TOOLS, *NODE_TOOLS))
     result = run_ci(repo)
     assert result.returncode == 0, result.stderr
     assert (repo / "ran.txt").read_text() == "ran\n"  # in the repo's root, as the README says
@@ -132,7 +136,7 @@ def test_ci_installs_chromium_nginx_and_redis_when_one_is_missing(
     tmp_path: Path, missing: str
 ) -> None:
     installed = tuple(tool for tool in ALL_TOOLS if tool != missing)
-    repo, apt_log = ci_copy(tmp_path, "true", installed)
+    repo, apt_log = ci_copy(tmp_path, "true", (*installed, *NODE_TOOLS))
     result = run_ci(repo)
     assert result.returncode == 0, result.stderr
     update, install = apt_log.read_text().splitlines()
@@ -143,8 +147,20 @@ def test_ci_installs_chromium_nginx_and_redis_when_one_is_missing(
 @pytest.mark.parametrize("status", [1, 2, 5])
 def test_ci_fails_when_the_test_command_fails(tmp_path: Path, status: int) -> None:
     """Any failure fails CI, pytest's 5 (no tests collected) included, and says so."""
-    repo, _ = ci_copy(tmp_path, f"exit {status}", ALL_TOOLS)
+    repo, _ = ci_copy(tmp_path, f"exit {status}", (*ALL_TOOLS, *NODE_TOOLS))
     result = run_ci(repo)
     assert result.returncode == status
     assert f"FAILED: README's test command exited with {status}" in result.stderr
     assert ("collected no tests" in result.stderr) == (status == 5)
+
+
+def test_ci_installs_node_and_the_pinned_client_tools(tmp_path: Path) -> None:
+    """Without node, apt installs nodejs and npm; then npm ci installs the lockfile's versions."""
+    repo, apt_log = ci_copy(tmp_path, "true", (*ALL_TOOLS, "npm"))
+    result = run_ci(repo)
+    assert result.returncode == 0, result.stderr
+    update, install = apt_log.read_text().splitlines()
+    assert update == "update -qq"
+    assert set(install.split()) >= {"install", "nodejs", "npm"}
+    npm = (tmp_path / "npm.log").read_text().split()
+    assert npm[:3] == ["ci", "--prefix", "clients/typescript"]

@@ -4,37 +4,75 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, create_model, model_validator
 
 from app.engine.encode import AnswerPart
 
 # A JSON number, or the string a non-finite float64 is written as (RFC 8259 has no NaN).
-Number = float | Literal["Infinity", "-Infinity", "NaN"]
+NonFinite = Literal["Infinity", "-Infinity", "NaN"]
+Number = float | NonFinite
 # A scalar, or a tensor as nested lists of numbers.
 Value = Number | list[Any]
 FiniteNumber = Annotated[float, Field(strict=True, allow_inf_nan=False)]
+# A gate's fixed parameter: an axis, an exponent, a tuple of them, or an index's written form.
+Param = int | Number | str | list[int | Number]
+# Inputs by name, as the engine reads them: it checks each one and names the input in its 422,
+# so the schema only documents them (a number, or nested lists of numbers for a tensor).
+InputValues = Annotated[
+    dict[str, Any],
+    WithJsonSchema(
+        {
+            "type": "object",
+            "additionalProperties": {"anyOf": [{"type": "number"}, {"type": "array", "items": {}}]},
+        }
+    ),
+]
+# Fields kept for /api/v1 callers beside their consistent name (README "Compatibility").
+DEPRECATED: dict[str, Any] = {"deprecated": True}
+
+COURSE_EXAMPLE: dict[str, Any] = {"expression": "(x + y) * z", "inputs": {"x": -2, "y": 5, "z": -4}}
 
 
 class EvaluateRequest(BaseModel):
     """One expression circuit and the values of its inputs."""
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        json_schema_extra={
+            "examples": [
+                COURSE_EXAMPLE,
+                {
+                    "expression": "2 * (x*y + max(z, w))",
+                    "inputs": {"x": 3, "y": -4, "z": 2, "w": -1},
+                    "gradcheck": True,
+                },
+                {
+                    "expression": "dot = w0*x0 + w1*x1 + w2\nf = 1 / (1 + exp(-dot))",
+                    "inputs": {"w0": 2, "x0": -1, "w1": -3, "x1": -2, "w2": -3},
+                    "format": "compact",
+                },
+            ]
+        },
+    )
 
     expression: str = Field(
         description="An expression or a staged program (see README).", examples=["(x + y) * z"]
     )
-    inputs: dict[str, Any] = Field(
+    inputs: InputValues = Field(
         default_factory=dict,
         description="A finite number (or nested list of numbers, for tensors) per input name.",
         examples=[{"x": -2, "y": 5, "z": -4}],
     )
-    output_grad: FiniteNumber = Field(1.0, description="The gradient seeded at the output.")
+    output_grad: FiniteNumber = Field(
+        1.0, description="The gradient seeded at the output.", examples=[1.0]
+    )
     tie_break: Literal["split", "first"] = Field(
         "split", description="How max/min ties share the gradient: evenly, or all to the first."
     )
     gradcheck: bool = Field(False, description="Also compare against centred differences.")
     h: Annotated[float, Field(strict=True, gt=0, le=0.1, allow_inf_nan=False)] = Field(
-        1e-5, description="The centred-difference step for the gradient check."
+        1e-5, description="The centred-difference step for the gradient check.", examples=[1e-5]
     )
     format: Literal["verbose", "compact"] = Field(
         "verbose",
@@ -53,44 +91,56 @@ class EvaluateRequest(BaseModel):
 
 
 class Span(BaseModel):
-    line: int
-    col: int
-    end_line: int
-    end_col: int
+    """Where a node's text is in the expression (1-based lines and columns, end exclusive)."""
+
+    line: int = Field(description="The first line, from 1.")
+    col: int = Field(description="The first column, from 1, in code points.")
+    end_line: int = Field(description="The last line.")
+    end_col: int = Field(description="The column just after the text on end_line.")
 
 
 class NodeOut(BaseModel):
-    id: str
-    kind: Literal["input", "const", "gate"]
-    op: str | None
-    symbol: str
-    label: str | None
-    labels: list[str]
-    inputs: list[str]
-    value: Value
-    grad: Value
-    shape: list[int]
-    text: str
-    span: Span | None
-    param: Any = None
+    """One node of the circuit: an input, a constant or a gate, with its value and gradient."""
+
+    id: str = Field(description="The node's id (n0, n1, ...), used by edges and steps.")
+    kind: Literal["input", "const", "gate"] = Field(description="What the node is.")
+    op: str | None = Field(description="The gate's name in the gate table; null otherwise.")
+    symbol: str = Field(description="What the diagram draws on the node.")
+    label: str | None = Field(description="The first stage name given to this wire, if any.")
+    labels: list[str] = Field(description="Every stage name given to this wire.")
+    inputs: list[str] = Field(description="The ids of the node's inputs, in argument order.")
+    value: Value = Field(description="The forward value (a number, or nested lists).")
+    grad: Value = Field(description="The gradient of the output with respect to this wire.")
+    shape: list[int] = Field(description="The value's shape ([] for a scalar).")
+    text: str = Field(description="The node's excerpt of the expression.")
+    span: Span | None = Field(description="Where `text` is in the expression; null if nowhere.")
+    param: Param | None = Field(
+        None, description="The gate's fixed parameter (an axis, an exponent, an index); or null."
+    )
 
 
 class EdgeOut(BaseModel):
-    id: str
-    source: str
-    target: str
-    port: int
-    value: Value
+    """A wire from a node into one input port of a gate."""
+
+    id: str = Field(description="The edge's id.")
+    source: str = Field(description="The node whose value flows along the edge.")
+    target: str = Field(description="The gate it flows into.")
+    port: int = Field(description="The target's argument position, from 0.")
+    value: Value = Field(description="The source's value.")
     grad: Value = Field(description="The contribution that flowed back along this edge.")
-    shape: list[int]
+    shape: list[int] = Field(description="The value's shape ([] for a scalar).")
 
 
 class StepInput(BaseModel):
-    node: str
-    port: int
-    edge: str
-    local_grad: Value | None
-    contribution: Value
+    """What one backward step sends to one of its inputs."""
+
+    node: str = Field(description="The input node.")
+    port: int = Field(description="Its argument position in the step's gate.")
+    edge: str = Field(description="The edge the contribution flows back along.")
+    local_grad: Value | None = Field(
+        description="d(gate output)/d(this input); null for a vector-Jacobian gate."
+    )
+    contribution: Value = Field(description="upstream × local_grad: what this input receives.")
     accumulated: Value = Field(description="This input's gradient after adding the contribution.")
     uses: list[str] = Field(
         description="Nodes whose cached forward values the local gradient uses."
@@ -98,35 +148,45 @@ class StepInput(BaseModel):
 
 
 class KinkOut(BaseModel):
-    kind: str
-    convention: str
-    interval: list[list[float | str]]
-    count: int
-    text: str
+    """A step taken at a point where the gate is not differentiable, and the convention used."""
+
+    kind: str = Field(description="tie (max/min), relu0, abs0 or sqrt0.")
+    convention: str = Field(description="The convention applied, in words.")
+    interval: list[list[Number]] = Field(
+        description="The subgradient interval [lo, hi] the convention picks from, per element."
+    )
+    count: int = Field(description="How many elements sit on the kink.")
+    text: str = Field(description="The caption shown with the step.")
 
 
 class StepOut(BaseModel):
-    index: int
-    node: str
-    op: str
-    symbol: str
-    upstream: Value
-    inputs: list[StepInput]
-    rule: str
-    formula: str
-    kink: KinkOut | None
+    """One backward step: a gate receives its upstream gradient and sends one to each input."""
+
+    index: int = Field(description="The step's position in the backward pass, from 0.")
+    node: str = Field(description="The gate's node id.")
+    op: str = Field(description="The gate's name.")
+    symbol: str = Field(description="The gate's symbol.")
+    upstream: Value = Field(description="The gradient arriving at the gate's output.")
+    inputs: list[StepInput] = Field(description="What each input receives.")
+    rule: str = Field(description="The rule in words and numbers (distributes, routes, swaps).")
+    formula: str = Field(description="The local derivative as a formula.")
+    kink: KinkOut | None = Field(description="Set when the gate sits on a kink; else null.")
 
 
 class OutputOut(BaseModel):
-    value: Value
-    shape: list[int]
-    node: str
+    """The circuit's output wire."""
+
+    value: Value = Field(description="The output's value.")
+    shape: list[int] = Field(description="Its shape ([] for a scalar).")
+    node: str = Field(description="The output node's id.")
 
 
 class GradcheckInput(BaseModel):
-    name: str
-    analytic: Value
-    numeric: Value
+    """The analytic gradient of one input against centred differences."""
+
+    name: str = Field(description="The input's name.")
+    analytic: Value = Field(description="The gradient the backward pass gives.")
+    numeric: Value = Field(description="(f(x + h) - f(x - h)) / 2h, per element.")
     rel_error: float | None = Field(
         description="Worst relative error over the entries compared; null when none is finite."
     )
@@ -135,32 +195,73 @@ class GradcheckInput(BaseModel):
         description="The element with the worst relative error ([] for a scalar).",
     )
     passed: bool | None = Field(description="null when the input sits within h of a kink.")
-    near_kink: bool
-    status: Literal["pass", "fail", "kink", "not finite"]
+    near_kink: bool = Field(description="The input is within h of a kink, where it may differ.")
+    status: Literal["pass", "fail", "kink", "not finite"] = Field(
+        description="The verdict in one word."
+    )
     reason: str | None = Field(
         None, description="Why some entries were not compared (a non-finite gradient)."
     )
 
 
 class GradcheckOut(BaseModel):
-    h: float
-    tolerance: float
-    passed: bool
-    inputs: list[GradcheckInput]
+    """The gradient check: every input's analytic gradient against centred differences."""
+
+    h: float = Field(description="The centred-difference step used.")
+    tolerance: float = Field(description="The largest relative error that passes.")
+    passed: bool = Field(description="Every compared input passed.")
+    inputs: list[GradcheckInput] = Field(description="One entry per differentiable input.")
+
+
+class NonFiniteWarning(BaseModel):
+    """The first gate that produced a non-finite number of one kind, in one pass."""
+
+    # `pass` is a Python keyword: the attribute is pass_, the wire name (both ways) is "pass"
+    model_config = ConfigDict(validate_by_name=True, serialize_by_alias=True)
+
+    node: str = Field(description="The gate's node id.")
+    pass_: Literal["forward", "backward"] = Field(
+        alias="pass", description="The pass in which it appeared."
+    )
+    value: NonFinite = Field(description="The kind of number produced.")
+    msg: str = Field(description="The warning in words, naming the gate.")
+
+
+class LeftOutWarning(BaseModel):
+    """A stage or an input that does not feed the output, so the circuit leaves it out."""
+
+    node: None = Field(description="Always null: the part left out is not in the circuit.")
+    msg: str = Field(description="The warning in words, naming the stage and its line.")
+
+
+# Tried in order; they differ in `node` (null for a part left out), so one matches.
+CircuitWarning = NonFiniteWarning | LeftOutWarning
+
+
+class CircuitStats(BaseModel):
+    """The circuit's size and how it was run."""
+
+    gates: int = Field(description="The number of gate nodes.")
+    nodes: int = Field(description="The number of nodes (inputs, constants and gates).")
+    fast_path: bool = Field(description="The scalar fast path ran (no numpy per gate).")
 
 
 class EvaluateResponse(BaseModel):
-    expression: str
-    output: OutputOut
-    inputs: list[str]
-    nodes: list[NodeOut]
-    edges: list[EdgeOut]
-    forward: list[str]
-    backward: list[StepOut]
-    gradients: dict[str, Value]
-    warnings: list[dict[str, Any]]
-    stats: dict[str, Any]
-    gradcheck: GradcheckOut | None
+    """The verbose answer: every wire's value and gradient, and every backward step."""
+
+    expression: str = Field(description="The expression as received.")
+    output: OutputOut = Field(description="The output's value and node.")
+    inputs: list[str] = Field(description="Input names in first-use order.")
+    nodes: list[NodeOut] = Field(description="Every node, in creation order (inputs first).")
+    edges: list[EdgeOut] = Field(description="Every wire, with its value and contribution.")
+    forward: list[str] = Field(description="Node ids in the order the forward pass runs.")
+    backward: list[StepOut] = Field(description="The backward steps in the order they run.")
+    gradients: dict[str, Value] = Field(description="The output's gradient per input name.")
+    warnings: list[CircuitWarning] = Field(
+        description="Where non-finite numbers first appeared, and what was left out."
+    )
+    stats: CircuitStats = Field(description="The circuit's size.")
+    gradcheck: GradcheckOut | None = Field(description="The gradient check; null unless asked.")
     index_inputs: list[str] = Field(
         default_factory=list,
         description="Inputs used as an index (s[y]): integers, not differentiated; their "
@@ -200,14 +301,18 @@ class CompactNodes(BaseModel):
         description="Two numbers per node: its start in `expression` (code points) as the "
         "distance from the previous node's start, and its length (-1: no span)."
     )
-    value: list[Value]
-    grad: list[Value]
+    value: list[Value] = Field(description="Each node's forward value.")
+    grad: list[Value] = Field(description="Each node's gradient.")
     shape: dict[str, list[int]] = Field(description="Shapes of non-scalar nodes, by index.")
     label: list[int] = Field(description="The first stage name (in `strings`), -1 none.")
     labels: dict[str, list[int]] = Field(
         description="All stage names (in `strings`) of nodes that have more than one."
     )
-    param: dict[str, Any] = Field(description="Gate parameters (axis, exponent), by index.")
+    param: dict[str, Param] = Field(description="Gate parameters (axis, exponent), by index.")
+
+
+# A compact kink: [kind, convention] as indexes into `strings`, the interval, the count.
+CompactKink = tuple[int, int, list[list[Number]], int]
 
 
 class CompactSteps(BaseModel):
@@ -225,54 +330,105 @@ class CompactSteps(BaseModel):
     contribution: dict[str, list[Value]] = Field(
         description="Contributions of steps where they are not upstream × local (by step)."
     )
-    kink: dict[str, list[Any]] = Field(
+    kink: dict[str, CompactKink] = Field(
         description="By step: kind and convention (in `strings`), interval, count."
     )
     rule: list[int] = Field(description="The caption template of each step.")
     slots: list[int] = Field(description="Every step's slot texts (in `strings`), in order.")
 
 
+class GateFormula(BaseModel):
+    """How a gate used in the circuit is drawn and differentiated."""
+
+    symbol: str = Field(description="The gate's symbol.")
+    formula: str = Field(description="Its local derivative as a formula.")
+
+
 class CompactEvaluateResponse(BaseModel):
     """The same answer as EvaluateResponse, columnar; README 'The compact answer'."""
 
-    format: Literal["compact"]
-    version: int
-    expression: str
-    inputs: list[str]
-    index_inputs: list[str]
-    output: int
-    output_grad: Number
-    strings: list[str]
-    gates: dict[str, dict[str, str]] = Field(description="symbol and formula of each gate used.")
-    nodes: CompactNodes
-    steps: CompactSteps
+    format: Literal["compact"] = Field(description="Always compact: tells the two answers apart.")
+    version: int = Field(description="The compact format's version.")
+    expression: str = Field(description="The expression as received.")
+    inputs: list[str] = Field(description="Input names in first-use order.")
+    index_inputs: list[str] = Field(description="Inputs used as an index (not differentiated).")
+    output: int = Field(description="The output node's index.")
+    output_grad: Number = Field(description="The gradient seeded at the output.")
+    strings: list[str] = Field(description="Every distinct text; other fields index into it.")
+    gates: dict[str, GateFormula] = Field(description="symbol and formula of each gate used.")
+    nodes: CompactNodes = Field(description="The nodes, as columns.")
+    steps: CompactSteps = Field(description="The backward steps, as columns.")
     templates: list[str] = Field(description='Caption texts with "{}" where a slot goes.')
-    warnings: list[dict[str, Any]]
-    stats: dict[str, Any]
-    gradcheck: GradcheckOut | None
+    warnings: list[CircuitWarning] = Field(
+        description="Where non-finite numbers first appeared, and what was left out."
+    )
+    stats: CircuitStats = Field(description="The circuit's size.")
+    gradcheck: GradcheckOut | None = Field(description="The gradient check; null unless asked.")
+
+
+class ArityRange(BaseModel):
+    """A variadic gate's number of inputs."""
+
+    min: int = Field(description="The fewest inputs.")
+    max: int | None = Field(description="The most inputs; null for no limit.")
 
 
 class GateOut(BaseModel):
-    name: str
-    symbol: str
-    arity: int | dict[str, int | None]
-    derivative: str
-    rule: str
+    """One row of the gate table."""
+
+    name: str = Field(description="The gate's name (the `op` of nodes and steps).")
+    symbol: str = Field(description="What the diagram draws.")
+    arity: int | ArityRange = Field(description="How many inputs it takes.")
+    derivative: str = Field(description="Its local derivatives as formulas.")
+    rule: str = Field(description="The backward rule in the course's words.")
 
 
 class GatesResponse(BaseModel):
-    gates: list[GateOut]
+    """The gate table."""
+
+    gates: list[GateOut] = Field(description="Every gate, in table order.")
+
+
+class PresetExpected(BaseModel):
+    """What a preset's circuit gives, as checked by the tests (or by start-up, for a teacher's)."""
+
+    output: float | None = Field(None, description="The output's value.")
+    gradients: dict[str, float] | None = Field(
+        None, description="Scalar inputs' gradients by name, as `gradients` in the answer."
+    )
+    grads: dict[str, float] | None = Field(
+        None,
+        description="Deprecated: the same as `gradients` (the name a presets file uses).",
+        json_schema_extra=DEPRECATED,
+    )
+    grad_shapes: dict[str, list[int]] | None = Field(
+        None, description="Tensor inputs' gradient shapes by name."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _gradients_beside_grads(cls, data: Any) -> Any:
+        # one vocabulary: answers say `gradients`; `grads` stays for v1 callers
+        if isinstance(data, dict) and "grads" in data and "gradients" not in data:
+            return {**data, "gradients": data["grads"]}
+        return data
 
 
 class Preset(BaseModel):
-    id: str
-    title: str
-    description: str
-    expression: str
-    inputs: dict[str, Any]
-    expected: dict[str, Any] | None = None
-    source: str = "built-in"
+    """An example circuit with its inputs and expected values."""
+
+    id: str = Field(description="A stable id.")
+    title: str = Field(description="A short title for a menu.")
+    description: str = Field(description="What the example shows.")
+    expression: str = Field(description="The circuit, for POST /api/v1/circuits/evaluate.")
+    inputs: InputValues = Field(description="Its inputs: numbers or nested lists.")
+    expected: PresetExpected | None = Field(None, description="What it gives; null if unchecked.")
+    source: Literal["built-in", "teacher"] = Field(
+        "built-in", description="built-in, or teacher (from BPC_PRESETS_FILE)."
+    )
 
 
 class PresetsResponse(BaseModel):
-    presets: list[Preset]
+    """The examples: the course's first, then any teacher presets."""
+
+    presets: list[Preset] = Field(description="Every preset.")

@@ -30,7 +30,12 @@ def landscape_catalog() -> dict[str, list[dict[str, Any]]]:
     }
 
 
-@router.get("/catalog", response_model=CatalogResponse, summary="The landscape's choices")
+@router.get(
+    "/catalog",
+    operation_id="landscapeCatalog",
+    response_model=CatalogResponse,
+    summary="The landscape's choices",
+)
 def catalog() -> dict[str, list[dict[str, Any]]]:
     """Each loss, SVM variant, built-in dataset and optimizer: its name, label, description and
     the request fields it reads (`options`), so a page builds its menus from one source."""

@@ -12,7 +12,9 @@ from app.schemas.circuits import GatesResponse
 router = APIRouter(prefix="/api/v1", tags=["circuits"])
 
 
-@router.get("/gates", response_model=GatesResponse, summary="The gate table")
+@router.get(
+    "/gates", operation_id="listGates", response_model=GatesResponse, summary="The gate table"
+)
 def list_gates() -> dict[str, Any]:
     """Every gate's name, symbol, arity, derivative and the rule in the course's words."""
     return {"gates": gate_table()}

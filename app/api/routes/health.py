@@ -5,18 +5,33 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from app.schemas.health import ProbeAnswer
+
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz", summary="Liveness: the process answers")
+@router.get(
+    "/healthz",
+    operation_id="liveness",
+    response_model=ProbeAnswer,
+    response_model_exclude_none=True,
+    summary="Liveness: the process answers",
+)
 async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
 @router.get(
     "/readyz",
+    operation_id="readiness",
     summary="Readiness: the app can serve requests",
-    responses={503: {"description": "Not ready: starting, stopping, or job processes down"}},
+    responses={
+        200: {"model": ProbeAnswer},
+        503: {
+            "model": ProbeAnswer,
+            "description": "Not ready: starting, stopping, or job processes down",
+        },
+    },
 )
 async def readyz(request: Request) -> JSONResponse:
     """200 once the compute lanes are up; 503 with the reasons while the server starts or stops,

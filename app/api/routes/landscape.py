@@ -32,15 +32,32 @@ from app.schemas.landscape import (
 router = APIRouter(prefix="/api/v1/landscape", tags=["landscape"])
 
 
-@router.get("/datasets", response_model=list[DatasetInfo], summary="The built-in datasets")
+@router.get(
+    "/datasets",
+    operation_id="listDatasets",
+    response_model=list[DatasetInfo],
+    summary="The built-in datasets",
+)
 def datasets() -> list[dict[str, str]]:
     """Names and descriptions of the built-in datasets (`cifar-shaped` is synthetic)."""
     return [{"name": name, "description": text} for name, text in BUILTIN_DATASETS.items()]
 
 
-@router.post("/datasets/csv", response_model=UploadedDataset, summary="Parse an uploaded CSV")
+@router.post(
+    "/datasets/csv",
+    operation_id="uploadDatasetCsv",
+    response_model=UploadedDataset,
+    summary="Parse an uploaded CSV",
+    # FastAPI names the multipart body's schema itself (Body_uploadDatasetCsv), so the body is
+    # described here
+    openapi_extra={"requestBody": {"description": "multipart/form-data with one part, `file`."}},
+)
 def upload_csv(
-    settings: SettingsDep, limits: LimitsDep, file: Annotated[UploadFile, File()]
+    settings: SettingsDep,
+    limits: LimitsDep,
+    file: Annotated[
+        UploadFile, File(description="CSV text: features, then the label in the last column.")
+    ],
 ) -> dict[str, Any]:
     """A CSV file (label in the last column, optional header line) as `X` and `y` for requests."""
     text = file.file.read(settings.max_body_bytes + 1).decode("utf-8", "replace")
@@ -55,7 +72,12 @@ def upload_csv(
     }
 
 
-@router.post("/loss", response_model=LossResponse, summary="Loss, per-example terms and dW")
+@router.post(
+    "/loss",
+    operation_id="landscapeLoss",
+    response_model=LossResponse,
+    summary="Loss, per-example terms and dW",
+)
 async def loss(request: LossRequest, limits: LimitsDep) -> dict[str, Any]:
     """Total, data and regularization loss, each L_i, the margins with their active terms, and
     the analytic gradient dW (the regularizer's part is 2*reg*W); with `gradcheck`, central
@@ -66,6 +88,7 @@ async def loss(request: LossRequest, limits: LimitsDep) -> dict[str, Any]:
 
 @router.post(
     "/slice",
+    operation_id="landscapeSlice",
     response_model=SliceResponse,
     response_model_exclude_none=True,
     summary="A 1-D or 2-D slice of the loss",
@@ -79,6 +102,7 @@ async def loss_slice(request: SliceRequest, limits: LimitsDep) -> dict[str, Any]
 
 @router.post(
     "/optimize",
+    operation_id="landscapeOptimize",
     response_model=OptimizeResponse,
     response_model_exclude_none=True,
     summary="Random search, random local search, GD or SGD, projected on a slice plane",
@@ -90,7 +114,12 @@ async def run_optimizer(request: OptimizeRequest, limits: LimitsDep) -> dict[str
     return await run_heavy(compute_optimizer_path, request, limits, predicted_s=seconds)
 
 
-@router.post("/circuit", response_model=CircuitResponse, summary="The loss as a circuit program")
+@router.post(
+    "/circuit",
+    operation_id="landscapeCircuit",
+    response_model=CircuitResponse,
+    summary="The loss as a circuit program",
+)
 async def loss_circuit(request: LandscapeRequest, limits: LimitsDep) -> dict[str, Any]:
     """For a small problem: the loss as a staged program for POST /api/v1/circuits/evaluate,
     with the weights as named inputs (W{c}_{d}), plus the landscape engine's loss and dW."""

@@ -13,7 +13,12 @@ from app.schemas.circuits import PresetsResponse
 router = APIRouter(prefix="/api/v1", tags=["circuits"])
 
 
-@router.get("/presets", response_model=PresetsResponse, summary="Example circuits")
+@router.get(
+    "/presets",
+    operation_id="listPresets",
+    response_model=PresetsResponse,
+    summary="Example circuits",
+)
 def list_presets(settings: SettingsDep) -> dict[str, Any]:
     """The course's examples (every circuit in the reference file) and any teacher presets."""
     return {"presets": all_presets(settings.presets_file)}

@@ -1,0 +1,209 @@
+/**
+ * Every /api/v1 endpoint called with a typed body, its answer and its errors read with types
+ * generated from /openapi.json by openapi-typescript (`schema.d.ts`, not committed).
+ *
+ * tests/test_typescript_client.py generates the types from the app and type-checks this file
+ * with `tsc --noEmit --strict`; it is never run. A field renamed or retyped in the document, an
+ * endpoint added without a call here, or a looser schema (the @ts-expect-error lines) fails it.
+ */
+import type { components, operations, paths } from "./schema";
+
+type Schemas = components["schemas"];
+type OperationId = keyof operations;
+
+// Each operation's address: a new operation in the document is a compile error until it is here.
+const ADDRESS = {
+  liveness: "/healthz",
+  readiness: "/readyz",
+  listGates: "/api/v1/gates",
+  listPresets: "/api/v1/presets",
+  evaluateCircuit: "/api/v1/circuits/evaluate",
+  listDatasets: "/api/v1/landscape/datasets",
+  uploadDatasetCsv: "/api/v1/landscape/datasets/csv",
+  landscapeLoss: "/api/v1/landscape/loss",
+  landscapeSlice: "/api/v1/landscape/slice",
+  landscapeOptimize: "/api/v1/landscape/optimize",
+  landscapeCircuit: "/api/v1/landscape/circuit",
+  landscapeCatalog: "/api/v1/landscape/catalog",
+} as const satisfies Record<OperationId, keyof paths>;
+
+/** The JSON an operation's response with this status carries, whatever its media type. */
+type Answer<K extends OperationId, S extends number> = operations[K]["responses"] extends {
+  [status in S]: { content: infer C };
+}
+  ? C[keyof C]
+  : never;
+/** The JSON body an operation takes. */
+type Body<K extends OperationId> = operations[K] extends {
+  requestBody: { content: { "application/json": infer B } };
+}
+  ? B
+  : never;
+/** Every error, from every layer, has this one shape. */
+type ErrorBody = Answer<"evaluateCircuit", 422>;
+
+type Result<K extends OperationId> =
+  | { ok: true; data: Answer<K, 200> }
+  | { ok: false; status: number; error: ErrorBody };
+
+async function send<K extends OperationId>(id: K, init: RequestInit): Promise<Result<K>> {
+  const response = await fetch(ADDRESS[id], init);
+  const json: unknown = await response.json();
+  if (response.ok) return { ok: true, data: json as Answer<K, 200> };
+  return { ok: false, status: response.status, error: json as ErrorBody };
+}
+
+function get<K extends OperationId>(id: K): Promise<Result<K>> {
+  return send(id, { method: "GET" });
+}
+
+function post<K extends OperationId>(id: K, body: Body<K>): Promise<Result<K>> {
+  return send(id, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(body),
+  });
+}
+
+/** Where and what: a parse error's line and column, a limit's setting, a busy server's wait. */
+export function describe(error: ErrorBody): string {
+  return error.detail
+    .map((problem) => {
+      const where = problem.line !== undefined ? ` at line ${problem.line}, col ${problem.col}` : "";
+      const setting = problem.setting ? ` (${problem.setting}: ${problem.got} > ${problem.limit})` : "";
+      const caret = problem.excerpt ? `\n${problem.excerpt}\n${problem.caret ?? ""}` : "";
+      const kind: string = problem.type;
+      return `${kind} ${problem.loc.join(".")}${where}: ${problem.msg}${setting}${caret}`;
+    })
+    .join("\n");
+}
+
+const number = (value: Schemas["OutputOut"]["value"]): number =>
+  typeof value === "number" ? value : typeof value === "string" ? Number(value) : NaN;
+
+export async function circuits(): Promise<string[]> {
+  const seen: string[] = [];
+  const live = await get("liveness");
+  const ready = await get("readiness");
+  if (live.ok && ready.ok) seen.push(`${live.data.status} ${ready.data.status}`);
+
+  const gates = await get("listGates");
+  if (gates.ok) {
+    for (const gate of gates.data.gates) {
+      const arity = typeof gate.arity === "number" ? `${gate.arity}` : `${gate.arity.min}+`;
+      seen.push(`${gate.name} ${gate.symbol} ${arity}: ${gate.rule}`);
+    }
+  }
+
+  const presets = await get("listPresets");
+  if (presets.ok) {
+    for (const preset of presets.data.presets) {
+      const gradients: Record<string, number> = preset.expected?.gradients ?? {};
+      seen.push(`${preset.id} (${preset.source}): ${Object.keys(gradients).join(", ")}`);
+    }
+  }
+
+  // the course's example: (x + y) * z at x = -2, y = 5, z = -4
+  const answer = await post("evaluateCircuit", {
+    expression: "(x + y) * z",
+    inputs: { x: -2, y: 5, z: -4 },
+    gradcheck: true,
+  });
+  if (!answer.ok) return [describe(answer.error)];
+  const result = answer.data;
+  if ("strings" in result) {
+    seen.push(`compact: ${result.strings.length} strings, output node ${result.output}`);
+  } else {
+    seen.push(`output ${number(result.output?.value ?? "NaN")}`);
+    for (const step of result.backward ?? []) {
+      const kink = step.kink ? ` (${step.kink.kind}: ${step.kink.interval[0]?.join(" to ")})` : "";
+      const sent = step.inputs.map((input) => `${input.node} += ${JSON.stringify(input.contribution)}`);
+      seen.push(`${step.rule}${kink}: ${sent.join(", ")}`);
+    }
+    for (const warning of result.warnings ?? []) {
+      seen.push("pass" in warning ? `${warning.pass}: ${warning.value} at ${warning.node}` : warning.msg);
+    }
+    const check = result.gradcheck;
+    if (check) seen.push(...check.inputs.map((i) => `${i.name} ${i.status} ${i.rel_error ?? "-"}`));
+    const stats = result.stats;
+    if (stats) seen.push(`${stats.gates} gates, fast path ${stats.fast_path}`);
+  }
+
+  // a parse error: where it is, typed
+  const bad = await post("evaluateCircuit", { expression: "(x + ", inputs: { x: 1 } });
+  if (!bad.ok) {
+    const first = bad.error.detail[0];
+    const line: number | undefined = first?.line;
+    const col: number | undefined = first?.col;
+    seen.push(`${bad.status} at ${line}:${col} ${first?.excerpt ?? ""}`);
+  }
+  return seen;
+}
+
+export async function landscape(csv: Blob): Promise<string[]> {
+  const seen: string[] = [];
+  const catalog = await get("landscapeCatalog");
+  if (catalog.ok) seen.push(...catalog.data.datasets.map((row) => `${row.name}: ${row.options.join(",")}`));
+  const datasets = await get("listDatasets");
+  if (datasets.ok) seen.push(...datasets.data.map((row) => row.name));
+
+  const form = new FormData();
+  form.append("file", csv, "points.csv");
+  const uploaded = await send("uploadDatasetCsv", { method: "POST", body: form });
+  if (!uploaded.ok) return [describe(uploaded.error)];
+  const { X, y } = uploaded.data;
+
+  const W = [[0.3], [-0.2], [0.6]];
+  const loss = await post("landscapeLoss", { dataset: { name: "cs231n-1d" }, W, gradcheck: true });
+  if (loss.ok) {
+    const dW: number[][] = loss.data.grad_W;
+    const worst: number | undefined = loss.data.gradcheck?.rel_error;
+    seen.push(`loss ${loss.data.loss}, dW ${JSON.stringify(dW)}, worst ${worst}`);
+    seen.push(`L_i ${loss.data.per_example.join(" ")}`);
+  }
+  const own = await post("landscapeLoss", { dataset: { X, y, c: 3 }, loss: "softmax", reg: 0.1 });
+  if (!own.ok) seen.push(describe(own.error));
+
+  const line = await post("landscapeSlice", {
+    dataset: { name: "cs231n-1d" },
+    W,
+    direction: "axis",
+    axis: [0, 0],
+    range: [-2, 2],
+    samples: 9,
+  });
+  if (line.ok) {
+    const interval: [number, number] | undefined = line.data.subgradient?.interval;
+    const kinks = (line.data.kinks ?? []).map((k) => `${k.alpha}: ${k.slope_left} to ${k.slope_right}`);
+    const lines = (line.data.per_example_lines ?? []).map((l) => `L_${l.i}: ${l.values.length}`);
+    seen.push(`subgradient ${interval}`, ...kinks, ...lines);
+  }
+  const grid = await post("landscapeSlice", {
+    dataset: { name: "blobs", n: 30, d: 2, c: 3, seed: 1 },
+    dims: 2,
+    directions: ["random", "random"],
+    beta_range: [-1, 1],
+    samples: 11,
+  });
+  if (grid.ok) seen.push(`${grid.data.betas?.length} rows of ${grid.data.alphas.length}`);
+
+  const run = await post("landscapeOptimize", { dataset: { name: "toy-2d" }, strategy: "sgd", steps: 20 });
+  if (run.ok) seen.push(`${run.data.steps_taken} steps, diverged ${run.data.diverged}, off ${run.data.path.off_plane[0]}`);
+
+  const circuit = await post("landscapeCircuit", { dataset: { name: "cs231n-1d" }, W });
+  if (circuit.ok) {
+    const again = await post("evaluateCircuit", { expression: circuit.data.expression, inputs: circuit.data.inputs });
+    if (again.ok && !("strings" in again.data)) seen.push(`${again.data.gradients?.["W0_0"]}`);
+  }
+  return seen;
+}
+
+// The document is as strict as the server: each of these must fail to compile.
+// @ts-expect-error a fixed dataset has no `n`
+export const fixedWithN: Body<"landscapeLoss"> = { dataset: { name: "cs231n-1d", n: 5 } };
+// @ts-expect-error a 1-D slice takes `direction`, not `directions`
+export const oneWithTwo: Body<"landscapeSlice"> = { dims: 1, dataset: { name: "toy-2d" }, directions: ["random", "random"] };
+// @ts-expect-error a 2-D slice takes `directions`, not `direction`
+export const twoWithOne: Body<"landscapeSlice"> = { dims: 2, dataset: { name: "toy-2d" }, direction: "random" };
+// @ts-expect-error the tie break is split or first
+export const badTie: Body<"evaluateCircuit"> = { expression: "max(x, y)", tie_break: "random" };
