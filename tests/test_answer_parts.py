@@ -223,3 +223,44 @@ def test_answer_budget_at_n_and_n_plus_one_with_parts(client: TestClient) -> Non
         detail = response.json()["detail"][0]
         assert detail["setting"] == "max_answer_bytes" and "BPC_MAX_ANSWER_BYTES" in detail["msg"]
         assert detail["got"] == at and detail["limit"] == at - 1
+
+
+# ---------------------------------------------------------------- /loss without W
+
+
+LOSS = "/api/v1/landscape/loss"
+
+
+def test_loss_leaves_w_out_only_when_asked(client: TestClient) -> None:
+    """One example x = 1 of class 0, W = (1, 1.5): scores (1, 1.5), the SVM margin of class 1
+    is 1.5 - 1 + 1 = 1.5, so L = 1.5 and dW = (-x, +x) = (-1, 1)."""
+    body = {"dataset": {"X": [[1.0]], "y": [0]}, "W": [[1.0], [1.5]], "bias": False, "reg": 0}
+    echoed = client.post(LOSS, json=body).json()
+    assert echoed["W"] == [[1.0], [1.5]]  # the default answer still echoes W (README: v1)
+    assert echoed["loss"] == 1.5 and echoed["grad_W"] == [[-1.0], [1.0]]
+    bare = client.post(LOSS, json={**body, "include_W": False})
+    assert bare.status_code == 200
+    assert bare.json() == {**echoed, "W": None}
+    assert client.post(LOSS, json={**body, "include_W": True}).json() == echoed
+
+
+def test_loss_without_w_is_smaller_by_w_for_cifar_shaped(client: TestClient) -> None:
+    body = {"dataset": {"name": "cifar-shaped", "n": 1000}, "seed": 1}
+    echoed = client.post(LOSS, json=body)
+    bare = client.post(LOSS, json={**body, "include_W": False})
+    assert echoed.status_code == bare.status_code == 200
+    W = echoed.json()["W"]
+    assert (len(W), len(W[0])) == (10, 3073)  # C x D, the bias column included
+    # W's text as sent: between "W": and the next field, "n"
+    start = echoed.content.index(b'"W":') + len(b'"W":')
+    w_bytes = echoed.content.index(b',"n":', start) - start
+    assert json.loads(echoed.content[start : start + w_bytes]) == W
+    assert len(echoed.content) - len(bare.content) == w_bytes - len(b"null")
+    assert w_bytes > 600_000 and len(bare.content) < len(echoed.content) - 600_000
+
+
+def test_include_w_is_a_loss_field_only(client: TestClient) -> None:
+    body = {"dataset": {"name": "cs231n-1d"}, "dims": 1, "include_W": False}
+    response = client.post("/api/v1/landscape/slice", json=body)
+    assert response.status_code == 422
+    assert ["body", "include_W"] in [d["loc"] for d in response.json()["detail"]]

@@ -139,7 +139,7 @@ def compute_loss(request: LossRequest, limits: Limits) -> dict[str, Any]:
             result.probabilities.tolist() if small and result.probabilities is not None else None
         ),
         "grad_W": result.grad_W.tolist(),
-        "W": W.tolist(),
+        "W": W.tolist() if request.include_W else None,
         "n": setup.data.n,
         "d": setup.data.d,
         "c": setup.data.num_classes,

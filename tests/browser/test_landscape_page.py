@@ -426,3 +426,24 @@ def test_the_url_table_takes_its_choices_from_the_tables(page: Page) -> None:
     assert values["variant"] == list(names(SVM_VARIANTS))
     assert values["dataset"] == [*names(DATASETS), "custom"]
     assert values["method"] == [*names(OPTIMIZERS), "none"]
+
+
+def test_the_moved_w_loss_is_asked_for_without_echoing_w(page: Page) -> None:
+    """The page reads only the numbers of the moved W's /loss answer (it sent that W), so it
+    asks with include_W false and the answer's W is null (issue 17, item 3)."""
+
+    def moved_loss(response: Any) -> bool:
+        return response.url.endswith("/api/v1/landscape/loss") and "include_W" in (
+            response.request.post_data or ""
+        )
+
+    with page.expect_response(moved_loss) as loss:
+        page.goto("/landscape?view=2d&dataset=toy-2d&ca=0.5")
+    page.wait_for_selector("body[data-ready]")
+    body = json.loads(loss.value.request.post_data or "{}")
+    assert body["include_W"] is False and len(body["W"]) == 3  # toy-2d: C = 3, W sent
+    answer = loss.value.json()
+    assert answer["W"] is None
+    expect(page.locator('#ls-readout dd[data-key="loss"]')).to_have_attribute(
+        "data-value", str(answer["loss"])
+    )
