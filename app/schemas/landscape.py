@@ -315,7 +315,21 @@ _ONLY_1D = ("direction", "axis")
 _ONLY_2D = ("directions", "axes", "beta_range")
 
 
+SLICE_EXAMPLES = [
+    {  # README: the exact slice along W[0][0] of the notes' three-point example
+        "dataset": {"name": "cs231n-1d"},
+        "W": [[0.3], [-0.2], [0.6]],
+        "direction": "axis",
+        "axis": [0, 0],
+        "range": [-2, 2],
+        "samples": 9,
+    },
+    {"dataset": {"name": "toy-2d"}, "dims": 2, "range": [-1, 1], "samples": 21},
+]
+
+
 def _slice_variants(schema: dict[str, Any]) -> None:
+    schema["examples"] = SLICE_EXAMPLES
     fields = set(schema["properties"])
     one_of_variants(
         schema,
