@@ -106,3 +106,32 @@ def test_the_gradient_check_table_is_hidden_while_the_check_is_off(page: Page) -
     open_view(page, "x * y", {"x": 3, "y": -2})
     expect(page.locator("#gradcheck table")).to_be_hidden()
     expect(page.locator("#gradcheck .gradcheck-summary")).to_contain_text("Turn on")
+
+
+# Moves x's slider one step per animation frame, as a drag does, and counts the evaluations
+# drawn while it is still moving; stops once three have been drawn (or after `limit` frames).
+DRAG = """async (limit) => {
+  const slider = document.querySelector("#inputs-body tr:first-child input[type=range]");
+  const svg = document.getElementById("circuit");
+  const drawn = () => Number(svg.dataset.evaluations || 0);
+  const start = drawn();
+  let frames = 0;
+  while (frames < limit && drawn() - start < 3) {
+    await new Promise(requestAnimationFrame);
+    slider.value = String(Number(slider.value) + 0.01);
+    slider.dispatchEvent(new Event("input", { bubbles: true }));
+    frames += 1;
+  }
+  return { frames, drawn: drawn() - start, last: Number(slider.value) };
+}"""
+
+
+def test_a_slider_drag_redraws_while_it_moves(page: Page) -> None:
+    # before: every input event restarted a 100 ms timer, so a drag drew only at its end
+    open_view(page, "x * y", {"x": 1, "y": 2})
+    result = page.evaluate(DRAG, 3000)
+    assert result["drawn"] >= 3, result
+    assert result["frames"] < 3000, result
+    # once the drag stops, the last values are drawn: x * y with y = 2
+    last = result["last"]
+    expect(page.locator("#status")).to_have_text(f"Output {round(2 * last, 4):g}")

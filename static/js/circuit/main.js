@@ -22,7 +22,8 @@ import { bindInputs, createStore } from "../common/store.js";
 
 const $ = (id) => document.getElementById(id);
 // A change to these properties asks for a new evaluation after this many ms of quiet (typing settles first).
-const EVALUATE_AFTER_MS = { expression: 200, outputGrad: 200, inputs: 100, tieBreak: 0, gradcheck: 0 };
+// (inputs: sliders and value fields go out live, see evaluateLive)
+const EVALUATE_AFTER_MS = { expression: 200, outputGrad: 200, inputs: 0, tieBreak: 0, gradcheck: 0 };
 
 const store = createStore(PROPERTIES, { place: "hash" });
 
@@ -67,8 +68,35 @@ function schedule(delay) {
   debounce = setTimeout(evaluate, delay);
 }
 
+// Live values (a slider being dragged): at most one request in flight, and when its answer is
+// drawn the latest values go out at once. The diagram keeps up with the drag at the server's
+// pace, with no timer that a steady stream of input events keeps restarting, and no queue.
+let sent = 0; // evaluations started; the one whose number this is, is the latest
+let inFlight = false;
+let pending = false; // values changed while a request was in flight
+
+function evaluateLive() {
+  clearTimeout(debounce);
+  if (inFlight) pending = true;
+  else evaluate();
+}
+
 async function evaluate() {
   clearTimeout(debounce);
+  const mine = ++sent;
+  inFlight = true;
+  pending = false;
+  try {
+    await evaluateOnce();
+  } finally {
+    if (mine === sent) {
+      inFlight = false;
+      if (pending && requestKey(store.get()) !== answeredKey) evaluate();
+    }
+  }
+}
+
+async function evaluateOnce() {
   const body = requestBody(store.get());
   setStatus("Evaluating…");
   let answer;
@@ -177,7 +205,11 @@ store.subscribe((state, changed) => {
   if (changed.has("speed")) player.speed = state.speed;
   if (changed.has("predict")) animation.setPredict(state.predict);
   const delays = [...changed].map((name) => EVALUATE_AFTER_MS[name]).filter((ms) => ms !== undefined);
-  if (delays.length && requestKey(state) !== answeredKey) schedule(Math.min(...delays));
+  const live = changed.has("inputs") && delays.length === 1; // only values moved: keep up
+  if (delays.length && requestKey(state) !== answeredKey) {
+    if (live) evaluateLive();
+    else schedule(Math.min(...delays));
+  }
   else if (changed.has("collapse") && shown.response) show(shown.response, state.inputs);
 });
 
