@@ -249,3 +249,38 @@ def test_a_warning_names_its_pass(client: TestClient) -> None:
     warnings = client.post("/api/v1/circuits/evaluate", json=body).json()["warnings"]
     assert warnings[0]["pass"] == "forward" and warnings[0]["value"] == "Infinity"
     assert "exp" in warnings[0]["msg"]
+
+
+def test_a_teacher_presets_tensor_expectations_are_served_typed(
+    tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from app.core.config import get_settings
+    from app.main import create_app
+
+    # by hand: s = W @ x = [1 - 2, 3 - 4], L = -2; dL/dW = [x, x] by rows; dL/dx = W^T 1 = [4, 6]
+    expected = {"output": -2.0, "grads": {"W": [[1, -1], [1, -1]], "x": [4, 6]}, "tolerance": 1e-4}
+    preset = {
+        "id": "tiny_layer",
+        "title": "A tiny layer",
+        "description": "W @ x summed",
+        "expression": "s = W @ x\nL = sum(s)",
+        "inputs": {"W": [[1, 2], [3, 4]], "x": [1, -1]},
+        "expected": expected,
+    }
+    path = tmp_path / "presets.json"
+    path.write_text(json.dumps([preset]))
+    monkeypatch.setenv("BPC_PRESETS_FILE", str(path))
+    get_settings.cache_clear()
+    try:
+        with TestClient(create_app()) as teacher_client:
+            response = teacher_client.get("/api/v1/presets")
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
+    assert response.status_code == 200, response.text
+    (mine,) = [p for p in response.json()["presets"] if p["id"] == "tiny_layer"]
+    assert mine["source"] == "teacher" and mine["expected"]["tolerance"] == 1e-4
+    assert mine["expected"]["gradients"] == mine["expected"]["grads"] == expected["grads"]
+    assert mine["expected"]["output"] == -2.0

@@ -392,17 +392,22 @@ class GatesResponse(BaseModel):
 class PresetExpected(BaseModel):
     """What a preset's circuit gives, as checked by the tests (or by start-up, for a teacher's)."""
 
-    output: float | None = Field(None, description="The output's value.")
-    gradients: dict[str, float] | None = Field(
-        None, description="Scalar inputs' gradients by name, as `gradients` in the answer."
+    output: Value | None = Field(None, description="The output's value (nested lists: a tensor).")
+    gradients: dict[str, Value] | None = Field(
+        None, description="Inputs' gradients by name, as `gradients` in the answer."
     )
-    grads: dict[str, float] | None = Field(
+    grads: dict[str, Value] | None = Field(
         None,
         description="Deprecated: the same as `gradients` (the name a presets file uses).",
         json_schema_extra=DEPRECATED,
     )
     grad_shapes: dict[str, list[int]] | None = Field(
         None, description="Tensor inputs' gradient shapes by name."
+    )
+    tolerance: float | None = Field(
+        None,
+        description="A teacher preset's relative tolerance: |got - want| <= tolerance * "
+        "max(1, |want|) (default 1e-9).",
     )
 
     @model_validator(mode="before")
