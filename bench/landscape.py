@@ -194,7 +194,9 @@ def main() -> None:
         return len(kinks)
 
     exact_best, _, kink_count = best_of(args.repeats, analysis)
-    one_d = {**request, "dims": 1, "direction": "random", "steps": 1001}
+    # a 1-D slice refuses the 2-D slice's `directions`
+    plane = {key: value for key, value in request.items() if key != "directions"}
+    one_d = {**plane, "dims": 1, "direction": "random", "steps": 1001}
 
     def one_d_api() -> dict:
         response = client.post("/api/v1/landscape/slice", json=one_d)
