@@ -192,6 +192,22 @@ def test_a_crash_is_a_500_in_the_envelope_with_the_request_id() -> None:
     assert "a bug" not in response.text
 
 
+def test_a_malformed_upload_is_a_400_in_the_envelope(
+    in_process: tuple[TestClient, Recorded],
+) -> None:
+    """Starlette's multipart parser gives up (no boundary): its 400 had a string `detail`."""
+    client, _ = in_process
+    response = client.post(
+        "/api/v1/landscape/datasets/csv",
+        content=b"1,0\n",
+        headers={"content-type": "multipart/form-data"},
+    )
+    assert response.status_code == 400
+    (problem,) = check_envelope(response)["detail"]
+    assert (problem["type"], problem["loc"]) == ("body_unreadable", ["body"])
+    assert "boundary" in problem["msg"]
+
+
 def test_a_refused_preflight_is_the_envelope(in_process: tuple[TestClient, Recorded]) -> None:
     client, _ = in_process
     response = client.options(
