@@ -183,6 +183,8 @@ def test_predicted_bytes_of_each_part_are_never_under(
         answer = evaluate_job({**request, "parts": parts}, ROOMY)
         cost = predicted(expression, inputs, gradcheck, parts)
         assert size(answer) <= cost.answer_bytes <= whole.answer_bytes, (name, parts)
+        # and not far over: at most 2x, plus the fixed allowance for warnings and braces
+        assert cost.answer_bytes <= 2 * size(answer) + 2_000, (name, parts, size(answer))
         assert cost.memory_bytes <= whole.memory_bytes and cost.work <= whole.work
 
 
