@@ -135,3 +135,40 @@ def test_a_slider_drag_redraws_while_it_moves(page: Page) -> None:
     # once the drag stops, the last values are drawn: x * y with y = 2
     last = result["last"]
     expect(page.locator("#status")).to_have_text(f"Output {round(2 * last, 4):g}")
+
+
+def test_constants_get_no_gradient_row_caption_or_question(page: Page) -> None:
+    # 2 * x + 1 at x = 3: dx = 2 (hand: d/dx (2x + 1) = 2); the constants 2 and 1 get nothing
+    open_view(page, "2 * x + 1", {"x": 3})
+    assert step_label(page) == (4, 4)
+    grads = page.eval_on_selector_all(
+        "#circuit .wire-label",
+        "els => els.map(e => [e.querySelector('.value').firstChild.textContent,"
+        " e.querySelector('.grad').classList.contains('hidden') ? null"
+        " : e.querySelector('.grad').firstChild.textContent])",
+    )
+    by_value = {value: grad for value, grad in grads}
+    assert by_value["3"] == "2"  # x
+    assert by_value["2"] is None and by_value["1"] is None  # the constants: value only
+    assert by_value["6"] == "1"  # 2 * x
+    # the steps table: one row per learnable input (2 * x at the add, x at the multiply)
+    rows = page.locator("#steps-body tr")
+    expect(rows).to_have_count(2)
+    assert [rows.nth(i).locator("td").nth(2).inner_text() for i in range(2)] == ["2 * x", "x"]
+    # no caption line talks about d(2) or d(1), at any step
+    page.click("#restart")
+    seen = []
+    for _ in range(4):
+        page.click("#step-forward")
+        seen.append(page.locator("#caption-lines").inner_text())
+    text = "\n".join(seen)
+    assert "dx += local gradient · upstream = 2 · 1 = 2" in text
+    assert "d(2)" not in text and "d(1)" not in text and "d2" not in text
+    # predict mode asks about x only at the multiply, and nothing about the 1 at the add
+    open_view(page, "2 * x + 1", {"x": 3}, s=2, p=1)
+    page.click("#play")
+    form = page.locator("#predict-form")
+    expect(form).to_be_visible()
+    fields = form.locator(".predict-fields label")
+    expect(fields).to_have_count(1)
+    expect(fields.first).to_have_text("d(2 * x) contribution ")

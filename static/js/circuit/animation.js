@@ -2,7 +2,7 @@
 
 import { captionFor, checkPrediction } from "./caption.js";
 import { fmt } from "./format.js";
-import { buildPrediction } from "./panels.js";
+import { askedInputs, buildPrediction } from "./panels.js";
 import { Player } from "./player.js";
 import { frameAt } from "./timeline.js";
 
@@ -92,7 +92,9 @@ export class AnimationController {
       // tensor steps are not asked: their gradients are matrices, shown in the heatmaps
       const scalar =
         steps[i].phase === "backward" && steps[i].backward.inputs.every((x) => !Array.isArray(x.contribution));
-      if (scalar && !this.predicted.has(i)) return i;
+      // a gate whose inputs are all constants has nothing to ask
+      const asks = scalar && askedInputs(this.circuit, steps[i]).length > 0;
+      if (asks && !this.predicted.has(i)) return i;
     }
     return Infinity;
   }
@@ -159,7 +161,7 @@ export class AnimationController {
     if (stepIndex === null) return;
     const step = this.timeline.steps[stepIndex];
     const fields = [...$("predict-form").querySelectorAll(".predict-fields input")];
-    const verdicts = step.backward.inputs.map((input, k) => {
+    const verdicts = askedInputs(this.circuit, step).map((input, k) => {
       const result = checkPrediction(fields[k].value, input.contribution);
       return result.ok ? `✓ ${fmt(input.contribution)} is right` : `✗ the answer is ${fmt(input.contribution)}`;
     });

@@ -12,6 +12,9 @@ export function nodeName(node) {
   return node.label || node.text || node.symbol;
 }
 
+/** A constant (2, the 0 of max(0, s)): it gets no gradient worth showing, asking or adding up. */
+export const isConstant = (node) => Boolean(node) && node.kind === "const";
+
 /** "dx" for a plain name, "d(x + y)" for an expression. */
 export function gradName(node) {
   const name = nodeName(node);
@@ -51,8 +54,9 @@ function backwardCaption(circuit, byId, timeline, stepIndex, step) {
     for (const id of input.uses || []) uses.add(id);
     // a tensor step's rule (from the server) already states the shapes; numbers are in the heatmaps
     if (tensor) continue;
-    receive(input); // in port order, so x * x shows both halves of dx arriving
     const target = byId.get(input.node);
+    if (isConstant(target)) continue; // nothing flows on from a constant: no d(2) line
+    receive(input); // in port order, so x * x shows both halves of dx arriving
     const name = gradName(target);
     lines.push(
       `${name} += local gradient · upstream = ${paren(input.local_grad)} · ${paren(b.upstream)} = ${fmt(input.contribution)}`,

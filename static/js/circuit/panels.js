@@ -1,6 +1,6 @@
 /** Side panels: the gradient check, the nudge result, the predict-mode prompt. */
 
-import { gradName } from "./caption.js";
+import { gradName, isConstant } from "./caption.js";
 import { fmtAny, fullAny, toNumber } from "./format.js";
 import { indexOf } from "./model.js";
 
@@ -82,6 +82,12 @@ export function predictedChange(gradients, step = 0.01) {
   return step * sumOfSquares(Object.values(gradients));
 }
 
+/** The inputs of a backward step predict mode asks about: never a constant. */
+export function askedInputs(circuit, step) {
+  const byId = indexOf(circuit).nodes;
+  return step.backward.inputs.filter((input) => !isConstant(byId.get(input.node)));
+}
+
 /** Builds the predict-mode prompt for a backward step: one field per input of the gate. */
 export function buildPrediction(form, circuit, step) {
   const byId = indexOf(circuit).nodes;
@@ -89,7 +95,7 @@ export function buildPrediction(form, circuit, step) {
   const b = step.backward;
   form.querySelector(".predict-heading").textContent =
     `Predict: the ${b.symbol} gate has upstream gradient ${fmtAny(b.upstream)}. What will each highlighted input wire receive?`;
-  const rows = b.inputs.map((input, k) => {
+  const rows = askedInputs(circuit, step).map((input, k) => {
     const label = document.createElement("label");
     label.textContent = `${gradName(byId.get(input.node))} contribution `;
     const field = document.createElement("input");

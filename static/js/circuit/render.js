@@ -95,7 +95,7 @@ export class CircuitView {
       entry.title.textContent = `${name}: value ${full(n.value)}, gradient ${full(n.grad)}`;
       entry.g.setAttribute("aria-label", entry.title.textContent);
     }
-    const edges = indexOf(circuit).edges;
+    const { edges, nodes } = indexOf(circuit);
     const out = nodeById(circuit, circuit.output.node);
     for (const [id, w] of this.wires) {
       const e =
@@ -104,8 +104,10 @@ export class CircuitView {
           : edges.get(id);
       if (!e) continue;
       const tensor = Boolean(e.shape && e.shape.length);
+      // a constant's wire shows its value only: no gradient flows on from it
+      w.constant = id !== OUTPUT_WIRE && nodes.get(w.layout.source)?.kind === "const";
       w.valueText.data = fmtValue(e.value, e.shape);
-      w.gradText.data = tensor ? `∇ ${e.shape.join("×")}` : fmt(id === OUTPUT_WIRE && out ? out.grad : e.grad);
+      w.gradText.data = w.constant ? "" : tensor ? `∇ ${e.shape.join("×")}` : fmt(id === OUTPUT_WIRE && out ? out.grad : e.grad);
       w.valueTitle.textContent = tensor ? `value: ${e.shape.join("×")} tensor (click for a heatmap)` : `value ${full(e.value)}`;
       w.gradTitle.textContent = tensor
         ? `gradient: ${e.shape.join("×")} tensor (click for a heatmap)`
@@ -142,8 +144,8 @@ export class CircuitView {
             ? revealed(timeline.outputGradStep, frame.done)
             : revealed(timeline.gradStep[id] ?? Infinity, frame.done);
         w.value.classList.toggle("hidden", !valueKnown);
-        w.grad.classList.toggle("hidden", !gradKnown);
-        w.path.classList.toggle("has-grad", gradKnown);
+        w.grad.classList.toggle("hidden", !gradKnown || w.constant);
+        w.path.classList.toggle("has-grad", gradKnown && !w.constant);
       }
       for (const [id, n] of this.nodes) {
         n.g.classList.toggle("pending", !revealed(timeline.valueStep[id], frame.done));

@@ -1,6 +1,6 @@
 /** The table of backward steps, kept in sync with the animation; clicking a row jumps to its step. */
 
-import { nodeName } from "./caption.js";
+import { isConstant, nodeName } from "./caption.js";
 import { fmtAny as fmt, fullAny as full } from "./format.js";
 import { indexOf } from "./model.js";
 
@@ -39,11 +39,18 @@ export class StepsTable {
     this.timeline = timeline;
     this.byId = indexOf(circuit).nodes;
     const backward = timeline.steps.filter((s) => s.phase === "backward");
-    this.rowCount = backward.reduce((n, s) => n + s.backward.inputs.length, 0);
+    this.rowCount = backward.reduce((n, s) => n + this.rowsOf(s.backward).length, 0);
     this.windowed = this.rowCount > ALL_ROWS_UP_TO;
     this.window = null;
     this.current = -2;
     if (!this.windowed) this.build(timeline.forwardCount, timeline.steps.length);
+  }
+
+  /** The inputs a step lists: its gate's inputs but constants (nothing flows on from a 2), or
+   * all of them when every input is a constant. */
+  rowsOf(b) {
+    const learnable = b.inputs.filter((input) => !isConstant(this.byId.get(input.node)));
+    return learnable.length ? learnable : b.inputs;
   }
 
   build(from, to) {
@@ -55,7 +62,7 @@ export class StepsTable {
     for (let stepIndex = from; stepIndex < to; stepIndex++) {
       const b = timeline.steps[stepIndex].backward;
       const gate = byId.get(b.node);
-      b.inputs.forEach((input, k) => {
+      this.rowsOf(b).forEach((input, k) => {
         const row = document.createElement("tr");
         row.dataset.step = String(stepIndex);
         row.tabIndex = 0;
