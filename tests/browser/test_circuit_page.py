@@ -109,9 +109,10 @@ def test_every_preset_renders(page: Page, live_server: str) -> None:
                 if not isinstance(value, list)
                 else (json.loads(field.input_value()) == value)
             )
-        for name, grad in preset["expected"].get("grads", {}).items():
+        # a field the preset has no numbers for is null in the answer (or, before 0.2.0, absent)
+        for name, grad in (preset["expected"].get("gradients") or {}).items():
             assert response["gradients"][name] == pytest.approx(grad, rel=1e-9, abs=1e-12)
-        for name, shape in preset["expected"].get("grad_shapes", {}).items():
+        for name, shape in (preset["expected"].get("grad_shapes") or {}).items():
             # a tensor wire is labelled with its shape, 5×3, instead of a number
             source = next(
                 n["id"] for n in response["nodes"] if n["kind"] == "input" and n["symbol"] == name
