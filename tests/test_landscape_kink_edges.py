@@ -156,4 +156,4 @@ def test_a_1d_slice_starting_on_a_kink(
     body = response.json()
     assert body["losses"] == pytest.approx(losses, abs=1e-12)
     # the one-sided slopes at W (a = 0): the hinge's argument moves by m1 per unit of a
-    assert body["subgradient"] == {"left": left, "right": right}
+    assert body["subgradient"] == {"interval": [left, right], "left": left, "right": right}
