@@ -377,3 +377,21 @@ def test_yaml_exponent_without_a_dot_is_text_and_the_message_says_so(tmp_path: P
     )
     [preset] = load_teacher_presets(_write(tmp_path, "p.yaml", entry % "1.0e-4"))
     assert preset["expected"]["tolerance"] == 1e-4
+
+
+def test_a_tensor_preset_with_a_tolerance_is_served(tmp_path: Path, use_presets_file) -> None:
+    """GET /api/v1/presets answers the teacher's tensors and expected values as written."""
+    from fastapi.testclient import TestClient
+
+    from app.main import create_app
+
+    expected = {"output": -3, "grads": {"W": [[1, -1], [1, -1], [1, -1]]}, "tolerance": 1e-4}
+    use_presets_file(_write(tmp_path, "p.json", json.dumps([{**MATRIX, "expected": expected}])))
+    with TestClient(create_app()) as client:
+        response = client.get("/api/v1/presets")
+    assert response.status_code == 200, response.text[:300]
+    [mine] = [p for p in response.json()["presets"] if p["id"] == "matrix"]
+    assert mine["inputs"] == {"W": [[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]], "x": [1.0, -1.0]}
+    assert mine["expected"]["output"] == -3.0
+    assert mine["expected"]["gradients"]["W"] == [[1.0, -1.0], [1.0, -1.0], [1.0, -1.0]]
+    assert mine["expected"]["tolerance"] == 1e-4
