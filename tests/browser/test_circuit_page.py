@@ -118,8 +118,8 @@ def test_every_preset_renders(page: Page, live_server: str) -> None:
                 n["id"] for n in response["nodes"] if n["kind"] == "input" and n["symbol"] == name
             )
             labels = page.locator(f'#circuit .wire-label[data-source="{source}"] .value')
-            assert labels.first.evaluate("e => e.firstChild.textContent") == "×".join(
-                map(str, shape)
+            assert labels.first.evaluate("e => e.firstChild.textContent") == "[{}]".format(
+                "×".join(map(str, shape))
             )
         screenshot(page, f"circuit-preset-{preset['id']}")
 

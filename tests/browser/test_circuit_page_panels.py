@@ -205,11 +205,12 @@ def test_tensor_wire_opens_heatmaps(page: Page, live_server: str) -> None:
     w1 = next(n for n in response["nodes"] if n["kind"] == "input" and n["symbol"] == "W1")
     edge = next(e for e in response["edges"] if e["source"] == w1["id"])
     label = page.locator(f'#circuit .wire-label[data-edge="{edge["id"]}"]')
-    assert label.locator(".value").evaluate("e => e.firstChild.textContent") == "4×3"
+    # a shape in brackets, never a bare number that reads as a value (issue 12, item 7)
+    assert label.locator(".value").evaluate("e => e.firstChild.textContent") == "[4×3]"
     label.click()
     dialog = page.locator("#heatmap-dialog")
     expect(dialog).to_be_visible()
-    expect(dialog.locator("#heatmap-title")).to_have_text("Tensor wire 4×3")
+    expect(dialog.locator("#heatmap-title")).to_have_text("Tensor wire W1: [4×3]")
     values, grads = dialog.locator("table.heatmap").all()
     expect(values.locator("tr")).to_have_count(4)
     first_row = values.locator("tr").first.locator("td").all_inner_texts()

@@ -32,7 +32,9 @@ export function full(v) {
 
 /** Formats a value that may be a tensor: tensors show their shape (5×3) instead of a number. */
 export function fmtValue(v, shape) {
-  if (shape && shape.length) return shape.join("×");
+  // a tensor's shape in brackets, as the captions write it ([3], [5×10]): never a bare 3 that
+  // reads as a value beside a scalar's 3.2
+  if (shape && shape.length) return `[${shape.join("×")}]`;
   return fmt(v);
 }
 

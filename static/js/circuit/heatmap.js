@@ -1,5 +1,6 @@
 /** Tensor wires: the value and the gradient as small heatmaps with their numbers, in a dialog. */
 
+import { nodeName } from "./caption.js";
 import { fmt, toNumber } from "./format.js";
 import { OUTPUT_WIRE } from "./layout.js";
 import { edgeById, nodeById } from "./model.js";
@@ -48,7 +49,10 @@ export function showHeatmaps(dialog, circuit, edgeId) {
         }
       : edgeById(circuit, edgeId);
   if (!edge) return;
-  dialog.querySelector("#heatmap-title").textContent = `Tensor wire ${(edge.shape || []).join("×")}`;
+  // the wire is named by what carries it (W1, s = W @ x, the output), then its shape
+  const source = edgeId === OUTPUT_WIRE ? nodeById(circuit, circuit.output.node) : nodeById(circuit, edge.source);
+  const where = edgeId === OUTPUT_WIRE ? `the output, ${nodeName(source)}` : nodeName(source);
+  dialog.querySelector("#heatmap-title").textContent = `Tensor wire ${where}: [${(edge.shape || []).join("×")}]`;
   dialog.querySelector(".heatmaps").replaceChildren(heatmap("value", asRows(edge.value)), heatmap("gradient", asRows(edge.grad)));
   dialog.showModal();
 }
