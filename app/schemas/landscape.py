@@ -207,7 +207,7 @@ class LandscapeRequest(BaseModel):
     bias: bool = Field(False, description="append a constant-1 column (the bias trick)")
     loss: LossName = Field("svm", description="The loss (GET /api/v1/landscape/catalog).")
     variant: VariantName = Field(
-        "ww", description="The SVM's variant: ww Weston-Watkins, ova one-vs-all, cs Crammer-Singer."
+        "ww", description="The SVM's variant (loss svm; see the catalog's variants)."
     )
     delta: Bounded = Field(1.0, description="The SVM's margin.")
     reg: Finite = Field(0.0, ge=0, le=BOUND, description="L2 strength: reg_loss = reg * sum(W²).")
