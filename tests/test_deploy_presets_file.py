@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import struct
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -336,7 +337,8 @@ def test_a_file_the_server_cannot_read_says_so_and_how_to_fix_it() -> None:
         path.chmod(0o000)
         message = _load_as_container_user(path)
         assert f"presets file {path}: cannot read it: permission denied for uid " in message
-        assert "mode 000" in message and f"container's user is uid {CONTAINER_UID}" in message
+        assert "it is mode 000, owner uid " in message
+        assert f"container's user is uid {CONTAINER_UID}" in message
         assert "chmod 644" in message
         path.chmod(0o644)  # the fix the message gives
         assert _load_as_container_user(path) == "loaded"
@@ -395,3 +397,37 @@ def test_a_tensor_preset_with_a_tolerance_is_served(tmp_path: Path, use_presets_
     assert mine["expected"]["output"] == -3.0
     assert mine["expected"]["gradients"]["W"] == [[1.0, -1.0], [1.0, -1.0], [1.0, -1.0]]
     assert mine["expected"]["tolerance"] == 1e-4
+
+
+def _deny_container_user(path: Path) -> None:
+    """A POSIX ACL entry that refuses uid 10001 while the mode still reads 644: what an SELinux
+    label does to a container, made here without SELinux (ext4 and tmpfs keep such ACLs)."""
+
+    def entry(tag: int, perm: int, uid: int = 0xFFFFFFFF) -> bytes:
+        return struct.pack("<HHI", tag, perm, uid)
+
+    user_obj, user, group_obj, mask, other = 0x01, 0x02, 0x04, 0x10, 0x20
+    acl = struct.pack("<I", 2) + entry(user_obj, 6) + entry(user, 0, CONTAINER_UID)
+    acl += entry(group_obj, 4) + entry(mask, 4) + entry(other, 4)
+    os.setxattr(path, "system.posix_acl_access", acl)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to read the file as uid 10001")
+def test_a_readable_mode_that_is_still_refused_points_at_selinux() -> None:
+    folder = Path(tempfile.mkdtemp(prefix="h17d-presets-"))
+    try:
+        folder.chmod(0o755)
+        path = _write(folder, "presets.yaml", "- {id: a, title: t, expression: x, inputs: {x: 1}}")
+        path.chmod(0o644)
+        try:
+            _deny_container_user(path)
+        except OSError as exc:  # a file system without POSIX ACLs
+            pytest.skip(f"no POSIX ACLs here: {exc}")
+        message = _load_as_container_user(path)
+        assert "permission denied for uid 10001" in message
+        assert (
+            "although its mode 644 lets everyone read it: on an SELinux host, mount it" in message
+        )
+        assert ":ro,Z" in message and "chmod 644" not in message
+    finally:
+        shutil.rmtree(folder)

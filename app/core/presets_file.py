@@ -175,15 +175,24 @@ def _parse(path: Path) -> Any:
 
 def _unreadable(path: Path) -> str:
     """Why a file cannot be read, and the fix: the server's user is not allowed to."""
+    who = (
+        f"cannot read it: permission denied for uid {os.geteuid()}, the user the server runs as "
+        f"(the container's user is uid {CONTAINER_UID})"
+    )
     try:
         info = path.stat()
-        mode = f"mode {stat.S_IMODE(info.st_mode):03o}, owner uid {info.st_uid}"
     except OSError:
-        mode = "its folder cannot be entered"
+        return f"{who}; its folder cannot be entered: chmod 755 the folders on the host"
+    mode = stat.S_IMODE(info.st_mode)
+    if mode & stat.S_IROTH:
+        # the mode lets everyone read: what refuses is not the mode (SELinux's label, an ACL)
+        return (
+            f"{who}, although its mode {mode:03o} lets everyone read it: on an SELinux host, "
+            "mount it with :Z (-v host/presets.yaml:/presets.yaml:ro,Z); else check its ACL"
+        )
     return (
-        f"cannot read it: permission denied for uid {os.geteuid()}, the user the server runs "
-        f"as ({mode}; the container's user is uid {CONTAINER_UID}). Make it readable by "
-        "everyone on the host: chmod 644 <file> (and chmod 755 its folders)"
+        f"{who}; it is mode {mode:03o}, owner uid {info.st_uid}: make it readable by everyone "
+        "on the host, chmod 644 <file> (and chmod 755 its folders)"
     )
 
 
