@@ -322,7 +322,7 @@ register(
 register(
     Gate(
         "neg",
-        "−",
+        "neg",  # not "−": that is the subtract gate's, and the diagram must tell them apart
         (1, 1),
         np.negative,
         "d/dx (-x) = -1",

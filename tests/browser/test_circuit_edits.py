@@ -172,3 +172,23 @@ def test_constants_get_no_gradient_row_caption_or_question(page: Page) -> None:
     fields = form.locator(".predict-fields label")
     expect(fields).to_have_count(1)
     expect(fields.first).to_have_text("d(2 * x) contribution ")
+
+
+def test_negate_and_subtract_look_different_and_calls_have_no_extra_parentheses(
+    page: Page,
+) -> None:
+    open_view(page, "exp(-x) - x", {"x": 1}, s=0)
+    symbols = page.eval_on_selector_all(
+        "#circuit .node.kind-gate", "els => els.map(e => e.querySelector('text').textContent)"
+    )
+    assert sorted(symbols) == ["exp", "neg", "−"]
+    lines = []
+    for _ in range(3):
+        page.click("#step-forward")
+        lines.append(page.locator("#caption-lines").inner_text())
+    # e^-1 = 0.36787944..., shown to 4 significant digits; 0.3679 - 1 = -0.6321
+    assert lines == [
+        "-x = neg(1) = -1",
+        "exp(-x) = exp(-1) = 0.3679",
+        "exp(-x) - x = 0.3679 − 1 = -0.6321",
+    ]

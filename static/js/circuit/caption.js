@@ -24,10 +24,11 @@ export function gradName(node) {
 function forwardCaption(circuit, byId, step) {
   const node = byId.get(step.node);
   const args = (node.inputs || []).map((id) => byId.get(id));
-  const values = args.map((a) => (Array.isArray(a.value) ? `[${shapeOf(a.value).join("×")}]` : paren(a.value)));
-  let expr;
-  if (args.length === 2 && INFIX.has(node.symbol)) expr = `${values[0]} ${node.symbol} ${values[1]}`;
-  else expr = `${node.symbol}(${values.join(", ")})`;
+  const infix = args.length === 2 && INFIX.has(node.symbol);
+  // a negative operand is parenthesized between operators (3 · (-4)), not as a call's argument
+  const shown = (a) => (Array.isArray(a.value) ? `[${shapeOf(a.value).join("×")}]` : infix ? paren(a.value) : fmt(a.value));
+  const values = args.map(shown);
+  const expr = infix ? `${values[0]} ${node.symbol} ${values[1]}` : `${node.symbol}(${values.join(", ")})`;
   return {
     heading: `Forward: the ${node.symbol} gate computes ${nodeName(node)}`,
     lines: [`${nodeName(node)} = ${expr} = ${Array.isArray(node.value) ? `[${shapeOf(node.value).join("×")}]` : fmt(node.value)}`],
