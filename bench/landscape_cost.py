@@ -1,6 +1,7 @@
 """Landscape cost calibration: each slice's predicted seconds against its measured seconds.
 
 Run: nice -n 5 python3 bench/landscape_cost.py [--repeats 3] [--only TEXT] [--largest]
+     [--max-predicted SECONDS]
 
 For each loss (each SVM variant and softmax), built-in dataset and grid (1-D and 2-D, 11 to 151
 steps) it asks the route's own prediction (app.landscape.jobs.precheck: the cost model's work
@@ -116,6 +117,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--only", default="", help="run the cases whose label contains this")
     parser.add_argument("--largest", action="store_true")
+    parser.add_argument(
+        "--max-predicted", type=float, default=1e9, help="skip cases predicted at more seconds"
+    )
     args = parser.parse_args()
     print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"BLAS threads 1; best of {args.repeats}; units/s {Limits().work_units_per_second:.3g}")
@@ -130,6 +134,8 @@ def main() -> None:
         request = SliceRequest.model_validate(case)
         sizes = request_sizes(request)
         predicted = precheck(request, BIG)
+        if predicted > args.max_predicted:
+            continue
         wall, cpu = measure(request, args.repeats)
         ratio = predicted / wall
         ratios.append(ratio)

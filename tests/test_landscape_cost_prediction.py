@@ -144,8 +144,8 @@ def line_1d(exact: bool, loss_work: int) -> int:
         + 2 * 2000 * 10 * 10 // 10  # X times W and the direction
         + 25 * 20_000
         + loss_work
-        # a listed kink (three numbers, their keys, a model) costs about six numbers
-        + (1_000 * (2 * 51 + 6 * kinks) if exact else 1_000 * 2 * 51)
+        # each kink sorted, merged and made a dict; each listed one writes about five numbers
+        + (2_000 * kinks + 1_000 * (2 * 51 + 5 * kinks) if exact else 1_000 * 2 * 51)
     )
 
 
@@ -183,8 +183,9 @@ def test_the_pages_requests_counted_by_hand() -> None:
         + 2 * 3 * 1 * 3 // 10
         + 25 * 9
         + 9 * 30  # the exact line's hinges
+        + 2_000 * 9  # up to 9 kinks
         + 201 * 9 * 25  # each term's values at every step
-        + 1_000 * (2 * 201 + 6 * 9 + 201 * (9 + 3))  # alphas, losses, 9 kinks, term and L_i lines
+        + 1_000 * (2 * 201 + 5 * 9 + 201 * (9 + 3))  # alphas, losses, kinks, term and L_i lines
     )
     assert predicted_work(PAGE_1D) == pytest.approx(one_d, rel=1e-12)
     # cifar-shaped, N = 1000: D = 3073 and C = 10 from the dataset, not the request

@@ -35,6 +35,7 @@ W_LOSS = 25  # per score (N*C) for one loss and its gradient, beside the N*D*C p
 # for every loss, at about a log-sum-exp's cost each.
 W_POINT = 25
 W_ROW = 50_000  # the numpy calls of a sampled grid row or of a chunk of exact rows, at any size
+W_KINK = 2_000  # a kink of a 1-D slice in its range: sorted, merged, made a dict (listed or not)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,10 +89,11 @@ def slice_1d_cost(s: Sizes, steps: int, loss: str, limits: Limits, variant: str 
         work += steps * nc * kind.grid_work + _products(s, 2)
     else:
         # at most one kink per hinge term (WW, one-vs-all) or C - 1 per example (structured);
-        # how many fall in the range is known only after the work, so all of them are counted
-        # (a listed kink's three numbers, keys and Kink model cost about six numbers, measured)
-        numbers += 6 * min(nc, limits.max_slice_kinks)
-        work += _line_work(kind, s)
+        # how many fall in the range is known only after the work, so all of them are counted:
+        # each in the range is merged and made a dict, the first max_slice_kinks are listed (a
+        # listed kink's three numbers and their keys write about as much as five numbers)
+        numbers += 5 * min(nc, limits.max_slice_kinks)
+        work += _line_work(kind, s) + W_KINK * nc
     if nc <= limits.max_term_lines:
         # each example's L_i along the slice, and each hinge term's values (if it has hinges)
         numbers += steps * (s.n + (nc if kind.term_values is not None else 0))
