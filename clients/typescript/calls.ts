@@ -98,7 +98,8 @@ export async function circuits(): Promise<string[]> {
   const presets = await get("listPresets");
   if (presets.ok) {
     for (const preset of presets.data.presets) {
-      const gradients: Record<string, number> = preset.expected?.gradients ?? {};
+      // a number per input, or nested lists for a tensor input (a teacher's presets file)
+      const gradients = preset.expected?.gradients ?? {};
       seen.push(`${preset.id} (${preset.source}): ${Object.keys(gradients).join(", ")}`);
     }
   }
