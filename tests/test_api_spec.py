@@ -208,7 +208,9 @@ def test_samples_is_the_slices_steps(client: TestClient) -> None:
     assert by_samples == by_steps and len(by_samples["alphas"]) == 9
     both = client.post(f"{URL}/slice", json={**SLICE_1D, "samples": 9})
     assert both.status_code == 422
-    assert both.json()["detail"][0]["loc"] == ["body", "samples"]
+    (problem,) = both.json()["detail"]
+    assert (problem["loc"], problem["input"]) == (["body", "samples"], 9)
+    assert "old name" in problem["msg"]
 
 
 def test_consistent_names_beside_the_deprecated_ones(client: TestClient, spec) -> None:

@@ -394,7 +394,10 @@ class SliceRequest(LandscapeRequest, PlaneFields):
         if self.samples is not None:
             if "steps" in given:
                 raise refuse(
-                    "samples", "`samples` and `steps` are the same number here: give one", 0
+                    "samples",
+                    "`samples` and `steps` are the same number here (`steps` is its old name): "
+                    "give one",
+                    self.samples,
                 )
             self.steps = self.samples
         return self
