@@ -44,6 +44,7 @@ def create_app() -> FastAPI:
         # relative: a generated client calls whichever host served it the document
         servers=[{"url": "/", "description": "The server that serves this document"}],
         openapi_tags=OPENAPI_TAGS,
+        license_info={"name": "MIT", "identifier": "MIT"},  # pyproject.toml's
         max_body_size=settings.max_body_bytes,
         docs_url=None,  # self-hosted, CSP-clean docs pages: app/api/routes/docs.py
         redoc_url=None,
