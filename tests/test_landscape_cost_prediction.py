@@ -21,7 +21,7 @@ from app.core.limits import Limits
 from app.landscape import cost
 from app.landscape.cost import Sizes
 from app.landscape.data import DATASETS, parse_csv, user_dataset
-from app.landscape.jobs import precheck, request_sizes, sizes_of
+from app.landscape.jobs import compute_slice, precheck, request_sizes, sizes_of
 from app.landscape.model import build_data
 from app.main import app
 from app.schemas.landscape import SliceRequest
@@ -236,3 +236,29 @@ def test_the_pages_requests_are_admitted_and_fit_a_students_budget(api: TestClie
     assert 20 * (one_d + two_d) <= per_minute
     for body in (PAGE_1D, PAGE_2D):
         assert api.post(SLICE, json=body).status_code == 200
+
+
+def test_a_chosen_w_and_direction_put_every_structured_kink_in_the_range() -> None:
+    """Why a 1-D structured slice is charged for C - 1 kinks per example although random data
+    put about 2.7 there: with y = 0, delta = 0, x_i = [1, e_i], W_j = [-t_j^2, 2 t_j] and the
+    direction D_j = [2 t_j, 0], example i's C lines s_j - s_0 are the tangents of (a + e_i)^2 at
+    the nine points t_j (t_0 = 0 for the true class), so its envelope switches at every
+    midpoint (t_k + t_k+1)/2 - e_i: C - 1 = 8 kinks each, all inside [-1, 1], none shared."""
+    n = 200
+    t = [0.0, -0.8, -0.6, -0.4, -0.2, 0.2, 0.4, 0.6, 0.8]  # class j's tangent point
+    body = {
+        "dataset": {"X": [[1.0, 0.05 * i / n] for i in range(n)], "y": [0] * n},
+        "W": [[-tj * tj, 2 * tj] for tj in t],
+        "direction": [[2 * tj, 0.0] for tj in t],
+        "variant": "structured",
+        "delta": 0.0,
+        "dims": 1,
+        "steps": 11,
+        "range": [-1.0, 1.0],
+    }
+    request = SliceRequest.model_validate(body)
+    answer = compute_slice(request, Limits())
+    assert answer["kink_count"] == n * (len(t) - 1)
+    # the prediction pays for every kink listed (made a dict, about five numbers written)
+    assert request_sizes(request) == Sizes(n, 2, len(t))
+    assert predicted_work(body) >= answer["kink_count"] * (2_000 + 5 * 1_000)
