@@ -1,9 +1,11 @@
 """A landscape request's cost from N, D, C and the grid, predicted before W or any grid exists.
 
-Each job checks it after the dataset is known (N, D, C) and before the C x D weights, the
-score matrices or the grid are made; the route checks the same formulas earlier on the sizes the
-request declares (a lower bound), so an oversized request is a 413 before it reaches the pool.
-Units are those of app/engine/cost.py: bytes, and element operations (about 1 ns each).
+The route checks it on the data's real N, D and C (app.landscape.jobs.request_sizes: a
+built-in's from the dataset table, before any data is made), so an oversized request is a 413
+before it reaches the pool and admission and the client's budget charge what the job will do;
+each job checks it again once the data exists, before the C x D weights, the score matrices or
+the grid are made. Units are those of app/engine/cost.py: bytes, and element operations (about
+1 ns of CPU each here).
 """
 
 from __future__ import annotations
