@@ -192,3 +192,30 @@ def test_negate_and_subtract_look_different_and_calls_have_no_extra_parentheses(
         "exp(-x) = exp(-1) = 0.3679",
         "exp(-x) - x = 0.3679 − 1 = -0.6321",
     ]
+
+
+def node_total(page: Page, symbol: str) -> tuple[str, str, bool]:
+    """The total under the node drawn as `symbol`: its text, its tooltip, whether partial."""
+    node = page.locator("#circuit .node", has=page.locator(f"text.symbol >> text='{symbol}'"))
+    total = node.locator("text.node-total")
+    shown = total.evaluate("t => t.firstChild.data")
+    title = total.locator("title").text_content() or ""
+    return shown, title, "partial" in (total.get_attribute("class") or "")
+
+
+def test_gradients_add_up_at_a_fork_on_the_diagram(page: Page) -> None:
+    # x*x + x at x = 3: the branches carry 3, 3 (the multiply swaps: x · 1 each) and 1 (the add);
+    # dx = 3 + 3 + 1 = 7 (d/dx (x² + x) = 2x + 1 = 7)
+    open_view(page, "x*x + x", {"x": 3})
+    shown, title, partial = node_total(page, "x")
+    assert shown == "dx = 7" and not partial
+    assert title.startswith("dx = ") and title.endswith(" = 7")
+    assert sorted(title.removeprefix("dx = ").removesuffix(" = 7").split(" + ")) == ["1", "3", "3"]
+    # one step back: only the add's branch has arrived, and the total says more is to come
+    page.click("#step-back")
+    assert step_label(page) == (3, 4)
+    expect(page.locator("#circuit .node-total.partial")).to_have_count(1)
+    assert node_total(page, "x") == ("dx = 1 + …", "dx = 1 so far (2 of 3 branches to come)", True)
+    # before any gradient arrives, no total is shown
+    page.click("#step-back")
+    expect(page.locator("#circuit .node-total:not(.hidden)")).to_have_count(0)

@@ -16,14 +16,42 @@ function textWidth(text, px) {
   return Math.ceil(String(text).length * px);
 }
 
-/** Size of a node's box: gates are round when their symbol is short, inputs are labelled boxes. */
-export function nodeSize(node) {
+// A node whose total gradient is drawn under it (an input, or a gate whose output forks) gets
+// this much more room above and below in the layout, so the total never meets a wire's label.
+export const TOTAL_H = 18;
+const TOTAL_W = 112; // "dw0 = -0.1966 + …" at the total's 11 px
+
+/** Whether a node's total gradient is drawn under it: inputs, and gates whose value forks. */
+export function hasTotal(node, outDegree) {
+  return node.kind === "input" || (node.kind === "gate" && outDegree > 1);
+}
+
+/** Size of a node's box: gates are round when their symbol is short, inputs are labelled boxes.
+ * `room` is the height the layout keeps for it (the box plus, with a total, a band each side). */
+export function nodeSize(node, outDegree = 0) {
+  const size = boxSize(node);
+  const total = hasTotal(node, outDegree);
+  return {
+    ...size,
+    room: total ? size.h + 2 * TOTAL_H : size.h,
+    roomW: total ? Math.max(size.w, TOTAL_W) : size.w,
+  };
+}
+
+function boxSize(node) {
   const symbol = node.symbol ?? node.op ?? "?";
   if (node.kind === "gate") {
     const w = Math.max(32, textWidth(symbol, 9) + 14);
     return { w, h: 32, round: w === 32 };
   }
   return { w: Math.max(30, textWidth(symbol, 8) + 14), h: 26, round: false };
+}
+
+/** Outgoing edges per node id. */
+export function degrees(circuit) {
+  const outDegree = new Map();
+  for (const e of circuit.edges) outDegree.set(e.source, (outDegree.get(e.source) || 0) + 1);
+  return outDegree;
 }
 
 /** The stage name that labels a gate's output wire (inputs are labelled by their own box). */
@@ -60,8 +88,7 @@ export function layoutCircuit(circuit, options = {}) {
     nodes[n.id] = { id: n.id, x: box.x, y: box.y, w: size.w, h: size.h, round: size.round };
   }
 
-  const outDegree = new Map();
-  for (const e of circuit.edges) outDegree.set(e.source, (outDegree.get(e.source) || 0) + 1);
+  const outDegree = degrees(circuit);
   const forks = [];
   const forkPoint = new Map();
   for (const [id, degree] of outDegree) {
@@ -76,6 +103,12 @@ export function layoutCircuit(circuit, options = {}) {
   const addWire = (id, source, target, port) => {
     const w = placed.wires[id];
     let points = w.points.map((p) => ({ x: p.x, y: p.y }));
+    // a node laid out with room for its total is wider than its box: reach the box itself
+    const from = nodes[source];
+    if (from && points[0].x > from.x + from.w / 2 + 0.5) points.unshift({ x: from.x + from.w / 2, y: from.y });
+    const to = nodes[target];
+    const last = points[points.length - 1];
+    if (to && last.x < to.x - to.w / 2 - 0.5) points.push({ x: to.x - to.w / 2, y: last.y });
     const fork = forkPoint.get(source);
     if (fork) points = [fork, ...points.slice(1)];
     const stage = stageOf(byId.get(source));
@@ -89,7 +122,11 @@ export function layoutCircuit(circuit, options = {}) {
 
 function placeTidy(circuit, byId) {
   const sizes = {};
-  for (const n of circuit.nodes) sizes[n.id] = nodeSize(n);
+  const outDegree = degrees(circuit);
+  for (const n of circuit.nodes) {
+    const size = nodeSize(n, outDegree.get(n.id));
+    sizes[n.id] = { ...size, w: size.roomW, h: size.room };
+  }
   const anyStage = circuit.nodes.some((n) => stageOf(n));
   const label = { w: LABEL_W, h: anyStage ? LABEL_H + STAGE_H : LABEL_H };
   return tidyPositions(circuit, sizes, label, { terminal: OUTPUT_TERMINAL, outputWire: OUTPUT_WIRE });
@@ -106,9 +143,10 @@ function placeDagre(circuit, byId, options) {
     marginy: 16,
   });
   g.setDefaultEdgeLabel(() => ({}));
+  const outDegree = degrees(circuit);
   for (const n of circuit.nodes) {
-    const size = nodeSize(n);
-    g.setNode(n.id, { width: size.w, height: size.h });
+    const size = nodeSize(n, outDegree.get(n.id));
+    g.setNode(n.id, { width: size.roomW, height: size.room });
   }
   g.setNode(OUTPUT_TERMINAL, { width: 2, height: 2 });
 

@@ -1,7 +1,8 @@
 /** Draws a laid-out circuit as SVG once, then updates numbers and the animation frame by toggling classes. */
 
+import { gradName } from "./caption.js";
 import { fmt, fmtValue, full } from "./format.js";
-import { OUTPUT_WIRE, pointAlong } from "./layout.js";
+import { OUTPUT_WIRE, TOTAL_H, hasTotal, pointAlong } from "./layout.js";
 import { indexOf, nodeById } from "./model.js";
 import { pulseFraction, revealed } from "./timeline.js";
 
@@ -81,7 +82,15 @@ export class CircuitView {
       else el("rect", { class: "shape", x: -box.w / 2, y: -box.h / 2, width: box.w, height: box.h, rx: 6 }, g);
       text(g, { class: "symbol", y: 1 }, n.symbol);
       const title = el("title", {}, g);
-      this.nodes.set(n.id, { g, title });
+      // the node's total gradient: where gradients add up (a fork) or arrive (an input), it is
+      // drawn under the node and builds up as the branches arrive (dx = 3 + 3 + 1 = 7)
+      const outWires = layout.wires.filter((w) => w.source === n.id && w.id !== OUTPUT_WIRE).map((w) => w.id);
+      let total = null;
+      if (hasTotal(n, outWires.length)) {
+        const t = el("text", { class: "node-total hidden", y: box.h / 2 + TOTAL_H - 4 }, g);
+        total = { t, shown: t.appendChild(document.createTextNode("")), title: el("title", {}, t) };
+      }
+      this.nodes.set(n.id, { g, title, total, outWires });
     }
   }
 
@@ -129,6 +138,7 @@ export class CircuitView {
         });
       }
     }
+    this.lastDone = -2; // the next frame redraws what the numbers feed (wire labels, totals)
   }
 
   /** Shows what is known after `frame.done` steps, highlights the active gate and moves its pulses. */
@@ -149,6 +159,7 @@ export class CircuitView {
       }
       for (const [id, n] of this.nodes) {
         n.g.classList.toggle("pending", !revealed(timeline.valueStep[id], frame.done));
+        if (n.total) this.showTotal(timeline, frame, id, n);
       }
       this.lastDone = frame.done;
     }
@@ -164,6 +175,30 @@ export class CircuitView {
     }
     this.highlightUses(uses);
     this.movePulses(timeline, frame);
+  }
+
+  /** A node's total so far: the gradients of its outgoing wires that have arrived, added up. */
+  showTotal(timeline, frame, id, n) {
+    const node = this.circuit && nodeById(this.circuit, id);
+    const arrived = n.outWires.filter((w) => revealed(timeline.gradStep[w] ?? Infinity, frame.done));
+    const edges = this.circuit ? indexOf(this.circuit).edges : new Map();
+    const parts = arrived.map((w) => edges.get(w)?.grad);
+    const scalar = node && !Array.isArray(node.value) && parts.every((g) => !Array.isArray(g));
+    if (!scalar || parts.length === 0) {
+      n.total.t.classList.add("hidden");
+      return;
+    }
+    const done = arrived.length === n.outWires.length;
+    // the server's total once every branch is in (exact); a running sum of what arrived before
+    const sum = done ? node.grad : parts.reduce((a, g) => a + Number(g), 0);
+    // on the diagram the total so far (a trailing "+ …" while branches are missing), in the
+    // tooltip the branches it adds up
+    n.total.shown.data = `${gradName(node)} = ${fmt(sum)}${done ? "" : " + …"}`;
+    n.total.title.textContent =
+      `${gradName(node)} = ${parts.length > 1 ? `${parts.map(fmt).join(" + ")} = ` : ""}${fmt(sum)}` +
+      (done ? "" : ` so far (${n.outWires.length - parts.length} of ${n.outWires.length} branches to come)`);
+    n.total.t.classList.toggle("partial", !done);
+    n.total.t.classList.remove("hidden");
   }
 
   highlightUses(uses) {
