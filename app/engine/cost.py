@@ -32,7 +32,7 @@ B_BASE = 400
 # slot (8) for to_json's lists, the float64 (8) it came from, and numpy temporaries (measured).
 B_LISTED = 56
 M_NODE = 1_500  # the report's dicts and strings per node and per edge, measured with tracemalloc
-M_BASE = 200_000
+M_BASE = 120_000  # tracemalloc's peak for a 13-node neuron with gradcheck: 130 KB (ASCII captions)
 # Work, in element operations (about 1 ns each on one quiet core): a gate's Python overhead in a
 # forward pass is worth about this many (a few µs), and writing one number to the answer about
 # this many (to_json's tolist, then json.dumps's repr).
