@@ -662,7 +662,11 @@ async def _unless_disconnected(
 
 class ThreadLane:
     """`threads` threads for work too small to pay a process hop. A slot is freed when its
-    thread finishes (threads cannot be stopped), so memory is bounded by `threads` jobs."""
+    thread finishes (threads cannot be stopped), so memory is bounded by `threads` jobs.
+
+    One client runs on at most `threads - 1` of them at once (its other jobs wait for its own
+    to finish), so a thread is always free for someone else: a burst of slow circuits from one
+    address cannot put every small circuit of the class behind it."""
 
     def __init__(
         self, threads: int, queue_limit: int, slots: ClientSlots, max_wait_s: float = 10.0
@@ -675,6 +679,9 @@ class ThreadLane:
         self.job_seconds = 0.05
         self.answered = 0  # jobs whose thread has finished
         self.holders = LineHolders()
+        self.per_client_threads = max(1, self.threads - 1)
+        self._running: dict[str, int] = {}  # jobs on a thread (or handed to one), per client
+        self._turns: dict[str, list[asyncio.Future[None]]] = {}  # jobs waiting for their client
         self._executor = ThreadPoolExecutor(self.threads, thread_name_prefix="bpc-evaluate")
         self._closed = False
 
@@ -710,6 +717,11 @@ class ThreadLane:
         loop = asyncio.get_running_loop()
         started = time.perf_counter()
         try:
+            await self._my_turn(client, disconnected)
+        except BaseException:
+            self._release(client, started, estimate, ran=False)
+            raise
+        try:
             future: Future[T] = self._executor.submit(fn, *args, **kwargs)
         except BaseException:
             self._release(client, started, estimate)
@@ -723,12 +735,41 @@ class ThreadLane:
         finally:
             future.cancel()  # only takes effect while the job still waits for a thread
 
-    def _release(self, client: str, started: float, estimate: float) -> None:
+    async def _my_turn(
+        self, client: str, disconnected: Callable[[], Awaitable[None]] | None
+    ) -> None:
+        """Returns when `client` has fewer than `per_client_threads` jobs on threads, and
+        counts this one among them."""
+        while self._running.get(client, 0) >= self.per_client_threads:
+            turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._turns.setdefault(client, []).append(turn)
+            try:
+                await _unless_disconnected(turn, disconnected)
+            finally:
+                waiting = self._turns.get(client, [])
+                if turn in waiting:
+                    waiting.remove(turn)
+                if not waiting:
+                    self._turns.pop(client, None)
+        self._running[client] = self._running.get(client, 0) + 1
+
+    def _release(self, client: str, started: float, estimate: float, ran: bool = True) -> None:
         self.in_flight -= 1
-        self.answered += 1
         self.slots.give_back(client)
         self.holders.remove(client, estimate)
+        if not ran:  # it left while waiting for its client's turn
+            return
+        self.answered += 1
         self.job_seconds = 0.8 * self.job_seconds + 0.2 * (time.perf_counter() - started)
+        left = self._running.get(client, 0) - 1
+        if left > 0:
+            self._running[client] = left
+        else:
+            self._running.pop(client, None)
+        for turn in self._turns.get(client, []):
+            if not turn.done():
+                turn.set_result(None)  # the next of this client's jobs may take the thread
+                break
 
     def shutdown(self) -> None:
         self._closed = True
