@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -164,3 +165,14 @@ def test_ci_installs_node_and_the_pinned_client_tools(tmp_path: Path) -> None:
     assert set(install.split()) >= {"install", "nodejs", "npm"}
     npm = (tmp_path / "npm.log").read_text().split()
     assert npm[:3] == ["ci", "--prefix", "clients/typescript"]
+
+
+def test_every_picture_in_the_readme_exists_and_comes_from_the_script() -> None:
+    text = (ROOT / "README.md").read_text()
+    pictures = re.findall(r"!\[[^\]]+\]\(([^)]+)\)", text)
+    assert len(pictures) >= 3
+    script = (ROOT / "scripts" / "screenshots.py").read_text()
+    for picture in pictures:
+        path = ROOT / picture
+        assert path.is_file() and path.read_bytes().startswith(b"\x89PNG"), picture
+        assert path.name in script, f"{picture} is not made by scripts/screenshots.py"
