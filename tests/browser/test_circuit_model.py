@@ -66,7 +66,9 @@ def test_the_page_asks_for_compact_and_draws_from_it(page: Page, live_server: st
     assert value == f"value {verbose['output']['value']!r}"
     assert verbose["output"]["value"] == pytest.approx(0.7310585786300049)
     # every node's hover text carries its value and gradient (cs231n: dw0 = -0.2, dx0 = 0.39)
-    titles = page.eval_on_selector_all("#circuit .node > title", "els => els.map(e => e.textContent)")
+    titles = page.eval_on_selector_all(
+        "#circuit .node > title", "els => els.map(e => e.textContent)"
+    )
     assert len(titles) == len(verbose["nodes"])
     grads = {n["symbol"]: n["grad"] for n in verbose["nodes"] if n["kind"] == "input"}
     assert grads["w0"] == pytest.approx(-0.19661193324148185)
