@@ -219,3 +219,43 @@ def test_gradients_add_up_at_a_fork_on_the_diagram(page: Page) -> None:
     # before any gradient arrives, no total is shown
     page.click("#step-back")
     expect(page.locator("#circuit .node-total:not(.hidden)")).to_have_count(0)
+
+
+def test_predict_mode_hides_the_answers_and_asks_without_a_silent_stop(page: Page) -> None:
+    # (x + y) * z at -2, 5, -4 from the start: play runs the forward pass and goes straight
+    # on to the first question; nothing on the page gives its answer away before it
+    page.emulate_media(reduced_motion="reduce")
+    open_view(page, "(x + y) * z", {"x": -2, "y": 5, "z": -4}, s=0, p=1)
+    page.click("#play")
+    while step_label(page)[0] < 2:  # the forward pass, a step at a time under reduced motion
+        page.click("#play")
+    form = page.locator("#predict-form")
+    expect(form).to_be_visible()
+    assert step_label(page) == (2, 4)
+    # the steps table shows "?" for every number of the steps not reached, tooltips included
+    cells = page.locator("#steps-body td.num")
+    expect(cells.first).to_have_text("?")
+    assert set(cells.all_inner_texts()) == {"?"}
+    assert all(c.get_attribute("title") is None for c in cells.all())
+    # no gradient in a node's tooltip yet but the output's own 1 (d out / d out)
+    titles = page.eval_on_selector_all(
+        "#circuit .node > title", "els => els.map(e => e.textContent)"
+    )
+    assert [t for t in titles if "gradient" in t] == ["(x + y) * z: value -12, gradient 1"]
+    # answer: all right
+    for name, value in [
+        ("predict-local-0", "-4"),
+        ("predict-0", "-4"),
+        ("predict-local-1", "3"),
+        ("predict-1", "3"),
+    ]:
+        form.locator(f'input[name="{name}"]').fill(value)
+    form.locator("button[type=submit]").click()
+    expect(form.locator(".predict-line").last).to_have_text("Score: 4 of 4 right")
+    # the answered step's numbers are shown now; the next step's still hidden
+    expect(page.locator("#steps-body tr[data-step='2'] td.num").first).to_have_text("1")
+    expect(page.locator("#steps-body tr[data-step='3'] td.num").first).to_have_text("?")
+    # and once predict mode is off, every number is back
+    page.locator(".options summary").click()
+    page.locator("#predict-toggle").uncheck()
+    expect(page.locator("#steps-body td.num", has_text="?")).to_have_count(0)

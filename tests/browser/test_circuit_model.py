@@ -65,15 +65,32 @@ def test_the_page_asks_for_compact_and_draws_from_it(page: Page, live_server: st
     value = page.locator('.wire-label[data-edge="__output_wire"] .value title').text_content()
     assert value == f"value {verbose['output']['value']!r}"
     assert verbose["output"]["value"] == pytest.approx(0.7310585786300049)
-    # every node's hover text carries its value and gradient (cs231n: dw0 = -0.2, dx0 = 0.39)
-    titles = page.eval_on_selector_all(
-        "#circuit .node > title", "els => els.map(e => e.textContent)"
-    )
-    assert len(titles) == len(verbose["nodes"])
+
+    # every node's hover text carries its value, and its gradient once the backward pass has
+    # brought it (cs231n: dw0 = -0.2, dx0 = 0.39): not yet at the first backward step
+    def titles() -> list[str]:
+        return list(
+            page.eval_on_selector_all(
+                "#circuit .node > title", "els => els.map(e => e.textContent)"
+            )
+        )
+
+    assert len(titles()) == len(verbose["nodes"])
     grads = {n["symbol"]: n["grad"] for n in verbose["nodes"] if n["kind"] == "input"}
     assert grads["w0"] == pytest.approx(-0.19661193324148185)
     assert grads["x0"] == pytest.approx(0.3932238664829637)
-    assert f"w0: value 2, gradient {grads['w0']!r}" in titles
+    assert "w0: value 2" in titles()
+    page.goto(page.url.replace(f"s={forward + 1}", f"s={2 * forward}"))  # the end
+    page.wait_for_function(
+        "t => document.getElementById('step-label').textContent === t",
+        arg=f"step {2 * forward} / {2 * forward}",
+    )
+    assert f"w0: value 2, gradient {grads['w0']!r}" in titles()
+    page.goto(page.url.replace(f"s={2 * forward}", f"s={forward + 1}"))  # back to the step
+    page.wait_for_function(
+        "t => document.getElementById('step-label').textContent === t",
+        arg=f"step {forward + 1} / {2 * forward}",
+    )
     # the caption is the template filled from slots: the same words as the verbose rule
     lines = page.locator("#caption-lines li").all_inner_texts()
     assert lines[0] == verbose["backward"][0]["rule"]

@@ -92,12 +92,22 @@ def test_predict_mode_checks_the_guess(page: Page, reference: Reference) -> None
     form = page.locator("#predict-form")
     expect(form).to_be_visible()
     assert step_label(page) == (2, 4)  # not revealed before the guess
+    # each input's local gradient and contribution: the multiply swaps, upstream 1
     fields = form.locator(".predict-fields input")
-    expect(fields).to_have_count(2)
-    fields.nth(0).fill("-4")  # d(x + y) = z · 1
-    fields.nth(1).fill("5")  # wrong: dz = x + y = 3
+    expect(fields).to_have_count(4)
+    form.locator('input[name="predict-local-0"]').fill("-4")  # d(x + y): local z = -4
+    form.locator('input[name="predict-0"]').fill("-4")  # -4 · 1
+    form.locator('input[name="predict-local-1"]').fill("3")  # dz: local x + y = 3
+    form.locator('input[name="predict-1"]').fill("5")  # wrong: 3 · 1 = 3
     form.locator("button[type=submit]").click()
-    expect(form.locator(".predict-result")).to_have_text("✓ -4 is right; ✗ the answer is 3")
+    lines = form.locator(".predict-result .predict-line")
+    expect(lines).to_have_count(4)
+    assert lines.all_inner_texts()[:2] == [
+        "d(x + y): ✓ local gradient -4, ✓ contribution -4",
+        "dz: ✓ local gradient 3, ✗ contribution is 3 (you said 5)",
+    ]
+    expect(lines.nth(2)).to_have_text(re.compile(r"^Rule: multiply gate swaps"))
+    expect(lines.nth(3)).to_have_text("Score: 3 of 4 right")
     expect(page.locator("#step-label")).to_have_text("step 3 / 4")
     expect(form.locator("button[type=submit]")).to_be_disabled()  # one guess per step
     screenshot(page, "circuit-predict-mode")

@@ -1,6 +1,6 @@
 /** The animation controller: the player's clock drives caption, diagram and table; play, step, predict. */
 
-import { captionFor, checkPrediction } from "./caption.js";
+import { captionFor, checkPrediction, gradName } from "./caption.js";
 import { fmt } from "./format.js";
 import { askedInputs, buildPrediction } from "./panels.js";
 import { Player } from "./player.js";
@@ -18,6 +18,7 @@ export class AnimationController {
     this.predict = false; // predict mode: stop before each scalar backward step not yet guessed
     this.predicted = new Set(); // the backward steps already guessed
     this.predicting = null; // the step whose guess is being asked, or null
+    this.score = { right: 0, asked: 0 }; // predict mode's answers so far (each number counts)
     this.lastActive = -2; // the step the caption and table show (-2: none yet)
     this.uses = []; // the node ids the caption's numbers come from
     this.player = new Player({
@@ -25,6 +26,7 @@ export class AnimationController {
       onStop: (t) => {
         this.setPlayLabel();
         onStop(t);
+        this.promptIfDue(t); // play goes on into the questions, no silent stop
       },
     });
     const reducedMotion = window.matchMedia("(prefers-reduced-motion: reduce)");
@@ -50,7 +52,21 @@ export class AnimationController {
   setPredict(on) {
     this.predict = on;
     this.predicted.clear();
+    this.score = { right: 0, asked: 0 };
     $("predict-form").hidden = true;
+    this.table.conceal(on && this.timeline ? Math.floor(this.player.t + 1e-9) : Infinity);
+  }
+
+  /** In predict mode, when the clock stops right before a step still to be guessed, asks. */
+  promptIfDue(t) {
+    if (this.answered) {
+      // the stop after a checked guess: its verdict stays on screen until play or step
+      this.answered = false;
+      return;
+    }
+    if (!this.predict || this.predicting !== null || !this.timeline) return;
+    const done = Math.floor(t + 1e-9);
+    if (Math.abs(t - done) < 1e-9 && this.nextUnpredicted(done) === done) this.askPrediction(done);
   }
 
   drawFrame(t) {
@@ -72,6 +88,8 @@ export class AnimationController {
       table.sync(frame.active);
     }
     view.applyFrame(timeline, frame, this.uses);
+    // predict mode keeps the table's numbers of the steps not yet reached hidden
+    table.conceal(this.predict ? frame.done : Infinity);
     $("scrubber").value = String(frame.done);
     $("step-label").textContent = `step ${frame.done} / ${timeline.steps.length}`;
   }
@@ -160,15 +178,37 @@ export class AnimationController {
     const stepIndex = this.predicting;
     if (stepIndex === null) return;
     const step = this.timeline.steps[stepIndex];
-    const fields = [...$("predict-form").querySelectorAll(".predict-fields input")];
-    const verdicts = askedInputs(this.circuit, step).map((input, k) => {
-      const result = checkPrediction(fields[k].value, input.contribution);
-      return result.ok ? `✓ ${fmt(input.contribution)} is right` : `✗ the answer is ${fmt(input.contribution)}`;
+    const form = $("predict-form");
+    const value = (name) => form.querySelector(`input[name="${name}"]`)?.value ?? "";
+    const verdict = (text, truth, what) => {
+      const result = checkPrediction(text, truth);
+      this.score.asked += 1;
+      if (result.ok) this.score.right += 1;
+      if (result.ok) return `✓ ${what} ${fmt(truth)}`;
+      return `✗ ${what} is ${fmt(truth)} (${result.valid ? `you said ${fmt(result.guess)}` : "no number given"})`;
+    };
+    const byId = new Map(this.circuit.nodes.map((n) => [n.id, n]));
+    const lines = askedInputs(this.circuit, step).map((input, k) => {
+      const name = gradName(byId.get(input.node));
+      const local = verdict(value(`predict-local-${k}`), input.local_grad, "local gradient");
+      const got = verdict(value(`predict-${k}`), input.contribution, "contribution");
+      return `${name}: ${local}, ${got}`;
     });
-    $("predict-form").querySelector(".predict-result").textContent = verdicts.join("; ");
+    // the rule that gives the right numbers, then the running score
+    if (step.backward.rule) lines.push(`Rule: ${step.backward.rule}`);
+    lines.push(`Score: ${this.score.right} of ${this.score.asked} right`);
+    form.querySelector(".predict-result").replaceChildren(
+      ...lines.map((line) => {
+        const p = document.createElement("span");
+        p.className = "predict-line";
+        p.textContent = line;
+        return p;
+      }),
+    );
     // the verdict stays on screen, but this guess cannot be sent twice
     for (const control of $("predict-form").querySelectorAll("input, button")) control.disabled = true;
     this.predicting = null;
+    this.answered = true;
     this.predicted.add(stepIndex);
     this.lastActive = -2;
     if (player.reducedMotion) player.seek(stepIndex + 1);

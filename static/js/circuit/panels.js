@@ -94,17 +94,24 @@ export function buildPrediction(form, circuit, step) {
   const fields = form.querySelector(".predict-fields");
   const b = step.backward;
   form.querySelector(".predict-heading").textContent =
-    `Predict: the ${b.symbol} gate has upstream gradient ${fmtAny(b.upstream)}. What will each highlighted input wire receive?`;
-  const rows = askedInputs(circuit, step).map((input, k) => {
+    `Predict: the ${b.symbol} gate has upstream gradient ${fmtAny(b.upstream)}. For each highlighted input: its local gradient, and what it receives (local gradient · upstream)?`;
+  const field = (name, text) => {
     const label = document.createElement("label");
-    label.textContent = `${gradName(byId.get(input.node))} contribution `;
-    const field = document.createElement("input");
-    field.type = "text";
-    field.inputMode = "decimal";
-    field.name = `predict-${k}`;
-    field.autocomplete = "off";
-    label.appendChild(field);
+    label.textContent = `${text} `;
+    const input = document.createElement("input");
+    input.type = "text";
+    input.inputMode = "decimal";
+    input.name = name;
+    input.autocomplete = "off";
+    label.appendChild(input);
     return label;
+  };
+  const rows = askedInputs(circuit, step).map((input, k) => {
+    const row = document.createElement("div");
+    row.className = "predict-row";
+    const name = gradName(byId.get(input.node));
+    row.append(field(`predict-local-${k}`, `${name}: local gradient`), field(`predict-${k}`, "contribution"));
+    return row;
   });
   fields.replaceChildren(...rows);
   form.querySelector("button[type=submit]").disabled = false;

@@ -101,7 +101,10 @@ export class CircuitView {
       const entry = this.nodes.get(n.id);
       if (!entry) continue;
       const name = n.kind === "gate" ? n.text || n.symbol : n.symbol;
-      entry.title.textContent = `${name}: value ${full(n.value)}, gradient ${full(n.grad)}`;
+      const value = `${name}: value ${full(n.value)}`;
+      // a constant's gradient is never shown (nothing flows on from it)
+      entry.said = { all: n.kind === "const" ? value : `${value}, gradient ${full(n.grad)}`, value };
+      entry.title.textContent = entry.said.all;
       entry.g.setAttribute("aria-label", entry.title.textContent);
     }
     const { edges, nodes } = indexOf(circuit);
@@ -157,9 +160,19 @@ export class CircuitView {
         w.grad.classList.toggle("hidden", !gradKnown || w.constant);
         w.path.classList.toggle("has-grad", gradKnown && !w.constant);
       }
+      const out = this.circuit?.output.node;
       for (const [id, n] of this.nodes) {
         n.g.classList.toggle("pending", !revealed(timeline.valueStep[id], frame.done));
         if (n.total) this.showTotal(timeline, frame, id, n);
+        // the tooltip says a gradient only once the backward pass has brought it
+        const gradKnown =
+          id === out
+            ? revealed(timeline.outputGradStep, frame.done)
+            : n.outWires.length > 0 && n.outWires.every((w) => revealed(timeline.gradStep[w] ?? Infinity, frame.done));
+        if (n.said) {
+          n.title.textContent = gradKnown ? n.said.all : n.said.value;
+          n.g.setAttribute("aria-label", n.title.textContent);
+        }
       }
       this.lastDone = frame.done;
     }

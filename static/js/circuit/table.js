@@ -15,6 +15,16 @@ function cell(row, content, tag = "td") {
   return c;
 }
 
+/** A gradient's cell: its number and full-precision tooltip, which predict mode can hide. */
+function number(row, value) {
+  const c = cell(row, fmt(value));
+  c.title = full(value);
+  c.className = "num";
+  c.dataset.text = c.textContent;
+  c.dataset.title = c.title;
+  return c;
+}
+
 export class StepsTable {
   constructor(tbody, { onJump }) {
     this.tbody = tbody;
@@ -69,12 +79,12 @@ export class StepsTable {
         cell(row, k === 0 ? String(b.index + 1) : "", "th").setAttribute("scope", "row");
         const stage = gate.label && gate.label !== b.symbol ? ` ${gate.label}` : "";
         cell(row, k === 0 ? `${b.symbol}${stage}` : "").title = nodeName(gate);
-        cell(row, fmt(b.upstream)).title = full(b.upstream);
+        number(row, b.upstream);
         const name = nodeName(byId.get(input.node));
         cell(row, name.length > 14 ? `${name.slice(0, 13)}…` : name).title = name;
-        cell(row, fmt(input.local_grad)).title = full(input.local_grad);
-        cell(row, fmt(input.contribution)).title = full(input.contribution);
-        cell(row, fmt(input.accumulated)).title = full(input.accumulated);
+        number(row, input.local_grad);
+        number(row, input.contribution);
+        number(row, input.accumulated);
         row.setAttribute("aria-label", `jump to backward step ${b.index + 1}`);
         rows.push(row);
         fragment.appendChild(row);
@@ -83,6 +93,25 @@ export class StepsTable {
     this.tbody.replaceChildren(fragment);
     this.rows = rows;
     this.window = [from, to];
+    const hidden = this.concealedFrom;
+    this.concealedFrom = undefined;
+    if (hidden !== undefined) this.conceal(hidden);
+  }
+
+  /** Hides the numbers (and their tooltips) of the steps from `fromStep` on, as "?": predict
+   * mode's answers stay out of sight until the animation reaches them. Infinity shows all. */
+  conceal(fromStep) {
+    if (fromStep === this.concealedFrom || !this.rows) return;
+    this.concealedFrom = fromStep;
+    for (const row of this.rows) {
+      const hide = Number(row.dataset.step) >= fromStep;
+      row.classList.toggle("concealed", hide);
+      for (const c of row.querySelectorAll("td.num")) {
+        c.textContent = hide ? "?" : c.dataset.text;
+        if (hide) c.removeAttribute("title");
+        else c.title = c.dataset.title;
+      }
+    }
   }
 
   note(from, to, total) {
