@@ -123,3 +123,19 @@ def test_every_package_under_app_is_in_the_wheel() -> None:
     }
     assert found <= listed, f"add to [tool.setuptools] packages: {sorted(found - listed)}"
     assert {"app._static", "app._templates"} <= listed  # the pages' files
+
+
+def test_nginx_follows_the_replicas_as_they_change() -> None:
+    """Compose's nginx resolves `app` again while it runs (`resolve` needs nginx >= 1.27.3,
+    so the image is pinned to 1.27); tests/test_deploy_nginx.py runs the rest of this file
+    with Debian's nginx, whose 1.22 lacks `resolve`, against fixed loopback upstreams."""
+    conf = (ROOT / "deploy" / "nginx.conf").read_text()
+    assert re.search(r"^\s*resolver 127\.0\.0\.11 valid=10s ipv6=off;", conf, re.M)
+    upstream = re.search(r"upstream backprop \{(.*?)\}", conf, re.S)
+    assert upstream is not None
+    assert re.search(r"^\s*zone backprop \d+k;", upstream.group(1), re.M)
+    assert re.search(r"^\s*server app:8000 resolve ", upstream.group(1), re.M)
+    compose = yaml.safe_load((ROOT / "deploy" / "compose.yaml").read_text())
+    image = compose["services"]["nginx"]["image"]
+    major, minor = (int(x) for x in re.fullmatch(r"nginx:(\d+)\.(\d+)-alpine", image).groups())  # type: ignore[union-attr]
+    assert (major, minor) >= (1, 27)
