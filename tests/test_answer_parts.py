@@ -233,23 +233,23 @@ def test_answer_budget_at_n_and_n_plus_one_with_parts(client: TestClient) -> Non
 LOSS = "/api/v1/landscape/loss"
 
 
-def test_loss_leaves_w_out_only_when_asked(client: TestClient) -> None:
+def test_loss_echoes_w_only_when_asked(client: TestClient) -> None:
     """One example x = 1 of class 0, W = (1, 1.5): scores (1, 1.5), the SVM margin of class 1
     is 1.5 - 1 + 1 = 1.5, so L = 1.5 and dW = (-x, +x) = (-1, 1)."""
     body = {"dataset": {"X": [[1.0]], "y": [0]}, "W": [[1.0], [1.5]], "bias": False, "reg": 0}
-    echoed = client.post(LOSS, json=body).json()
-    assert echoed["W"] == [[1.0], [1.5]]  # the default answer still echoes W (README: v1)
+    echoed = client.post(LOSS, json={**body, "include_W": True}).json()
+    assert echoed["W"] == [[1.0], [1.5]]
     assert echoed["loss"] == 1.5 and echoed["grad_W"] == [[-1.0], [1.0]]
-    bare = client.post(LOSS, json={**body, "include_W": False})
+    bare = client.post(LOSS, json=body)  # by default W is not echoed (issue 17, item 3)
     assert bare.status_code == 200
     assert bare.json() == {**echoed, "W": None}
-    assert client.post(LOSS, json={**body, "include_W": True}).json() == echoed
+    assert client.post(LOSS, json={**body, "include_W": False}).json() == bare.json()
 
 
 def test_loss_without_w_is_smaller_by_w_for_cifar_shaped(client: TestClient) -> None:
     body = {"dataset": {"name": "cifar-shaped", "n": 1000}, "seed": 1}
-    echoed = client.post(LOSS, json=body)
-    bare = client.post(LOSS, json={**body, "include_W": False})
+    echoed = client.post(LOSS, json={**body, "include_W": True})
+    bare = client.post(LOSS, json=body)
     assert echoed.status_code == bare.status_code == 200
     W = echoed.json()["W"]
     assert (len(W), len(W[0])) == (10, 3073)  # C x D, the bias column included

@@ -41,7 +41,9 @@ def test_reference_cases_through_the_api(client: TestClient, reference: dict[str
 
 
 def test_loss_gradcheck_and_reg_gradient(client: TestClient) -> None:
-    answer = client.post(f"{URL}/loss", json={**TOY, "reg": 0.1, "gradcheck": True}).json()
+    answer = client.post(
+        f"{URL}/loss", json={**TOY, "reg": 0.1, "gradcheck": True, "include_W": True}
+    ).json()
     check = answer["gradcheck"]
     assert check["sampled"] is False and len(check["entries"]) == 9
     assert check["max_relative_error"] < 1e-6
@@ -75,7 +77,11 @@ def test_bias_trick_adds_a_column(client: TestClient, loss: str) -> None:
 
 
 def test_xavier_init_scale(client: TestClient) -> None:
-    body = {"dataset": {"name": "blobs", "n": 4, "d": 400, "c": 10}, "init": "xavier"}
+    body = {
+        "dataset": {"name": "blobs", "n": 4, "d": 400, "c": 10},
+        "init": "xavier",
+        "include_W": True,
+    }
     W = np.array(client.post(f"{URL}/loss", json=body).json()["W"])
     assert W.std() == pytest.approx(1 / np.sqrt(400), rel=0.1)
 

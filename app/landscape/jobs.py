@@ -106,7 +106,7 @@ def _check(request: LandscapeRequest, sizes: Sizes, limits: Limits) -> float:
         work = cost.optimizer_work(sizes, request.steps)
         return work / limits.optimize_work_units_per_second
     elif isinstance(request, LossRequest):
-        estimate = cost.loss_cost(sizes, request.gradcheck, limits)
+        estimate = cost.loss_cost(sizes, request.gradcheck, limits, request.include_W)
         estimate.check(limits, LOC)
     else:  # the loss as a circuit: its answer carries W and dW like /loss
         estimate = cost.loss_cost(sizes, False, limits)

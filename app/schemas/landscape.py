@@ -232,10 +232,10 @@ class LossRequest(LandscapeRequest):
 
     gradcheck: bool = Field(False, description="also compare dW with central differences")
     include_W: bool = Field(
-        True,
-        description="echo the W used in the answer's `W`; false answers `W: null` (W is C x D "
-        "numbers: 0.66 MB of the 1.56 MB answer for cifar-shaped N = 1000, when the caller already "
-        "has it or does not need it)",
+        False,
+        description="true: echo the W used (given, or drawn from `seed`) in the answer's `W`; "
+        "by default `W` is null (W is C x D numbers: 0.66 MB of the 1.56 MB answer for "
+        "cifar-shaped N = 1000, and a caller that sent W already has it)",
     )
 
 

@@ -66,7 +66,9 @@ def test_1d_axis_slice_draws_kinks_where_the_api_says(page: Page, live_server: s
     expected = api(live_server, "slice", CS231N_1D_AXIS)
     assert len(expected["kinks"]) >= 3  # the notes' figure has several kinks
     # the API's numbers against the hinge formula worked out in the test, at the seeded W
-    seeded = api(live_server, "loss", {"dataset": {"name": "cs231n-1d"}, "seed": 0})["W"]
+    seeded = api(
+        live_server, "loss", {"dataset": {"name": "cs231n-1d"}, "seed": 0, "include_W": True}
+    )["W"]
     lines = hinge_lines([row[0] for row in seeded], 0)
     assert [k["alpha"] for k in expected["kinks"]] == pytest.approx(
         [float(k) for k in kinks_in(lines, -3, 3)], abs=1e-12
@@ -214,7 +216,9 @@ def test_open_as_circuit_lands_on_the_circuit_page_with_the_same_loss(
 
     open_page(page, "?dataset=toy-2d")
     loss = readout(page, "loss")
-    seeded = api(live_server, "loss", {"dataset": {"name": "toy-2d"}, "seed": 0})["W"]
+    seeded = api(
+        live_server, "loss", {"dataset": {"name": "toy-2d"}, "seed": 0, "include_W": True}
+    )["W"]
     assert loss == pytest.approx(ww_loss(_TOY_2D_X, _TOY_2D_Y, seeded), rel=1e-12)
     with page.expect_response("**/api/v1/circuits/evaluate"):
         page.click("#ls-open-circuit")
@@ -428,21 +432,24 @@ def test_the_url_table_takes_its_choices_from_the_tables(page: Page) -> None:
     assert values["method"] == [*names(OPTIMIZERS), "none"]
 
 
-def test_the_moved_w_loss_is_asked_for_without_echoing_w(page: Page) -> None:
-    """The page reads only the numbers of the moved W's /loss answer (it sent that W), so it
-    asks with include_W false and the answer's W is null (issue 17, item 3)."""
-
-    def moved_loss(response: Any) -> bool:
-        return response.url.endswith("/api/v1/landscape/loss") and "include_W" in (
-            response.request.post_data or ""
-        )
-
-    with page.expect_response(moved_loss) as loss:
-        page.goto("/landscape?view=2d&dataset=toy-2d&ca=0.5")
+def test_only_the_first_loss_asks_for_w_back(page: Page) -> None:
+    """/loss echoes W only when asked (issue 17, item 3): the page asks once, for W0 drawn from
+    the seed; the moved W's loss it sent itself, and that answer's W is null."""
+    losses: list[Any] = []
+    page.on(
+        "response",
+        lambda r: losses.append(r) if r.url.endswith("/api/v1/landscape/loss") else None,
+    )
+    page.goto("/landscape?view=2d&dataset=toy-2d&ca=0.5")
     page.wait_for_selector("body[data-ready]")
-    body = json.loads(loss.value.request.post_data or "{}")
-    assert body["include_W"] is False and len(body["W"]) == 3  # toy-2d: C = 3, W sent
-    answer = loss.value.json()
+    expect(page.locator('#ls-readout dd[data-key="loss"]')).not_to_have_attribute("data-value", "")
+    first, moved = losses[0], losses[-1]
+    assert len(losses) == 2
+    assert json.loads(first.request.post_data or "{}")["include_W"] is True
+    assert len(first.json()["W"]) == 3  # toy-2d: C = 3
+    body = json.loads(moved.request.post_data or "{}")
+    assert "include_W" not in body and len(body["W"]) == 3  # the default, and W sent
+    answer = moved.json()
     assert answer["W"] is None
     expect(page.locator('#ls-readout dd[data-key="loss"]')).to_have_attribute(
         "data-value", str(answer["loss"])

@@ -146,8 +146,8 @@ async function refresh() {
     const lossBody = lossRequest(state, p);
     // W0 itself (not moved, not zeros) was already answered by the base request
     const same = (state.ca === 0 && state.cb === 0 && state.winit !== "zeros") || JSON.stringify(lossBody) === JSON.stringify(baseBody);
-    // only the numbers are read from this answer (W is the plane's), so W is not echoed back
-    const lossAnswer = same ? base : await cached("loss", "/loss", { ...lossBody, include_W: false });
+    // only the numbers are read from this answer (W is the plane's): W is not asked back
+    const lossAnswer = same ? base : await cached("loss", "/loss", lossBody);
     if (mine !== generation) return;
     let slice1 = current.slice1;
     let slice2 = current.slice2;

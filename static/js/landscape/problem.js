@@ -60,7 +60,8 @@ export function lossFields(state) {
 
 /** The first /loss request of a problem: its answer gives W0 (seeded or given), C, D and N. */
 export function baseLossRequest(state) {
-  const body = { ...lossFields(state), seed: state.wseed };
+  // the one request whose W the page reads (W0, drawn from the seed): asked for explicitly
+  const body = { ...lossFields(state), seed: state.wseed, include_W: true };
   if (state.winit === "table" && state.W) body.W = state.W;
   return body;
 }
