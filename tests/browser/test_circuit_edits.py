@@ -169,9 +169,11 @@ def test_constants_get_no_gradient_row_caption_or_question(page: Page) -> None:
     page.click("#play")
     form = page.locator("#predict-form")
     expect(form).to_be_visible()
-    fields = form.locator(".predict-fields label")
-    expect(fields).to_have_count(1)
-    expect(fields.first).to_have_text("d(2 * x) contribution ")
+    # one row (local gradient and contribution) for 2 * x; none for the constant 1
+    expect(form.locator(".predict-row")).to_have_count(1)
+    labels = form.locator(".predict-fields label")
+    expect(labels).to_have_count(2)
+    expect(labels.first).to_have_text("d(2 * x): local gradient ")
 
 
 def test_negate_and_subtract_look_different_and_calls_have_no_extra_parentheses(
