@@ -91,13 +91,8 @@ def _is_preflight(scope: Scope) -> bool:
 
 
 def _incoming_request_id(scope: Scope) -> str:
-    for name, value in scope.get("headers", ()):
-        if name == b"x-request-id":
-            text = value.decode("latin-1")
-            if _REQUEST_ID_OK.fullmatch(text):
-                return text
-            break
-    return uuid.uuid4().hex
+    text = _header(scope, b"x-request-id")
+    return text if text is not None and _REQUEST_ID_OK.fullmatch(text) else uuid.uuid4().hex
 
 
 def _internal_error_body(request_id: str) -> dict[str, Any]:

@@ -9,8 +9,6 @@ from fastapi.routing import APIRoute
 
 from app.core.errors import Problem, ProblemError
 
-_declared: dict[int, frozenset[str]] = {}
-
 
 def _query_names(dependant: Dependant) -> set[str]:
     names = {p.alias for p in dependant.query_params}
@@ -19,17 +17,14 @@ def _query_names(dependant: Dependant) -> set[str]:
     return names
 
 
-def _declared_for(route: APIRoute) -> frozenset[str]:
-    names = _declared.get(id(route))
-    if names is None:
-        names = _declared[id(route)] = frozenset(_query_names(route.dependant))
-    return names
-
-
 async def no_unknown_query(request: Request) -> None:
     """A dependency of every API router."""
+    if not request.query_params:
+        return  # the usual request: nothing to check
+    # the route's declared names, walked each time rather than cached by id(route), which a
+    # collected app's route can hand on to a new one (APIRoute is not hashable)
     route = request.scope.get("route")
-    declared = _declared_for(route) if isinstance(route, APIRoute) else frozenset()
+    declared = _query_names(route.dependant) if isinstance(route, APIRoute) else set()
     unknown = [name for name in request.query_params if name not in declared]
     if not unknown:
         return

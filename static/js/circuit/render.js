@@ -163,12 +163,14 @@ export class CircuitView {
       const out = this.circuit?.output.node;
       for (const [id, n] of this.nodes) {
         n.g.classList.toggle("pending", !revealed(timeline.valueStep[id], frame.done));
-        if (n.total) this.showTotal(timeline, frame, id, n);
+        // the branches whose gradient has come back to this node so far
+        const arrived = n.outWires.filter((w) => revealed(timeline.gradStep[w] ?? Infinity, frame.done));
+        if (n.total) this.showTotal(id, n, arrived);
         // the tooltip says a gradient only once the backward pass has brought it
         const gradKnown =
           id === out
             ? revealed(timeline.outputGradStep, frame.done)
-            : n.outWires.length > 0 && n.outWires.every((w) => revealed(timeline.gradStep[w] ?? Infinity, frame.done));
+            : n.outWires.length > 0 && arrived.length === n.outWires.length;
         if (n.said) {
           n.title.textContent = gradKnown ? n.said.all : n.said.value;
           n.g.setAttribute("aria-label", n.title.textContent);
@@ -191,9 +193,8 @@ export class CircuitView {
   }
 
   /** A node's total so far: the gradients of its outgoing wires that have arrived, added up. */
-  showTotal(timeline, frame, id, n) {
+  showTotal(id, n, arrived) {
     const node = this.circuit && nodeById(this.circuit, id);
-    const arrived = n.outWires.filter((w) => revealed(timeline.gradStep[w] ?? Infinity, frame.done));
     const edges = this.circuit ? indexOf(this.circuit).edges : new Map();
     const parts = arrived.map((w) => edges.get(w)?.grad);
     const scalar = node && !Array.isArray(node.value) && parts.every((g) => !Array.isArray(g));
