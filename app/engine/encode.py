@@ -27,7 +27,13 @@ import numpy as np
 import orjson
 
 from app.engine.gates import GATES
-from app.engine.numbers import json_number, to_json
+from app.engine.numbers import (
+    NUMBER_MARK,
+    NUMBER_OVERFLOW,
+    captured_numbers,
+    json_number,
+    to_json,
+)
 from app.engine.report import Excerpts, node_symbol, param_of
 from app.engine.result import EvaluateResult, StepResult
 from app.engine.tensor_gates import index_input_names
@@ -224,6 +230,7 @@ _WORD = re.compile(r"[A-Za-z_]\w*")
 _NUMBER = re.compile(r"-?(?:\d+(?:\.\d+)?(?:e-?\d+)?|Infinity|NaN)")
 _MARK = 0xE000
 _PRIVATE = re.compile(r"[\ue000-\uf8ff]")
+_PLACEHOLDER = re.compile(r"([\ue000-\uf8ff])")
 
 
 class _Strings:
@@ -278,6 +285,28 @@ class _Captions:
             return
         self._emit("{}".join(pieces), slots)
 
+    def add_marked(self, result: EvaluateResult, step: StepResult, marks: tuple[str, ...]) -> None:
+        """The step's rule rendered with `marks` as its wires' names while fmt hands over each
+        number it writes (numbers.captured_numbers): the template and the slots come straight
+        from the rendering, with no search of the text for names or numbers."""
+        numbers: list[str] = []
+        token = captured_numbers.set(numbers)
+        try:
+            text = result.rule(step, marks)
+        finally:
+            captured_numbers.reset(token)
+        parts = _PLACEHOLDER.split(text)
+        if "{" in text or "}" in text or NUMBER_OVERFLOW in text:
+            self._literal(result.rule(step))  # braces in its words, or too many numbers
+            return
+        strings = self.strings
+        slots = []
+        for mark in parts[1::2]:
+            k = ord(mark)
+            # the k-th number formatted, or -1 - j: the step's j-th wire
+            slots.append(strings(numbers[k - NUMBER_MARK]) if k >= NUMBER_MARK else _MARK - 1 - k)
+        self._emit("{}".join(parts[0::2]), slots)
+
     def _literal(self, text: str) -> None:
         """A rule that cannot be a template: the whole text as the one slot of "{}"."""
         self._emit("{}", [self.strings(text)])
@@ -288,6 +317,19 @@ class _Captions:
             found = self.templates[template] = len(self.templates)
         self.rule.append(found)
         self.slots.extend(slots)
+
+
+# Placeholders for a step's wires, by number of inputs: private-use characters below the
+# numbers' (numbers.NUMBER_MARK).
+_MAX_MARKS = NUMBER_MARK - _MARK
+_MARKS: dict[int, tuple[str, ...]] = {}
+
+
+def _marks(argc: int) -> tuple[str, ...]:
+    found = _MARKS.get(argc)
+    if found is None:
+        found = _MARKS[argc] = tuple(chr(_MARK + j) for j in range(argc + 1))
+    return found
 
 
 def _mark(text: str, name: str, mark: str) -> str:
@@ -425,24 +467,23 @@ def compact(result: EvaluateResult) -> dict[str, Any]:
             if np.ndim(values[node.id]):
                 shape[str(node.id)] = list(np.shape(values[node.id]))
 
-    step_node: list[int] = []
-    previous_node = len(nodes)
+    steps = result.steps
+    order = [step.node for step in steps]
+    known_steps = memo.get("compact_steps") if memo is not None else None
+    if known_steps is not None and known_steps[0] == order:
+        _, step_node, usec, uses = known_steps
+    else:
+        step_node, usec, uses = _step_structure(result)
+        if memo is not None:
+            memo["compact_steps"] = (order, step_node, usec, uses)
     local: list[Any] = []
-    uses: list[int] = []
-    usec: list[int] = []
     contributions: dict[str, list[Any]] = {}
     kinks: dict[str, list[Any]] = {}
     captions = _Captions(strings)
-    for index, step in enumerate(result.steps):
-        node = nodes[step.node]
-        step_node.append(previous_node - step.node)  # steps walk back: small positive gaps
-        previous_node = step.node
+    fast = result.fast
+    for index, step in enumerate(steps):
         local.extend(step.local)
-        for port_uses in step.uses:
-            usec.append(len(port_uses))
-            for used in port_uses:
-                uses.append(_relative(used, node.id, node.args))
-        if not _elementwise(result, step):
+        if not fast and not _elementwise(result, step):
             contributions[str(index)] = [to_json(c) for c in step.contributions]
         if step.kink is not None:
             kink = step.kink
@@ -452,7 +493,13 @@ def compact(result: EvaluateResult) -> dict[str, Any]:
                 kink.as_dict()["interval"],
                 kink.count,
             ]
-        captions.add(result.rule(step), [names[a] for a in node.args] + [names[step.node]])
+        argc = len(nodes[step.node].args)
+        if fast and argc < _MAX_MARKS:
+            # scalar gates name wires only as opaque text: render with placeholders, no search
+            captions.add_marked(result, step, _marks(argc))
+        else:
+            node = nodes[step.node]
+            captions.add(result.rule(step), [names[a] for a in node.args] + [names[step.node]])
 
     ops = {node.op for node in nodes if node.op is not None}
     return {
@@ -489,6 +536,25 @@ def compact(result: EvaluateResult) -> dict[str, Any]:
         "stats": _stats(result),
         "gradcheck": result.gradcheck,
     }
+
+
+def _step_structure(result: EvaluateResult) -> tuple[list[int], list[int], list[int]]:
+    """The step columns that depend on the circuit alone: each step's node (as the distance
+    back from the previous step's), and the cached values each input's rule reads."""
+    nodes = result.circuit.nodes
+    step_node: list[int] = []
+    usec: list[int] = []
+    uses: list[int] = []
+    previous_node = len(nodes)
+    for step in result.steps:
+        node = nodes[step.node]
+        step_node.append(previous_node - step.node)  # steps walk back: small positive gaps
+        previous_node = step.node
+        for port_uses in step.uses:
+            usec.append(len(port_uses))
+            for used in port_uses:
+                uses.append(_relative(used, node.id, node.args))
+    return step_node, usec, uses
 
 
 def _column_optional(values: list[Any]) -> list[Any]:

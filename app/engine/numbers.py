@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from contextvars import ContextVar
 from typing import Any
 
 import numpy as np
@@ -37,8 +38,28 @@ def _nested(items: Any) -> Any:
     return json_number(items)
 
 
+# While the compact encoder renders a caption (app/engine/encode.py), fmt records each number
+# it writes and puts a placeholder in the text instead: the k-th number is NUMBER_MARK + k (a
+# private-use character; a caption may format its numbers in another order than it writes
+# them), past the last placeholder NUMBER_OVERFLOW. So a caption's template and its numbers
+# come apart without searching the text. A context variable: evaluate jobs run on threads.
+NUMBER_MARK = 0xF000
+NUMBER_OVERFLOW = "\uf8ff"
+captured_numbers: ContextVar[list[str] | None] = ContextVar("captured_numbers", default=None)
+
+
 def fmt(x: Any) -> str:
     """A short human number for captions: 4 significant digits, no trailing zeros, no '-0'."""
+    text = _fmt(x)
+    captured = captured_numbers.get()
+    if captured is None:
+        return text
+    captured.append(text)
+    mark = NUMBER_MARK + len(captured) - 1
+    return chr(mark) if mark < ord(NUMBER_OVERFLOW) else NUMBER_OVERFLOW
+
+
+def _fmt(x: Any) -> str:
     if type(x) is float:
         v = x
     else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,29 +49,41 @@ class EvaluateResult:
     # what encoders may keep about a cached circuit between requests (encode.compact)
     memo: dict[str, Any] | None = field(default=None)
 
-    def caption_view(self, step: StepResult) -> Step:
-        """What the gate's explain function reads about `step`."""
+    def caption_view(self, step: StepResult, wires: Sequence[str] | None = None) -> Step:
+        """What the gate's explain function reads about `step`; `wires` (the step's inputs in
+        port order, then its own output) replace the wires' names when given."""
         node = self.circuit.nodes[step.node]
+        values = self.values
+        if wires is None:
+            names = [self.names[a] for a in node.args]
+            out_name = self.names[step.node]
+        else:
+            names = list(wires[: len(node.args)])
+            out_name = wires[len(node.args)]
         return Step(
-            [self.names[a] for a in node.args],
-            [self.values[a] for a in node.args],
-            self.values[step.node],
+            names,
+            [values[a] for a in node.args],
+            values[step.node],
             step.upstream,
             step.local,
             step.contributions,
             node.const,
             self.tie_break,
-            self.names[step.node],
+            out_name,
         )
 
-    def rule(self, step: StepResult) -> str:
-        """The step's rule in words, with its numbers, as the verbose answer's `rule`."""
+    def rule(self, step: StepResult, wires: Sequence[str] | None = None) -> str:
+        """The step's rule in words, with its numbers, as the verbose answer's `rule`. With
+        `wires`, the names in it are those (the compact encoder passes placeholders, so that it
+        need not search the text for names; only gates whose captions treat names as opaque)."""
         node = self.circuit.nodes[step.node]
         gate = GATES[node.op]  # type: ignore[index]
-        rule = gate.explain(self.caption_view(step))
+        rule = gate.explain(self.caption_view(step, wires))
         if gate.vjp is None and not self.fast:
             rule += broadcast_note(
-                [self.names[a] for a in node.args],
+                [self.names[a] for a in node.args]
+                if wires is None
+                else list(wires[: len(node.args)]),
                 [self.values[a] for a in node.args],
                 self.values[step.node],
             )
