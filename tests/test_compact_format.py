@@ -14,7 +14,8 @@ from fastapi.testclient import TestClient
 from app.core.errors import LimitError
 from app.engine import ParseLimits, evaluate_result, parse
 from app.engine.cache import ParseCache
-from app.engine.encode import compact, verbose
+from app.engine.encode import compact, dumps, verbose
+from app.engine.numbers import fmt
 from app.presets import all_presets
 from app.schemas.circuits import CompactEvaluateResponse
 
@@ -437,3 +438,48 @@ def test_parse_cache_is_a_bounded_lru_keyed_on_the_limits_too() -> None:
     # the same text under tighter limits is parsed again, and refused
     with pytest.raises(LimitError):
         cache.get("x + y * z", tight)
+
+
+# ---------------------------------------------------------------- captions from placeholders
+
+
+def _through_json(answer: dict[str, Any]) -> Any:
+    return _strict(dumps(answer).decode())
+
+
+@pytest.mark.parametrize("tie_break", ["split", "first"])
+@pytest.mark.parametrize("count", [2400, 4200])
+def test_a_max_of_thousands_of_ties_decodes_to_its_caption(tie_break: str, count: int) -> None:
+    # 2,400 tied inputs: the split caption writes more numbers than there are number
+    # placeholders; 4,200: more wires than wire placeholders. Both fall back, and still decode.
+    expression = f"max({', '.join(['x'] * count)}) * y"
+    result = evaluate_result(expression, {"x": 2.0, "y": 3.0}, tie_break=tie_break)
+    decoded = expand(_through_json(compact(result)))
+    assert decoded == _through_json(verbose(result))
+    rule = decoded["backward"][1]["rule"]
+    assert rule.startswith("max gate has a tie at 2 between x, x")
+    share = "x gets 0.00125" if count == 2400 else "x gets 0.0007143"  # 3 / count
+    assert (share in rule) == (tie_break == "split")
+
+
+def test_fmt_is_plain_again_after_an_encoding() -> None:
+    # the encoder's number placeholders must not leak into a later caption or label
+    compact(evaluate_result("x * y + max(x, y)", {"x": 1.0, "y": 1.0}))
+    assert fmt(0.19661193324148185) == "0.1966"
+    verbose_rule = verbose(evaluate_result("x * y", {"x": 3.0, "y": -4.0}))["backward"][0]["rule"]
+    assert verbose_rule == (
+        "multiply gate swaps: x receives y · upstream = -4 · 1 = -4; y receives x · upstream = "
+        "3 · 1 = 3"
+    )
+
+
+@pytest.mark.parametrize("index", range(0, len(CASES), 3))
+def test_a_cache_hit_answer_is_the_fresh_answer_byte_for_byte(index: int) -> None:
+    expression, inputs = CASES[index]
+    # new float inputs (integers may be indices, which must stay in range)
+    other = {k: (v * -1.5 + 0.5 if isinstance(v, float) else v) for k, v in inputs.items()}
+    cache = ParseCache(4)
+    for values in (inputs, other, inputs, other):
+        cached = dumps(compact(evaluate_result(expression, values, cache=cache)))
+        assert cached == dumps(compact(evaluate_result(expression, values)))
+    assert cache.hits == 3

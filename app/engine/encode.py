@@ -285,27 +285,39 @@ class _Captions:
             return
         self._emit("{}".join(pieces), slots)
 
-    def add_marked(self, result: EvaluateResult, step: StepResult, marks: tuple[str, ...]) -> None:
-        """The step's rule rendered with `marks` as its wires' names while fmt hands over each
-        number it writes (numbers.captured_numbers): the template and the slots come straight
-        from the rendering, with no search of the text for names or numbers."""
+    def add_rendered(self, result: EvaluateResult) -> None:
+        """Every step's rule rendered with placeholders as its wires' names while fmt hands
+        over each number it writes (numbers.captured_numbers): the template and the slots come
+        straight from the rendering, with no search of the text. Only for scalar circuits,
+        whose gates name wires as opaque text (tensor captions derive dW from W, say)."""
         numbers: list[str] = []
         token = captured_numbers.set(numbers)
         try:
-            text = result.rule(step, marks)
+            nodes = result.circuit.nodes
+            strings = self.strings
+            for step in result.steps:
+                argc = len(nodes[step.node].args)
+                if argc >= _MAX_MARKS:  # more wires than placeholders: the search
+                    captured_numbers.set(None)
+                    self.add(result.rule(step), _wires(result, step))
+                    captured_numbers.set(numbers)
+                    continue
+                numbers.clear()
+                text = result.rule(step, _marks(argc))
+                if "{" in text or "}" in text or NUMBER_OVERFLOW in text:
+                    captured_numbers.set(None)  # braces in its words, or too many numbers
+                    self._literal(result.rule(step))
+                    captured_numbers.set(numbers)
+                    continue
+                parts = _PLACEHOLDER.split(text)
+                # the k-th number formatted, or -1 - j: the step's j-th wire
+                slots = [
+                    strings(numbers[k - NUMBER_MARK]) if k >= NUMBER_MARK else _MARK - 1 - k
+                    for k in map(ord, parts[1::2])
+                ]
+                self._emit("{}".join(parts[0::2]), slots)
         finally:
             captured_numbers.reset(token)
-        parts = _PLACEHOLDER.split(text)
-        if "{" in text or "}" in text or NUMBER_OVERFLOW in text:
-            self._literal(result.rule(step))  # braces in its words, or too many numbers
-            return
-        strings = self.strings
-        slots = []
-        for mark in parts[1::2]:
-            k = ord(mark)
-            # the k-th number formatted, or -1 - j: the step's j-th wire
-            slots.append(strings(numbers[k - NUMBER_MARK]) if k >= NUMBER_MARK else _MARK - 1 - k)
-        self._emit("{}".join(parts[0::2]), slots)
 
     def _literal(self, text: str) -> None:
         """A rule that cannot be a template: the whole text as the one slot of "{}"."""
@@ -447,7 +459,7 @@ def compact(result: EvaluateResult) -> dict[str, Any]:
     """The columnar answer (what the page asks for). See the module docstring and README."""
     circuit = result.circuit
     nodes = circuit.nodes
-    names, values = result.names, result.values
+    values = result.values
     # A circuit from the parse cache keeps its structure columns (and the strings they point
     # to) in result.memo, so re-evaluating it with new inputs encodes only the numbers.
     memo = result.memo
@@ -493,13 +505,11 @@ def compact(result: EvaluateResult) -> dict[str, Any]:
                 kink.as_dict()["interval"],
                 kink.count,
             ]
-        argc = len(nodes[step.node].args)
-        if fast and argc < _MAX_MARKS:
-            # scalar gates name wires only as opaque text: render with placeholders, no search
-            captions.add_marked(result, step, _marks(argc))
-        else:
-            node = nodes[step.node]
-            captions.add(result.rule(step), [names[a] for a in node.args] + [names[step.node]])
+    if fast:
+        captions.add_rendered(result)
+    else:
+        for step in steps:
+            captions.add(result.rule(step), _wires(result, step))
 
     ops = {node.op for node in nodes if node.op is not None}
     return {
@@ -536,6 +546,12 @@ def compact(result: EvaluateResult) -> dict[str, Any]:
         "stats": _stats(result),
         "gradcheck": result.gradcheck,
     }
+
+
+def _wires(result: EvaluateResult, step: StepResult) -> list[str]:
+    """The names of a step's wires: its inputs in port order, then its own output."""
+    names = result.names
+    return [names[a] for a in result.circuit.nodes[step.node].args] + [names[step.node]]
 
 
 def _step_structure(result: EvaluateResult) -> tuple[list[int], list[int], list[int]]:
