@@ -470,6 +470,8 @@ def _route_scalar_local(xs: Sequence[float], out: float, param: Any, tie_break: 
 
 
 def _route_kink(xs: Sequence[Any], out: Any, param: Any, tie_break: str) -> Kink | None:
+    if type(out) is float and sum(x == out for x in xs) < 2:
+        return None  # the scalar fast path's plain floats, and no tie: no numpy needed
     winners = _winners(xs, out)
     count = sum(mask.astype(np.int64) for mask in winners)
     tied = np.asarray(count > 1)
@@ -597,6 +599,8 @@ def _explain_unary(what: str) -> Callable[[Step], str]:
 
 def _at_zero(kind: str, convention: str, interval: list[float]) -> Callable[..., Kink | None]:
     def kink(xs: Sequence[Any], out: Any, param: Any, tie_break: str) -> Kink | None:
+        if type(xs[0]) is float and xs[0] != 0:
+            return None  # the scalar fast path's plain float, not at the kink
         zeros = int(np.count_nonzero(np.asarray(xs[0]) == 0))
         return Kink(kind, convention, [interval], zeros) if zeros else None
 

@@ -113,29 +113,35 @@ def collect(
     """Types a trace: finds each step's kink and cached values, and the non-finite warnings."""
     nodes = circuit.nodes
     values = trace.values
+    fast = trace.fast
+    # which cached values each rule reads depends on the circuit alone: kept with a cached
+    # circuit and shared by its results (read only, as the circuit is)
+    uses_of: dict[int, list[list[int]]] = {} if memo is None else memo.setdefault("uses", {})
     steps = []
     for node_id, upstream, local, contributions, accumulated in trace.steps:
         node = nodes[node_id]
         gate = GATES[node.op]  # type: ignore[index]
         kink = None
         if gate.kink is not None:
-            kink = gate.kink(
-                [np.asarray(values[a]) for a in node.args],
-                np.asarray(values[node_id]),
-                node.const,
-                tie_break,
-            )
-        steps.append(
-            StepResult(
-                node_id,
-                upstream,
-                local,
-                contributions,
-                accumulated,
-                [gate.uses(node_id, node.args, port) for port in range(len(node.args))],  # type: ignore[misc]
-                kink,
-            )
-        )
+            if fast:  # plain floats: the kink rules answer those without numpy
+                kink = gate.kink(
+                    [values[a] for a in node.args], values[node_id], node.const, tie_break
+                )
+            else:
+                kink = gate.kink(
+                    [np.asarray(values[a]) for a in node.args],
+                    np.asarray(values[node_id]),
+                    node.const,
+                    tie_break,
+                )
+        uses = uses_of.get(node_id)
+        if uses is None:
+            uses_rule = gate.uses
+            assert uses_rule is not None  # register() refuses a gate without one
+            uses = uses_of[node_id] = [
+                uses_rule(node_id, node.args, port) for port in range(len(node.args))
+            ]
+        steps.append(StepResult(node_id, upstream, local, contributions, accumulated, uses, kink))
     grads = [
         g if g is not None else (0.0 if trace.fast else np.zeros(np.shape(values[i])))
         for i, g in enumerate(trace.grads)
