@@ -13,6 +13,7 @@ import { layoutCircuit, structureKey } from "./layout.js";
 import { readAnswer } from "./model.js";
 import { nudgedInputs, predictedChange, showGradcheck } from "./panels.js";
 import { CircuitView } from "./render.js";
+import { Presentation } from "./presentation.js";
 import { PROPERTIES, defaultState } from "./state.js";
 import { StepsTable } from "./table.js";
 import { buildTimeline } from "./timeline.js";
@@ -35,7 +36,10 @@ let pendingNudge = null; // a nudge waiting for its answer: the output before, a
 let debounce = 0;
 
 const evaluator = new Evaluator();
-const view = new CircuitView($("circuit"), { onTensorClick: (edge) => showHeatmaps($("heatmap-dialog"), shown.circuit, edge) });
+const view = new CircuitView($("circuit"), {
+  onTensorClick: (edge) => showHeatmaps($("heatmap-dialog"), shown.circuit, edge),
+  legend: $("legend"),
+});
 const zoom = new ZoomControl($("circuit"), view.viewport);
 const inputs = new InputsTable($("inputs-body"), {
   onChange: (name, value) => store.set({ inputs: { ...store.get().inputs, [name]: value } }),
@@ -43,6 +47,11 @@ const inputs = new InputsTable($("inputs-body"), {
 const table = new StepsTable($("steps-body"), { onJump: (t) => animation.jumpTo(t) });
 const animation = new AnimationController({ view, table, onStop: (t) => store.set({ step: Math.round(t) }) });
 const { player } = animation;
+const presentation = new Presentation($("present"), {
+  onChange: (on) => store.set({ present: on }),
+  // the diagram's frame changed size: fit the circuit to it again
+  onShown: () => shown.layout && zoom.fit(shown.layout, shown.layout.engine === "dagre"),
+});
 
 // every [data-state] control mirrors one state property
 const syncInputs = bindInputs([...document.querySelectorAll("[data-state]")], store, {
@@ -204,6 +213,7 @@ store.subscribe((state, changed) => {
   $("share-link").value = location.href;
   if (changed.has("speed")) player.speed = state.speed;
   if (changed.has("predict")) animation.setPredict(state.predict);
+  if (changed.has("present")) presentation.show(state.present);
   const delays = [...changed].map((name) => EVALUATE_AFTER_MS[name]).filter((ms) => ms !== undefined);
   const live = changed.has("inputs") && delays.length === 1; // only values moved: keep up
   if (delays.length && requestKey(state) !== answeredKey) {
@@ -282,6 +292,7 @@ async function start() {
   syncControls(state);
   player.speed = state.speed;
   animation.setPredict(state.predict);
+  presentation.show(state.present);
   $("share-link").value = location.href;
   try {
     presets = await fetchPresets();

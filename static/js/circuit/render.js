@@ -1,12 +1,15 @@
 /** Draws a laid-out circuit as SVG once, then updates numbers and the animation frame by toggling classes. */
 
-import { gradName } from "./caption.js";
+import { gradName, isConstant } from "./caption.js";
 import { fmt, fmtValue, full } from "./format.js";
 import { OUTPUT_WIRE, TOTAL_H, hasTotal, pointAlong } from "./layout.js";
 import { indexOf, nodeById } from "./model.js";
 import { pulseFraction, revealed } from "./timeline.js";
 
 const SVG = "http://www.w3.org/2000/svg";
+const ARROW = "wire-arrow";
+// a pulse: a small triangle that points the way it travels (right for values, left for gradients)
+const PULSE = "M6,0 L-5,-5.5 L-5,5.5 z";
 
 function el(name, attrs = {}, parent = null) {
   const node = document.createElementNS(SVG, name);
@@ -26,9 +29,18 @@ function pathOf(points) {
 }
 
 export class CircuitView {
-  constructor(svg, { onTensorClick = () => {} } = {}) {
+  constructor(svg, { onTensorClick = () => {}, legend = null } = {}) {
     this.svg = svg;
     this.onTensorClick = onTensorClick;
+    this.legend = legend;
+    // the arrowhead every wire ends in: the forward direction (gradients travel against it). Its
+    // fill is an attribute, not CSS, so a downloaded SVG keeps it
+    const marker = el(
+      "marker",
+      { id: ARROW, viewBox: "0 0 10 10", refX: 10, refY: 5, markerWidth: 7, markerHeight: 7, markerUnits: "userSpaceOnUse", orient: "auto" },
+      el("defs", {}, svg),
+    );
+    el("path", { class: "arrowhead", d: "M0,1 L10,5 L0,9 z", fill: "#5b6475" }, marker);
     this.viewport = el("g", { class: "viewport" }, svg);
     this.nodes = new Map();
     this.wires = new Map();
@@ -54,7 +66,11 @@ export class CircuitView {
     this.pulses = [];
 
     for (const w of layout.wires) {
-      const path = el("path", { class: "wire", d: pathOf(w.points), "data-edge": w.id }, wireLayer);
+      const path = el(
+        "path",
+        { class: "wire", d: pathOf(w.points), "data-edge": w.id, "marker-end": `url(#${ARROW})` },
+        wireLayer,
+      );
       const g = el("g", { class: "wire-label", "data-edge": w.id, "data-source": w.source }, labelLayer);
       if (w.label.stage) text(g, { class: "stage", x: w.label.x, y: w.label.y - 19 }, w.label.stage);
       // each label holds a text node for the rounded number and a <title> with the full one
@@ -142,6 +158,29 @@ export class CircuitView {
       }
     }
     this.lastDone = -2; // the next frame redraws what the numbers feed (wire labels, totals)
+    this.showLegend(circuit);
+  }
+
+  /** Shows the legend's entry of each mark this circuit draws (at some step), hides the others. */
+  showLegend(circuit) {
+    if (!this.legend) return;
+    const gates = circuit.nodes.some((n) => n.kind === "gate");
+    const present = {
+      value: true,
+      grad: true,
+      arrow: true,
+      forward: gates,
+      backward: circuit.backward.length > 0,
+      active: gates,
+      pending: gates,
+      fork: this.layout.forks.length > 0,
+      // a total is drawn for scalars only (a tensor's gradient is in its heatmap)
+      total: circuit.nodes.some((n) => this.nodes.get(n.id)?.total && !Array.isArray(n.value)),
+      const: circuit.nodes.some(isConstant),
+      cached: circuit.backward.some((b) => b.inputs.some((input) => (input.uses || []).length > 0)),
+      tensor: [...this.wires.values()].some((w) => w.g.classList.contains("tensor")),
+    };
+    for (const item of this.legend.querySelectorAll("[data-mark]")) item.hidden = !present[item.dataset.mark];
   }
 
   /** Shows what is known after `frame.done` steps, highlights the active gate and moves its pulses. */
@@ -180,11 +219,12 @@ export class CircuitView {
     }
     if (frame.active !== this.lastActive) {
       for (const n of this.nodes.values()) n.g.classList.remove("active");
-      for (const w of this.wires.values()) w.path.classList.remove("active");
+      for (const w of this.wires.values()) w.path.classList.remove("active", "forward", "backward");
       const step = timeline.steps[frame.active];
       if (step) {
         this.nodes.get(step.node)?.g.classList.add("active");
-        for (const id of step.wires) this.wires.get(id)?.path.classList.add("active");
+        // the phase picks the look: a value travelling forward (green) or a gradient back (red, dashed)
+        for (const id of step.wires) this.wires.get(id)?.path.classList.add("active", step.phase);
       }
       this.lastActive = frame.active;
     }
@@ -229,7 +269,7 @@ export class CircuitView {
     const step = frame.moving ? timeline.steps[frame.active] : null;
     const wires = step ? step.wires : [];
     while (this.pulses.length < wires.length) {
-      this.pulses.push(el("circle", { class: "pulse", r: 5 }, this.pulseLayer));
+      this.pulses.push(el("path", { class: "pulse", d: PULSE }, this.pulseLayer));
     }
     this.pulses.forEach((c, i) => {
       if (i >= wires.length) {
@@ -237,9 +277,13 @@ export class CircuitView {
         return;
       }
       const w = this.wires.get(wires[i]);
-      const p = pointAlong(w.layout.points, pulseFraction(step, frame.progress));
-      c.setAttribute("cx", p.x.toFixed(1));
-      c.setAttribute("cy", p.y.toFixed(1));
+      const f = pulseFraction(step, frame.progress);
+      const p = pointAlong(w.layout.points, f);
+      // the wire's direction here (source to target); a gradient points the other way
+      const a = pointAlong(w.layout.points, Math.max(0, f - 0.02));
+      const b = pointAlong(w.layout.points, Math.min(1, f + 0.02));
+      const angle = (Math.atan2(b.y - a.y, b.x - a.x) * 180) / Math.PI + (step.phase === "forward" ? 0 : 180);
+      c.setAttribute("transform", `translate(${p.x.toFixed(1)},${p.y.toFixed(1)}) rotate(${angle.toFixed(0)})`);
       c.classList.toggle("forward", step.phase === "forward");
       c.classList.remove("hidden");
     });

@@ -13,6 +13,7 @@ export const PROPERTIES = [
   { name: "predict", key: "p", kind: "bool", def: false },
   { name: "gradcheck", key: "gc", kind: "bool", def: false },
   { name: "collapse", key: "c", kind: "bool", def: false },
+  { name: "present", key: "present", kind: "bool", def: false }, // presentation mode (presentation.js)
 ];
 
 export function defaultState() {

@@ -7,6 +7,59 @@ import { indexOf } from "./model.js";
 // a big circuit shows a window of steps around the active one, so the page stays quick to draw
 const ALL_ROWS_UP_TO = 160;
 const WINDOW_STEPS = 60;
+// the input column's labels: this many characters, unless two nodes need more to tell them apart
+const LABEL_CHARS = 12;
+
+const ORDINALS = ["th", "st", "nd", "rd"];
+function ordinal(k) {
+  const teen = Math.floor(k / 10) % 10 === 1;
+  return `${k}${(!teen && ORDINALS[k % 10]) || "th"}`;
+}
+
+/** A long name cut in the middle, so both its start and its end show: "w0*x0…+ w2". */
+function shorten(name, limit) {
+  if (name.length <= limit) return name;
+  const head = Math.ceil((limit - 1) / 2);
+  const tail = limit - 1 - head;
+  return `${name.slice(0, head).trimEnd()}…${tail > 0 ? name.slice(-tail).trimStart() : ""}`;
+}
+
+const where = (node) => (node.span ? [node.span.line, node.span.col] : [Infinity, Infinity]);
+
+/**
+ * A label for each node that no other node shares: its name (an input's, a stage's, or the
+ * gate's source text) cut to `limit` characters, longer where two would read the same
+ * ("w0*x0 + w1*x1 + w2" and "w0*x0 + w1*x1" both start "w0*x0 + w1"), and two nodes with the
+ * same text (x*y + x*y) told apart by their place in the expression ("x*y, 1st", "x*y, 2nd").
+ * Returns id -> { short, full }.
+ */
+export function uniqueLabels(nodes, limit = LABEL_CHARS) {
+  const byText = new Map();
+  for (const node of nodes) {
+    const name = nodeName(node);
+    if (!byText.has(name)) byText.set(name, []);
+    byText.get(name).push(node);
+  }
+  const full = new Map();
+  for (const [name, group] of byText) {
+    if (group.length === 1) {
+      full.set(group[0].id, name);
+      continue;
+    }
+    group.sort((a, b) => where(a)[0] - where(b)[0] || where(a)[1] - where(b)[1]);
+    group.forEach((node, k) => full.set(node.id, `${name}, ${ordinal(k + 1)}`));
+  }
+  const limits = new Map([...full.keys()].map((id) => [id, limit]));
+  // the full names are all different, so growing the clashing ones ends at the latest there
+  for (;;) {
+    const short = new Map([...full].map(([id, name]) => [id, shorten(name, limits.get(id))]));
+    const owners = new Map();
+    for (const [id, text] of short) owners.set(text, [...(owners.get(text) || []), id]);
+    const clashing = [...owners.values()].filter((ids) => ids.length > 1).flat();
+    if (!clashing.length) return new Map([...short].map(([id, text]) => [id, { short: text, full: full.get(id) }]));
+    for (const id of clashing) limits.set(id, limits.get(id) + 2);
+  }
+}
 
 function cell(row, content, tag = "td") {
   const c = document.createElement(tag);
@@ -51,6 +104,10 @@ export class StepsTable {
     const backward = timeline.steps.filter((s) => s.phase === "backward");
     this.rowCount = backward.reduce((n, s) => n + this.rowsOf(s.backward).length, 0);
     this.windowed = this.rowCount > ALL_ROWS_UP_TO;
+    // the labels of every node the rows name, made once so a window shows the same ones
+    const named = new Map();
+    for (const s of backward) for (const input of this.rowsOf(s.backward)) named.set(input.node, this.byId.get(input.node));
+    this.labels = uniqueLabels([...named.values()].filter(Boolean));
     this.window = null;
     this.current = -2;
     if (!this.windowed) this.build(timeline.forwardCount, timeline.steps.length);
@@ -80,8 +137,12 @@ export class StepsTable {
         const stage = gate.label && gate.label !== b.symbol ? ` ${gate.label}` : "";
         cell(row, k === 0 ? `${b.symbol}${stage}` : "").title = nodeName(gate);
         number(row, b.upstream);
-        const name = nodeName(byId.get(input.node));
-        cell(row, name.length > 14 ? `${name.slice(0, 13)}…` : name).title = name;
+        const label = this.labels.get(input.node) || { short: "?", full: "?" };
+        const node = byId.get(input.node);
+        const place = node?.span ? ` (line ${node.span.line}, column ${node.span.col})` : "";
+        const named = cell(row, label.short);
+        named.title = `${label.full}${place}`;
+        named.dataset.node = input.node;
         number(row, input.local_grad);
         number(row, input.contribution);
         number(row, input.accumulated);
