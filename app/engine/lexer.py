@@ -133,6 +133,16 @@ def _scanner_and_hints() -> tuple[re.Pattern[str], dict[str, str]]:
     return _scanner[1], _scanner[2]
 
 
+# The scanner's groups by number (m.lastindex), in the order _SCANNER_TEMPLATE lists them.
+_NEWLINE_G, _COMMENT_G, _NUM_G, _NAME_G, _OP_G, _OTHER_G, _END_G = range(1, 8)
+# Names refused outright, each with its message: the hinted keywords, then every other keyword.
+_REFUSED_NAMES = {
+    **{word: f"the Python keyword '{word}' is not allowed" for word in keyword.kwlist},
+    **{word: _hinted(word, hint) for word, hint in _KEYWORD_HINTS.items()},
+}
+_new_token = tuple.__new__  # Token(...) without NamedTuple's Python-level __new__: many tokens
+
+
 def tokenize(source: str, max_literal_chars: int = 64) -> list[Token]:
     """Tokens of `source`. Newlines inside brackets are joined, as in Python."""
     tokens: list[Token] = []
@@ -141,32 +151,33 @@ def tokenize(source: str, max_literal_chars: int = 64) -> list[Token]:
     depth = 0
     n = len(source)
     scanner, hints = _scanner_and_hints()
+    refused = _REFUSED_NAMES
     for match in scanner.finditer(source):
-        kind = match.lastgroup or "end"
-        start = match.start(kind)
-        text = match.group(kind)
-        col = start - line_start + 1
-        if kind == "name":
-            end = match.end()
+        group = match.lastindex or _END_G
+        start, end = match.span(group)
+        if group == _NAME_G:
+            text = source[start:end]
+            col = start - line_start + 1
             if end < n and not source[end].isascii() and source[end].isalnum():
                 raise _non_ascii(source, line, end - line_start + 1, source[end])
-            if text in _KEYWORD_HINTS:
-                raise _fail(source, line, col, _hinted(text, _KEYWORD_HINTS[text]))
-            if keyword.iskeyword(text):
-                raise _fail(source, line, col, f"the Python keyword '{text}' is not allowed")
-            if text.startswith("__"):
+            if text in refused:
+                raise _fail(source, line, col, refused[text])
+            if text[:2] == "__":
                 raise _fail(source, line, col, f"dunder names like '{text}' are not allowed")
-            append(Token(NAME, text, line, col, col + len(text)))
-        elif kind == "op":
+            append(_new_token(Token, (NAME, text, line, col, col + end - start)))
+        elif group == _OP_G:
+            text = source[start:end]
+            col = start - line_start + 1
             if text in hints:
                 raise _fail(source, line, col, _hinted(text, hints[text]))
             if text in "([":
                 depth += 1
             elif text in ")]":
                 depth = max(0, depth - 1)
-            append(Token(OP, text, line, col, col + len(text)))
-        elif kind == "num":
-            end = match.end()
+            append(_new_token(Token, (OP, text, line, col, col + end - start)))
+        elif group == _NUM_G:
+            text = source[start:end]
+            col = start - line_start + 1
             if end < n and (source[end].isalpha() or source[end] == "_"):
                 raise _fail(source, line, col, f"malformed number '{source[start : end + 1]}'")
             if len(text) > max_literal_chars:
@@ -177,12 +188,15 @@ def tokenize(source: str, max_literal_chars: int = 64) -> list[Token]:
                     "max_literal_chars",
                     loc=("body", "expression"),
                 )
-            append(Token(NUM, text, line, col, col + len(text)))
-        elif kind == "newline":
+            append(_new_token(Token, (NUM, text, line, col, col + end - start)))
+        elif group == _NEWLINE_G:
             if depth == 0:
-                append(Token(NEWLINE, "\n", line, col, col + 1))
+                col = start - line_start + 1
+                append(_new_token(Token, (NEWLINE, "\n", line, col, col + 1)))
             line, line_start = line + 1, start + 1
-        elif kind == "other":
+        elif group == _OTHER_G:
+            text = source[start:end]
+            col = start - line_start + 1
             if text in _HINTS:
                 raise _fail(source, line, col, _hinted(text, _HINTS[text]))
             raise _non_ascii(source, line, col, text)
