@@ -46,9 +46,15 @@ def test_state_round_trips_through_the_url(ready: Page) -> None:
         "predict": True,
         "gradcheck": True,
         "collapse": True,
+        "present": True,
+        "view": [1.5625, -40.5, 12.25],  # zoom and pan
     }
     back = run(ready, "(m, s) => m.readState(m.writeState(s))", state)
     assert back == state
+    assert "v=1.5625%2C-40.5%2C12.25" in run(ready, "(m, s) => m.writeState(s)", state)
+    # a view with a missing number, or a scale that is not positive, is no view (fitted)
+    for hash_ in ("#v=1%2C%2C2", "#v=0%2C1%2C2", "#v=1%2C2", "#v=a%2C1%2C2"):
+        assert run(ready, f"(m) => m.readState('{hash_}').view") is None, hash_
     # defaults are left out of links, and a broken value falls back to its default
     assert run(ready, "(m) => m.writeState(m.defaultState())") == "#"
     broken = run(ready, "(m) => m.readState('#in=%7Bnot-json&s=-3&tie=nope&sp=0&e=x')")
@@ -63,6 +69,9 @@ def test_number_formatting(ready: Page) -> None:
         ".map(m.fmt)",
     )
     assert shown == ["-11.59", "0.1966", "-8", "0", "1.00e-7", "123457", "∞", "NaN", "-1.00e-7"]
+    # the server's text says "Infinity"; the page writes it as fmt does (issue 12, item 14)
+    said = "x receives Infinity · -1 = -Infinity; NaN stays"
+    assert run(ready, "(m, t) => m.fmtText(t)", said) == "x receives ∞ · -1 = -∞; NaN stays"
     assert run(ready, "(m) => [m.fmtAny([[1, 2, 3], [4, 5, 6]]), m.fmtAny(null), m.paren(-4)]") == [
         "[2×3]",
         "—",

@@ -1,7 +1,7 @@
 /** The animation controller: the player's clock drives caption, diagram and table; play, step, predict. */
 
 import { captionFor, checkPrediction, gradName } from "./caption.js";
-import { fmt } from "./format.js";
+import { fmt, fmtText } from "./format.js";
 import { askedInputs, buildPrediction } from "./panels.js";
 import { Player } from "./player.js";
 import { frameAt } from "./timeline.js";
@@ -9,9 +9,10 @@ import { frameAt } from "./timeline.js";
 const $ = (id) => document.getElementById(id);
 
 export class AnimationController {
-  /** view and table are drawn frame by frame; onStop(t) runs when motion stops. */
-  constructor({ view, table, onStop }) {
+  /** view and table are drawn frame by frame; onStop(t) runs when motion stops, onActive(step) when the active step changes. */
+  constructor({ view, table, onStop, onActive = () => {} }) {
     this.view = view;
+    this.onActive = onActive;
     this.table = table;
     this.circuit = null; // what is drawn, and its timeline (set by load)
     this.timeline = null;
@@ -86,6 +87,7 @@ export class AnimationController {
       this.uses = caption.uses;
       this.lastActive = frame.active;
       table.sync(frame.active);
+      this.onActive(frame.active);
     }
     view.applyFrame(timeline, frame, this.uses);
     // predict mode keeps the table's numbers of the steps not yet reached hidden
@@ -152,7 +154,7 @@ export class AnimationController {
   }
 
   stepBack() {
-    this.player.seek(Math.max(0, Math.ceil(this.player.t - 1e-9) - 1));
+    this.player.back();
   }
 
   jumpTo(t) {
@@ -195,7 +197,7 @@ export class AnimationController {
       return `${name}: ${local}, ${got}`;
     });
     // the rule that gives the right numbers, then the running score
-    if (step.backward.rule) lines.push(`Rule: ${step.backward.rule}`);
+    if (step.backward.rule) lines.push(`Rule: ${fmtText(step.backward.rule)}`);
     lines.push(`Score: ${this.score.right} of ${this.score.asked} right`);
     form.querySelector(".predict-result").replaceChildren(
       ...lines.map((line) => {

@@ -1,6 +1,6 @@
 /** Caption text for a step: the gate's rule with the actual numbers, fork sums, kinks. Pure. */
 
-import { fmt, fmtAny, paren, shapeOf } from "./format.js";
+import { fmt, fmtAny, fmtText, paren, shapeOf } from "./format.js";
 import { indexOf } from "./model.js";
 
 const INFIX = new Set(["+", "-", "−", "×", "*", "/", "÷", "**", "^"]);
@@ -41,7 +41,7 @@ function backwardCaption(circuit, byId, timeline, stepIndex, step) {
   const b = step.backward;
   const node = byId.get(b.node);
   const lines = [];
-  if (b.rule) lines.push(b.rule);
+  if (b.rule) lines.push(fmtText(b.rule));
   // contributions each input node has received so far, to show running sums at forks
   const received = new Map();
   const receive = (input) => {

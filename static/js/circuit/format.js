@@ -24,6 +24,14 @@ export function fmt(v) {
   return s === "-0" ? "0" : s;
 }
 
+/**
+ * Text from the server (a rule with its numbers, a warning) spells a non-finite number as a word;
+ * the page writes ∞, as fmt does, so one caption never says both "Infinity" and "∞".
+ */
+export function fmtText(text) {
+  return String(text).replace(/(-?)Infinity/g, "$1∞");
+}
+
 /** The full value, for <title> hover text and exports. */
 export function full(v) {
   const x = toNumber(v);

@@ -6,7 +6,7 @@ import { collapseStages } from "./collapse.js";
 import { hideProblem, showProblem } from "./editor.js";
 import { evaluateCorrecting, requestBody, requestKey } from "./evaluation.js";
 import { copyLink, downloadCircuit, downloadJson } from "./exporter.js";
-import { fmt } from "./format.js";
+import { fmt, fmtText } from "./format.js";
 import { showHeatmaps } from "./heatmap.js";
 import { InputsTable } from "./inputs.js";
 import { layoutCircuit, structureKey } from "./layout.js";
@@ -40,12 +40,25 @@ const view = new CircuitView($("circuit"), {
   onTensorClick: (edge) => showHeatmaps($("heatmap-dialog"), shown.circuit, edge),
   legend: $("legend"),
 });
-const zoom = new ZoomControl($("circuit"), view.viewport);
+// the zoom and pan the reader chose go into the link; a fit (the default view) takes them out
+const zoom = new ZoomControl($("circuit"), view.viewport, { onViewChange: (v) => store.set({ view: v }) });
+let viewFromLink = store.get().view; // a link's zoom and pan, applied once its circuit is drawn
+let linkInputs = { ...store.get().inputs }; // the link's or preset's inputs, which "reset inputs" restores
 const inputs = new InputsTable($("inputs-body"), {
   onChange: (name, value) => store.set({ inputs: { ...store.get().inputs, [name]: value } }),
 });
 const table = new StepsTable($("steps-body"), { onJump: (t) => animation.jumpTo(t) });
-const animation = new AnimationController({ view, table, onStop: (t) => store.set({ step: Math.round(t) }) });
+const animation = new AnimationController({
+  view,
+  table,
+  onStop: (t) => store.set({ step: Math.round(t) }),
+  // the active gate stays on screen while stepping (a readable zoom on a phone shows part of the circuit)
+  onActive: (index) => {
+    const step = animation.timeline?.steps[index];
+    if (step && !holdView && shown.layout) zoom.keepInView(shown.layout.nodes[step.node]);
+  },
+});
+let holdView = false; // while a link's own view is being restored, the view does not follow the gate
 const { player } = animation;
 const presentation = new Presentation($("present"), {
   onChange: (on) => store.set({ present: on }),
@@ -161,8 +174,16 @@ function show(answer, sentInputs) {
     performance.mark("bpc:laid-out");
     shown.structure = key;
     // fit first: measuring the frame now, before the new drawing exists, forces no layout of it
-    zoom.fit(shown.layout, shown.layout.engine === "dagre");
+    if (!viewFromLink) {
+      zoom.fit(shown.layout, true);
+      store.set({ view: null });
+    }
     view.draw(circuit, shown.layout);
+  }
+  if (viewFromLink) {
+    zoom.set(viewFromLink);
+    viewFromLink = null;
+    holdView = true;
   }
   view.setNumbers(circuit, state.outputGrad);
   table.draw(circuit, timeline);
@@ -170,9 +191,10 @@ function show(answer, sentInputs) {
   player.setLength(length);
   const t = state.step === null ? length : Math.min(state.step, length);
   if (structureChanged || !player.playing) player.seek(t);
+  holdView = false;
   showGradcheck($("gradcheck"), circuit.gradcheck);
   reportNudge(circuit);
-  const warnings = (circuit.warnings || []).map((w) => w.msg).join("; ");
+  const warnings = (circuit.warnings || []).map((w) => fmtText(w.msg)).join("; ");
   setStatus(`Output ${fmt(circuit.output.value)}${warnings ? ` (warning: ${warnings})` : ""}`);
   $("share-link").value = location.href;
 }
@@ -211,6 +233,7 @@ store.subscribe((state, changed) => {
   if (changed.has("expression") && !changed.has("step") && state.step !== null) store.set({ step: null });
   syncControls(state);
   $("share-link").value = location.href;
+  if (changed.has("inputs")) showResettable(state.inputs);
   if (changed.has("speed")) player.speed = state.speed;
   if (changed.has("predict")) animation.setPredict(state.predict);
   if (changed.has("present")) presentation.show(state.present);
@@ -224,7 +247,11 @@ store.subscribe((state, changed) => {
 });
 
 // a link opened on this page (the hash changed) is shown as it is, even when only the step moved
-window.addEventListener("hashchange", () => evaluate());
+window.addEventListener("hashchange", () => {
+  viewFromLink = store.get().view;
+  linkInputs = { ...store.get().inputs };
+  evaluate();
+});
 
 // ------------------------------------------------------------------ controls
 
@@ -266,6 +293,20 @@ $("nudge").addEventListener("click", () => {
   evaluate();
 });
 
+/** The link's or preset's values of the inputs the circuit has now (names it did not give keep theirs). */
+function resetValues(current) {
+  return Object.fromEntries(Object.entries(current).map(([name, v]) => [name, name in linkInputs ? linkInputs[name] : v]));
+}
+
+function showResettable(current) {
+  $("reset-inputs").disabled = JSON.stringify(resetValues(current)) === JSON.stringify(current);
+}
+
+$("reset-inputs").addEventListener("click", () => {
+  $("nudge-result").textContent = "";
+  store.set({ inputs: resetValues(store.get().inputs) });
+});
+
 $("copy-link").addEventListener("click", async () => {
   $("share-link").value = location.href;
   const copied = await copyLink(location.href).catch(() => false);
@@ -277,9 +318,14 @@ $("download-png").addEventListener("click", () => shown.layout && downloadCircui
 $("download-json").addEventListener("click", () => shown.response && downloadJson(shown.response));
 $("zoom-in").addEventListener("click", () => zoom.by(1.25));
 $("zoom-out").addEventListener("click", () => zoom.by(0.8));
-$("zoom-fit").addEventListener("click", () => shown.layout && zoom.fit(shown.layout));
+$("zoom-fit").addEventListener("click", () => {
+  if (!shown.layout) return;
+  zoom.fit(shown.layout);
+  store.set({ view: null });
+});
 
 function applyPreset(preset) {
+  linkInputs = { ...preset.inputs };
   store.set({ ...defaultState(), expression: preset.expression, inputs: { ...preset.inputs } });
   $("preset").value = preset.id;
   $("preset-description").textContent = preset.description || "";

@@ -60,6 +60,14 @@ export class Player {
     this.onStop(this.t);
   }
 
+  /**
+   * Goes back one step from the step shown: paused mid-step at 2.4 the counter reads 2, so back
+   * is 1 (going to 2, the start of the motion, would leave the counter as it was).
+   */
+  back() {
+    this.seek(Math.max(0, Math.floor(this.t + 1e-9) - 1));
+  }
+
   /** Finishes the current motion at once: used by tests and when the user is impatient. */
   flush() {
     if (this.timer === null) return;

@@ -14,6 +14,8 @@ export const PROPERTIES = [
   { name: "gradcheck", key: "gc", kind: "bool", def: false },
   { name: "collapse", key: "c", kind: "bool", def: false },
   { name: "present", key: "present", kind: "bool", def: false }, // presentation mode (presentation.js)
+  // the diagram's zoom and pan, [scale, x, y], once the reader has moved it (null: fitted)
+  { name: "view", key: "v", kind: "nums", def: null, ok: (v) => v.length === 3 && v[0] > 0 },
 ];
 
 export function defaultState() {

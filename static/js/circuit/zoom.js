@@ -3,21 +3,38 @@
 const MIN_SCALE = 0.05;
 const MAX_SCALE = 4;
 const FIT_MAX = 1.6;
-const READABLE_SCALE = 0.55;
+// Wire labels are 12 px in the drawing (circuit.css); at this scale they are 11 CSS px on screen,
+// the smallest a phone reader can take in without zooming.
+const LABEL_PX = 12;
+export const READABLE_SCALE = 11 / LABEL_PX;
+// A circuit is opened at readable size (and panned to follow the active gate) only while that
+// costs little panning: at most this many frames wide and high. Bigger ones open whole, as an
+// overview (at 60 gates a readable view would show a twentieth of it).
+const READABLE_SPAN = 3.5;
 const LABELS_MIN_SCALE = 0.4;
 const SYMBOLS_MIN_SCALE = 0.2;
+const MARGIN = 8; // px kept clear around a box brought into view
 
 export class ZoomControl {
-  constructor(svg, viewport) {
+  /** onViewChange(view) gets [k, x, y] after the reader zooms or pans, and null after a fit. */
+  constructor(svg, viewport, { onViewChange = () => {} } = {}) {
     const d3 = window.d3;
     this.d3 = d3;
     this.svg = d3.select(svg);
+    this.onViewChange = onViewChange;
+    this.byReader = false; // the zoom buttons' own moves count as the reader's
     this.behavior = d3
       .zoom()
       .scaleExtent([MIN_SCALE, MAX_SCALE])
       .on("zoom", (event) => {
         viewport.setAttribute("transform", event.transform.toString());
         this.levelOfDetail(event.transform.k);
+      })
+      .on("end", (event) => {
+        // only a view the reader chose goes into the link; fits and follow-the-gate pans do not
+        if (!event.sourceEvent && !this.byReader) return;
+        const { k, x, y } = event.transform;
+        this.onViewChange([k, x, y].map((v) => Number(v.toFixed(3))));
       });
     this.svg.call(this.behavior);
     this.element = svg;
@@ -32,23 +49,54 @@ export class ZoomControl {
     this.element.classList.toggle("lod-tiny", k < SYMBOLS_MIN_SCALE);
   }
 
+  frame() {
+    const box = this.element.getBoundingClientRect();
+    return { width: box.width || 800, height: box.height || 400 };
+  }
+
   /**
-   * Shows the whole circuit centred, enlarged up to FIT_MAX when small, shrunk when big; a small
-   * circuit is not shrunk below readable size (pan to see the rest).
+   * Shows the whole circuit centred, enlarged up to FIT_MAX when small, shrunk as far as it takes
+   * when big. With `readable`, a circuit that would shrink below readable size but is not much
+   * bigger than the frame (READABLE_SPAN) stays readable instead: its output end in view, and
+   * keepInView then follows the active gate.
    */
   fit(layout, readable = false) {
-    const box = this.element.getBoundingClientRect();
-    const width = box.width || 800;
-    const height = box.height || 400;
-    const floor = readable ? READABLE_SCALE : MIN_SCALE;
-    const scale = Math.max(floor, Math.min(FIT_MAX, width / layout.width, height / layout.height));
+    const { width, height } = this.frame();
+    const whole = Math.min(FIT_MAX, width / layout.width, height / layout.height);
+    const small = layout.width * READABLE_SCALE <= READABLE_SPAN * width && layout.height * READABLE_SCALE <= READABLE_SPAN * height;
+    const scale = readable && whole < READABLE_SCALE && small ? READABLE_SCALE : Math.max(MIN_SCALE, whole);
     // centred when it fits; otherwise the output end (right) stays in view
-    const x = layout.width * scale > width ? width - layout.width * scale - 8 : (width - layout.width * scale) / 2;
-    const y = (height - layout.height * scale) / 2;
-    this.svg.call(this.behavior.transform, this.d3.zoomIdentity.translate(x, y).scale(scale));
+    const x = layout.width * scale > width ? width - layout.width * scale - MARGIN : (width - layout.width * scale) / 2;
+    const y = layout.height * scale > height ? MARGIN : (height - layout.height * scale) / 2;
+    this.set([scale, x, y]);
+  }
+
+  /** Sets the view [k, x, y] (from a link). */
+  set([k, x, y]) {
+    this.svg.call(this.behavior.transform, this.d3.zoomIdentity.translate(x, y).scale(k));
+  }
+
+  /** Pans (scale unchanged) so that a laid-out box {x, y, w, h} is inside the frame; no move when it already is. */
+  keepInView(box) {
+    if (!box) return;
+    const { width, height } = this.frame();
+    const t = this.d3.zoomTransform(this.element);
+    const left = t.applyX(box.x - box.w / 2);
+    const right = t.applyX(box.x + box.w / 2);
+    const top = t.applyY(box.y - box.h / 2);
+    const bottom = t.applyY(box.y + box.h / 2);
+    // a box outside the frame comes to its middle, so the next steps' gates are likely in view too
+    const dx = left < MARGIN || right > width - MARGIN ? width / 2 - t.applyX(box.x) : 0;
+    const dy = top < MARGIN || bottom > height - MARGIN ? height / 2 - t.applyY(box.y) : 0;
+    if (dx || dy) this.svg.call(this.behavior.translateBy, dx / t.k, dy / t.k);
   }
 
   by(factor) {
-    this.svg.call(this.behavior.scaleBy, factor);
+    this.byReader = true;
+    try {
+      this.svg.call(this.behavior.scaleBy, factor);
+    } finally {
+      this.byReader = false;
+    }
   }
 }

@@ -40,6 +40,15 @@ const KINDS = {
   },
   bool: { read: (s) => s === "1" || s === "true", write: (v) => (v ? "1" : "0") },
   enum: { read: (s, p) => (p.values.includes(s) ? s : undefined), write: (v) => v },
+  // a short list of numbers, "1.25,-40,12" (the circuit diagram's zoom and pan)
+  nums: {
+    read: (s) => {
+      const parts = s.split(",");
+      const v = parts.map(Number);
+      return parts.every((p) => p.trim() !== "") && v.every(Number.isFinite) ? v : undefined;
+    },
+    write: (v) => v.map(numberText).join(","),
+  },
   json: { read: (s) => JSON.parse(s), write: (v) => JSON.stringify(v) },
   matrix: { read: (s) => parseMatrix(s) ?? undefined, write: formatMatrix },
 };
