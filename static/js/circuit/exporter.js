@@ -8,7 +8,7 @@ const EXPORT_STYLE = `
 .fork-dot { fill: #1d2330; }
 .node .shape { fill: #fff; stroke: #1d2330; stroke-width: 1.5; }
 .node.kind-input .shape { fill: #eef3ff; }
-.node.kind-const .shape { fill: #f4f4f4; stroke-dasharray: 3 2; }
+.node.kind-const .shape { fill: #ececec; stroke: #8a8f9c; stroke-width: 1.2; }
 text { font: 12px system-ui, sans-serif; text-anchor: middle; }
 .symbol { font-size: 13px; font-weight: 600; dominant-baseline: middle; }
 .value { fill: #1a7f37; }
