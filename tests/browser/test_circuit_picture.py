@@ -11,7 +11,14 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.test_circuit_page import evaluate, open_view, presets, step_label
+from tests.browser.test_circuit_page import (
+    evaluate,
+    evaluations,
+    open_view,
+    presets,
+    step_label,
+    wait_evaluated,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -32,6 +39,7 @@ MARKS = {
     "const": "#circuit .node.kind-const",
     "cached": "#circuit .node.uses",
     "tensor": "#circuit .wire-label.tensor",
+    "kink": "#circuit .kink-mark:not(.hidden)",
 }
 
 STYLE = """(el) => { const s = getComputedStyle(el);
@@ -167,6 +175,8 @@ def test_a_constant_and_a_cached_value_are_marked_differently(page: Page) -> Non
         ("2 * (x * y) + x", {"x": 3, "y": -1}, {"fork", "const", "cached", "total"}),
         # a tensor circuit: shapes on its wires
         ("L = sum(W @ x)", {"W": [[1, 2], [3, 4]], "x": [1, -1]}, {"tensor"}),
+        # a tie at max and relu at 0: kinks
+        ("max(a, b) + relu(c)", {"a": 2, "b": 2, "c": 0}, {"kink", "cached"}),
     ],
 )
 def test_the_legend_explains_every_mark_drawn_at_every_step(
@@ -186,6 +196,24 @@ def test_the_legend_explains_every_mark_drawn_at_every_step(
     # every mark this circuit draws was met, and the legend hides only marks it never draws
     assert drawn <= seen
     assert legend_shown(page) == seen, (legend_shown(page), seen)
+
+
+def test_a_gate_on_a_kink_is_marked_while_the_values_sit_on_it(page: Page) -> None:
+    open_view(page, "max(a, b) + relu(c)", {"a": 2, "b": 2, "c": 1}, tie="first")
+    marks = page.locator("#circuit .kink-mark:not(.hidden)")
+    expect(marks).to_have_count(1)  # max(2, 2) is a tie; relu(1) is smooth
+    expect(marks.locator("xpath=..")).to_have_attribute("data-node", "n2")
+    assert marks.locator("title").text_content() == (
+        "kink (tie): ties send the whole gradient to the first tied input; any non-negative "
+        "split that sums to 1 is a valid subgradient"
+    )
+    expect(page.locator("#legend [data-mark=kink]")).to_be_visible()
+    # a moves off the tie: no kink left, and the legend drops its entry
+    before = evaluations(page)
+    page.locator("#inputs-body tr").first.locator("input.input-number").fill("3")
+    wait_evaluated(page, before)
+    expect(marks).to_have_count(0)
+    expect(page.locator("#legend [data-mark=kink]")).to_be_hidden()
 
 
 # ------------------------------------------------------------------ the steps table
@@ -222,7 +250,12 @@ def input_cells(page: Page) -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize(
     ("expression", "inputs"),
-    [(SIGMOID, SIGMOID_INPUTS), ("x*y + x*y", {"x": 2, "y": 3})],
+    [
+        (SIGMOID, SIGMOID_INPUTS),
+        ("x*y + x*y", {"x": 2, "y": 3}),
+        # a chain's nested sums read alike far into their text: x + x + … + x
+        (" + ".join(["x"] * 40), {"x": 1}),
+    ],
 )
 def test_two_different_nodes_never_share_a_label_in_the_table(
     page: Page, expression: str, inputs: dict[str, Any]
@@ -249,8 +282,8 @@ def test_long_and_repeated_names_are_told_apart_in_the_table(page: Page) -> None
     cells = input_cells(page)
     assert [c["text"] for c in cells[:2]] == ["x*y, 1st", "x*y, 2nd"]
     assert [c["title"] for c in cells[:2]] == [
-        "x*y, 1st (line 1, column 1)",
-        "x*y, 2nd (line 1, column 7)",
+        "x*y, 1st (line 1, columns 1–3)",
+        "x*y, 2nd (line 1, columns 7–9)",
     ]
 
 

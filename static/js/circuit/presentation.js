@@ -1,4 +1,4 @@
-/** Presentation mode for a projector: the diagram, its controls and captions in large, high-contrast type; the rest hidden. */
+/** Presentation mode for a projector: diagram, controls and caption in large, high-contrast type. */
 
 // What it looks like lives in circuit.css (body.presenting); this module only switches it on and
 // off. The state property `present` (state.js) is the one switch, so a link (#...&present=1) opens

@@ -37,7 +37,16 @@ export class CircuitView {
     // fill is an attribute, not CSS, so a downloaded SVG keeps it
     const marker = el(
       "marker",
-      { id: ARROW, viewBox: "0 0 10 10", refX: 10, refY: 5, markerWidth: 7, markerHeight: 7, markerUnits: "userSpaceOnUse", orient: "auto" },
+      {
+        id: ARROW,
+        viewBox: "0 0 10 10",
+        refX: 10, // the tip sits on the wire's end, at the target's edge
+        refY: 5,
+        markerWidth: 7,
+        markerHeight: 7,
+        markerUnits: "userSpaceOnUse", // the same size on thick (active) wires
+        orient: "auto",
+      },
       el("defs", {}, svg),
     );
     el("path", { class: "arrowhead", d: "M0,1 L10,5 L0,9 z", fill: "#5b6475" }, marker);
@@ -106,7 +115,7 @@ export class CircuitView {
         const t = el("text", { class: "node-total hidden", y: box.h / 2 + TOTAL_H - 4 }, g);
         total = { t, shown: t.appendChild(document.createTextNode("")), title: el("title", {}, t) };
       }
-      this.nodes.set(n.id, { g, title, total, outWires });
+      this.nodes.set(n.id, { g, title, total, outWires, box, kink: null });
     }
   }
 
@@ -157,8 +166,28 @@ export class CircuitView {
         });
       }
     }
+    this.markKinks(circuit);
     this.lastDone = -2; // the next frame redraws what the numbers feed (wire labels, totals)
     this.showLegend(circuit);
+  }
+
+  /**
+   * A gate sitting on a kink at these values (a tie at max, relu or abs at 0) gets a small amber
+   * diamond at its corner: its gradient there is a convention, which the tooltip states.
+   */
+  markKinks(circuit) {
+    const kinks = new Map(circuit.backward.filter((b) => b.kink).map((b) => [b.node, b.kink]));
+    for (const [id, n] of this.nodes) {
+      const kink = kinks.get(id);
+      if (kink && !n.kink) {
+        const { w, h } = n.box;
+        const mark = el("path", { class: "kink-mark", d: "M0,-5 L5,0 L0,5 L-5,0 z" }, n.g);
+        mark.setAttribute("transform", `translate(${(w / 2) * (n.box.round ? 0.75 : 1)},${(-h / 2) * (n.box.round ? 0.75 : 1)})`);
+        n.kink = { mark, title: el("title", {}, mark) };
+      }
+      if (n.kink) n.kink.mark.classList.toggle("hidden", !kink);
+      if (kink) n.kink.title.textContent = `kink (${kink.kind}): ${kink.text || kink.convention}`;
+    }
   }
 
   /** Shows the legend's entry of each mark this circuit draws (at some step), hides the others. */
@@ -179,6 +208,7 @@ export class CircuitView {
       const: circuit.nodes.some(isConstant),
       cached: circuit.backward.some((b) => b.inputs.some((input) => (input.uses || []).length > 0)),
       tensor: [...this.wires.values()].some((w) => w.g.classList.contains("tensor")),
+      kink: circuit.backward.some((b) => b.kink),
     };
     for (const item of this.legend.querySelectorAll("[data-mark]")) item.hidden = !present[item.dataset.mark];
   }

@@ -24,7 +24,36 @@ function shorten(name, limit) {
   return `${name.slice(0, head).trimEnd()}…${tail > 0 ? name.slice(-tail).trimStart() : ""}`;
 }
 
-const where = (node) => (node.span ? [node.span.line, node.span.col] : [Infinity, Infinity]);
+// where a node's text starts and ends (nested sums of a chain all start at column 1)
+const where = (node) => {
+  const span = node.span;
+  return span ? [span.line, span.col, span.end_line, span.end_col] : [Infinity, Infinity, Infinity, Infinity];
+};
+
+/** " (line 1, columns 7–9)": where a node's text stands in the expression, for its tooltip. */
+function placeOf(node) {
+  const span = node?.span;
+  // an input's name is its own, wherever it appears; a gate's text may stand twice
+  if (!span || node.kind !== "gate") return "";
+  if (span.end_line !== span.line) return ` (lines ${span.line}–${span.end_line})`;
+  // end_col is the column just after the text
+  return ` (line ${span.line}, columns ${span.col}–${span.end_col - 1})`;
+}
+
+/** The ids whose label another id has too, in groups. */
+function clashes(labels) {
+  const owners = new Map();
+  for (const [id, text] of labels) {
+    if (owners.has(text)) owners.get(text).push(id);
+    else owners.set(text, [id]);
+  }
+  return [...owners.values()].filter((ids) => ids.length > 1);
+}
+
+function byPlace(a, b) {
+  const [p, q] = [where(a), where(b)];
+  return p[0] - q[0] || p[1] - q[1] || p[2] - q[2] || p[3] - q[3];
+}
 
 /**
  * A label for each node that no other node shares: its name (an input's, a stage's, or the
@@ -34,31 +63,35 @@ const where = (node) => (node.span ? [node.span.line, node.span.col] : [Infinity
  * Returns id -> { short, full }.
  */
 export function uniqueLabels(nodes, limit = LABEL_CHARS) {
+  const byId = new Map(nodes.map((node) => [node.id, node]));
   const byText = new Map();
-  for (const node of nodes) {
+  for (const node of byId.values()) {
     const name = nodeName(node);
-    if (!byText.has(name)) byText.set(name, []);
-    byText.get(name).push(node);
+    if (byText.has(name)) byText.get(name).push(node);
+    else byText.set(name, [node]);
   }
   const full = new Map();
   for (const [name, group] of byText) {
-    if (group.length === 1) {
-      full.set(group[0].id, name);
-      continue;
-    }
-    group.sort((a, b) => where(a)[0] - where(b)[0] || where(a)[1] - where(b)[1]);
-    group.forEach((node, k) => full.set(node.id, `${name}, ${ordinal(k + 1)}`));
+    if (group.length === 1) full.set(group[0].id, name);
+    else group.sort(byPlace).forEach((node, k) => full.set(node.id, `${name}, ${ordinal(k + 1)}`));
   }
-  const limits = new Map([...full.keys()].map((id) => [id, limit]));
-  // the full names are all different, so growing the clashing ones ends at the latest there
-  for (;;) {
-    const short = new Map([...full].map(([id, name]) => [id, shorten(name, limits.get(id))]));
-    const owners = new Map();
-    for (const [id, text] of short) owners.set(text, [...(owners.get(text) || []), id]);
-    const clashing = [...owners.values()].filter((ids) => ids.length > 1).flat();
-    if (!clashing.length) return new Map([...short].map(([id, text]) => [id, { short: text, full: full.get(id) }]));
-    for (const id of clashing) limits.set(id, limits.get(id) + 2);
+  const labels = new Map([...full].map(([id, name]) => [id, shorten(name, limit)]));
+  // the labels that clash get longer, a few times; a long chain's nested sums can read alike far
+  // into their text (((x + x) + x) + …), and those are then numbered in the expression's order
+  let size = limit;
+  for (let round = 0; round < 4; round++) {
+    const clashing = clashes(labels).flat();
+    if (!clashing.length) break;
+    size += 6;
+    for (const id of clashing) labels.set(id, shorten(full.get(id), size));
   }
+  for (const ids of clashes(labels)) {
+    const group = ids.map((id) => byId.get(id)).sort(byPlace);
+    group.forEach((node, k) => labels.set(node.id, `${labels.get(node.id)}, ${ordinal(k + 1)}`));
+  }
+  // the node's id settles what could still clash (a name that itself ends in ", 2nd")
+  for (const ids of clashes(labels)) for (const id of ids) labels.set(id, `${labels.get(id)} [${id}]`);
+  return new Map([...labels].map(([id, text]) => [id, { short: text, full: full.get(id) }]));
 }
 
 function cell(row, content, tag = "td") {
@@ -104,10 +137,6 @@ export class StepsTable {
     const backward = timeline.steps.filter((s) => s.phase === "backward");
     this.rowCount = backward.reduce((n, s) => n + this.rowsOf(s.backward).length, 0);
     this.windowed = this.rowCount > ALL_ROWS_UP_TO;
-    // the labels of every node the rows name, made once so a window shows the same ones
-    const named = new Map();
-    for (const s of backward) for (const input of this.rowsOf(s.backward)) named.set(input.node, this.byId.get(input.node));
-    this.labels = uniqueLabels([...named.values()].filter(Boolean));
     this.window = null;
     this.current = -2;
     if (!this.windowed) this.build(timeline.forwardCount, timeline.steps.length);
@@ -126,6 +155,13 @@ export class StepsTable {
     const rows = [];
     const first = timeline.forwardCount;
     if (this.windowed) fragment.appendChild(this.note(from - first, to - first, timeline.backwardCount));
+    // labels unique among the rows on screen (all of them, or a big circuit's window: its
+    // thousands of long nested texts are not worth comparing when 60 steps are shown)
+    const named = new Map();
+    for (let i = from; i < to; i++) {
+      for (const input of this.rowsOf(timeline.steps[i].backward)) named.set(input.node, byId.get(input.node));
+    }
+    this.labels = uniqueLabels([...named.values()].filter(Boolean));
     for (let stepIndex = from; stepIndex < to; stepIndex++) {
       const b = timeline.steps[stepIndex].backward;
       const gate = byId.get(b.node);
@@ -138,8 +174,7 @@ export class StepsTable {
         cell(row, k === 0 ? `${b.symbol}${stage}` : "").title = nodeName(gate);
         number(row, b.upstream);
         const label = this.labels.get(input.node) || { short: "?", full: "?" };
-        const node = byId.get(input.node);
-        const place = node?.span ? ` (line ${node.span.line}, column ${node.span.col})` : "";
+        const place = placeOf(byId.get(input.node));
         const named = cell(row, label.short);
         named.title = `${label.full}${place}`;
         named.dataset.node = input.node;
