@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 import app.engine as engine
 from app.core.limits import Limits
 from app.engine import evaluate_job, parse_limits
+from app.engine.cache import shared_cache
 from app.engine.cost import M_BASE, estimate
 from app.engine.encode import ANSWER_PARTS
 from app.engine.inputs import bind_inputs
@@ -199,6 +200,7 @@ def test_memory_prediction_with_parts_matches_tracemalloc(
     (tests/test_cost_model.py), plus the fixed base a tiny circuit never reaches."""
     cost = predicted(expression, inputs, gradcheck, parts)
     request = {"expression": expression, "inputs": inputs, "gradcheck": gradcheck}
+    shared_cache().clear()  # the prediction is for a first request, parse included
     tracemalloc.start()
     try:
         answer = evaluate_job({**request, "parts": parts}, ROOMY)

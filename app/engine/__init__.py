@@ -86,13 +86,20 @@ def evaluate_result(
         values = bind_inputs(
             circuit, inputs, limits.max_tensor_rank, limits.max_tensor_elements_per_input
         )
+        cost_key = None
         if not all(type(v) is float for v in values.values()) or _has_tensor_gate(circuit):
             shapes = infer_shapes(circuit, values, expression, names, texts, limits)
         else:
             shapes = [()] * len(circuit.nodes)
+            # all scalars: the cost depends on the circuit alone, so a cached one keeps it
+            cost_key = f"cost {gradcheck_} {None if parts is None else sorted(parts)}"
         if gradcheck_:
             _check_gradcheck_evals(circuit, values, limits)
-        cost = estimate(circuit, shapes, len(expression), gradcheck_, parts)
+        cost = memo.get(cost_key) if memo is not None and cost_key is not None else None
+        if cost is None:
+            cost = estimate(circuit, shapes, len(expression), gradcheck_, parts)
+            if memo is not None and cost_key is not None:
+                memo[cost_key] = cost
         cost.check(limits, ("body", "expression"))
         trace = run(circuit, values, output_grad, tie_break)
         result = collect(circuit, trace, expression, texts, names, tie_break, output_grad, memo)

@@ -28,7 +28,7 @@ class Parsed:
     circuit: Circuit
     texts: list[str]
     names: list[str]
-    memo: dict[str, Any] = field(default_factory=dict)  # encoders' per-circuit columns
+    memo: dict[str, Any] = field(default_factory=dict)  # what depends on the circuit alone
 
 
 class ParseCache:
@@ -67,6 +67,12 @@ class ParseCache:
                     _, evicted = self._entries.popitem(last=False)
                     self.nodes -= len(evicted.circuit.nodes)
         return parsed
+
+    def clear(self) -> None:
+        """Forgets every circuit (tests measuring a first parse's memory start from here)."""
+        with self._lock:
+            self._entries.clear()
+            self.nodes = 0
 
 
 @lru_cache(maxsize=1)

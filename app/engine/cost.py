@@ -31,7 +31,10 @@ B_BASE = 400
 # Memory per reported number while the answer is built: a Python float (24 bytes) and its list
 # slot (8) for to_json's lists, the float64 (8) it came from, and numpy temporaries (measured).
 B_LISTED = 56
-M_NODE = 1_500  # the report's dicts and strings per node and per edge, measured with tracemalloc
+# The report's dicts and strings per node and per edge, measured with tracemalloc (1,500 until
+# the scalar path's kinks stopped making a numpy array per input: a 1,000-input max fell to
+# 0.74 MB from 0.82 MB, and 1,500 put its prediction over twice that).
+M_NODE = 1_300
 M_BASE = 120_000  # tracemalloc's peak for a 13-node neuron with gradcheck: 130 KB (ASCII captions)
 # Work, in element operations (about 1 ns each on one quiet core): a gate's Python overhead in a
 # forward pass is worth about this many (a few µs), and writing one number to the answer about
