@@ -1,6 +1,6 @@
-"""Benchmark: the circuit page in Chromium: API answer to drawn 500- and 2,000-gate circuits, and frame times animating 200 gates.
+"""Benchmark: the circuit page in Chromium: API answer to drawn 500- and 2,000-gate circuits, frame times animating 200 gates, a slider drag on 200.
 
-Run: python3 bench/frontend.py [--repeats 5] [--frames-seconds 4]
+Run: python3 bench/frontend.py [--repeats 5] [--frames-seconds 4] [--drag-seconds 2]
 
 Starts the app with uvicorn on a free loopback port and opens / in Debian's Chromium (Playwright).
 
@@ -15,6 +15,15 @@ Starts the app with uvicorn on a free loopback port and opens / in Debian's Chro
    --disable-gpu-vsync), so the time between requestAnimationFrame callbacks is the real cost of
    a frame (script, style, layout, paint). It is recorded while the 200-gate circuit plays at 8
    steps per second, against (x + y) * z (2 gates) playing at half a step per second (baseline) in the same run.
+4. Slider drag (issue 12's goal: median < 100 ms at 200 gates): the page's slider for `c` (it
+   scales every term) is focused and moved 0.01 every 16 ms for 2 s; the page gets the latest
+   position in one input event whenever it is free to take one (a pointer drag's events are
+   coalesced the same way, so a busy page sees fewer events, not a growing queue). The page
+   marks `bpc:drawn` with the input values it drew; a frame watcher records when each new drawing
+   is painted (after the frame that paints it, as in 1). Per position: the time from when it was
+   due to the first paint of a diagram showing it or a later one (the page keeps one request in
+   flight and sends the latest values when its answer lands, so positions are skipped); and how
+   many positions were painted themselves. Baseline: the same drag on (x + y) * z's x.
 """
 
 from __future__ import annotations
@@ -24,6 +33,7 @@ import json
 import statistics
 import sys
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 import httpx
@@ -93,6 +103,84 @@ FRAME_TIMES = """async (seconds) => {
 }"""
 
 
+DRAG = """async ({ name, seconds, every }) => {
+  const row = [...document.querySelectorAll("#inputs-body tr")].find(
+    (tr) => tr.querySelector("label").textContent === name,
+  );
+  const slider = row.querySelector("input[type=range]");
+  slider.focus(); // as in a drag: the page does not move a focused slider to the drawn value
+  const svg = document.getElementById("circuit");
+  const events = [];
+  const paints = [];
+  let seen = Number(svg.dataset.evaluations || 0);
+  let watching = true;
+  // each frame: a drawing that landed since the last frame is painted by this one; a message
+  // posted now is handled after that paint
+  const watch = () => {
+    const n = Number(svg.dataset.evaluations || 0);
+    if (n !== seen) {
+      seen = n;
+      const value = performance.getEntriesByName("bpc:drawn").at(-1).detail[name];
+      const channel = new MessageChannel();
+      channel.port1.onmessage = () => paints.push({ t: performance.now(), value });
+      channel.port2.postMessage(0);
+    }
+    if (watching) requestAnimationFrame(watch);
+  };
+  requestAnimationFrame(watch);
+  // the drag moves the slider 0.01 every `every` ms. The page gets the latest position in one
+  // input event when it is free to take it: a pointer drag's events are coalesced the same way
+  // while the page is busy, so a slow page sees fewer events, not a growing queue
+  const start = performance.now();
+  const v0 = Number(slider.value);
+  const count = Math.floor((seconds * 1000) / every);
+  const valueAt = (i) => Math.round((v0 + 0.01 * (i + 1)) * 100) / 100;
+  let dispatched = 0;
+  for (let i = 0; i < count; ) {
+    const due = start + i * every;
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, due - performance.now())));
+    // every position due by now; each is timed from when it was due
+    while (i < count && start + i * every <= performance.now()) {
+      events.push({ t: start + i * every, value: valueAt(i) });
+      i += 1;
+    }
+    slider.value = String(events.at(-1).value);
+    slider.dispatchEvent(new Event("input", { bubbles: true }));
+    dispatched += 1;
+  }
+  const last = events.at(-1).value;
+  const deadline = performance.now() + 10000;
+  while (!paints.some((p) => p.value === last) && performance.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  watching = false;
+  // per event: the first paint at or after it that shows its value or a later one (values rise)
+  const latency = events.map((e) => {
+    const p = paints.find((q) => q.t >= e.t && q.value >= e.value - 1e-9);
+    return p ? p.t - e.t : null;
+  });
+  const own = events.filter((e) => paints.some((p) => p.value === e.value)).length;
+  return { events: events.length, dispatched, paints: paints.length, own, latency };
+}"""
+
+
+def drag(
+    page: Page, base: str, expression: str, inputs: dict[str, float], name: str, seconds: float
+) -> dict[str, Any]:
+    """Opens the circuit and drags `name`'s slider (see DRAG); the per-event latencies in ms."""
+    page.goto("about:blank")
+    page.goto(base + link(expression, inputs))
+    page.wait_for_function(
+        "() => Number(document.getElementById('circuit').dataset.evaluations || 0) > 0"
+    )
+    return dict(page.evaluate(DRAG, {"name": name, "seconds": seconds, "every": 16}))
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
 def circuit(terms: int, n_inputs: int = 40) -> tuple[str, dict[str, float]]:
     """A sum of exp(-(a*b)) terms times c: 4*terms gates, inputs shared between terms (forks)."""
     pairs = [(i % n_inputs, (i * 7) % n_inputs) for i in range(terms)]
@@ -120,6 +208,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--frames-seconds", type=float, default=4.0)
+    parser.add_argument("--drag-seconds", type=float, default=2.0)
     args = parser.parse_args()
 
     big_expression, big_inputs = circuit(125)  # 500 gates
@@ -166,6 +255,11 @@ def main() -> None:
             times = page.evaluate(FRAME_TIMES, args.frames_seconds)
             playing = page.locator("#play").get_attribute("aria-pressed")
             frames[name] = (drawn_gates, speed, times, playing)
+
+        drags = {
+            "baseline": drag(page, base, small_expression, small_inputs, "x", args.drag_seconds),
+            "big": drag(page, base, anim_expression, anim_inputs, "c", args.drag_seconds),
+        }
         browser.close()
 
     def med(rows: list[dict[str, float]], key: str) -> float:
@@ -201,6 +295,22 @@ def main() -> None:
         )
     ratio = statistics.median(frames["big"][2]) / statistics.median(frames["baseline"][2])
     print(f"  ratio: {ratio:.2f}x   target: median < 16.7 ms")
+    print(
+        f"slider drag: an input event every 16 ms for {args.drag_seconds:.0f} s; "
+        "input event -> paint of a diagram showing its value (or a later one)"
+    )
+    for name, result in drags.items():
+        label = "baseline (x + y) * z" if name == "baseline" else f"{frames['big'][0]}-gate circuit"
+        latency = [float(v) for v in result["latency"] if v is not None]
+        missing = int(result["events"]) - len(latency)
+        print(
+            f"  {label:24s} {result['events']} positions in {result['dispatched']} input events, "
+            f"{result['paints']} repaints, {result['own']} positions painted; latency median "
+            f"{statistics.median(latency):6.1f} ms, p95 {percentile(latency, 0.95):6.1f} ms, "
+            f"max {max(latency):6.1f} ms (never painted: {missing})"
+        )
+    big_drag = [float(v) for v in drags["big"]["latency"] if v is not None]
+    print(f"  target: median < 100 ms (got {statistics.median(big_drag):.1f} ms)")
 
 
 if __name__ == "__main__":

@@ -266,3 +266,31 @@ def test_reset_inputs_after_nudging_restores_the_originals(page: Page, opened: s
     expect(page.locator("#status")).to_have_text("Output -12")
     expect(page.locator("#nudge-result")).to_have_text("")
     expect(reset).to_be_disabled()
+
+
+# Moves x's slider 0.01 every 5 ms for `count` events, faster than answers come back, so the
+# last events arrive while a request is in flight; returns the last value.
+FAST_DRAG = """async (count) => {
+  const slider = document.querySelector("#inputs-body tr:first-child input[type=range]");
+  slider.focus();
+  for (let i = 0; i < count; i++) {
+    slider.value = (Number(slider.value) + 0.01).toFixed(2);
+    slider.dispatchEvent(new Event("input", { bubbles: true }));
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  return Number(slider.value);
+}"""
+
+
+def test_the_end_of_a_slider_drag_is_drawn(page: Page) -> None:
+    # before: an answer that landed after the last input event set the inputs back to the values
+    # it was computed from, so the drag's last position was never sent
+    open_view(page, "x * y", {"x": 1, "y": 2})
+    last = page.evaluate(FAST_DRAG, 60)
+    assert last == pytest.approx(1.6)
+    # x * y with y = 2, by hand: 2 * 1.6 = 3.2
+    expect(page.locator("#status")).to_have_text("Output 3.2")
+    expect(page.locator("#inputs-body tr:first-child input.input-number")).to_have_value("1.6")
+    # the diagram's output label: its full value in the <title>
+    output = page.locator('#circuit .wire-label[data-edge="__output_wire"] .value title')
+    expect(output).to_have_text("value 3.2")

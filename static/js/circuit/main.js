@@ -108,17 +108,6 @@ async function evaluate() {
   const mine = ++sent;
   inFlight = true;
   pending = false;
-  try {
-    await evaluateOnce();
-  } finally {
-    if (mine === sent) {
-      inFlight = false;
-      if (pending && requestKey(store.get()) !== answeredKey) evaluate();
-    }
-  }
-}
-
-async function evaluateOnce() {
   const body = requestBody(store.get());
   setStatus("Evaluating…");
   let answer;
@@ -126,12 +115,25 @@ async function evaluateOnce() {
     answer = await evaluateCorrecting(evaluator, body, () => store.get().inputs);
   } catch (err) {
     if (!isAbort(err)) showError(err);
+    if (mine === sent) {
+      inFlight = false;
+      if (pending && requestKey(store.get()) !== answeredKey) evaluate();
+    }
     return;
   }
   for (const name of ["bpc:response", "bpc:laid-out", "bpc:drawn"]) performance.clearMarks(name);
   performance.mark("bpc:response");
-  show(readAnswer(answer), body.inputs);
-  performance.mark("bpc:drawn");
+  const decoded = readAnswer(answer);
+  if (mine === sent) {
+    inFlight = false;
+    // values moved while this request was out go out now, before this answer is drawn: the
+    // server computes the next answer while the page draws this one (a drag keeps up)
+    if (pending && requestKey(store.get()) !== keyOfAnswer(decoded, body.inputs)) evaluate();
+  }
+  show(decoded, body.inputs);
+  // the values drawn go with the mark: bench/frontend.py times a slider drag from each input
+  // event to the paint of a diagram that shows its value
+  performance.mark("bpc:drawn", { detail: body.inputs });
   // a counter that tests and the benchmark wait on
   const svg = $("circuit");
   svg.dataset.evaluations = String(Number(svg.dataset.evaluations || 0) + 1);
@@ -149,14 +151,21 @@ function showError(err) {
   $("share-link").value = location.href; // the link holds what was typed, error and all
 }
 
+/** The request key of what an answer was computed from (the inputs it uses, as sent). */
+function keyOfAnswer(answer, sentInputs) {
+  return requestKey({ ...store.get(), inputs: Object.fromEntries(answer.inputs.map((name) => [name, sentInputs[name]])) });
+}
+
 /** Draws an answer; `sentInputs` are the values it was computed from. */
 function show(answer, sentInputs) {
   hideProblem($("parse-error"));
   $("expression").setAttribute("aria-invalid", "false");
   view.setStale(false);
-  // keep only the inputs this expression uses, with the values that were sent
-  const used = Object.fromEntries(answer.inputs.map((name) => [name, sentInputs[name]]));
-  answeredKey = requestKey({ ...store.get(), inputs: used });
+  answeredKey = keyOfAnswer(answer, sentInputs);
+  // keep only the inputs this expression uses; one moved since the request went out keeps its
+  // newer value (setting the sent one back would lose the end of a slider drag)
+  const now = store.get().inputs;
+  const used = Object.fromEntries(answer.inputs.map((name) => [name, name in now ? now[name] : sentInputs[name]]));
   store.set({ inputs: used });
   const state = store.get();
   inputs.show(answer.inputs, used);
