@@ -14,6 +14,7 @@ text { font: 12px system-ui, sans-serif; text-anchor: middle; }
 .value { fill: #1a7f37; }
 .grad { fill: #c62828; }
 .stage { fill: #5b6475; font-style: italic; font-size: 11px; }
+.kink-mark { fill: #f5a623; stroke: #1d2330; stroke-width: 1; }
 .hidden, .pulses { display: none; }
 `;
 
