@@ -139,8 +139,9 @@ def evaluate_job(request: dict[str, Any], limits: Limits) -> dict[str, Any]:
         cache=shared_cache(),
         parts=parts,
     )
+    echo = request.get("echo_expression", True) is not False
     with gc_paused():  # encoding allocates a small object per number: see gcpause.py
-        return encode(result, answer_format, parts)
+        return encode(result, answer_format, parts, echo)
 
 
 def parse_limits(limits: Limits) -> ParseLimits:

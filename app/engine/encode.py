@@ -11,7 +11,9 @@ derived by the reader (static/js/circuit/model.js; a Python reader is in README.
 - a contribution is upstream × local gradient, elementwise and exactly, whenever the step has
   local gradients and no input was broadcast; other steps (matmul, sum, broadcasting) send theirs;
 - a caption is a template (sent once per answer) filled with slots (indices into `strings`);
-- an excerpt is a span into the expression, cut the same way as the verbose `text`.
+- an excerpt is a span into the expression, cut the same way as the verbose `text` (the
+  request may leave the expression out of the answer, echo_expression false: its sender has
+  it, and it is about a sixth of a compact answer).
 
 Non-finite numbers are the strings "Infinity", "-Infinity" and "NaN" in both formats.
 """
@@ -49,10 +51,17 @@ def dumps(answer: dict[str, Any]) -> bytes:
 
 
 def encode(
-    result: EvaluateResult, format: str, parts: Collection[str] | None = None
+    result: EvaluateResult, format: str, parts: Collection[str] | None = None, echo: bool = True
 ) -> dict[str, Any]:
-    """The answer in `format`; `parts` (verbose only) chooses which of its fields are sent."""
-    return compact(result) if format == "compact" else verbose(result, parts)
+    """The answer in `format`; `parts` (verbose only) chooses which of its fields are sent;
+    without `echo`, the expression is not among them."""
+    if format == "compact":
+        return compact(result, echo)
+    if not echo:
+        parts = [
+            part for part in (ANSWER_PARTS if parts is None else parts) if part != "expression"
+        ]
+    return verbose(result, parts)
 
 
 # ---------------------------------------------------------------- verbose
@@ -455,8 +464,9 @@ def _structure(result: EvaluateResult, strings: _Strings) -> dict[str, Any]:
     }
 
 
-def compact(result: EvaluateResult) -> dict[str, Any]:
-    """The columnar answer (what the page asks for). See the module docstring and README."""
+def compact(result: EvaluateResult, echo: bool = True) -> dict[str, Any]:
+    """The columnar answer (what the page asks for), with the expression unless not `echo`.
+    See the module docstring and README."""
     circuit = result.circuit
     nodes = circuit.nodes
     values = result.values
@@ -512,10 +522,11 @@ def compact(result: EvaluateResult) -> dict[str, Any]:
             captions.add(result.rule(step), _wires(result, step))
 
     ops = {node.op for node in nodes if node.op is not None}
+    echoed = {"expression": result.expression} if echo else {}
     return {
         "format": "compact",
         "version": COMPACT_VERSION,
-        "expression": result.expression,
+        **echoed,
         "inputs": list(circuit.input_names),
         "index_inputs": index_input_names(circuit),
         "output": circuit.output,

@@ -88,6 +88,12 @@ class EvaluateRequest(BaseModel):
         "charged for the smaller answer. Verbose format only (README 'Asking for less').",
         examples=[["output", "gradients"]],
     )
+    echo_expression: bool = Field(
+        True,
+        description="false: the answer leaves out `expression` (the caller sent it, and in the "
+        "compact answer it is about a sixth of the bytes; its spans point into the request's "
+        "expression). The page sends false (README 'The compact answer').",
+    )
 
 
 class Span(BaseModel):
@@ -349,7 +355,11 @@ class CompactEvaluateResponse(BaseModel):
 
     format: Literal["compact"] = Field(description="Always compact: tells the two answers apart.")
     version: int = Field(description="The compact format's version.")
-    expression: str = Field(description="The expression as received.")
+    expression: str | None = Field(
+        None,
+        description="The expression as received; absent when the request's echo_expression is "
+        "false (spans point into the request's expression either way).",
+    )
     inputs: list[str] = Field(description="Input names in first-use order.")
     index_inputs: list[str] = Field(description="Inputs used as an index (not differentiated).")
     output: int = Field(description="The output node's index.")

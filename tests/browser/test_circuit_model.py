@@ -19,10 +19,10 @@ NEURON = "1 / (1 + exp(-(w0*x0 + w1*x1 + w2)))"
 NEURON_INPUTS = {"w0": 2, "x0": -1, "w1": -3, "x1": -2, "w2": -3}
 
 
-def answer(base_url: str, expression: str, inputs: dict[str, Any], fmt: str) -> Any:
+def answer(base_url: str, expression: str, inputs: dict[str, Any], fmt: str, **extra: Any) -> Any:
     response = httpx.post(
         f"{base_url}/api/v1/circuits/evaluate",
-        json={"expression": expression, "inputs": inputs, "format": fmt},
+        json={"expression": expression, "inputs": inputs, "format": fmt, **extra},
     )
     response.raise_for_status()
     return response.json()
@@ -37,9 +37,9 @@ def test_the_js_reader_turns_compact_into_the_verbose_answer(page: Page, live_se
         compact = answer(live_server, expression, inputs, "compact")
         verbose = answer(live_server, expression, inputs, "verbose")
         decoded = page.evaluate(
-            """async (c) => {
+            """async ([c, expression]) => {
             const m = await import("/static/js/circuit/model.js");
-            const circuit = m.readAnswer(c);
+            const circuit = m.readAnswer(c, expression);
             const first = circuit.nodes[0];
             // one shared index: the same object every module gets
             if (m.nodeById(circuit, first.id) !== first || m.indexOf(circuit) !== m.indexOf(circuit)) {
@@ -47,9 +47,26 @@ def test_the_js_reader_turns_compact_into_the_verbose_answer(page: Page, live_se
             }
             return JSON.stringify(circuit);
         }""",
-            compact,
+            [compact, expression],
         )
         assert json.loads(decoded) == verbose, expression
+    # an answer without the echo (echo_expression false, as the page asks) reads the same with
+    # the request's expression, and without it is a clear error, not a guess
+    bare = answer(live_server, NEURON, NEURON_INPUTS, "compact", echo_expression=False)
+    assert "expression" not in bare
+    read = page.evaluate(
+        """async ([c, expression]) => {
+        const m = await import("/static/js/circuit/model.js");
+        let refused = "read";
+        try { m.readAnswer(c); } catch (err) { refused = err.message; }
+        return [JSON.stringify(m.readAnswer(c, expression)), refused];
+    }""",
+        [bare, NEURON],
+    )
+    assert json.loads(read[0]) == answer(live_server, NEURON, NEURON_INPUTS, "verbose")
+    assert read[1] == (
+        "readAnswer needs the request's expression to read a compact answer sent without it"
+    )
 
 
 def test_the_page_asks_for_compact_and_draws_from_it(page: Page, live_server: str) -> None:
@@ -58,8 +75,9 @@ def test_the_page_asks_for_compact_and_draws_from_it(page: Page, live_server: st
     with page.expect_response("**/api/v1/circuits/evaluate") as caught:
         open_view(page, NEURON, NEURON_INPUTS, s=forward + 1)  # the first backward step
     response = caught.value
-    assert json.loads(response.request.post_data or "{}")["format"] == "compact"
-    assert response.json()["format"] == "compact"
+    sent = json.loads(response.request.post_data or "{}")
+    assert sent["format"] == "compact" and sent["echo_expression"] is False
+    assert response.json()["format"] == "compact" and "expression" not in response.json()
 
     # the output wire's full value and gradient, from the compact columns: σ(1) = 0.7311
     value = page.locator('.wire-label[data-edge="__output_wire"] .value title').text_content()

@@ -123,7 +123,7 @@ async function evaluate() {
   }
   for (const name of ["bpc:response", "bpc:laid-out", "bpc:drawn"]) performance.clearMarks(name);
   performance.mark("bpc:response");
-  const decoded = readAnswer(answer);
+  const decoded = readAnswer(answer, body.expression);
   if (mine === sent) {
     inFlight = false;
     // values moved while this request was out go out now, before this answer is drawn: the

@@ -30,9 +30,13 @@ export function edgeById(circuit, id) {
   return indexOf(circuit).edges.get(id);
 }
 
-/** The answer of POST /circuits/evaluate as the page's circuit. */
-export function readAnswer(answer) {
-  const circuit = answer.format === "compact" ? expand(answer) : answer;
+/**
+ * The answer of POST /circuits/evaluate as the page's circuit. `expression` is the one the request
+ * sent: a compact answer asked with echo_expression false (as the page asks) does not repeat it,
+ * and its excerpts are spans into it.
+ */
+export function readAnswer(answer, expression) {
+  const circuit = answer.format === "compact" ? expand(answer, expression) : answer;
   indexOf(circuit);
   return circuit;
 }
@@ -74,10 +78,13 @@ function excerpt(chars, start, end) {
   return text.split(SPACE).filter(Boolean).join(" ");
 }
 
-function expand(c) {
+function expand(c, sent) {
+  if (c.version !== 1) throw new Error(`compact answer version ${c.version}: this reader reads version 1`);
+  const expression = c.expression ?? sent;
+  if (typeof expression !== "string") throw new Error("readAnswer needs the request's expression to read a compact answer sent without it");
   const { strings, nodes: cols, steps: st } = c;
   const n = cols.kind.length;
-  const chars = Array.from(c.expression); // offsets count code points, as Python does
+  const chars = Array.from(expression); // offsets count code points, as Python does
   const lineStarts = [0];
   chars.forEach((ch, i) => {
     if (ch === "\n") lineStarts.push(i + 1);
@@ -224,7 +231,7 @@ function expand(c) {
   const gradients = {};
   for (const nd of nodes) if (nd.kind === "input") gradients[nd.symbol] = nd.grad;
   return {
-    expression: c.expression,
+    expression,
     output: { value: cols.value[c.output], shape: shapes[c.output], node: `n${c.output}` },
     inputs: c.inputs,
     nodes,
