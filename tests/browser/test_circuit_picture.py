@@ -104,18 +104,30 @@ def test_every_wire_ends_in_an_arrowhead_at_its_target(page: Page, live_server: 
 
 
 def pulse_heading(page: Page) -> tuple[float, float]:
-    """The moving pulse's heading (unit vector from its rotate()) and its wire's direction (source
-    to target), dotted: positive when the pulse points along the wire, negative against it."""
+    """The moving pulse's heading (unit vector from its rotate()) dotted with the direction (source
+    to target) of the active wire it is on, there: positive when the pulse points along the wire,
+    negative against it; and 1 for a forward step, -1 for a backward one."""
     page.wait_for_function("() => document.querySelector('#circuit .pulse:not(.hidden)') !== null")
     got = page.evaluate(
         """() => {
-      const wire = document.querySelector('#circuit path.wire.active');
       const pulse = document.querySelector('#circuit .pulse:not(.hidden)');
-      const angle = Number(/rotate\\(([-\\d.]+)\\)/.exec(pulse.getAttribute('transform'))[1]);
-      const n = wire.getTotalLength();
-      const a = wire.getPointAtLength(0), b = wire.getPointAtLength(n);
-      const dx = b.x - a.x, dy = b.y - a.y, len = Math.hypot(dx, dy);
-      return [Math.cos(angle * Math.PI / 180) * dx / len + Math.sin(angle * Math.PI / 180) * dy / len,
+      const m = /translate\\(([-\\d.]+),([-\\d.]+)\\) rotate\\(([-\\d.]+)\\)/.exec(pulse.getAttribute('transform'));
+      const [x, y, angle] = m.slice(1).map(Number);
+      // the active wire passing closest to the pulse, and its direction at that point
+      let best = null;
+      for (const wire of document.querySelectorAll('#circuit path.wire.active')) {
+        const n = wire.getTotalLength();
+        for (let d = 0; d <= n; d += 0.5) {
+          const p = wire.getPointAtLength(d);
+          const gap = Math.hypot(p.x - x, p.y - y);
+          if (!best || gap < best.gap) best = { gap, wire, d, n };
+        }
+      }
+      const { wire, d, n } = best;
+      const a = wire.getPointAtLength(Math.max(0, d - 2)), b = wire.getPointAtLength(Math.min(n, d + 2));
+      const len = Math.hypot(b.x - a.x, b.y - a.y);
+      const rad = angle * Math.PI / 180;
+      return [(Math.cos(rad) * (b.x - a.x) + Math.sin(rad) * (b.y - a.y)) / len,
               wire.classList.contains('forward') ? 1 : -1];
     }"""
     )
@@ -123,13 +135,13 @@ def pulse_heading(page: Page) -> tuple[float, float]:
 
 
 def test_pulses_point_forward_for_values_and_back_for_gradients(page: Page) -> None:
-    # (x + y) * z: 2 forward steps, then 2 backward steps. At 0.5 steps a second each pulse is on
-    # screen for 2 s, long enough to read it mid-way even on a busy machine.
-    open_view(page, "(x + y) * z", {"x": -2, "y": 5, "z": -4}, s=0, sp=0.5)
+    # (x + y) * z: 2 forward steps, then 2 backward steps. At 0.25 steps a second each pulse is
+    # on screen for 4 s, long enough to read it mid-way even on a busy machine.
+    open_view(page, "(x + y) * z", {"x": -2, "y": 5, "z": -4}, s=0, sp=0.25)
     page.locator("#step-forward").click()
     along, phase = pulse_heading(page)
     assert phase == 1 and along > 0.9  # a value moves with the arrows
-    open_view(page, "(x + y) * z", {"x": -2, "y": 5, "z": -4}, s=2, sp=0.5)
+    open_view(page, "(x + y) * z", {"x": -2, "y": 5, "z": -4}, s=2, sp=0.25)
     page.locator("#step-forward").click()
     along, phase = pulse_heading(page)
     assert phase == -1 and along < -0.9  # a gradient moves against them
