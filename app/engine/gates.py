@@ -686,7 +686,7 @@ register(
 
 
 def _relu_explain(s: Step) -> str:
-    if np.ndim(s.xs[0]):
+    if type(s.xs[0]) is not float and np.ndim(s.xs[0]):  # a plain float is a scalar, fast
         return "relu gate routes the gradient through where the input was positive, 0 elsewhere"
     if s.xs[0] > 0:
         return (

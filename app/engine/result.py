@@ -54,11 +54,12 @@ class EvaluateResult:
         port order, then its own output) replace the wires' names when given."""
         node = self.circuit.nodes[step.node]
         values = self.values
+        names: Sequence[str]
         if wires is None:
             names = [self.names[a] for a in node.args]
             out_name = self.names[step.node]
         else:
-            names = list(wires[: len(node.args)])
+            names = wires[: len(node.args)]
             out_name = wires[len(node.args)]
         return Step(
             names,
