@@ -294,3 +294,34 @@ def test_the_end_of_a_slider_drag_is_drawn(page: Page) -> None:
     # the diagram's output label: its full value in the <title>
     output = page.locator('#circuit .wire-label[data-edge="__output_wire"] .value title')
     expect(output).to_have_text("value 3.2")
+
+
+def test_new_values_leave_a_panned_view_alone_and_a_step_follows_again(
+    page: Page, reference: Reference
+) -> None:
+    # at 1280 px the sigmoid neuron opens readable, wider than its frame, at its last step: the
+    # first multiply (w0 * x0), at the far left, is the active gate
+    example = reference["sigmoid_neuron"]
+    open_view(page, example["expression"], example["inputs"])
+    k, _, _ = transform(page)
+    assert k == pytest.approx(11 / 12)
+    box = page.locator("#circuit").bounding_box()
+    assert box is not None
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(cx, cy)
+    page.mouse.down()
+    page.mouse.move(cx - 250, cy, steps=5)
+    page.mouse.move(cx - 500, cy, steps=5)
+    page.mouse.up()
+    page.wait_for_function("() => location.hash.includes('v=')")
+    panned = transform(page)
+    frame, active = page.evaluate(BOXES, "#circuit .node.active")
+    assert not inside(active, frame)  # the reader looks elsewhere
+    before = evaluations(page)
+    page.fill("#inputs-body tr:nth-child(1) input.input-number", "2.5")
+    wait_evaluated(page, before)
+    assert transform(page) == pytest.approx(panned, abs=1e-3)
+    # a step moves the active gate, and the view follows it again
+    page.click("#step-back")
+    frame, active = page.evaluate(BOXES, "#circuit .node.active")
+    assert inside(active, frame)

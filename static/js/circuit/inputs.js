@@ -84,7 +84,7 @@ export class InputsTable {
       slider.max = String(max);
       slider.dataset.placed = "1";
     }
-    slider.value = String(v);
+    if (slider.value !== String(v)) slider.value = String(v);
   }
 
   setValue(name, value) {
@@ -92,9 +92,9 @@ export class InputsTable {
     if (!field) return;
     const tensor = Array.isArray(value);
     field.slider.hidden = tensor;
-    if (document.activeElement !== field.number) {
-      field.number.value = tensor ? JSON.stringify(value) : String(value);
-    }
+    const text = tensor ? JSON.stringify(value) : String(value);
+    // unchanged fields are not written: a slider drag redraws every row many times a second
+    if (document.activeElement !== field.number && field.number.value !== text) field.number.value = text;
     if (!tensor && Number.isFinite(value) && document.activeElement !== field.slider) {
       this.placeSlider(field.slider, value);
     }

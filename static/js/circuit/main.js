@@ -53,11 +53,15 @@ const animation = new AnimationController({
   table,
   onStop: (t) => store.set({ step: Math.round(t) }),
   // the active gate stays on screen while stepping (a readable zoom on a phone shows part of the circuit)
+  // (only when the step changes: a redraw for new values leaves a view the reader panned alone)
   onActive: (index) => {
+    if (index === followed) return;
+    followed = index;
     const step = animation.timeline?.steps[index];
     if (step && !holdView && shown.layout) zoom.keepInView(shown.layout.nodes[step.node]);
   },
 });
+let followed = null; // the step the view last followed
 let holdView = false; // while a link's own view is being restored, the view does not follow the gate
 const { player } = animation;
 const presentation = new Presentation($("present"), {
@@ -183,6 +187,7 @@ function show(answer, sentInputs) {
     performance.mark("bpc:laid-out");
     shown.structure = key;
     // fit first: measuring the frame now, before the new drawing exists, forces no layout of it
+    followed = null;
     if (!viewFromLink) {
       zoom.fit(shown.layout, true);
       store.set({ view: null });
