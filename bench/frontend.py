@@ -305,8 +305,8 @@ def main() -> None:
     ratio = statistics.median(frames["big"][2]) / statistics.median(frames["baseline"][2])
     print(f"  ratio: {ratio:.2f}x   target: median < 16.7 ms")
     print(
-        f"slider drag: an input event every 16 ms for {args.drag_seconds:.0f} s; "
-        "input event -> paint of a diagram showing its value (or a later one)"
+        f"slider drag: a new position every 16 ms for {args.drag_seconds:.0f} s; "
+        "position due -> paint of a diagram showing it (or a later one)"
     )
     for name, result in drags.items():
         label = "baseline (x + y) * z" if name == "baseline" else f"{frames['big'][0]}-gate circuit"
