@@ -7,7 +7,6 @@ from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.staticfiles import StaticFiles
 
 from app import __version__
-from app.api.admission import AdmissionMiddleware
 from app.api.error_docs import install_error_docs
 from app.api.errors import install_error_handlers
 from app.api.heavy import compute_lifespan, install_heavy_pool
@@ -55,7 +54,6 @@ def create_app() -> FastAPI:
     )
     install_error_handlers(app)
     install_heavy_pool(app)
-    app.add_middleware(AdmissionMiddleware, max_in_flight=settings.max_in_flight)
     if settings.gzip_min_bytes > 0:
         # inside the hardening layer, so compressed answers get every header too
         app.add_middleware(GZipMiddleware, minimum_size=settings.gzip_min_bytes, compresslevel=5)

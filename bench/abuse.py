@@ -360,17 +360,20 @@ async def honest_main(args: argparse.Namespace) -> dict[str, Record]:
     return records
 
 
-def attack_process(port: int, seconds: float, out: Connection_) -> None:
+def attack_process(port: int, seconds: float, items: set[str], out: Connection_) -> None:
     """The 8 attackers, in a process of their own: their floods and bursts must not slow the
-    honest clients' event loop, or the load generator, not the server, would be measured."""
+    honest clients' event loop, or the load generator, not the server, would be measured.
+    `items` picks the attacks by issue 10's item number (all eight in the full run)."""
     global PORT
     PORT = port
     records: dict[str, Record] = {}
-    plan = attacks(records)
+    plan = [(name, run) for name, run in attacks(records) if name.split(":")[0] in items]
+    records = {name: r for name, r in records.items() if name.split(":")[0] in items}
     deadline = time.monotonic() + seconds
 
     async def run() -> None:
-        await asyncio.gather(*(attacker(i, plan, deadline) for i in range(8)))
+        if plan:
+            await asyncio.gather(*(attacker(i, plan, deadline) for i in range(8)))
 
     asyncio.run(run())
     out.send(records)
@@ -384,7 +387,14 @@ def main() -> None:
     parser.add_argument(
         "--env", action="append", default=[], metavar="NAME=VALUE", help="override an ENV"
     )
+    parser.add_argument(
+        "--attacks",
+        default="1,2,3,4,5,6,7,8",
+        help="issue 10's items to send, comma-separated, or 'none' for the honest clients alone "
+        "(to see which attack costs the class what)",
+    )
     args = parser.parse_args()
+    items = set() if args.attacks == "none" else set(args.attacks.split(","))
     env = dockerfile_env()
     env.update(item.split("=", 1) for item in args.env)
     PORT = free_port()
@@ -397,13 +407,13 @@ def main() -> None:
             print(f"load average before: {f.read().split()[:3]}")
         print(
             f"server: the Dockerfile's CMD and ENV (WEB_CONCURRENCY={env['WEB_CONCURRENCY']}); "
-            f"16 honest + 8 attacking clients for {args.seconds:.0f} s",
+            f"16 honest + 8 attacking clients (items {args.attacks}) for {args.seconds:.0f} s",
             flush=True,
         )
         receiver, sender = multiprocessing.Pipe(duplex=False)
         # fork: this process has no threads yet, and the child needs only this module
         attackers = multiprocessing.get_context("fork").Process(
-            target=attack_process, args=(PORT, args.seconds, sender)
+            target=attack_process, args=(PORT, args.seconds, items, sender)
         )
         attackers.start()
         watch.start()

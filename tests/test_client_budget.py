@@ -249,3 +249,99 @@ def test_an_exhausted_client_gets_429_while_another_is_still_served() -> None:
         answer = post("/api/v1/circuits/evaluate", small, "10.0.0.1")
         assert answer.status_code == 200
         assert answer.json()["output"]["value"] == -12.0
+
+
+# --- the worker's rate, shared by the clients drawing on theirs (issue 10) -------------------
+
+
+def test_the_refill_rate_is_the_workers_share_while_many_clients_draw() -> None:
+    # each client 6 s a minute (0.1 s/s) on its own; the worker 12 s a minute (0.2 s/s) in all
+    clock = Clock()
+    budget = ComputeBudget(6.0, 3.0, 100, clock=clock, total_per_minute_s=12.0)
+    budget.spend("a", 3.0)
+    # one client drawing: its own rate, 0.1 s/s (under 0.2 / 1)
+    assert budget.rate_now() == pytest.approx(0.1)
+    clock.now += 1.0
+    assert budget.tokens("a") == pytest.approx(0.1)
+    # four clients drawing: 0.2 / 4 = 0.05 s/s each, counted at most once a second
+    for client in "bcd":
+        budget.spend(client, 3.0)
+    assert budget.active() == 1  # the count is a second old at most: not yet recounted
+    clock.now += 1.0
+    assert budget.active() == 4
+    assert budget.rate_now() == pytest.approx(0.05)
+    # b has waited 1 s since it spent: 0.05 s back, not 0.1
+    assert budget.tokens("b") == pytest.approx(0.05)
+    # a 0.5 s job for d (0.05 s in it) is 0.45 s short: 9 s at 0.05 s/s, not 5 s at 0.1 s/s
+    assert budget.retry_after_s("d", 0.5) == 9
+    # two of them refill to full (60 s at 0.05 s/s = 3 s) and stop counting
+    clock.now += 60.0
+    assert budget.tokens("a") == pytest.approx(3.0)
+    budget.spend("c", 3.0)
+    budget.spend("d", 3.0)
+    clock.now += 1.0
+    assert budget.active() == 2  # c and d: a and b are full
+    assert budget.rate_now() == pytest.approx(0.1)  # 0.2 / 2 = 0.1: the own rate again
+
+
+def test_no_worker_rate_is_the_per_client_rate_alone() -> None:
+    clock = Clock()
+    budget = ComputeBudget(6.0, 3.0, 100, clock=clock, total_per_minute_s=0.0)
+    for client in "abcdefgh":
+        budget.spend(client, 3.0)
+    clock.now += 2.0
+    assert budget.rate_now() == pytest.approx(0.1)
+    assert budget.tokens("h") == pytest.approx(0.2)
+
+
+def test_the_refusal_names_the_share_and_both_settings() -> None:
+    clock = Clock()
+    budget = ComputeBudget(6.0, 1.0, 100, clock=clock, total_per_minute_s=12.0)
+    for client in "abcd":
+        budget.spend(client, 1.0)
+    clock.now += 1.0
+    retry = budget.retry_after_s("a", 0.5)
+    assert retry is not None
+    refused = ClientOverBudget("a", 0.5, budget.tokens("a"), budget, retry)
+    assert refused.status == 429
+    assert "may start 3 s of compute a minute now" in refused.msg  # 12 / 4
+    assert "the server's 12 s a minute shared by 4 clients using theirs" in refused.msg
+    assert "BPC_COMPUTE_SECONDS_PER_MINUTE" in refused.msg
+    assert "BPC_COMPUTE_SECONDS_PER_CLIENT_PER_MINUTE" in refused.msg
+    # 0.05 s in the bucket (1 s at 0.05 s/s), 0.45 s short: 9 s
+    assert refused.retry_after_s == 9
+
+
+def busy_for(cpu_s: float) -> float:
+    """Spins this thread for `cpu_s` of its own CPU time; returns what it used."""
+    start = time.thread_time()
+    while time.thread_time() - start < cpu_s:
+        pass
+    return time.thread_time() - start
+
+
+def test_small_circuits_are_charged_their_cpu_seconds_after_they_run() -> None:
+    clock = Clock()
+    budget = ComputeBudget(6.0, 0.05, 100, clock=clock)  # 50 ms at once
+
+    async def scenario() -> None:
+        lane = ThreadLane(threads=2, queue_limit=4, slots=ClientSlots(0), budget=budget)
+        try:
+            used = await lane.run(busy_for, 0.03, client="a")
+            # the thread's CPU time, not the wall time of a busy machine, is what was charged
+            assert budget.tokens("a") == pytest.approx(0.05 - used, abs=0.005)
+            used += await lane.run(busy_for, 0.03, client="a")  # still 20 ms in: let in
+            assert budget.tokens("a") < 0  # and paid for in full afterwards
+            with pytest.raises(ClientOverBudget) as refused:
+                await lane.run(busy_for, 0.03, client="a")
+            assert refused.value.status == 429
+            assert "BPC_COMPUTE_SECONDS_PER_CLIENT_PER_MINUTE" in refused.value.msg
+            # another client has its own bucket
+            assert await lane.run(busy_for, 0.001, client="b") >= 0.001
+            # a refill of what it owes plus a millisecond lets a in again (0.1 s/s)
+            clock.now += (0.001 - budget.tokens("a")) / 0.1 + 1e-6
+            assert await lane.run(busy_for, 0.001, client="a") >= 0.001
+        finally:
+            lane.shutdown()
+
+    asyncio.run(scenario())

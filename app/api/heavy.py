@@ -113,12 +113,18 @@ class ClientOverBudget(ComputeRefused):
     def __init__(
         self, client: str, seconds: float, tokens: float, budget: ComputeBudget, retry: int
     ) -> None:
-        per_minute = budget.rate * 60
+        per_minute = budget.rate_now() * 60
+        shared = ""
+        if budget.rate_now() < budget.rate:
+            shared = (
+                f" now, the server's {budget.total_rate * 60:g} s a minute shared by "
+                f"{budget.active()} clients using theirs"
+            )
         super().__init__(
             f"client {client} has {max(0.0, tokens):.2f} s of its compute budget left and this "
             f"request is predicted to take {seconds:.2f} s; each client may start "
-            f"{per_minute:g} s of predicted compute a minute, at most {budget.burst:g} s at once "
-            "(settings BPC_COMPUTE_SECONDS_PER_CLIENT_PER_MINUTE, "
+            f"{per_minute:.3g} s of compute a minute{shared}, at most {budget.burst:g} s at once "
+            "(settings BPC_COMPUTE_SECONDS_PER_CLIENT_PER_MINUTE, BPC_COMPUTE_SECONDS_PER_MINUTE, "
             f"BPC_COMPUTE_BURST_SECONDS_PER_CLIENT); retry in {retry} s",
             retry,
         )
@@ -669,8 +675,17 @@ class ThreadLane:
     address cannot put every small circuit of the class behind it."""
 
     def __init__(
-        self, threads: int, queue_limit: int, slots: ClientSlots, max_wait_s: float = 10.0
+        self,
+        threads: int,
+        queue_limit: int,
+        slots: ClientSlots,
+        max_wait_s: float = 10.0,
+        budget: ComputeBudget | None = None,
     ):
+        # Small circuits are paid for after they run, in the CPU seconds their thread used
+        # (their cost is known only once parsed, on the thread): a client whose bucket is
+        # empty is refused before the next one.
+        self.budget = budget if budget is not None else ComputeBudget(0.0, 0.0)
         self.threads = max(1, threads)
         self.capacity = self.threads + max(0, queue_limit)
         self.max_wait_s = max_wait_s
@@ -700,6 +715,11 @@ class ThreadLane:
         still waiting for a thread, the job is dropped (a running one finishes)."""
         if self._closed:
             raise ComputeRefused("the server is shutting down; retry in a moment", 1)
+        retry = self.budget.retry_after_s(client, SMALL_JOB_S)
+        if retry is not None:
+            raise ClientOverBudget(
+                client, SMALL_JOB_S, self.budget.tokens(client), self.budget, retry
+            )
         wait = self.in_flight * self.job_seconds / self.threads
         if self.in_flight >= self.capacity or (
             self.in_flight >= self.threads and wait > self.max_wait_s
@@ -721,14 +741,15 @@ class ThreadLane:
         except BaseException:
             self._release(client, started, estimate, ran=False)
             raise
+        cpu: list[float] = []
         try:
-            future: Future[T] = self._executor.submit(fn, *args, **kwargs)
+            future: Future[T] = self._executor.submit(_timed, cpu, fn, *args, **kwargs)
         except BaseException:
             self._release(client, started, estimate)
             raise
         future.add_done_callback(
             # on the loop thread
-            lambda _: _call_soon(loop, self._release, client, started, estimate)
+            lambda _: _call_soon(loop, self._release, client, started, estimate, True, cpu)
         )
         try:
             return await _unless_disconnected(asyncio.wrap_future(future), disconnected)
@@ -753,12 +774,21 @@ class ThreadLane:
                     self._turns.pop(client, None)
         self._running[client] = self._running.get(client, 0) + 1
 
-    def _release(self, client: str, started: float, estimate: float, ran: bool = True) -> None:
+    def _release(
+        self,
+        client: str,
+        started: float,
+        estimate: float,
+        ran: bool = True,
+        cpu: list[float] | None = None,
+    ) -> None:
         self.in_flight -= 1
         self.slots.give_back(client)
         self.holders.remove(client, estimate)
         if not ran:  # it left while waiting for its client's turn
             return
+        if cpu:
+            self.budget.spend(client, cpu[0])
         self.answered += 1
         self.job_seconds = 0.8 * self.job_seconds + 0.2 * (time.perf_counter() - started)
         left = self._running.get(client, 0) - 1
@@ -774,6 +804,20 @@ class ThreadLane:
     def shutdown(self) -> None:
         self._closed = True
         self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+# What a client's bucket must hold for a small circuit to start: it is paid for afterwards.
+SMALL_JOB_S = 0.001
+
+
+def _timed(cpu: list[float], fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """`fn(*args, **kwargs)`, with the CPU seconds this thread spent on it put in `cpu`
+    (whether it returned or raised: a refused circuit's parse is work too)."""
+    start = time.thread_time()
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        cpu.append(time.thread_time() - start)
 
 
 def _call_soon(loop: asyncio.AbstractEventLoop, fn: Callable[..., Any], *args: Any) -> None:
@@ -799,20 +843,24 @@ class Compute:
     def from_settings(cls, settings: Settings) -> Compute:
         slots = ClientSlots(settings.compute_per_client, settings.compute_seconds_per_client)
         config = PoolConfig.from_settings(settings)
+        # one budget per client for all three lanes: job processes charge predicted seconds
+        # before a job, the evaluate threads the CPU seconds a circuit took after it
+        budget = ComputeBudget(
+            settings.compute_seconds_per_client_per_minute,
+            settings.compute_burst_seconds_per_client,
+            settings.compute_budget_clients,
+            total_per_minute_s=settings.compute_seconds_per_minute,
+        )
         lane = ThreadLane(
             settings.evaluate_threads,
             settings.evaluate_queue_limit,
             slots,
             settings.heavy_max_wait_s,
+            budget=budget,
         )
         # Large circuits run below the landscape's jobs (and both below the event loops), so
         # when the cores are short a class's slices go before anyone's largest circuit.
         bulk = replace(config, niceness=settings.bulk_pool_nice)
-        budget = ComputeBudget(
-            settings.compute_seconds_per_client_per_minute,
-            settings.compute_burst_seconds_per_client,
-            settings.compute_budget_clients,
-        )
         return cls(
             HeavyPool(config, slots, budget=budget), HeavyPool(bulk, slots, budget=budget), lane
         )

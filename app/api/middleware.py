@@ -16,6 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.api.admission import AdmissionMiddleware
 from app.api.cors import CorsPolicy
 from app.api.errors import error_body
 from app.core.config import get_settings
@@ -245,6 +246,29 @@ async def _send_json(send: Send, status: int, content: dict[str, Any]) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+class BodyScreenMiddleware:
+    """A body over BPC_MAX_BODY_BYTES (declared or streamed) is a 413, and a JSON body that is
+    not strict JSON a 422, before any route reads it. Inside the admission door, so a client
+    past its share of compute requests is refused before its body is read."""
+
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        refusal = _declared_body_too_large(scope, self.max_body_bytes)
+        if refusal is None and _is_json_body(scope):
+            receive, refusal = await _screen_json_body(receive, self.max_body_bytes)
+        if refusal is not None:
+            status, content = refusal
+            await _send_json(send, status, content)
+        else:
+            await self.app(scope, receive, send)
+
+
 class HardeningMiddleware:
     """Pure ASGI middleware (streams untouched): headers, request id, access log, catch-all."""
 
@@ -253,12 +277,10 @@ class HardeningMiddleware:
         app: ASGIApp,
         *,
         log_access: bool,
-        max_body_bytes: int,
         cors: CorsPolicy | None = None,
     ) -> None:
         self.app = app
         self.log_access = log_access
-        self.max_body_bytes = max_body_bytes
         self.instance = instance_id().encode("latin-1", "replace")
         self.cors = cors or CorsPolicy(())
 
@@ -301,14 +323,7 @@ class HardeningMiddleware:
                 await self._preflight(scope, origin, shared, send_with_headers)
                 status = 204 if shared else 403
                 return
-            refusal = _declared_body_too_large(scope, self.max_body_bytes)
-            if refusal is None and _is_json_body(scope):
-                receive, refusal = await _screen_json_body(receive, self.max_body_bytes)
-            if refusal is not None:
-                status, content = refusal
-                await _send_json(send_with_headers, status, content)
-            else:
-                await self.app(scope, receive, send_with_headers)
+            await self.app(scope, receive, send_with_headers)
         except Exception:
             # Should never happen: every bad input is a 4xx upstream. If it does, the trace goes
             # to the server log with the request id, and the client gets only the id.
@@ -380,11 +395,14 @@ def install_hardening(app: FastAPI) -> None:
     build_stack = app.build_middleware_stack
 
     def build_hardened_stack() -> ASGIApp:
-        return HardeningMiddleware(
-            build_stack(),
-            log_access=settings.access_log,
-            max_body_bytes=settings.max_body_bytes,
-            cors=cors,
+        # outermost first: headers and logs on every answer; the door (BPC_MAX_IN_FLIGHT,
+        # BPC_COMPUTE_PER_CLIENT) before any body is read; then the body screen; then the app
+        screened = BodyScreenMiddleware(build_stack(), max_body_bytes=settings.max_body_bytes)
+        door = AdmissionMiddleware(
+            screened,
+            max_in_flight=settings.max_in_flight,
+            per_client=settings.compute_per_client,
         )
+        return HardeningMiddleware(door, log_access=settings.access_log, cors=cors)
 
     app.build_middleware_stack = build_hardened_stack  # type: ignore[method-assign]

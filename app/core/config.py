@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     # beyond it 429. 0 turns it off. Honest page traffic is far below it: docs/deploy.md.
     compute_seconds_per_client_per_minute: float = 6.0
     compute_burst_seconds_per_client: float = 1.5
+    # The worker's own rate, shared: while n clients are drawing on their buckets, each refills
+    # at the smaller of its rate above and this / n (app/api/budget.py), so many addresses at
+    # once cannot start more than the worker can run. About 60 x cores / workers; 0: no share.
+    compute_seconds_per_minute: float = 60.0
     compute_budget_clients: int = 10_000  # buckets kept per worker; full ones are forgotten
     # an evaluate request whose expression is longer than this (characters) runs in a job
     # process (killable, memory-capped) at once; others first try the evaluate threads
