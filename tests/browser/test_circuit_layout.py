@@ -103,7 +103,7 @@ def test_phone_keeps_the_active_gate_in_view_while_stepping(
         assert inside(active[0], frame), (step, active[0], frame)
         # and the diagram itself is still on the screen
         assert inside(frame, [0, 0, 390, 844]), (step, frame)
-    # the backward pass ends at the first multiply: w0 * x0 = -2 passes dw0 = -0.1966 on
+    # the circuit is the notes' neuron: output 1 / (1 + e^-1) = 0.7311
     assert float(phone.locator("#status").inner_text().split()[1]) == pytest.approx(
         example["output"], abs=5e-5
     )
