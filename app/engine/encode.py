@@ -303,7 +303,8 @@ class _Captions:
         token = captured_numbers.set(numbers)
         try:
             nodes = result.circuit.nodes
-            strings = self.strings
+            index = self.strings.index
+            intern = index.setdefault  # a new text gets the next index: len before it is added
             for step in result.steps:
                 argc = len(nodes[step.node].args)
                 if argc >= _MAX_MARKS:  # more wires than placeholders: the search
@@ -319,9 +320,10 @@ class _Captions:
                     captured_numbers.set(numbers)
                     continue
                 parts = _PLACEHOLDER.split(text)
+                found = [intern(number, len(index)) for number in numbers]
                 # the k-th number formatted, or -1 - j: the step's j-th wire
                 slots = [
-                    strings(numbers[k - NUMBER_MARK]) if k >= NUMBER_MARK else _MARK - 1 - k
+                    found[k - NUMBER_MARK] if k >= NUMBER_MARK else _MARK - 1 - k
                     for k in map(ord, parts[1::2])
                 ]
                 self._emit("{}".join(parts[0::2]), slots)
