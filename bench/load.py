@@ -64,18 +64,58 @@ MIXED: list[tuple[float, Request]] = [
     ),
     (0.05, ("GET", "/healthz", b"")),
 ]
-# The most expensive slice the cost model accepts (issue 11: the old 201 x 201 slice over
-# cifar-shaped, N = 1301, was not it): a 1-D slice of 10,001 steps over blobs with N = 50,000,
-# D = 80, C = 20, predicted work 945,202,020 of BPC_MAX_WORK's 2e9, against 146,620,634 for the
-# old one; 3.6 s against 0.33 s in-process here (load average 7.6). Found by trying candidates
-# against app.landscape.jobs.precheck.
-MAX_LANDSCAPE: Request = (
-    "POST",
-    "/api/v1/landscape/slice",
-    json.dumps(
-        {"dataset": {"name": "blobs", "n": 50_000, "d": 80, "c": 20}, "dims": 1, "steps": 10_001}
-    ).encode(),
-)
+# The most expensive landscape request the settings accept (issue 11: the load test must use
+# it). It moves whenever the cost model or a limit does, so it is searched for at start-up
+# against app.landscape.jobs.precheck (the route's own check) rather than written down: for
+# each family below, the largest N that is admitted, then the family whose request is
+# predicted to take longest.
+LANDSCAPE_FAMILIES: list[dict[str, object]] = [
+    {"dataset": {"name": "blobs", "d": 80, "c": 20}, "dims": 1, "steps": 10_001},
+    {"dataset": {"name": "blobs", "d": 80, "c": 20}, "dims": 2, "steps": 201},
+    {"dataset": {"name": "blobs", "d": 80, "c": 20}, "dims": 2, "steps": 201, "loss": "softmax"},
+    {"dataset": {"name": "blobs", "d": 2, "c": 100}, "dims": 2, "steps": 201},
+]
+
+
+def largest_landscape() -> tuple[Request, float]:
+    """The admitted request with the longest predicted seconds, and those seconds."""
+    from app.core.config import get_settings
+    from app.core.errors import ProblemError
+    from app.core.limits import Limits
+    from app.landscape.jobs import precheck
+    from app.schemas.landscape import SliceRequest
+
+    # the limits of the server this script starts: the Dockerfile's ENV over this environment
+    os.environ.update({k: v for k, v in dockerfile_env().items() if k.startswith("BPC_")})
+    limits = Limits.from_settings(get_settings())
+
+    def admitted(family: dict[str, object], n: int) -> float | None:
+        body = json.loads(json.dumps(family))
+        body["dataset"]["n"] = n
+        try:
+            return precheck(SliceRequest.model_validate(body), limits)
+        except (ProblemError, ValueError):
+            return None
+
+    best: tuple[float, dict[str, object]] = (-1.0, {})
+    for family in LANDSCAPE_FAMILIES:
+        lo, hi = 1, 1
+        while admitted(family, hi * 2) is not None and hi < 10**9:
+            hi *= 2
+        lo, hi = hi, hi * 2  # lo admitted, hi refused (or the data limit)
+        if admitted(family, lo) is None:
+            continue
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            lo, hi = (mid, hi) if admitted(family, mid) is not None else (lo, mid)
+        seconds = admitted(family, lo)
+        assert seconds is not None
+        if seconds > best[0]:
+            body = json.loads(json.dumps(family))
+            body["dataset"]["n"] = lo
+            best = (seconds, body)
+    seconds, body = best
+    return ("POST", "/api/v1/landscape/slice", json.dumps(body).encode()), seconds
 
 
 @dataclass
@@ -312,6 +352,8 @@ async def main_async(args: argparse.Namespace, port: int) -> None:
     if "fairness" in args.runs:
         # A few students' small circuits, alone and next to 4 maximum-size landscapes.
         k = args.fair_clients
+        largest, predicted = largest_landscape()
+        print(f"largest landscape accepted: {largest[2].decode()} ({predicted:.2f} s predicted)")
         alone = Tally()
         seconds = await run_phase(host, port, d / 2, [(k, fixed(SMALL_CIRCUITS), alone)])
         rows["small circuits, alone"] = report(f"{k} clients small circuits, alone", alone, seconds)
@@ -320,7 +362,7 @@ async def main_async(args: argparse.Namespace, port: int) -> None:
             host,
             port,
             d / 2,
-            [(k, fixed(SMALL_CIRCUITS), small), (4, fixed([MAX_LANDSCAPE]), heavy)],
+            [(k, fixed(SMALL_CIRCUITS), small), (4, fixed([largest]), heavy)],
         )
         rows["small circuits, next to 4 max landscapes"] = report(
             f"{k} clients small circuits + 4 max landscapes", small, seconds
