@@ -6,7 +6,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: the parser makes one per node, and a frozen dataclass's __init__ costs about three
+# times as much; a span is replaced, never changed (parser.py's negative literal).
+@dataclass(slots=True)
 class Span:
     line: int
     col: int

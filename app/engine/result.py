@@ -14,7 +14,9 @@ from app.engine.passes import Trace
 from app.engine.report import broadcast_note, non_finite_warnings
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen (EvaluateResult is): one is built per backward step, and a frozen dataclass's
+# __init__ costs about three times as much. Nothing changes one after collect().
+@dataclass(slots=True)
 class StepResult:
     """One backward step: the gate's node, its upstream gradient and, per input port, the local
     gradient (None for gates that give a vector-Jacobian product instead), the contribution sent
