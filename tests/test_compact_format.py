@@ -519,3 +519,22 @@ def test_echo_expression_must_be_a_boolean(client: TestClient) -> None:
     )
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["body", "echo_expression"]
+
+
+@pytest.mark.parametrize(
+    ("x", "text"),
+    [
+        # 4 significant digits; an exponent below 1e-4 or from 1e4 on, as printf's %g
+        (9999.4, "9999"),
+        (9999.5, "1e4"),  # rounds (half to even) up to 1.000e+04
+        (-9999.5, "-1e4"),
+        (1e-4, "0.0001"),
+        (9.99995e-5, "0.0001"),  # rounds up to 1.000e-04
+        (9.9e-5, "9.9e-5"),
+        (0.19661193324148185, "0.1966"),
+        (-2.5, "-2.5"),
+        (-0.0, "0"),
+    ],
+)
+def test_fmt_at_the_edges_of_plain_notation(x: float, text: str) -> None:
+    assert fmt(x) == text

@@ -50,7 +50,8 @@ captured_numbers: ContextVar[list[str] | None] = ContextVar("captured_numbers", 
 
 def fmt(x: Any) -> str:
     """A short human number for captions: 4 significant digits, no trailing zeros, no '-0'."""
-    text = _fmt(x)
+    # the usual case inline: a float whose 4 digits need no exponent (9999.5 rounds to 1e4)
+    text = f"{x:.4g}" if type(x) is float and 1e-4 <= abs(x) < 9999.5 else _fmt(x)
     captured = captured_numbers.get()
     if captured is None:
         return text

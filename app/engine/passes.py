@@ -165,7 +165,10 @@ def _scalar_local(
     try:
         assert gate.scalar_local is not None
         local = gate.scalar_local(xs, out, param, tie_break)
-        if all(type(g) is float for g in local):
+        for g in local:  # a loop, not all(...): this runs once per backward step
+            if type(g) is not float:
+                break
+        else:
             return local
     except (ArithmeticError, ValueError):
         pass
