@@ -329,3 +329,51 @@ def test_exporter_makes_a_standalone_svg_and_csv(ready: Page) -> None:
     assert got["style"] == ".x { fill: red; }"
     assert got["hover"] == 0 and got["onPage"] == 1  # the copy is changed, the page is not
     assert got["csv"] == 'a,b\n"x,""y""",1.5\n'
+
+
+def test_api_client_waits_out_a_short_429_and_sends_again(ready: Page) -> None:
+    got = run(
+        ready,
+        """async (m) => {
+          const answers = {
+            short: [[429, "2"], [429, "1"], [200, null]],
+            long: [[429, "30"], [200, null]],
+            bare: [[429, null], [200, null]],
+            stubborn: [[429, "1"], [429, "1"], [429, "1"], [429, "1"], [200, null]],
+          };
+          const sent = [];
+          const fetchImpl = (url, init) => {
+            const k = JSON.parse(init.body).k;
+            sent.push(k);
+            const [status, after] = answers[k].shift();
+            const headers = after === null ? {} : { "Retry-After": after };
+            const body = status === 200 ? { ok: k } : { detail: [{ msg: `share used: ${k}`, loc: [] }] };
+            return Promise.resolve(new Response(JSON.stringify(body), { status, headers }));
+          };
+          const slept = [];
+          const waits = [];
+          const sleepImpl = (s) => { slept.push(s); return Promise.resolve(); };
+          const client = m.api.createClient({ fetchImpl, sleepImpl, onWait: (c, s) => waits.push([c, s]) });
+          const fail = (e) => [e.status, e.message];
+          const short = await client.post("a", "/p", { k: "short" });
+          const long = await client.post("b", "/p", { k: "long" }).catch(fail);
+          const bare = await client.post("c", "/p", { k: "bare" }).catch(fail);
+          const stubborn = await client.post("d", "/p", { k: "stubborn" }).catch(fail);
+          // a newer request on the channel ends a wait: the real pause, aborted
+          const real = m.api.createClient({
+            fetchImpl: () => Promise.resolve(new Response("{}", { status: 429, headers: { "Retry-After": "3" } })),
+          });
+          const waiting = real.post("e", "/p", { k: 0 }).catch((e) => (m.api.isAbort(e) ? "aborted" : String(e)));
+          await new Promise((r) => setTimeout(r, 0));
+          real.abortAll();
+          return { short, long, bare, stubborn, sent, slept, waits, superseded: await waiting };
+        }""",
+    )
+    assert got["short"] == {"ok": "short"}  # waited 2 s, then 1 s, then served
+    assert got["long"] == [429, "share used: long"]  # 30 s is past maxWaitS (5): said at once
+    assert got["bare"] == [429, "share used: bare"]  # no Retry-After: nothing to wait for
+    assert got["stubborn"] == [429, "share used: stubborn"]  # three retries, then the error
+    assert got["sent"] == ["short"] * 3 + ["long", "bare"] + ["stubborn"] * 4
+    assert got["slept"] == [2, 1, 1, 1, 1]
+    assert got["waits"] == [["a", 2], ["a", 1], ["d", 1], ["d", 1], ["d", 1]]
+    assert got["superseded"] == "aborted"

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 
 from tests.browser.conftest import screenshot
 from tests.browser.test_url_precision import full_number
@@ -454,3 +454,32 @@ def test_only_the_first_loss_asks_for_w_back(page: Page) -> None:
     expect(page.locator('#ls-readout dd[data-key="loss"]')).to_have_attribute(
         "data-value", str(answer["loss"])
     )
+
+
+def test_a_429_is_waited_out_and_the_page_says_why(page: Page) -> None:
+    """The API client waits out a short 429 (Retry-After) and asks again; meanwhile the progress
+    line says the student's share is used, and the page then draws the answer as usual."""
+    refused: list[str] = []
+
+    def share_used_once(route: Route) -> None:
+        if not refused:
+            refused.append(route.request.url)
+            route.fulfill(
+                status=429,
+                headers={"Retry-After": "2", "Content-Type": "application/json"},
+                body=json.dumps({"detail": [{"type": "too_many_requests", "loc": [], "msg": "x"}]}),
+            )
+        else:
+            route.continue_()
+
+    page.route("**/api/v1/landscape/slice", share_used_once)
+    page.goto("/landscape?view=1d&dataset=toy-2d")
+    expect(page.locator("#ls-progress-text")).to_contain_text(
+        "your share of the server is used for now: asking again in 2 s"
+    )
+    page.wait_for_selector("body[data-ready]")
+    expect(page.locator("#ls-error")).to_be_hidden()
+    expect(page.locator("#ls-progress")).to_be_hidden()
+    assert len(refused) == 1
+    assert acknowledge_rejections(page, 429) == 1
+    expect(page.locator('#ls-readout dd[data-key="loss"]')).not_to_have_attribute("data-value", "")

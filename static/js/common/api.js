@@ -8,7 +8,7 @@ export class ApiError extends Error {
       problems = [{ msg: detail ? String(detail) : `request failed with status ${status}` }];
     }
     const first = problems[0];
-    const where = Array.isArray(first.loc) ? ` (at ${first.loc.join(".")})` : "";
+    const where = Array.isArray(first.loc) && first.loc.length ? ` (at ${first.loc.join(".")})` : "";
     super(`${first.msg}${where}`);
     this.status = status;
     this.detail = problems;
@@ -26,13 +26,45 @@ async function readJson(response) {
   return payload;
 }
 
+/** Resolves after `seconds`, or rejects with an AbortError when `signal` aborts first. */
+function pause(seconds, signal) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(resolve, seconds * 1000);
+    signal.addEventListener("abort", () => {
+      clearTimeout(timer);
+      reject(new DOMException("superseded", "AbortError"));
+    });
+  });
+}
+
+/** The seconds a 429 asks to wait (its Retry-After), or null when it names none. */
+function retryAfter(response) {
+  const header = response.headers.get("retry-after");
+  const seconds = header === null || header.trim() === "" ? NaN : Number(header);
+  return Number.isFinite(seconds) && seconds >= 0 ? seconds : null;
+}
+
 /**
  * A client for the API under `base`. `post(channel, path, body)` cancels the previous request on the
  * same channel, so a slow stale answer can never overwrite a newer one; `onBusy(count, labels)` is
  * told how many requests are in flight, to drive a progress indicator. `fetchImpl` is looked up at
  * call time (window.fetch by default) so tests can stand in for the network.
+ *
+ * A 429 (this student's share of the server is used for now) whose Retry-After is at most
+ * `maxWaitS` is waited out and the request sent again, up to `retries` times, with `onWait(channel,
+ * seconds)` told so the page can say why nothing moves; a newer request on the channel ends the
+ * wait. A longer wait, or the last 429, is an ApiError like any 4xx. `sleepImpl` stands in for the
+ * wait in tests.
  */
-export function createClient({ base = "/api/v1", onBusy = () => {}, fetchImpl = (...a) => window.fetch(...a) } = {}) {
+export function createClient({
+  base = "/api/v1",
+  onBusy = () => {},
+  onWait = () => {},
+  fetchImpl = (...a) => window.fetch(...a),
+  sleepImpl = pause,
+  maxWaitS = 5,
+  retries = 3,
+} = {}) {
   const inflight = new Map();
   function report() {
     const labels = [...inflight.keys()];
@@ -47,13 +79,18 @@ export function createClient({ base = "/api/v1", onBusy = () => {}, fetchImpl = 
     inflight.set(channel, controller);
     report();
     try {
-      const response = await fetchImpl(`${base}${path}`, {
-        method: "POST",
-        headers: { "Content-Type": "application/json" },
-        body: JSON.stringify(body),
-        signal: controller.signal,
-      });
-      return await readJson(response);
+      for (let attempt = 0; ; attempt += 1) {
+        const response = await fetchImpl(`${base}${path}`, {
+          method: "POST",
+          headers: { "Content-Type": "application/json" },
+          body: JSON.stringify(body),
+          signal: controller.signal,
+        });
+        const wait = response.status === 429 ? retryAfter(response) : null;
+        if (wait === null || wait > maxWaitS || attempt >= retries) return await readJson(response);
+        onWait(channel, wait);
+        await sleepImpl(wait, controller.signal);
+      }
     } finally {
       if (inflight.get(channel) === controller) inflight.delete(channel);
       report();

@@ -27,18 +27,24 @@ const progress = byId("ls-progress");
 const progressText = byId("ls-progress-text");
 let busySince = 0;
 let busyTimer = null;
+let waitNote = ""; // why nothing moves while a 429 is waited out (the API client retries)
 const client = createClient({
   base: "/api/v1/landscape",
+  onWait(channel, seconds) {
+    waitNote = ` (your share of the server is used for now: asking again in ${seconds} s)`;
+  },
   onBusy(count, label) {
     progress.hidden = count === 0;
     clearInterval(busyTimer);
     if (count === 0) {
       busySince = 0;
+      waitNote = "";
       return;
     }
     busySince = busySince || performance.now();
     const tick = () => {
-      progressText.textContent = `computing ${label}… ${((performance.now() - busySince) / 1000).toFixed(1)} s`;
+      const seconds = ((performance.now() - busySince) / 1000).toFixed(1);
+      progressText.textContent = `computing ${label}… ${seconds} s${waitNote}`;
     };
     tick();
     busyTimer = setInterval(tick, 100);
