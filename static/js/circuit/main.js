@@ -67,7 +67,10 @@ const { player } = animation;
 const presentation = new Presentation($("present"), {
   onChange: (on) => store.set({ present: on }),
   // the diagram's frame changed size: fit the circuit to it again
-  onShown: () => shown.layout && zoom.fit(shown.layout, shown.layout.engine === "dagre"),
+  onShown: () => {
+    zoom.measure(); // the frame's new size, before the ResizeObserver reports it
+    if (shown.layout) zoom.fit(shown.layout, shown.layout.engine === "dagre");
+  },
 });
 
 // every [data-state] control mirrors one state property
@@ -200,7 +203,7 @@ function show(answer, sentInputs) {
     holdView = true;
   }
   view.setNumbers(circuit, state.outputGrad);
-  table.draw(circuit, timeline);
+  table.draw(circuit, timeline, { fresh: structureChanged });
   $("scrubber").max = String(length);
   player.setLength(length);
   const t = state.step === null ? length : Math.min(state.step, length);

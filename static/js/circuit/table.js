@@ -129,11 +129,23 @@ export class StepsTable {
     if (row) this.onJump(Number(row.dataset.step) + 1);
   }
 
-  /** Keeps the circuit; rows are built for all steps, or for a window when there are many. */
-  draw(circuit, timeline) {
+  /**
+   * Keeps the circuit; rows are built for all steps, or for a window when there are many. With
+   * `fresh` false (the same structure with new numbers, as while a slider moves) the rows on
+   * screen stay and only their numbers change.
+   */
+  draw(circuit, timeline, { fresh = true } = {}) {
+    // the same structure may come from other text ("a*b" and "a * b"), which the labels show
+    const texts = circuit.nodes.map((n) => `${nodeName(n)}@${where(n).join(",")}`).join("\n");
+    const same = !fresh && this.window && texts === this.texts;
+    this.texts = texts;
     this.circuit = circuit;
     this.timeline = timeline;
     this.byId = indexOf(circuit).nodes;
+    if (same) {
+      this.renumber();
+      return;
+    }
     const backward = timeline.steps.filter((s) => s.phase === "backward");
     this.rowCount = backward.reduce((n, s) => n + this.rowsOf(s.backward).length, 0);
     this.windowed = this.rowCount > ALL_ROWS_UP_TO;
@@ -153,6 +165,7 @@ export class StepsTable {
     const { timeline, byId } = this;
     const fragment = document.createDocumentFragment();
     const rows = [];
+    this.numbers = []; // each row's number cells, which renumber() fills in again
     const first = timeline.forwardCount;
     if (this.windowed) fragment.appendChild(this.note(from - first, to - first, timeline.backwardCount));
     // labels unique among the rows on screen (all of them, or a big circuit's window: its
@@ -172,15 +185,14 @@ export class StepsTable {
         cell(row, k === 0 ? String(b.index + 1) : "", "th").setAttribute("scope", "row");
         const stage = gate.label && gate.label !== b.symbol ? ` ${gate.label}` : "";
         cell(row, k === 0 ? `${b.symbol}${stage}` : "").title = nodeName(gate);
-        number(row, b.upstream);
+        const numbers = [number(row, b.upstream)];
         const label = this.labels.get(input.node) || { short: "?", full: "?" };
         const place = placeOf(byId.get(input.node));
         const named = cell(row, label.short);
         named.title = `${label.full}${place}`;
         named.dataset.node = input.node;
-        number(row, input.local_grad);
-        number(row, input.contribution);
-        number(row, input.accumulated);
+        numbers.push(number(row, input.local_grad), number(row, input.contribution), number(row, input.accumulated));
+        this.numbers.push({ step: stepIndex, k, cells: numbers });
         row.setAttribute("aria-label", `jump to backward step ${b.index + 1}`);
         rows.push(row);
         fragment.appendChild(row);
@@ -192,6 +204,27 @@ export class StepsTable {
     const hidden = this.concealedFrom;
     this.concealedFrom = undefined;
     if (hidden !== undefined) this.conceal(hidden);
+  }
+
+  /** Puts the timeline's numbers into the rows on screen (the same steps, the same inputs). */
+  renumber() {
+    const hidden = this.concealedFrom;
+    for (const { step, k, cells } of this.numbers) {
+      const b = this.timeline.steps[step].backward;
+      const input = this.rowsOf(b)[k];
+      [b.upstream, input.local_grad, input.contribution, input.accumulated].forEach((value, i) => {
+        const c = cells[i];
+        const [text, title] = [fmt(value), full(value)];
+        // a slider moves a few numbers at a time: the cells that keep theirs are not touched
+        if (text === c.dataset.text && title === c.dataset.title) return;
+        c.dataset.text = text;
+        c.dataset.title = title;
+        // predict mode's hidden answers stay hidden
+        if (hidden !== undefined && step >= hidden) return;
+        c.textContent = text;
+        c.title = title;
+      });
+    }
   }
 
   /** Hides the numbers (and their tooltips) of the steps from `fromStep` on, as "?": predict
@@ -243,8 +276,26 @@ export class StepsTable {
     if (first) this.reveal(first);
   }
 
-  /** Scrolls the table's own box (never the page) so the current row is in view. */
+  /**
+   * Scrolls the table's own box (never the page) so the current row is in view, once the frame
+   * that draws this step is painted: measuring the row before then would make the browser lay out
+   * the page in the middle of the redraw (the new diagram included), and after the paint the
+   * layout is already done. The table follows a frame later; only the latest row is scrolled to.
+   */
   reveal(row) {
+    const due = !this.revealing;
+    this.revealing = row;
+    if (!due) return;
+    requestAnimationFrame(() =>
+      setTimeout(() => {
+        const latest = this.revealing;
+        this.revealing = null;
+        if (latest.isConnected) this.scrollTo(latest);
+      }),
+    );
+  }
+
+  scrollTo(row) {
     const box = this.tbody.closest(".table-scroll");
     if (!box) return;
     const header = this.tbody.parentElement.tHead?.offsetHeight ?? 0;

@@ -23,8 +23,24 @@ export class ZoomControl {
     this.svg = d3.select(svg);
     this.onViewChange = onViewChange;
     this.byReader = false; // the zoom buttons' own moves count as the reader's
+    this.element = svg;
+    // the frame's size, kept by a ResizeObserver: reading it from the element (as d3's default
+    // extent and getBoundingClientRect do) inside a redraw forces the browser to lay out the new
+    // drawing there and then, a whole extra layout of a 2,000-gate circuit before its paint
+    this.measure();
+    new ResizeObserver(([entry]) => {
+      const [{ inlineSize: width, blockSize: height }] = entry.borderBoxSize;
+      if (width && height) this.size = { width, height };
+    }).observe(svg);
     this.behavior = d3
       .zoom()
+      .extent(() => {
+        const { width, height } = this.frame();
+        return [
+          [0, 0],
+          [width, height],
+        ];
+      })
       .scaleExtent([MIN_SCALE, MAX_SCALE])
       .on("zoom", (event) => {
         viewport.setAttribute("transform", event.transform.toString());
@@ -37,7 +53,6 @@ export class ZoomControl {
         this.onViewChange([k, x, y].map((v) => Number(v.toFixed(3))));
       });
     this.svg.call(this.behavior);
-    this.element = svg;
   }
 
   /**
@@ -49,9 +64,16 @@ export class ZoomControl {
     this.element.classList.toggle("lod-tiny", k < SYMBOLS_MIN_SCALE);
   }
 
-  frame() {
+  /** Reads the frame's size from the page now (a forced layout when the page has changed): for a
+   * frame that has just changed size, before the ResizeObserver has told. */
+  measure() {
     const box = this.element.getBoundingClientRect();
-    return { width: box.width || 800, height: box.height || 400 };
+    this.size = { width: box.width || 800, height: box.height || 400 };
+  }
+
+  /** The frame's size as last laid out (no layout is forced); measure() refreshes it. */
+  frame() {
+    return this.size;
   }
 
   /**

@@ -1,0 +1,118 @@
+"""Browser tests of the circuit page's redraw for new values (issue 12, live sliders): the same
+structure keeps its diagram's and steps table's elements and changes only their numbers, and the
+table still follows the step."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.test_circuit_page import evaluations, open_view, wait_evaluated
+
+pytestmark = pytest.mark.browser
+
+# Tags every element a redraw for new values should keep (diagram nodes and wire labels, the
+# table's rows and number cells), so that a later check can tell kept elements from rebuilt ones.
+TAG = """() => {
+  const kept = document.querySelectorAll(
+    "#circuit .node, #circuit .wire-label .value, #steps-body tr, #steps-body td.num",
+  );
+  kept.forEach((el, i) => { el.dataset.kept = String(i); });
+  return kept.length;
+}"""
+# How many tagged elements are still in the page (a rebuilt one has no tag).
+STILL_TAGGED = "() => document.querySelectorAll('[data-kept]').length"
+
+TABLE = """() => [...document.querySelectorAll('#steps-body tr')].map(
+  (tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent))"""
+
+
+def set_input(page: Page, name: str, value: str) -> None:
+    before = evaluations(page)
+    row = page.locator("#inputs-body tr", has=page.get_by_text(name, exact=True))
+    row.locator("input.input-number").fill(value)
+    wait_evaluated(page, before)
+
+
+def test_new_values_keep_the_elements_and_change_their_numbers(page: Page) -> None:
+    # (x + y) * z at x = -2, y = 5, z = -4: q = x + y = 3, f = -12
+    open_view(page, "(x + y) * z", {"x": -2, "y": 5, "z": -4})
+    assert page.evaluate(TABLE) == [
+        # gate, upstream, input, local gradient, contribution, sum: df/dq = z, df/dz = q
+        ["×", "1", "x + y", "-4", "-4", "-4"],
+        ["", "1", "z", "3", "3", "3"],
+        # the add distributes dq = -4 to x and y
+        ["+", "-4", "x", "1", "-4", "-4"],
+        ["", "-4", "y", "1", "-4", "-4"],
+    ]
+    tagged = page.evaluate(TAG)
+    assert tagged > 0
+    set_input(page, "x", "1")  # x = 1: q = 6, f = 6 * -4 = -24, df/dz = q = 6
+    expect(page.locator("#status")).to_have_text("Output -24")
+    assert page.evaluate(TABLE) == [
+        ["×", "1", "x + y", "-4", "-4", "-4"],
+        ["", "1", "z", "6", "6", "6"],
+        ["+", "-4", "x", "1", "-4", "-4"],
+        ["", "-4", "y", "1", "-4", "-4"],
+    ]
+    values = page.eval_on_selector_all(
+        "#circuit .wire-label .value", "els => els.map(e => e.firstChild.textContent)"
+    )
+    assert sorted(values) == sorted(["1", "5", "-4", "6", "-24"])
+    # the same elements, renumbered: nothing was rebuilt
+    assert page.evaluate(STILL_TAGGED) == tagged
+    # the full-precision tooltip follows the number
+    cell = page.locator("#steps-body tr").nth(1).locator("td.num").nth(1)
+    expect(cell).to_have_attribute("title", "6")
+
+
+def test_the_same_structure_from_other_text_relabels_the_table(page: Page) -> None:
+    open_view(page, "(x + y) * z", {"x": -2, "y": 5, "z": -4})
+    expect(page.locator("#steps-body tr").first.locator("td").nth(2)).to_have_text("x + y")
+    before = evaluations(page)
+    page.fill("#expression", "(x+y) * z")  # the same gates and wires, other source text
+    wait_evaluated(page, before)
+    expect(page.locator("#steps-body tr").first.locator("td").nth(2)).to_have_text("x+y")
+
+
+CURRENT_ROW_IN_VIEW = """() => {
+  const box = document.querySelector('.table-scroll');
+  const row = document.querySelector('#steps-body tr.current');
+  if (!box || !row) return false;
+  const outer = box.getBoundingClientRect(), r = row.getBoundingClientRect();
+  return r.top >= outer.top && r.bottom <= outer.bottom + 1;
+}"""
+
+
+def test_a_big_circuits_table_keeps_its_window_and_follows_the_step(page: Page) -> None:
+    # 45 terms x_i * y: 45 multiplies and 44 adds make 178 backward rows, past the 160 that the
+    # table shows whole, so it shows a window of steps
+    terms = 45
+    expression = " + ".join(f"x{i} * y" for i in range(terms))
+    inputs = {f"x{i}": 1 for i in range(terms)} | {"y": 2}
+    open_view(page, expression, inputs, s=2 * terms + 3 * terms // 2)
+    expect(page.locator("#steps-body tr.window-note")).to_have_count(1)
+    page.wait_for_function(CURRENT_ROW_IN_VIEW)
+    current = page.locator("#steps-body tr.current").first.get_attribute("data-step")
+    tagged = page.evaluate(TAG)
+    # y = 3: every x_i's gradient is y = 3 (hand: d/dx_i sum x_i * y = y)
+    set_input(page, "y", "3")
+    expect(page.locator("#steps-body tr.current").first).to_have_attribute(
+        "data-step", str(current)
+    )
+    assert page.evaluate(STILL_TAGGED) == tagged
+    locals_of_x = page.eval_on_selector_all(
+        "#steps-body tr:not(.window-note)",
+        "rows => rows.filter((r) => /^x\\d+$/.test(r.querySelectorAll('td')[2].textContent))"
+        ".map((r) => r.querySelectorAll('td')[3].textContent)",
+    )
+    assert locals_of_x and set(locals_of_x) == {"3"}
+    # stepping moves the window's current row, and the table scrolls to it
+    page.locator("#caption").click()
+    for _ in range(12):
+        page.keyboard.press("ArrowRight")
+    page.wait_for_function(
+        "s => document.querySelector('#steps-body tr.current')?.dataset.step === s",
+        arg=str(int(str(current)) + 12),
+    )
+    page.wait_for_function(CURRENT_ROW_IN_VIEW)
