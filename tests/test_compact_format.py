@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.core.errors import LimitError
-from app.engine import ParseLimits, evaluate_result, parse
+from app.engine import GATES, ParseLimits, evaluate_result, parse
 from app.engine.cache import ParseCache
 from app.engine.encode import compact, dumps, verbose
 from app.engine.numbers import fmt
@@ -270,11 +270,21 @@ def _cases() -> list[tuple[str, dict[str, Any]]]:
             "a = x * y  # a stage\nb = a + (x - y) * (x + y) * (x - 2.5)\nmax(a, b)",
             {"x": 2, "y": 2},
         ),
+        # x ** y with a wire for exponent (pow_xy), negate, and 0 ** 0.5 = sqrt's kink
+        ("x ** y + -(z * x) + z ** y", {"x": 2.0, "y": 0.5, "z": 0.0}),
     ]
     return cases
 
 
 CASES = _cases()
+
+
+def test_the_cases_reach_every_gate_with_a_scalar_version() -> None:
+    # the compact encoder renders those gates' captions with placeholders for names and
+    # numbers (gates.Step): each must be among the cases checked against the verbose caption
+    used = {node.op for expression, _ in CASES for node in parse(expression).nodes}
+    scalar = {name for name, gate in GATES.items() if gate.scalar_forward is not None}
+    assert scalar <= used, sorted(scalar - used)
 
 
 def _post(

@@ -19,7 +19,13 @@ TIE_BREAKS = ("split", "first")
 # for these nine), and every answer builds one per backward step. Explain functions only read it.
 @dataclass(slots=True)
 class Step:
-    """What a caption needs about one backward step: names, cached values and the numbers."""
+    """What a caption needs about one backward step: names, cached values and the numbers.
+
+    A gate with a scalar version must write `names` and `out_name` into its caption as they are
+    and its numbers only through fmt: the compact encoder renders a scalar circuit's captions
+    with placeholders for both (app/engine/encode.py), and tests/test_compact_format.py checks
+    the result against the verbose caption for every scalar gate.
+    """
 
     names: Sequence[str]
     xs: Sequence[Any]
