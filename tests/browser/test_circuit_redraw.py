@@ -116,3 +116,39 @@ def test_a_big_circuits_table_keeps_its_window_and_follows_the_step(page: Page) 
         arg=str(int(str(current)) + 12),
     )
     page.wait_for_function(CURRENT_ROW_IN_VIEW)
+
+
+def big_sum(terms: int) -> tuple[str, dict[str, float]]:
+    """x0 * y + x1 * y + …: `terms` multiplies and `terms - 1` adds; every x_i = 1, y = 2."""
+    expression = " + ".join(f"x{i} * y" for i in range(terms))
+    return expression, {f"x{i}": 1 for i in range(terms)} | {"y": 2}
+
+
+LABEL_TEXTS = """() => [...document.querySelectorAll('#circuit .wire-label')].map((g) => [
+  g.querySelector('.value').firstChild.textContent,
+  g.querySelector('.grad').classList.contains('hidden') ? null
+    : g.querySelector('.grad').firstChild.textContent])"""
+
+
+def test_an_overview_draws_its_wire_labels_once_a_zoom_makes_them_readable(page: Page) -> None:
+    # 150 multiplies and 149 adds open whole, far below readable size: no labels are drawn
+    expression, inputs = big_sum(150)
+    open_view(page, expression, inputs)
+    expect(page.locator("#circuit")).to_have_class("lod-far lod-tiny")
+    expect(page.locator("#circuit .wire-label")).to_have_count(0)
+    # zooming in (by 1.25 a click) draws them, with the numbers and the step on screen
+    zoom_in = page.locator("#zoom-in")
+    for _ in range(30):
+        if "lod-far" not in str(page.locator("#circuit").get_attribute("class")):
+            break
+        zoom_in.click()
+    labels = page.evaluate(LABEL_TEXTS)
+    # one label per wire: 150 x_i, y, 150 products, 149 sums (the last is the output's)
+    assert len(labels) == page.locator("#circuit path.wire:not(.fork-stub)").count() > 0
+    # hand: f = sum x_i * y = 150 * 1 * 2 = 300; each x_i's wire (1) carries gradient y = 2; each
+    # of y's 150 branches (2) carries x_i = 1, and each product x_i * y (2) gets 1 through the adds
+    assert ["300", "1"] in labels
+    assert labels.count(["1", "2"]) == 150 and labels.count(["2", "1"]) == 300
+    # a link with a readable zoom has them from the start
+    open_view(page, expression, inputs, v="1,0,0")
+    assert ["300", "1"] in page.evaluate(LABEL_TEXTS)

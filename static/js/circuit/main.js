@@ -41,7 +41,10 @@ const view = new CircuitView($("circuit"), {
   legend: $("legend"),
 });
 // the zoom and pan the reader chose go into the link; a fit (the default view) takes them out
-const zoom = new ZoomControl($("circuit"), view.viewport, { onViewChange: (v) => store.set({ view: v }) });
+const zoom = new ZoomControl($("circuit"), view.viewport, {
+  onViewChange: (v) => store.set({ view: v }),
+  onLabels: () => view.showLabels(),
+});
 let viewFromLink = store.get().view; // a link's zoom and pan, applied once its circuit is drawn
 let linkInputs = { ...store.get().inputs }; // the link's or preset's inputs, which "reset inputs" restores
 const inputs = new InputsTable($("inputs-body"), {
@@ -330,8 +333,14 @@ $("copy-link").addEventListener("click", async () => {
   $("share-link").select();
   setStatus(copied ? "Link copied." : "Select the link below and copy it.");
 });
-$("download-svg").addEventListener("click", () => shown.layout && downloadCircuit($("circuit"), shown.layout, "svg"));
-$("download-png").addEventListener("click", () => shown.layout && downloadCircuit($("circuit"), shown.layout, "png").catch(showError));
+// a download has every label, even of an overview that does not draw them (render.js)
+function download(format) {
+  if (!shown.layout) return;
+  view.showLabels();
+  downloadCircuit($("circuit"), shown.layout, format).catch(showError);
+}
+$("download-svg").addEventListener("click", () => download("svg"));
+$("download-png").addEventListener("click", () => download("png"));
 $("download-json").addEventListener("click", () => shown.response && downloadJson(shown.response));
 $("zoom-in").addEventListener("click", () => zoom.by(1.25));
 $("zoom-out").addEventListener("click", () => zoom.by(0.8));

@@ -84,6 +84,8 @@ export class CircuitView {
    * at a time from script. Each text that setNumbers() fills holds a placeholder text node.
    */
   draw(circuit, layout) {
+    this.circuit = null; // the numbers are the next circuit's (setNumbers)
+    this.lastApplied = null;
     this.nodes.clear();
     this.wires.clear();
     this.layout = layout;
@@ -128,28 +130,20 @@ export class CircuitView {
           `${shape}<text class="symbol" y="1">${esc(n.symbol)}</text><title></title>${total}</g>`,
       );
     });
+    // labels too small to read (an overview, zoom below 0.4) are not drawn (zoom.js), and their
+    // markup waits until a zoom shows them (showLabels): they are over half the elements of a big
+    // circuit, and parsing, styling and laying out even hidden ones doubled its time to paint
+    const far = this.svg.classList.contains("lod-far");
+    this.pendingLabels = far ? labels.join("") : null;
     this.viewport.innerHTML =
       `<g class="wires">${wires.join("")}</g><g class="forks">${forks.join("")}</g>` +
-      `<g class="wire-labels">${labels.join("")}</g><g class="nodes">${nodes.join("")}</g>` +
+      `<g class="wire-labels">${far ? "" : labels.join("")}</g><g class="nodes">${nodes.join("")}</g>` +
       `<g class="pulses" aria-hidden="true"></g>`;
     const [wireLayer, , labelLayer, nodeLayer, pulseLayer] = this.viewport.children;
+    this.labelLayer = labelLayer;
     this.pulseLayer = pulseLayer;
-    layout.wires.forEach((w, i) => {
-      const g = labelLayer.children[i];
-      const grad = g.lastElementChild;
-      const value = grad.previousElementSibling;
-      this.wires.set(w.id, {
-        layout: w,
-        path: wireLayer.children[i],
-        g,
-        value,
-        valueText: value.firstChild,
-        valueTitle: value.lastChild,
-        grad,
-        gradText: grad.firstChild,
-        gradTitle: grad.lastChild,
-      });
-    });
+    layout.wires.forEach((w, i) => this.wires.set(w.id, { layout: w, path: wireLayer.children[i], g: null }));
+    if (!far) this.attachLabels();
     circuit.nodes.forEach((n, i) => {
       const g = nodeLayer.children[i];
       const t = totals[i] ? g.lastElementChild : null;
@@ -159,9 +153,42 @@ export class CircuitView {
     });
   }
 
+  /** Finds each wire's label elements in the label layer (one <g> per wire, in layout order). */
+  attachLabels() {
+    this.layout.wires.forEach((w, i) => {
+      const g = this.labelLayer.children[i];
+      const grad = g.lastElementChild;
+      const value = grad.previousElementSibling;
+      Object.assign(this.wires.get(w.id), {
+        g,
+        value,
+        valueText: value.firstChild,
+        valueTitle: value.lastChild,
+        grad,
+        gradText: grad.firstChild,
+        gradTitle: grad.lastChild,
+      });
+    });
+  }
+
+  /** Draws the wire labels that an overview left out, with the numbers and the frame shown. */
+  showLabels() {
+    if (!this.pendingLabels) return;
+    this.labelLayer.innerHTML = this.pendingLabels;
+    this.pendingLabels = null;
+    this.attachLabels();
+    if (!this.circuit) return; // draw() came first: setNumbers() fills them in
+    this.setNumbers(this.circuit, this.outputGrad);
+    if (this.lastApplied) {
+      this.lastUses = []; // the new labels of cached values get their mark too
+      this.applyFrame(...this.lastApplied);
+    }
+  }
+
   /** Updates the numbers of a circuit with the same structure (e.g. while a slider moves). */
   setNumbers(circuit, outputGrad = 1) {
     this.circuit = circuit;
+    this.outputGrad = outputGrad;
     for (const n of circuit.nodes) {
       const entry = this.nodes.get(n.id);
       if (!entry) continue;
@@ -182,6 +209,8 @@ export class CircuitView {
       const tensor = Boolean(e.shape && e.shape.length);
       // a constant's wire shows its value only: no gradient flows on from it
       w.constant = id !== OUTPUT_WIRE && nodes.get(w.layout.source)?.kind === "const";
+      w.tensor = tensor;
+      if (!w.g) continue; // not drawn at this zoom (showLabels)
       const grad = id === OUTPUT_WIRE && out ? out.grad : e.grad;
       // only what changed is written: a text node's new data makes the browser lay that text out again
       write(w.valueText, fmtValue(e.value, e.shape));
@@ -246,7 +275,7 @@ export class CircuitView {
       total: circuit.nodes.some((n) => this.nodes.get(n.id)?.total && !Array.isArray(n.value)),
       const: circuit.nodes.some(isConstant),
       cached: circuit.backward.some((b) => b.inputs.some((input) => (input.uses || []).length > 0)),
-      tensor: [...this.wires.values()].some((w) => w.g.classList.contains("tensor")),
+      tensor: [...this.wires.values()].some((w) => w.tensor),
       kink: circuit.backward.some((b) => b.kink),
     };
     for (const item of this.legend.querySelectorAll("[data-mark]")) item.hidden = !present[item.dataset.mark];
@@ -254,6 +283,7 @@ export class CircuitView {
 
   /** Shows what is known after `frame.done` steps, highlights the active gate and moves its pulses. */
   applyFrame(timeline, frame, uses = []) {
+    this.lastApplied = [timeline, frame, uses];
     if (frame.done !== this.lastDone) {
       for (const [id, w] of this.wires) {
         const valueKnown =
@@ -264,9 +294,10 @@ export class CircuitView {
           id === OUTPUT_WIRE
             ? revealed(timeline.outputGradStep, frame.done)
             : revealed(timeline.gradStep[id] ?? Infinity, frame.done);
+        w.path.classList.toggle("has-grad", gradKnown && !w.constant);
+        if (!w.g) continue;
         w.value.classList.toggle("hidden", !valueKnown);
         w.grad.classList.toggle("hidden", !gradKnown || w.constant);
-        w.path.classList.toggle("has-grad", gradKnown && !w.constant);
       }
       const out = this.circuit?.output.node;
       for (const [id, n] of this.nodes) {
@@ -324,10 +355,10 @@ export class CircuitView {
   highlightUses(uses) {
     if (uses.join() === this.lastUses.join()) return;
     for (const id of this.lastUses) this.nodes.get(id)?.g.classList.remove("uses");
-    for (const w of this.wires.values()) w.g.classList.remove("uses");
+    for (const w of this.wires.values()) w.g?.classList.remove("uses");
     for (const id of uses) this.nodes.get(id)?.g.classList.add("uses");
     const set = new Set(uses);
-    for (const w of this.wires.values()) if (set.has(w.layout.source)) w.g.classList.add("uses");
+    for (const w of this.wires.values()) if (set.has(w.layout.source)) w.g?.classList.add("uses");
     this.lastUses = [...uses];
   }
 
