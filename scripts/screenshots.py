@@ -41,6 +41,9 @@ def main() -> None:
         page.emulate_media(reduced_motion="reduce")
         # the whole circuit page at the end of the neuron's backward pass
         circuit(page, base, *NEURON)
+        # the page opens it at a readable zoom that follows the active gate; the picture shows
+        # the whole neuron, output end included
+        page.click("#zoom-fit")
         page.screenshot(path=OUT / "circuit-page.png")
         # a backward step mid-way: the fork's first branch has arrived (dx = 1 + …)
         circuit(page, base, *FORK, s="3")
