@@ -305,6 +305,8 @@ class _Captions:
             nodes = result.circuit.nodes
             index = self.strings.index
             intern = index.setdefault  # a new text gets the next index: len before it is added
+            templates, rule_ids, slots = self.templates, self.rule, self.slots
+            recipes: dict[str, tuple[int, list[int]]] = {}  # rendered text: template, marks
             for step in result.steps:
                 argc = len(nodes[step.node].args)
                 if argc >= _MAX_MARKS:  # more wires than placeholders: the search
@@ -319,14 +321,23 @@ class _Captions:
                     self._literal(result.rule(step))
                     captured_numbers.set(numbers)
                     continue
-                parts = _PLACEHOLDER.split(text)
+                # With every name and number a placeholder, the text is its template: steps that
+                # say the same thing render the same text, split once per answer.
+                recipe = recipes.get(text)
+                if recipe is None:
+                    parts = _PLACEHOLDER.split(text)
+                    template = "{}".join(parts[0::2])
+                    found_template = templates.setdefault(template, len(templates))
+                    recipe = recipes[text] = (found_template, [ord(m) for m in parts[1::2]])
                 found = [intern(number, len(index)) for number in numbers]
+                rule_ids.append(recipe[0])
                 # the k-th number formatted, or -1 - j: the step's j-th wire
-                slots = [
-                    found[k - NUMBER_MARK] if k >= NUMBER_MARK else _MARK - 1 - k
-                    for k in map(ord, parts[1::2])
-                ]
-                self._emit("{}".join(parts[0::2]), slots)
+                slots.extend(
+                    [
+                        found[k - NUMBER_MARK] if k >= NUMBER_MARK else _MARK - 1 - k
+                        for k in recipe[1]
+                    ]
+                )
         finally:
             captured_numbers.reset(token)
 
