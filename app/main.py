@@ -56,7 +56,11 @@ def create_app() -> FastAPI:
     install_heavy_pool(app)
     if settings.gzip_min_bytes > 0:
         # inside the hardening layer, so compressed answers get every header too
-        app.add_middleware(GZipMiddleware, minimum_size=settings.gzip_min_bytes, compresslevel=5)
+        app.add_middleware(
+            GZipMiddleware,
+            minimum_size=settings.gzip_min_bytes,
+            compresslevel=settings.gzip_level,
+        )
     install_hardening(app)
     install_error_docs(app)
     if settings.presets_file:

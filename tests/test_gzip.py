@@ -81,3 +81,31 @@ def test_zero_turns_compression_off(plain_answer: bytes) -> None:
     with TestClient(app_with(BPC_GZIP_MIN_BYTES="0")) as client:
         response = client.post(EVALUATE, json=BODY, headers=GZIP)
     assert "content-encoding" not in response.headers and response.content == plain_answer
+
+
+def test_the_level_is_the_setting_and_each_level_gives_the_same_answer(
+    plain_answer: bytes,
+) -> None:
+    """BPC_GZIP_LEVEL sets zlib's level (default 1: compression runs on the event loop). The
+    bytes on the wire are exactly zlib's at that level, and any level decompresses to the answer."""
+    sizes = {}
+    for level in ("1", "9"):
+        with TestClient(app_with(BPC_GZIP_LEVEL=level)) as client:
+            response = client.post(EVALUATE, json=BODY, headers=GZIP)
+        assert response.headers["content-encoding"] == "gzip"
+        # httpx has already decompressed the body; the raw stream's length is what was sent
+        assert response.content == plain_answer
+        sizes[level] = int(response.headers["content-length"])
+        expected = len(gzip.compress(plain_answer, compresslevel=int(level), mtime=0))
+        # the same deflate stream; gzip headers may differ by the optional file name only
+        assert abs(sizes[level] - expected) <= 16
+    assert sizes["9"] < sizes["1"]
+    with TestClient(app_with()) as client:
+        default = client.post(EVALUATE, json=BODY, headers=GZIP)
+    assert int(default.headers["content-length"]) == sizes["1"]
+
+
+@pytest.mark.parametrize("level", ["0", "10"])
+def test_a_level_outside_1_to_9_stops_start_up_naming_it(level: str) -> None:
+    with pytest.raises(ValueError, match="gzip_level"):
+        app_with(BPC_GZIP_LEVEL=level)
