@@ -132,18 +132,20 @@ export class CircuitView {
     });
     // labels too small to read (an overview, zoom below 0.4) are not drawn (zoom.js), and their
     // markup waits until a zoom shows them (showLabels): they are over half the elements of a big
-    // circuit, and parsing, styling and laying out even hidden ones doubled its time to paint
+    // circuit, and parsing, styling and laying out even hidden ones doubled its time to paint.
+    // The output's label is always there: it carries the answer's full number in its tooltip
     const far = this.svg.classList.contains("lod-far");
-    this.pendingLabels = far ? labels.join("") : null;
+    const now = far ? labels.filter((_, i) => layout.wires[i].id === OUTPUT_WIRE) : labels;
+    this.pendingLabels = far ? labels.filter((_, i) => layout.wires[i].id !== OUTPUT_WIRE).join("") : null;
     this.viewport.innerHTML =
       `<g class="wires">${wires.join("")}</g><g class="forks">${forks.join("")}</g>` +
-      `<g class="wire-labels">${far ? "" : labels.join("")}</g><g class="nodes">${nodes.join("")}</g>` +
+      `<g class="wire-labels">${now.join("")}</g><g class="nodes">${nodes.join("")}</g>` +
       `<g class="pulses" aria-hidden="true"></g>`;
     const [wireLayer, , labelLayer, nodeLayer, pulseLayer] = this.viewport.children;
     this.labelLayer = labelLayer;
     this.pulseLayer = pulseLayer;
     layout.wires.forEach((w, i) => this.wires.set(w.id, { layout: w, path: wireLayer.children[i], g: null }));
-    if (!far) this.attachLabels();
+    this.attachLabels();
     circuit.nodes.forEach((n, i) => {
       const g = nodeLayer.children[i];
       const t = totals[i] ? g.lastElementChild : null;
@@ -153,13 +155,14 @@ export class CircuitView {
     });
   }
 
-  /** Finds each wire's label elements in the label layer (one <g> per wire, in layout order). */
+  /** Finds the label elements of the wires that have none yet in the label layer (a <g> per wire). */
   attachLabels() {
-    this.layout.wires.forEach((w, i) => {
-      const g = this.labelLayer.children[i];
+    for (const g of this.labelLayer.children) {
+      const wire = this.wires.get(g.dataset.edge);
+      if (!wire || wire.g) continue;
       const grad = g.lastElementChild;
       const value = grad.previousElementSibling;
-      Object.assign(this.wires.get(w.id), {
+      Object.assign(wire, {
         g,
         value,
         valueText: value.firstChild,
@@ -168,13 +171,13 @@ export class CircuitView {
         gradText: grad.firstChild,
         gradTitle: grad.lastChild,
       });
-    });
+    }
   }
 
   /** Draws the wire labels that an overview left out, with the numbers and the frame shown. */
   showLabels() {
     if (!this.pendingLabels) return;
-    this.labelLayer.innerHTML = this.pendingLabels;
+    this.labelLayer.insertAdjacentHTML("beforeend", this.pendingLabels);
     this.pendingLabels = null;
     this.attachLabels();
     if (!this.circuit) return; // draw() came first: setNumbers() fills them in
