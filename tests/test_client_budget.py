@@ -4,6 +4,7 @@ and a full line that tells a client with work in it (429) from one without (503)
 from __future__ import annotations
 
 import asyncio
+import math
 import threading
 import time
 from typing import Any
@@ -11,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from app.api.budget import ComputeBudget
+from app.api.budget import ComputeBudget, water_level
 from app.api.heavy import (
     ClientOverBudget,
     ClientOverShare,
@@ -254,34 +255,45 @@ def test_an_exhausted_client_gets_429_while_another_is_still_served() -> None:
 # --- the worker's rate, shared by the clients drawing on theirs (issue 10) -------------------
 
 
-def test_the_refill_rate_is_the_workers_share_while_many_clients_draw() -> None:
-    # each client 6 s a minute (0.1 s/s) on its own; the worker 12 s a minute (0.2 s/s) in all
+def test_the_water_level_is_max_min_fair() -> None:
+    # 1.0 s/s over uses 0.1, 0.2, 0.5, 0.5: the two light ones use 0.3, the rest share 0.7
+    assert water_level([0.5, 0.1, 0.5, 0.2], 1.0) == pytest.approx(0.35)
+    assert water_level([0.1, 0.2], 1.0) == math.inf  # everyone fits
+    assert water_level([0.9, 0.9], 1.0) == pytest.approx(0.5)  # equal: halves
+    assert water_level([], 1.0) == math.inf
+    # the level hands out exactly the total: sum(min(u, L)) = 1.0
+    usage = [0.05, 0.3, 0.4, 0.6, 2.0]
+    level = water_level(usage, 1.0)
+    assert sum(min(u, level) for u in usage) == pytest.approx(1.0)
+
+
+def test_heavy_users_share_what_light_ones_leave_and_light_ones_never_notice() -> None:
+    # each client 6 s a minute (0.1 s/s) on its own; the worker 6 s a minute (0.1 s/s) in all
     clock = Clock()
-    budget = ComputeBudget(6.0, 3.0, 100, clock=clock, total_per_minute_s=12.0)
-    budget.spend("a", 3.0)
-    # one client drawing: its own rate, 0.1 s/s (under 0.2 / 1)
-    assert budget.rate_now() == pytest.approx(0.1)
-    clock.now += 1.0
-    assert budget.tokens("a") == pytest.approx(0.1)
-    # four clients drawing: 0.2 / 4 = 0.05 s/s each, counted at most once a second
-    for client in "bcd":
+    budget = ComputeBudget(6.0, 3.0, 100, clock=clock, total_per_minute_s=6.0)
+    # a light client spends 0.3 s: over the 30 s window that is 0.01 s/s
+    budget.spend("light", 0.3)
+    # three heavy ones spend 3 s each: 0.1 s/s each, 0.31 in all, over the worker's 0.1
+    for client in ("a", "b", "c"):
         budget.spend(client, 3.0)
-    assert budget.active() == 1  # the count is a second old at most: not yet recounted
-    clock.now += 1.0
+    assert budget.usage("a") == pytest.approx(0.1)
+    assert budget.usage("light") == pytest.approx(0.01)
+    clock.now += 1.0  # the level is worked out at most once a second
+    decay = math.exp(-1.0 / 30.0)
     assert budget.active() == 4
-    assert budget.rate_now() == pytest.approx(0.05)
-    # b has waited 1 s since it spent: 0.05 s back, not 0.1
-    assert budget.tokens("b") == pytest.approx(0.05)
-    # a 0.5 s job for d (0.05 s in it) is 0.45 s short: 9 s at 0.05 s/s, not 5 s at 0.1 s/s
-    assert budget.retry_after_s("d", 0.5) == 9
-    # two of them refill to full (60 s at 0.05 s/s = 3 s) and stop counting
-    clock.now += 60.0
-    assert budget.tokens("a") == pytest.approx(3.0)
-    budget.spend("c", 3.0)
-    budget.spend("d", 3.0)
-    clock.now += 1.0
-    assert budget.active() == 2  # c and d: a and b are full
-    assert budget.rate_now() == pytest.approx(0.1)  # 0.2 / 2 = 0.1: the own rate again
+    # the light one's 0.01 (decayed) is given; the heavy three share the rest
+    expected = (0.1 - 0.01 * decay) / 3
+    assert budget.rate_now() == pytest.approx(expected)
+    # b has refilled for 1 s at the level (its bucket was empty)
+    clock.now += 0.0
+    assert budget.tokens("b") == pytest.approx(expected)
+    # a 0.5 s job for c is short by 0.5 - 1 s of refill at the level
+    assert budget.retry_after_s("c", 0.5) == math.ceil((0.5 - expected) / expected)
+    # the light client, under the level, refills at the level too: more than it uses
+    assert budget.rate_now() > budget.usage("light")
+    # a long quiet spell: the heavy ones' use decays, the level rises back to the own rate
+    clock.now += 300.0
+    assert budget.rate_now() == pytest.approx(0.1)
 
 
 def test_no_worker_rate_is_the_per_client_rate_alone() -> None:
@@ -296,7 +308,9 @@ def test_no_worker_rate_is_the_per_client_rate_alone() -> None:
 
 def test_the_refusal_names_the_share_and_both_settings() -> None:
     clock = Clock()
-    budget = ComputeBudget(6.0, 1.0, 100, clock=clock, total_per_minute_s=12.0)
+    # four clients each using 1 s over the window (1/30 s/s), 0.133 s/s in all, over the
+    # worker's 0.1: the level is 0.025 s/s, 1.5 s a minute
+    budget = ComputeBudget(6.0, 1.0, 100, clock=clock, total_per_minute_s=6.0)
     for client in "abcd":
         budget.spend(client, 1.0)
     clock.now += 1.0
@@ -304,12 +318,12 @@ def test_the_refusal_names_the_share_and_both_settings() -> None:
     assert retry is not None
     refused = ClientOverBudget("a", 0.5, budget.tokens("a"), budget, retry)
     assert refused.status == 429
-    assert "may start 3 s of compute a minute now" in refused.msg  # 12 / 4
-    assert "the server's 12 s a minute shared by 4 clients using theirs" in refused.msg
+    assert "may start 1.5 s of compute a minute now" in refused.msg
+    assert "the server's 6 s a minute, shared fairly by the 4 clients using it" in refused.msg
     assert "BPC_COMPUTE_SECONDS_PER_MINUTE" in refused.msg
     assert "BPC_COMPUTE_SECONDS_PER_CLIENT_PER_MINUTE" in refused.msg
-    # 0.05 s in the bucket (1 s at 0.05 s/s), 0.45 s short: 9 s
-    assert refused.retry_after_s == 9
+    # 0.025 s in the bucket (1 s at 0.025 s/s), 0.475 s short: 19 s
+    assert refused.retry_after_s == 19
 
 
 def busy_for(cpu_s: float) -> float:

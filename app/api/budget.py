@@ -10,10 +10,11 @@ workers a client's budget is per worker it reaches.
 
 A fixed rate per address lets eight attacking addresses start eight times that rate between
 them, whatever the machine can do. So the worker's own rate (`total_per_minute_s`, the seconds
-of compute a minute it can give away) is shared: while n clients are drawing on their buckets
-(each one not full), each refills at the smaller of its own rate and 1/n of the worker's. A
-class that keeps well under its share never notices; the more addresses press at once, the
-less each one may start.
+of compute a minute it can give away) is shared max-min fairly: each client's recent use (its
+spending over about USAGE_WINDOW_S) is known, and the level L is the rate at which the clients
+using less than L use what they use and the rest L each, with the worker's rate used up in all.
+Every bucket refills at the smaller of its own rate and L. A student who uses less than the
+level never notices it; the addresses that press hardest share what the others leave.
 """
 
 from __future__ import annotations
@@ -23,11 +24,26 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+USAGE_WINDOW_S = 30.0  # a client's recent use: its spending, decayed with this time constant
+
 
 @dataclass(slots=True)
 class _Bucket:
     tokens: float  # predicted seconds the client may still start; negative after a large job
     at: float  # clock reading when `tokens` was last brought up to date
+    used: float = 0.0  # seconds spent, each decayed by exp(-age / USAGE_WINDOW_S)
+
+
+def water_level(usage: list[float], total: float) -> float:
+    """The max-min fair level of `total` over clients using `usage` (rates): the L for which
+    sum(min(u, L)) = total; infinite when everyone's use fits in `total`."""
+    left, count = total, len(usage)
+    for i, used in enumerate(sorted(usage)):
+        share = left / (count - i)
+        if used > share:
+            return share
+        left -= used
+    return math.inf
 
 
 class ComputeBudget:
@@ -54,31 +70,43 @@ class ComputeBudget:
         self.total_rate = max(0.0, total_per_minute_s) / 60.0  # 0: no shared limit
         self._buckets: dict[str, _Bucket] = {}
         self._active = 0
+        self._level = math.inf
         self._counted_at = -math.inf
 
     @property
     def enabled(self) -> bool:
         return self.rate > 0 and self.burst > 0
 
-    def active(self) -> int:
-        """Clients drawing on their buckets (not full), counted at most once a second."""
+    def usage(self, client: str) -> float:
+        """The client's recent use, in predicted seconds per second."""
+        bucket = self._buckets.get(client)
+        return 0.0 if bucket is None else self._usage(bucket, self.clock())
+
+    def _usage(self, bucket: _Bucket, now: float) -> float:
+        return bucket.used * math.exp(-(now - bucket.at) / USAGE_WINDOW_S) / USAGE_WINDOW_S
+
+    def _recount(self) -> None:
+        """The clients using compute and the fair level, at most once a second."""
         now = self.clock()
-        if now - self._counted_at >= 1.0:
-            # fullness at the client's own rate: the count must not depend on the share it sets
-            self._active = sum(
-                1
-                for b in self._buckets.values()
-                if b.tokens + (now - b.at) * self.rate < self.burst
-            )
-            self._counted_at = now
+        if now - self._counted_at < 1.0:
+            return
+        self._counted_at = now
+        usage = [u for b in self._buckets.values() if (u := self._usage(b, now)) > 1e-9]
+        self._active = len(usage)
+        self._level = water_level(usage, self.total_rate) if self.total_rate > 0 else math.inf
+
+    def active(self) -> int:
+        """Clients that have used compute lately (the level is shared among them)."""
+        self._recount()
         return self._active
 
     def rate_now(self) -> float:
-        """Each client's refill rate now (predicted seconds per second): its own, or its share
-        of the worker's while more clients than that leaves room for are drawing on theirs."""
+        """Each client's refill rate now (predicted seconds per second): its own, or the fair
+        level of the worker's rate when the clients' recent use is more than it."""
         if self.total_rate <= 0:
             return self.rate
-        return min(self.rate, self.total_rate / max(1, self.active()))
+        self._recount()
+        return min(self.rate, self._level)
 
     def tokens(self, client: str) -> float:
         """The predicted seconds the client's bucket holds now (the burst if it has none)."""
@@ -102,7 +130,10 @@ class ComputeBudget:
         if not self.enabled:
             return
         now = self.clock()
-        self._buckets[client] = _Bucket(self.tokens(client) - max(0.0, seconds), now)
+        old = self._buckets.get(client)
+        used = 0.0 if old is None else old.used * math.exp(-(now - old.at) / USAGE_WINDOW_S)
+        seconds = max(0.0, seconds)
+        self._buckets[client] = _Bucket(self.tokens(client) - seconds, now, used + seconds)
         if len(self._buckets) > self.max_clients:
             self._forget(now)
 

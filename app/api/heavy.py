@@ -117,8 +117,8 @@ class ClientOverBudget(ComputeRefused):
         shared = ""
         if budget.rate_now() < budget.rate:
             shared = (
-                f" now, the server's {budget.total_rate * 60:g} s a minute shared by "
-                f"{budget.active()} clients using theirs"
+                f" now (the server's {budget.total_rate * 60:g} s a minute, shared fairly by "
+                f"the {budget.active()} clients using it)"
             )
         super().__init__(
             f"client {client} has {max(0.0, tokens):.2f} s of its compute budget left and this "

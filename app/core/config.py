@@ -124,7 +124,11 @@ class Settings(BaseSettings):
     heavy_pool_workers: int = 1  # job processes per worker process (see job_deadline_s)
     heavy_queue_limit: int = 64  # waiting expensive requests per process, at most...
     heavy_max_wait_s: float = 10.0  # ...and no more than this much work waiting (503 beyond)
-    heavy_pool_nice: int = 10  # job processes' nice: the event loops (small requests) go first
+    # The landscape's job processes' nice. 0 since the per-client budgets bound what any client
+    # may start: at 10, a class's 101 x 101 slices waited behind the event loops' floods of
+    # refused attacks (p99 1,647-1,656 ms in bench/abuse.py against 862-889 ms at 0;
+    # docs/benchmarks.md, "Abuse").
+    heavy_pool_nice: int = 0
     bulk_pool_nice: int = 15  # large circuits' job processes: below page traffic as well
     access_log: bool = True  # JSON lines on stdout
     instance_id: str | None = None  # X-Instance header; default <hostname>-<pid>
