@@ -157,9 +157,12 @@ def test_constants_get_no_gradient_row_caption_or_question(page: Page) -> None:
     assert [rows.nth(i).locator("td").nth(2).inner_text() for i in range(2)] == ["2 * x", "x"]
     # no caption line talks about d(2) or d(1), at any step
     page.click("#restart")
+    expect(page.locator("#step-label")).to_have_text("step 0 / 4")
     seen = []
-    for _ in range(4):
+    for k in range(1, 5):
         page.click("#step-forward")
+        # the caption is read once the step has landed (a click's redraw comes a frame later)
+        expect(page.locator("#step-label")).to_have_text(f"step {k} / 4")
         seen.append(page.locator("#caption-lines").inner_text())
     text = "\n".join(seen)
     assert "dx += local gradient · upstream = 2 · 1 = 2" in text

@@ -197,6 +197,42 @@ def test_store_setting_state_is_the_only_path_to_a_redraw(ready: Page) -> None:
     assert got["after"] == "y" and got["events"] == ["hashchange"]
 
 
+def test_a_continuous_change_writes_the_link_once_in_a_while_and_at_its_end(ready: Page) -> None:
+    """A slider drag sets the store once a frame; each history.replaceState costs a few ms, so
+    a step of a drag (`later`) writes the URL within 250 ms, and the drag's end at once."""
+    got = run(
+        ready,
+        """async (m) => {
+          const urls = [];
+          const win = {
+            location: { pathname: "/p", search: "", hash: "#e=x" },
+            history: {
+              replaceState: (_, __, url) => { urls.push(url); win.location.hash = url.slice(2); },
+              pushState: () => {},
+            },
+            addEventListener: () => {},
+          };
+          const store = m.store.createStore(m.circuit.PROPERTIES, { place: "hash", win });
+          const seen = [];
+          store.subscribe((state) => seen.push(state.outputGrad));
+          for (let g = 2; g <= 60; g += 1) store.set({ outputGrad: g }, { later: true });
+          const duringDrag = [...urls];
+          await new Promise((r) => setTimeout(r, 400));
+          const afterPause = [...urls];
+          for (let g = 61; g <= 70; g += 1) store.set({ outputGrad: g }, { later: true });
+          store.set({ outputGrad: 70 });  // the release: the same value, settled
+          const atRelease = [...urls];
+          await new Promise((r) => setTimeout(r, 400));
+          return { duringDrag, afterPause, atRelease, final: [...urls], seen: seen.length, last: seen.at(-1) };
+        }""",
+    )
+    assert got["seen"] == 69 and got["last"] == 70  # every step still reached the page
+    assert got["duringDrag"] == []  # none of 59 steps wrote the link at once
+    assert got["afterPause"] == ["/p#e=x&g=60"]  # one write, with the latest value
+    assert got["atRelease"] == ["/p#e=x&g=60", "/p#e=x&g=70"]  # the release writes at once
+    assert got["final"] == got["atRelease"]  # and the pending timer has nothing left to write
+
+
 def test_data_state_inputs_mirror_the_store(ready: Page) -> None:
     got = run(
         ready,

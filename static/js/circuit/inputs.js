@@ -69,8 +69,10 @@ export class InputsTable {
         const value = Number(slider.value);
         number.value = String(value);
         number.setAttribute("aria-invalid", "false");
-        this.onChange(name, value);
+        this.onChange(name, value, { continuous: true }); // one step of a drag
       });
+      // the drag's end: its value once more, as a settled change (the link is written at once)
+      slider.addEventListener("change", () => this.onChange(name, Number(slider.value)));
       this.fields.set(name, { number, slider });
       fragment.appendChild(row);
     });

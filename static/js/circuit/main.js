@@ -48,7 +48,8 @@ const zoom = new ZoomControl($("circuit"), view.viewport, {
 let viewFromLink = store.get().view; // a link's zoom and pan, applied once its circuit is drawn
 let linkInputs = { ...store.get().inputs }; // the link's or preset's inputs, which "reset inputs" restores
 const inputs = new InputsTable($("inputs-body"), {
-  onChange: (name, value) => store.set({ inputs: { ...store.get().inputs, [name]: value } }),
+  onChange: (name, value, { continuous = false } = {}) =>
+    store.set({ inputs: { ...store.get().inputs, [name]: value } }, { later: continuous }),
 });
 const table = new StepsTable($("steps-body"), { onJump: (t) => animation.jumpTo(t) });
 const animation = new AnimationController({

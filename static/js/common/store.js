@@ -7,6 +7,8 @@ import { readParams, writeParams } from "./urlstate.js";
  * in the hash ("#…"). Listeners get (state, changed names). Navigating the history (popstate, or
  * hashchange for a hash store) reads the URL again and tells every listener that everything changed.
  */
+const LATER_MS = 250;
+
 export function createStore(table, { place = "query", win = window } = {}) {
   const names = new Set(table.map((p) => p.name));
   const mark = place === "hash" ? "#" : "?";
@@ -19,6 +21,16 @@ export function createStore(table, { place = "query", win = window } = {}) {
   }
   let state = readUrl();
   const listeners = [];
+  // A continuous change (a slider being dragged) writes the URL at most every LATER_MS: each
+  // history.replaceState costs a few ms, and a drag sends one change per frame.
+  let lateTimer = null;
+  function writeNow() {
+    clearTimeout(lateTimer);
+    lateTimer = null;
+    const url = urlOf(state);
+    const now = `${win.location.pathname}${win.location.search}${win.location.hash}`;
+    if (url !== now) win.history.replaceState(null, "", url);
+  }
   function emit(changed) {
     for (const fn of listeners) fn(state, changed);
   }
@@ -33,19 +45,29 @@ export function createStore(table, { place = "query", win = window } = {}) {
     subscribe(fn) {
       listeners.push(fn);
     },
-    /** Merges a patch; pushes a history entry when `push` (a deliberate move), else replaces the URL. */
-    set(patch, { push = false } = {}) {
+    /**
+     * Merges a patch; pushes a history entry when `push` (a deliberate move), else replaces the URL:
+     * at once, or, with `later` (one step of a continuous change), within LATER_MS; any set without
+     * `later`, changed or not, writes a pending URL at once (a slider's release).
+     */
+    set(patch, { push = false, later = false } = {}) {
       const changed = new Set();
       for (const [key, value] of Object.entries(patch)) {
         if (!names.has(key)) throw new Error(`unknown state property ${key}`);
         if (JSON.stringify(state[key]) !== JSON.stringify(value)) changed.add(key);
       }
-      if (changed.size === 0) return;
+      if (changed.size === 0) {
+        if (!later && lateTimer !== null) writeNow();
+        return;
+      }
       state = { ...state, ...patch };
-      const url = urlOf(state);
-      const now = `${win.location.pathname}${win.location.search}${win.location.hash}`;
-      if (push) win.history.pushState(null, "", url);
-      else if (url !== now) win.history.replaceState(null, "", url);
+      if (push) {
+        clearTimeout(lateTimer);
+        lateTimer = null;
+        win.history.pushState(null, "", urlOf(state));
+      } else if (later) {
+        lateTimer ??= setTimeout(writeNow, LATER_MS);
+      } else writeNow();
       emit(changed);
     },
   };
