@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Annotated
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -28,7 +29,7 @@ class Settings(BaseSettings):
     # zlib's level for them. Compression runs on the event loop, so its CPU holds up every other
     # request of the worker: a 101 x 101 slice's 192,016 bytes take 10.7 ms at level 5 and
     # 2.8 ms at level 1, for 91,830 against 97,100 bytes (docs/deploy.md).
-    gzip_level: int = Field(1, ge=1, le=9)
+    gzip_level: Annotated[int, Field(ge=1, le=9)] = 1
     # Connections (app/serve.py; uvicorn has no header timeout of its own): a connection must
     # finish each request's headers within header_timeout_s of opening or of its last answer;
     # past max_connections per worker process, the longest-idle connection is closed.
