@@ -99,7 +99,7 @@ def largest_landscape() -> tuple[Request, float]:
 
     best: tuple[float, dict[str, object]] = (-1.0, {})
     for family in LANDSCAPE_FAMILIES:
-        lo, hi = 1, 1
+        hi = 1
         while admitted(family, hi * 2) is not None and hi < 10**9:
             hi *= 2
         lo, hi = hi, hi * 2  # lo admitted, hi refused (or the data limit)

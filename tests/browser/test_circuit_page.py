@@ -54,6 +54,16 @@ def evaluate(base_url: str, expression: str, inputs: dict[str, Any]) -> dict[str
     return dict(response.json())
 
 
+# true once the steps table's current row is inside its scroll box
+CURRENT_ROW_IN_VIEW = """() => {
+  const box = document.querySelector('.table-scroll');
+  const row = document.querySelector('#steps-body tr.current');
+  if (!box || !row) return false;
+  const outer = box.getBoundingClientRect(), r = row.getBoundingClientRect();
+  return r.top >= outer.top && r.bottom <= outer.bottom + 1;
+}"""
+
+
 def step_label(page: Page) -> tuple[int, int]:
     text = page.locator("#step-label").inner_text()  # "step 3 / 16"
     done, total = text.removeprefix("step ").split(" / ")

@@ -11,6 +11,7 @@ from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import screenshot
 from tests.browser.test_circuit_page import (
+    CURRENT_ROW_IN_VIEW,
     Reference,
     evaluate,
     evaluations,
@@ -240,15 +241,8 @@ def test_steps_table_scrolls_to_the_current_step(page: Page, live_server: str) -
     open_view(page, preset["expression"], preset["inputs"])  # at the end: the last step is current
     # Every check waits for the state it expects (never for time): the table scrolls when a
     # frame syncs it, and a frame may come on the next animation tick.
-    current_row_in_view = """() => {
-        const box = document.querySelector('.table-scroll');
-        const row = document.querySelector('#steps-body tr.current');
-        if (!box || !row) return false;
-        const outer = box.getBoundingClientRect(), r = row.getBoundingClientRect();
-        return r.top >= outer.top && r.bottom <= outer.bottom + 1;
-    }"""
     page.wait_for_function("() => document.querySelector('.table-scroll').scrollTop > 0")
-    page.wait_for_function(current_row_in_view)
+    page.wait_for_function(CURRENT_ROW_IN_VIEW)
     last_step = page.locator("#steps-body tr.current").first.get_attribute("data-step")
     assert last_step == "27"  # 14 forward and 14 backward steps; the last is index 27
     page.click("#restart")
@@ -260,7 +254,7 @@ def test_steps_table_scrolls_to_the_current_step(page: Page, live_server: str) -
     expect(page.locator("#step-label")).to_have_text("step 15 / 28")
     # the first backward step is current, at the top of the table, scrolled back into view
     expect(page.locator("#steps-body tr.current").first).to_have_attribute("data-step", "14")
-    page.wait_for_function(current_row_in_view)
+    page.wait_for_function(CURRENT_ROW_IN_VIEW)
     page.wait_for_function("() => document.querySelector('.table-scroll').scrollTop === 0")
 
 

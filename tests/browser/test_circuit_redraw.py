@@ -7,7 +7,12 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.test_circuit_page import evaluations, open_view, wait_evaluated
+from tests.browser.test_circuit_page import (
+    CURRENT_ROW_IN_VIEW,
+    evaluations,
+    open_view,
+    wait_evaluated,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -73,15 +78,6 @@ def test_the_same_structure_from_other_text_relabels_the_table(page: Page) -> No
     page.fill("#expression", "(x+y) * z")  # the same gates and wires, other source text
     wait_evaluated(page, before)
     expect(page.locator("#steps-body tr").first.locator("td").nth(2)).to_have_text("x+y")
-
-
-CURRENT_ROW_IN_VIEW = """() => {
-  const box = document.querySelector('.table-scroll');
-  const row = document.querySelector('#steps-body tr.current');
-  if (!box || !row) return false;
-  const outer = box.getBoundingClientRect(), r = row.getBoundingClientRect();
-  return r.top >= outer.top && r.bottom <= outer.bottom + 1;
-}"""
 
 
 def test_a_big_circuits_table_keeps_its_window_and_follows_the_step(page: Page) -> None:
