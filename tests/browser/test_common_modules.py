@@ -331,6 +331,37 @@ def test_api_client_aborts_the_stale_request_and_names_where_a_problem_is(ready:
     assert got["busy"][-1] == 0 and max(got["busy"]) == 2  # two channels were in flight at once
 
 
+def test_api_client_never_hands_back_null_for_an_answer(ready: Page) -> None:
+    # CI once failed on "Cannot read properties of null (reading 'format')": the page left while an
+    # answer's body was being read, the read's AbortError was swallowed and null came back as the
+    # answer. An aborted read is an abort; a 2xx body that is not JSON is an error.
+    got = run(
+        ready,
+        """async (m) => {
+          // the real fetch: its answer's headers are in when the request is aborted, its body unread
+          let client;
+          const fetchImpl = async (url, init) => {
+            if (url.endsWith("/text")) return new Response("<html>proxy page</html>");
+            const response = await window.fetch(url, init);
+            client.abortAll();
+            return response;
+          };
+          client = m.api.createClient({ fetchImpl });
+          const stalled = await client.post("c", "/circuits/evaluate", { expression: "x * y", inputs: { x: 2, y: 3 } }).then(
+            (a) => ["answered", a],
+            (e) => ["rejected", m.api.isAbort(e), e.name],
+          );
+          const text = await client.post("d", "/text", {}).then(
+            (a) => ["answered", a],
+            (e) => ["rejected", e instanceof m.api.ApiError, e.status, e.message],
+          );
+          return { stalled, text };
+        }""",
+    )
+    assert got["stalled"] == ["rejected", True, "AbortError"]
+    assert got["text"] == ["rejected", True, 200, "the answer (status 200) is not JSON"]
+
+
 def test_exporter_makes_a_standalone_svg_and_csv(ready: Page) -> None:
     got = run(
         ready,

@@ -20,8 +20,19 @@ export function isAbort(error) {
   return error?.name === "AbortError";
 }
 
+/**
+ * The JSON of an answer. A body whose reading was aborted (a newer request on the channel, or the
+ * page leaving) rejects with that AbortError, which the pages ignore; a 2xx body that is not JSON is
+ * an ApiError, so no caller is ever handed null in place of an answer.
+ */
 async function readJson(response) {
-  const payload = await response.json().catch(() => null);
+  let payload = null;
+  try {
+    payload = await response.json();
+  } catch (err) {
+    if (isAbort(err)) throw err;
+    if (response.ok) throw new ApiError(response.status, `the answer (status ${response.status}) is not JSON`);
+  }
   if (!response.ok) throw new ApiError(response.status, payload?.detail);
   return payload;
 }
