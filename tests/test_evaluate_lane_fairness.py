@@ -7,7 +7,8 @@ from __future__ import annotations
 import asyncio
 import threading
 
-from app.api.heavy import ClientSlots, ThreadLane
+from app.api.budget import ComputeBudget
+from app.api.heavy import ClientGone, ClientSlots, ThreadLane
 
 
 def test_a_burst_from_one_client_leaves_a_thread_for_another() -> None:
@@ -34,7 +35,8 @@ def test_a_burst_from_one_client_leaves_a_thread_for_another() -> None:
             assert quick == "b" and running == ["a0"]
             release.set()
             assert sorted(await asyncio.gather(*burst)) == ["a0", "a1", "a2"]
-            assert lane.in_flight == 0 and lane._running == {} and lane._turns == {}
+            assert lane.in_flight == 0 and lane._running == {} and lane._waiting == []
+            assert lane._on_threads == 0
         finally:
             release.set()
             lane.shutdown()
@@ -52,6 +54,89 @@ def test_one_thread_still_serves_everyone_in_turn() -> None:
             assert results == [0, 1, 4, 9, 16, 25]
             assert lane.per_client_threads == 1 and lane.in_flight == 0
         finally:
+            lane.shutdown()
+
+    asyncio.run(scenario())
+
+
+def test_a_freed_thread_goes_to_the_lightest_client_not_the_first_in_line() -> None:
+    """Eight attacking addresses can keep both threads busy between them (each one is capped
+    at one thread, not the class). A student's small circuit that arrives behind their queued
+    jobs still takes the next thread that frees: fewest jobs running, then least recent use."""
+
+    async def scenario() -> None:
+        budget = ComputeBudget(60.0, 10.0, clock=lambda: 100.0)
+        for heavy in ("A", "B", "D"):
+            budget.spend(heavy, 5.0)  # they have used 5 CPU seconds lately; the student none
+        assert budget.usage("A") > 0 and budget.usage("S") == 0
+        lane = ThreadLane(2, 64, ClientSlots(per_client=10), budget=budget)
+        gates = {tag: threading.Event() for tag in ("a0", "b0")}
+        started: list[str] = []
+        lock = threading.Lock()
+
+        def job(tag: str) -> str:
+            with lock:
+                started.append(tag)
+            if tag in gates:
+                gates[tag].wait(30)
+            return tag
+
+        try:
+            a0 = asyncio.ensure_future(lane.run(job, "a0", client="A"))
+            b0 = asyncio.ensure_future(lane.run(job, "b0", client="B"))
+            while len(started) < 2:  # both threads are held by A and B
+                await asyncio.sleep(0.001)
+            # in line, in this order: A's second job, D's job, then the student's
+            queued = [
+                asyncio.ensure_future(lane.run(job, tag, client=client))
+                for tag, client in (("a1", "A"), ("d0", "D"), ("s0", "S"))
+            ]
+            for _ in range(20):
+                await asyncio.sleep(0)
+            assert started == ["a0", "b0"] and len(lane._waiting) == 3
+            gates["a0"].set()  # one thread frees: FIFO would give it to a1
+            assert await asyncio.wait_for(queued[2], 10) == "s0"
+            assert started[:3] == ["a0", "b0", "s0"]
+            gates["b0"].set()
+            assert await asyncio.gather(a0, b0, *queued) == ["a0", "b0", "a1", "d0", "s0"]
+            assert lane.in_flight == 0 and lane._on_threads == 0 and lane._waiting == []
+        finally:
+            for gate in gates.values():
+                gate.set()
+            lane.shutdown()
+
+    asyncio.run(scenario())
+
+
+def test_a_job_that_leaves_while_waiting_gives_its_turn_to_the_next() -> None:
+    async def scenario() -> None:
+        lane = ThreadLane(1, 64, ClientSlots(per_client=10))
+        gate = threading.Event()
+        try:
+            first = asyncio.ensure_future(lane.run(gate.wait, 30, client="A"))
+            while lane._on_threads < 1:
+                await asyncio.sleep(0.001)
+            gone = asyncio.Event()
+
+            async def disconnected() -> None:
+                await gone.wait()
+
+            leaver = asyncio.ensure_future(
+                lane.run(lambda: "x", client="B", disconnected=disconnected)
+            )
+            stayer = asyncio.ensure_future(lane.run(lambda: "c", client="C"))
+            for _ in range(20):
+                await asyncio.sleep(0)
+            assert len(lane._waiting) == 2
+            gone.set()  # B goes away while it waits: it never runs
+            for _ in range(20):
+                await asyncio.sleep(0)
+            assert isinstance(leaver.exception(), ClientGone) and len(lane._waiting) == 1
+            gate.set()
+            assert await asyncio.wait_for(stayer, 10) == "c" and await first is True
+            assert lane.in_flight == 0 and lane._on_threads == 0 and lane._running == {}
+        finally:
+            gate.set()
             lane.shutdown()
 
     asyncio.run(scenario())

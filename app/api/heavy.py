@@ -672,7 +672,11 @@ class ThreadLane:
 
     One client runs on at most `threads - 1` of them at once (its other jobs wait for its own
     to finish), so a thread is always free for someone else: a burst of slow circuits from one
-    address cannot put every small circuit of the class behind it."""
+    address cannot put every small circuit of the class behind it. A free thread goes to the
+    waiting job whose client has the fewest jobs running, then the least recent use (its
+    budget's decayed CPU seconds), then the one that came first: eight addresses that keep
+    both threads busy with slow circuits do not put a student's small one behind their line,
+    it takes the next thread that frees."""
 
     def __init__(
         self,
@@ -696,7 +700,9 @@ class ThreadLane:
         self.holders = LineHolders()
         self.per_client_threads = max(1, self.threads - 1)
         self._running: dict[str, int] = {}  # jobs on a thread (or handed to one), per client
-        self._turns: dict[str, list[asyncio.Future[None]]] = {}  # jobs waiting for their client
+        self._on_threads = 0  # jobs on a thread or handed one: at most `threads`
+        self._waiting: list[_Waiter] = []  # jobs admitted, waiting for a thread
+        self._arrivals = 0
         self._executor = ThreadPoolExecutor(self.threads, thread_name_prefix="bpc-evaluate")
         self._closed = False
 
@@ -759,20 +765,49 @@ class ThreadLane:
     async def _my_turn(
         self, client: str, disconnected: Callable[[], Awaitable[None]] | None
     ) -> None:
-        """Returns when `client` has fewer than `per_client_threads` jobs on threads, and
-        counts this one among them."""
-        while self._running.get(client, 0) >= self.per_client_threads:
-            turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-            self._turns.setdefault(client, []).append(turn)
-            try:
-                await _unless_disconnected(turn, disconnected)
-            finally:
-                waiting = self._turns.get(client, [])
-                if turn in waiting:
-                    waiting.remove(turn)
-                if not waiting:
-                    self._turns.pop(client, None)
-        self._running[client] = self._running.get(client, 0) + 1
+        """Returns when this job has been handed a thread (see _dispatch); counted among the
+        client's running jobs from then on."""
+        self._arrivals += 1
+        waiter = _Waiter(client, self._arrivals, asyncio.get_running_loop().create_future())
+        self._waiting.append(waiter)
+        self._dispatch()
+        try:
+            await _unless_disconnected(waiter.turn, disconnected)
+        except BaseException:
+            if waiter in self._waiting:
+                self._waiting.remove(waiter)
+            elif waiter.turn.done() and not waiter.turn.cancelled():
+                self._free_thread(client)  # handed a thread as it left: pass it on
+                self._dispatch()
+            raise
+
+    def _dispatch(self) -> None:
+        """Hands free threads to waiting jobs, lightest client first (see the class)."""
+        while self._on_threads < self.threads and self._waiting:
+            eligible = [
+                w for w in self._waiting if self._running.get(w.client, 0) < self.per_client_threads
+            ]
+            if not eligible:
+                return
+            usage: dict[str, float] = {}
+            for w in eligible:
+                if w.client not in usage:
+                    usage[w.client] = self.budget.usage(w.client)
+            best = min(
+                eligible, key=lambda w: (self._running.get(w.client, 0), usage[w.client], w.order)
+            )
+            self._waiting.remove(best)
+            self._on_threads += 1
+            self._running[best.client] = self._running.get(best.client, 0) + 1
+            best.turn.set_result(None)
+
+    def _free_thread(self, client: str) -> None:
+        self._on_threads -= 1
+        left = self._running.get(client, 0) - 1
+        if left > 0:
+            self._running[client] = left
+        else:
+            self._running.pop(client, None)
 
     def _release(
         self,
@@ -791,19 +826,21 @@ class ThreadLane:
             self.budget.spend(client, cpu[0])
         self.answered += 1
         self.job_seconds = 0.8 * self.job_seconds + 0.2 * (time.perf_counter() - started)
-        left = self._running.get(client, 0) - 1
-        if left > 0:
-            self._running[client] = left
-        else:
-            self._running.pop(client, None)
-        for turn in self._turns.get(client, []):
-            if not turn.done():
-                turn.set_result(None)  # the next of this client's jobs may take the thread
-                break
+        self._free_thread(client)
+        self._dispatch()
 
     def shutdown(self) -> None:
         self._closed = True
         self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+@dataclass(eq=False, slots=True)
+class _Waiter:
+    """A job admitted to the lane, waiting for a thread: `turn` resolves when it has one."""
+
+    client: str
+    order: int
+    turn: asyncio.Future[None]
 
 
 # What a client's bucket must hold for a small circuit to start: it is paid for afterwards.
