@@ -149,6 +149,8 @@ _SURROGATE_ESCAPE = re.compile(rb"(\\+)u([dD][89a-fA-F][0-9a-fA-F]{2})")
 def _lone_surrogate_at(body: bytes) -> int | None:
     """Where a \\uD800-\\uDFFF escape stands without its pair (it cannot be encoded as UTF-8,
     so any echo of it would fail later); None when every surrogate escape is paired."""
+    if b"\\u" not in body:  # nearly every body: a byte search instead of the regex's scan
+        return None
     pending_high: int | None = None
     last_end = -1
     for match in _SURROGATE_ESCAPE.finditer(body):
