@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 import time
 from collections.abc import Awaitable
@@ -424,29 +425,45 @@ def test_evaluate_computes_small_circuits_in_process_and_large_ones_in_a_job_pro
         "gradcheck": True,
     }
     long_text = {"expression": " + ".join(["x*y"] * 400), "inputs": {"x": 1.5, "y": -2}}
+    medium = {"expression": " + ".join(["x*y"] * 30), "inputs": {"x": 1.5, "y": -2}}
+    assert len(medium["expression"]) == 30 * 3 + 29 * 3  # 177
     with TestClient(app) as client:
         lanes = app.state.compute
 
-        def post(body: dict[str, Any]) -> tuple[Any, int, int]:
-            threads, jobs = lanes.evaluate.answered, lanes.bulk.answered
+        def post(body: dict[str, Any]) -> tuple[Any, int, int, int]:
+            inline, threads = lanes.evaluate.inline_answered, lanes.evaluate.answered
+            jobs = lanes.bulk.answered
             response = client.post("/api/v1/circuits/evaluate", json=body)
             for _ in range(100):  # a thread's slot is given back on the loop, just after
                 if lanes.evaluate.in_flight == 0:
                     break
                 time.sleep(0.01)
-            return response, lanes.evaluate.answered - threads, lanes.bulk.answered - jobs
+            # answered on the event loop itself, by an evaluate thread, by a job process
+            return (
+                response,
+                lanes.evaluate.inline_answered - inline,
+                lanes.evaluate.answered - threads,
+                lanes.bulk.answered - jobs,
+            )
 
-        response, threads, jobs = post(small)
+        # (x + y) * z: 21 characters, predicted work under BPC_EVALUATE_INLINE_MAX_WORK
+        response, inline, threads, jobs = post(small)
         assert response.status_code == 200 and response.json()["output"]["value"] == -12.0
-        assert (threads, jobs) == (1, 0)
+        assert (inline, threads, jobs) == (1, 0, 0)
 
-        response, threads, jobs = post(tensor)
+        # 30 products: 177 characters, but predicted work over BPC_EVALUATE_INLINE_MAX_WORK
+        response, inline, threads, jobs = post(medium)
+        assert response.status_code == 200 and response.json()["output"]["value"] == 30 * -3.0
+        assert (inline, threads, jobs) == (0, 1, 0)
+
+        response, inline, threads, jobs = post(tensor)
         assert response.status_code == 200
         # sum over i, j of (0.5 + 0.25)**2 = 120 * 120 * 0.5625
         assert response.json()["output"]["value"] == 8100.0
-        assert (threads, jobs) == (1, 1)  # the trial deferred it, the job process computed it
+        # both trials deferred it (the thread's ran: its slot is counted), the job computed it
+        assert (inline, threads, jobs) == (0, 1, 1)
 
-        response, threads, jobs = post(gradcheck)
+        response, inline, threads, jobs = post(gradcheck)
         assert response.status_code == 413
         [detail] = response.json()["detail"]
         # the real budget is named, not the trial's smaller one
@@ -455,7 +472,67 @@ def test_evaluate_computes_small_circuits_in_process_and_large_ones_in_a_job_pro
         )
         assert jobs == 0
 
-        response, threads, jobs = post(long_text)
+        response, inline, threads, jobs = post(long_text)
         assert response.status_code == 200
         assert response.json()["output"]["value"] == 400 * 1.5 * -2
-        assert (threads, jobs) == (0, 1)
+        assert (inline, threads, jobs) == (0, 0, 1)
+
+
+def test_the_inline_limits_at_n_and_n_plus_one() -> None:
+    """A circuit runs on the event loop when its text is at most BPC_EVALUATE_INLINE_MAX_SIZE
+    characters and its predicted work at most BPC_EVALUATE_INLINE_MAX_WORK; one over either
+    and it goes to an evaluate thread, with the same answer."""
+    from app.core.config import get_settings
+    from app.main import app
+    from tests.settings_override import overridden_settings
+
+    neuron = "1 / (1 + exp(-(w0*x0 + w1*x1 + w2)))"
+    inputs = {"w0": 2, "x0": -1, "w1": -3, "x1": -2, "w2": -3}
+    size = get_settings().evaluate_inline_max_size
+    padded = neuron + " " * (size - len(neuron))  # exactly N characters; spaces change nothing
+    with TestClient(app) as client:
+        lanes = app.state.compute
+
+        def where(expression: str) -> str:
+            inline, threads = lanes.evaluate.inline_answered, lanes.evaluate.answered
+            response = client.post(
+                "/api/v1/circuits/evaluate", json={"expression": expression, "inputs": inputs}
+            )
+            assert response.status_code == 200, response.text[:300]
+            # the cs231n neuron: sigma(1) = 0.7310585786300049
+            assert response.json()["output"]["value"] == 1 / (1 + math.exp(-1.0))
+            for _ in range(100):  # a thread's slot is given back on the loop, just after
+                if lanes.evaluate.in_flight == 0:
+                    break
+                time.sleep(0.01)
+            moved = (lanes.evaluate.inline_answered - inline, lanes.evaluate.answered - threads)
+            assert moved in {(1, 0), (0, 1)}
+            return "inline" if moved == (1, 0) else "thread"
+
+        assert len(padded) == size and where(padded) == "inline"
+        assert where(padded + " ") == "thread"  # N + 1 characters
+
+        # the neuron's predicted work, as the trial refuses it when the inline budget is 1
+        with overridden_settings(evaluate_inline_max_work=1):
+            assert where(neuron) == "thread"
+        work = _predicted_work({"expression": neuron, "inputs": inputs})
+        with overridden_settings(evaluate_inline_max_work=work):
+            assert where(neuron) == "inline"
+        with overridden_settings(evaluate_inline_max_work=work - 1):
+            assert where(neuron) == "thread"
+        with overridden_settings(evaluate_inline_max_work=0):  # off
+            assert where(neuron) == "thread"
+
+
+def _predicted_work(body: dict[str, Any]) -> int:
+    from dataclasses import replace
+
+    from app.core.config import get_settings
+    from app.core.errors import LimitError
+    from app.core.limits import Limits
+    from app.engine import evaluate_job
+
+    with pytest.raises(LimitError) as info:
+        evaluate_job(dict(body), replace(Limits.from_settings(get_settings()), max_work=1))
+    [work] = [p.extra["got"] for p in info.value.problems if p.extra.get("setting") == "max_work"]
+    return int(work)

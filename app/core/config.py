@@ -67,6 +67,10 @@ class Settings(BaseSettings):
     # take 0.52 s); the job itself is still held to BPC_MAX_WORK once parsed
     evaluate_chars_per_second: float = 30_000.0
     evaluate_in_process_max_work: int = 10_000_000  # predicted work (cost model), ~30 ms
+    # a circuit this short whose predicted work is at most this runs on the event loop itself:
+    # under the GIL a thread would hold the loop as long, plus two hand-offs (0: never)
+    evaluate_inline_max_size: int = 300
+    evaluate_inline_max_work: int = 1_000_000  # ~2 ms at work_units_per_second's slow end
 
     # --- circuits (issue 2) ---
     max_expression_chars: int = 200_000

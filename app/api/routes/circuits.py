@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from app.api.deps import LimitsDep, SettingsDep
-from app.api.heavy import run_bulk, run_evaluate
+from app.api.heavy import run_bulk, run_evaluate, run_tiny
 from app.core.errors import LimitError
 from app.core.limits import Limits
 from app.engine import evaluate_job
@@ -43,11 +43,23 @@ async def evaluate_circuit(
     # evaluate_job predicts the cost from the parsed circuit and its shapes and answers 413
     # before running anything over the budget.
     body = request.model_dump()
-    # Never on Starlette's shared thread pool (pages and static files use it): small circuits
-    # on this process's few evaluate threads, where a process hop would cost more than the
+    # Never on Starlette's shared thread pool (pages and static files use it): tiny circuits
+    # (a sigmoid neuron) on the event loop itself, small ones on this process's few evaluate
+    # threads, where a process hop would cost more than the
     # work; large ones in a job process, which a deadline or a memory cap can stop. A long text
     # goes there at once (parsing it is work); otherwise the cost model decides, from a trial
     # with a small work budget that stops, with a 413 or a deferral, before any work is done.
+    if (
+        len(request.expression) <= settings.evaluate_inline_max_size
+        and settings.evaluate_inline_max_work > 0
+    ):
+        tiny = replace(limits, max_work=min(limits.max_work, settings.evaluate_inline_max_work))
+        try:
+            return Response(run_tiny(evaluate_json, body, tiny), media_type=JSON)
+        except LimitError as exc:
+            if not any(p.extra.get("setting") == "max_work" for p in exc.problems):
+                raise
+            # more than a tiny job: the evaluate threads below (the parse is cached by now)
     if len(request.expression) <= settings.evaluate_in_process_max_size:
         small = replace(
             limits, max_work=min(limits.max_work, settings.evaluate_in_process_max_work)
