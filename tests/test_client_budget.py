@@ -120,6 +120,51 @@ def test_the_table_stays_bounded_and_keeps_the_clients_in_debt() -> None:
     assert "hog" not in budget._buckets
 
 
+def test_settling_a_job_gives_back_what_it_did_not_use_and_takes_what_it_overran() -> None:
+    budget, _ = _budget(per_minute_s=6.0, burst_s=3.0)
+    budget.spend("a", 2.0)  # predicted 2 s when let in
+    assert budget.tokens("a") == pytest.approx(1.0)
+    used_before = budget.usage("a")
+    budget.settle("a", charged=2.0, used=0.5)  # it used 0.5 s of CPU: 1.5 s come back
+    assert budget.tokens("a") == pytest.approx(2.5)
+    assert budget.usage("a") == pytest.approx(used_before * 0.5 / 2.0)
+    budget.settle("a", charged=0.1, used=0.6)  # an underestimate: 0.5 s more is taken
+    assert budget.tokens("a") == pytest.approx(2.0)
+    budget.settle("a", charged=0.0, used=-1.0)  # a negative reading counts as 0: no change
+    assert budget.tokens("a") == pytest.approx(2.0)
+    budget.settle("a", charged=5.0, used=0.0)  # never above the burst
+    assert budget.tokens("a") == 3.0
+    budget.settle("nobody", charged=1.0, used=0.0)  # a forgotten client: nothing to do
+    assert "nobody" not in budget._buckets
+
+
+def burn_cpu(seconds: float) -> float:
+    """Spins for `seconds` of this process's CPU time; returns what it used."""
+    start = time.process_time()
+    while time.process_time() - start < seconds:
+        pass
+    return time.process_time() - start
+
+
+def test_a_pool_job_is_paid_for_in_the_cpu_seconds_its_process_used() -> None:
+    async def scenario() -> None:
+        budget, _ = _budget(per_minute_s=6.0, burst_s=3.0)
+        pool = _pool(budget, workers=1, queue_limit=8, max_wait_s=100.0)
+        try:
+            await pool.run(sleep_then, 0, None, client="warm-up")
+            # predicted 2 s, sleeps: almost no CPU, so almost all of the 2 s comes back
+            assert await pool.run(sleep_then, 0.05, "idle", client="a", predicted_s=2.0) == "idle"
+            assert 2.9 < budget.tokens("a") <= 3.0
+            # predicted 0.01 s, spins for 0.3 s of CPU: the bucket pays the 0.3 s
+            used = await pool.run(burn_cpu, 0.3, client="b", predicted_s=0.01)
+            assert used >= 0.3
+            assert budget.tokens("b") == pytest.approx(3.0 - used, abs=0.05)
+        finally:
+            pool.shutdown()
+
+    asyncio.run(scenario())
+
+
 # --- the pools -----------------------------------------------------------------------------
 
 
@@ -134,8 +179,14 @@ def test_pool_refuses_past_the_budget_with_429_naming_the_settings_before_any_wo
         budget, _ = _budget(per_minute_s=6.0, burst_s=3.0)
         pool = _pool(budget, workers=1, queue_limit=8, max_wait_s=100.0)
         try:
-            for i in range(3):
-                assert await pool.run(sleep_then, 0, i, client="a", predicted_s=1.0) == i
+            await pool.run(sleep_then, 0, None, client="warm-up")
+            # three jobs predicted at 1 s each, held in the line: the bucket is charged their
+            # predicted 3 s when they are let in (the CPU they used comes back once they answer)
+            held = [
+                asyncio.ensure_future(pool.run(sleep_then, 0.3, i, client="a", predicted_s=1.0))
+                for i in range(3)
+            ]
+            await asyncio.sleep(0)
             answered = pool.answered
             with pytest.raises(ClientOverBudget) as info:
                 await pool.run(sleep_then, 0, "over", client="a", predicted_s=1.0)
@@ -144,9 +195,10 @@ def test_pool_refuses_past_the_budget_with_429_naming_the_settings_before_any_wo
             assert "BPC_COMPUTE_SECONDS_PER_CLIENT_PER_MINUTE" in info.value.msg
             assert "BPC_COMPUTE_BURST_SECONDS_PER_CLIENT" in info.value.msg
             assert "retry in 10 s" in info.value.msg
-            assert pool.answered == answered and pool.in_flight == 0  # no job was started
+            assert pool.answered == answered and pool.in_flight == 3  # no job was started
             # another client is let in
             assert await pool.run(sleep_then, 0, "b", client="b", predicted_s=1.0) == "b"
+            assert await asyncio.gather(*held) == [0, 1, 2]
         finally:
             pool.shutdown()
 
@@ -218,10 +270,11 @@ def test_an_exhausted_client_gets_429_while_another_is_still_served() -> None:
     body = {"dataset": {"name": "toy-2d"}, "dims": 2, "steps": 31}
     predicted = precheck(SliceRequest(**body), Limits())  # what the server's admission uses
     assert predicted > 0
-    # room for two such slices and half of a third; the refill is a thousandth of one slice a
-    # minute, so the third waits (p - p/2) / (p/1000/60 s) = 30,000 s, less the time between
+    # A burst of a microsecond: the first slice is let in on a full bucket (a job larger than
+    # the burst needs a full one) and is paid for in the CPU its job process used, which takes
+    # the bucket below zero; the refill is a thousandth of one slice's prediction a minute.
     env = {
-        "BPC_COMPUTE_BURST_SECONDS_PER_CLIENT": repr(2.5 * predicted),
+        "BPC_COMPUTE_BURST_SECONDS_PER_CLIENT": "1e-06",
         "BPC_COMPUTE_SECONDS_PER_CLIENT_PER_MINUTE": repr(predicted / 1000),
     }
     with running_app(env) as base, httpx.Client(base_url=base, timeout=60) as client:
@@ -230,8 +283,7 @@ def test_an_exhausted_client_gets_429_while_another_is_still_served() -> None:
             return client.post(path, json=json, headers={"X-Forwarded-For": ip})
 
         slice_path = "/api/v1/landscape/slice"
-        for _ in range(2):
-            assert post(slice_path, body, "10.0.0.1").status_code == 200
+        assert post(slice_path, body, "10.0.0.1").status_code == 200
         refused = post(slice_path, body, "10.0.0.1")
         assert refused.status_code == 429
         [detail] = refused.json()["detail"]
@@ -240,16 +292,21 @@ def test_an_exhausted_client_gets_429_while_another_is_still_served() -> None:
         assert "BPC_COMPUTE_SECONDS_PER_CLIENT_PER_MINUTE" in detail["msg"]
         retry = int(refused.headers["retry-after"])
         assert retry == detail["retry_after"]
-        assert 29_000 <= retry <= 30_000
+        # short by the CPU the slice used plus the burst, at predicted/1000 s a minute: at
+        # least the time to refill the burst alone, 1e-6 / (predicted / 60,000 s) seconds
+        assert retry >= max(1, math.floor(1e-6 / (predicted / 60_000)))
         # another student behind the same proxy is served
         other = post(slice_path, body, "10.0.0.2")
         assert other.status_code == 200
         assert len(other.json()["losses"]) == 31
-        # small circuits stay in the server process and are not charged
+        # the exhausted client's small circuits wait too: they are paid for in CPU seconds
         small = {"expression": "(x + y) * z", "inputs": {"x": -2, "y": 5, "z": -4}}
         answer = post("/api/v1/circuits/evaluate", small, "10.0.0.1")
-        assert answer.status_code == 200
-        assert answer.json()["output"]["value"] == -12.0
+        assert answer.status_code == 429
+        assert "BPC_COMPUTE_SECONDS_PER_CLIENT_PER_MINUTE" in answer.json()["detail"][0]["msg"]
+        # a student who has not computed anything yet is served
+        answer = post("/api/v1/circuits/evaluate", small, "10.0.0.3")
+        assert answer.status_code == 200 and answer.json()["output"]["value"] == -12.0
 
 
 # --- the worker's rate, shared by the clients drawing on theirs (issue 10) -------------------

@@ -137,6 +137,21 @@ class ComputeBudget:
         if len(self._buckets) > self.max_clients:
             self._forget(now)
 
+    def settle(self, client: str, charged: float, used: float) -> None:
+        """A job charged `charged` predicted seconds when it was let in turned out to use
+        `used`: the difference goes back to (or, for an underestimate, comes out of) the
+        client's bucket and its recent use."""
+        if not self.enabled:
+            return
+        bucket = self._buckets.get(client)
+        if bucket is None:
+            return  # forgotten as full since: nothing to give back
+        delta = max(0.0, used) - max(0.0, charged)
+        now = self.clock()
+        bucket.tokens = min(self.burst, self.tokens(client) - delta)
+        bucket.used = max(0.0, bucket.used * math.exp(-(now - bucket.at) / USAGE_WINDOW_S) + delta)
+        bucket.at = now
+
     def __len__(self) -> int:
         return len(self._buckets)
 

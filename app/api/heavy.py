@@ -210,7 +210,14 @@ def _job_process_main(
         conn.send(_run_job(message))
 
 
-def _run_job(message: bytes) -> tuple[str, Any]:
+def _run_job(message: bytes) -> tuple[str, Any, float]:
+    """(kind, payload, the CPU seconds the job used in this process)."""
+    started = time.process_time()
+    kind, payload = _job_outcome(message)
+    return kind, payload, time.process_time() - started
+
+
+def _job_outcome(message: bytes) -> tuple[str, Any]:
     try:
         fn, args, kwargs = pickle.loads(message)
         outcome: tuple[str, Any] = ("ok", fn(*args, **kwargs))
@@ -524,18 +531,24 @@ class HeavyPool:
                 raise ClientOverShare(client, share, self.retry_after_s(), settings)
             raise HeavyPoolBusy(self.in_flight, self.capacity, self.retry_after_s(), settings)
         self.slots.take(client, self.retry_after_s(), seconds)
-        self.budget.spend(client, seconds)  # only for a job let in: a refusal costs nothing
+        # Admitted by the predicted seconds, paid for in the CPU seconds the job process used
+        # once it answers (the prediction takes the cost model's slow end, so it is often two
+        # or three times the real cost): only for a job let in, a refusal costs nothing.
+        self.budget.spend(client, seconds)
+        used: list[float] = []
         self.holders.add(client, seconds)
         self.in_flight += 1
         self.queued_s += seconds
         try:
             proc = await self._acquire(client, disconnected)
             try:
-                return await self._execute(proc, fn, args, kwargs, disconnected)
+                return await self._execute(proc, fn, args, kwargs, disconnected, used)
             finally:
                 self._running[client] -= 1
                 if not self._running[client]:
                     del self._running[client]
+                if used:  # no answer (deadline, crash, gone): the prediction stands
+                    self.budget.settle(client, seconds, used[0])
         finally:
             self.in_flight -= 1
             self.queued_s -= seconds
@@ -597,7 +610,9 @@ class HeavyPool:
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
         disconnected: Callable[[], Awaitable[None]] | None,
+        used: list[float],
     ) -> T:
+        """The job's answer; `used` gets the CPU seconds it took, once its process replies."""
         loop = asyncio.get_running_loop()
         try:
             message = pickle.dumps((fn, args, kwargs))
@@ -608,7 +623,7 @@ class HeavyPool:
         try:
             proc.conn.send_bytes(message)
             reply: asyncio.Future[Any] = loop.run_in_executor(self._pipes, proc.conn.recv)
-            kind, payload = await asyncio.wait_for(
+            kind, payload, cpu = await asyncio.wait_for(
                 _unless_disconnected(reply, disconnected), self.config.deadline_s
             )
         except TimeoutError:  # before OSError, its base class
@@ -626,6 +641,7 @@ class HeavyPool:
         elapsed = time.perf_counter() - started
         self.job_seconds = 0.8 * self.job_seconds + 0.2 * elapsed
         self.answered += 1
+        used.append(cpu)
         if kind == "memory":
             # The process survived the MemoryError, but a fresh one has a clean heap.
             self._replace(proc)
