@@ -161,8 +161,25 @@ def test_a_pool_job_is_paid_for_in_the_cpu_seconds_its_process_used() -> None:
             assert budget.tokens("b") == pytest.approx(3.0 - used, abs=0.05)
         finally:
             pool.shutdown()
+        # the large circuits' pool keeps the prediction: its line is admitted by it
+        budget, _ = _budget(per_minute_s=6.0, burst_s=3.0)
+        pool = _pool(budget, workers=1, queue_limit=8, max_wait_s=100.0, settle_to_cpu=False)
+        try:
+            assert await pool.run(sleep_then, 0.05, "idle", client="a", predicted_s=2.0) == "idle"
+            assert budget.tokens("a") == pytest.approx(1.0)
+        finally:
+            pool.shutdown()
 
     asyncio.run(scenario())
+
+
+def test_the_app_settles_landscape_jobs_and_not_large_circuits() -> None:
+    from app.api.heavy import Compute
+    from app.core.config import Settings
+
+    compute = Compute.from_settings(Settings())
+    assert compute.heavy.config.settle_to_cpu and not compute.bulk.config.settle_to_cpu
+    assert compute.heavy.budget is compute.bulk.budget is compute.evaluate.budget
 
 
 # --- the pools -----------------------------------------------------------------------------

@@ -286,6 +286,8 @@ class PoolConfig:
     deadline_s: float = 10.0
     memory_bytes: int = 0
     per_client: int = 0  # 0: no per-client cap
+    # settle a job's budget charge to the CPU its process used (else its prediction stands)
+    settle_to_cpu: bool = True
 
     @classmethod
     def from_settings(cls, settings: Settings) -> PoolConfig:
@@ -547,7 +549,7 @@ class HeavyPool:
                 self._running[client] -= 1
                 if not self._running[client]:
                     del self._running[client]
-                if used:  # no answer (deadline, crash, gone): the prediction stands
+                if used and self.config.settle_to_cpu:  # no answer: the prediction stands
                     self.budget.settle(client, seconds, used[0])
         finally:
             self.in_flight -= 1
@@ -919,7 +921,8 @@ class Compute:
         slots = ClientSlots(settings.compute_per_client, settings.compute_seconds_per_client)
         config = PoolConfig.from_settings(settings)
         # one budget per client for all three lanes: job processes charge predicted seconds
-        # before a job, the evaluate threads the CPU seconds a circuit took after it
+        # before a job (the landscape's settled to its CPU after), the evaluate threads the CPU
+        # seconds a circuit took after it
         budget = ComputeBudget(
             settings.compute_seconds_per_client_per_minute,
             settings.compute_burst_seconds_per_client,
@@ -935,7 +938,10 @@ class Compute:
         )
         # Large circuits run below the landscape's jobs (and both below the event loops), so
         # when the cores are short a class's slices go before anyone's largest circuit.
-        bulk = replace(config, niceness=settings.bulk_pool_nice)
+        # Their prediction stands, unsettled: it is also what their line is admitted by, and
+        # settling it let circuits predicted 17 x their CPU (bench/abuse.py item 5) come back
+        # fast enough to keep the line full, so others got 503s (docs/benchmarks.md, Abuse).
+        bulk = replace(config, niceness=settings.bulk_pool_nice, settle_to_cpu=False)
         return cls(
             HeavyPool(config, slots, budget=budget), HeavyPool(bulk, slots, budget=budget), lane
         )
