@@ -434,10 +434,7 @@ def test_evaluate_computes_small_circuits_in_process_and_large_ones_in_a_job_pro
             inline, threads = lanes.evaluate.inline_answered, lanes.evaluate.answered
             jobs = lanes.bulk.answered
             response = client.post("/api/v1/circuits/evaluate", json=body)
-            for _ in range(100):  # a thread's slot is given back on the loop, just after
-                if lanes.evaluate.in_flight == 0:
-                    break
-                time.sleep(0.01)
+            _wait_for_lane_to_settle(lanes.evaluate)
             # answered on the event loop itself, by an evaluate thread, by a job process
             return (
                 response,
@@ -501,10 +498,7 @@ def test_the_inline_limits_at_n_and_n_plus_one() -> None:
             assert response.status_code == 200, response.text[:300]
             # the cs231n neuron: sigma(1) = 0.7310585786300049
             assert response.json()["output"]["value"] == 1 / (1 + math.exp(-1.0))
-            for _ in range(100):  # a thread's slot is given back on the loop, just after
-                if lanes.evaluate.in_flight == 0:
-                    break
-                time.sleep(0.01)
+            _wait_for_lane_to_settle(lanes.evaluate)
             moved = (lanes.evaluate.inline_answered - inline, lanes.evaluate.answered - threads)
             assert moved in {(1, 0), (0, 1)}
             return "inline" if moved == (1, 0) else "thread"
@@ -536,3 +530,12 @@ def _predicted_work(body: dict[str, Any]) -> int:
         evaluate_job(dict(body), replace(Limits.from_settings(get_settings()), max_work=1))
     [work] = [p.extra["got"] for p in info.value.problems if p.extra.get("setting") == "max_work"]
     return int(work)
+
+
+def _wait_for_lane_to_settle(lane: Any) -> None:
+    """A thread's slot (and its `answered` count) is given back on the loop just after the
+    answer; waits for that state, for as long as a busy machine needs (up to 30 s)."""
+    deadline = time.monotonic() + 30
+    while lane.in_flight and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert lane.in_flight == 0
