@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -108,11 +109,12 @@ def test_api_docs_render_offline_under_the_csp(xss_page: Page) -> None:
     # leaves the machine. That one refused attempt is expected; anything else still fails.
     watch = xss_page.watch  # type: ignore[attr-defined]
     logo = "https://cdn.redoc.ly/redoc/logo-mini.svg"
-    for _ in range(50):  # the sidebar asks for it after it mounts
+    deadline = time.monotonic() + 30  # the sidebar asks for it after it mounts
+    while True:
         refused = [m for m in watch.console_errors if logo in m and "Content Security Policy" in m]
-        if refused:
+        if refused or time.monotonic() > deadline:
             break
-        xss_page.wait_for_timeout(100)
+        xss_page.wait_for_timeout(100)  # lets the page's events reach the watch
     assert refused, "the CDN logo must be refused by the CSP"
     watch.console_errors[:] = [m for m in watch.console_errors if m not in refused]
     watch.foreign_requests[:] = [u for u in watch.foreign_requests if u != logo]
