@@ -323,9 +323,8 @@ def test_thread_lane_is_bounded_and_shares_the_per_client_cap() -> None:
                 await lane.run(sleep_then, 0, "x", client="c9")
             assert "BPC_EVALUATE_QUEUE_LIMIT" in info.value.msg
             assert await asyncio.gather(*jobs) == [0, 1]
-            for _ in range(100):  # slots are given back on the loop once each thread is done
-                if lane.in_flight == 0:
-                    break
+            deadline = time.monotonic() + 30  # slots come back on the loop once each thread is done
+            while lane.in_flight and time.monotonic() < deadline:
                 await asyncio.sleep(0.01)
             assert lane.in_flight == 0 and slots.in_flight == {}
         finally:
