@@ -516,6 +516,16 @@ def test_the_inline_limits_at_n_and_n_plus_one() -> None:
         with overridden_settings(evaluate_inline_max_work=0):  # off
             assert where(neuron) == "thread"
 
+        # a tensor input is never tiny: its lists become arrays before the cost is known
+        inline, threads = lanes.evaluate.inline_answered, lanes.evaluate.answered
+        response = client.post(
+            "/api/v1/circuits/evaluate", json={"expression": "sum(a)", "inputs": {"a": [1.5, 2]}}
+        )
+        assert response.status_code == 200 and response.json()["output"]["value"] == 3.5
+        _wait_for_lane_to_settle(lanes.evaluate)
+        assert lanes.evaluate.inline_answered == inline
+        assert lanes.evaluate.answered == threads + 1
+
 
 def _predicted_work(body: dict[str, Any]) -> int:
     from dataclasses import replace

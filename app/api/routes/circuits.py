@@ -49,9 +49,13 @@ async def evaluate_circuit(
     # work; large ones in a job process, which a deadline or a memory cap can stop. A long text
     # goes there at once (parsing it is work); otherwise the cost model decides, from a trial
     # with a small work budget that stops, with a 413 or a deferral, before any work is done.
+    # Tiny means a short text, plain numbers for inputs (turning a tensor's lists into arrays
+    # happens before the cost is known, and is work in proportion to the body) and, checked
+    # before anything runs, little predicted work.
     if (
         len(request.expression) <= settings.evaluate_inline_max_size
         and settings.evaluate_inline_max_work > 0
+        and all(not isinstance(v, list) for v in request.inputs.values())
     ):
         tiny = replace(limits, max_work=min(limits.max_work, settings.evaluate_inline_max_work))
         try:
