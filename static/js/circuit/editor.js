@@ -8,6 +8,15 @@ const TOKEN = /#[^\n]*|(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|[A-Za-z_][A-Za-z0-9_]*/g
  * only lets a new variable start with a default value.
  */
 export function guessInputNames(expression) {
+  // the page asks for the request's key on every input event of a slider drag, with the same
+  // expression each time; a 2,000-gate one takes milliseconds to scan
+  if (expression !== guessed.expression) guessed = { expression, names: Object.freeze(scanInputNames(expression)) };
+  return guessed.names;
+}
+
+let guessed = { expression: null, names: Object.freeze([]) };
+
+function scanInputNames(expression) {
   const assigned = new Set();
   for (const statement of expression.split(/[\n;]/)) {
     const m = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=(?!=)/.exec(statement);

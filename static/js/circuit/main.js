@@ -34,6 +34,16 @@ let presets = [];
 let answeredKey = ""; // the request the answer on screen belongs to
 let pendingNudge = null; // a nudge waiting for its answer: the output before, and the predicted change
 let debounce = 0;
+let drawing = false; // an answer is being drawn (show): the step it opens at goes into the link after its paint
+
+/** The link to what is on screen: the state's own address (the address bar may wait for a
+ * deferred write, store.js), written out once per state. */
+let linked = { state: null, href: "" };
+function shareLink() {
+  const state = store.get();
+  if (linked.state !== state) linked = { state, href: new URL(store.url(), location.href).href };
+  return linked.href;
+}
 
 const evaluator = new Evaluator();
 const view = new CircuitView($("circuit"), {
@@ -44,6 +54,7 @@ const view = new CircuitView($("circuit"), {
 const zoom = new ZoomControl($("circuit"), view.viewport, {
   onViewChange: (v) => store.set({ view: v }),
   onLabels: () => view.showLabels(),
+  onSymbols: () => view.showSymbols(),
 });
 let viewFromLink = store.get().view; // a link's zoom and pan, applied once its circuit is drawn
 let linkInputs = { ...store.get().inputs }; // the link's or preset's inputs, which "reset inputs" restores
@@ -55,7 +66,11 @@ const table = new StepsTable($("steps-body"), { onJump: (t) => animation.jumpTo(
 const animation = new AnimationController({
   view,
   table,
-  onStop: (t) => store.set({ step: Math.round(t) }),
+  // (a step that did not change writes nothing: an empty set would write a drag's pending link
+  // at once, on every answer; while an answer is drawn the link is written after its paint)
+  onStop: (t) => {
+    if (store.get().step !== Math.round(t)) store.set({ step: Math.round(t) }, { later: drawing });
+  },
   // the active gate stays on screen while stepping (a readable zoom on a phone shows part of the circuit)
   // (only when the step changes: a redraw for new values leaves a view the reader panned alone)
   onActive: (index) => {
@@ -159,7 +174,7 @@ function showError(err) {
   view.setStale(Boolean(shown.circuit));
   setStatus(shown.circuit ? "The diagram shows the last circuit that worked (dimmed)." : "");
   pendingNudge = null;
-  $("share-link").value = location.href; // the link holds what was typed, error and all
+  $("share-link").value = shareLink(); // the link holds what was typed, error and all
 }
 
 /** The request key of what an answer was computed from (the inputs it uses, as sent). */
@@ -177,7 +192,7 @@ function show(answer, sentInputs) {
   // newer value (setting the sent one back would lose the end of a slider drag)
   const now = store.get().inputs;
   const used = Object.fromEntries(answer.inputs.map((name) => [name, name in now ? now[name] : sentInputs[name]]));
-  store.set({ inputs: used });
+  if (JSON.stringify(used) !== JSON.stringify(now)) store.set({ inputs: used });
   const state = store.get();
   inputs.show(answer.inputs, used);
 
@@ -211,13 +226,18 @@ function show(answer, sentInputs) {
   $("scrubber").max = String(length);
   player.setLength(length);
   const t = state.step === null ? length : Math.min(state.step, length);
-  if (structureChanged || !player.playing) player.seek(t);
+  drawing = true;
+  try {
+    if (structureChanged || !player.playing) player.seek(t);
+  } finally {
+    drawing = false;
+  }
   holdView = false;
   showGradcheck($("gradcheck"), circuit.gradcheck);
   reportNudge(circuit);
   const warnings = (circuit.warnings || []).map((w) => fmtText(w.msg)).join("; ");
   setStatus(`Output ${fmt(circuit.output.value)}${warnings ? ` (warning: ${warnings})` : ""}`);
-  $("share-link").value = location.href;
+  $("share-link").value = shareLink();
 }
 
 function reportNudge(circuit) {
@@ -253,7 +273,7 @@ store.subscribe((state, changed) => {
   // (a link or the history changes every property at once, and keeps its step)
   if (changed.has("expression") && !changed.has("step") && state.step !== null) store.set({ step: null });
   syncControls(state);
-  $("share-link").value = location.href;
+  $("share-link").value = shareLink();
   if (changed.has("inputs")) showResettable(state.inputs);
   if (changed.has("speed")) player.speed = state.speed;
   if (changed.has("predict")) animation.setPredict(state.predict);
@@ -329,8 +349,8 @@ $("reset-inputs").addEventListener("click", () => {
 });
 
 $("copy-link").addEventListener("click", async () => {
-  $("share-link").value = location.href;
-  const copied = await copyLink(location.href).catch(() => false);
+  $("share-link").value = shareLink();
+  const copied = await copyLink(shareLink()).catch(() => false);
   $("share-link").select();
   setStatus(copied ? "Link copied." : "Select the link below and copy it.");
 });
@@ -366,7 +386,7 @@ async function start() {
   player.speed = state.speed;
   animation.setPredict(state.predict);
   presentation.show(state.present);
-  $("share-link").value = location.href;
+  $("share-link").value = shareLink();
   try {
     presets = await fetchPresets();
   } catch (err) {

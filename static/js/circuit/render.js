@@ -24,6 +24,11 @@ function esc(value) {
   return String(value).replace(/[&<>"]/g, (c) => ESCAPES[c]);
 }
 
+/** A node's symbol (×, exp, an input's name), drawn in its box. */
+function symbolMarkup(node) {
+  return `<text class="symbol" y="1">${esc(node.symbol)}</text>`;
+}
+
 const FORK_TITLE = "fork: this value feeds several gates; their gradients add up here";
 
 /** Sets a text node's data or an element's text, when it differs from what is there. */
@@ -116,6 +121,14 @@ export class CircuitView {
           `<circle class="fork-dot" cx="${f.at.x}" cy="${f.at.y}" r="3.5"><title>${FORK_TITLE}</title></circle>`,
       );
     }
+    // labels too small to read (an overview, zoom below 0.4) are not drawn (zoom.js), and their
+    // markup waits until a zoom shows them (showLabels): they are over half the elements of a big
+    // circuit, and parsing, styling and laying out even hidden ones doubled its time to paint.
+    // The output's label is always there: it carries the answer's full number in its tooltip
+    const far = this.svg.classList.contains("lod-far");
+    // the same for the gates' symbols below readable size (lod-tiny): a sixth of what is left
+    const tiny = this.svg.classList.contains("lod-tiny");
+    this.pendingSymbols = tiny;
     // the node's total gradient: where gradients add up (a fork) or arrive (an input), it is
     // drawn under the node and builds up as the branches arrive (dx = 3 + 3 + 1 = 7)
     const totals = circuit.nodes.map((n) => hasTotal(n, outWires.get(n.id).length));
@@ -127,14 +140,9 @@ export class CircuitView {
       const total = totals[i] ? `<text class="node-total hidden" y="${box.h / 2 + TOTAL_H - 4}"> <title></title></text>` : "";
       nodes.push(
         `<g class="node kind-${esc(n.kind)}" data-node="${esc(n.id)}" transform="translate(${box.x},${box.y})">` +
-          `${shape}<text class="symbol" y="1">${esc(n.symbol)}</text><title></title>${total}</g>`,
+          `${shape}<title></title>${tiny ? "" : symbolMarkup(n)}${total}</g>`,
       );
     });
-    // labels too small to read (an overview, zoom below 0.4) are not drawn (zoom.js), and their
-    // markup waits until a zoom shows them (showLabels): they are over half the elements of a big
-    // circuit, and parsing, styling and laying out even hidden ones doubled its time to paint.
-    // The output's label is always there: it carries the answer's full number in its tooltip
-    const far = this.svg.classList.contains("lod-far");
     const now = far ? labels.filter((_, i) => layout.wires[i].id === OUTPUT_WIRE) : labels;
     this.pendingLabels = far ? labels.filter((_, i) => layout.wires[i].id !== OUTPUT_WIRE).join("") : null;
     this.viewport.innerHTML =
@@ -150,9 +158,20 @@ export class CircuitView {
       const g = nodeLayer.children[i];
       const t = totals[i] ? g.lastElementChild : null;
       const total = t ? { t, shown: t.firstChild, title: t.lastChild } : null;
-      const title = g.children[2];
+      const title = g.children[1];
       this.nodes.set(n.id, { g, title, total, outWires: outWires.get(n.id), box: layout.nodes[n.id], kink: null });
     });
+    this.symbolsOf = circuit.nodes;
+  }
+
+  /** Draws the gates' symbols that an overview too small to read them left out. */
+  showSymbols() {
+    if (!this.pendingSymbols) return;
+    this.pendingSymbols = false;
+    for (const n of this.symbolsOf) {
+      const entry = this.nodes.get(n.id);
+      entry?.title.insertAdjacentHTML("afterend", symbolMarkup(n));
+    }
   }
 
   /** Finds the label elements of the wires that have none yet in the label layer (a <g> per wire). */
@@ -176,6 +195,7 @@ export class CircuitView {
 
   /** Draws the wire labels that an overview left out, with the numbers and the frame shown. */
   showLabels() {
+    this.showSymbols(); // labels are readable at a larger zoom than symbols
     if (!this.pendingLabels) return;
     this.labelLayer.insertAdjacentHTML("beforeend", this.pendingLabels);
     this.pendingLabels = null;
@@ -347,10 +367,12 @@ export class CircuitView {
     const sum = done ? node.grad : parts.reduce((a, g) => a + Number(g), 0);
     // on the diagram the total so far (a trailing "+ …" while branches are missing), in the
     // tooltip the branches it adds up
-    n.total.shown.data = `${gradName(node)} = ${fmt(sum)}${done ? "" : " + …"}`;
-    n.total.title.textContent =
+    write(n.total.shown, `${gradName(node)} = ${fmt(sum)}${done ? "" : " + …"}`);
+    write(
+      n.total.title,
       `${gradName(node)} = ${parts.length > 1 ? `${parts.map(fmt).join(" + ")} = ` : ""}${fmt(sum)}` +
-      (done ? "" : ` so far (${n.outWires.length - parts.length} of ${n.outWires.length} branches to come)`);
+        (done ? "" : ` so far (${n.outWires.length - parts.length} of ${n.outWires.length} branches to come)`),
+    );
     n.total.t.classList.toggle("partial", !done);
     n.total.t.classList.remove("hidden");
   }

@@ -18,14 +18,16 @@ const MARGIN = 8; // px kept clear around a box brought into view
 export class ZoomControl {
   /**
    * onViewChange(view) gets [k, x, y] after the reader zooms or pans, and null after a fit;
-   * onLabels() runs when the zoom first makes wire labels readable (the view draws them then).
+   * onLabels() runs when the zoom first makes wire labels readable (the view draws them then),
+   * onSymbols() when it makes the gates' symbols readable.
    */
-  constructor(svg, viewport, { onViewChange = () => {}, onLabels = () => {} } = {}) {
+  constructor(svg, viewport, { onViewChange = () => {}, onLabels = () => {}, onSymbols = () => {} } = {}) {
     const d3 = window.d3;
     this.d3 = d3;
     this.svg = d3.select(svg);
     this.onViewChange = onViewChange;
     this.onLabels = onLabels;
+    this.onSymbols = onSymbols;
     this.byReader = false; // the zoom buttons' own moves count as the reader's
     this.element = svg;
     // the frame's size, kept by a ResizeObserver: reading it from the element (as d3's default
@@ -66,6 +68,7 @@ export class ZoomControl {
   levelOfDetail(k) {
     this.element.classList.toggle("lod-far", k < LABELS_MIN_SCALE);
     if (k >= LABELS_MIN_SCALE) this.onLabels();
+    if (k >= SYMBOLS_MIN_SCALE) this.onSymbols();
     this.element.classList.toggle("lod-tiny", k < SYMBOLS_MIN_SCALE);
   }
 
