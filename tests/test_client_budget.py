@@ -7,6 +7,7 @@ import asyncio
 import math
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -138,14 +139,6 @@ def test_settling_a_job_gives_back_what_it_did_not_use_and_takes_what_it_overran
     assert "nobody" not in budget._buckets
 
 
-def burn_cpu(seconds: float) -> float:
-    """Spins for `seconds` of this process's CPU time; returns what it used."""
-    start = time.process_time()
-    while time.process_time() - start < seconds:
-        pass
-    return time.process_time() - start
-
-
 def test_a_pool_job_is_paid_for_in_the_cpu_seconds_its_process_used() -> None:
     async def scenario() -> None:
         budget, _ = _budget(per_minute_s=6.0, burst_s=3.0)
@@ -156,7 +149,8 @@ def test_a_pool_job_is_paid_for_in_the_cpu_seconds_its_process_used() -> None:
             assert await pool.run(sleep_then, 0.05, "idle", client="a", predicted_s=2.0) == "idle"
             assert 2.9 < budget.tokens("a") <= 3.0
             # predicted 0.01 s, spins for 0.3 s of CPU: the bucket pays the 0.3 s
-            used = await pool.run(burn_cpu, 0.3, client="b", predicted_s=0.01)
+            # in a job process: its own CPU clock (busy_for is pickled by reference)
+            used = await pool.run(busy_for, 0.3, time.process_time, client="b", predicted_s=0.01)
             assert used >= 0.3
             assert budget.tokens("b") == pytest.approx(3.0 - used, abs=0.05)
         finally:
@@ -399,12 +393,13 @@ def test_the_refusal_names_the_share_and_both_settings() -> None:
     assert refused.retry_after_s == 19
 
 
-def busy_for(cpu_s: float) -> float:
-    """Spins this thread for `cpu_s` of its own CPU time; returns what it used."""
-    start = time.thread_time()
-    while time.thread_time() - start < cpu_s:
+def busy_for(cpu_s: float, clock: Callable[[], float] = time.thread_time) -> float:
+    """Spins for `cpu_s` of CPU time on `clock` (this thread's by default); returns what it
+    used."""
+    start = clock()
+    while clock() - start < cpu_s:
         pass
-    return time.thread_time() - start
+    return clock() - start
 
 
 def test_small_circuits_are_charged_their_cpu_seconds_after_they_run() -> None:

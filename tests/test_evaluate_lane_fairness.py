@@ -11,18 +11,33 @@ from app.api.budget import ComputeBudget
 from app.api.heavy import ClientGone, ClientSlots, ThreadLane
 
 
+class HeldJobs:
+    """A lane job that records, in order, which jobs started; a job whose tag is held waits
+    (a slow circuit) until the test lets it go."""
+
+    def __init__(self, *held: str) -> None:
+        self.started: list[str] = []
+        self._lock = threading.Lock()
+        self._held = {tag: threading.Event() for tag in held}
+
+    def __call__(self, tag: str) -> str:
+        with self._lock:
+            self.started.append(tag)
+        gate = self._held.get(tag)
+        if gate is not None:
+            gate.wait(30)
+        return tag
+
+    def release(self, *tags: str) -> None:
+        for tag in tags or tuple(self._held):
+            self._held[tag].set()
+
+
 def test_a_burst_from_one_client_leaves_a_thread_for_another() -> None:
     async def scenario() -> None:
         lane = ThreadLane(2, 64, ClientSlots(per_client=10))
-        release = threading.Event()
-        running = []
-        lock = threading.Lock()
-
-        def slow(tag: str) -> str:
-            with lock:
-                running.append(tag)
-            release.wait(30)  # held until the test lets go: a slow circuit
-            return tag
+        slow = HeldJobs("a0", "a1", "a2")  # held until the test lets go: slow circuits
+        running = slow.started
 
         try:
             burst = [asyncio.ensure_future(lane.run(slow, f"a{i}", client="A")) for i in range(3)]
@@ -33,12 +48,12 @@ def test_a_burst_from_one_client_leaves_a_thread_for_another() -> None:
             # client B's job gets the free thread while A's burst is still held
             quick = await asyncio.wait_for(lane.run(lambda: "b", client="B"), timeout=10)
             assert quick == "b" and running == ["a0"]
-            release.set()
+            slow.release()
             assert sorted(await asyncio.gather(*burst)) == ["a0", "a1", "a2"]
             assert lane.in_flight == 0 and lane._running == {} and lane._waiting == []
             assert lane._on_threads == 0
         finally:
-            release.set()
+            slow.release()
             lane.shutdown()
 
     asyncio.run(scenario())
@@ -70,16 +85,8 @@ def test_a_freed_thread_goes_to_the_lightest_client_not_the_first_in_line() -> N
             budget.spend(heavy, 5.0)  # they have used 5 CPU seconds lately; the student none
         assert budget.usage("A") > 0 and budget.usage("S") == 0
         lane = ThreadLane(2, 64, ClientSlots(per_client=10), budget=budget)
-        gates = {tag: threading.Event() for tag in ("a0", "b0")}
-        started: list[str] = []
-        lock = threading.Lock()
-
-        def job(tag: str) -> str:
-            with lock:
-                started.append(tag)
-            if tag in gates:
-                gates[tag].wait(30)
-            return tag
+        job = HeldJobs("a0", "b0")
+        started = job.started
 
         try:
             a0 = asyncio.ensure_future(lane.run(job, "a0", client="A"))
@@ -94,15 +101,14 @@ def test_a_freed_thread_goes_to_the_lightest_client_not_the_first_in_line() -> N
             for _ in range(20):
                 await asyncio.sleep(0)
             assert started == ["a0", "b0"] and len(lane._waiting) == 3
-            gates["a0"].set()  # one thread frees: FIFO would give it to a1
+            job.release("a0")  # one thread frees: FIFO would give it to a1
             assert await asyncio.wait_for(queued[2], 10) == "s0"
             assert started[:3] == ["a0", "b0", "s0"]
-            gates["b0"].set()
+            job.release("b0")
             assert await asyncio.gather(a0, b0, *queued) == ["a0", "b0", "a1", "d0", "s0"]
             assert lane.in_flight == 0 and lane._on_threads == 0 and lane._waiting == []
         finally:
-            for gate in gates.values():
-                gate.set()
+            job.release()
             lane.shutdown()
 
     asyncio.run(scenario())

@@ -738,13 +738,7 @@ class ThreadLane:
     ) -> T:
         """`fn(*args, **kwargs)` on a lane thread; if the client goes away while the job is
         still waiting for a thread, the job is dropped (a running one finishes)."""
-        if self._closed:
-            raise ComputeRefused("the server is shutting down; retry in a moment", 1)
-        retry = self.budget.retry_after_s(client, SMALL_JOB_S)
-        if retry is not None:
-            raise ClientOverBudget(
-                client, SMALL_JOB_S, self.budget.tokens(client), self.budget, retry
-            )
+        self._admit(client)
         wait = self.in_flight * self.job_seconds / self.threads
         if self.in_flight >= self.capacity or (
             self.in_flight >= self.threads and wait > self.max_wait_s
@@ -781,12 +775,9 @@ class ThreadLane:
         finally:
             future.cancel()  # only takes effect while the job still waits for a thread
 
-    def run_inline(self, fn: Callable[..., T], *args: Any, client: str = "", **kwargs: Any) -> T:
-        """`fn(*args, **kwargs)` on the calling (event-loop) thread, for a job whose predicted
-        work is under a millisecond or two: in CPython a thread would hold the GIL, and so the
-        loop, for the same time, and would add a hand-off each way (and a wait behind whatever
-        else the loop has queued) on top. Checked and charged to the client's budget as a
-        lane job is."""
+    def _admit(self, client: str) -> None:
+        """Refuses a job while the lane is shutting down, or when the client's bucket cannot
+        start a small one (it is paid for after it runs)."""
         if self._closed:
             raise ComputeRefused("the server is shutting down; retry in a moment", 1)
         retry = self.budget.retry_after_s(client, SMALL_JOB_S)
@@ -794,6 +785,14 @@ class ThreadLane:
             raise ClientOverBudget(
                 client, SMALL_JOB_S, self.budget.tokens(client), self.budget, retry
             )
+
+    def run_inline(self, fn: Callable[..., T], *args: Any, client: str = "", **kwargs: Any) -> T:
+        """`fn(*args, **kwargs)` on the calling (event-loop) thread, for a job whose predicted
+        work is under a millisecond or two: in CPython a thread would hold the GIL, and so the
+        loop, for the same time, and would add a hand-off each way (and a wait behind whatever
+        else the loop has queued) on top. Checked and charged to the client's budget as a
+        lane job is."""
+        self._admit(client)
         cpu: list[float] = []
         try:
             answer = _timed(cpu, fn, *args, **kwargs)

@@ -61,7 +61,7 @@ async def evaluate_circuit(
         try:
             return Response(run_tiny(evaluate_json, body, tiny), media_type=JSON)
         except LimitError as exc:
-            if not any(p.extra.get("setting") == "max_work" for p in exc.problems):
+            if _trial_work(exc) is None:
                 raise
             # more than a tiny job: the evaluate threads below (the parse is cached by now)
     if len(request.expression) <= settings.evaluate_in_process_max_size:
@@ -71,18 +71,25 @@ async def evaluate_circuit(
         try:
             return Response(await run_evaluate(evaluate_json, body, small), media_type=JSON)
         except LimitError as exc:
-            work = [p.extra["got"] for p in exc.problems if p.extra.get("setting") == "max_work"]
-            if not work:
+            work = _trial_work(exc)
+            if work is None:
                 raise
-            if work[0] > limits.max_work:
+            if work > limits.max_work:
                 # Over the real budget too: the same trial with it gives the 413 at once.
                 return Response(await run_evaluate(evaluate_json, body, limits), media_type=JSON)
-            seconds = work[0] / limits.work_units_per_second
+            seconds = work / limits.work_units_per_second
             answer = await run_bulk(evaluate_json, body, limits, predicted_s=seconds)
             return Response(answer, media_type=JSON)
     seconds = len(request.expression) / settings.evaluate_chars_per_second
     answer = await run_bulk(evaluate_json, body, limits, predicted_s=seconds)
     return Response(answer, media_type=JSON)
+
+
+def _trial_work(exc: LimitError) -> int | None:
+    """The predicted work a trial with a smaller work budget stopped at, or None when another
+    limit refused the request (that refusal is the answer)."""
+    work = [p.extra["got"] for p in exc.problems if p.extra.get("setting") == "max_work"]
+    return int(work[0]) if work else None
 
 
 def evaluate_json(request: dict[str, Any], limits: Limits) -> bytes:
