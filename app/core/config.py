@@ -137,6 +137,21 @@ class Settings(BaseSettings):
     bulk_pool_nice: int = 15  # large circuits' job processes: below page traffic as well
     access_log: bool = True  # JSON lines on stdout
     instance_id: str | None = None  # X-Instance header; default <hostname>-<pid>
+    # Origins whose pages may show ours in an iframe (a slide, a course page), comma-separated:
+    # BPC_FRAME_ANCESTORS='https://slides.example.org, https://course.example.org'. The CSP's
+    # frame-ancestors is 'self' plus these; empty: this site's own pages only (app/api/middleware.py)
+    frame_ancestors: str = ""
+
+    # --- lessons (issue 14; app/lessons, docs/lessons.md) ---
+    # A teacher's folder of lesson files (*.md), listed beside the built-in ones; every file is
+    # read and checked at start-up, so the limits below bound that work and the memory it keeps.
+    lessons_dir: str | None = None
+    # bytes per lesson file: a step of prose, a view and two questions is about 1-2 KB, so
+    # this holds 30 such steps with room to spare, and is read before anything is parsed
+    lesson_max_bytes: int = 65_536
+    lessons_max_count: int = 200  # lesson files in the folder (each parsed and its circuits run)
+    lesson_max_steps: int = 60  # steps in one lesson (a page's progress bar stays readable)
+    lesson_max_questions: int = 10  # questions in one step
 
 
 @lru_cache

@@ -57,6 +57,11 @@ class Limits:
     max_loss_matrix_cells: int = _default("max_loss_matrix_cells")
     max_gradcheck_entries: int = _default("max_gradcheck_entries")
     max_circuit_terms: int = _default("max_circuit_terms")
+    # lesson files (app/lessons), checked when they load
+    lesson_max_bytes: int = _default("lesson_max_bytes")
+    lessons_max_count: int = _default("lessons_max_count")
+    lesson_max_steps: int = _default("lesson_max_steps")
+    lesson_max_questions: int = _default("lesson_max_questions")
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Limits:
