@@ -7,6 +7,8 @@ import { indexOf } from "./model.js";
 // a big circuit shows a window of steps around the active one, so the page stays quick to draw
 const ALL_ROWS_UP_TO = 160;
 const WINDOW_STEPS = 60;
+// the numbers out of sight are written this long after the last answer (a drag sends several a second)
+const SETTLE_MS = 300;
 // the input column's labels: this many characters, unless two nodes need more to tell them apart
 const LABEL_CHARS = 12;
 
@@ -118,6 +120,11 @@ export class StepsTable {
     this.rows = [];
     this.current = -2;
     this.window = null;
+    // the rows near the table's scroll box: a slider moves every gradient, and the numbers of the
+    // rows far out of sight are written when they come near, not on each answer (a changed cell
+    // costs its row's layout; most of a 200-gate table is out of sight)
+    this.near = new Set();
+    this.observer = null;
     this.tbody.addEventListener("click", (ev) => this.jumpFrom(ev.target));
     this.tbody.addEventListener("keydown", (ev) => {
       if (ev.key === "Enter") this.jumpFrom(ev.target);
@@ -192,7 +199,7 @@ export class StepsTable {
         named.title = `${label.full}${place}`;
         named.dataset.node = input.node;
         numbers.push(number(row, input.local_grad), number(row, input.contribution), number(row, input.accumulated));
-        this.numbers.push({ step: stepIndex, k, cells: numbers });
+        this.numbers.push({ step: stepIndex, k, cells: numbers, row, due: null });
         row.setAttribute("aria-label", `jump to backward step ${b.index + 1}`);
         rows.push(row);
         fragment.appendChild(row);
@@ -201,36 +208,82 @@ export class StepsTable {
     this.tbody.replaceChildren(fragment);
     this.rows = rows;
     this.window = [from, to];
+    this.watch();
     const hidden = this.concealedFrom;
     this.concealedFrom = undefined;
     if (hidden !== undefined) this.conceal(hidden);
   }
 
-  /** Puts the timeline's numbers into the rows on screen (the same steps, the same inputs). */
-  renumber() {
-    const hidden = this.concealedFrom;
-    for (const { step, k, cells } of this.numbers) {
-      const b = this.timeline.steps[step].backward;
-      const input = this.rowsOf(b)[k];
-      [b.upstream, input.local_grad, input.contribution, input.accumulated].forEach((value, i) => {
-        const c = cells[i];
-        const [text, title] = [fmt(value), full(value)];
-        // a slider moves a few numbers at a time: the cells that keep theirs are not touched
-        if (text === c.dataset.text && title === c.dataset.title) return;
-        c.dataset.text = text;
-        c.dataset.title = title;
-        // predict mode's hidden answers stay hidden
-        if (hidden !== undefined && step >= hidden) return;
-        c.textContent = text;
-        c.title = title;
-      });
+  /** Watches which rows are near the table's scroll box (all of them count as near without one). */
+  watch() {
+    this.observer?.disconnect();
+    this.near.clear();
+    const box = this.tbody.closest(".table-scroll");
+    if (!box || typeof IntersectionObserver === "undefined") {
+      this.observer = null;
+      return;
     }
+    // a box's height above and below counts as near, so a scroll finds its rows already written
+    this.observer = new IntersectionObserver((entries) => this.approach(entries), { root: box, rootMargin: "100% 0px" });
+    for (const row of this.rows) this.observer.observe(row);
+  }
+
+  approach(entries) {
+    let arrived = false;
+    for (const { target, isIntersecting } of entries) {
+      if (isIntersecting) {
+        arrived = arrived || !this.near.has(target);
+        this.near.add(target);
+      } else this.near.delete(target);
+    }
+    if (arrived) for (const entry of this.numbers) if (entry.due && this.near.has(entry.row)) this.write(entry);
+  }
+
+  isNear(row) {
+    return !this.observer || this.near.has(row);
+  }
+
+  /** Puts the timeline's numbers into the rows near the scroll box; the others get theirs when they come near. */
+  renumber() {
+    for (const entry of this.numbers) {
+      const b = this.timeline.steps[entry.step].backward;
+      const input = this.rowsOf(b)[entry.k];
+      entry.due = [b.upstream, input.local_grad, input.contribution, input.accumulated];
+      if (this.isNear(entry.row)) this.write(entry);
+    }
+    // once the numbers stop moving, the rows out of sight get theirs too (a screen reader or a
+    // text search reads them without scrolling the box)
+    clearTimeout(this.settling);
+    this.settling = setTimeout(() => {
+      for (const entry of this.numbers) if (entry.due) this.write(entry);
+    }, SETTLE_MS);
+  }
+
+  /** Writes an entry's due numbers into its cells; the cells that keep theirs are not touched. */
+  write(entry) {
+    const hidden = this.concealedFrom;
+    const values = entry.due;
+    entry.due = null;
+    values.forEach((value, i) => {
+      const c = entry.cells[i];
+      const [text, title] = [fmt(value), full(value)];
+      // a slider moves a few numbers at a time: the cells that keep theirs are not touched
+      if (text === c.dataset.text && title === c.dataset.title) return;
+      c.dataset.text = text;
+      c.dataset.title = title;
+      // predict mode's hidden answers stay hidden
+      if (hidden !== undefined && entry.step >= hidden) return;
+      c.textContent = text;
+      c.title = title;
+    });
   }
 
   /** Hides the numbers (and their tooltips) of the steps from `fromStep` on, as "?": predict
    * mode's answers stay out of sight until the animation reaches them. Infinity shows all. */
   conceal(fromStep) {
     if (fromStep === this.concealedFrom || !this.rows) return;
+    // the numbers not yet written go in first: the cells shown again read them
+    for (const entry of this.numbers ?? []) if (entry.due) this.write(entry);
     this.concealedFrom = fromStep;
     for (const row of this.rows) {
       const hide = Number(row.dataset.step) >= fromStep;
