@@ -23,8 +23,17 @@ function save(storage, all) {
 
 const questionKey = (step, question) => `${step}/${question}`;
 
+// Reading window.localStorage itself throws where storage is refused (a sandboxed frame).
+function browserStorage() {
+  try {
+    return globalThis.localStorage ?? null;
+  } catch {
+    return null;
+  }
+}
+
 /** The progress of every lesson; `lesson(id)` reads and writes one. */
-export function createProgress(storage = globalThis.localStorage) {
+export function createProgress(storage = browserStorage()) {
   const all = load(storage);
   return {
     lesson(id) {
