@@ -14,15 +14,9 @@ import httpx
 import pytest
 
 from app.api.budget import ComputeBudget, water_level
-from app.api.heavy import (
-    ClientOverBudget,
-    ClientOverShare,
-    ClientSlots,
-    HeavyPool,
-    HeavyPoolBusy,
-    PoolConfig,
-    ThreadLane,
-)
+from app.api.lane import ThreadLane
+from app.api.pool import ClientSlots, HeavyPool, PoolConfig
+from app.api.refusals import ClientOverBudget, ClientOverShare, HeavyPoolBusy
 from app.core.limits import Limits
 from app.landscape.jobs import precheck
 from app.schemas.landscape import SliceRequest

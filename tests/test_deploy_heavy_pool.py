@@ -15,19 +15,16 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from app.api.heavy import (
+from app.api.heavy import install_heavy_pool, run_heavy
+from app.api.lane import ThreadLane
+from app.api.pool import ClientSlots, HeavyPool, PoolConfig
+from app.api.refusals import (
     ClientBusy,
     ClientGone,
-    ClientSlots,
     ComputeRefused,
-    HeavyPool,
     HeavyPoolBusy,
     JobDeadline,
     JobOutOfMemory,
-    PoolConfig,
-    ThreadLane,
-    install_heavy_pool,
-    run_heavy,
 )
 from app.core.errors import LimitError, ProblemError
 

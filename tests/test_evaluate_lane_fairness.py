@@ -8,7 +8,9 @@ import asyncio
 import threading
 
 from app.api.budget import ComputeBudget
-from app.api.heavy import ClientGone, ClientSlots, ThreadLane
+from app.api.lane import ThreadLane
+from app.api.pool import ClientSlots
+from app.api.refusals import ClientGone
 
 
 class HeldJobs:

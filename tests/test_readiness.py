@@ -25,7 +25,7 @@ def test_job_processes_that_cannot_start_make_the_server_not_ready() -> None:
 
     from fastapi.testclient import TestClient
 
-    from app.api.heavy import HeavyPool, PoolConfig
+    from app.api.pool import HeavyPool, PoolConfig
     from app.core.config import get_settings
     from app.main import create_app
 

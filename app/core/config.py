@@ -36,7 +36,7 @@ class Settings(BaseSettings):
     header_timeout_s: float = 10.0
     max_connections: int = 1_000
     max_in_flight: int = 512  # requests handled at once per worker process; then 503 JSON
-    # Compute (app/api/heavy.py): heavy jobs run in heavy_pool_workers processes per worker
+    # Compute (app/api/heavy.py, pool.py, lane.py): heavy jobs run in heavy_pool_workers processes per worker
     # process, each killed and replaced past job_deadline_s (413) and capped at
     # job_memory_bytes of data (RLIMIT_DATA: MemoryError, 413); evaluate runs on
     # evaluate_threads threads per worker process, evaluate_queue_limit more may wait (503).
