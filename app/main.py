@@ -12,9 +12,20 @@ from app.api.errors import install_error_handlers
 from app.api.heavy import compute_lifespan, install_heavy_pool
 from app.api.middleware import install_hardening
 from app.api.query import no_unknown_query
-from app.api.routes import catalog, circuits, docs, gates, health, landscape, pages, presets
+from app.api.routes import (
+    catalog,
+    circuits,
+    docs,
+    gates,
+    health,
+    landscape,
+    lessons,
+    pages,
+    presets,
+)
 from app.core.config import get_settings
 from app.core.paths import STATIC_DIR
+from app.lessons import configured_lessons
 from app.presets import all_presets
 
 # The routers' tags, described in /openapi.json (README's API sections say more).
@@ -28,6 +39,11 @@ OPENAPI_TAGS = [
         "name": "landscape",
         "description": "Multiclass SVM and softmax loss of a linear classifier: the loss and "
         "dW, exact slices with kinks, descent paths, datasets and the choices' catalog.",
+    },
+    {
+        "name": "lessons",
+        "description": "Guided lessons through the course notes: the list, one lesson's steps, "
+        "and answer checks (docs/lessons.md).",
     },
     {"name": "health", "description": "Liveness and readiness probes."},
 ]
@@ -66,6 +82,8 @@ def create_app() -> FastAPI:
     if settings.presets_file:
         # A teacher's presets file is checked now: a bad one stops start-up, naming the entry.
         all_presets(settings.presets_file)
+    # So are the lessons, built-in and the teacher's: a bad file stops start-up (file:line).
+    configured_lessons(settings)
     app.include_router(health.router)
     api = [Depends(no_unknown_query)]  # /api/...: an undeclared query parameter is a 422
     app.include_router(gates.router, dependencies=api)
@@ -73,6 +91,7 @@ def create_app() -> FastAPI:
     app.include_router(circuits.router, dependencies=api)
     app.include_router(landscape.router, dependencies=api)
     app.include_router(catalog.router, dependencies=api)
+    app.include_router(lessons.router, dependencies=api)
     app.include_router(pages.router)
     app.include_router(docs.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -1,4 +1,4 @@
-"""Checks made before the server starts (and by `backprop-circuits check`): settings, BPC_ variables, CORS origins and the presets file."""
+"""Checks made before the server starts (and by `backprop-circuits check`): settings, BPC_ variables, CORS and framing origins, the presets file and the lessons."""
 
 from __future__ import annotations
 
@@ -40,11 +40,16 @@ def problems() -> list[str]:
             found.append(f"{name}: {error['msg']} (got {error.get('input')!r:.80})")
         return found
     from app.api.cors import check_origins
+    from app.api.middleware import frame_ancestor_origins
 
-    try:
-        check_origins(settings.cors_origins)
-    except ValueError as exc:
-        found.append(str(exc))
+    for check in (
+        lambda: check_origins(settings.cors_origins),
+        lambda: frame_ancestor_origins(settings.frame_ancestors),
+    ):
+        try:
+            check()
+        except ValueError as exc:
+            found.append(str(exc))
     if settings.presets_file:
         from app.core.presets_file import PresetsFileError
         from app.presets import all_presets
@@ -53,4 +58,12 @@ def problems() -> list[str]:
             all_presets(settings.presets_file)
         except PresetsFileError as exc:
             found.append(f"BPC_PRESETS_FILE: {exc}")
+    from app.core.limits import Limits
+    from app.lessons import LessonsError, all_lessons
+
+    try:
+        all_lessons(settings.lessons_dir, Limits.from_settings(settings))
+    except LessonsError as exc:
+        # a teacher's file (or a built-in one, a bug) that cannot be used, each as file:line
+        found.extend(f"BPC_LESSONS_DIR: {problem}" for problem in exc.problems)
     return found

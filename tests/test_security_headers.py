@@ -50,12 +50,14 @@ def _assert_security_headers(headers: object) -> None:
         "script-src 'self'",
         "style-src 'self'",
         "connect-src 'self'",
-        "frame-ancestors 'none'",
+        "frame-ancestors 'self';",
         "base-uri 'none'",
     ):
         assert directive in csp
     assert headers["x-content-type-options"] == "nosniff"  # type: ignore[index]
     assert headers["referrer-policy"] == "no-referrer"  # type: ignore[index]
+    # framed by this site's own pages only (the lesson player), with no BPC_FRAME_ANCESTORS
+    assert headers["x-frame-options"] == "SAMEORIGIN"  # type: ignore[index]
 
 
 @pytest.mark.parametrize(

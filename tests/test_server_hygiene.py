@@ -151,7 +151,7 @@ def test_an_overloaded_worker_answers_503_as_json_with_every_security_header() -
     for headers, body in busy:
         assert headers["content-type"] == "application/json"
         assert headers["retry-after"] == "1"
-        assert "frame-ancestors 'none'" in headers["content-security-policy"]
+        assert "frame-ancestors 'self';" in headers["content-security-policy"]
         assert headers["x-content-type-options"] == "nosniff"
         assert headers["referrer-policy"] == "no-referrer"
         [detail] = json.loads(body)["detail"]

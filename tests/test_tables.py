@@ -30,7 +30,7 @@ def test_the_tables_hold_the_choices_the_api_has_always_had() -> None:
     assert names(SVM_VARIANTS) == ("ww", "ova", "structured")
     assert names(DATASETS) == ("cs231n-1d", "toy-2d", "blobs", "cifar-shaped")
     assert names(OPTIMIZERS) == ("random_search", "random_local_search", "gd", "sgd")
-    assert [page.path for page in PAGES] == ["/", "/landscape"]
+    assert [page.path for page in PAGES] == ["/", "/landscape", "/lessons"]
 
 
 def test_the_catalog_serves_every_table_row(client: TestClient) -> None:

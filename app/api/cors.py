@@ -14,7 +14,7 @@ EXPOSED_HEADERS = "Retry-After, X-Request-Id, X-Instance, Content-Length"
 PREFLIGHT_MAX_AGE_S = 600
 
 
-def check_origins(origins: Iterable[str]) -> list[str]:
+def check_origins(origins: Iterable[str], setting: str = "BPC_CORS_ORIGINS") -> list[str]:
     """The setting's origins, each "scheme://host[:port]" as a browser sends it, or "*";
     raises ValueError naming the first that is not (a path or a trailing slash never matches)."""
     checked = []
@@ -32,7 +32,7 @@ def check_origins(origins: Iterable[str]) -> list[str]:
             or parts.username is not None
         ):
             raise ValueError(
-                f"BPC_CORS_ORIGINS: {origin!r} is not an origin like 'https://course.example.org' "
+                f"{setting}: {origin!r} is not an origin like 'https://course.example.org' "
                 "or 'http://localhost:8080' (scheme, host and port only, no path or slash)"
             )
         checked.append(origin)

@@ -10,6 +10,7 @@ import socket
 import sys
 import time
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -17,36 +18,62 @@ from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.admission import AdmissionMiddleware
-from app.api.cors import CorsPolicy
+from app.api.cors import CorsPolicy, check_origins
 from app.api.errors import error_body
 from app.core.config import get_settings
 
-CONTENT_SECURITY_POLICY = "; ".join(
-    [
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' data: blob:",
-        "font-src 'self'",
-        "connect-src 'self'",
-        "worker-src 'self' blob:",
-        "object-src 'none'",
-        "frame-ancestors 'none'",
-        "base-uri 'none'",
-        "form-action 'self'",
-    ]
-)
 
-# Sent on every response, error or not. The CSP has no 'unsafe-inline' anywhere: pages load
-# scripts and styles only from /static, and user text reaches the DOM only via textContent.
-SECURITY_HEADERS: tuple[tuple[str, str], ...] = (
-    ("content-security-policy", CONTENT_SECURITY_POLICY),
-    ("x-content-type-options", "nosniff"),
-    ("referrer-policy", "no-referrer"),
-    ("x-frame-options", "DENY"),
-    ("cross-origin-opener-policy", "same-origin"),
-    ("cross-origin-resource-policy", "same-origin"),
-)
+def content_security_policy(frame_ancestors: Sequence[str] = ()) -> str:
+    """The CSP. Pages may be framed by this site's own pages (the lesson player shows a live
+    view in an iframe) and by the origins of BPC_FRAME_ANCESTORS (a slide, a course page)."""
+    return "; ".join(
+        [
+            "default-src 'self'",
+            "script-src 'self'",
+            "style-src 'self'",
+            "img-src 'self' data: blob:",
+            "font-src 'self'",
+            "connect-src 'self'",
+            "worker-src 'self' blob:",
+            "object-src 'none'",
+            " ".join(["frame-ancestors 'self'", *frame_ancestors]),
+            "base-uri 'none'",
+            "form-action 'self'",
+        ]
+    )
+
+
+def security_headers(frame_ancestors: Sequence[str] = ()) -> tuple[tuple[str, str], ...]:
+    """Sent on every response, error or not. The CSP has no 'unsafe-inline' anywhere: pages
+    load scripts and styles only from /static, and user text reaches the DOM only via
+    textContent. X-Frame-Options (for browsers without CSP's frame-ancestors) can name no
+    other origin, so it is sent only when no other origin may frame the pages."""
+    headers = [
+        ("content-security-policy", content_security_policy(frame_ancestors)),
+        ("x-content-type-options", "nosniff"),
+        ("referrer-policy", "no-referrer"),
+        ("x-frame-options", "SAMEORIGIN"),
+        ("cross-origin-opener-policy", "same-origin"),
+        ("cross-origin-resource-policy", "same-origin"),
+    ]
+    return tuple(h for h in headers if not (frame_ancestors and h[0] == "x-frame-options"))
+
+
+def frame_ancestor_origins(setting: str) -> list[str]:
+    """BPC_FRAME_ANCESTORS' origins (comma-separated); raises ValueError naming a malformed one.
+    No "*": a page any site may frame is open to clickjacking, so each site is named."""
+    origins = [part.strip() for part in setting.split(",") if part.strip()]
+    if "*" in origins:
+        raise ValueError(
+            "BPC_FRAME_ANCESTORS: '*' is not allowed: name each site that may frame the pages, "
+            "such as 'https://slides.example.org'"
+        )
+    return check_origins(origins, "BPC_FRAME_ANCESTORS")
+
+
+# The headers with the default settings (the server's own 400 answers, app/serve.py, and tests)
+CONTENT_SECURITY_POLICY = content_security_policy()
+SECURITY_HEADERS = security_headers()
 
 # A client-supplied id (e.g. nginx's $request_id) is kept only if it is short and plain.
 _REQUEST_ID_OK = re.compile(r"[A-Za-z0-9._-]{1,64}")
@@ -280,9 +307,11 @@ class HardeningMiddleware:
         *,
         log_access: bool,
         cors: CorsPolicy | None = None,
+        headers: tuple[tuple[str, str], ...] = SECURITY_HEADERS,
     ) -> None:
         self.app = app
         self.log_access = log_access
+        self.headers = tuple((k.encode(), v.encode()) for k, v in headers)
         self.instance = instance_id().encode("latin-1", "replace")
         self.cors = cors or CorsPolicy(())
 
@@ -299,7 +328,7 @@ class HardeningMiddleware:
         origin = _header(scope, b"origin")
         shared = self.cors.applies(scope["path"]) and self.cors.allows(origin)
         extra_headers = [
-            *((k.encode(), v.encode()) for k, v in SECURITY_HEADERS),
+            *self.headers,
             (b"x-request-id", request_id.encode()),
             (b"x-instance", self.instance),
         ]
@@ -394,6 +423,7 @@ def install_hardening(app: FastAPI) -> None:
     # Starlette's last-resort 500 answers with this JSON (no trace); our wrapper logs it.
     app.add_exception_handler(Exception, _server_error_handler)
     cors = CorsPolicy(settings.cors_origins)  # a malformed origin stops start-up here
+    headers = security_headers(frame_ancestor_origins(settings.frame_ancestors))  # and here
     build_stack = app.build_middleware_stack
 
     def build_hardened_stack() -> ASGIApp:
@@ -405,6 +435,6 @@ def install_hardening(app: FastAPI) -> None:
             max_in_flight=settings.max_in_flight,
             per_client=settings.compute_per_client,
         )
-        return HardeningMiddleware(door, log_access=settings.access_log, cors=cors)
+        return HardeningMiddleware(door, log_access=settings.access_log, cors=cors, headers=headers)
 
     app.build_middleware_stack = build_hardened_stack  # type: ignore[method-assign]

@@ -25,6 +25,7 @@ from app.lessons.registry import (
     all_lessons,
     builtin_lessons,
     check_folder,
+    configured_lessons,
     find_lesson,
     load_folder,
 )
@@ -44,6 +45,7 @@ __all__ = [
     "builtin_lessons",
     "check_answer",
     "check_folder",
+    "configured_lessons",
     "find_lesson",
     "find_question",
     "judge_task",

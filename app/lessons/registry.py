@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
+from app.core.config import Settings
 from app.core.limits import Limits
 from app.lessons.model import Lesson, LessonError, LessonsError, Origin
 from app.lessons.parser import parse_lesson
@@ -75,16 +76,19 @@ def _repeated_ids(lessons: list[Lesson], before: list[Lesson]) -> list[str]:
 def check_folder(folder: Path | str, limits: Limits) -> tuple[list[Lesson], list[str]]:
     """A teacher's folder as the server would load it: its lessons and every problem, an id
     that a built-in lesson already has included."""
-    builtin = builtin_lessons(limits)
+    builtin = builtin_lessons()
     lessons, problems = load_folder(folder, "teacher", limits)
     clashes = _repeated_ids(lessons, list(builtin))
     return lessons, problems + clashes
 
 
-@lru_cache(maxsize=4)
-def builtin_lessons(limits: Limits) -> tuple[Lesson, ...]:
-    """The lessons shipped in app/lessons/builtin; a bad one is a bug, raised at start-up."""
-    lessons, problems = load_folder(BUILTIN_DIR, "builtin", limits)
+@lru_cache(maxsize=1)
+def builtin_lessons() -> tuple[Lesson, ...]:
+    """The lessons shipped in app/lessons/builtin; a bad one is a bug, raised at start-up.
+    They are checked against the default limits (the suite does so too), not the configured
+    ones: a server with lower limits still starts, and a view over them is refused as any
+    request would be."""
+    lessons, problems = load_folder(BUILTIN_DIR, "builtin", Limits())
     if problems:
         raise LessonsError(problems)
     return tuple(lessons)
@@ -94,13 +98,18 @@ def builtin_lessons(limits: Limits) -> tuple[Lesson, ...]:
 def all_lessons(lessons_dir: str | None, limits: Limits) -> tuple[Lesson, ...]:
     """Every lesson, built-in and the teacher's, sorted by (order, id); raises LessonsError
     naming every problem. Cached: the files are read once, at start-up."""
-    lessons = list(builtin_lessons(limits))
+    lessons = list(builtin_lessons())
     if lessons_dir:
         teacher, problems = check_folder(lessons_dir, limits)
         if problems:
             raise LessonsError(problems)
         lessons.extend(teacher)
     return tuple(sorted(lessons, key=lambda lesson: (lesson.order, lesson.id)))
+
+
+def configured_lessons(settings: Settings) -> tuple[Lesson, ...]:
+    """Every lesson, as the server with these settings serves them (BPC_LESSONS_DIR, limits)."""
+    return all_lessons(settings.lessons_dir, Limits.from_settings(settings))
 
 
 def find_lesson(lessons: tuple[Lesson, ...], lesson_id: str) -> Lesson | None:

@@ -25,6 +25,9 @@ const ADDRESS = {
   landscapeOptimize: "/api/v1/landscape/optimize",
   landscapeCircuit: "/api/v1/landscape/circuit",
   landscapeCatalog: "/api/v1/landscape/catalog",
+  listLessons: "/api/v1/lessons",
+  getLesson: "/api/v1/lessons/{lesson_id}",
+  checkLessonAnswer: "/api/v1/lessons/{lesson_id}/check",
 } as const satisfies Record<OperationId, keyof paths>;
 
 /** The JSON an operation's response with this status carries, whatever its media type. */
@@ -46,23 +49,31 @@ type Result<K extends OperationId> =
   | { ok: true; data: Answer<K, 200> }
   | { ok: false; status: number; error: ErrorBody };
 
-async function send<K extends OperationId>(id: K, init: RequestInit): Promise<Result<K>> {
-  const response = await fetch(ADDRESS[id], init);
+/** An address's path parameters ({lesson_id}) filled in. */
+type PathParams = Record<string, string>;
+
+async function send<K extends OperationId>(id: K, init: RequestInit, params: PathParams = {}): Promise<Result<K>> {
+  const address = ADDRESS[id].replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent(params[name] ?? ""));
+  const response = await fetch(address, init);
   const json: unknown = await response.json();
   if (response.ok) return { ok: true, data: json as Answer<K, 200> };
   return { ok: false, status: response.status, error: json as ErrorBody };
 }
 
-function get<K extends OperationId>(id: K): Promise<Result<K>> {
-  return send(id, { method: "GET" });
+function get<K extends OperationId>(id: K, params?: PathParams): Promise<Result<K>> {
+  return send(id, { method: "GET" }, params);
 }
 
-function post<K extends OperationId>(id: K, body: Body<K>): Promise<Result<K>> {
-  return send(id, {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify(body),
-  });
+function post<K extends OperationId>(id: K, body: Body<K>, params?: PathParams): Promise<Result<K>> {
+  return send(
+    id,
+    {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(body),
+    },
+    params,
+  );
 }
 
 /** Where and what: a parse error's line and column, a limit's setting, a busy server's wait. */
@@ -199,6 +210,35 @@ export async function landscape(csv: Blob): Promise<string[]> {
   return seen;
 }
 
+export async function lessons(): Promise<string[]> {
+  const seen: string[] = [];
+  const list = await get("listLessons");
+  if (!list.ok) return [describe(list.error)];
+  for (const row of list.data.lessons) seen.push(`${row.order} ${row.id} (${row.origin}): ${row.steps} steps`);
+
+  const lesson = await get("getLesson", { lesson_id: "intuitions-simple" });
+  if (lesson.ok) {
+    for (const step of lesson.data.steps) {
+      const asked = step.questions.map((q) => `${q.id} ${q.kind} ${q.options?.length ?? 0} ${q.goal ?? ""}`);
+      seen.push(`${step.title} [${step.view.page} ${step.view.link}] ${step.html.length}: ${asked.join("; ")}`);
+    }
+  }
+  // a number answer, then a task checked from the live view's link
+  const checked = await post("checkLessonAnswer", { step: 0, question: "dfdx", answer: -3 }, { lesson_id: "intuitions-simple" });
+  if (checked.ok) {
+    const expected: number | null = checked.data.expected;
+    seen.push(`${checked.data.correct} ${expected}: ${checked.data.explain}`);
+  }
+  const task = await post(
+    "checkLessonAnswer",
+    { step: 4, question: "go-up", answer: null, link: "/#e=(x%2By)*z&in=%7B%22x%22%3A-3%2C%22y%22%3A5%2C%22z%22%3A-4%7D" },
+    { lesson_id: "intuitions-simple" },
+  );
+  if (task.ok) seen.push(`from ${task.data.start} to ${task.data.output}: ${task.data.correct}`);
+  else seen.push(describe(task.error));
+  return seen;
+}
+
 // The document is as strict as the server: each of these must fail to compile.
 // @ts-expect-error a fixed dataset has no `n`
 export const fixedWithN: Body<"landscapeLoss"> = { dataset: { name: "cs231n-1d", n: 5 } };
@@ -208,3 +248,5 @@ export const oneWithTwo: Body<"landscapeSlice"> = { dims: 1, dataset: { name: "t
 export const twoWithOne: Body<"landscapeSlice"> = { dims: 2, dataset: { name: "toy-2d" }, direction: "random" };
 // @ts-expect-error the tie break is split or first
 export const badTie: Body<"evaluateCircuit"> = { expression: "max(x, y)", tie_break: "random" };
+// @ts-expect-error a check names its step by a number
+export const stepAsText: Body<"checkLessonAnswer"> = { step: "1", question: "dfdx" };

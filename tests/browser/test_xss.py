@@ -55,7 +55,7 @@ def test_pages_send_the_csp_without_unsafe_inline(xss_page: Page) -> None:
         csp = response.headers["content-security-policy"]
         assert "script-src 'self'" in csp and "style-src 'self'" in csp
         assert "unsafe-inline" not in csp
-        assert "frame-ancestors 'none'" in csp
+        assert "frame-ancestors 'self';" in csp
         assert response.headers["x-content-type-options"] == "nosniff"
 
 

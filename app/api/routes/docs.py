@@ -8,7 +8,8 @@ from html import escape
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from app.api.middleware import CONTENT_SECURITY_POLICY
+from app.api.middleware import content_security_policy, frame_ancestor_origins
+from app.core.config import get_settings
 
 router = APIRouter(include_in_schema=False)
 
@@ -76,7 +77,8 @@ def redoc(request: Request) -> HTMLResponse:
     # lets exactly those through, with no 'unsafe-inline'.
     nonce = secrets.token_urlsafe(16)
     response = _page(_REDOC_PAGE, request, nonce)
-    response.headers["content-security-policy"] = CONTENT_SECURITY_POLICY.replace(
+    ancestors = frame_ancestor_origins(get_settings().frame_ancestors)
+    response.headers["content-security-policy"] = content_security_policy(ancestors).replace(
         "style-src 'self'", f"style-src 'self' 'nonce-{nonce}' {_REDOC_STYLE_HASHES}"
     )
     return response

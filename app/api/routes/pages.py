@@ -5,13 +5,15 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from app import __version__
+from app.api.deps import SettingsDep
 from app.api.routes.catalog import landscape_catalog
 from app.core.paths import TEMPLATES_DIR
+from app.lessons import configured_lessons, find_lesson
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +27,7 @@ class Page:
 PAGES = (
     Page("/", "circuit.html", "Circuits"),
     Page("/landscape", "landscape.html", "Loss landscape"),
+    Page("/lessons", "lessons.html", "Lessons"),
 )
 
 router = APIRouter(include_in_schema=False)
@@ -54,3 +57,12 @@ def _renderer(page: Page) -> Callable[[Request], Awaitable[HTMLResponse]]:
 
 for _page in PAGES:
     router.add_api_route(_page.path, _renderer(_page), methods=["GET"], response_class=HTMLResponse)
+
+
+@router.get("/lessons/{lesson_id}", response_class=HTMLResponse)
+async def lesson_page(request: Request, lesson_id: str, settings: SettingsDep) -> HTMLResponse:
+    """One lesson's player (its JS fetches the lesson; ?step=N, 1-based, opens a step). An id
+    no lesson has is the app's 404, as any unknown address."""
+    if find_lesson(configured_lessons(settings), lesson_id) is None:
+        raise HTTPException(status_code=404)
+    return templates.TemplateResponse(request, "lesson.html", {"version": __version__})
