@@ -132,11 +132,11 @@ def optimizer_work(s: Sizes, steps: int) -> int:
     return steps * s.n * max(s.c, 10) * (s.d + 100)
 
 
-def check_optimizer(s: Sizes, steps: int, limits: Limits) -> None:
+def check_optimizer(
+    s: Sizes, steps: int, limits: Limits, loc: tuple[str, ...] = ("body", "steps")
+) -> None:
     if steps > limits.max_optimize_steps:
-        raise LimitError(
-            "steps", steps, limits.max_optimize_steps, "max_optimize_steps", ("body", "steps")
-        )
+        raise LimitError("steps", steps, limits.max_optimize_steps, "max_optimize_steps", loc)
     work = optimizer_work(s, steps)
     if work > limits.max_optimize_work:
         raise LimitError(
@@ -144,10 +144,23 @@ def check_optimizer(s: Sizes, steps: int, limits: Limits) -> None:
             work,
             limits.max_optimize_work,
             "max_optimize_work",
-            ("body", "steps"),
+            loc,
         )
     numbers = 6 * (steps + 1)
-    _cost(numbers, s.n * s.d + 4 * s.c * s.d + 6 * s.n * s.c, 0).check(limits, ("body", "steps"))
+    _cost(numbers, s.n * s.d + 4 * s.c * s.d + 6 * s.n * s.c, 0).check(limits, loc)
+
+
+def path_plane_cost(s: Sizes, steps: int) -> Cost:
+    """A 2-D slice in the plane of a path (app/landscape/plane.py), beside the run itself
+    (optimizer_work): every W of the run is kept, stacked and decomposed (an SVD of the
+    (steps + 1) x C*D displacements, about 20 element operations per entry and per singular
+    value), then projected; the answer adds the run's losses and (a, b, off-plane) per step."""
+    points, weights = steps + 1, s.c * s.d
+    numbers = 6 * points
+    # the kept W's, their stacked copy, and the SVD's workspace and factors of the same size
+    arrays = 4 * points * weights + s.n * s.d + 6 * s.n * s.c
+    work = 20 * points * weights * min(points + 2, weights) + 10 * points * weights
+    return _cost(numbers, arrays, work)
 
 
 def check_grid(steps: int, limits: Limits) -> None:

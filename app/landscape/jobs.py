@@ -16,10 +16,10 @@ from app.core.limits import Cost, Limits
 from app.landscape import cost
 from app.landscape.circuit import loss_program
 from app.landscape.cost import Sizes
-from app.landscape.data import Dataset, builtin_shape, check_size
+from app.landscape.data import Dataset, builtin_shape, check_size, problem
 from app.landscape.losses import LossSpec, evaluate, gradcheck
 from app.landscape.model import Setup, build_data, build_setup
-from app.landscape.optimize import optimize
+from app.landscape.optimize import optimize, optimize_in_its_plane
 from app.landscape.slices import check_range, directions_for, slice_1d, slice_2d
 from app.schemas.landscape import LandscapeRequest, LossRequest, OptimizeRequest, SliceRequest
 
@@ -100,6 +100,24 @@ def _check(request: LandscapeRequest, sizes: Sizes, limits: Limits) -> float:
         else:
             cost.check_grid(request.steps, limits)
             estimate = cost.slice_2d_cost(sizes, request.steps, request.loss, request.variant)
+        if request.path is not None:  # the run comes first, then the grid in its plane
+            if sizes.c * sizes.d < 2:
+                raise problem("the plane of a path needs W with two weights or more", LOC)
+            run_steps = request.path.steps
+            cost.check_optimizer(sizes, run_steps, limits, ("body", "path", "steps"))
+            plane = cost.path_plane_cost(sizes, run_steps)
+            plane.check(limits, ("body", "path", "steps"))
+            estimate = Cost(
+                estimate.answer_bytes + plane.answer_bytes,
+                estimate.memory_bytes + plane.memory_bytes,
+                estimate.work + plane.work,
+            )
+            estimate.check(limits, ("body", "steps"))
+            run_seconds = cost.optimizer_work(sizes, run_steps)
+            return (
+                estimate.work / limits.work_units_per_second
+                + run_seconds / limits.optimize_work_units_per_second
+            )
         estimate.check(limits, ("body", "steps"))
     elif isinstance(request, OptimizeRequest):
         cost.check_optimizer(sizes, request.steps, limits)
@@ -164,6 +182,13 @@ def compute_slice(request: SliceRequest, limits: Limits) -> dict[str, Any]:
         return {"dims": 1, **slice_1d(setup, D, lo, hi, request.steps, limits)}
     beta_range = request.beta_range or request.range
     check_range(beta_range[0], beta_range[1], request.steps, limits, ("body", "beta_range"))
+    if request.path is not None:
+        run = request.path
+        path, plane = optimize_in_its_plane(
+            setup, run.strategy, run.steps, run.step_size, run.batch_size, run.optimizer_seed
+        )
+        grid = slice_2d(setup, plane.D1, plane.D2, (lo, hi), beta_range, request.steps)
+        return {"dims": 2, **grid, "path": path, "path_plane": plane.summary()}
     D1, D2 = directions_for(
         setup.W, request.directions, request.axes, request.normalize, request.direction_seed
     )

@@ -11,6 +11,7 @@ import numpy as np
 from app.core.choices import Choice, names
 from app.landscape.losses import LossSpec, evaluate, loss_of_weights
 from app.landscape.model import Setup
+from app.landscape.plane import PathPlane, path_plane
 
 
 class PlaneProjector:
@@ -115,14 +116,8 @@ def optimize(
 
     `strategy` is a row of OPTIMIZERS, whose description says what its step does. A run whose loss or weights stop being finite ends there with `diverged` set.
     """
-    X, y, spec = setup.data.X, setup.data.y, setup.spec
-    rng = np.random.default_rng(seed)
     projector = PlaneProjector(setup.W, D1, D2)
-    W = setup.W.copy()
-    loss = loss_of_weights(W, X, y, spec)
-    losses, alphas, betas, off_plane = [loss], [], [], []
-    tried: list[float] = []
-    batch_losses: list[float] = []
+    alphas, betas, off_plane = [], [], []
 
     def record(weights: np.ndarray) -> None:
         a, b, off = projector.project(weights)
@@ -130,6 +125,42 @@ def optimize(
         betas.append(b)
         off_plane.append(off)
 
+    answer = _walk(setup, strategy, steps, step_size, batch_size, seed, record)
+    answer["path"] = {"alphas": alphas, "betas": betas, "off_plane": off_plane}
+    return answer
+
+
+def optimize_in_its_plane(
+    setup: Setup, strategy: str, steps: int, step_size: float, batch_size: int, seed: int
+) -> tuple[dict[str, Any], PathPlane]:
+    """optimize(), projected on the plane of the path itself (app/landscape/plane.py): every
+    W of the run is kept (the cost model counts them) until the plane is known."""
+    kept: list[np.ndarray] = []
+    answer = _walk(setup, strategy, steps, step_size, batch_size, seed, kept.append)
+    plane = path_plane(setup.W, kept)
+    projector = PlaneProjector(setup.W, plane.D1, plane.D2)
+    alphas, betas, off_plane = zip(*(projector.project(W) for W in kept), strict=True)
+    answer["path"] = {"alphas": list(alphas), "betas": list(betas), "off_plane": list(off_plane)}
+    return answer, plane
+
+
+def _walk(
+    setup: Setup,
+    strategy: str,
+    steps: int,
+    step_size: float,
+    batch_size: int,
+    seed: int,
+    record: Callable[[np.ndarray], None],
+) -> dict[str, Any]:
+    """The run itself: `record` sees each point's W (the start first); the answer without `path`."""
+    X, y, spec = setup.data.X, setup.data.y, setup.spec
+    rng = np.random.default_rng(seed)
+    W = setup.W.copy()
+    loss = loss_of_weights(W, X, y, spec)
+    losses = [loss]
+    tried: list[float] = []
+    batch_losses: list[float] = []
     record(W)
     walk = Walk(X, y, spec, rng, step_size, min(batch_size, y.size))
     step = _STEPS[strategy]
@@ -149,7 +180,6 @@ def optimize(
         "strategy": strategy,
         "losses": losses,
         "final_loss": losses[-1],
-        "path": {"alphas": alphas, "betas": betas, "off_plane": off_plane},
         "steps_taken": len(losses) - 1,
         "diverged": diverged,
     }
@@ -157,4 +187,16 @@ def optimize(
         answer["tried_losses"] = tried
     if batch_losses:
         answer["batch_losses"] = batch_losses
+    answer["notes"] = path_notes(strategy, batch_size, y.size)
     return answer
+
+
+def path_notes(strategy: str, batch_size: int, n: int) -> list[str]:
+    """What a student should know about this run that its numbers do not say."""
+    if strategy == "sgd" and batch_size >= n:
+        # every minibatch is the whole data set (drawn in another order): the same gradient
+        return [
+            f"batch {batch_size} ≥ N = {n}: every minibatch is all {n} examples, "
+            "so this SGD is plain gradient descent"
+        ]
+    return []

@@ -310,9 +310,33 @@ class PlaneFields(BaseModel):
     direction_seed: Seed = Field(1, description="Seed of the random directions.")
 
 
-# A 1-D slice reads `direction` and `axis`; a 2-D slice `directions`, `axes` and `beta_range`.
+class RunFields(BaseModel):
+    """A descent run from W: the same fields in /optimize and in a 2-D slice's `path`."""
+
+    strategy: StrategyName = Field("gd", description="The optimizer (see the catalog).")
+    steps: int = Field(100, ge=1, description="Iterations to run.")
+    step_size: Finite = Field(
+        0.1,
+        gt=0,
+        le=BOUND,
+        description="gd and sgd: the step size (learning rate) in W -= step_size · dW; random "
+        "search: the scale (standard deviation) of each random W; random local search: the "
+        "scale of each random step added to W.",
+    )
+    batch_size: int = Field(32, ge=1, description="Examples per minibatch (sgd).")
+    optimizer_seed: Seed = Field(0, description="Seed of minibatches and random proposals.")
+
+
+class PathRun(RunFields):
+    """The descent run whose plane a 2-D slice with `plane`: "path" is taken in."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+# A 1-D slice reads `direction` and `axis`; a 2-D slice `directions`, `axes`, `beta_range`,
+# `plane` and `path`.
 _ONLY_1D = ("direction", "axis")
-_ONLY_2D = ("directions", "axes", "beta_range")
+_ONLY_2D = ("directions", "axes", "beta_range", "plane", "path")
 
 
 SLICE_EXAMPLES = [
@@ -375,6 +399,14 @@ class SliceRequest(LandscapeRequest, PlaneFields):
     samples: int | None = Field(
         None, description="Samples per axis (default 101; the same as `steps`, give one)."
     )
+    plane: Literal["directions", "path"] = Field(
+        "directions",
+        description='2-D: the plane of `directions`, or "path": the plane of the descent run '
+        "`path` from W, spanned by its first two principal directions (Li et al. 2018), so the "
+        "path lies in or near the slice; the answer then has the run (`path`) and how much of "
+        "it the plane holds (`path_plane`).",
+    )
+    path: PathRun | None = Field(None, description='2-D with `plane`: "path": the run.')
 
     @model_validator(mode="after")
     def _fields_of_its_kind(self) -> SliceRequest:
@@ -391,6 +423,19 @@ class SliceRequest(LandscapeRequest, PlaneFields):
                     "and `beta_range`",
                     getattr(self, field),
                 )
+        if self.plane == "path":
+            if self.path is None:
+                raise refuse("path", '`plane`: "path" needs the run in `path`', None)
+            for field in ("directions", "axes"):
+                if field in given:
+                    raise refuse(
+                        field,
+                        f'`{field}` is for a plane of directions; with `plane`: "path" the '
+                        "plane comes from the run",
+                        getattr(self, field),
+                    )
+        elif self.path is not None:
+            raise refuse("path", '`path` is for `plane`: "path"', self.path.model_dump())
         if self.samples is not None:
             if "steps" in given:
                 raise refuse(
@@ -449,6 +494,20 @@ class TermLine(BaseModel):
     values: list[float] = Field(description="Its value at each alpha.")
 
 
+class PathPlaneSummary(BaseModel):
+    """How much of a descent path the plane of its two principal directions holds."""
+
+    explained: tuple[float, float] = Field(
+        description="Each direction's share of the path's squared movement from W."
+    )
+    captured: float = Field(description="The two shares together: 1 when the path is flat.")
+    max_off_plane: float = Field(description="The largest distance of a path point off the plane.")
+    scale: float = Field(
+        description="The length of D1 and D2: the path's furthest reach along either, so its "
+        "(a, b) lie in [-1, 1]."
+    )
+
+
 class SliceResponse(BaseModel):
     """The loss along a line (1-D) or on a grid (2-D); parts not computed are left out."""
 
@@ -480,6 +539,13 @@ class SliceResponse(BaseModel):
         json_schema_extra=DEPRECATED,
     )
 
+    path: OptimizeResponse | None = Field(
+        None, description='2-D with `plane`: "path": the run, projected on its plane.'
+    )
+    path_plane: PathPlaneSummary | None = Field(
+        None, description='2-D with `plane`: "path": how much of the run the plane holds.'
+    )
+
     @model_validator(mode="before")
     @classmethod
     def _lines_beside_per_example(cls, data: Any) -> Any:
@@ -488,7 +554,7 @@ class SliceResponse(BaseModel):
         return data
 
 
-class OptimizeRequest(LandscapeRequest, PlaneFields):
+class OptimizeRequest(LandscapeRequest, PlaneFields, RunFields):
     """A descent run from W, drawn on the plane of `directions`."""
 
     model_config = ConfigDict(
@@ -498,12 +564,6 @@ class OptimizeRequest(LandscapeRequest, PlaneFields):
             ]
         }
     )
-
-    strategy: StrategyName = Field("gd", description="The optimizer (see the catalog).")
-    steps: int = Field(100, ge=1, description="Iterations to run.")
-    step_size: Finite = Field(0.1, gt=0, le=BOUND, description="The learning rate.")
-    batch_size: int = Field(32, ge=1, description="Examples per minibatch (sgd).")
-    optimizer_seed: Seed = Field(0, description="Seed of minibatches and random proposals.")
 
 
 class Path(BaseModel):
@@ -527,6 +587,14 @@ class OptimizeResponse(BaseModel):
     batch_losses: list[float] | None = Field(None, description="sgd: each minibatch's loss.")
     steps_taken: int = Field(description="steps run; fewer than asked when the run diverged")
     diverged: bool = Field(description="the loss or W overflowed: the step size is too large")
+    notes: list[str] = Field(
+        default_factory=list,
+        description="What the numbers do not say, e.g. that sgd with batch_size ≥ N is plain "
+        "gradient descent.",
+    )
+
+
+SliceResponse.model_rebuild()  # its `path` is an OptimizeResponse, defined after it
 
 
 class CircuitResponse(BaseModel):

@@ -1,0 +1,253 @@
+"""The plane of a descent path (app/landscape/plane.py), the 2-D slice taken in it, and the run's notes.
+
+Every expected number is computed here on its own: the principal directions from the
+eigenvectors of MᵀM (not the SVD the module uses), gradient descent from the Weston-Watkins
+hinge written out below, and each grid loss from that formula at W0 + a·D1 + b·D2.
+"""
+
+from __future__ import annotations
+
+import json
+import tracemalloc
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from app.core.limits import Limits
+from app.landscape import cost
+from app.landscape.cost import Sizes
+from app.landscape.jobs import compute_slice
+from app.landscape.plane import path_plane
+from app.main import app
+from app.schemas.landscape import SliceRequest
+
+URL = "/api/v1/landscape"
+
+# The notes' 1-D data (cs231n-1d): three points, one per class.
+X = np.array([[1.0], [-2.0], [0.5]])
+Y = np.array([0, 1, 2])
+W0 = np.array([[-1.0], [0.7], [0.4]])
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[TestClient]:
+    with TestClient(app) as c:
+        yield c
+
+
+def ww_loss_and_grad(W: np.ndarray, X: np.ndarray, Y: np.ndarray) -> tuple[float, np.ndarray]:
+    """L = (1/N) Σ_i Σ_{j≠y_i} max(0, s_j - s_y + 1); an active term adds x_i to dW[j] and takes
+    it from dW[y_i]."""
+    total, grad = 0.0, np.zeros_like(W)
+    for x, y in zip(X, Y, strict=True):
+        scores = W @ x
+        for j in range(W.shape[0]):
+            margin = scores[j] - scores[y] + 1
+            if j != y and margin > 0:
+                total += margin
+                grad[j] += x
+                grad[y] -= x
+    return total / len(Y), grad / len(Y)
+
+
+def descend(W: np.ndarray, step_size: float, steps: int) -> tuple[list[np.ndarray], list[float]]:
+    path, losses = [W], [ww_loss_and_grad(W, X, Y)[0]]
+    for _ in range(steps):
+        W = W - step_size * ww_loss_and_grad(W, X, Y)[1]
+        path.append(W)
+        losses.append(ww_loss_and_grad(W, X, Y)[0])
+    return path, losses
+
+
+def principal_plane(
+    start: np.ndarray, points: list[np.ndarray]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(eigenvalues, largest first; unit directions as rows; each point's (a, b); distances off
+    the plane) from the eigen-decomposition of MᵀM, M's rows the displacements from the start;
+    signs so the last point is on the positive side."""
+    M = np.stack([p.ravel() - start.ravel() for p in points])
+    values, vectors = np.linalg.eigh(M.T @ M)
+    order = np.argsort(values)[::-1]
+    values, top = values[order], vectors[:, order[:2]].T
+    top *= np.where(top @ M[-1] < 0, -1.0, 1.0)[:, None]
+    coords = M @ top.T
+    off = np.linalg.norm(M - coords @ top, axis=1)
+    return values, top, coords, off
+
+
+# ---------------------------------------------------------------- the plane itself
+
+
+def test_a_path_inside_a_known_plane_is_held_whole() -> None:
+    rng = np.random.default_rng(3)
+    start = rng.standard_normal((3, 4))
+    u, v = rng.standard_normal((2, 3, 4))
+    points = [start + a * u + b * v for a, b in rng.uniform(-2, 2, (25, 2))]
+    plane = path_plane(start, points)
+    assert sum(plane.explained) == pytest.approx(1.0, abs=1e-12)
+    assert plane.max_off_plane == pytest.approx(0.0, abs=1e-12)
+    # the plane is span(u, v): each of D1, D2 is a combination of u and v, and they are
+    # orthogonal and both `scale` long
+    basis = np.stack([u.ravel(), v.ravel()]).T
+    for D in (plane.D1, plane.D2):
+        coef, *_ = np.linalg.lstsq(basis, D.ravel(), rcond=None)
+        assert np.linalg.norm(basis @ coef - D.ravel()) == pytest.approx(0.0, abs=1e-10)
+        assert np.linalg.norm(D) == pytest.approx(plane.scale, rel=1e-12)
+    assert float(np.sum(plane.D1 * plane.D2)) == pytest.approx(0.0, abs=1e-10)
+
+
+def test_a_random_3d_path_keeps_the_share_of_its_two_largest_eigenvalues() -> None:
+    rng = np.random.default_rng(7)
+    start = rng.standard_normal((3, 1))
+    points = [start + rng.standard_normal((3, 1)) * [[3.0], [1.0], [0.4]] for _ in range(40)]
+    values, top, coords, off = principal_plane(start, points)
+    plane = path_plane(start, points)
+    assert plane.explained == pytest.approx(tuple(values[:2] / values.sum()), rel=1e-10)
+    assert 0.0 < plane.explained[1] < plane.explained[0] < 1.0
+    # the largest distance off the plane is the largest component along the third eigenvector
+    assert plane.max_off_plane == pytest.approx(off.max(), rel=1e-10)
+    # D1, D2 are the eigenvectors scaled to the path's furthest reach along either
+    assert plane.scale == pytest.approx(np.abs(coords).max(), rel=1e-10)
+    assert plane.D1.ravel() == pytest.approx(plane.scale * top[0], abs=1e-10)
+    assert plane.D2.ravel() == pytest.approx(plane.scale * top[1], abs=1e-10)
+
+
+def test_a_path_along_one_line_or_none_still_gets_a_plane() -> None:
+    start = np.array([[1.0, 2.0], [3.0, 4.0]])
+    line = path_plane(start, [start + t * np.array([[1.0, 0], [0, 0]]) for t in range(5)])
+    assert line.explained == pytest.approx((1.0, 0.0), abs=1e-12)
+    assert line.scale == pytest.approx(4.0)  # the last point is 4 away along the line
+    assert line.D1 == pytest.approx(np.array([[4.0, 0], [0, 0]]))
+    assert float(np.sum(line.D1 * line.D2)) == pytest.approx(0.0, abs=1e-12)
+    assert np.linalg.norm(line.D2) == pytest.approx(4.0)
+    still = path_plane(start, [start, start.copy()])
+    assert still.explained == (0.0, 0.0) and still.max_off_plane == 0.0 and still.scale == 1.0
+    assert np.linalg.norm(still.D1) == pytest.approx(1.0)
+
+
+# ---------------------------------------------------------------- the 2-D slice in the plane
+
+
+def path_slice(**changes: Any) -> dict[str, Any]:
+    return {
+        "dataset": {"name": "cs231n-1d"},
+        "W": W0.tolist(),
+        "dims": 2,
+        "plane": "path",
+        "path": {"strategy": "gd", "steps": 50, "step_size": 0.1},
+        "range": [-1.5, 1.5],
+        "samples": 7,
+        **changes,
+    }
+
+
+def test_the_slice_is_taken_in_the_plane_of_the_gd_path(client: TestClient) -> None:
+    answer = client.post(f"{URL}/slice", json=path_slice()).json()
+    points, losses = descend(W0, 0.1, 50)
+    values, top, coords, off = principal_plane(W0, points)
+    scale = np.abs(coords).max()
+    # the Weston-Watkins gradient of each example sums to zero over the classes, so GD on
+    # 1-D data never changes sum(W): the path lies in a plane, and the plane of the path is it
+    assert values[2] / values.sum() < 1e-15
+    summary = answer["path_plane"]
+    assert summary["explained"] == pytest.approx(list(values[:2] / values.sum()), rel=1e-9)
+    assert summary["captured"] == pytest.approx(1.0, abs=1e-12)
+    assert summary["max_off_plane"] == pytest.approx(0.0, abs=1e-12)
+    assert summary["scale"] == pytest.approx(scale, rel=1e-12)
+    run = answer["path"]
+    assert run["losses"] == pytest.approx(losses, rel=1e-12)
+    assert run["path"]["alphas"] == pytest.approx(list(coords[:, 0] / scale), abs=1e-12)
+    assert run["path"]["betas"] == pytest.approx(list(coords[:, 1] / scale), abs=1e-12)
+    assert max(run["path"]["off_plane"]) == pytest.approx(off.max(), abs=1e-12)
+    # every grid point's loss is the hinge formula at W0 + a·D1 + b·D2
+    D1, D2 = (scale * d.reshape(W0.shape) for d in top)
+    for row, b in zip(answer["losses"], answer["betas"], strict=True):
+        for loss, a in zip(row, answer["alphas"], strict=True):
+            assert loss == pytest.approx(ww_loss_and_grad(W0 + a * D1 + b * D2, X, Y)[0])
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"path": None}, "path"),
+        ({"plane": "directions"}, "path"),
+        ({"directions": ["random", "random"]}, "directions"),
+        ({"axes": [[0, 0], [1, 0]]}, "axes"),
+        ({"dims": 1, "range": [-1, 1]}, "plane"),
+        ({"path": {"strategy": "gd", "steps": 5, "step": 0.1}}, "step"),
+    ],
+)
+def test_a_plane_of_the_path_asked_wrongly_is_a_422_naming_the_field(
+    client: TestClient, changes: dict[str, Any], field: str
+) -> None:
+    body = {k: v for k, v in path_slice(**changes).items() if v is not None}
+    response = client.post(f"{URL}/slice", json=body)
+    assert response.status_code == 422, response.text
+    assert field in response.json()["detail"][0]["loc"]
+
+
+def test_the_run_is_counted_before_any_work(client: TestClient) -> None:
+    too_many = path_slice(path={"strategy": "gd", "steps": 2001})
+    detail = client.post(f"{URL}/slice", json=too_many).json()["detail"][0]
+    assert detail["setting"] == "max_optimize_steps" and detail["loc"] == ["body", "path", "steps"]
+    # cifar-shaped W has 10 x 3073 weights: 2000 kept W's are about 490 MB before the SVD
+    cifar = path_slice(dataset={"name": "cifar-shaped", "n": 10}, W=None)
+    cifar["path"] = {"strategy": "gd", "steps": 2000}
+    body = {k: v for k, v in cifar.items() if v is not None}
+    response = client.post(f"{URL}/slice", json=body)
+    assert response.status_code == 413
+    assert response.json()["detail"][0]["setting"] == "max_memory_bytes"
+    assert response.json()["detail"][0]["got"] > 2000 * 30730 * 8
+
+
+def test_the_predicted_answer_and_memory_bound_the_measured_ones() -> None:
+    request = SliceRequest.model_validate(
+        {
+            "dataset": {"name": "blobs", "n": 200, "d": 60, "c": 10},
+            "dims": 2,
+            "plane": "path",
+            "path": {"strategy": "sgd", "steps": 300, "step_size": 0.01, "batch_size": 20},
+            "samples": 21,
+        }
+    )
+    limits = Limits()
+    sizes = Sizes(200, 60, 10)
+    grid = cost.slice_2d_cost(sizes, 21, "svm", "ww")
+    plane = cost.path_plane_cost(sizes, 300)
+    tracemalloc.start()
+    try:
+        size = len(json.dumps(compute_slice(request, limits), separators=(",", ":")).encode())
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    predicted_bytes = grid.answer_bytes + plane.answer_bytes
+    predicted_memory = grid.memory_bytes + plane.memory_bytes
+    assert size <= predicted_bytes <= 3 * size, (size, predicted_bytes)
+    assert peak <= predicted_memory <= 4 * peak, (peak, predicted_memory)
+
+
+# ---------------------------------------------------------------- what the run's numbers do not say
+
+
+def test_sgd_with_a_batch_of_n_or_more_says_it_is_gradient_descent(client: TestClient) -> None:
+    body = {"dataset": {"name": "cs231n-1d"}, "W": W0.tolist(), "steps": 20, "step_size": 0.1}
+    sgd = client.post(f"{URL}/optimize", json={**body, "strategy": "sgd", "batch_size": 8}).json()
+    assert sgd["notes"] == [
+        "batch 8 ≥ N = 3: every minibatch is all 3 examples, so this SGD is plain gradient descent"
+    ]
+    # and it is: the same losses as gradient descent worked out here
+    assert sgd["losses"] == pytest.approx(descend(W0, 0.1, 20)[1], rel=1e-12)
+    smaller = client.post(f"{URL}/optimize", json={**body, "strategy": "sgd", "batch_size": 2})
+    assert smaller.json()["notes"] == []
+    assert client.post(f"{URL}/optimize", json={**body, "strategy": "gd"}).json()["notes"] == []
+
+
+def test_the_step_size_field_says_what_it_scales_for_random_search(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()["components"]["schemas"]
+    text = spec["OptimizeRequest"]["properties"]["step_size"]["description"]
+    assert "scale (standard deviation) of each random W" in text
+    assert "scale of each random step" in text
+    assert "learning rate" in text
