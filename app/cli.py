@@ -1,4 +1,4 @@
-"""The backprop-circuits command: `serve` the app, `check` its settings, or `eval` one circuit in the terminal."""
+"""The backprop-circuits command: `serve` the app, `check` its settings, `lessons check` a folder of lessons, or `eval` one circuit in the terminal."""
 
 from __future__ import annotations
 
@@ -44,6 +44,25 @@ def _table(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _check_lessons(folder: str) -> int:
+    """`lessons check DIR`: the folder's lessons under the configured limits (BPC_ variables),
+    their circuits run, and their ids checked against the built-in ones."""
+    from app.core.config import Settings
+    from app.core.limits import Limits
+    from app.lessons import LessonsError, check_folder
+
+    try:
+        lessons, problems = check_folder(folder, Limits.from_settings(Settings()))
+    except LessonsError as exc:  # a built-in lesson is broken: a bug, but say where
+        lessons, problems = [], exc.problems
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if problems:
+        return 1
+    print(f"{len(lessons)} lesson{'s' if len(lessons) != 1 else ''} OK")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="backprop-circuits", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -65,9 +84,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     sub.add_parser(
         "check",
-        help="check the settings (BPC_ variables), CORS origins and presets file, as `serve` "
+        help="check the settings (BPC_ variables), origins, presets file and lessons, as `serve` "
         "does before it starts; exit 1 naming each problem",
     )
+
+    lessons = sub.add_parser("lessons", help="lesson files (docs/lessons.md)")
+    lessons_sub = lessons.add_subparsers(dest="lessons_command", required=True)
+    lessons_check = lessons_sub.add_parser(
+        "check",
+        help="check a folder of lesson files as the server loads BPC_LESSONS_DIR; print each "
+        "problem as file:line: reason and exit 1, or 'N lessons OK'",
+    )
+    lessons_check.add_argument("folder")
 
     ev = sub.add_parser("eval", help="evaluate one circuit and print every wire")
     ev.add_argument("expression")
@@ -78,6 +106,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ev.add_argument("--gradcheck", action="store_true")
 
     args = parser.parse_args(argv)
+    if args.command == "lessons":
+        return _check_lessons(args.folder)
     if args.command in ("serve", "check"):
         from app.startup import problems
 
@@ -89,7 +119,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if found:
             return 1
         if args.command == "check":
-            print("backprop-circuits: settings, CORS origins and presets file are ready")
+            print("backprop-circuits: settings, origins, presets file and lessons are ready")
             return 0
     if args.command == "serve":
         from app.serve import serve as run_server
