@@ -98,7 +98,9 @@ def test_job_runs_in_another_process_at_lower_priority_and_returns_its_value() -
         try:
             pid, niceness = await pool.run(pid_and_niceness)
             assert pid != os.getpid() and pid in pool.pids()
-            assert niceness == os.nice(0) + 7
+            # 7 below the tests' own priority, where Linux's floor (19) allows: a suite run under
+            # `nice -n 15` gets 19, not 22
+            assert niceness == min(os.nice(0) + 7, 19)
             assert await pool.run(sleep_then, 0, {"a": [1, 2]}) == {"a": [1, 2]}
         finally:
             pool.shutdown()
