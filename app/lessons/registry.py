@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 
 from app.core.config import Settings
 from app.core.limits import Limits
+from app.core.presets_file import CONTAINER_UID
 from app.lessons.model import Lesson, LessonError, LessonsError, Origin
 from app.lessons.parser import parse_lesson
 
@@ -29,6 +31,12 @@ def load_folder(
         what = "does not exist" if not folder.exists() else "is not a folder"
         return [], [f"{folder}: the lessons folder {what}"]
     files = lesson_files(folder)
+    if not files:
+        # what `docker run -v` mounts when the host folder does not exist: an empty one
+        return [], [
+            f"{folder}: no lesson files (*.md) in the lessons folder: check the path on the "
+            "host, and that its files are readable by everyone (chmod 755 the folder)"
+        ]
     if len(files) > limits.lessons_max_count:
         return [], [
             f"{folder}: {len(files)} lesson files, over the limit of {limits.lessons_max_count} "
@@ -50,6 +58,12 @@ def load_folder(
             lessons.append(parse_lesson(path, path.read_bytes(), origin, limits))
         except LessonError as exc:
             problems.append(str(exc))
+        except PermissionError:
+            problems.append(
+                f"{path}:1: cannot read it: permission denied for uid {os.geteuid()}, the user "
+                f"the server runs as (the container's is uid {CONTAINER_UID}): chmod 644 the "
+                "file on the host (on an SELinux host, mount the folder with :Z)"
+            )
         except OSError as exc:
             problems.append(f"{path}:1: cannot read it ({exc.strerror or exc})")
     problems.extend(_repeated_ids(lessons, []))
