@@ -120,7 +120,7 @@ def test_a_path_along_one_line_or_none_still_gets_a_plane() -> None:
     line = path_plane(start, [start + t * np.array([[1.0, 0], [0, 0]]) for t in range(5)])
     assert line.explained == pytest.approx((1.0, 0.0), abs=1e-12)
     assert line.scale == pytest.approx(4.0)  # the last point is 4 away along the line
-    assert line.D1 == pytest.approx(np.array([[4.0, 0], [0, 0]]))
+    assert list(line.D1.ravel()) == pytest.approx([4.0, 0.0, 0.0, 0.0])
     assert float(np.sum(line.D1 * line.D2)) == pytest.approx(0.0, abs=1e-12)
     assert np.linalg.norm(line.D2) == pytest.approx(4.0)
     still = path_plane(start, [start, start.copy()])

@@ -1,5 +1,6 @@
 /** The landscape settings form: every [data-state] input mirrors one state property (the shared binding); sections show by [data-show]. */
 import { bindInputs } from "../common/store.js";
+import { stepParameter } from "./optimizers.js";
 
 const TYPING_DELAY_MS = 300; // numbers and text settle before a request goes out
 
@@ -107,6 +108,9 @@ export function createControls(form, store, { shape, currentW, maxTableCells }) 
       tab.setAttribute("aria-selected", String(tab.dataset.view === state.view));
     }
     gridOut.textContent = `${state.grid}×${state.grid}`;
+    const meaning = stepParameter(state.method);
+    form.querySelector("#ls-lr-name").textContent = meaning.label;
+    form.querySelector("#ls-lr").title = meaning.title;
     const dims = shape();
     if (dims) {
       form.querySelector('[data-state="axc"]').max = String(dims[0] - 1);

@@ -8,6 +8,7 @@ import { createPlot1d } from "./plot1d.js";
 import { createPlot2d } from "./plot2d.js";
 import {
   baseLossRequest,
+  inPathPlane,
   lossRequest,
   moveInPlane,
   optimizeRequest,
@@ -68,7 +69,8 @@ let current = { plane: null, loss: null, slice1: null, slice2: null, path: null 
 const plot1d = createPlot1d(byId("ls-plot1d"));
 const plot2d = createPlot2d(byId("ls-plot2d"), {
   onPick(i, j) {
-    if (!current.slice2) return;
+    // the plane of a path is the path's own: moving W would change the path, so clicks do not
+    if (!current.slice2 || current.slice2.path_plane) return;
     const s = store.get();
     const p = current.plane;
     const slice = relativeSlice(current.slice2, shiftOf(current, s)); // what was clicked: relative to W
@@ -107,6 +109,9 @@ function drawPath(state) {
   slider.value = String(step);
   byId("ls-step-out").textContent = path ? `step ${step} / ${path.losses.length - 1}` : "";
   byId("ls-play").textContent = pathView.playing() ? "Pause" : "Play";
+  const notes = byId("ls-path-notes"); // the API's notes on the run, beside the path's settings
+  notes.hidden = !path?.notes?.length;
+  notes.textContent = path?.notes?.join(" ") ?? "";
   const note = byId("ls-path-note");
   note.textContent = path
     ? `At step ${step}: loss ${path.losses[step].toPrecision(6)}, ${path.path.off_plane[step].toPrecision(3)} off the plane ` +
@@ -129,7 +134,7 @@ function draw(state) {
     });
   }
   if (state.view === "2d" && current.slice2) {
-    plot2d.update(relativeSlice(current.slice2, shiftOf(current, state)));
+    plot2d.update(relativeSlice(current.slice2, shiftOf(current, state)), { pathPlane: Boolean(current.slice2.path_plane) });
   }
   drawPath(state);
   drawReadout(state);
@@ -165,7 +170,8 @@ async function refresh() {
       performance.mark("ls:slice-request");
       slice2 = await cached("slice", "/slice", slice2dRequest(state, p));
       performance.mark("ls:slice-answered");
-      if (state.method !== "none") path = await cached("optimize", "/optimize", optimizeRequest(state, p));
+      if (inPathPlane(state)) path = slice2.path; // the slice's answer carries the run it was taken along
+      else if (state.method !== "none") path = await cached("optimize", "/optimize", optimizeRequest(state, p));
     }
     if (mine !== generation) return;
     current = { plane: p, loss: lossAnswer, slice1, slice2, path };

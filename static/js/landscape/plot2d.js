@@ -47,8 +47,8 @@ export function createPlot2d(container, { onPick }) {
   const gPath = plotArea.append("g").attr("class", "descent-path");
   const gx = svg.append("g").attr("class", "axis axis-x").attr("transform", `translate(0,${MARGIN.top + size})`);
   const gy = svg.append("g").attr("class", "axis axis-y").attr("transform", `translate(${MARGIN.left},0)`);
-  svg.append("text").attr("class", "axis-label").attr("x", MARGIN.left + size / 2).attr("y", MARGIN.top + size + 38).text("a (along direction 1)");
-  svg.append("text").attr("class", "axis-label").attr("transform", `translate(18,${MARGIN.top + size / 2}) rotate(-90)`).text("b (along direction 2)");
+  const labelA = svg.append("text").attr("class", "axis-label axis-label-a").attr("x", MARGIN.left + size / 2).attr("y", MARGIN.top + size + 38);
+  const labelB = svg.append("text").attr("class", "axis-label axis-label-b").attr("transform", `translate(18,${MARGIN.top + size / 2}) rotate(-90)`);
   const barX = MARGIN.left + size + BAR.gap;
   svg.append("rect").attr("class", "colour-bar").attr("x", barX).attr("y", MARGIN.top)
     .attr("width", BAR.width).attr("height", size).attr("fill", `url(#${gradId})`);
@@ -74,8 +74,11 @@ export function createPlot2d(container, { onPick }) {
     onPick(nearestIndex(current.alphas, x.invert(px)), nearestIndex(current.betas, y.invert(py)));
   });
 
-  function update(slice) {
+  /** `pathPlane`: the plane is the descent path's own (its principal directions), not random. */
+  function update(slice, { pathPlane = false } = {}) {
     const { alphas, betas, losses } = slice;
+    labelA.text(pathPlane ? "a (the path's first principal direction)" : "a (along direction 1)");
+    labelB.text(pathPlane ? "b (the path's second principal direction)" : "b (along direction 2)");
     const n = alphas.length;
     const m = betas.length;
     const flat = losses.flat();

@@ -105,7 +105,21 @@ function planeFields(state, p) {
   return p.explicit ? { directions: [p.D1, p.D2] } : { directions: ["random", "random"], direction_seed: state.rseed };
 }
 
+/** True when the 2-D slice is taken in the plane of the descent path (which needs a path). */
+export function inPathPlane(state) {
+  return state.plane === "path" && state.method !== "none";
+}
+
+function runFields(state) {
+  return { strategy: state.method, steps: state.psteps, step_size: state.lr, batch_size: state.batch, optimizer_seed: state.pseed };
+}
+
 export function slice2dRequest(state, p) {
+  if (inPathPlane(state)) {
+    // the path runs from the current W and the slice is taken in its plane, in one request
+    const range = [state.lo, state.hi];
+    return { ...lossRequest(state, p), dims: 2, plane: "path", path: runFields(state), range, beta_range: range, steps: state.grid };
+  }
   const [sa, sb] = p.shift;
   return {
     ...lossRequest(state, p),
@@ -121,10 +135,6 @@ export function optimizeRequest(state, p) {
   return {
     ...lossRequest(state, p),
     ...planeFields(state, p),
-    strategy: state.method,
-    steps: state.psteps,
-    step_size: state.lr,
-    batch_size: state.batch,
-    optimizer_seed: state.pseed,
+    ...runFields(state),
   };
 }

@@ -18,7 +18,9 @@ export function relativeSlice(slice, shift) {
 
 /** How far the range is shifted (large W only): W was moved to (ca, cb) of the seeded W's plane. */
 export function shiftOf(current, state) {
-  return current.plane && !current.plane.explicit ? [state.ca, state.cb] : [0, 0];
+  // the plane of a path runs from the W the request sent, at (0, 0) of its own plane
+  const ownPlane = state.view === "2d" && current.slice2?.path_plane;
+  return current.plane && !current.plane.explicit && !ownPlane ? [state.ca, state.cb] : [0, 0];
 }
 
 /** The descent-path step shown: the chosen one, or the last when none is chosen or it is past the end. */
@@ -58,6 +60,13 @@ export function readoutEntries(current, state) {
   if (state.view === "2d" && s2) {
     entries.push(["grid_minimum", "grid minimum", s2.minimum.loss,
       `${s2.minimum.loss.toPrecision(6)} at (${s2.minimum.alpha.toPrecision(4)}, ${s2.minimum.beta.toPrecision(4)})`]);
+    const held = s2.path_plane;
+    if (held) {
+      const pct = (v) => `${(100 * v).toPrecision(4)}%`;
+      entries.push(["plane_captured", "the plane holds", held.captured,
+        `${pct(held.captured)} of the path's movement (${pct(held.explained[0])} + ${pct(held.explained[1])})`]);
+      entries.push(["plane_off", "furthest path point off the plane", held.max_off_plane]);
+    }
     if (current.path && state.method !== "none") {
       entries.push(["path_loss", "path loss", current.path.losses[pathStep(current, state)]]);
       entries.push(["path_start", "path start", current.path.losses[0]]);

@@ -40,6 +40,8 @@ export const FIELDS = [
   { name: "axc", kind: "int", def: 0 },
   { name: "axd", kind: "int", def: 0 },
   { name: "rseed", kind: "int", def: 0 },
+  // the 2-D plane: two random directions, or the plane of the descent path (its principal directions)
+  { name: "plane", kind: "enum", values: ["random", "path"], def: "random" },
   { name: "lo", kind: "num", def: -3 },
   { name: "hi", kind: "num", def: 3 },
   { name: "steps", kind: "int", def: 201 },
