@@ -1,15 +1,20 @@
-"""The Store contract: every backend (memory now; SQLite or Redis later) runs these same tests."""
+"""The Store contract: every backend (memory, SQLite, Redis) runs these same tests."""
 
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
 from app.store import Conflict, Missing, Record, Store
 from app.store.memory import MemoryStore
+from tests.redis_server import redis_url
+
+__all__ = ["redis_url"]  # a fixture, imported so pytest finds it here
 
 
 class ManualClock:
@@ -31,18 +36,42 @@ class Backend:
     clock: ManualClock
 
 
-def _memory(clock: ManualClock) -> Store:
+def _memory(clock: ManualClock, request: pytest.FixtureRequest) -> Store:
     return MemoryStore(clock)
 
 
+def _sqlite(clock: ManualClock, request: pytest.FixtureRequest) -> Store:
+    from app.store.sqlite import SQLiteStore
+
+    tmp_path: Path = request.getfixturevalue("tmp_path")
+    return SQLiteStore(tmp_path / "class.db", clock)
+
+
+def _redis(clock: ManualClock, request: pytest.FixtureRequest) -> Store:
+    from app.store.redis import RedisStore
+
+    # one real server for the session (skipped only where redis-server is not installed);
+    # a fresh key prefix makes each test's store empty
+    url = request.getfixturevalue("redis_url")
+    return RedisStore(url, prefix=f"test-{uuid.uuid4().hex}:", clock=clock)
+
+
 # A new backend adds one line here: a factory from the test clock to a fresh, empty store.
-BACKENDS: dict[str, Callable[[ManualClock], Store]] = {"memory": _memory}
+BACKENDS: dict[str, Callable[[ManualClock, pytest.FixtureRequest], Store]] = {
+    "memory": _memory,
+    "sqlite": _sqlite,
+    "redis": _redis,
+}
 
 
 @pytest.fixture(params=sorted(BACKENDS))
 def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
     clock = ManualClock()
-    yield Backend(BACKENDS[request.param](clock), clock)
+    store = BACKENDS[request.param](clock, request)
+    yield Backend(store, clock)
+    close = getattr(store, "close", None)
+    if close is not None:
+        close()
 
 
 def test_a_record_is_created_at_version_1_and_read_back(backend: Backend) -> None:
@@ -171,3 +200,48 @@ def test_concurrent_compare_and_set_loses_no_update(backend: Backend) -> None:
     for thread in threads:
         thread.join()
     assert store.get("counter") == Record(writers * increments, writers * increments + 1)
+
+
+def _bump_in_another_process(kind: str, where: str, prefix: str, increments: int) -> int:
+    """Runs in a spawned process: `increments` compare-and-set bumps of "counter" through its
+    own store object; returns how many times it lost the race and read again."""
+    from app.store.redis import RedisStore
+    from app.store.sqlite import SQLiteStore
+
+    store: Store = SQLiteStore(where) if kind == "sqlite" else RedisStore(where, prefix=prefix)
+    done = retries = 0
+    while done < increments:
+        record = store.get("counter")
+        assert record is not None
+        try:
+            store.update("counter", record.value + 1, record.version)
+            done += 1
+        except Conflict:
+            retries += 1
+    return retries
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "redis"])
+def test_two_processes_racing_compare_and_set_lose_no_update(
+    kind: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """The workers of one machine share the SQLite file, the replicas one Redis: two real
+    processes (spawned, as uvicorn's workers are) each add 200 to one counter."""
+    import multiprocessing
+
+    from app.store.redis import RedisStore
+    from app.store.sqlite import SQLiteStore
+
+    prefix = f"test-{uuid.uuid4().hex}:"
+    if kind == "sqlite":
+        where = str(tmp_path / "class.db")
+        store: Store = SQLiteStore(where)
+    else:
+        where = request.getfixturevalue("redis_url")
+        store = RedisStore(where, prefix=prefix)
+    store.create("counter", 0)
+    processes, increments = 2, 200
+    with multiprocessing.get_context("spawn").Pool(processes) as pool:
+        pool.starmap(_bump_in_another_process, [(kind, where, prefix, increments)] * processes)
+    # 400 bumps made it, each exactly once: version 1 at creation, +1 per successful update
+    assert store.get("counter") == Record(processes * increments, processes * increments + 1)
