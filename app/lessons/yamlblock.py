@@ -84,6 +84,8 @@ class Block:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = self.first_line + (getattr(mark, "line", 0) or 0)
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        if "mapping values are not allowed" in problem:
+            problem += " (a value holding ': ' must be in quotes)"
         return LessonError(self.path, line, f"the {self.what} is not valid YAML: {problem}")
 
     def line(self, key: str | None = None) -> int:
