@@ -75,6 +75,9 @@ def test_wheel_install_serves_pages_outside_the_source_tree(tmp_path: Path) -> N
     wheel = next(wheel_dir.glob("backprop_circuits-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     assert "app/_templates/circuit.html" in names
+    # the built-in lessons, read beside the package (app/lessons/registry.py)
+    lessons = sorted(p.name for p in (ROOT / "app" / "lessons" / "builtin").glob("*.md"))
+    assert lessons and all(f"app/lessons/builtin/{name}" in names for name in lessons)
     assert any(n.startswith("app/_static/js/") for n in names)
     target = tmp_path / "installed"
     subprocess.run(
@@ -113,7 +116,9 @@ def test_wheel_install_serves_pages_outside_the_source_tree(tmp_path: Path) -> N
         base = f"http://127.0.0.1:{port}"
         try:
             wait_until_up(f"{base}/healthz", server, log, timeout=60)
-            for path in ("/", "/landscape"):
+            lesson = httpx.get(f"{base}/api/v1/lessons/intuitions-simple", timeout=10)
+            assert lesson.status_code == 200 and lesson.json()["steps"]
+            for path in ("/", "/landscape", "/lessons", "/lessons/intuitions-simple"):
                 page = httpx.get(base + path, timeout=10)
                 assert page.status_code == 200 and "<html" in page.text.lower(), path
                 assets = re.findall(r'(?:src|href)="(/static/[^"]+)"', page.text)
