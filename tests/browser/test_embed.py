@@ -48,6 +48,7 @@ def test_the_circuit_page_embedded_keeps_the_diagram_and_its_state_in_the_hash(
 
 def test_the_landscape_page_embedded_shows_the_plot_and_its_readout(page: Page) -> None:
     page.goto("/landscape?embed=1&view=1d&dataset=cs231n-1d&winit=zeros")
+    page.wait_for_selector("body[data-ready]")  # its first round of requests drawn
     readout = page.locator("#ls-readout")
     # at W = 0 every score is 0, so each of the six hinges is max(0, 0 - 0 + 1) = 1: L = 6 / 3
     expect(readout.locator('dd[data-key="loss"]')).to_have_attribute("data-value", "2")

@@ -213,7 +213,7 @@ def live_view(page: Page) -> Frame:
     assert frame is not None
     frame.wait_for_load_state()
     if frame.url.split("?")[0].endswith("/landscape"):
-        frame.wait_for_selector("#ls-readout dd")
+        frame.wait_for_selector("body[data-ready]")  # its first round of requests drawn
     else:
         frame.wait_for_function(
             "() => Number(document.getElementById('circuit')?.dataset.evaluations || 0) > 0"
