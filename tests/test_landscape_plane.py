@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import tracemalloc
 from collections.abc import Iterator
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -251,3 +252,37 @@ def test_the_step_size_field_says_what_it_scales_for_random_search(client: TestC
     assert "scale (standard deviation) of each random W" in text
     assert "scale of each random step" in text
     assert "learning rate" in text
+
+
+# ---------------------------------------------------------------- W moved onto a kink (1-D)
+
+
+def test_w_moved_onto_a_kink_up_to_rounding_gets_the_kinks_interval(client: TestClient) -> None:
+    """The page moves W onto a kink by adding the kink's a to W[0, 0]: 0.02 + 1.38 is 1.4 in
+    floats, where example 1's hinge s_0 - s_1 + 1 = -2·1.4 + 2·0.9 + 1 is 0 in exact decimals
+    but not in floats, so a = 0 falls a rounding error beside the kink."""
+    W = [Fraction("1.4"), Fraction("0.9"), Fraction("-0.71")]
+    slopes = {"left": Fraction(0), "right": Fraction(0)}
+    at_kink = 0
+    for x, y in zip(X[:, 0].tolist(), Y.tolist(), strict=True):
+        for j in range(3):
+            if j == y:
+                continue
+            m0 = (W[j] - W[y]) * Fraction(x) + 1  # the term's argument at W
+            m1 = Fraction(x) * ((j == 0) - (y == 0))  # how fast it moves with W[0, 0]
+            at_kink += m0 == 0 and m1 != 0
+            for side, sign in (("left", -1), ("right", 1)):
+                if m0 > 0 or (m0 == 0 and sign * m1 > 0):
+                    slopes[side] += m1 / len(Y)
+    assert at_kink == 1 and (slopes["left"], slopes["right"]) == (Fraction(-5, 6), Fraction(-1, 6))
+    assert 0.02 + 1.38 == 1.4 and -2 * 1.4 + 2 * 0.9 + 1 != 0  # the rounding, in floats
+    body = {
+        "dataset": {"name": "cs231n-1d"},
+        "W": [[1.4], [0.9], [-0.71]],
+        "direction": "axis",
+        "axis": [0, 0],
+        "range": [-2, 2],
+        "samples": 5,
+    }
+    answer = client.post(f"{URL}/slice", json=body).json()
+    assert answer["subgradient"]["interval"] == pytest.approx([-5 / 6, -1 / 6], rel=1e-12)

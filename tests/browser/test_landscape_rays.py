@@ -102,6 +102,7 @@ def test_rays_show_the_left_and_right_slopes_on_their_own_sides(page: Page) -> N
     assert readout(page, "loss") == pytest.approx(float(loss_at(lines, Fraction(0))), rel=1e-12)
 
     x_zero, x_per_unit = axis_pixel(page, ".plot1d", "axis-x")
+    x_zero += x_per_unit * W[0]  # the axis shows W[0, 0]'s own value: a = 0 is W[0, 0]
     y_zero, y_per_unit = axis_pixel(page, ".plot1d", "axis-y")
     for side, slope, direction in (("left", left, -1), ("right", right, 1)):
         drawn = ray(page, side)
@@ -125,6 +126,7 @@ def test_kinks_are_drawn_where_the_hinges_switch(page: Page) -> None:
         circles.evaluate_all("cs => cs.map(c => [Number(c.dataset.alpha), c.cx.baseVal.value])")
     )
     zero, per_unit = axis_pixel(page, ".plot1d", "axis-x")
+    zero += per_unit * W[0]  # the axis shows W[0, 0]'s own value: a = 0 is W[0, 0]
     for (alpha, cx), kink in zip(drawn, want, strict=True):
         assert alpha == pytest.approx(kink, abs=1e-12)
         assert cx == pytest.approx(zero + per_unit * kink, abs=0.6)

@@ -66,7 +66,23 @@ async function cached(channel, path, body) {
 let base = null; // the /loss answer for W0: its W, and the shape C x D
 let current = { plane: null, loss: null, slice1: null, slice2: null, path: null };
 
-const plot1d = createPlot1d(byId("ls-plot1d"));
+const plot1d = createPlot1d(byId("ls-plot1d"), {
+  // a click moves W along the line (onto a kink when near one); W becomes the edited table, so
+  // only a W small enough for the table moves
+  onPick(alpha) {
+    const s = store.get();
+    const p = current.plane;
+    if (!p || !base || base.c * base.d > MAX_TABLE_CELLS) return;
+    let W;
+    if (s.dir === "axis") {
+      W = p.W.map((row) => row.slice());
+      W[s.axc][s.axd] += alpha;
+    } else if (p.explicit) {
+      W = moveInPlane(p.W, p.D1, p.D2, alpha, 0);
+    } else return;
+    store.set({ winit: "table", W, ca: 0, cb: 0 }, { push: true });
+  },
+});
 const plot2d = createPlot2d(byId("ls-plot2d"), {
   onPick(i, j) {
     // the plane of a path is the path's own: moving W would change the path, so clicks do not
@@ -124,6 +140,12 @@ function drawReadout(state) {
   renderReadout(byId("ls-readout"), readoutEntries(current, state));
 }
 
+/** One weight's name and value when the 1-D direction is that weight (the x-axis shows it). */
+function weightShown(state) {
+  const value = current.plane?.W?.[state.axc]?.[state.axd];
+  return state.dir === "axis" && Number.isFinite(value) ? { name: `W[${state.axc},${state.axd}]`, value } : null;
+}
+
 function draw(state) {
   controls.sync(state);
   if (state.view === "1d" && current.slice1 && current.loss) {
@@ -131,6 +153,7 @@ function draw(state) {
       showExamples: state.li,
       showTerms: state.terms,
       hasQuadratic: state.reg > 0,
+      weight: weightShown(state),
     });
   }
   if (state.view === "2d" && current.slice2) {

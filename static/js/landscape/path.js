@@ -57,7 +57,9 @@ export function createPathView(container, { onStep }) {
     gy.call(d3.axisLeft(y).ticks(5));
     curve.attr("d", d3.line().x((d, k) => x(k)).y((d) => y(d))(losses));
     const distances = path.path.off_plane;
-    off.domain([0, d3.max(distances) || 1]).nice();
+    // a path in its own plane is off it only by rounding (1e-16): an axis that deep shows noise
+    const far = d3.max(distances);
+    off.domain([0, far > 1e-9 ? far : 1]).nice();
     gOff.call(d3.axisRight(off).ticks(4));
     offCurve.attr("d", d3.line().x((d, k) => x(k)).y((d) => off(d))(distances));
     marker.attr("cx", x(step)).attr("cy", y(losses[step]));
