@@ -238,6 +238,12 @@ def test_a_tasks_circuit_is_refused_as_the_evaluate_route_refuses_it(
             ["body", "link", "inputs"],
             "the link's circuit: missing values for inputs y, z",
         ),
+        (
+            {"step": 0, "question": "up", "link": "/#e=x&in=" + "%5B" * 5000 + "%5D" * 5000},
+            422,
+            ["body", "link"],
+            "nested too deeply",
+        ),
         ({"step": 0, "question": "rule", "answer": True}, 422, ["body", "answer"], ""),
         ({"step": "0", "question": "rule", "answer": 1}, 422, ["body", "step"], ""),
         ({"step": 0, "question": "rule", "answer": 1, "extra": 1}, 422, ["body", "extra"], ""),

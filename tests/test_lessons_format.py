@@ -376,3 +376,43 @@ def test_parse_lesson_reads_a_real_file(tmp_path: Path) -> None:
     path = tmp_path / "a.md"
     path.write_text(FRONT + STEP, encoding="utf-8")
     assert parse_lesson(path, path.read_bytes(), "teacher", Limits()).path == str(path)
+
+
+# --------------------------------------------------------------------------- hostile files
+
+
+@pytest.mark.parametrize(
+    ("unit", "count"),
+    [("**a ", 16_000), ("[a](", 15_000), ("[", 60_000), ("$a ", 20_000), ("**a", 20_000)],
+)
+def test_a_64_kb_paragraph_of_unclosed_marks_is_plain_escaped_text(unit: str, count: int) -> None:
+    """Each of these took a lazy pattern to the paragraph's end from every opening (the first
+    ran for 91 s); no span may run past its kind's next opening, so they finish at once."""
+    html = render([(1, unit * count)])
+    assert html.startswith("<p>") and html.endswith("</p>")
+    assert "<a " not in html and "<span" not in html
+
+
+def test_yaml_nested_past_32_levels_is_refused_before_it_is_parsed() -> None:
+    deep = "[" * 5_000 + "1" + "]" * 5_000
+    text = FRONT + STEP.replace("{x: -2, y: 5, z: -4}", "{x: " + deep + ", y: 5, z: -4}")
+    assert problem(text) == (
+        f"t.md:{line_of(text, 'inputs:')}: the view block is nested more than 32 levels deep (a "
+        "tensor input needs at most a few)"
+    )
+    items = text.replace("inputs: {x: " + deep + ", y: 5, z: -4}", "g:\n  " + "- " * 40 + "1")
+    assert problem(items) == (
+        f"t.md:{line_of(items, '- - -')}: the view block is nested more than 32 levels deep (a "
+        "tensor input needs at most a few)"
+    )
+    # 32 levels ({ and 31 [) are read, and refused by the engine's rank limit, not the nesting
+    ok = "[" * 31 + "1" + "]" * 31
+    assert "has more than 3 dimensions (setting BPC_MAX_TENSOR_RANK)" in problem(
+        text.replace(deep, ok)
+    )
+
+
+def test_a_link_whose_inputs_nest_past_the_json_parsers_depth_is_refused() -> None:
+    deep = "%5B" * 5_000 + "1" + "%5D" * 5_000
+    with pytest.raises(LinkError, match="'in' \\(inputs\\) is nested too deeply"):
+        circuit_state(f"/#e=x&in=%7B%22x%22%3A{deep}%7D")

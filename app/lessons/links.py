@@ -158,6 +158,8 @@ def inputs_from_text(text: str) -> dict[str, Any]:
         value = json.loads(text, parse_constant=_no_constant)
     except ValueError as exc:
         raise LinkError(f"field 'in' (inputs) is not JSON: {exc}") from None
+    except RecursionError:
+        raise LinkError("field 'in' (inputs) is nested too deeply") from None
     if not isinstance(value, dict):
         raise LinkError("field 'in' (inputs) must be a JSON object of input name to number")
     return value
