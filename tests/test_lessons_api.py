@@ -244,6 +244,8 @@ def test_a_tasks_circuit_is_refused_as_the_evaluate_route_refuses_it(
             ["body", "link"],
             "nested too deeply",
         ),
+        ({"step": 0, "question": "dfdz", "answer": 9 * 10**400}, 422, ["body", "answer"], ""),
+        ({"step": 0, "question": "rule", "answer": 9 * 10**400}, 422, ["body", "answer"], ""),
         ({"step": 0, "question": "rule", "answer": True}, 422, ["body", "answer"], ""),
         ({"step": "0", "question": "rule", "answer": 1}, 422, ["body", "step"], ""),
         ({"step": 0, "question": "rule", "answer": 1, "extra": 1}, 422, ["body", "extra"], ""),

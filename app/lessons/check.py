@@ -79,7 +79,11 @@ def check_answer(question: Question, answer: Any) -> Verdict:
         raise _bad_answer("a task is checked from the live view: send its link, answer null")
     if isinstance(answer, bool) or not isinstance(answer, int | float):
         raise _bad_answer(f"a {question.kind} question's answer is a number, got {answer!r:.40}")
-    if not math.isfinite(answer):
+    try:
+        finite = math.isfinite(answer)
+    except OverflowError:  # an integer with hundreds of digits
+        finite = False
+    if not finite:
         raise _bad_answer("the answer must be a finite number")
     assert question.answer is not None
     if question.kind == "number":
