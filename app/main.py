@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
+
 from fastapi import Depends, FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.staticfiles import StaticFiles
@@ -10,11 +13,13 @@ from app import __version__
 from app.api.error_docs import install_error_docs
 from app.api.errors import install_error_handlers
 from app.api.heavy import compute_lifespan, install_heavy_pool
+from app.api.live import class_lifespan
 from app.api.middleware import install_hardening
 from app.api.query import no_unknown_query
 from app.api.routes import (
     catalog,
     circuits,
+    classroom,
     docs,
     gates,
     health,
@@ -45,8 +50,20 @@ OPENAPI_TAGS = [
         "description": "Guided lessons through the course notes: the list, one lesson's steps, "
         "and answer checks (docs/lessons.md).",
     },
+    {
+        "name": "classes",
+        "description": "Live class: a teacher starts a class and pushes views and questions; "
+        "students join by code, follow the events and answer; the teacher sees the tally.",
+    },
     {"name": "health", "description": "Liveness and readiness probes."},
 ]
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """The compute lanes (app.state.compute) and the live class's store (app.state.live)."""
+    async with compute_lifespan(app), class_lifespan(app):
+        yield
 
 
 def create_app() -> FastAPI:
@@ -66,7 +83,7 @@ def create_app() -> FastAPI:
         # an address with a trailing slash is answered by the 404 handler (app/api/errors.py):
         # pages redirect, the API names the address without the slash
         redirect_slashes=False,
-        lifespan=compute_lifespan,  # the job processes and evaluate threads (app.state.compute)
+        lifespan=lifespan,
     )
     install_error_handlers(app)
     install_heavy_pool(app)
@@ -92,6 +109,7 @@ def create_app() -> FastAPI:
     app.include_router(landscape.router, dependencies=api)
     app.include_router(catalog.router, dependencies=api)
     app.include_router(lessons.router, dependencies=api)
+    app.include_router(classroom.router, dependencies=api)
     app.include_router(pages.router)
     app.include_router(docs.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,11 @@ ROOT = Path(__file__).resolve().parent.parent
 # (app/api/budget.py) is off unless a test turns it on: tests/test_client_budget.py does, with
 # its own numbers. Set here, before any Settings exist, so live servers inherit it too.
 os.environ.setdefault("BPC_COMPUTE_SECONDS_PER_CLIENT_PER_MINUTE", "0")
+# Classes the suite starts (tests/test_class_*.py pick their own store) go to a file of the
+# session's, not to the default data/class.db under the working directory.
+os.environ.setdefault(
+    "BPC_STORE", f"sqlite:///{tempfile.mkdtemp(prefix='bpc-test-store-')}/class.db"
+)
 _REFERENCE_CANDIDATES = [
     Path(os.environ.get("BPC_REFERENCE", "")),
     ROOT.parent / "shared" / "reference" / "cs231n_examples.json",

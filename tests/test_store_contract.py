@@ -178,6 +178,19 @@ def test_expire_sets_the_time_to_live_of_a_record_and_its_stream(backend: Backen
     assert store.append("room", "again") == 0  # a new stream starts at offset 0
 
 
+def test_expire_with_no_time_left_removes_the_record_and_its_stream_now(
+    backend: Backend,
+) -> None:
+    store = backend.store
+    store.create("room", "x", ttl=3600)
+    store.append("room", "event")
+    assert store.expire("room", 0) is True  # an ended class: gone at once, clock unmoved
+    assert store.get("room") is None
+    assert store.read("room") == []
+    assert store.expire("room", 0) is False
+    assert store.create("room", "next") == Record("next", 1)
+
+
 def test_concurrent_compare_and_set_loses_no_update(backend: Backend) -> None:
     store = backend.store
     store.create("counter", 0)

@@ -24,7 +24,9 @@ PROBLEM_TYPES: dict[str, str] = {
     "body_unreadable": "400: the body could not be parsed at all (nested too deeply, bad multipart)",
     "bad_http_request": "400, 414: the HTTP request itself is malformed (from the server or nginx)",
     "cors_refused": "403: a cross-origin preflight the API does not allow (BPC_CORS_ORIGINS)",
-    "not_found": "404: no endpoint or page at this address",
+    "not_found": "404: no endpoint or page at this address (or no class with this id or code)",
+    "not_authorized": "401, 403: a class action without its token, or with another's",
+    "conflict": "409: the class cannot take it now (full; no question, or another, is asked)",
     "method_not_allowed": "405: the endpoint takes another method (the Allow header says which)",
     "too_many_requests": "429: this client's share or compute budget is used; see Retry-After",
     "server_busy": "503: the server or its compute lanes are full; retry after Retry-After",
@@ -144,6 +146,7 @@ COMPUTE_PATHS = {
     "/api/v1/landscape/slice",
     "/api/v1/landscape/optimize",
     "/api/v1/landscape/circuit",
+    "/api/v1/landscape/numerical-gradient",
     "/api/v1/lessons/{lesson_id}/check",  # a task's check runs the evaluate route's job
 }
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -152,6 +152,37 @@ class Settings(BaseSettings):
     lessons_max_count: int = 200  # lesson files in the folder (each parsed and its circuits run)
     lesson_max_steps: int = 60  # steps in one lesson (a page's progress bar stays readable)
     lesson_max_questions: int = 10  # questions in one step
+
+    # --- live class (issue 15; app/classroom, docs/deploy.md "The class store") ---
+    # Where classes live: sqlite:///path (one file shared by a machine's worker processes; four
+    # slashes for an absolute path; made on first use), redis://host:port/db (shared by
+    # replicas behind a load balancer) or memory (one worker process only: each would see its
+    # own classes). A malformed value stops start-up.
+    store: str = "sqlite:///data/class.db"
+    class_ttl_s: float = 4 * 3600.0  # a class ends by itself this long after it starts
+    class_capacity: int = 300  # students per class (a teacher may ask for fewer)
+    # wrong join codes one client address may try a minute (429 beyond): with 31**8 codes and
+    # 100 live classes, one guess in 8.5e9 is right, so a year of guessing finds none
+    class_join_failures_per_minute: int = 30
+    class_name_max_chars: int = 40  # a student's display name
+    class_answer_max_chars: int = 200  # a text answer
+    class_text_max_chars: int = 1_000  # a question's prompt, each option, a reveal's rule
+    class_options_max: int = 10  # options of a choice question
+    class_link_max_chars: int = 2_000  # a pushed view's page link
+    # pushes, reveals and answers in one class's stream (each answer change is one): 300
+    # students answering 30 questions twice each is 18,000
+    class_max_events: int = 20_000
+    class_streams_per_worker: int = 400  # live event connections per worker process (503)
+    class_poll_s: float = 0.2  # how often a worker reads a followed class's stream
+    class_heartbeat_s: float = 15.0  # a comment line on an idle stream (nginx reads for 30 s)
+
+    @field_validator("store")
+    @classmethod
+    def _a_known_store(cls, value: str) -> str:
+        from app.store import store_target
+
+        store_target(value)  # its ValueError is reported as BPC_STORE's problem
+        return value
 
 
 @lru_cache

@@ -62,6 +62,14 @@ class Limits:
     lessons_max_count: int = _default("lessons_max_count")
     lesson_max_steps: int = _default("lesson_max_steps")
     lesson_max_questions: int = _default("lesson_max_questions")
+    # the live class (app/classroom): what one class, student or question may hold
+    class_capacity: int = _default("class_capacity")
+    class_name_max_chars: int = _default("class_name_max_chars")
+    class_answer_max_chars: int = _default("class_answer_max_chars")
+    class_text_max_chars: int = _default("class_text_max_chars")
+    class_options_max: int = _default("class_options_max")
+    class_link_max_chars: int = _default("class_link_max_chars")
+    class_max_events: int = _default("class_max_events")
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Limits:

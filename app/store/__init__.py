@@ -58,5 +58,51 @@ class Store(Protocol):
 
     def expire(self, key: str, ttl: float) -> bool:
         """Sets the time to live of the record and the stream named `key`, from now; False if
-        neither exists."""
+        neither exists. A ttl of 0 removes both now (an ended class)."""
         ...
+
+
+def store_target(url: str) -> tuple[str, str]:
+    """The backend a BPC_STORE value names and where it is: ("memory", ""), ("sqlite", file
+    path) or ("redis", url). ValueError says what is wrong with any other value."""
+    from urllib.parse import urlsplit
+
+    if url == "memory":
+        return "memory", ""
+    if url.startswith("sqlite:///"):
+        path = url.removeprefix("sqlite:///")  # sqlite:////data/x.db is the absolute /data/x.db
+        if not path or path.endswith("/"):
+            raise ValueError(
+                f"{url!r} names no file: sqlite:///relative/x.db or sqlite:////abs/x.db"
+            )
+        return "sqlite", path
+    if url.startswith(("redis://", "rediss://")):
+        parts = urlsplit(url)
+        try:
+            port = parts.port
+        except ValueError:
+            port = -1
+        db = parts.path.lstrip("/")
+        if not parts.hostname or port == -1 or (db and not db.isdigit()) or parts.query:
+            raise ValueError(f"{url!r} is not redis://host:port/db (db a number, no query)")
+        return "redis", url
+    raise ValueError(
+        f"{url!r:.80} is not a store: memory, sqlite:///path/to/file.db or redis://host:port/db"
+    )
+
+
+def open_store(url: str) -> Store:
+    """The backend BPC_STORE names. Nothing is opened or connected yet: the SQLite file is made
+    and Redis reached on first use, so an app that never starts a class touches neither."""
+    kind, target = store_target(url)
+    if kind == "sqlite":
+        from app.store.sqlite import SQLiteStore
+
+        return SQLiteStore(target)
+    if kind == "redis":
+        from app.store.redis import RedisStore
+
+        return RedisStore(target)
+    from app.store.memory import MemoryStore
+
+    return MemoryStore()

@@ -24,10 +24,20 @@ const ADDRESS = {
   landscapeSlice: "/api/v1/landscape/slice",
   landscapeOptimize: "/api/v1/landscape/optimize",
   landscapeCircuit: "/api/v1/landscape/circuit",
+  landscapeNumericalGradient: "/api/v1/landscape/numerical-gradient",
   landscapeCatalog: "/api/v1/landscape/catalog",
   listLessons: "/api/v1/lessons",
   getLesson: "/api/v1/lessons/{lesson_id}",
   checkLessonAnswer: "/api/v1/lessons/{lesson_id}/check",
+  startClass: "/api/v1/classes",
+  joinClass: "/api/v1/classes/join",
+  pushView: "/api/v1/classes/{class_id}/push",
+  answerQuestion: "/api/v1/classes/{class_id}/answer",
+  revealAnswer: "/api/v1/classes/{class_id}/reveal",
+  showNames: "/api/v1/classes/{class_id}/names",
+  classAnswers: "/api/v1/classes/{class_id}/answers.csv",
+  endClass: "/api/v1/classes/{class_id}/end",
+  classEvents: "/api/v1/classes/{class_id}/events",
 } as const satisfies Record<OperationId, keyof paths>;
 
 /** The JSON an operation's response with this status carries, whatever its media type. */
@@ -202,6 +212,9 @@ export async function landscape(csv: Blob): Promise<string[]> {
   const run = await post("landscapeOptimize", { dataset: { name: "toy-2d" }, strategy: "sgd", steps: 20 });
   if (run.ok) seen.push(`${run.data.steps_taken} steps, diverged ${run.data.diverged}, off ${run.data.path.off_plane[0]}`);
 
+  const steps = await post("landscapeNumericalGradient", { dataset: { name: "cs231n-1d" }, W, loss: "softmax", samples: 5 });
+  if (steps.ok) seen.push(`h ${steps.data.hs[0]}: centred ${steps.data.centred[0]}, forward ${steps.data.forward[0]} (check at ${steps.data.check_h})`);
+
   const circuit = await post("landscapeCircuit", { dataset: { name: "cs231n-1d" }, W });
   if (circuit.ok) {
     const again = await post("evaluateCircuit", { expression: circuit.data.expression, inputs: circuit.data.inputs });
@@ -239,6 +252,44 @@ export async function lessons(): Promise<string[]> {
   return seen;
 }
 
+/** A live class's action: the teacher's token, or the student's, as a bearer token. */
+function authed<K extends OperationId>(_id: K, token: string, body?: Body<K>): RequestInit {
+  const headers: Record<string, string> = { Authorization: `Bearer ${token}` };
+  if (body === undefined) return { method: "POST", headers };
+  headers["Content-Type"] = "application/json";
+  return { method: "POST", headers, body: JSON.stringify(body) };
+}
+
+export async function classes(): Promise<string[]> {
+  const seen: string[] = [];
+  const started = await post("startClass", { capacity: 30, show_names: false });
+  if (!started.ok) return [describe(started.error)];
+  const { class_id, code, teacher_token } = started.data;
+  const ids = { class_id };
+  const joined = await post("joinClass", { code, name: "Ada" });
+  if (!joined.ok) return [describe(joined.error)];
+  const question = { id: "q1", kind: "choice" as const, prompt: "What does x receive?", options: ["-4", "3"], answer: 0 };
+  const pushed = await send("pushView", authed("pushView", teacher_token, { link: "/#e=x*y", question }), ids);
+  if (pushed.ok) seen.push(`${pushed.data.event} ${pushed.data.view.link} ${pushed.data.view.question?.options?.length}`);
+  const mine = { question: "q1", answer: 0 };
+  const answered = await send("answerQuestion", authed("answerQuestion", joined.data.student_token, mine), ids);
+  if (answered.ok) seen.push(`answered ${answered.data.question} at ${answered.data.event}`);
+  else seen.push(describe(answered.error));
+  const names = await send("showNames", authed("showNames", teacher_token, { show: true }), ids);
+  if (names.ok) seen.push(`names at ${names.data.event}`);
+  const revealed = await send("revealAnswer", authed("revealAnswer", teacher_token, { rule: "multiply swaps" }), ids);
+  if (revealed.ok) seen.push(`${revealed.data.answer}: ${revealed.data.rule}`);
+  // text/event-stream and text/csv: a real client reads these as text, not JSON
+  const headers = { Authorization: `Bearer ${teacher_token}` };
+  const events = await send("classEvents", { method: "GET", headers }, ids);
+  if (!events.ok) seen.push(describe(events.error));
+  const csv = await send("classAnswers", { method: "GET", headers }, ids);
+  if (!csv.ok) seen.push(describe(csv.error));
+  const ended = await send("endClass", authed("endClass", teacher_token), ids);
+  if (ended.ok) seen.push(`ended ${ended.data.ended}`);
+  return seen;
+}
+
 // The document is as strict as the server: each of these must fail to compile.
 // @ts-expect-error a fixed dataset has no `n`
 export const fixedWithN: Body<"landscapeLoss"> = { dataset: { name: "cs231n-1d", n: 5 } };
@@ -250,3 +301,5 @@ export const twoWithOne: Body<"landscapeSlice"> = { dims: 2, dataset: { name: "t
 export const badTie: Body<"evaluateCircuit"> = { expression: "max(x, y)", tie_break: "random" };
 // @ts-expect-error a check names its step by a number
 export const stepAsText: Body<"checkLessonAnswer"> = { step: "1", question: "dfdx" };
+// @ts-expect-error a question is a choice, a number or a text
+export const essay: Body<"pushView"> = { link: "/", question: { id: "q", kind: "essay", prompt: "Why?" } };
