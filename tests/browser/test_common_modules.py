@@ -197,6 +197,44 @@ def test_store_setting_state_is_the_only_path_to_a_redraw(ready: Page) -> None:
     assert got["after"] == "y" and got["events"] == ["hashchange"]
 
 
+def test_a_framed_page_keeps_embed_in_its_links_and_adds_no_history(ready: Page) -> None:
+    """A lesson's live view is the page in a frame with ?embed=1: its moves replace the address
+    (a click in the view must not take one of the lesson's Back presses), and the query store
+    keeps embed=1, which is not in its table, in every address it writes."""
+    got = run(
+        ready,
+        """(m) => {
+          const stand_in = (framed) => {
+            const urls = [];
+            const win = {
+              location: { pathname: "/landscape", search: "?embed=1&view=2d", hash: "" },
+              history: {
+                replaceState: (_, __, url) => urls.push(["replace", url]),
+                pushState: (_, __, url) => urls.push(["push", url]),
+              },
+              addEventListener: () => {},
+            };
+            win.self = win;
+            win.top = framed ? {} : win;
+            const store = m.store.createStore(m.landscape.FIELDS, { place: "query", win });
+            store.set({ reg: 0.5 }, { push: true });
+            store.set({ reg: 0.25 });
+            return urls;
+          };
+          return { framed: stand_in(true), top: stand_in(false) };
+        }""",
+    )
+    assert got["framed"] == [
+        ["replace", "/landscape?embed=1&view=2d&reg=0.5"],
+        ["replace", "/landscape?embed=1&view=2d&reg=0.25"],
+    ]
+    # the page on its own keeps its history entry per deliberate move
+    assert got["top"] == [
+        ["push", "/landscape?embed=1&view=2d&reg=0.5"],
+        ["replace", "/landscape?embed=1&view=2d&reg=0.25"],
+    ]
+
+
 def test_a_continuous_change_writes_the_link_once_in_a_while_and_at_its_end(ready: Page) -> None:
     """A slider drag sets the store once a frame; each history.replaceState costs a few ms, so
     a step of a drag (`later`) writes the URL within 250 ms, and the drag's end at once."""

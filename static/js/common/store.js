@@ -11,13 +11,24 @@ const LATER_MS = 250;
 
 export function createStore(table, { place = "query", win = window } = {}) {
   const names = new Set(table.map((p) => p.name));
-  const mark = place === "hash" ? "#" : "?";
   const readUrl = () => readParams(table, place === "hash" ? win.location.hash : win.location.search);
+  // a page framed in a lesson or a slide (?embed=1) keeps its chromeless look in every link it
+  // writes; a query store would otherwise drop the key, which is not in its table
+  const embedded = new URLSearchParams(win.location.search).get("embed") === "1";
+  // a framed page's moves are not the reader's history: a click in a lesson's live view must not
+  // take one of the lesson's Back presses, so in a frame every move replaces the address
+  let framed = false;
+  try {
+    framed = win.top !== undefined && win.top !== win.self;
+  } catch {
+    framed = true; // reading another origin's window can only throw in a frame
+  }
   function urlOf(state) {
     const params = writeParams(table, state);
-    const tail = params ? `${mark}${params}` : "";
     const { pathname, search } = win.location;
-    return place === "hash" ? `${pathname}${search}${tail}` : `${pathname}${tail}`;
+    if (place === "hash") return `${pathname}${search}${params ? `#${params}` : ""}`;
+    const query = [embedded ? "embed=1" : "", params].filter(Boolean).join("&");
+    return `${pathname}${query ? `?${query}` : ""}`;
   }
   let state = readUrl();
   const listeners = [];
@@ -61,7 +72,7 @@ export function createStore(table, { place = "query", win = window } = {}) {
         return;
       }
       state = { ...state, ...patch };
-      if (push) {
+      if (push && !framed) {
         clearTimeout(lateTimer);
         lateTimer = null;
         win.history.pushState(null, "", urlOf(state));
