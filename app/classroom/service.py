@@ -341,7 +341,12 @@ class Classroom:
 
 
 def _cell(value: Any) -> Any:
-    """A CSV cell a spreadsheet will not run: text starting =, +, - or @ is a formula there."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+    """A CSV cell a spreadsheet will not run: text starting =, +, - or @ is a formula there
+    (a plain number such as an option "-4" is left as it is)."""
+    if not isinstance(value, str) or value[:1] not in ("=", "+", "-", "@", "\t", "\r"):
+        return value
+    try:
+        float(value)
+        return value
+    except ValueError:
         return "'" + value
-    return value
