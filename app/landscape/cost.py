@@ -83,6 +83,17 @@ def loss_cost(s: Sizes, gradcheck: bool, limits: Limits, include_W: bool = True)
     return _cost(numbers, arrays, work)
 
 
+def numerical_gradient_cost(s: Sizes, samples: int, limits: Limits) -> Cost:
+    """POST /numerical-gradient: the loss and dW once, then at each h each checked weight
+    nudged both ways (a nudge moves one score column: a loss over N x C each)."""
+    nc, cd = s.n * s.c, s.c * s.d
+    entries = min(cd, limits.max_gradcheck_entries)
+    numbers = 3 * samples
+    work = W_BASE + 2 * s.n * s.d * s.c + W_LOSS * nc + samples * entries * 2 * W_LOSS * nc
+    arrays = s.n * s.d + 4 * cd + 8 * nc + 2 * entries
+    return _cost(numbers, arrays, work)
+
+
 def slice_1d_cost(s: Sizes, steps: int, loss: str, limits: Limits, variant: str = "ww") -> Cost:
     """POST /slice, dims 1: the curve, the kinks (exact losses) and the per-term lines (small N*C)."""
     nc = s.n * s.c

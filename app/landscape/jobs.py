@@ -12,6 +12,8 @@ import re
 from collections import Counter
 from typing import Any
 
+import numpy as np
+
 from app.core.limits import Cost, Limits
 from app.landscape import cost
 from app.landscape.circuit import loss_program
@@ -19,9 +21,16 @@ from app.landscape.cost import Sizes
 from app.landscape.data import Dataset, builtin_shape, check_size, problem
 from app.landscape.losses import LossSpec, evaluate, gradcheck
 from app.landscape.model import Setup, build_data, build_setup
+from app.landscape.numgrad import step_errors
 from app.landscape.optimize import optimize, optimize_in_its_plane
 from app.landscape.slices import check_range, directions_for, slice_1d, slice_2d
-from app.schemas.landscape import LandscapeRequest, LossRequest, OptimizeRequest, SliceRequest
+from app.schemas.landscape import (
+    LandscapeRequest,
+    LossRequest,
+    NumericalGradientRequest,
+    OptimizeRequest,
+    SliceRequest,
+)
 
 LOC = ("body", "dataset")
 
@@ -123,6 +132,12 @@ def _check(request: LandscapeRequest, sizes: Sizes, limits: Limits) -> float:
         cost.check_optimizer(sizes, request.steps, limits)
         work = cost.optimizer_work(sizes, request.steps)
         return work / limits.optimize_work_units_per_second
+    elif isinstance(request, NumericalGradientRequest):
+        lo, hi = request.h_range
+        if not 0 < lo < hi:
+            raise problem(f"h_range must have 0 < lo < hi, got [{lo}, {hi}]", ("body", "h_range"))
+        estimate = cost.numerical_gradient_cost(sizes, request.samples, limits)
+        estimate.check(limits, ("body", "samples"))
     elif isinstance(request, LossRequest):
         estimate = cost.loss_cost(sizes, request.gradcheck, limits, request.include_W)
         estimate.check(limits, LOC)
@@ -211,6 +226,14 @@ def compute_optimizer_path(request: OptimizeRequest, limits: Limits) -> dict[str
         D1,
         D2,
     )
+
+
+def compute_numerical_gradient(request: NumericalGradientRequest, limits: Limits) -> dict[str, Any]:
+    """POST /numerical-gradient: each difference's error against h, at W."""
+    setup = _setup(request, limits)
+    lo, hi = request.h_range
+    hs = np.logspace(np.log10(lo), np.log10(hi), request.samples)
+    return step_errors(setup, hs, limits.max_gradcheck_entries)
 
 
 def compute_loss_circuit(request: LandscapeRequest, limits: Limits) -> dict[str, Any]:

@@ -239,6 +239,42 @@ class LossRequest(LandscapeRequest):
     )
 
 
+class NumericalGradientRequest(LandscapeRequest):
+    """The error of the forward and the centred difference against the step h, at W."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"dataset": {"name": "cs231n-1d"}, "W": [[0.3], [-0.2], [0.6]], "loss": "softmax"}
+            ]
+        }
+    )
+
+    h_range: FinitePair = Field(
+        (1e-13, 1.0), description="[smallest, largest] h, both > 0; the steps are log-spaced."
+    )
+    samples: int = Field(37, ge=2, description="How many h, log-spaced over `h_range`.")
+
+
+class NumericalGradientResponse(BaseModel):
+    """Each difference's worst relative error over the checked weights, at each h."""
+
+    hs: list[float] = Field(description="The steps h, log-spaced.")
+    centred: list[float] = Field(
+        description="max over the weights of |a - n| / (|a| + |n|), n the centred difference "
+        "(L(W + h e) - L(W - h e)) / 2h and a the analytic dW."
+    )
+    forward: list[float] = Field(
+        description="The same for the forward difference (L(W + h e) - L(W)) / h."
+    )
+    check_h: float = Field(description="The h of /loss's gradient check.")
+    entries: int = Field(description="How many weights were checked.")
+    sampled: bool = Field(
+        description="Only a fixed-seed sample of the weights was checked (the gradient "
+        "check's, BPC_MAX_GRADCHECK_ENTRIES)."
+    )
+
+
 class Gradcheck(BaseModel):
     """dW against central differences, entry by entry."""
 

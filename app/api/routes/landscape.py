@@ -12,6 +12,7 @@ from app.landscape.data import BUILTIN_DATASETS, parse_csv, user_dataset
 from app.landscape.jobs import (
     compute_loss,
     compute_loss_circuit,
+    compute_numerical_gradient,
     compute_optimizer_path,
     compute_slice,
     precheck,
@@ -22,6 +23,8 @@ from app.schemas.landscape import (
     LandscapeRequest,
     LossRequest,
     LossResponse,
+    NumericalGradientRequest,
+    NumericalGradientResponse,
     OptimizeRequest,
     OptimizeResponse,
     SliceRequest,
@@ -112,6 +115,22 @@ async def run_optimizer(request: OptimizeRequest, limits: LimitsDep) -> dict[str
     `directions`, with each point's distance off that plane."""
     seconds = precheck(request, limits)
     return await run_heavy(compute_optimizer_path, request, limits, predicted_s=seconds)
+
+
+@router.post(
+    "/numerical-gradient",
+    operation_id="landscapeNumericalGradient",
+    response_model=NumericalGradientResponse,
+    summary="The error of finite differences against the step h",
+)
+async def numerical_gradient(
+    request: NumericalGradientRequest, limits: LimitsDep
+) -> dict[str, Any]:
+    """At log-spaced steps h: the worst relative error, over the weights the gradient check
+    compares, of the forward and the centred difference against the analytic dW; and the h
+    the gradient check uses."""
+    seconds = precheck(request, limits)
+    return await run_heavy(compute_numerical_gradient, request, limits, predicted_s=seconds)
 
 
 @router.post(

@@ -1,0 +1,149 @@
+"""POST /api/v1/landscape/numerical-gradient: the error of finite differences against h, checked against numpy here.
+
+The loss, its analytic gradient and the differences are computed in the test from the softmax
+and hinge formulas, each nudged W built whole (not by moving one score column as the module
+does), so agreement is not the module agreeing with itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from app.main import app
+
+URL = "/api/v1/landscape/numerical-gradient"
+X = np.array([[1.0], [-2.0], [0.5]])  # cs231n-1d
+Y = np.array([0, 1, 2])
+W = np.array([[0.3], [-0.2], [0.6]])
+REG = 0.1
+
+Loss = Callable[[np.ndarray], float]
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[TestClient]:
+    with TestClient(app) as c:
+        yield c
+
+
+def softmax_loss(W: np.ndarray) -> float:
+    scores = X @ W.T
+    logsumexp = np.log(np.exp(scores).sum(axis=1))
+    return float(np.mean(logsumexp - scores[np.arange(3), Y]) + REG * np.sum(W * W))
+
+
+def softmax_grad(W: np.ndarray) -> np.ndarray:
+    scores = X @ W.T
+    p = np.exp(scores) / np.exp(scores).sum(axis=1, keepdims=True)
+    p[np.arange(3), Y] -= 1
+    return p.T @ X / 3 + 2 * REG * W
+
+
+def hinge_loss(W: np.ndarray) -> float:
+    scores = X @ W.T
+    margins = scores - scores[np.arange(3), Y][:, None] + 1
+    margins[np.arange(3), Y] = 0
+    return float(np.maximum(margins, 0).sum() / 3)
+
+
+def worst_errors(loss: Loss, grad: np.ndarray, h: float, W: np.ndarray = W) -> tuple[float, float]:
+    """max over the weights of |a - n| / (|a| + |n|), centred and forward."""
+    centred, forward = [], []
+    for c in range(W.shape[0]):
+        E = np.zeros_like(W)
+        E[c, 0] = h
+        for out, numeric in (
+            (centred, (loss(W + E) - loss(W - E)) / (2 * h)),
+            (forward, (loss(W + E) - loss(W)) / h),
+        ):
+            a = grad[c, 0]
+            out.append(abs(a - numeric) / max(abs(a) + abs(numeric), 1e-12))
+    return max(centred), max(forward)
+
+
+def ask(client: TestClient, **body: object) -> dict[str, object]:
+    request = {"dataset": {"name": "cs231n-1d"}, "W": W.tolist(), **body}
+    response = client.post(URL, json=request)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_softmax_errors_follow_truncation_then_round_off(client: TestClient) -> None:
+    answer = ask(client, loss="softmax", reg=REG, h_range=[1e-13, 1.0], samples=27)
+    hs = np.array(answer["hs"])
+    assert hs == pytest.approx(np.logspace(-13, 0, 27), rel=1e-12)
+    assert answer["check_h"] == 1e-5 and answer["entries"] == 3 and not answer["sampled"]
+    grad = softmax_grad(W)
+    for h, centred, forward in zip(hs, answer["centred"], answer["forward"], strict=True):
+        want_centred, want_forward = worst_errors(softmax_loss, grad, h)
+        # where truncation rules, the error is the formula's to three digits; below, both
+        # are round-off, the same size but not the same digits
+        if h >= 1e-3:
+            assert centred == pytest.approx(want_centred, rel=1e-3), h
+        if h >= 1e-5:
+            assert forward == pytest.approx(want_forward, rel=1e-3), h
+        assert centred <= 100 * want_centred + 1e-15 and want_centred <= 100 * centred + 1e-15
+    centred, forward = np.array(answer["centred"]), np.array(answer["forward"])
+    # the V of the notes: the centred difference's best h is larger and its best error smaller
+    best_centred, best_forward = hs[np.argmin(centred)], hs[np.argmin(forward)]
+    assert 1e-7 <= best_centred <= 1e-3 and 1e-10 <= best_forward <= 1e-6
+    assert centred.min() < forward.min() / 100
+    # truncation: forward ~ h, centred ~ h² over two decades of large h
+    assert forward[hs == 1e-2][0] / forward[hs == 1e-4][0] == pytest.approx(100, rel=0.05)
+    assert centred[hs == 1e-1][0] / centred[hs == 1e-2][0] == pytest.approx(100, rel=0.05)
+
+
+def test_the_hinge_has_no_truncation_until_h_reaches_a_kink(client: TestClient) -> None:
+    # no component of dW is 0 here (one that is would read as relative error 1 at any h, its
+    # round-off against an exact 0)
+    at = np.array([[0.3], [-0.1], [2.0]])
+    answer = ask(client, W=at.tolist(), h_range=[1e-8, 1.0], samples=10)
+    # each hinge term s_j - s_y + 1 moves with weight c at the rate x_i·([j = c] - [y = c]):
+    # the nearest kink along any one weight is the smallest |term| / |rate|
+    scores = X @ at.T
+    grad, distances = np.zeros_like(at), []
+    for i in range(3):
+        for j in range(3):
+            if j == Y[i]:
+                continue
+            margin = scores[i, j] - scores[i, Y[i]] + 1
+            if margin > 0:
+                grad[j] += X[i] / 3
+                grad[Y[i]] -= X[i] / 3
+            for c in range(3):
+                rate = X[i, 0] * (int(j == c) - int(Y[i] == c))
+                if rate:
+                    distances.append(abs(margin) / abs(rate))
+    nearest = min(distances)
+    assert nearest == pytest.approx(0.1)  # example 1's term j = 0: 0.2 away, moving at 2
+    assert np.all(grad != 0)
+
+    for h, centred, forward in zip(answer["hs"], answer["centred"], answer["forward"], strict=True):
+        want_centred, want_forward = worst_errors(hinge_loss, grad, h, at)
+        if h < nearest:  # a straight line: only round-off, however small h is
+            assert centred < 1e-6 and forward < 1e-6, h
+        else:  # past a kink the difference measures the other side's slope too
+            assert centred == pytest.approx(want_centred, rel=1e-9), h
+            assert forward == pytest.approx(want_forward, rel=1e-9), h
+            assert max(centred, forward) > 0.01, h
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "where"),
+    [
+        ({"h_range": [0, 1]}, 422, "h_range"),
+        ({"h_range": [1e-3, 1e-5]}, 422, "h_range"),
+        ({"samples": 1}, 422, "samples"),
+        ({"samples": 5_000_000}, 413, "samples"),
+    ],
+)
+def test_bad_steps_are_refused_before_any_work(
+    client: TestClient, body: dict[str, object], status: int, where: str
+) -> None:
+    response = client.post(URL, json={"dataset": {"name": "cs231n-1d"}, **body})
+    assert response.status_code == status, response.text
+    assert where in response.json()["detail"][0]["loc"]
