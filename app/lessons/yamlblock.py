@@ -18,6 +18,20 @@ class _Loader(yaml.SafeLoader):
     own example writes "tolerance: 1e-9", so a plain scalar of that form is read as a float."""
 
 
+class _AliasFound(Exception):
+    def __init__(self, line: int) -> None:
+        self.line = line
+
+
+def _no_alias(self: _Loader, parent: Any, index: Any) -> Any:
+    """An alias repeats a value by reference: a few nested ones in a small file expand to
+    gigabytes once written out (the "billion laughs"), so the composer refuses the first."""
+    if self.check_event(yaml.AliasEvent):
+        raise _AliasFound(getattr(self.peek_event().start_mark, "line", 0) or 0)
+    return yaml.SafeLoader.compose_node(self, parent, index)
+
+
+_Loader.compose_node = _no_alias  # type: ignore[method-assign,assignment]
 _Loader.add_implicit_resolver(
     "tag:yaml.org,2002:float",
     re.compile(r"[-+]?(?:\d[\d_]*)(?:\.\d*)?[eE][-+]?\d+"),
@@ -74,17 +88,13 @@ class Block:
                 "at most a few)",
             )
         try:
-            for event in yaml.parse(text, Loader=_Loader):
-                if isinstance(event, yaml.AliasEvent):
-                    # an alias repeats a value by reference: a few nested ones in a small file
-                    # expand to gigabytes once written out (the "billion laughs")
-                    line = first_line + (getattr(event.start_mark, "line", 0) or 0)
-                    raise LessonError(
-                        path,
-                        line,
-                        f"the {what} uses a YAML alias (*name): write the value out instead",
-                    )
             node = yaml.compose(text, Loader=_Loader)
+        except _AliasFound as exc:
+            raise LessonError(
+                path,
+                first_line + exc.line,
+                f"the {what} uses a YAML alias (*name): write the value out instead",
+            ) from None
         except yaml.YAMLError as exc:
             raise self._yaml_error(exc) from None
         except RecursionError:
