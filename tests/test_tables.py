@@ -29,7 +29,14 @@ def test_the_tables_hold_the_choices_the_api_has_always_had() -> None:
     assert names(LOSSES) == ("svm", "softmax")
     assert names(SVM_VARIANTS) == ("ww", "ova", "structured")
     assert names(DATASETS) == ("cs231n-1d", "toy-2d", "blobs", "cifar-shaped")
-    assert names(OPTIMIZERS) == ("random_search", "random_local_search", "gd", "sgd")
+    assert names(OPTIMIZERS) == (
+        "random_search",
+        "random_local_search",
+        "gd",
+        "sgd",
+        "momentum",
+        "adam",
+    )
     assert [page.path for page in PAGES] == ["/", "/landscape", "/lessons"]
 
 
@@ -161,10 +168,11 @@ def test_the_page_shows_an_input_for_exactly_the_choices_that_read_it(client: Te
         assert found is not None, state
         return found.group(1)
 
-    # hand-listed from the tables: only blobs has d and c, only sgd a batch, only svm a delta
+    # hand-listed from the tables: only blobs has d and c, only the minibatch rules a batch,
+    # only svm a delta
     assert shown_for("d") == "dataset=blobs"
     assert shown_for("c") == "dataset=blobs"
-    assert shown_for("batch") == "method=sgd"
+    assert shown_for("batch") == "method=sgd,momentum,adam"
     assert shown_for("delta") == "loss=svm"
 
 

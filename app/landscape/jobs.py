@@ -200,7 +200,13 @@ def compute_slice(request: SliceRequest, limits: Limits) -> dict[str, Any]:
     if request.path is not None:
         run = request.path
         path, plane = optimize_in_its_plane(
-            setup, run.strategy, run.steps, run.step_size, run.batch_size, run.optimizer_seed
+            setup,
+            run.strategy,
+            run.steps,
+            run.step_size,
+            run.batch_size,
+            run.optimizer_seed,
+            run.momentum,
         )
         grid = slice_2d(setup, plane.D1, plane.D2, (lo, hi), beta_range, request.steps)
         return {"dims": 2, **grid, "path": path, "path_plane": plane.summary()}
@@ -225,6 +231,7 @@ def compute_optimizer_path(request: OptimizeRequest, limits: Limits) -> dict[str
         request.optimizer_seed,
         D1,
         D2,
+        request.momentum,
     )
 
 

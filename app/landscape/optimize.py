@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -33,7 +33,9 @@ class PlaneProjector:
 
 @dataclass(frozen=True, slots=True)
 class Walk:
-    """What every step reads: the data and loss, the random stream, the step size and batch."""
+    """What every step reads: the data and loss, the random stream, the step size and batch;
+    `memory` is the run's own, for a rule that carries something from step to step (momentum's
+    velocity, Adam's moments): a new walk per run starts it empty."""
 
     X: np.ndarray
     y: np.ndarray
@@ -41,6 +43,12 @@ class Walk:
     rng: np.random.Generator
     step_size: float
     batch: int
+    momentum: float = 0.9
+    memory: dict[str, Any] = field(default_factory=dict)
+
+
+# Adam's constants, as Kingma & Ba (2015) recommend them.
+ADAM_BETA1, ADAM_BETA2, ADAM_EPS = 0.9, 0.999, 1e-8
 
 
 # One step: (W, loss) -> (W, loss, the candidate's loss if one was tried, the minibatch's loss).
@@ -64,11 +72,38 @@ def _gd_step(W: np.ndarray, loss: float, walk: Walk) -> StepResult:
     return W, loss_of_weights(W, walk.X, walk.y, walk.spec), None, None
 
 
-def _sgd_step(W: np.ndarray, loss: float, walk: Walk) -> StepResult:
+def _minibatch(W: np.ndarray, walk: Walk) -> tuple[np.ndarray, float]:
+    """dW and the loss on a random minibatch (without replacement) of the walk's data."""
     pick = walk.rng.choice(walk.y.size, size=walk.batch, replace=False)
     result = evaluate(W, walk.X[pick], walk.y[pick], walk.spec)
-    W = W - walk.step_size * result.grad_W
-    return W, loss_of_weights(W, walk.X, walk.y, walk.spec), None, result.loss
+    return result.grad_W, result.loss
+
+
+def _sgd_step(W: np.ndarray, loss: float, walk: Walk) -> StepResult:
+    grad, batch_loss = _minibatch(W, walk)
+    W = W - walk.step_size * grad
+    return W, loss_of_weights(W, walk.X, walk.y, walk.spec), None, batch_loss
+
+
+def _momentum_step(W: np.ndarray, loss: float, walk: Walk) -> StepResult:
+    grad, batch_loss = _minibatch(W, walk)
+    velocity = walk.momentum * walk.memory.get("v", 0.0) - walk.step_size * grad
+    walk.memory["v"] = velocity
+    W = W + velocity
+    return W, loss_of_weights(W, walk.X, walk.y, walk.spec), None, batch_loss
+
+
+def _adam_step(W: np.ndarray, loss: float, walk: Walk) -> StepResult:
+    grad, batch_loss = _minibatch(W, walk)
+    memory = walk.memory
+    t = memory["t"] = memory.get("t", 0) + 1
+    m = memory["m"] = ADAM_BETA1 * memory.get("m", 0.0) + (1 - ADAM_BETA1) * grad
+    v = memory["v"] = ADAM_BETA2 * memory.get("v", 0.0) + (1 - ADAM_BETA2) * grad * grad
+    # the moments start at 0, so early on they are biased toward 0: divided out here
+    m_hat = m / (1 - ADAM_BETA1**t)
+    v_hat = v / (1 - ADAM_BETA2**t)
+    W = W - walk.step_size * m_hat / (np.sqrt(v_hat) + ADAM_EPS)
+    return W, loss_of_weights(W, walk.X, walk.y, walk.spec), None, batch_loss
 
 
 # The optimizers: the schema, the page's menu, the catalog and optimize() read this table.
@@ -95,7 +130,26 @@ OPTIMIZERS = (
         ("step_size", "steps", "batch_size", "optimizer_seed"),
         _sgd_step,
     ),
+    Choice(
+        "momentum",
+        "SGD with momentum",
+        "on a random minibatch each step: v = μ·v − step_size·dL/dW (v starts at 0), then "
+        "W += v; μ is `momentum`",
+        ("step_size", "steps", "batch_size", "optimizer_seed", "momentum"),
+        _momentum_step,
+    ),
+    Choice(
+        "adam",
+        "Adam",
+        "on a random minibatch each step, with g = dL/dW and t the step (from 1): "
+        "m = 0.9·m + 0.1·g, v = 0.999·v + 0.001·g², m̂ = m / (1 − 0.9^t), "
+        "v̂ = v / (1 − 0.999^t), W −= step_size · m̂ / (√v̂ + 1e-8)",
+        ("step_size", "steps", "batch_size", "optimizer_seed"),
+        _adam_step,
+    ),
 )
+# The rules that draw a minibatch: with batch_size >= N each is its full-batch self.
+MINIBATCH = ("sgd", "momentum", "adam")
 STRATEGIES = names(OPTIMIZERS)
 _STEPS: dict[str, Callable[..., StepResult]] = {
     choice.name: choice.run for choice in OPTIMIZERS if choice.run is not None
@@ -111,6 +165,7 @@ def optimize(
     seed: int,
     D1: np.ndarray,
     D2: np.ndarray,
+    momentum: float = 0.9,
 ) -> dict[str, Any]:
     """Run `steps` steps from W; losses[t] is the full loss at the path's t-th point (t=0 is W).
 
@@ -125,18 +180,24 @@ def optimize(
         betas.append(b)
         off_plane.append(off)
 
-    answer = _walk(setup, strategy, steps, step_size, batch_size, seed, record)
+    answer = _walk(setup, strategy, steps, step_size, batch_size, seed, record, momentum)
     answer["path"] = {"alphas": alphas, "betas": betas, "off_plane": off_plane}
     return answer
 
 
 def optimize_in_its_plane(
-    setup: Setup, strategy: str, steps: int, step_size: float, batch_size: int, seed: int
+    setup: Setup,
+    strategy: str,
+    steps: int,
+    step_size: float,
+    batch_size: int,
+    seed: int,
+    momentum: float = 0.9,
 ) -> tuple[dict[str, Any], PathPlane]:
     """optimize(), projected on the plane of the path itself (app/landscape/plane.py): every
     W of the run is kept (the cost model counts them) until the plane is known."""
     kept: list[np.ndarray] = []
-    answer = _walk(setup, strategy, steps, step_size, batch_size, seed, kept.append)
+    answer = _walk(setup, strategy, steps, step_size, batch_size, seed, kept.append, momentum)
     plane = path_plane(setup.W, kept)
     projector = PlaneProjector(setup.W, plane.D1, plane.D2)
     alphas, betas, off_plane = zip(*(projector.project(W) for W in kept), strict=True)
@@ -152,6 +213,7 @@ def _walk(
     batch_size: int,
     seed: int,
     record: Callable[[np.ndarray], None],
+    momentum: float = 0.9,
 ) -> dict[str, Any]:
     """The run itself: `record` sees each point's W (the start first); the answer without `path`."""
     X, y, spec = setup.data.X, setup.data.y, setup.spec
@@ -162,7 +224,7 @@ def _walk(
     tried: list[float] = []
     batch_losses: list[float] = []
     record(W)
-    walk = Walk(X, y, spec, rng, step_size, min(batch_size, y.size))
+    walk = Walk(X, y, spec, rng, step_size, min(batch_size, y.size), momentum)
     step = _STEPS[strategy]
     diverged = False
     for _ in range(steps):
@@ -193,10 +255,33 @@ def _walk(
 
 def path_notes(strategy: str, batch_size: int, n: int) -> list[str]:
     """What a student should know about this run that its numbers do not say."""
-    if strategy == "sgd" and batch_size >= n:
+    if strategy in MINIBATCH and batch_size >= n:
         # every minibatch is the whole data set (drawn in another order): the same gradient
-        return [
-            f"batch {batch_size} ≥ N = {n}: every minibatch is all {n} examples, "
-            "so this SGD is plain gradient descent"
-        ]
+        plain = {
+            "sgd": "this SGD is plain gradient descent",
+            "momentum": "this is full-batch gradient descent with momentum",
+            "adam": "this is full-batch Adam",
+        }[strategy]
+        return [f"batch {batch_size} ≥ N = {n}: every minibatch is all {n} examples, so {plain}"]
     return []
+
+
+def compare_runs(
+    setup: Setup,
+    runs: Sequence[tuple[str, float]],
+    steps: int,
+    batch_size: int,
+    seed: int,
+    momentum: float = 0.9,
+) -> list[dict[str, Any]]:
+    """Each (strategy, step_size) run from the same W with the same seed: the loss per step of
+    each, so step sizes and rules can be set side by side (a diverged run ends where it did)."""
+
+    def forget(_W: np.ndarray) -> None:
+        return None
+
+    answers = []
+    for strategy, step_size in runs:
+        answer = _walk(setup, strategy, steps, step_size, batch_size, seed, forget, momentum)
+        answers.append({"step_size": step_size, **answer})
+    return answers

@@ -359,8 +359,14 @@ class RunFields(BaseModel):
         "search: the scale (standard deviation) of each random W; random local search: the "
         "scale of each random step added to W.",
     )
-    batch_size: int = Field(32, ge=1, description="Examples per minibatch (sgd).")
+    batch_size: int = Field(32, ge=1, description="Examples per minibatch (sgd, momentum, adam).")
     optimizer_seed: Seed = Field(0, description="Seed of minibatches and random proposals.")
+    momentum: Finite = Field(
+        0.9,
+        ge=0,
+        lt=1,
+        description="momentum: μ in v = μ·v − step_size·dW, W += v (0 is plain SGD).",
+    )
 
 
 class PathRun(RunFields):

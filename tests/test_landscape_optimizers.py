@@ -1,0 +1,157 @@
+"""SGD with momentum and Adam: their first steps against the update rule written out by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from app.landscape.losses import LossSpec
+from app.landscape.optimize import OPTIMIZERS, Walk, path_notes
+
+# The notes' three 1-D points (the cs231n-1d dataset), each with its own class.
+X = np.array([[1.0], [-2.0], [0.5]])
+Y = np.array([0, 1, 2])
+W0 = np.array([[0.3], [-0.1], [0.6]])
+REG = 0.1
+SPEC = LossSpec("svm", "ww", 1.0, REG)
+
+
+def svm_by_hand(W: np.ndarray) -> tuple[float, np.ndarray]:
+    """Weston-Watkins SVM with delta 1 and L2 reg: the loss and dW, one example at a time."""
+    loss, grad = 0.0, np.zeros_like(W)
+    for x, label in zip(X, Y, strict=True):
+        scores = W @ x
+        for j in range(W.shape[0]):
+            if j == label:
+                continue
+            margin = scores[j] - scores[label] + 1.0
+            if margin > 0:
+                loss += margin
+                grad[j] += x
+                grad[label] -= x
+    n = len(Y)
+    return loss / n + REG * float(np.sum(W * W)), grad / n + 2 * REG * W
+
+
+def rule(name: str):  # noqa: ANN201 - the row's step function
+    return next(row.run for row in OPTIMIZERS if row.name == name)
+
+
+def walk(step_size: float, momentum: float = 0.9) -> Walk:
+    # batch = N: every minibatch is all three points, so the step's gradient is the full dW
+    return Walk(X, Y, SPEC, np.random.default_rng(0), step_size, len(Y), momentum)
+
+
+def run(name: str, w: Walk, steps: int) -> list[np.ndarray]:
+    W, loss = W0.copy(), svm_by_hand(W0)[0]
+    seen = [W]
+    step = rule(name)
+    for _ in range(steps):
+        W, loss, _, _ = step(W, loss, w)
+        seen.append(W)
+        assert loss == pytest.approx(svm_by_hand(W)[0], rel=1e-12)
+    return seen
+
+
+def test_the_hand_gradient_is_the_one_the_margins_give() -> None:
+    # scores x * (0.3, -0.1, 0.6). x = 1 (class 0): margins 0.6 and 1.3; x = -2 (class 1):
+    # 0.2 (j = 0) and -0.4; x = 0.5 (class 2): 0.85 and 0.65. Data loss 3.6 / 3 = 1.2, reg
+    # 0.1 * (0.09 + 0.01 + 0.36) = 0.046. dW before / 3: row 0 gets -2 (x0 twice), -2 (x1
+    # active against class 1) and +0.5; row 1: +1, +2, +0.5; row 2: +1, -1.
+    loss, grad = svm_by_hand(W0)
+    assert loss == pytest.approx(1.246, rel=1e-12)
+    expected = np.array([[-3.5], [3.5], [0.0]]) / 3 + 2 * REG * W0
+    np.testing.assert_allclose(grad, expected, rtol=1e-12, atol=1e-15)
+
+
+def test_momentum_keeps_a_velocity_from_step_to_step() -> None:
+    lr, mu = 0.05, 0.9
+    seen = run("momentum", walk(lr, mu), 3)
+    # v1 = -lr g(W0); W1 = W0 + v1; v2 = mu v1 - lr g(W1); W2 = W1 + v2; and so on
+    v = np.zeros_like(W0)
+    W = W0.copy()
+    for k in range(3):
+        v = mu * v - lr * svm_by_hand(W)[1]
+        W = W + v
+        np.testing.assert_allclose(seen[k + 1], W, rtol=1e-12, atol=1e-15)
+    # with momentum 0 it is plain gradient descent, step for step
+    plain = run("momentum", walk(lr, 0.0), 2)
+    np.testing.assert_allclose(plain[1], W0 - lr * svm_by_hand(W0)[1], rtol=1e-12)
+    np.testing.assert_allclose(plain[2], plain[1] - lr * svm_by_hand(plain[1])[1], rtol=1e-12)
+
+
+def test_a_new_walk_starts_with_no_velocity() -> None:
+    first = run("momentum", walk(0.05), 2)
+    again = run("momentum", walk(0.05), 2)  # a second run must not inherit the first's v
+    np.testing.assert_array_equal(first[2], again[2])
+
+
+def test_adams_first_step_moves_every_weight_by_the_step_size() -> None:
+    lr = 0.01
+    seen = run("adam", walk(lr), 1)
+    g = svm_by_hand(W0)[1]
+    # t = 1: m = 0.1 g, v = 0.001 g^2, so m_hat = g and v_hat = g^2: each weight moves by
+    # lr * g / (|g| + 1e-8), that is lr against the sign of its gradient
+    np.testing.assert_allclose(seen[1], W0 - lr * g / (np.abs(g) + 1e-8), rtol=1e-12)
+    assert np.all(np.abs(np.abs(seen[1] - W0) - lr) < 1e-9)
+
+
+def test_adams_later_steps_follow_the_bias_corrected_moments() -> None:
+    lr, b1, b2, eps = 0.01, 0.9, 0.999, 1e-8
+    seen = run("adam", walk(lr), 4)
+    m = np.zeros_like(W0)
+    v = np.zeros_like(W0)
+    W = W0.copy()
+    for t in range(1, 5):
+        g = svm_by_hand(W)[1]
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g * g
+        W = W - lr * (m / (1 - b1**t)) / (np.sqrt(v / (1 - b2**t)) + eps)
+        np.testing.assert_allclose(seen[t], W, rtol=1e-12, atol=1e-15)
+
+
+def test_each_new_row_writes_its_rule_out_and_names_its_parameter() -> None:
+    rows = {row.name: row for row in OPTIMIZERS}
+    assert "v = μ·v − step_size·dL/dW" in rows["momentum"].description
+    assert "momentum" in rows["momentum"].options
+    assert "m̂ = m / (1 − 0.9^t)" in rows["adam"].description
+    assert "W −= step_size · m̂ / (√v̂ + 1e-8)" in rows["adam"].description
+
+
+@pytest.mark.parametrize("name", ["sgd", "momentum", "adam"])
+def test_a_minibatch_rule_with_batch_of_all_of_n_says_so(name: str) -> None:
+    assert path_notes(name, 8, 3) and "all 3 examples" in path_notes(name, 8, 3)[0]
+    assert path_notes(name, 2, 3) == []
+
+
+def test_the_api_runs_momentum_with_the_requests_mu(client: TestClient) -> None:
+    body = {
+        "dataset": {"name": "cs231n-1d"},
+        "W": W0.tolist(),
+        "reg": REG,
+        "strategy": "momentum",
+        "momentum": 0.5,
+        "step_size": 0.05,
+        "steps": 3,
+        "batch_size": 8,
+    }
+    answer = client.post("/api/v1/landscape/optimize", json=body).json()
+    v, W, expected = np.zeros_like(W0), W0.copy(), [svm_by_hand(W0)[0]]
+    for _ in range(3):
+        v = 0.5 * v - 0.05 * svm_by_hand(W)[1]
+        W = W + v
+        expected.append(svm_by_hand(W)[0])
+    assert answer["losses"] == pytest.approx(expected, rel=1e-12)
+    assert answer["notes"] == [
+        "batch 8 ≥ N = 3: every minibatch is all 3 examples, so this is full-batch gradient "
+        "descent with momentum"
+    ]
+
+
+@pytest.mark.parametrize("mu", [1.0, -0.1])
+def test_a_momentum_outside_0_to_1_is_a_422_naming_it(client: TestClient, mu: float) -> None:
+    body = {"dataset": {"name": "cs231n-1d"}, "strategy": "momentum", "momentum": mu}
+    answer = client.post("/api/v1/landscape/optimize", json=body)
+    assert answer.status_code == 422
+    assert answer.json()["detail"][0]["loc"][-1] == "momentum"
