@@ -11,6 +11,7 @@ import json
 from fractions import Fraction
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+import numpy as np
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -237,3 +238,52 @@ def test_a_click_away_from_kinks_moves_w_there(page: Page) -> None:
     expect(page.locator('#ls-wtable input[data-c="0"][data-d="0"]')).to_have_value(
         state["W"][0].split(";")[0]
     )
+
+
+# ---------------------------------------------------------------- the numerical gradient's step h
+
+
+def log_axis(page: Page, axis: str) -> tuple[float, float]:
+    """(pixel of 10^0, pixels per decade) of a log axis of the numerical-gradient plot."""
+    ticks = page.locator(f".plotgrad .{axis} .tick").evaluate_all(
+        "ts => ts.map(t => [Number(t.textContent.replace('\u2212', '-')),"
+        " t.transform.baseVal.consolidate().matrix.e, t.transform.baseVal.consolidate().matrix.f])"
+    )
+    (v0, x0, y0), (v1, x1, y1) = ticks[0], ticks[-1]
+    p0, p1 = (x0, x1) if axis == "axis-x" else (y0, y1)
+    per_decade = (p1 - p0) / (np.log10(v1) - np.log10(v0))
+    return p0 - np.log10(v0) * per_decade, per_decade
+
+
+def test_the_numerical_gradient_view_plots_both_errors_against_h(page: Page) -> None:
+    from tests.test_landscape_numgrad import W as AT
+    from tests.test_landscape_numgrad import softmax_grad, softmax_loss, worst_errors
+
+    open_page(page, query([float(w) for w in AT.ravel()], view="grad", loss="softmax", reg=0.1))
+    points = page.locator(".plotgrad circle.error-point")
+    expect(points).to_have_count(2 * 37)
+    drawn = points.evaluate_all(
+        "ps => ps.map(p => [p.classList.contains('point-centred') ? 'centred' : 'forward',"
+        " Number(p.dataset.h), Number(p.dataset.error), p.cx.baseVal.value, p.cy.baseVal.value])"
+    )
+    x0, x_per = log_axis(page, "axis-x")
+    y0, y_per = log_axis(page, "axis-y")
+    grad = softmax_grad(AT)
+    for kind, h, error, cx, cy in drawn:
+        want = dict(zip(("centred", "forward"), worst_errors(softmax_loss, grad, h), strict=True))
+        # where truncation rules the page's error is the formula's; below, round-off of it
+        if h >= (1e-3 if kind == "centred" else 1e-5):
+            assert error == pytest.approx(want[kind], rel=1e-3), (kind, h)
+        assert cx == pytest.approx(x0 + x_per * np.log10(h), abs=0.6)
+        if error > 0:
+            assert cy == pytest.approx(y0 + y_per * np.log10(error), abs=0.6)
+    # the h of the gradient check is marked where it is on the axis
+    mark = page.locator(".plotgrad .check-h line")
+    assert float(mark.get_attribute("x1") or "nan") == pytest.approx(x0 + x_per * -5, abs=0.6)
+    expect(page.locator(".plotgrad .check-h text")).to_have_text("the gradient check's h = 1e-5")
+    assert readout(page, "grad_entries") == 3
+    # the centred difference's best h is larger than the forward one's, its error smaller
+    (h_c, e_c), (h_f, e_f) = readout(page, "grad_best_centred"), readout(page, "grad_best_forward")
+    assert h_c > h_f and e_c < e_f
+    assert "view=grad" in page.url
+    screenshot(page, "landscape-numerical-gradient")

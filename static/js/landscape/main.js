@@ -6,11 +6,13 @@ import { createControls } from "./controls.js";
 import { createPathView, drawPathOverlay } from "./path.js";
 import { createPlot1d } from "./plot1d.js";
 import { createPlot2d } from "./plot2d.js";
+import { createPlotGrad } from "./plotgrad.js";
 import {
   baseLossRequest,
   inPathPlane,
   lossRequest,
   moveInPlane,
+  numericalGradientRequest,
   optimizeRequest,
   plane,
   slice1dRequest,
@@ -64,7 +66,7 @@ async function cached(channel, path, body) {
 }
 
 let base = null; // the /loss answer for W0: its W, and the shape C x D
-let current = { plane: null, loss: null, slice1: null, slice2: null, path: null };
+let current = { plane: null, loss: null, slice1: null, slice2: null, path: null, grad: null };
 
 const plot1d = createPlot1d(byId("ls-plot1d"), {
   // a click moves W along the line (onto a kink when near one); W becomes the edited table, so
@@ -100,6 +102,7 @@ const plot2d = createPlot2d(byId("ls-plot2d"), {
     store.set({ ca: round(s.ca + slice.alphas[i]), cb: round(s.cb + slice.betas[j]), pstep: -1 }, { push: true });
   },
 });
+const plotGrad = createPlotGrad(byId("ls-plotgrad"));
 const pathView = createPathView(byId("ls-pathchart"), { onStep: (k) => store.set({ pstep: k }) });
 const controls = createControls(byId("ls-controls"), store, {
   shape: () => (base ? [base.c, base.d] : null),
@@ -156,6 +159,7 @@ function draw(state) {
       weight: weightShown(state),
     });
   }
+  if (state.view === "grad" && current.grad) plotGrad.update(current.grad);
   if (state.view === "2d" && current.slice2) {
     plot2d.update(relativeSlice(current.slice2, shiftOf(current, state)), { pathPlane: Boolean(current.slice2.path_plane) });
   }
@@ -186,7 +190,10 @@ async function refresh() {
     let slice1 = current.slice1;
     let slice2 = current.slice2;
     let path = null;
-    if (state.view === "1d") {
+    let grad = current.grad;
+    if (state.view === "grad") {
+      grad = await cached("grad", "/numerical-gradient", numericalGradientRequest(state, p));
+    } else if (state.view === "1d") {
       slice1 = await cached("slice", "/slice", slice1dRequest(state, p));
     } else {
       // marks for bench/landscape_page.py: request sent -> heatmap drawn (after the next paint)
@@ -197,7 +204,7 @@ async function refresh() {
       else if (state.method !== "none") path = await cached("optimize", "/optimize", optimizeRequest(state, p));
     }
     if (mine !== generation) return;
-    current = { plane: p, loss: lossAnswer, slice1, slice2, path };
+    current = { plane: p, loss: lossAnswer, slice1, slice2, path, grad };
     showError(null);
     draw(state);
     document.body.dataset.ready = String(mine);
@@ -239,7 +246,7 @@ byId("ls-step").addEventListener("input", (event) => {
 });
 
 function visibleSvg() {
-  return store.get().view === "1d" ? plot1d.svg : plot2d.svg;
+  return { "1d": plot1d.svg, "2d": plot2d.svg, grad: plotGrad.svg }[store.get().view];
 }
 const fileStem = () => `landscape-${store.get().dataset}-${store.get().view}`;
 // computed styles copied onto the exported copy, since the page's stylesheet does not travel with it

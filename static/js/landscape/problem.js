@@ -93,6 +93,11 @@ export function lossRequest(state, p) {
   return { ...lossFields(state), ...weightsField(state, p) };
 }
 
+/** The numerical gradient's errors against h, at the current W (the API's default steps). */
+export function numericalGradientRequest(state, p) {
+  return lossRequest(state, p);
+}
+
 export function slice1dRequest(state, p) {
   const body = { ...lossRequest(state, p), dims: 1, range: [state.lo, state.hi], steps: state.steps };
   if (state.dir === "axis") Object.assign(body, { direction: "axis", axis: [state.axc, state.axd] });

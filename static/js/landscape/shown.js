@@ -56,6 +56,15 @@ export function readoutEntries(current, state) {
       ["minimum", "minimum on the line", s1.minimum.loss, `${s1.minimum.loss.toPrecision(6)} at a = ${s1.minimum.alpha.toPrecision(6)}`],
     );
   }
+  const g = current.grad;
+  if (state.view === "grad" && g) {
+    entries.push(["grad_entries", "weights checked", g.entries, g.sampled ? `${g.entries} (a sample)` : null]);
+    for (const key of ["centred", "forward"]) {
+      const best = g[key].indexOf(Math.min(...g[key]));
+      entries.push([`grad_best_${key}`, `best h, ${key}`, [g.hs[best], g[key][best]],
+        `${g.hs[best].toExponential(1)} (error ${g[key][best].toExponential(2)})`]);
+    }
+  }
   const s2 = current.slice2 && relativeSlice(current.slice2, [sa, sb]);
   if (state.view === "2d" && s2) {
     entries.push(["grid_minimum", "grid minimum", s2.minimum.loss,
@@ -77,6 +86,10 @@ export function readoutEntries(current, state) {
 
 /** The numbers behind the plot on screen as CSV rows (header first), or null when there are none. */
 export function csvRows(current, state) {
+  if (state.view === "grad") {
+    const g = current.grad;
+    return g ? [["h", "centred", "forward"], ...g.hs.map((h, k) => [h, g.centred[k], g.forward[k]])] : null;
+  }
   if (state.view === "1d" && current.slice1) {
     const s = current.slice1;
     const extra = [...(s.per_example || []).map((e) => [`L_${e.i}`, e.values]), ...(s.terms || []).map((t) => [`term_${t.i}_${t.j}`, t.values])];

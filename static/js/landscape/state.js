@@ -17,7 +17,7 @@ function tableNames(table, ...extra) {
 
 /** Each property: its URL key, kind, default, and for enums the allowed values. */
 export const FIELDS = [
-  { name: "view", kind: "enum", values: ["1d", "2d"], def: "1d" },
+  { name: "view", kind: "enum", values: ["1d", "2d", "grad"], def: "1d" },
   // data
   { name: "dataset", kind: "enum", values: tableNames("datasets", "custom"), def: "cs231n-1d" },
   { name: "n", kind: "int", def: 30 },
