@@ -72,8 +72,11 @@ def wait_until_up(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: f
 
 
 @contextmanager
-def running_app(env: dict[str, str] | None = None, workers: int = 1) -> Iterator[str]:
-    """Yields the base URL of a fresh app process; stops it afterwards."""
+def running_app(
+    env: dict[str, str] | None = None, workers: int = 1, up_timeout: float = 30
+) -> Iterator[str]:
+    """Yields the base URL of a fresh app process; stops it afterwards. `up_timeout`: how long
+    it may take to answer /healthz (each worker waits for its job processes' imports)."""
     port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
         log = Path(tmp) / "server.log"
@@ -93,7 +96,7 @@ def running_app(env: dict[str, str] | None = None, workers: int = 1) -> Iterator
             )
             base = f"http://127.0.0.1:{port}"
             try:
-                wait_until_up(f"{base}/healthz", proc, log)
+                wait_until_up(f"{base}/healthz", proc, log, up_timeout)
                 yield base
             finally:
                 proc.terminate()
