@@ -32,10 +32,14 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     BPC_MAX_BODY_BYTES=1000000 \
     BPC_HEAVY_POOL_WORKERS=1 \
     BPC_HEAVY_QUEUE_LIMIT=64 \
-    BPC_ACCESS_LOG=true
+    BPC_ACCESS_LOG=true \
+    BPC_STORE=sqlite:////data/class.db
 COPY --from=build /opt/venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 RUN useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin bpc
+# The live class's SQLite file (BPC_STORE), shared by the workers; mount a volume here to keep
+# classes across containers (docs/deploy.md, "The class store")
+RUN mkdir /data && chown bpc /data
 USER bpc
 WORKDIR /tmp
 EXPOSE 8000

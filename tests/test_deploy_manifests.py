@@ -48,7 +48,12 @@ def test_service_and_hpa_point_at_the_deployment() -> None:
     assert (target["kind"], target["name"]) == ("Deployment", deployment["metadata"]["name"])
     assert 1 <= hpa["spec"]["minReplicas"] < hpa["spec"]["maxReplicas"]
     kustomization = _load("kustomization.yaml")
-    assert sorted(kustomization["resources"]) == ["deployment.yaml", "hpa.yaml", "service.yaml"]
+    assert sorted(kustomization["resources"]) == [
+        "deployment.yaml",
+        "hpa.yaml",
+        "redis.yaml",
+        "service.yaml",
+    ]
     # the HPA owns the replica count: a fixed one in the deployment would fight it
     assert "replicas" not in deployment["spec"]
 
@@ -103,6 +108,24 @@ def test_every_bpc_variable_named_in_deploy_files_is_a_setting() -> None:
     named.discard("")
     assert named, "no BPC_ variables found"
     assert named <= fields, f"unknown settings: {sorted(named - fields)}"
+
+
+def test_the_replicas_share_one_redis_as_their_class_store() -> None:
+    """Compose and Kubernetes start a real Redis and point every replica's BPC_STORE at it."""
+    compose = yaml.safe_load((ROOT / "deploy" / "compose.yaml").read_text())
+    app, redis = compose["services"]["app"], compose["services"]["redis"]
+    assert app["environment"]["BPC_STORE"] == "redis://redis:6379/0"
+    assert app["depends_on"]["redis"]["condition"] == "service_healthy"
+    assert redis["image"].startswith("redis:7") and "--appendonly" in redis["command"]
+    [container] = _load("deployment.yaml")["spec"]["template"]["spec"]["containers"]
+    env = {item["name"]: item.get("value") for item in container["env"]}
+    manifests = list(yaml.safe_load_all((K8S / "redis.yaml").read_text()))
+    service = next(m for m in manifests if m["kind"] == "Service")
+    assert env["BPC_STORE"] == f"redis://{service['metadata']['name']}:6379/0"
+    assert service["spec"]["ports"][0]["port"] == 6379
+    from app.store import store_target
+
+    assert store_target(env["BPC_STORE"])[0] == store_target(app["environment"]["BPC_STORE"])[0]
 
 
 def test_compose_runs_replicas_behind_nginx_with_the_repo_config() -> None:

@@ -117,6 +117,7 @@ class Settings(BaseSettings):
     max_slice_steps: int = 10_001
     max_optimize_steps: int = 2_000
     max_optimize_work: int = 6_000_000_000  # steps*N*max(C,10)*(D+100): about 2 s of GD
+    max_compare_runs: int = 12  # runs in one /compare (strategies x step sizes), all in its work
     max_term_lines: int = 60  # N*C at most for per-term lines in a 1-D slice
     max_slice_kinks: int = 100_000  # kinks listed in a 1-D slice answer (the count is always exact)
     max_loss_matrix_cells: int = 200_000  # N*C at most for margins/active matrices in /loss
@@ -162,7 +163,8 @@ class Settings(BaseSettings):
     class_ttl_s: float = 4 * 3600.0  # a class ends by itself this long after it starts
     class_capacity: int = 300  # students per class (a teacher may ask for fewer)
     # wrong join codes one client address may try a minute (429 beyond): with 31**8 codes and
-    # 100 live classes, one guess in 8.5e9 is right, so a year of guessing finds none
+    # 100 live classes one guess in 8.5e9 is right, so a year of guessing at 30 a minute has
+    # about a 0.2 % chance of finding one. Right codes never count (a school behind one address)
     class_join_failures_per_minute: int = 30
     class_name_max_chars: int = 40  # a student's display name
     class_answer_max_chars: int = 200  # a text answer
