@@ -204,6 +204,19 @@ def test_the_run_is_counted_before_any_work(client: TestClient) -> None:
     assert response.json()["detail"][0]["got"] > 2000 * 30730 * 8
 
 
+def test_a_plane_too_far_for_float64_is_a_422_not_a_500(client: TestClient) -> None:
+    """With reg 1e6 and step 1e6 each GD step multiplies W by about 1 - 2e12, so the run
+    diverges and its last finite W is around 1e145: the plane's a = 1 is that far, and the
+    loss reg·|W|² over a range of ±1e6 of it is past float64's 1.8e308."""
+    body = path_slice(
+        reg=1e6, range=[-1e6, 1e6], path={"strategy": "gd", "steps": 200, "step_size": 1e6}
+    )
+    response = client.post(f"{URL}/slice", json=body)
+    assert response.status_code == 422, response.text
+    detail = response.json()["detail"][0]
+    assert detail["loc"] == ["body", "path", "step_size"] and "overflows" in detail["msg"]
+
+
 def test_the_predicted_answer_and_memory_bound_the_measured_ones() -> None:
     request = SliceRequest.model_validate(
         {

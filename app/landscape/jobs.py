@@ -22,9 +22,10 @@ from app.landscape.data import Dataset, builtin_shape, check_size, problem
 from app.landscape.losses import LossSpec, evaluate, gradcheck
 from app.landscape.model import Setup, build_data, build_setup
 from app.landscape.numgrad import step_errors
-from app.landscape.optimize import optimize, optimize_in_its_plane
+from app.landscape.optimize import compare_runs, optimize, optimize_in_its_plane
 from app.landscape.slices import check_range, directions_for, slice_1d, slice_2d
 from app.schemas.landscape import (
+    CompareRequest,
     LandscapeRequest,
     LossRequest,
     NumericalGradientRequest,
@@ -33,6 +34,7 @@ from app.schemas.landscape import (
 )
 
 LOC = ("body", "dataset")
+MIN_H = 1e-20  # the smallest step h of /numerical-gradient
 
 
 def request_sizes(request: LandscapeRequest) -> Sizes:
@@ -132,10 +134,17 @@ def _check(request: LandscapeRequest, sizes: Sizes, limits: Limits) -> float:
         cost.check_optimizer(sizes, request.steps, limits)
         work = cost.optimizer_work(sizes, request.steps)
         return work / limits.optimize_work_units_per_second
+    elif isinstance(request, CompareRequest):
+        runs = len(request.strategies) * len(request.step_sizes)
+        work = cost.check_compare(sizes, runs, request.steps, limits)
+        return work / limits.optimize_work_units_per_second
     elif isinstance(request, NumericalGradientRequest):
         lo, hi = request.h_range
-        if not 0 < lo < hi:
-            raise problem(f"h_range must have 0 < lo < hi, got [{lo}, {hi}]", ("body", "h_range"))
+        # below 1e-20 every difference is round-off alone, and a quotient by h can overflow
+        if not MIN_H <= lo < hi:
+            raise problem(
+                f"h_range must have {MIN_H:g} <= lo < hi, got [{lo}, {hi}]", ("body", "h_range")
+            )
         estimate = cost.numerical_gradient_cost(sizes, request.samples, limits)
         estimate.check(limits, ("body", "samples"))
     elif isinstance(request, LossRequest):
@@ -209,6 +218,13 @@ def compute_slice(request: SliceRequest, limits: Limits) -> dict[str, Any]:
             run.momentum,
         )
         grid = slice_2d(setup, plane.D1, plane.D2, (lo, hi), beta_range, request.steps)
+        if not np.isfinite(grid["losses"]).all():
+            # the plane's scale is the path's reach: a diverging run can make it overflow
+            raise problem(
+                f"the path reaches {plane.scale:.3g} from W, and the loss over this range of "
+                "its plane overflows: use a smaller step size or range",
+                ("body", "path", "step_size"),
+            )
         return {"dims": 2, **grid, "path": path, "path_plane": plane.summary()}
     D1, D2 = directions_for(
         setup.W, request.directions, request.axes, request.normalize, request.direction_seed
@@ -233,6 +249,16 @@ def compute_optimizer_path(request: OptimizeRequest, limits: Limits) -> dict[str
         D2,
         request.momentum,
     )
+
+
+def compute_comparison(request: CompareRequest, limits: Limits) -> dict[str, Any]:
+    """POST /compare: every (strategy, step size) run's loss per step, from the same W."""
+    setup = _setup(request, limits)
+    runs = [(name, size) for name in request.strategies for size in request.step_sizes]
+    answers = compare_runs(
+        setup, runs, request.steps, request.batch_size, request.optimizer_seed, request.momentum
+    )
+    return {"runs": answers}
 
 
 def compute_numerical_gradient(request: NumericalGradientRequest, limits: Limits) -> dict[str, Any]:
