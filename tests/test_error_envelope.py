@@ -280,6 +280,7 @@ COMPUTE = {
     "/api/v1/landscape/optimize",
     "/api/v1/landscape/circuit",
     "/api/v1/landscape/numerical-gradient",
+    "/api/v1/landscape/compare",
     "/api/v1/lessons/{lesson_id}/check",  # a task's check runs the evaluate route's job
 }
 

@@ -8,6 +8,7 @@ from fastapi.testclient import TestClient
 
 from app.landscape.losses import LossSpec
 from app.landscape.optimize import OPTIMIZERS, Walk, path_notes
+from tests.settings_override import overridden_settings
 
 # The notes' three 1-D points (the cs231n-1d dataset), each with its own class.
 X = np.array([[1.0], [-2.0], [0.5]])
@@ -155,3 +156,109 @@ def test_a_momentum_outside_0_to_1_is_a_422_naming_it(client: TestClient, mu: fl
     answer = client.post("/api/v1/landscape/optimize", json=body)
     assert answer.status_code == 422
     assert answer.json()["detail"][0]["loc"][-1] == "momentum"
+
+
+COMPARE = "/api/v1/landscape/compare"
+
+
+def gd_losses_by_hand(step_size: float, steps: int) -> tuple[list[float], bool]:
+    """Plain gradient descent with svm_by_hand, stopping at the first non-finite loss or W."""
+    W, losses = W0.copy(), [svm_by_hand(W0)[0]]
+    with np.errstate(over="ignore", invalid="ignore"):
+        for _ in range(steps):
+            W = W - step_size * svm_by_hand(W)[1]
+            loss = svm_by_hand(W)[0]
+            if not (np.isfinite(loss) and np.isfinite(W).all()):
+                return losses, True
+            losses.append(loss)
+    return losses, False
+
+
+def test_compare_runs_every_step_size_from_the_same_start(client: TestClient) -> None:
+    # reg 0.1: each step scales W by (1 - 0.2 * step_size) besides the bounded hinge part, so
+    # step size 2000 multiplies W by about 400 a step and overflows W² within 60 steps
+    sizes = [0.01, 0.1, 1.0, 2000.0]
+    body = {
+        "dataset": {"name": "cs231n-1d"},
+        "W": W0.tolist(),
+        "reg": REG,
+        "strategies": ["gd"],
+        "step_sizes": sizes,
+        "steps": 60,
+    }
+    response = client.post(COMPARE, json=body)
+    assert response.status_code == 200, response.text
+    runs = response.json()["runs"]
+    assert [(r["strategy"], r["step_size"]) for r in runs] == [("gd", s) for s in sizes]
+    for run_answer, size in zip(runs, sizes, strict=True):
+        losses, diverged = gd_losses_by_hand(size, 60)
+        assert run_answer["losses"] == pytest.approx(losses, rel=1e-9)
+        assert run_answer["diverged"] is diverged
+        assert run_answer["steps_taken"] == len(losses) - 1
+    assert runs[-1]["diverged"] and runs[-1]["steps_taken"] < 60
+    assert not runs[0]["diverged"]
+
+
+def test_compare_runs_every_strategy_with_every_step_size(client: TestClient) -> None:
+    body = {
+        "dataset": {"name": "cs231n-1d"},
+        "W": W0.tolist(),
+        "reg": REG,
+        "strategies": ["gd", "momentum", "adam"],
+        "step_sizes": [0.01, 0.05],
+        "steps": 3,
+        "batch_size": 3,
+    }
+    runs = client.post(COMPARE, json=body).json()["runs"]
+    assert [(r["strategy"], r["step_size"]) for r in runs] == [
+        ("gd", 0.01),
+        ("gd", 0.05),
+        ("momentum", 0.01),
+        ("momentum", 0.05),
+        ("adam", 0.01),
+        ("adam", 0.05),
+    ]
+    # Adam's first step: m_hat = g, v_hat = g², so each weight moves by lr g / (|g| + 1e-8)
+    g = svm_by_hand(W0)[1]
+    W1 = W0 - 0.05 * g / (np.abs(g) + 1e-8)
+    assert runs[5]["losses"][1] == pytest.approx(svm_by_hand(W1)[0], rel=1e-9)
+
+
+def test_the_runs_limit_counts_strategies_times_step_sizes(client: TestClient) -> None:
+    body = {
+        "dataset": {"name": "cs231n-1d"},
+        "strategies": ["gd", "adam"],
+        "step_sizes": [0.1, 0.2, 0.3],
+        "steps": 2,
+    }
+    with overridden_settings(max_compare_runs=6):
+        assert client.post(COMPARE, json=body).status_code == 200
+    with overridden_settings(max_compare_runs=5):
+        answer = client.post(COMPARE, json=body)
+        assert answer.status_code == 413
+        detail = answer.json()["detail"][0]
+        assert detail["setting"] == "max_compare_runs"
+        assert (detail["got"], detail["limit"]) == (6, 5)
+
+
+def test_the_work_limit_counts_every_run_before_any_starts(client: TestClient) -> None:
+    # each run: steps × N × max(C, 10) × (D + 100) = 4 × 3 × 10 × 101 = 12,120; three runs
+    body = {"dataset": {"name": "cs231n-1d"}, "step_sizes": [0.1, 0.2, 0.3], "steps": 4}
+    with overridden_settings(max_optimize_work=36_360):
+        assert client.post(COMPARE, json=body).status_code == 200
+    with overridden_settings(max_optimize_work=36_359):
+        answer = client.post(COMPARE, json=body)
+        assert answer.status_code == 413
+        detail = answer.json()["detail"][0]
+        assert (detail["setting"], detail["got"]) == ("max_optimize_work", 36_360)
+
+
+@pytest.mark.parametrize(
+    "field, value", [("step_sizes", []), ("step_sizes", [0.0]), ("strategies", ["newton"])]
+)
+def test_a_bad_comparison_is_a_422_naming_the_field(
+    client: TestClient, field: str, value: object
+) -> None:
+    answer = client.post(COMPARE, json={"dataset": {"name": "cs231n-1d"}, field: value})
+    assert answer.status_code == 422
+    assert field in answer.json()["detail"][0]["loc"]

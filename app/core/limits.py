@@ -52,6 +52,7 @@ class Limits:
     max_slice_steps: int = _default("max_slice_steps")
     max_optimize_steps: int = _default("max_optimize_steps")
     max_optimize_work: int = _default("max_optimize_work")
+    max_compare_runs: int = _default("max_compare_runs")
     max_term_lines: int = _default("max_term_lines")
     max_slice_kinks: int = _default("max_slice_kinks")
     max_loss_matrix_cells: int = _default("max_loss_matrix_cells")

@@ -161,6 +161,36 @@ def check_optimizer(
     _cost(numbers, s.n * s.d + 4 * s.c * s.d + 6 * s.n * s.c, 0).check(limits, loc)
 
 
+def check_compare(s: Sizes, runs: int, steps: int, limits: Limits) -> int:
+    """POST /compare: every run is counted before the first starts (its steps, and the work of
+    all of them against max_optimize_work); returns that work."""
+    if runs > limits.max_compare_runs:
+        raise LimitError(
+            "runs (strategies × step sizes)",
+            runs,
+            limits.max_compare_runs,
+            "max_compare_runs",
+            ("body", "step_sizes"),
+        )
+    if steps > limits.max_optimize_steps:
+        raise LimitError(
+            "steps", steps, limits.max_optimize_steps, "max_optimize_steps", ("body", "steps")
+        )
+    work = runs * optimizer_work(s, steps)
+    if work > limits.max_optimize_work:
+        raise LimitError(
+            "the runs' work (runs × steps × N × max(C, 10) × (D + 100))",
+            work,
+            limits.max_optimize_work,
+            "max_optimize_work",
+            ("body", "steps"),
+        )
+    # each run's loss per step (and sgd's minibatch losses), one run's arrays at a time
+    numbers = runs * 3 * (steps + 1)
+    _cost(numbers, s.n * s.d + 4 * s.c * s.d + 6 * s.n * s.c, 0).check(limits, ("body", "steps"))
+    return work
+
+
 def path_plane_cost(s: Sizes, steps: int) -> Cost:
     """A 2-D slice in the plane of a path (app/landscape/plane.py), beside the run itself
     (optimizer_work): every W of the run is kept, stacked and decomposed (an SVD of the

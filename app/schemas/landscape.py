@@ -639,6 +639,60 @@ class OptimizeResponse(BaseModel):
 SliceResponse.model_rebuild()  # its `path` is an OptimizeResponse, defined after it
 
 
+StepSize = Annotated[Finite, Field(gt=0, le=BOUND)]
+
+
+class CompareRequest(LandscapeRequest):
+    """Several runs from the same W and seed: every strategy with every step size."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "dataset": {"name": "cs231n-1d"},
+                    "W": [[0.3], [-0.1], [0.6]],
+                    "strategies": ["gd"],
+                    "step_sizes": [0.01, 0.1, 1.0],
+                    "steps": 30,
+                }
+            ]
+        }
+    )
+
+    strategies: list[StrategyName] = Field(
+        default_factory=lambda: ["gd"], min_length=1, description="The optimizers to run."
+    )
+    step_sizes: list[StepSize] = Field(
+        default_factory=lambda: [0.1],
+        min_length=1,
+        description="Each strategy runs once per step size (BPC_MAX_COMPARE_RUNS runs at most).",
+    )
+    steps: int = Field(100, ge=1, description="Iterations of each run.")
+    batch_size: int = Field(32, ge=1, description="Examples per minibatch (sgd, momentum, adam).")
+    optimizer_seed: Seed = Field(
+        0, description="Seed of minibatches and random proposals, the same for every run."
+    )
+    momentum: Finite = Field(0.9, ge=0, lt=1, description="momentum: μ (see /optimize).")
+
+
+class CompareRun(BaseModel):
+    """One run's loss per step."""
+
+    strategy: str = Field(description="The optimizer run.")
+    step_size: float = Field(description="Its step size.")
+    losses: list[float] = Field(description="The loss after each step (the first at W).")
+    final_loss: float = Field(description="The last loss.")
+    steps_taken: int = Field(description="steps run; fewer than asked when the run diverged")
+    diverged: bool = Field(description="the loss or W overflowed: the step size is too large")
+    notes: list[str] = Field(default_factory=list, description="As in /optimize.")
+
+
+class CompareResponse(BaseModel):
+    """Every run, strategies in the request's order, each with its step sizes in order."""
+
+    runs: list[CompareRun] = Field(description="One per (strategy, step size).")
+
+
 class CircuitResponse(BaseModel):
     """The loss as a staged program for POST /api/v1/circuits/evaluate, and its values."""
 

@@ -25,6 +25,7 @@ const ADDRESS = {
   landscapeOptimize: "/api/v1/landscape/optimize",
   landscapeCircuit: "/api/v1/landscape/circuit",
   landscapeNumericalGradient: "/api/v1/landscape/numerical-gradient",
+  landscapeCompare: "/api/v1/landscape/compare",
   landscapeCatalog: "/api/v1/landscape/catalog",
   listLessons: "/api/v1/lessons",
   getLesson: "/api/v1/lessons/{lesson_id}",
@@ -214,6 +215,9 @@ export async function landscape(csv: Blob): Promise<string[]> {
 
   const steps = await post("landscapeNumericalGradient", { dataset: { name: "cs231n-1d" }, W, loss: "softmax", samples: 5 });
   if (steps.ok) seen.push(`h ${steps.data.hs[0]}: centred ${steps.data.centred[0]}, forward ${steps.data.forward[0]} (check at ${steps.data.check_h})`);
+
+  const compared = await post("landscapeCompare", { dataset: { name: "cs231n-1d" }, W, strategies: ["gd", "adam"], step_sizes: [0.1, 1], steps: 5 });
+  if (compared.ok) seen.push(...compared.data.runs.map((r) => `${r.strategy} ${r.step_size}: ${r.final_loss} after ${r.steps_taken}${r.diverged ? " (diverged)" : ""}`));
 
   const circuit = await post("landscapeCircuit", { dataset: { name: "cs231n-1d" }, W });
   if (circuit.ok) {

@@ -10,6 +10,7 @@ from app.api.deps import LimitsDep, SettingsDep
 from app.api.heavy import run_heavy
 from app.landscape.data import BUILTIN_DATASETS, parse_csv, user_dataset
 from app.landscape.jobs import (
+    compute_comparison,
     compute_loss,
     compute_loss_circuit,
     compute_numerical_gradient,
@@ -19,6 +20,8 @@ from app.landscape.jobs import (
 )
 from app.schemas.landscape import (
     CircuitResponse,
+    CompareRequest,
+    CompareResponse,
     DatasetInfo,
     LandscapeRequest,
     LossRequest,
@@ -115,6 +118,19 @@ async def run_optimizer(request: OptimizeRequest, limits: LimitsDep) -> dict[str
     `directions`, with each point's distance off that plane."""
     seconds = precheck(request, limits)
     return await run_heavy(compute_optimizer_path, request, limits, predicted_s=seconds)
+
+
+@router.post(
+    "/compare",
+    operation_id="landscapeCompare",
+    response_model=CompareResponse,
+    summary="Several step sizes and optimizers from the same start, side by side",
+)
+async def compare(request: CompareRequest, limits: LimitsDep) -> dict[str, Any]:
+    """Every strategy with every step size, from the same W and seed: each run's loss per step
+    (a diverged run ends where it diverged). All runs are costed before the first starts."""
+    seconds = precheck(request, limits)
+    return await run_heavy(compute_comparison, request, limits, predicted_s=seconds)
 
 
 @router.post(
