@@ -7,13 +7,20 @@ does), so agreement is not the module agreeing with itself.
 
 from __future__ import annotations
 
+import json
+import tracemalloc
 from collections.abc import Callable, Iterator
 
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
+from app.core.limits import Limits
+from app.landscape import cost
+from app.landscape.cost import Sizes
+from app.landscape.jobs import compute_numerical_gradient
 from app.main import app
+from app.schemas.landscape import NumericalGradientRequest
 
 URL = "/api/v1/landscape/numerical-gradient"
 X = np.array([[1.0], [-2.0], [0.5]])  # cs231n-1d
@@ -149,3 +156,21 @@ def test_bad_steps_are_refused_before_any_work(
     response = client.post(URL, json={"dataset": {"name": "cs231n-1d"}, **body})
     assert response.status_code == status, response.text
     assert where in response.json()["detail"][0]["loc"]
+
+
+def test_the_predicted_answer_and_memory_bound_the_measured_ones() -> None:
+    request = NumericalGradientRequest.model_validate(
+        {"dataset": {"name": "blobs", "n": 300, "d": 20, "c": 10}, "loss": "softmax"}
+    )
+    limits = Limits()
+    predicted = cost.numerical_gradient_cost(Sizes(300, 20, 10), 37, limits)
+    tracemalloc.start()
+    try:
+        answer = compute_numerical_gradient(request, limits)
+        size = len(json.dumps(answer, separators=(",", ":")).encode())
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert answer["entries"] == 200
+    assert size <= predicted.answer_bytes <= 3 * size, (size, predicted.answer_bytes)
+    assert peak <= predicted.memory_bytes <= 20 * peak, (peak, predicted.memory_bytes)
