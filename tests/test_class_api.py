@@ -126,9 +126,9 @@ def test_a_class_from_start_to_the_answers_csv(room: Room) -> None:
     assert csv.headers["content-type"] == "text/csv; charset=utf-8"
     # each seat's last answer; a name a spreadsheet would run as a formula is quoted with '
     assert csv.text == (
-        "question,prompt,seat,name,answer,option\r\n"
-        "q1,What gradient does x receive?,0,Ada,0,-4\r\n"
-        'q1,What gradient does x receive?,1,"\'=HYPERLINK(""x"")",0,-4\r\n'
+        "question,prompt,seat,name,answer,option,correct\r\n"
+        "q1,What gradient does x receive?,0,Ada,0,-4,yes\r\n"
+        'q1,What gradient does x receive?,1,"\'=HYPERLINK(""x"")",0,-4,yes\r\n'
     )
 
 

@@ -291,4 +291,7 @@ def test_a_killed_worker_loses_nothing(tmp_path: Path) -> None:
             headers={"Authorization": f"Bearer {teacher}"},
             timeout=WAIT_S,
         )
-        assert csv.text.splitlines()[1:] == ["q1,x receives?,0,Ada,0,-4", "q2,x receives?,1,Bo,1,3"]
+        assert csv.text.splitlines()[1:] == [
+            "q1,x receives?,0,Ada,0,-4,yes",
+            "q2,x receives?,1,Bo,1,3,no",
+        ]

@@ -185,23 +185,23 @@ class Classroom:
         self.teacher(class_id, token)
         events = self.store.read(class_key(class_id), 0, self.limits.class_max_events)
         names = [m["name"] for m in self.store.read(members_key(class_id))]
-        asked: dict[str, dict[str, Any]] = {}
+        asked: dict[str, Question] = {}  # each question as last pushed, with its key
         latest: dict[tuple[str, int], Any] = {}
         for event in events:
-            if event["kind"] == "view" and event["view"]["question"] is not None:
-                asked[event["view"]["question"]["id"]] = event["view"]["question"]
+            if event["kind"] == "view" and event.get("question") is not None:
+                asked[event["question"]["id"]] = Question.from_stored(event["question"])
             elif event["kind"] == "answer":
                 latest[(event["question"], event["seat"])] = event["answer"]
-        # the questions' keys: the record holds the one asked now (earlier ones had theirs)
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\r\n")
-        writer.writerow(["question", "prompt", "seat", "name", "answer", "option"])
-        for (qid, seat), answer in sorted(latest.items(), key=lambda row: (row[0][0], row[0][1])):
-            shown = asked.get(qid, {})
-            options = shown.get("options") or []
-            option = options[answer] if isinstance(answer, int) and answer < len(options) else ""
+        writer.writerow(["question", "prompt", "seat", "name", "answer", "option", "correct"])
+        for (qid, seat), answer in sorted(latest.items()):
+            q = asked[qid]
+            option = q.options[answer] if q.kind == "choice" else ""
+            verdict = q.is_correct(answer)
+            correct = "" if verdict is None else ("yes" if verdict else "no")
             name = names[seat] if seat < len(names) else ""
-            row = [qid, shown.get("prompt", ""), seat, name, answer, option]
+            row = [qid, q.prompt, seat, name, answer, option, correct]
             writer.writerow([_cell(value) for value in row])
         return out.getvalue()
 
