@@ -37,7 +37,7 @@ def test_the_tables_hold_the_choices_the_api_has_always_had() -> None:
         "momentum",
         "adam",
     )
-    assert [page.path for page in PAGES] == ["/", "/landscape", "/lessons"]
+    assert [page.path for page in PAGES] == ["/", "/landscape", "/lessons", "/class", "/join"]
 
 
 def test_the_catalog_serves_every_table_row(client: TestClient) -> None:

@@ -28,6 +28,8 @@ PAGES = (
     Page("/", "circuit.html", "Circuits"),
     Page("/landscape", "landscape.html", "Loss landscape"),
     Page("/lessons", "lessons.html", "Lessons"),
+    Page("/class", "class.html", "Live class"),  # the teacher's; the code is for /join
+    Page("/join", "join.html", "Join a class"),
 )
 
 router = APIRouter(include_in_schema=False)

@@ -1,0 +1,141 @@
+"""The live class in Chromium: a teacher and three students, each in their own browser context, through push, answers, live counts, names, reveal, follow and the CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from contextlib import ExitStack
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.browser.conftest import screenshot, watched_page
+from tests.browser.test_circuit_page import view_hash
+
+pytestmark = pytest.mark.browser
+
+PAYLOAD = "<img src=x onerror=alert(1)>"
+STUDENTS = ("Ada", PAYLOAD, "Grace")
+# (x + y) * z at x = -2, y = 5, z = -4: q = x + y = 3, f = q z = -12. df/dq = z = -4 and add
+# passes it on unchanged, so df/dx = -4 (the key). Ada and the payload answer -4, Grace 3.
+CIRCUIT = "/" + view_hash("(x + y) * z", {"x": -2, "y": 5, "z": -4})
+ANSWERS = {"Ada": -4, PAYLOAD: -4, "Grace": 3}
+RULE = "add passes the gradient on: x receives dq = z"
+
+
+def _join(student: Page, code: str, name: str) -> None:
+    student.goto("/join")
+    student.fill("#join-code-input", code.lower())  # case does not matter to the code
+    student.fill("#join-name", name)
+    student.click("#join")
+    expect(student.locator("#join-status")).to_have_text("Connected")
+
+
+def test_a_teacher_and_three_students_run_a_question_through_reveal(
+    browser: Browser, live_server: str
+) -> None:
+    with ExitStack() as stack:
+        teacher = stack.enter_context(watched_page(browser, live_server))
+        students = [stack.enter_context(watched_page(browser, live_server)) for _ in STUDENTS]
+        dialogs: list[str] = []
+        for page in (teacher, *students):
+            page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+
+        teacher.goto("/class")
+        teacher.click("#start-class")
+        code_text = teacher.locator("#join-code")
+        expect(code_text).to_have_text(re.compile(r"^[A-Z2-9]{8}$"))
+        code = code_text.inner_text()
+        token = teacher.evaluate(
+            "JSON.parse(sessionStorage.getItem('bpc-class-teacher')).teacher_token"
+        )
+        assert len(token) >= 40 and token not in teacher.url
+        assert teacher.locator(f"a[href*='{token[:12]}']").count() == 0
+
+        for student, name in zip(students, STUDENTS, strict=True):
+            _join(student, code, name)
+
+        teacher.fill("#push-link", CIRCUIT)
+        teacher.select_option("#q-kind", "number")
+        teacher.fill("#q-prompt", "What is df/dx?")
+        teacher.fill("#q-key", "-4")
+        teacher.click("#push")
+        expect(teacher.locator("#asked")).to_have_text("Asked: What is df/dx?")
+
+        for student in students:
+            frame = student.frame_locator("#class-view")
+            expect(frame.get_by_label("z", exact=True)).to_have_value("-4")
+            expect(frame.locator("#circuit .value", has_text="-12").first).to_be_visible()
+            expect(student.locator("#question-prompt")).to_have_text("What is df/dx?")
+            # the teacher's secret reaches no student's page, not even inside the frame's link
+            assert token not in student.content()
+            assert token not in student.locator("#class-view").get_attribute("src")
+
+        for student, name in zip(students, STUDENTS, strict=True):
+            student.fill("#answer-input", str(ANSWERS[name]))
+            student.click("#send-answer")
+            expect(student.locator("#answer-sent")).to_contain_text("Answer sent")
+
+        # 3 answered; -4 twice and 3 once; 2 of the 3 are the key: 2/3 = 67 %
+        answered = len(ANSWERS)
+        right = sum(1 for given in ANSWERS.values() if given == -4)
+        expect(teacher.locator("#answered")).to_have_text(f"{answered} answered")
+        expect(teacher.locator("#correct")).to_have_text(
+            f"{right} of {answered} correct ({round(100 * right / answered)}%)"
+        )
+        rows = teacher.locator("#histogram li")
+        expect(rows).to_have_count(2)
+        expect(rows.nth(0)).to_have_attribute("data-answer", "-4")
+        expect(rows.nth(0)).to_have_attribute("data-count", "2")
+        expect(rows.nth(1)).to_have_attribute("data-answer", "3")
+        expect(rows.nth(1)).to_have_attribute("data-count", "1")
+        expect(teacher.locator(".bar-names")).to_have_count(0)  # names hidden by default
+
+        teacher.check("#show-names")
+        # each answer's names in code-point order: "<" (0x3C) before "A" (0x41)
+        expect(rows.nth(0).locator(".bar-names")).to_have_text(f"{PAYLOAD}, Ada")
+        expect(rows.nth(1).locator(".bar-names")).to_have_text("Grace")
+        expect(teacher.locator("#histogram img")).to_have_count(0)  # the name stayed text
+
+        teacher.fill("#reveal-rule", RULE)
+        teacher.click("#reveal")
+        for student in students:
+            expect(student.locator("#reveal")).to_have_text(f"Answer: -4 — {RULE}")
+        screenshot(teacher, "live-class-teacher")
+        screenshot(students[0], "live-class-student")
+
+        with teacher.expect_download() as download:
+            teacher.click("#download-csv")
+        table = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text())))
+        assert [(r["seat"], r["name"], float(r["answer"])) for r in table] == [
+            ("0", "Ada", -4.0), ("1", PAYLOAD, -4.0), ("2", "Grace", 3.0)
+        ]  # fmt: skip
+        assert {r["prompt"] for r in table} == {"What is df/dx?"}
+
+        # follow off: the student stays where they are while the teacher moves on; on again,
+        # the frame goes to the teacher's view
+        explorer, follower = students[0], students[1]
+        explorer.uncheck("#follow")
+        teacher.select_option("#q-kind", "")
+        teacher.fill("#push-link", "/" + view_hash("x * y", {"x": 3, "y": -4}))
+        teacher.click("#push")
+        expect(follower.frame_locator("#class-view").get_by_label("y", exact=True)).to_have_value(
+            "-4"
+        )
+        expect(follower.locator("#question")).to_be_hidden()
+        expect(explorer.locator("#question")).to_be_hidden()  # the new view reached them too
+        expect(explorer.frame_locator("#class-view").get_by_label("z", exact=True)).to_have_value(
+            "-4"
+        )
+        explorer.check("#follow")
+        expect(explorer.frame_locator("#class-view").get_by_label("y", exact=True)).to_have_value(
+            "-4"
+        )
+
+        teacher.click("#end-class")
+        for student in students:
+            expect(student.locator("#join-error")).to_have_text("The class has ended.")
+        assert dialogs == []
+        assert all(p.evaluate("window.__xss") is None for p in (teacher, *students))
