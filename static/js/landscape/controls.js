@@ -22,6 +22,7 @@ export function createControls(form, store, { shape, currentW, maxTableCells }) 
   const table = form.querySelector("#ls-wtable");
   const tableNote = form.querySelector("#ls-wtable-note");
   const gridOut = form.querySelector("#ls-grid-out");
+  const optimizerRows = form.dataset.catalog ? JSON.parse(form.dataset.catalog).optimizers : [];
 
   const syncInputs = bindInputs(inputs, store, { delay: TYPING_DELAY_MS });
 
@@ -111,6 +112,9 @@ export function createControls(form, store, { shape, currentW, maxTableCells }) 
     const meaning = stepParameter(state.method);
     form.querySelector("#ls-lr-name").textContent = meaning.label;
     form.querySelector("#ls-lr").title = meaning.title;
+    // the chosen optimizer's update rule, as its row of the server's table writes it out
+    const rule = optimizerRows.find((row) => row.name === state.method);
+    form.querySelector("#ls-rule").textContent = rule ? `Update: ${rule.description}` : "";
     const dims = shape();
     if (dims) {
       form.querySelector('[data-state="axc"]').max = String(dims[0] - 1);

@@ -2,6 +2,7 @@
 import { createClient, isAbort } from "../common/api.js";
 import { csvText, downloadDiagram, downloadText } from "../common/export.js";
 import { circuitLink } from "../common/links.js";
+import { compareRequest, createCompareChart } from "./compare.js";
 import { createControls } from "./controls.js";
 import { createPathView, drawPathOverlay } from "./path.js";
 import { createPlot1d } from "./plot1d.js";
@@ -66,7 +67,7 @@ async function cached(channel, path, body) {
 }
 
 let base = null; // the /loss answer for W0: its W, and the shape C x D
-let current = { plane: null, loss: null, slice1: null, slice2: null, path: null, grad: null };
+let current = { plane: null, loss: null, slice1: null, slice2: null, path: null, grad: null, compare: null };
 
 const plot1d = createPlot1d(byId("ls-plot1d"), {
   // a click moves W along the line (onto a kink when near one); W becomes the edited table, so
@@ -103,6 +104,8 @@ const plot2d = createPlot2d(byId("ls-plot2d"), {
   },
 });
 const plotGrad = createPlotGrad(byId("ls-plotgrad"));
+const compareChart = createCompareChart(byId("ls-compare-chart"), byId("ls-compare-legend"));
+const catalog = JSON.parse(byId("ls-controls").dataset.catalog);
 const pathView = createPathView(byId("ls-pathchart"), { onStep: (k) => store.set({ pstep: k }) });
 const controls = createControls(byId("ls-controls"), store, {
   shape: () => (base ? [base.c, base.d] : null),
@@ -163,6 +166,7 @@ function draw(state) {
   if (state.view === "2d" && current.slice2) {
     plot2d.update(relativeSlice(current.slice2, shiftOf(current, state)), { pathPlane: Boolean(current.slice2.path_plane) });
   }
+  compareChart.update(state.cmp === "off" ? null : current.compare);
   drawPath(state);
   drawReadout(state);
 }
@@ -203,8 +207,9 @@ async function refresh() {
       if (inPathPlane(state)) path = slice2.path; // the slice's answer carries the run it was taken along
       else if (state.method !== "none") path = await cached("optimize", "/optimize", optimizeRequest(state, p));
     }
+    const compare = state.cmp === "off" ? null : await cached("compare", "/compare", compareRequest(state, p, catalog.optimizers));
     if (mine !== generation) return;
-    current = { plane: p, loss: lossAnswer, slice1, slice2, path, grad };
+    current = { plane: p, loss: lossAnswer, slice1, slice2, path, grad, compare };
     showError(null);
     draw(state);
     document.body.dataset.ready = String(mine);

@@ -116,7 +116,7 @@ export function inPathPlane(state) {
 }
 
 function runFields(state) {
-  return { strategy: state.method, steps: state.psteps, step_size: state.lr, batch_size: state.batch, optimizer_seed: state.pseed };
+  return { strategy: state.method, steps: state.psteps, step_size: state.lr, batch_size: state.batch, optimizer_seed: state.pseed, momentum: state.mu };
 }
 
 export function slice2dRequest(state, p) {

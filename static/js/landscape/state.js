@@ -58,6 +58,9 @@ export const FIELDS = [
   { name: "psteps", kind: "int", def: 50 },
   { name: "pseed", kind: "int", def: 0 },
   { name: "pstep", kind: "int", def: -1 },
+  { name: "mu", kind: "num", def: 0.9 }, // momentum's μ
+  // runs side by side: five step sizes around lr, or every step-size rule at lr
+  { name: "cmp", kind: "enum", values: ["off", "steps", "optimizers"], def: "off" },
 ];
 
 /** Every property at its default. */
