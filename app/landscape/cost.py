@@ -90,8 +90,9 @@ def numerical_gradient_cost(s: Sizes, samples: int, limits: Limits) -> Cost:
     entries = min(cd, limits.max_gradcheck_entries)
     numbers = 3 * samples
     work = W_BASE + 2 * s.n * s.d * s.c + W_LOSS * nc + samples * entries * 2 * W_LOSS * nc
-    # the scores, a nudged copy and the loss's own N x C temporaries (measured: about 16 N*C)
-    arrays = s.n * s.d + 4 * cd + 20 * nc + 2 * entries
+    # the scores and the loss's N x C temporaries, and the stacked nudged scores: a chunk of
+    # up to CHUNK_VALUES and the loss's temporaries of the same size (measured: about 6 of them)
+    arrays = s.n * s.d + 4 * cd + 20 * nc + 2 * entries + 6 * min(entries * nc, CHUNK_VALUES)
     return _cost(numbers, arrays, work)
 
 
