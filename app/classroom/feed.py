@@ -89,7 +89,7 @@ class Feed:
 
 
 class ClassFeeds:
-    """This worker's feeds and its count of open event streams."""
+    """This worker's feeds and its count of open event streams (BPC_CLASS_STREAMS_PER_WORKER)."""
 
     def __init__(
         self, store: Store, poll_s: float, heartbeat_s: float, max_streams: int, max_events: int
@@ -102,8 +102,17 @@ class ClassFeeds:
         self.streams = 0
         self._feeds: dict[str, Feed] = {}
 
-    def full(self) -> bool:
-        return self.streams >= self.max_streams
+    def reserve(self) -> bool:
+        """Takes one of the worker's event streams, if one is free (release() gives it back).
+        Taken when the request is admitted, not when its stream starts, so that many
+        arriving at once cannot pass the bound together."""
+        if self.streams >= self.max_streams:
+            return False
+        self.streams += 1
+        return True
+
+    def release(self) -> None:
+        self.streams -= 1
 
     @contextlib.asynccontextmanager
     async def follow(self, class_id: str) -> AsyncIterator[Feed]:
@@ -113,11 +122,9 @@ class ClassFeeds:
             feed.task = asyncio.create_task(feed.poll(self.store, self.poll_s))
             self._feeds[class_id] = feed
         feed.readers += 1
-        self.streams += 1
         try:
             yield feed
         finally:
-            self.streams -= 1
             feed.readers -= 1
             if feed.readers == 0 and self._feeds.get(class_id) is feed:
                 del self._feeds[class_id]  # nobody here follows it: stop reading its stream

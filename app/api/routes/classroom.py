@@ -15,6 +15,7 @@ import anyio
 from fastapi import APIRouter, Depends, Header, Path, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.types import Receive, Scope, Send
 
 from app.api.errors import error_body
 from app.api.live import STORE_ERRORS, LiveDep
@@ -268,7 +269,7 @@ async def class_events(
     Last-Event-ID misses nothing. At most BPC_CLASS_STREAMS_PER_WORKER per worker process."""
     seat = await _run(live.classroom.reader, class_id, token)
     feeds = live.feeds
-    if feeds.full():
+    if not feeds.reserve():
         refused = ClassProblem(
             503, "server_busy", ("request",),
             f"this server process has {feeds.streams} event streams open, the most it keeps "
@@ -285,9 +286,25 @@ async def class_events(
             async for text in feeds.events(feed, reader, after):
                 yield text
 
-    return StreamingResponse(
+    return _EventStream(
         stream(),
+        feeds.release,
         media_type="text/event-stream",
         # X-Accel-Buffering: nginx passes each event on at once instead of buffering them
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
+
+
+class _EventStream(StreamingResponse):
+    """Gives the worker's event stream back when the answer ends, however it ends (the reader
+    left, the class ended, or the client went away before the first event)."""
+
+    def __init__(self, content: AsyncIterator[str], release: Callable[[], None], **kw: Any):
+        super().__init__(content, **kw)
+        self._release = release
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._release()
