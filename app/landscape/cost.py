@@ -67,13 +67,17 @@ def _line_work(kind: LossKind, s: Sizes) -> int:
     return s.n * s.c * kind.grid_work * (1 if kind.hinge else s.c)
 
 
-def loss_cost(s: Sizes, gradcheck: bool, limits: Limits, include_W: bool = True) -> Cost:
+def loss_cost(
+    s: Sizes, gradcheck: bool, limits: Limits, include_W: bool = True, include_data: bool = False
+) -> Cost:
     """POST /loss: dW and, when asked, W (C x D each), L_i (N), margins/active/probabilities
-    (N x C, if small)."""
+    (N x C, if small), and when asked the data (N x D and N labels)."""
     nc, cd = s.n * s.c, s.c * s.d
     numbers = (
         (2 if include_W else 1) * cd + s.n + (3 * nc if nc <= limits.max_loss_matrix_cells else 0)
     )
+    if include_data:
+        numbers += s.n * s.d + s.n
     work = 2 * s.n * s.d * s.c + W_LOSS * nc
     if gradcheck:
         entries = min(cd, limits.max_gradcheck_entries)

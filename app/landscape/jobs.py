@@ -148,7 +148,9 @@ def _check(request: LandscapeRequest, sizes: Sizes, limits: Limits) -> float:
         estimate = cost.numerical_gradient_cost(sizes, request.samples, limits)
         estimate.check(limits, ("body", "samples"))
     elif isinstance(request, LossRequest):
-        estimate = cost.loss_cost(sizes, request.gradcheck, limits, request.include_W)
+        estimate = cost.loss_cost(
+            sizes, request.gradcheck, limits, request.include_W, request.include_data
+        )
         estimate.check(limits, LOC)
     else:  # the loss as a circuit: its answer carries W and dW like /loss
         estimate = cost.loss_cost(sizes, False, limits)
@@ -186,6 +188,9 @@ def compute_loss(request: LossRequest, limits: Limits) -> dict[str, Any]:
         "d": setup.data.d,
         "c": setup.data.num_classes,
     }
+    if request.include_data:
+        answer["X"] = setup.data.X.tolist()
+        answer["y"] = setup.data.y.tolist()
     if request.gradcheck:
         answer["gradcheck"] = gradcheck(W, X, y, spec, result.grad_W, limits.max_gradcheck_entries)
     return answer

@@ -237,6 +237,11 @@ class LossRequest(LandscapeRequest):
         "by default `W` is null (W is C x D numbers: 0.66 MB of the 1.56 MB answer for "
         "cifar-shaped N = 1000, and a caller that sent W already has it)",
     )
+    include_data: bool = Field(
+        False,
+        description="true: the answer's `X` and `y` are the examples as the loss saw them (a "
+        "built-in's drawn points, the bias column appended), for a view of the data",
+    )
 
 
 class NumericalGradientRequest(LandscapeRequest):
@@ -324,6 +329,10 @@ class LossResponse(BaseModel):
         description="The W used (given, or drawn from seed); null when the request's include_W "
         "is false."
     )
+    X: list[list[float]] | None = Field(
+        None, description="The examples (N x D, the bias column included), when include_data."
+    )
+    y: list[int] | None = Field(None, description="The labels, when include_data.")
     n: int = Field(description="N, the number of examples.")
     d: int = Field(description="D, features per example (the bias column included).")
     c: int = Field(description="C, the number of classes.")
