@@ -4,6 +4,8 @@ import { csvText, downloadDiagram, downloadText } from "../common/export.js";
 import { circuitLink } from "../common/links.js";
 import { compareRequest, createCompareChart } from "./compare.js";
 import { createControls } from "./controls.js";
+import { createDataView, dataCsv, twoFeatures } from "./dataview.js";
+import { createExamplesTable } from "./examples.js";
 import { createPathView, drawPathOverlay } from "./path.js";
 import { createPlot1d } from "./plot1d.js";
 import { createPlot2d } from "./plot2d.js";
@@ -106,6 +108,24 @@ const plot2d = createPlot2d(byId("ls-plot2d"), {
 const plotGrad = createPlotGrad(byId("ls-plotgrad"));
 const compareChart = createCompareChart(byId("ls-compare-chart"), byId("ls-compare-legend"));
 const catalog = JSON.parse(byId("ls-controls").dataset.catalog);
+let hot = null; // the example hovered in the data view or its table, highlighted in both
+function setHot(i) {
+  hot = i;
+  // only the marks change: rebuilding the row under the pointer would hover it again
+  dataView.highlight(i);
+  examplesTable.highlight(i);
+}
+// an edited point set becomes the page's own CSV data, so the link reproduces it; W is kept
+const dataView = createDataView(byId("ls-dataview"), {
+  onHover: setHot,
+  onEdit(X, labels) {
+    const W = current.plane?.W;
+    const csv = dataCsv(X, labels, store.get().bias);
+    store.set({ dataset: "custom", csv, ...(W ? { winit: "table", W } : {}), ca: 0, cb: 0 }, { push: true });
+  },
+});
+const examplesTable = createExamplesTable(byId("ls-examples"), { onHover: setHot });
+byId("ls-dv-class").addEventListener("change", () => drawData(store.get()));
 const pathView = createPathView(byId("ls-pathchart"), { onStep: (k) => store.set({ pstep: k }) });
 const controls = createControls(byId("ls-controls"), store, {
   shape: () => (base ? [base.c, base.d] : null),
@@ -167,8 +187,25 @@ function draw(state) {
     plot2d.update(relativeSlice(current.slice2, shiftOf(current, state)), { pathPlane: Boolean(current.slice2.path_plane) });
   }
   compareChart.update(state.cmp === "off" ? null : current.compare);
+  drawData(state);
   drawPath(state);
   drawReadout(state);
+}
+
+/** The data view and its table, for two-feature data (hidden otherwise). */
+function drawData(state) {
+  const shape = twoFeatures(base?.X);
+  const W = current.plane?.W;
+  const box = byId("ls-databox");
+  box.hidden = !shape || !W || !current.loss || W[0].length !== base.X[0].length;
+  if (box.hidden) return;
+  const select = byId("ls-dv-class");
+  if (select.options.length !== W.length) {
+    select.replaceChildren(...W.map((_, c) => new Option(`class ${c}`, String(c))));
+  }
+  const data = { X: base.X, labels: base.y, W, hot };
+  dataView.update({ ...data, bias: shape.bias, addClass: Number(select.value) });
+  examplesTable.update({ ...data, loss: current.loss, softmax: state.loss === "softmax" });
 }
 
 let generation = 0;

@@ -63,6 +63,10 @@ export function baseLossRequest(state) {
   // the one request whose W the page reads (W0, drawn from the seed): asked for explicitly
   const body = { ...lossFields(state), seed: state.wseed, include_W: true };
   if (state.winit === "table" && state.W) body.W = state.W;
+  // data that may have two features comes back too, for the data view (built-ins are drawn
+  // on the server, so the page has no other copy of their points)
+  const twoFeatureData = state.dataset === "toy-2d" || state.dataset === "custom" || (state.dataset === "blobs" && state.d === 2);
+  if (twoFeatureData) body.include_data = true;
   return body;
 }
 

@@ -1,0 +1,156 @@
+/** The data view of two-feature data: points by class, W's decision regions and score-zero lines; click adds, drag moves, shift-click deletes. */
+/* global d3 */
+
+const SIZE = 420;
+const MARGIN = { top: 12, right: 12, bottom: 40, left: 48 };
+const CELLS = 48; // the regions are a CELLS x CELLS raster: coarse, but each cell's class is exact at its centre
+// Class colours (none the ray red or the kink orange); regions use them faded.
+export const CLASS_COLOURS = ["#4e79a7", "#59a14f", "#8e6bbf", "#17becf", "#9c755f", "#e377c2", "#7f7f7f", "#bcbd22", "#1f3b73", "#2ca02c"];
+export const classColour = (c) => CLASS_COLOURS[c % CLASS_COLOURS.length];
+
+/**
+ * Whether X is two-feature data the view can draw: D = 2, or D = 3 with a last column of ones
+ * (the bias trick, from the data set itself or from `bias`). Returns {bias} or null.
+ */
+export function twoFeatures(X) {
+  if (!X?.length) return null;
+  const D = X[0].length;
+  if (D === 2) return { bias: false };
+  if (D === 3 && X.every((row) => row[2] === 1)) return { bias: true };
+  return null;
+}
+
+/** Class c's score at (x0, x1): W[c]·(x0, x1, 1 when there is a bias column). */
+export function score(W, c, x0, x1, bias) {
+  return W[c][0] * x0 + W[c][1] * x1 + (bias ? W[c][2] : 0);
+}
+
+/** The class with the highest score at (x0, x1); the lowest index wins a tie, as numpy's argmax. */
+export function argmaxClass(W, x0, x1, bias) {
+  let best = 0;
+  for (let c = 1; c < W.length; c += 1) if (score(W, c, x0, x1, bias) > score(W, best, x0, x1, bias)) best = c;
+  return best;
+}
+
+/** The axes' extent: the points' range with a margin, the same scale on both axes. */
+function extent(X) {
+  const xs = X.map((row) => row[0]);
+  const ys = X.map((row) => row[1]);
+  const cx = (d3.min(xs) + d3.max(xs)) / 2;
+  const cy = (d3.min(ys) + d3.max(ys)) / 2;
+  const half = Math.max(d3.max(xs) - d3.min(xs), d3.max(ys) - d3.min(ys), 1) * 0.65;
+  return [[cx - half, cx + half], [cy - half, cy + half]];
+}
+
+export function createDataView(container, { onEdit, onHover }) {
+  const inner = SIZE - MARGIN.left - MARGIN.right;
+  const svg = d3.select(container).append("svg").attr("class", "plot dataview")
+    .attr("viewBox", `0 0 ${SIZE} ${SIZE}`).attr("role", "img").attr("aria-label", "The data, W's decision regions and each class's score-zero line");
+  const x = d3.scaleLinear().range([MARGIN.left, MARGIN.left + inner]);
+  const y = d3.scaleLinear().range([MARGIN.top + inner, MARGIN.top]);
+  svg.append("clipPath").attr("id", "dataview-clip").append("rect")
+    .attr("x", MARGIN.left).attr("y", MARGIN.top).attr("width", inner).attr("height", inner);
+  const regions = svg.append("g").attr("class", "regions");
+  const zeroLines = svg.append("g").attr("class", "zero-lines").attr("clip-path", "url(#dataview-clip)");
+  const gx = svg.append("g").attr("class", "axis axis-x").attr("transform", `translate(0,${MARGIN.top + inner})`);
+  const gy = svg.append("g").attr("class", "axis axis-y").attr("transform", `translate(${MARGIN.left},0)`);
+  svg.append("text").attr("class", "axis-label").attr("x", MARGIN.left + inner / 2).attr("y", SIZE - 6).text("x0 (feature 0)");
+  svg.append("text").attr("class", "axis-label").attr("transform", `translate(12,${MARGIN.top + inner / 2}) rotate(-90)`).text("x1 (feature 1)");
+  const points = svg.append("g").attr("class", "points");
+  let shown = null; // {X, y, W, bias, addClass}
+  let frozen = null; // the axes while a point is dragged, so the view does not move under it
+
+  function edited(X, labels) {
+    onEdit(X.map((row) => row.slice()), labels.slice());
+  }
+
+  regions.on("click", (event) => {
+    if (!shown) return;
+    const [px, py] = d3.pointer(event, svg.node());
+    const round = (v) => Number(v.toPrecision(4));
+    const row = [round(x.invert(px)), round(y.invert(py))];
+    if (shown.bias) row.push(1);
+    edited([...shown.X, row], [...shown.y, shown.addClass]);
+  });
+
+  const drag = d3.drag()
+    .on("start", () => { frozen = [x.domain(), y.domain()]; })
+    .on("drag", function (event, d) {
+      d3.select(this).attr("cx", event.x).attr("cy", event.y);
+      d.moved = [x.invert(event.x), y.invert(event.y)];
+    })
+    .on("end", (event, d) => {
+      frozen = null;
+      if (!d.moved) return;
+      const X = shown.X.map((row) => row.slice());
+      X[d.i][0] = Number(d.moved[0].toPrecision(4));
+      X[d.i][1] = Number(d.moved[1].toPrecision(4));
+      edited(X, shown.y);
+    });
+
+  /** Draws the data and W; `hot` is the highlighted example (or null). */
+  function update({ X, labels, W, bias, addClass, hot }) {
+    shown = { X, y: labels, W, bias, addClass };
+    const [ex, ey] = frozen ?? extent(X);
+    x.domain(ex);
+    y.domain(ey);
+    gx.call(d3.axisBottom(x).ticks(6));
+    gy.call(d3.axisLeft(y).ticks(6));
+    const step = inner / CELLS;
+    const cells = [];
+    for (let j = 0; j < CELLS; j += 1) {
+      for (let i = 0; i < CELLS; i += 1) {
+        const cx = MARGIN.left + (i + 0.5) * step;
+        const cy = MARGIN.top + (j + 0.5) * step;
+        cells.push({ i, j, c: argmaxClass(W, x.invert(cx), y.invert(cy), bias) });
+      }
+    }
+    regions.selectAll("rect").data(cells).join("rect")
+      .attr("class", "region")
+      .attr("x", (d) => MARGIN.left + d.i * step).attr("y", (d) => MARGIN.top + d.j * step)
+      .attr("width", step + 0.5).attr("height", step + 0.5)
+      .attr("data-class", (d) => d.c).attr("fill", (d) => classColour(d.c));
+    // class c's score is zero on a line: two points of it far outside the view, clipped
+    const far = 1e3 * (ex[1] - ex[0] + ey[1] - ey[0]);
+    const linesData = W.map((row, c) => {
+      const [a, b] = row;
+      const k = bias ? row[2] : 0;
+      if (a === 0 && b === 0) return null;
+      const norm = a * a + b * b;
+      const p0 = [(-k * a) / norm, (-k * b) / norm]; // the line's point nearest the origin
+      return { c, x1: p0[0] - b * far, y1: p0[1] + a * far, x2: p0[0] + b * far, y2: p0[1] - a * far };
+    }).filter(Boolean);
+    zeroLines.selectAll("line").data(linesData).join((enter) => enter.append("line").call((l) => l.append("title")))
+      .attr("class", "zero-line").attr("data-class", (d) => d.c).attr("stroke", (d) => classColour(d.c))
+      .attr("x1", (d) => x(d.x1)).attr("y1", (d) => y(d.y1)).attr("x2", (d) => x(d.x2)).attr("y2", (d) => y(d.y2))
+      .select("title").text((d) => `class ${d.c}'s score is 0 here`);
+    const data = X.map((row, i) => ({ i, x0: row[0], x1: row[1], c: labels[i] }));
+    points.selectAll("circle").data(data).join((enter) => enter.append("circle").call((c) => c.append("title")))
+      .attr("class", (d) => `point${d.i === hot ? " hot" : ""}`)
+      .attr("data-i", (d) => d.i).attr("data-class", (d) => d.c)
+      .attr("r", (d) => (d.i === hot ? 8 : 6))
+      .attr("cx", (d) => x(d.x0)).attr("cy", (d) => y(d.x1))
+      .attr("fill", (d) => classColour(d.c))
+      .on("mouseenter", (event, d) => onHover(d.i)).on("mouseleave", () => onHover(null))
+      .on("click", (event, d) => {
+        event.stopPropagation();
+        if (!event.shiftKey) return;
+        edited(shown.X.filter((_, i) => i !== d.i), shown.y.filter((_, i) => i !== d.i));
+      })
+      .call(drag)
+      .select("title").text((d) => `example ${d.i}: (${d.x0}, ${d.x1}), class ${d.c}`);
+  }
+
+  /** Marks the hovered example's point without redrawing the view. */
+  function highlight(hot) {
+    points.selectAll("circle").classed("hot", (d) => d.i === hot).attr("r", (d) => (d.i === hot ? 8 : 6));
+  }
+
+  return { svg: svg.node(), update, highlight };
+}
+
+/** CSV text of edited data: the features (without a bias column the API appends itself), then the label. */
+export function dataCsv(X, labels, appendedBias) {
+  const lines = X.map((row, i) => [...(appendedBias ? row.slice(0, -1) : row), labels[i]].join(","));
+  return `${lines.join("\n")}\n`;
+}

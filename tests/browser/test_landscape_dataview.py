@@ -1,0 +1,136 @@
+"""The data view in Chromium: regions, the per-example table and an added point, against numpy."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qs, quote, urlsplit
+
+import numpy as np
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import screenshot
+from tests.browser.test_landscape_page import axis_pixel, open_page, readout
+
+pytestmark = pytest.mark.browser
+
+# six points of three classes, two features; the page appends the bias column (bias=1)
+POINTS = [
+    (0.6, 0.5, 0),
+    (0.9, 0.2, 0),
+    (-0.5, 0.4, 1),
+    (-0.8, 0.9, 1),
+    (0.1, -0.7, 2),
+    (-0.2, -0.9, 2),
+]
+W = np.array([[1.0, 0.5, 0.0], [-1.0, 0.5, 0.2], [0.0, -1.0, 0.1]])  # C x (2 features + bias)
+CSV = "".join(f"{a},{b},{c}\n" for a, b, c in POINTS)
+QUERY = (
+    f"?dataset=custom&csv={quote(CSV)}&bias=1&winit=table"
+    f"&W={quote(';'.join(','.join(f'{w:g}' for w in row) for row in W))}"
+)
+
+
+def with_bias(points: list[tuple[float, float, int]]) -> tuple[np.ndarray, np.ndarray]:
+    X = np.array([[a, b, 1.0] for a, b, _ in points])
+    return X, np.array([c for _, _, c in points])
+
+
+def svm_by_hand(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """Weston-Watkins, delta 1: margins s_j - s_y + 1 (j != y), L_i, and their mean."""
+    S = X @ W.T
+    margins = S - S[np.arange(len(y)), y][:, None] + 1.0
+    margins[np.arange(len(y)), y] = 0.0
+    per_example = np.maximum(0.0, margins).sum(axis=1)
+    return margins, per_example, float(per_example.mean())
+
+
+def test_the_table_shows_the_margins_and_losses_numpy_gives(page: Page) -> None:
+    open_page(page, QUERY)
+    rows = page.locator("#ls-examples tbody tr")
+    expect(rows).to_have_count(len(POINTS))
+    X, y = with_bias(POINTS)
+    margins, per_example, loss = svm_by_hand(X, y)
+    for i in range(len(POINTS)):
+        row = rows.nth(i)
+        li = float(row.locator("td.li").get_attribute("data-value"))
+        assert li == pytest.approx(per_example[i], rel=1e-12, abs=1e-15)
+        for j in range(3):
+            if j == y[i]:
+                continue
+            cell = row.locator(f'td.margin[data-c="{j}"]')
+            assert float(cell.get_attribute("data-value")) == pytest.approx(
+                margins[i, j], abs=1e-12
+            )
+            # an active hinge term (margin > 0) is marked, an inactive one is not
+            assert ("active" in (cell.get_attribute("class") or "")) == bool(margins[i, j] > 0)
+    assert readout(page, "loss") == pytest.approx(loss, rel=1e-12)
+
+
+def test_the_regions_are_the_argmax_of_the_scores(page: Page) -> None:
+    open_page(page, QUERY)
+    expect(page.locator("#ls-databox")).to_be_visible()
+    x0, x_per_unit = axis_pixel(page, ".dataview", "axis-x")
+    y0, y_per_unit = axis_pixel(page, ".dataview", "axis-y")
+    rects = page.locator(".dataview rect.region")
+    count = rects.count()
+    fills = {
+        int(c.get_attribute("data-class")): c.get_attribute("fill")
+        for c in page.locator(".dataview circle.point").all()
+    }
+    seen = set()
+    for k in range(0, count, count // 23):  # a spread of cells across the raster
+        cell = rects.nth(k)
+        cx = float(cell.get_attribute("x")) + float(cell.get_attribute("width")) / 2
+        cy = float(cell.get_attribute("y")) + float(cell.get_attribute("height")) / 2
+        # the tick positions carry d3's half-pixel offset; a cell is 7 units wide, so a cell
+        # whose centre is this close to a boundary is skipped rather than judged
+        a, b = (cx - 0.5 - x0) / x_per_unit, (cy - 0.5 - y0) / y_per_unit
+        scores = W @ np.array([a, b, 1.0])
+        ordered = np.sort(scores)
+        if ordered[-1] - ordered[-2] < 0.05:
+            continue
+        expected = int(np.argmax(scores))
+        assert int(cell.get_attribute("data-class")) == expected
+        assert cell.get_attribute("fill") == fills[expected]  # the colour of that class's points
+        seen.add(expected)
+    assert seen == {0, 1, 2}
+
+
+def test_an_added_point_joins_the_table_and_the_loss(page: Page) -> None:
+    open_page(page, QUERY)
+    view = page.locator("#ls-dataview svg")
+    box = view.bounding_box()
+    assert box is not None
+    scale = box["width"] / 420  # the view's viewBox is 420 units wide
+    x0, x_per_unit = axis_pixel(page, ".dataview", "axis-x")
+    y0, y_per_unit = axis_pixel(page, ".dataview", "axis-y")
+    # a point of class 2 at about (0.7, -0.6), where no point is
+    page.select_option("#ls-dv-class", "2")
+    view.click(
+        position={"x": (x0 + 0.7 * x_per_unit) * scale, "y": (y0 - 0.6 * y_per_unit) * scale}
+    )
+    page.wait_for_url(re.compile(r"csv="))
+    rows = page.locator("#ls-examples tbody tr")
+    expect(rows).to_have_count(len(POINTS) + 1)
+    page.wait_for_function("() => document.querySelectorAll('#ls-examples tbody tr').length === 7")
+    csv = parse_qs(urlsplit(page.url).query)["csv"][0]
+    lines = [line.split(",") for line in csv.strip().splitlines()]
+    added = (float(lines[-1][0]), float(lines[-1][1]), int(lines[-1][2]))
+    assert added[2] == 2 and abs(added[0] - 0.7) < 0.05 and abs(added[1] + 0.6) < 0.05
+    X, y = with_bias([*POINTS, added])
+    _, per_example, loss = svm_by_hand(X, y)
+    expect(page.locator('#ls-readout dd[data-key="loss"]')).to_have_attribute(
+        "data-value", re.compile(".")
+    )
+    page.wait_for_function(
+        "(want) => Math.abs(Number(document.querySelector('#ls-readout dd[data-key=\"loss\"]')"
+        ".dataset.value) - want) < 1e-9",
+        arg=loss,
+    )
+    li = float(rows.nth(6).locator("td.li").get_attribute("data-value"))
+    assert li == pytest.approx(per_example[6], rel=1e-12, abs=1e-15)
+    # hovering the new row highlights its point
+    rows.nth(6).hover()
+    expect(page.locator('.dataview circle.point[data-i="6"]')).to_have_class(re.compile(r"\bhot\b"))
+    screenshot(page, "landscape-data-view")
