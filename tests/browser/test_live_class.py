@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import re
+import socket
+import threading
 from contextlib import ExitStack
 from pathlib import Path
+from urllib.parse import urlsplit
 
+import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, Route, expect
 
 from tests.browser.conftest import screenshot, watched_page
 from tests.browser.test_circuit_page import view_hash
@@ -139,3 +144,99 @@ def test_a_teacher_and_three_students_run_a_question_through_reveal(
             expect(student.locator("#join-error")).to_have_text("The class has ended.")
         assert dialogs == []
         assert all(p.evaluate("window.__xss") is None for p in (teacher, *students))
+
+
+class CuttableProxy:
+    """A TCP relay to the server whose open connections the test can cut, as a dropped Wi-Fi
+    does (Chromium's offline mode leaves an open stream alone)."""
+
+    def __init__(self, upstream: str) -> None:
+        parts = urlsplit(upstream)
+        self.upstream = (parts.hostname or "127.0.0.1", parts.port or 80)
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.base = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        self.open: list[socket.socket] = []
+        self.lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return  # closed
+            server = socket.create_connection(self.upstream)
+            with self.lock:
+                self.open += [client, server]
+            for source, sink in ((client, server), (server, client)):
+                threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source: socket.socket, sink: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while chunk := source.recv(65536):
+                sink.sendall(chunk)
+        for end in (source, sink):
+            with contextlib.suppress(OSError):
+                end.shutdown(socket.SHUT_RDWR)
+
+    def cut(self) -> None:
+        with self.lock:
+            dropped, self.open = self.open, []
+        for end in dropped:
+            with contextlib.suppress(OSError):
+                end.shutdown(socket.SHUT_RDWR)
+
+    def close(self) -> None:
+        self.cut()
+        self.listener.close()
+
+
+def test_a_student_whose_connection_drops_reconnects_and_misses_nothing(
+    browser: Browser, live_server: str
+) -> None:
+    # the teacher acts through the API here: this test is about the student's stream
+    started = httpx.post(f"{live_server}/api/v1/classes", json={}).json()
+    teacher = {"Authorization": f"Bearer {started['teacher_token']}"}
+    classes = f"{live_server}/api/v1/classes/{started['class_id']}"
+    proxy = CuttableProxy(live_server)
+    try:
+        with watched_page(browser, proxy.base) as student:
+            asked: list[str | None] = []  # each events request's Last-Event-ID
+
+            def resume_point(route: Route) -> None:
+                asked.append(route.request.headers.get("last-event-id"))
+                route.continue_()
+
+            student.route("**/api/v1/classes/*/events", resume_point)
+            _join(student, started["code"], "Ada")
+            first = {"link": "/" + view_hash("x * y", {"x": 3, "y": -4})}
+            assert httpx.post(f"{classes}/push", json=first, headers=teacher).status_code == 200
+            frame = student.frame_locator("#class-view")
+            expect(frame.get_by_label("y", exact=True)).to_have_value("-4")
+
+            # the connection drops, and while the student is away the teacher moves on
+            proxy.cut()
+            question = {"id": "q1", "kind": "choice", "prompt": "Which input gets -4?",
+                        "options": ["x", "y"], "answer": 0}  # fmt: skip
+            second = {"link": "/" + view_hash("x * y", {"x": 3, "y": -5}), "question": question}
+            assert httpx.post(f"{classes}/push", json=second, headers=teacher).status_code == 200
+            assert httpx.post(f"{classes}/reveal", json={}, headers=teacher).status_code == 200
+
+            # both events made meanwhile arrive: the view, then the reveal of its option 0
+            expect(frame.get_by_label("y", exact=True)).to_have_value("-5")
+            expect(student.locator("#question-prompt")).to_have_text("Which input gets -4?")
+            expect(student.locator("#reveal")).to_have_text("Answer: x")
+            expect(student.locator("#join-status")).to_have_text("Connected")
+            # the class's stream: 0 the names setting (written at start), 1 the first push.
+            # The first connection starts where the room is; the reconnect resumes after 1.
+            assert asked[0] is None and len(asked) >= 2
+            assert set(asked[1:]) == {"1"}, asked
+            # the drop we made is the one console error this page may have (the stream cut)
+            watch = student.watch  # type: ignore[attr-defined]
+            cut = [e for e in watch.console_errors if "ERR_INCOMPLETE_CHUNKED_ENCODING" in e]
+            assert len(cut) <= 1
+            watch.console_errors = [e for e in watch.console_errors if e not in cut]
+    finally:
+        proxy.close()
+        httpx.post(f"{classes}/end", headers=teacher)
