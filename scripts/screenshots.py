@@ -33,6 +33,14 @@ def circuit(page: Page, base: str, expression: str, inputs: dict[str, float], **
     )
 
 
+def data_view(page: Page, base: str) -> None:
+    """The landscape page's data view: toy-2d's points, a hand-set W's regions and table."""
+    W = "1,0.5,0;-1,0.5,0.2;0,-1,0.1"
+    page.goto(f"{base}/landscape?dataset=toy-2d&winit=table&W={W}")
+    page.wait_for_selector("#ls-databox:not([hidden]) .dataview .region")
+    page.locator("#ls-databox").screenshot(path=OUT / "landscape-data.png")
+
+
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     with running_app() as base, sync_playwright() as pw:
@@ -52,6 +60,7 @@ def main() -> None:
         page.goto(f"{base}/landscape?view=2d&dataset=toy-2d&grid=41")
         page.wait_for_selector("body[data-ready]")
         page.screenshot(path=OUT / "landscape-page.png")
+        data_view(page, base)
         browser.close()
     for png in sorted(OUT.glob("*.png")):
         print(png.relative_to(ROOT), png.stat().st_size, "bytes")
