@@ -240,3 +240,33 @@ def test_a_student_whose_connection_drops_reconnects_and_misses_nothing(
     finally:
         proxy.close()
         httpx.post(f"{classes}/end", headers=teacher)
+
+
+def test_the_histogram_and_the_event_parser_without_a_class(page: Page) -> None:
+    page.goto("/class")
+    rows, parsed = page.evaluate(
+        """async () => {
+            const t = await import("/static/js/class/tally.js");
+            const e = await import("/static/js/class/events.js");
+            const tally = {answered: 6, correct: 4, share_correct: 4 / 6, counts: [
+                {answer: 0.333333, count: 2, names: ["Bo", "Al"]},
+                {answer: -4, count: 3, names: ["Cy", "Di", "Ed"]},
+                {answer: 0.33333, count: 1, names: ["Ab"]}]};
+            const rows = t.histogramRows(tally, {kind: "number"});
+            const text = "retry: 1000\\n\\n: still here\\n\\nid: 7\\nevent: view\\n" +
+                'data: {"link":"/"}\\n\\nid: 8\\nevent: rev';
+            return [[rows, t.correctLine(tally)], e.parseEvents(text)];
+        }"""
+    )
+    # 0.333333 and 0.33333 both read 0.3333 at 4 significant digits: one bar of 2 + 1 = 3,
+    # tied with -4 at 3, so the labels' order decides ("-" before "0"); names merged, sorted
+    assert rows[0] == [
+        {"label": "-4", "count": 3, "names": ["Cy", "Di", "Ed"]},
+        {"label": "0.3333", "count": 3, "names": ["Ab", "Al", "Bo"]},
+    ]
+    assert rows[1] == "4 of 6 correct (67%)"  # 4/6 = 0.667
+    # the retry line and the heartbeat are no events; the unfinished one waits for its end
+    assert parsed == {
+        "events": [{"id": "7", "type": "view", "data": {"link": "/"}}],
+        "rest": "id: 8\nevent: rev",
+    }
