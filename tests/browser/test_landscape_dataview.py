@@ -134,3 +134,46 @@ def test_an_added_point_joins_the_table_and_the_loss(page: Page) -> None:
     rows.nth(6).hover()
     expect(page.locator('.dataview circle.point[data-i="6"]')).to_have_class(re.compile(r"\bhot\b"))
     screenshot(page, "landscape-data-view")
+
+
+def csv_points(page: Page) -> list[tuple[float, float, int]]:
+    csv = parse_qs(urlsplit(page.url).query)["csv"][0]
+    rows = [line.split(",") for line in csv.strip().splitlines()]
+    return [(float(a), float(b), int(c)) for a, b, c in rows]
+
+
+def wait_for_loss(page: Page, loss: float) -> None:
+    page.wait_for_function(
+        "(want) => Math.abs(Number(document.querySelector('#ls-readout dd[data-key=\"loss\"]')"
+        ".dataset.value) - want) < 1e-9",
+        arg=loss,
+    )
+
+
+def test_shift_click_deletes_and_drag_moves_a_point(page: Page) -> None:
+    open_page(page, QUERY)
+    page.locator('.dataview circle.point[data-i="0"]').click(modifiers=["Shift"])
+    rows = page.locator("#ls-examples tbody tr")
+    expect(rows).to_have_count(len(POINTS) - 1)
+    assert csv_points(page) == POINTS[1:]
+    wait_for_loss(page, svm_by_hand(*with_bias(POINTS[1:]))[2])
+    # drag the first remaining point 40 pixels right and 30 down
+    point = page.locator('.dataview circle.point[data-i="0"]')
+    box = point.bounding_box()
+    assert box is not None
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(cx, cy)
+    page.mouse.down()
+    page.mouse.move(cx + 20, cy + 15, steps=4)
+    page.mouse.move(cx + 40, cy + 30, steps=4)
+    page.mouse.up()
+    page.wait_for_function(
+        "(old) => !new URLSearchParams(location.search).get('csv').startsWith(old)",
+        arg="0.9,0.2,",
+    )
+    moved = csv_points(page)
+    assert moved[1:] == POINTS[2:] and moved[0][2] == 0
+    # right and down on the screen: x0 grows, x1 falls
+    assert moved[0][0] > POINTS[1][0] and moved[0][1] < POINTS[1][1]
+    expect(rows).to_have_count(len(POINTS) - 1)
+    wait_for_loss(page, svm_by_hand(*with_bias(moved))[2])
