@@ -6,6 +6,7 @@ import { compareRequest, createCompareChart } from "./compare.js";
 import { createControls } from "./controls.js";
 import { createDataView, dataCsv, twoFeatures } from "./dataview.js";
 import { createExamplesTable } from "./examples.js";
+import { createTraining } from "./training.js";
 import { createPathView, drawPathOverlay } from "./path.js";
 import { createPlot1d } from "./plot1d.js";
 import { createPlot2d } from "./plot2d.js";
@@ -126,6 +127,10 @@ const dataView = createDataView(byId("ls-dataview"), {
 });
 const examplesTable = createExamplesTable(byId("ls-examples"), { onHover: setHot });
 byId("ls-dv-class").addEventListener("change", () => drawData(store.get()));
+const training = createTraining(byId("ls-train"), {
+  store,
+  now: () => ({ W: current.plane?.W ?? null, grad: current.loss?.grad_W ?? null, loss: current.loss?.loss ?? null }),
+});
 const pathView = createPathView(byId("ls-pathchart"), { onStep: (k) => store.set({ pstep: k }) });
 const controls = createControls(byId("ls-controls"), store, {
   shape: () => (base ? [base.c, base.d] : null),
@@ -188,6 +193,7 @@ function draw(state) {
   }
   compareChart.update(state.cmp === "off" ? null : current.compare);
   drawData(state);
+  training.drawn();
   drawPath(state);
   drawReadout(state);
 }

@@ -1,0 +1,75 @@
+"""Training you can watch, in Chromium: each step is W -= lr * dW, checked against numpy; scrub back; play."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qs, urlsplit
+
+import numpy as np
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.test_landscape_dataview import POINTS, QUERY, W, with_bias
+from tests.browser.test_landscape_page import open_page
+
+pytestmark = pytest.mark.browser
+
+LR = 0.5
+REG = 0.1
+
+
+def loss_and_grad(Wt: np.ndarray) -> tuple[float, np.ndarray]:
+    """Weston-Watkins (delta 1) on the six points with reg: the mean L_i + reg sum(W²), and dW."""
+    X, y = with_bias(POINTS)
+    n = len(y)
+    S = X @ Wt.T
+    margins = S - S[np.arange(n), y][:, None] + 1.0
+    margins[np.arange(n), y] = 0.0
+    active = (margins > 0).astype(float)
+    active[np.arange(n), y] = -active.sum(axis=1)  # the true class loses x per active term
+    grad = active.T @ X / n + 2 * REG * Wt
+    return float(np.maximum(0, margins).sum() / n + REG * np.sum(Wt * Wt)), grad
+
+
+def descent(steps: int) -> list[np.ndarray]:
+    seen = [W.copy()]
+    for _ in range(steps):
+        seen.append(seen[-1] - LR * loss_and_grad(seen[-1])[1])
+    return seen
+
+
+def url_W(page: Page) -> np.ndarray:
+    text = parse_qs(urlsplit(page.url).query)["W"][0]
+    return np.array([[float(v) for v in row.split(",")] for row in text.split(";")])
+
+
+def test_steps_follow_gradient_descent_and_scrub_back(page: Page) -> None:
+    open_page(page, f"{QUERY}&lr={LR}&reg={REG}")
+    out = page.locator("#ls-train-out")
+    expected = descent(2)
+    page.click("#ls-train-step")
+    expect(out).to_have_text(re.compile(r"^step 1 / 1: loss"))
+    page.click("#ls-train-step")
+    expect(out).to_have_text(re.compile(r"^step 2 / 2: loss"))
+    np.testing.assert_allclose(url_W(page), expected[2], rtol=1e-12, atol=1e-15)
+    shown = float(out.text_content().split("loss ")[1])
+    assert shown == pytest.approx(loss_and_grad(expected[2])[0], rel=1e-5)  # 6 digits shown
+    # scrub back to the start: W (and so every view) returns to it
+    page.locator("#ls-train-scrub").fill("0")
+    expect(out).to_have_text(re.compile(r"^step 0 / 2: loss"))
+    np.testing.assert_allclose(url_W(page), W, rtol=0, atol=0)
+    loss0 = loss_and_grad(W)[0]
+    assert float(out.text_content().split("loss ")[1]) == pytest.approx(loss0, rel=1e-5)
+
+
+def test_play_runs_until_paused(page: Page) -> None:
+    open_page(page, f"{QUERY}&lr={LR}&reg={REG}")
+    out = page.locator("#ls-train-out")
+    page.click("#ls-train-play")
+    expect(out).to_have_text(re.compile(r"^step ([5-9]|\d\d+) / "), timeout=20_000)
+    page.click("#ls-train-play")
+    expect(page.locator("#ls-train-play")).to_have_text("Play")
+    # a step already asked for is still drawn: wait until the last W has its loss shown
+    expect(out).to_have_text(re.compile(r"^step (\d+) / \1: loss"))
+    k = int(re.match(r"step (\d+)", out.text_content() or "").group(1))  # type: ignore[union-attr]
+    np.testing.assert_allclose(url_W(page), descent(k)[k], rtol=1e-10, atol=1e-13)
