@@ -129,6 +129,7 @@ const examplesTable = createExamplesTable(byId("ls-examples"), { onHover: setHot
 byId("ls-dv-class").addEventListener("change", () => drawData(store.get()));
 const training = createTraining(byId("ls-train"), {
   store,
+  maxWeights: MAX_TABLE_CELLS,
   now: () => ({ W: current.plane?.W ?? null, grad: current.loss?.grad_W ?? null, loss: current.loss?.loss ?? null }),
 });
 const pathView = createPathView(byId("ls-pathchart"), { onStep: (k) => store.set({ pstep: k }) });

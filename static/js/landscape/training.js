@@ -10,10 +10,11 @@ const sameW = (a, b) => Boolean(a && b) && JSON.stringify(a) === JSON.stringify(
 
 /**
  * `box` holds #ls-train-step, #ls-train-play, #ls-train-scrub, #ls-train-out and
- * #ls-train-chart; `now()` gives the drawn state's {W, grad, loss} (or nulls while loading).
+ * #ls-train-chart; `now()` gives the drawn state's {W, grad, loss} (or nulls while loading);
+ * W may have at most `maxWeights` weights.
  * W moves through the store (a table W), so the data view, the slices and the readout follow.
  */
-export function createTraining(box, { store, now }) {
+export function createTraining(box, { store, now, maxWeights }) {
   const q = (sel) => box.querySelector(sel);
   const svg = d3.select(q("#ls-train-chart")).append("svg").attr("class", "plot train-chart")
     .attr("viewBox", `0 0 ${WIDTH} ${HEIGHT}`).attr("role", "img").attr("aria-label", "Loss at each training step");
@@ -34,6 +35,11 @@ export function createTraining(box, { store, now }) {
   function step() {
     const { W, grad, loss } = now();
     if (!W || !grad) return false;
+    if (W.length * W[0].length > maxWeights) {
+      // each step's W lives in the link as a table, which stays readable only while W is small
+      q("#ls-train-out").textContent = `W has ${W.length * W[0].length} weights: training here takes at most ${maxWeights}.`;
+      return false;
+    }
     if (at < 0 || !sameW(history[at]?.W, W)) {
       history = [{ W, loss }]; // W was moved some other way: training starts again from here
       at = 0;
@@ -45,6 +51,7 @@ export function createTraining(box, { store, now }) {
     history.push({ W: next, loss: null });
     at = history.length - 1;
     waiting = true;
+    drawChart(); // the step is counted at once; its loss is shown when its W is drawn
     store.set({ winit: "table", W: next, ca: 0, cb: 0 });
     return true;
   }
