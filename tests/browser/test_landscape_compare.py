@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import screenshot
-from tests.browser.test_landscape_page import axis_pixel, open_page
+from tests.browser.test_landscape_page import acknowledge_rejections, axis_pixel, open_page
 
 pytestmark = pytest.mark.browser
 
@@ -125,3 +125,15 @@ def test_every_gradient_rule_at_one_step_size(page: Page) -> None:
     assert names == [f"{rule} · step 0.05" for rule in ("gd", "sgd", "momentum", "adam")]
     # the chosen rule's update is written out beside its settings
     expect(page.locator("#ls-rule")).to_contain_text("v = μ·v − step_size·dL/dW")
+
+
+def test_a_comparison_over_budget_is_said_in_its_box_and_the_rest_draws(page: Page) -> None:
+    # cifar-shaped, N = 1000, D = 3073, C = 10: each gd run of 50 steps is 50 × 1000 × 10 ×
+    # 3173 = 1.59e9 work units, so five are 7.9e9, over BPC_MAX_OPTIMIZE_WORK (6e9)
+    page.goto("/landscape?dataset=cifar-shaped&n=1000&method=gd&psteps=50&cmp=steps")
+    box = page.locator("#ls-compare-error")
+    expect(box).to_be_visible(timeout=60_000)
+    expect(box).to_contain_text("BPC_MAX_OPTIMIZE_WORK")
+    expect(page.locator("#ls-error")).to_be_hidden()
+    expect(page.locator(".plot1d path.total-loss")).to_have_count(1)
+    assert acknowledge_rejections(page, 413) == 1  # the comparison's, and no other

@@ -251,7 +251,21 @@ async function refresh() {
       if (inPathPlane(state)) path = slice2.path; // the slice's answer carries the run it was taken along
       else if (state.method !== "none") path = await cached("optimize", "/optimize", optimizeRequest(state, p));
     }
-    const compare = state.cmp === "off" ? null : await cached("compare", "/compare", compareRequest(state, p, catalog.optimizers));
+    // a comparison over budget (five runs cost five times one) is said in its own box, and the
+    // rest of the page still draws
+    let compare = null;
+    let compareError = null;
+    if (state.cmp !== "off") {
+      try {
+        compare = await cached("compare", "/compare", compareRequest(state, p, catalog.optimizers));
+      } catch (error) {
+        if (isAbort(error)) throw error;
+        compareError = error;
+      }
+    }
+    const compareBox = byId("ls-compare-error");
+    compareBox.hidden = !compareError;
+    compareBox.textContent = compareError ? compareError.message : "";
     if (mine !== generation) return;
     current = { plane: p, loss: lossAnswer, slice1, slice2, path, grad, compare };
     showError(null);
