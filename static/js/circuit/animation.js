@@ -7,6 +7,10 @@ import { Player } from "./player.js";
 import { frameAt } from "./timeline.js";
 
 const $ = (id) => document.getElementById(id);
+/** Writes an element's text only when it changed. */
+const setText = (el, text) => {
+  if (el.textContent !== text) el.textContent = text;
+};
 
 export class AnimationController {
   /** view and table are drawn frame by frame; onStop(t) runs when motion stops, onActive(step) when the active step changes. */
@@ -76,14 +80,13 @@ export class AnimationController {
     const frame = frameAt(timeline, t);
     if (frame.active !== this.lastActive) {
       const caption = captionFor(circuit, timeline, frame.active);
-      $("caption-heading").textContent = caption.heading;
-      $("caption-lines").replaceChildren(
-        ...caption.lines.map((line) => {
-          const li = document.createElement("li");
-          li.textContent = line;
-          return li;
-        }),
-      );
+      setText($("caption-heading"), caption.heading);
+      // a slider drag redraws the same step with new numbers: its lines stay and only the text
+      // that changed is written (a new element, or new text, costs the caption's layout)
+      const list = $("caption-lines");
+      while (list.children.length > caption.lines.length) list.lastElementChild.remove();
+      while (list.children.length < caption.lines.length) list.appendChild(document.createElement("li"));
+      caption.lines.forEach((line, i) => setText(list.children[i], line));
       this.uses = caption.uses;
       this.lastActive = frame.active;
       table.sync(frame.active);
@@ -92,8 +95,9 @@ export class AnimationController {
     view.applyFrame(timeline, frame, this.uses);
     // predict mode keeps the table's numbers of the steps not yet reached hidden
     table.conceal(this.predict ? frame.done : Infinity);
-    $("scrubber").value = String(frame.done);
-    $("step-label").textContent = `step ${frame.done} / ${timeline.steps.length}`;
+    const scrubber = $("scrubber");
+    if (scrubber.value !== String(frame.done)) scrubber.value = String(frame.done);
+    setText($("step-label"), `step ${frame.done} / ${timeline.steps.length}`);
   }
 
   setPlayLabel() {

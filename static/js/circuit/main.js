@@ -45,6 +45,13 @@ function shareLink() {
   return linked.href;
 }
 
+/** Puts the link into the share field, when it changed (a drag's answers mostly leave it as it is). */
+function showLink() {
+  const field = $("share-link");
+  const href = shareLink();
+  if (field.value !== href) field.value = href;
+}
+
 const evaluator = new Evaluator();
 const view = new CircuitView($("circuit"), {
   onTensorClick: (edge) => showHeatmaps($("heatmap-dialog"), shown.circuit, edge),
@@ -174,7 +181,7 @@ function showError(err) {
   view.setStale(Boolean(shown.circuit));
   setStatus(shown.circuit ? "The diagram shows the last circuit that worked (dimmed)." : "");
   pendingNudge = null;
-  $("share-link").value = shareLink(); // the link holds what was typed, error and all
+  showLink(); // the link holds what was typed, error and all
 }
 
 /** The request key of what an answer was computed from (the inputs it uses, as sent). */
@@ -237,7 +244,7 @@ function show(answer, sentInputs) {
   reportNudge(circuit);
   const warnings = (circuit.warnings || []).map((w) => fmtText(w.msg)).join("; ");
   setStatus(`Output ${fmt(circuit.output.value)}${warnings ? ` (warning: ${warnings})` : ""}`);
-  $("share-link").value = shareLink();
+  showLink();
 }
 
 function reportNudge(circuit) {
@@ -251,7 +258,8 @@ function reportNudge(circuit) {
 }
 
 function setStatus(text) {
-  $("status").textContent = text;
+  const status = $("status");
+  if (status.textContent !== text) status.textContent = text;
 }
 
 // ------------------------------------------------------------------ state -> page
@@ -273,7 +281,7 @@ store.subscribe((state, changed) => {
   // (a link or the history changes every property at once, and keeps its step)
   if (changed.has("expression") && !changed.has("step") && state.step !== null) store.set({ step: null });
   syncControls(state);
-  $("share-link").value = shareLink();
+  showLink();
   if (changed.has("inputs")) showResettable(state.inputs);
   if (changed.has("speed")) player.speed = state.speed;
   if (changed.has("predict")) animation.setPredict(state.predict);
@@ -349,7 +357,7 @@ $("reset-inputs").addEventListener("click", () => {
 });
 
 $("copy-link").addEventListener("click", async () => {
-  $("share-link").value = shareLink();
+  showLink();
   const copied = await copyLink(shareLink()).catch(() => false);
   $("share-link").select();
   setStatus(copied ? "Link copied." : "Select the link below and copy it.");
@@ -386,7 +394,7 @@ async function start() {
   player.speed = state.speed;
   animation.setPredict(state.predict);
   presentation.show(state.present);
-  $("share-link").value = shareLink();
+  showLink();
   try {
     presets = await fetchPresets();
   } catch (err) {
