@@ -8,6 +8,7 @@ import math
 import os
 import time
 from collections.abc import Awaitable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -54,8 +55,11 @@ def _alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     # a killed child stays a zombie until reaped; join() in kill() reaps it
-    with open(f"/proc/{pid}/stat") as stat:
-        return stat.read().split(") ")[1][0] != "Z"
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(") ")[1][0] != "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return False  # reaped between the two looks
 
 
 # --- jobs (module-level, so they pickle into the job process) --------------------------------
@@ -77,6 +81,15 @@ def allocate(n_bytes: int) -> int:
 
 def over_a_limit() -> None:
     raise LimitError("the thing", 11, 10, "max_thing", ("body", "thing"))
+
+
+def started_held(label: str, release: str) -> tuple[str, float]:
+    """When the job began; it then holds its process until the file `release` exists."""
+    began = time.monotonic()  # CLOCK_MONOTONIC is system-wide on Linux: comparable across pids
+    deadline = began + 60
+    while not os.path.exists(release) and time.monotonic() < deadline:
+        time.sleep(0.005)
+    return label, began
 
 
 def started_at(label: str, seconds: float) -> tuple[str, float]:
@@ -239,18 +252,30 @@ def test_one_client_cannot_hold_every_slot() -> None:
     asyncio.run(scenario())
 
 
-def test_a_free_process_goes_to_the_client_with_fewest_jobs_running() -> None:
+def test_a_free_process_goes_to_the_client_with_fewest_jobs_running(tmp_path: Path) -> None:
+    release = str(tmp_path / "release")
+
+    async def waiting(pool: HeavyPool, count: int) -> None:
+        # the pool's line, read as state: no guess at how long a job takes to start
+        for _ in range(6000):
+            if len(pool._waiters) == count:
+                return
+            await asyncio.sleep(0.01)
+        raise AssertionError(f"never {count} jobs waiting")
+
     async def scenario() -> None:
         pool = _pool(workers=1, queue_limit=10)
         try:
             await pool.run(sleep_then, 0, None)  # the process is up
-            # A busy client queues three jobs; then a second client queues one.
+            # A busy client queues three jobs; busy0 holds the one process until released.
             busy = [
-                asyncio.ensure_future(pool.run(started_at, f"busy{i}", 0.3, client="busy"))
+                asyncio.ensure_future(pool.run(started_held, f"busy{i}", release, client="busy"))
                 for i in range(3)
             ]
-            await asyncio.sleep(0.1)  # busy0 is running, busy1 and busy2 wait
+            await waiting(pool, 2)  # busy0 is running, busy1 and busy2 wait
             other = asyncio.ensure_future(pool.run(started_at, "other", 0.0, client="other"))
+            await waiting(pool, 3)
+            Path(release).touch()
             results = await asyncio.gather(*busy, other)
             order = [label for label, _ in sorted(results, key=lambda r: r[1])]
             # FIFO would give busy0, busy1, busy2, other
