@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator
 
-from app.classroom.feed import Reader, TeacherReader, sse
+from app.classroom.feed import ClassFeeds, Reader, TeacherReader, sse
+from app.classroom.service import Classroom
+from app.core.limits import Limits
+from app.store.memory import MemoryStore
 
 KEYED = {"id": "q1", "kind": "choice", "prompt": "x?", "options": ["-4", "3"], "key": 0,
          "tolerance": 0.0}  # fmt: skip
@@ -101,3 +105,50 @@ def test_names_come_from_the_seats_when_the_teacher_turns_them_on() -> None:
         {"answer": 0, "count": 1, "names": ["Ada"]},
         {"answer": 1, "count": 1, "names": ["Bo"]},
     ]
+
+
+async def _next_event(stream: AsyncIterator[str]) -> tuple[int | None, str, object]:
+    """The stream's next event, past its retry line and heartbeats (10 s: a hung feed fails)."""
+    while True:
+        text = await asyncio.wait_for(anext(stream), 10)
+        if not text.startswith(("retry:", ":")):
+            return _parse([text])[0]
+
+
+def test_the_teacher_is_told_how_many_joined_with_no_id_and_a_student_is_not() -> None:
+    async def run() -> None:
+        store = MemoryStore()
+        room = Classroom(store, Limits(), 3600.0, 0)
+        started = room.start(None, False)
+        class_id, teacher, code = started["class_id"], started["teacher_token"], started["code"]
+        ada = room.join(code, "Ada", "10.0.0.1")
+        feeds = ClassFeeds(store, 0.01, 5.0, 10, 100)
+        async with (
+            feeds.follow(class_id, seats=True) as feed,
+            feeds.follow(class_id) as same_feed,
+        ):
+            assert same_feed is feed and feed.teachers == 1
+            watching = feeds.events(feed, TeacherReader(_no_names), None)
+            following = feeds.events(feed, Reader(), None)
+            assert ada["seat"] == 0
+            assert await _next_event(watching) == (0, "names", {"show": False, "tally": None})
+            assert await _next_event(watching) == (None, "joined", {"joined": 1})
+            room.join(code, "Bo", "10.0.0.2")
+            room.join(code, None, "10.0.0.3")
+            counts: list[object] = []
+            while counts[-1:] != [{"joined": 3}]:  # one poll may see both joins, or each
+                event_id, name, data = await _next_event(watching)
+                assert (event_id, name) == (None, "joined")
+                counts.append(data)
+            assert counts in ([{"joined": 3}], [{"joined": 2}, {"joined": 3}])
+            # the joins took no offset in the class's stream: names is 0, this view 1
+            offset, view = room.push(class_id, teacher, "/#e=x*y", None)
+            assert offset == 1
+            assert await _next_event(watching) == (1, "view", view)
+            assert await _next_event(following) == (1, "view", view)  # never a joined event
+            room.end(class_id, teacher)  # deleted at once: its end event may go unread (no id)
+            assert (await _next_event(following))[1:] == ("end", {})
+            assert (await _next_event(watching))[1:] == ("end", {})
+        assert feed.teachers == 0 and feed.readers == 0
+
+    asyncio.run(run())

@@ -221,6 +221,32 @@ def test_the_teacher_sees_answers_arrive_as_a_tally_and_everyone_sees_the_end(
     assert watching.next(("end",)).event == "end" and watching.ended()
 
 
+def test_the_teacher_is_told_how_many_joined_and_no_event_id_moves(
+    server: str, opened: list[EventReader]
+) -> None:
+    started = _post(server, "", body={})
+    class_id, teacher, code = started["class_id"], started["teacher_token"], started["code"]
+    watching = EventReader(server, class_id, teacher)
+    opened.append(watching)
+    assert watching.next(("joined",)) == Event(None, "joined", {"joined": 0})
+    ada = _post(server, "/join", body={"code": code, "name": "Ada"})["student_token"]
+    following = EventReader(server, class_id, ada)
+    opened.append(following)
+    for name in ("Bo", "Cy"):
+        _post(server, "/join", body={"code": code, "name": name})
+    counts = []
+    while counts[-1:] != [3]:  # each join seen by a poll of its own, or several by one
+        event = watching.next(("joined",))
+        assert event.id is None  # a count, not an event of the class's stream
+        counts.append(event.data["joined"])
+    assert counts == sorted(set(counts)) and set(counts) <= {1, 2, 3}
+    # 0 is the names setting; the joins took no offset, so this view is 1 for everyone
+    pushed = _post(server, f"/{class_id}/push", teacher, {"link": "/#e=x*y"})
+    assert pushed["event"] == 1
+    assert watching.next(("view", "joined")).id == 1
+    assert following.next(("view", "joined")) == Event(1, "view", pushed["view"])
+
+
 def test_event_streams_per_worker_are_bounded(tmp_path: Path) -> None:
     """One worker taking 2 streams: the third is refused, naming the setting."""
     env = {

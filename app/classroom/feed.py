@@ -5,7 +5,10 @@ of them reaches every reader. One poller per class per worker (not one per reade
 store's load at a few reads a second per class whatever the room's size. An event's `id:` is its
 offset in the stream: a reader that reconnects with Last-Event-ID gets exactly the events after
 it, from whichever worker it reaches. A student sees views, reveals and the end; the teacher
-also sees the answers, folded into a tally of the question asked now (app/classroom/rules.py).
+also sees the answers, folded into a tally of the question asked now (app/classroom/rules.py),
+and how many have joined: a `joined` event with no `id:`, read from the seats' stream while a
+teacher follows. It has no offset of its own, so joins shift no event's id and a resuming reader's
+Last-Event-ID still names the last stream event it saw.
 """
 
 from __future__ import annotations
@@ -43,6 +46,8 @@ class Feed:
     items: list[Any] = field(default_factory=list)
     ended: bool = False
     readers: int = 0
+    teachers: int = 0  # readers that want the seats' count: while any do, the poller reads it
+    joined: int | None = None  # seats taken, as last read (None: not read yet)
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     changed: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task[None] | None = None
@@ -51,10 +56,13 @@ class Feed:
         self.changed.set()
         self.changed = asyncio.Event()
 
-    async def wait_past(self, count: int, timeout_s: float) -> bool:
-        """Until there are more than `count` items or the class ended; False on timeout."""
+    async def wait_past(self, count: int, timeout_s: float, joined: int | None = None) -> bool:
+        """Until there are more than `count` items, the class ended, or (given the reader's
+        `joined`) the seats' count differs from it; False on timeout."""
         changed = self.changed
         if len(self.items) > count or self.ended:
+            return True
+        if joined is not None and self.joined is not None and self.joined != joined:
             return True
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(changed.wait(), timeout_s)
@@ -66,6 +74,7 @@ class Feed:
         key = class_key(self.class_id)
         while not self.ended:
             new: list[Any] = []
+            seated = False
             try:
                 new = await anyio.to_thread.run_sync(store.read, key, len(self.items))
                 if new:
@@ -79,13 +88,25 @@ class Feed:
                     checks = quiet % _GONE_CHECK_EVERY == 1
                     if checks and await anyio.to_thread.run_sync(store.get, key) is None:
                         self.ended = True
+                if self.teachers:
+                    seated = await self._read_seats(store)
             except Exception:  # the store is down: keep the readers, try again
                 log.exception("reading class %s's events", self.class_id)
                 await asyncio.sleep(poll_s * 5)
             self.ready.set()
-            if new or self.ended:
+            if new or self.ended or seated:
                 self._notify()
             await asyncio.sleep(poll_s)
+
+    async def _read_seats(self, store: Store) -> bool:
+        """Reads the seats taken since the last read; True if the count changed (or was first
+        read). The seats' stream only grows, so reading on from the count is enough."""
+        known = self.joined or 0
+        seats = await anyio.to_thread.run_sync(store.read, members_key(self.class_id), known)
+        if seats or self.joined is None:
+            self.joined = known + len(seats)
+            return True
+        return False
 
 
 class ClassFeeds:
@@ -115,17 +136,21 @@ class ClassFeeds:
         self.streams -= 1
 
     @contextlib.asynccontextmanager
-    async def follow(self, class_id: str) -> AsyncIterator[Feed]:
+    async def follow(self, class_id: str, seats: bool = False) -> AsyncIterator[Feed]:
+        """The class's feed while the caller reads it; `seats`: the reader wants the count of
+        seats taken too (the teacher)."""
         feed = self._feeds.get(class_id)
         if feed is None or feed.task is None or feed.task.done():
             feed = Feed(class_id)
             feed.task = asyncio.create_task(feed.poll(self.store, self.poll_s))
             self._feeds[class_id] = feed
         feed.readers += 1
+        feed.teachers += int(seats)
         try:
             yield feed
         finally:
             feed.readers -= 1
+            feed.teachers -= int(seats)
             if feed.readers == 0 and self._feeds.get(class_id) is feed:
                 del self._feeds[class_id]  # nobody here follows it: stop reading its stream
                 if feed.task is not None:
@@ -149,16 +174,25 @@ class ClassFeeds:
                 for text in await reader.take(position, new, self.max_events):
                     yield text
                 position += len(new)
+            seats = reader.seats(feed.joined)
+            if seats is not None:
+                yield seats
             if feed.ended and position >= len(feed.items):
                 if not any(item.get("kind") == "end" for item in new):
                     yield sse("end", {})  # it was deleted before this worker read its end
                 return
-            if not await feed.wait_past(position, self.heartbeat_s):
+            if not await feed.wait_past(position, self.heartbeat_s, reader.joined_shown):
                 yield ": still here\n\n"  # keeps proxies (nginx: 30 s) from closing it
 
 
 class Reader:
     """What one reader sees of the stream: a student's view of it."""
+
+    joined_shown: int | None = None  # the seats' count last sent (a student is sent none)
+
+    def seats(self, joined: int | None) -> str | None:
+        """The `joined` event to send for the seats' count `joined`, if any."""
+        return None
 
     def start(self, items: list[Any]) -> int:
         """A new reader starts at the view shown now: earlier ones are gone from the room."""
@@ -193,6 +227,13 @@ class TeacherReader(Reader):
         self.show_names = False
         self.asked: Question | None = None
         self.answers: dict[str, dict[int, Any]] = {}  # question id -> seat -> latest answer
+        self.joined_shown = -1  # nothing sent yet: the first count read is sent
+
+    def seats(self, joined: int | None) -> str | None:
+        if joined is None or joined == self.joined_shown:
+            return None
+        self.joined_shown = joined
+        return sse("joined", {"joined": joined})  # no id: see the module's docstring
 
     def start(self, items: list[Any]) -> int:
         return 0  # the whole class so far: its pushes and, folded, its answers

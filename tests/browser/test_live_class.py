@@ -58,9 +58,12 @@ def test_a_teacher_and_three_students_run_a_question_through_reveal(
         )
         assert len(token) >= 40 and token not in teacher.url
         assert teacher.locator(f"a[href*='{token[:12]}']").count() == 0
+        expect(teacher.locator("#joined")).to_have_text("0 joined")
 
         for student, name in zip(students, STUDENTS, strict=True):
             _join(student, code, name)
+        # the seats taken, as the teacher's events count them
+        expect(teacher.locator("#joined")).to_have_text(f"{len(STUDENTS)} joined")
 
         teacher.fill("#push-link", CIRCUIT)
         teacher.select_option("#q-kind", "number")
@@ -83,10 +86,10 @@ def test_a_teacher_and_three_students_run_a_question_through_reveal(
             student.click("#send-answer")
             expect(student.locator("#answer-sent")).to_contain_text("Answer sent")
 
-        # 3 answered; -4 twice and 3 once; 2 of the 3 are the key: 2/3 = 67 %
+        # 3 answered of the 3 joined; -4 twice and 3 once; 2 of the 3 are the key: 2/3 = 67 %
         answered = len(ANSWERS)
         right = sum(1 for given in ANSWERS.values() if given == -4)
-        expect(teacher.locator("#answered")).to_have_text(f"{answered} answered")
+        expect(teacher.locator("#answered")).to_have_text(f"{answered} of {len(STUDENTS)} answered")
         expect(teacher.locator("#correct")).to_have_text(
             f"{right} of {answered} correct ({round(100 * right / answered)}%)"
         )

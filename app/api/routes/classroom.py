@@ -263,9 +263,10 @@ async def class_events(
         ),
     ] = None,
 ) -> Response:
-    """text/event-stream. A student gets `view`, `reveal` and `end`; the teacher also `names`
-    and `tally` (how many answered the asked question, the counts, the share correct). Each
-    `id:` is the event's offset in the class's stream: a reader that reconnects with
+    """text/event-stream. A student gets `view`, `reveal` and `end`; the teacher also `names`,
+    `tally` (how many answered the asked question, the counts, the share correct) and `joined`
+    (`{"joined": n}`, the seats taken so far: sent on connecting and when it changes, with no
+    `id:`). Each `id:` is the event's offset in the class's stream: a reader that reconnects with
     Last-Event-ID misses nothing. At most BPC_CLASS_STREAMS_PER_WORKER per worker process."""
     seat = await _run(live.classroom.reader, class_id, token)
     feeds = live.feeds
@@ -282,7 +283,7 @@ async def class_events(
     after = None if last_event_id is None else int(last_event_id)
 
     async def stream() -> AsyncIterator[str]:
-        async with feeds.follow(class_id) as feed:
+        async with feeds.follow(class_id, seats=seat is None) as feed:
             async for text in feeds.events(feed, reader, after):
                 yield text
 

@@ -10,6 +10,13 @@ const KEPT = "bpc-class-teacher";
 let session = null; // {class_id, code, teacher_token}
 let asked = null; // the question asked now, with its key (the teacher's events carry it)
 let following = null;
+let joined = null; // seats taken, from the teacher's `joined` events
+let answered = 0; // students who answered the question asked now
+
+function showCounts() {
+  $("joined").textContent = `${joined ?? 0} joined`;
+  $("answered").textContent = joined === null ? `${answered} answered` : `${answered} of ${joined} answered`;
+}
 
 function say(text) {
   $("class-error").textContent = text;
@@ -36,7 +43,8 @@ function kept() {
 function showTally(tally) {
   const rows = tally ? histogramRows(tally, asked) : [];
   const most = Math.max(1, ...rows.map((row) => row.count));
-  $("answered").textContent = `${tally ? tally.answered : 0} answered`;
+  answered = tally ? tally.answered : 0;
+  showCounts();
   $("correct").textContent = tally ? correctLine(tally) : "";
   $("histogram").replaceChildren(
     ...rows.map((row) => {
@@ -80,6 +88,10 @@ function histogramForEmptyChoice() {
 function onEvent(type, data) {
   if (type === "view") showAsked(data);
   else if (type === "tally") showTally(data);
+  else if (type === "joined") {
+    joined = data.joined;
+    showCounts();
+  }
   else if (type === "names") {
     $("show-names").checked = data.show;
     if (data.tally) showTally(data.tally);
@@ -100,6 +112,8 @@ function enter(value) {
   $("class-start").hidden = true;
   $("class-live").hidden = false;
   $("join-code").textContent = value.code;
+  joined = null; // until the events say how many
+  showCounts();
   $("join-address").textContent = `${location.origin}/join`;
   following = followEvents(value.class_id, value.teacher_token, { onEvent, onState });
 }
