@@ -52,7 +52,9 @@ export function createTraining(box, { store, now, maxWeights }) {
     at = history.length - 1;
     waiting = true;
     drawChart(); // the step is counted at once; its loss is shown when its W is drawn
-    store.set({ winit: "table", W: next, ca: 0, cb: 0 });
+    // `later` while playing: steps come one a frame, and the address is written at most every 250 ms
+    // (each history.replaceState is an IPC to the browser, a few ms that grow under load)
+    store.set({ winit: "table", W: next, ca: 0, cb: 0 }, { later: playing });
     return true;
   }
 
