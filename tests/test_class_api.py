@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from app.api.admission import AdmissionMiddleware
 from app.api.live import Live, current_live
 from app.classroom.feed import ClassFeeds
 from app.classroom.service import Classroom
@@ -266,3 +269,48 @@ def test_a_class_ends_by_itself_after_its_time(room: Room) -> None:
     room.clock.advance(1)
     assert _error(room.csv(class_id, teacher), 404)
     assert _error(room.client.post(f"{API}/join", json={"code": started["code"]}), 404)
+
+
+def test_a_room_behind_one_address_is_not_held_to_the_compute_cap() -> None:
+    """Class actions are store work, not compute: more joins and answers in progress from one
+    address (a school's NAT) than BPC_COMPUTE_PER_CLIENT all go in, while an evaluate past the
+    cap from that address is still refused."""
+    release = asyncio.Event()
+    entered: list[str] = []
+
+    async def held(scope: Any, receive: Any, send: Any) -> None:
+        entered.append(scope["path"])
+        await release.wait()
+
+    per_client = 2
+    door = AdmissionMiddleware(held, max_in_flight=100, per_client=per_client)
+    refused: list[dict[str, Any]] = []
+
+    async def keep(message: dict[str, Any]) -> None:
+        refused.append(message)
+
+    def scope(path: str) -> dict[str, Any]:
+        return {"type": "http", "method": "POST", "path": path, "client": ("10.1.1.1", 5000)}
+
+    class_paths = [f"{API}/join"] * 3 + [f"{API}/fE8iRCVehmsWOWNe/answer"] * 3
+    compute = ["/api/v1/circuits/evaluate"] * per_client
+
+    async def scenario() -> None:
+        inside = [
+            asyncio.ensure_future(door(scope(path), _no_body, keep))  # type: ignore[arg-type]
+            for path in class_paths + compute
+        ]
+        await asyncio.sleep(0)
+        assert door.clients == {"10.1.1.1": per_client}  # only the evaluates are counted
+        await door(scope("/api/v1/circuits/evaluate"), _no_body, keep)  # type: ignore[arg-type]
+        release.set()
+        await asyncio.gather(*inside)
+
+    asyncio.run(scenario())
+    assert sorted(entered) == sorted(class_paths + compute)  # 6 class actions + 2 evaluates
+    assert refused[0]["status"] == 429  # the 3rd evaluate, and nothing else
+    assert len(refused) == 2  # its start and body
+
+
+async def _no_body() -> dict[str, Any]:
+    raise AssertionError("a request held at the door must not be read here")

@@ -14,10 +14,23 @@ from app.api.heavy import client_of
 EXEMPT_PATHS = frozenset({"/healthz", "/readyz"})
 
 
+# A live class's actions (join, answer, push...) are a few store reads and writes, not compute,
+# and a room behind one school address joins and answers at once: counted per client, the 5th
+# join in progress from that address was a 429 (bench/classroom.py joins 20 at a time).
+# BPC_MAX_IN_FLIGHT still bounds them.
+CLASS_ACTIONS = "/api/v1/classes"
+
+
 def is_compute(scope: Scope) -> bool:
-    """Every POST under /api/ does work for its answer (evaluate, the landscape, a CSV upload);
-    GETs (gates, presets, the catalog, the spec) are small constant answers."""
-    return scope.get("method") == "POST" and str(scope.get("path", "")).startswith("/api/")
+    """Every POST under /api/ does work for its answer (evaluate, the landscape, a CSV upload),
+    but a live class's actions; GETs (gates, presets, the catalog, the spec) are small constant
+    answers."""
+    path = str(scope.get("path", ""))
+    return (
+        scope.get("method") == "POST"
+        and path.startswith("/api/")
+        and not path.startswith(CLASS_ACTIONS)
+    )
 
 
 class AdmissionMiddleware:
