@@ -42,7 +42,11 @@ function extent(X) {
   return [[cx - half, cx + half], [cy - half, cy + half]];
 }
 
-export function createDataView(container, { onEdit, onHover }) {
+/**
+ * Builds the view in `container`. `onEdit(X, labels)` gets edited data; `highlight` is the shared
+ * hovered-example channel (highlight.js): hovering a point sets it, and the point it names is ringed.
+ */
+export function createDataView(container, { onEdit, highlight }) {
   const inner = SIZE - MARGIN.left - MARGIN.right;
   const svg = d3.select(container).append("svg").attr("class", "plot dataview")
     .attr("viewBox", `0 0 ${SIZE} ${SIZE}`).attr("role", "img").attr("aria-label", "The data, W's decision regions and each class's score-zero line");
@@ -88,8 +92,8 @@ export function createDataView(container, { onEdit, onHover }) {
       edited(X, shown.y);
     });
 
-  /** Draws the data and W; `hot` is the highlighted example (or null). */
-  function update({ X, labels, W, bias, addClass, hot }) {
+  /** Draws the data and W (the highlighted example keeps its ring). */
+  function update({ X, labels, W, bias, addClass }) {
     shown = { X, y: labels, W, bias, addClass };
     const [ex, ey] = frozen ?? extent(X);
     x.domain(ex);
@@ -126,12 +130,11 @@ export function createDataView(container, { onEdit, onHover }) {
       .select("title").text((d) => `class ${d.c}'s score is 0 here`);
     const data = X.map((row, i) => ({ i, x0: row[0], x1: row[1], c: labels[i] }));
     points.selectAll("circle").data(data).join((enter) => enter.append("circle").call((c) => c.append("title")))
-      .attr("class", (d) => `point${d.i === hot ? " hot" : ""}`)
+      .attr("class", "point")
       .attr("data-i", (d) => d.i).attr("data-class", (d) => d.c)
-      .attr("r", (d) => (d.i === hot ? 8 : 6))
       .attr("cx", (d) => x(d.x0)).attr("cy", (d) => y(d.x1))
       .attr("fill", (d) => classColour(d.c))
-      .on("mouseenter", (event, d) => onHover(d.i)).on("mouseleave", () => onHover(null))
+      .on("mouseenter", (event, d) => highlight.set(d.i)).on("mouseleave", () => highlight.set(null))
       .on("click", (event, d) => {
         event.stopPropagation();
         if (!event.shiftKey) return;
@@ -139,14 +142,16 @@ export function createDataView(container, { onEdit, onHover }) {
       })
       .call(drag)
       .select("title").text((d) => `example ${d.i}: (${d.x0}, ${d.x1}), class ${d.c}`);
+    mark(highlight.get());
   }
 
-  /** Marks the hovered example's point without redrawing the view. */
-  function highlight(hot) {
+  /** Rings the highlighted example's point: a class and a radius, no redraw. */
+  function mark(hot) {
     points.selectAll("circle").classed("hot", (d) => d.i === hot).attr("r", (d) => (d.i === hot ? 8 : 6));
   }
+  highlight.subscribe(mark);
 
-  return { svg: svg.node(), update, highlight };
+  return { svg: svg.node(), update };
 }
 
 /** CSV text of edited data: the features (without a bias column the API appends itself), then the label. */

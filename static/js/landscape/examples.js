@@ -3,8 +3,11 @@ import { classColour } from "./dataview.js";
 
 const fmt = (v) => (Number.isFinite(v) ? Number(v.toPrecision(4)).toString() : String(v));
 
-/** Builds the table in `container`; update() redraws its rows, hover calls onHover(i | null). */
-export function createExamplesTable(container, { onHover }) {
+/**
+ * Builds the table in `container`; update() refills its rows. `highlight` is the shared hovered-
+ * example channel (highlight.js): hovering or focusing a row sets it, and the row it names is marked.
+ */
+export function createExamplesTable(container, { highlight }) {
   const table = document.createElement("table");
   table.className = "ls-examples";
   const head = table.createTHead().insertRow();
@@ -21,26 +24,41 @@ export function createExamplesTable(container, { onHover }) {
     }));
   }
 
+  /** Row i, made once and kept: a redraw (a training step) refills its cells, so focus stays on it. */
+  function rowFor(i) {
+    if (body.rows[i]) return body.rows[i];
+    const tr = body.insertRow();
+    tr.dataset.i = String(i);
+    tr.tabIndex = 0; // keyboard users reach each example, and focus highlights it as hover does
+    tr.setAttribute("aria-label", `example ${i}`);
+    tr.addEventListener("mouseenter", () => highlight.set(i));
+    tr.addEventListener("mouseleave", () => highlight.set(null));
+    tr.addEventListener("focus", () => highlight.set(i));
+    tr.addEventListener("blur", () => highlight.set(null));
+    return tr;
+  }
+
   /**
    * `X`, `labels` the data, `W` the weights (scores are W·x), `loss` the /loss answer at W (its
-   * per_example, margins and active), `hot` the highlighted example, `softmax` to name the
-   * margins s_j − s_y (they carry no delta there).
+   * per_example, margins and active), `softmax` to name the margins s_j − s_y (they carry no
+   * delta there).
    */
-  function update({ X, labels, W, loss, hot, softmax }) {
+  function update({ X, labels, W, loss, softmax }) {
     const C = W.length;
     const marginLabel = softmax ? "s−s_y " : "m";
     if (shape !== `${C}${marginLabel}`) {
       header(C, marginLabel);
       shape = `${C}${marginLabel}`;
     }
-    const rows = X.map((row, i) => {
-      const tr = document.createElement("tr");
-      tr.dataset.i = String(i);
-      if (i === hot) tr.classList.add("hot");
+    while (body.rows.length > X.length) body.deleteRow(-1);
+    X.forEach((row, i) => {
+      const tr = rowFor(i);
+      const cells = [];
       const add = (text, attrs = {}) => {
-        const td = tr.insertCell();
+        const td = document.createElement("td");
         td.textContent = text;
         for (const [key, value] of Object.entries(attrs)) td.dataset[key] = String(value);
+        cells.push(td);
         return td;
       };
       add(String(i));
@@ -58,17 +76,16 @@ export function createExamplesTable(container, { onHover }) {
         if (c !== labels[i] && loss.active?.[i]?.[c]) cell.classList.add("active");
       }
       add(fmt(loss.per_example[i]), { value: loss.per_example[i] }).classList.add("li");
-      tr.addEventListener("mouseenter", () => onHover(i));
-      tr.addEventListener("mouseleave", () => onHover(null));
-      return tr;
+      tr.replaceChildren(...cells);
     });
-    body.replaceChildren(...rows);
+    mark(highlight.get());
   }
 
-  /** Marks the hovered example's row without rebuilding the table. */
-  function highlight(hot) {
+  /** Marks the highlighted example's row: a class toggle, no rebuild. */
+  function mark(hot) {
     for (const tr of body.rows) tr.classList.toggle("hot", Number(tr.dataset.i) === hot);
   }
+  highlight.subscribe(mark);
 
-  return { update, highlight };
+  return { update };
 }

@@ -6,6 +6,7 @@ import { compareRequest, createCompareChart } from "./compare.js";
 import { createControls } from "./controls.js";
 import { createDataView, dataCsv, twoFeatures } from "./dataview.js";
 import { createExamplesTable } from "./examples.js";
+import { createHighlight } from "./highlight.js";
 import { createTraining } from "./training.js";
 import { createPathView, drawPathOverlay } from "./path.js";
 import { createPlot1d } from "./plot1d.js";
@@ -72,7 +73,11 @@ async function cached(channel, path, body) {
 let base = null; // the /loss answer for W0: its W, and the shape C x D
 let current = { plane: null, loss: null, slice1: null, slice2: null, path: null, grad: null, compare: null };
 
+// the example hovered or focused in the data view, its table or the 1-D plot, marked in all
+// three; transient, so it stays out of the store and the link
+const hotExample = createHighlight();
 const plot1d = createPlot1d(byId("ls-plot1d"), {
+  highlight: hotExample,
   // a click moves W along the line (onto a kink when near one); W becomes the edited table, so
   // only a W small enough for the table moves
   onPick(alpha) {
@@ -109,23 +114,16 @@ const plot2d = createPlot2d(byId("ls-plot2d"), {
 const plotGrad = createPlotGrad(byId("ls-plotgrad"));
 const compareChart = createCompareChart(byId("ls-compare-chart"), byId("ls-compare-legend"));
 const catalog = JSON.parse(byId("ls-controls").dataset.catalog);
-let hot = null; // the example hovered in the data view or its table, highlighted in both
-function setHot(i) {
-  hot = i;
-  // only the marks change: rebuilding the row under the pointer would hover it again
-  dataView.highlight(i);
-  examplesTable.highlight(i);
-}
 // an edited point set becomes the page's own CSV data, so the link reproduces it; W is kept
 const dataView = createDataView(byId("ls-dataview"), {
-  onHover: setHot,
+  highlight: hotExample,
   onEdit(X, labels) {
     const W = current.plane?.W;
     const csv = dataCsv(X, labels, store.get().bias);
     store.set({ dataset: "custom", csv, ...(W ? { winit: "table", W } : {}), ca: 0, cb: 0 }, { push: true });
   },
 });
-const examplesTable = createExamplesTable(byId("ls-examples"), { onHover: setHot });
+const examplesTable = createExamplesTable(byId("ls-examples"), { highlight: hotExample });
 byId("ls-dv-class").addEventListener("change", () => drawData(store.get()));
 const training = createTraining(byId("ls-train"), {
   store,
@@ -210,7 +208,7 @@ function drawData(state) {
   if (select.options.length !== W.length) {
     select.replaceChildren(...W.map((_, c) => new Option(`class ${c}`, String(c))));
   }
-  const data = { X: base.X, labels: base.y, W, hot };
+  const data = { X: base.X, labels: base.y, W };
   dataView.update({ ...data, bias: shape.bias, addClass: Number(select.value) });
   examplesTable.update({ ...data, loss: current.loss, softmax: state.loss === "softmax" });
 }

@@ -6,6 +6,7 @@ const HEIGHT = 440; // the plot; the legend goes below it, outside the data
 const MARGIN = { top: 16, right: 24, bottom: 46, left: 64 };
 const DOTTED_KINKS = 300; // more kinks than this are drawn as ticks on the axis
 const SNAP_PX = 6; // hovering or clicking this close to a kink means that kink
+const LINE_NEAR_PX = 10; // hovering this close (in height) to an example's line highlights that example everywhere
 const LEGEND = { columns: 3, row: 18, top: 12, maxRows: 9 };
 
 /**
@@ -65,8 +66,10 @@ function fmt(v) {
 /**
  * Builds the SVG once; `update(slice, lossAtW, options)` redraws it from an API answer.
  * `onPick(alpha)` gets a click's a (a kink's own a when the click is within SNAP_PX of it).
+ * `highlight`, the shared hovered-example channel (highlight.js): its example's L_i and term lines
+ * stand out and the rest fade; hovering nearest an example's line sets it.
  */
-export function createPlot1d(container, { onPick } = {}) {
+export function createPlot1d(container, { onPick, highlight = null } = {}) {
   const svg = d3
     .select(container)
     .append("svg")
@@ -147,13 +150,30 @@ export function createPlot1d(container, { onPick } = {}) {
     tipBox.attr("x", box.x - 4).attr("y", box.y - 3).attr("width", box.width + 8).attr("height", box.height + 6);
     gExamples.selectAll("path").classed("highlight", (d) => nearest?.line.key === `L_${d.i}`);
     gTerms.selectAll("path").classed("highlight", (d) => nearest?.line.key === `term_${d.i}_${d.j}`);
+    // the total line names no example; far from every line, none is meant
+    highlight?.set(nearest && nearest.d <= LINE_NEAR_PX ? nearest.line.i ?? null : null);
     container.dataset.hover = JSON.stringify({ alpha, loss: value, line: nearest?.line.name ?? null });
   }
   function hideHover() {
     hover.attr("visibility", "hidden");
     svg.selectAll(".highlight").classed("highlight", false);
   }
-  overlay.on("pointermove", showHover).on("pointerleave", hideHover);
+  overlay.on("pointermove", showHover).on("pointerleave", () => {
+    hideHover();
+    highlight?.set(null);
+  });
+
+  /** Marks example `hot`'s lines (L_i, its terms, their legend rows) and fades the others: classes only. */
+  function mark(hot) {
+    const mine = (d) => d.i === hot;
+    const lit = gExamples.selectAll("path").classed("hot", mine).filter(mine).size()
+      + gTerms.selectAll("path").classed("hot", mine).filter(mine).size();
+    const prefix = `term_${hot}_`;
+    legend.selectAll("g.legend-row").classed("hot", (d) => hot !== null && (d.key === `L_${hot}` || Boolean(d.key?.startsWith(prefix))));
+    // fade the rest only when this example has a line to stand out
+    svg.classed("has-hot", lit > 0);
+  }
+  highlight?.subscribe(mark);
   overlay.on("click", (event) => {
     if (!current || !onPick) return;
     const [px] = d3.pointer(event, svg.node());
@@ -266,6 +286,7 @@ export function createPlot1d(container, { onPick } = {}) {
       sub ? { cls: "legend-slope", mark: "line", text: "one-sided slopes at W" } : null,
       opens ? { cls: "legend-fan", mark: "line", text: "subgradient interval (W at a kink)" } : null,
     ].filter(Boolean));
+    mark(highlight?.get() ?? null);
   }
 
   return { svg: svg.node(), update };
