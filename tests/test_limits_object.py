@@ -16,7 +16,7 @@ from app.engine import evaluate, evaluate_job
 from app.engine.inputs import bind_inputs, coerce_value
 from app.engine.shapes import infer_shapes
 from app.landscape import jobs
-from app.schemas.landscape import LandscapeRequest, LossRequest, OptimizeRequest, SliceRequest
+from app.schemas.landscape import CircuitRequest, LossRequest, OptimizeRequest, SliceRequest
 
 APP = Path(__file__).resolve().parent.parent / "app"
 
@@ -89,7 +89,7 @@ def test_jobs_and_their_arguments_pickle() -> None:
         (jobs.compute_loss, LossRequest(**toy)),
         (jobs.compute_slice, SliceRequest(**toy, steps=5)),
         (jobs.compute_optimizer_path, OptimizeRequest(**toy, steps=3)),
-        (jobs.compute_loss_circuit, LandscapeRequest(dataset={"name": "cs231n-1d"})),
+        (jobs.compute_loss_circuit, CircuitRequest(dataset={"name": "cs231n-1d"})),
     ]
     for job, request in requests:
         job2, request2, limits2 = pickle.loads(pickle.dumps((job, request, limits)))

@@ -34,7 +34,7 @@ from app.landscape import cost, jobs
 from app.landscape.cost import Sizes
 from app.landscape.loss_kind import LossKind, LossParts, LossSpec, score_name
 from app.landscape.losses import LOSSES, kind_of, register_loss, unregister_loss
-from app.schemas.landscape import LandscapeRequest, LossRequest, SliceRequest
+from app.schemas.landscape import CircuitRequest, LossRequest, SliceRequest
 
 URL = "/api/v1/landscape"
 BODY: dict[str, Any] = {
@@ -270,7 +270,7 @@ def test_a_registered_loss_over_its_work_budget_is_a_413_before_any_work() -> No
 
 @pytest.mark.usefixtures("toy_losses")
 def test_the_circuit_job_writes_a_registered_loss_from_its_own_lines() -> None:
-    request = LandscapeRequest.model_validate({**BODY, "loss": "truesquare"})
+    request = CircuitRequest.model_validate({**BODY, "loss": "truesquare", "scope": "all"})
     program = jobs.compute_loss_circuit(request, LIMITS)
     lines = program["expression"].split("\n")
     assert "# per-example losses (truesquare)" in lines
@@ -287,7 +287,7 @@ def test_the_circuit_job_writes_a_registered_loss_from_its_own_lines() -> None:
 
 @pytest.mark.usefixtures("toy_losses")
 def test_a_loss_without_a_circuit_form_is_refused_naming_the_field() -> None:
-    request = LandscapeRequest.model_validate({**BODY, "loss": "truehinge"})
+    request = CircuitRequest.model_validate({**BODY, "loss": "truehinge"})
     with pytest.raises(ProblemError) as refused:
         jobs.compute_loss_circuit(request, LIMITS)
     assert refused.value.status == 422

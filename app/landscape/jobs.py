@@ -16,7 +16,7 @@ import numpy as np
 
 from app.core.limits import Cost, Limits
 from app.landscape import cost
-from app.landscape.circuit import loss_program
+from app.landscape.circuit import circuit_offer, loss_program
 from app.landscape.cost import Sizes
 from app.landscape.data import Dataset, builtin_shape, check_size, problem
 from app.landscape.losses import LossSpec, evaluate, gradcheck
@@ -25,6 +25,7 @@ from app.landscape.numgrad import step_errors
 from app.landscape.optimize import compare_runs, optimize, optimize_in_its_plane
 from app.landscape.slices import check_range, directions_for, slice_1d, slice_2d
 from app.schemas.landscape import (
+    CircuitRequest,
     CompareRequest,
     LandscapeRequest,
     LossRequest,
@@ -188,6 +189,7 @@ def compute_loss(request: LossRequest, limits: Limits) -> dict[str, Any]:
         "d": setup.data.d,
         "c": setup.data.num_classes,
     }
+    answer["circuit"] = circuit_offer(setup, result, limits, small)
     if request.include_data:
         answer["X"] = setup.data.X.tolist()
         answer["y"] = setup.data.y.tolist()
@@ -274,6 +276,7 @@ def compute_numerical_gradient(request: NumericalGradientRequest, limits: Limits
     return step_errors(setup, hs, limits.max_gradcheck_entries)
 
 
-def compute_loss_circuit(request: LandscapeRequest, limits: Limits) -> dict[str, Any]:
-    """POST /circuit: the loss as a staged program for the circuit page."""
-    return loss_program(_setup(request, limits), limits)
+def compute_loss_circuit(request: CircuitRequest, limits: Limits) -> dict[str, Any]:
+    """POST /circuit: one example's loss (or the whole loss) as a staged program for the
+    circuit page."""
+    return loss_program(_setup(request, limits), limits, request.scope, request.example)

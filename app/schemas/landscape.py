@@ -213,6 +213,34 @@ class LandscapeRequest(BaseModel):
     reg: Finite = Field(0.0, ge=0, le=BOUND, description="L2 strength: reg_loss = reg * sum(W²).")
 
 
+class CircuitRequest(LandscapeRequest):
+    """The loss as a circuit program: one example's L_i (by default), or the whole loss."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"dataset": {"name": "cs231n-1d"}, "W": [[0.3], [-0.2], [0.6]]},
+                {"dataset": {"name": "cs231n-1d"}, "W": [[0.3], [-0.2], [0.6]], "example": 2},
+                {"dataset": {"name": "cs231n-1d"}, "scope": "all", "reg": 0.1},
+            ]
+        }
+    )
+
+    scope: Literal["example", "all"] = Field(
+        "example",
+        description="example: one example's L_i (its scores, its max(0, ...) gates, their sum; "
+        "no regularizer); all: every example, the mean and the regularizer (N*C at most "
+        "max_circuit_terms)",
+    )
+    example: int | None = Field(
+        None,
+        ge=0,
+        description="scope example: which example (0 to N-1); default: the first whose max "
+        "gates both route 0 (margin <= 0) and pass gradient on at W, else the first with one "
+        "routing 0, else 0",
+    )
+
+
 class LossRequest(LandscapeRequest):
     """The loss and its gradient at W."""
 
@@ -308,6 +336,25 @@ class Gradcheck(BaseModel):
         return data
 
 
+class CircuitOffer(BaseModel):
+    """What /circuit would open at this W: the example, whether each scope fits, and why not."""
+
+    example: int = Field(description="The example /circuit opens by default at this W.")
+    example_unavailable: str | None = Field(
+        description="Why one example's program is too big, in plain words; null: it fits."
+    )
+    all_unavailable: str | None = Field(
+        description="Why the whole loss's program is too big, in plain words; null: it fits."
+    )
+    no_circuit_form: bool = Field(description="The loss has no circuit form (a 422 on /circuit).")
+    gates_per_example: int = Field(description="max(0, ...) gates in one example's L_i.")
+    inactive: list[int] | None = Field(
+        description="Per example, its max gates with margin <= 0 at W (they route 0); null "
+        "when N*C is over max_loss_matrix_cells."
+    )
+    note: str = Field(description="What the max gates of `example` do at this W.")
+
+
 class LossResponse(BaseModel):
     """The loss at W, its parts, each example's loss and the gradient dW."""
 
@@ -337,6 +384,9 @@ class LossResponse(BaseModel):
     d: int = Field(description="D, features per example (the bias column included).")
     c: int = Field(description="C, the number of classes.")
     gradcheck: Gradcheck | None = Field(None, description="The gradient check, when asked for.")
+    circuit: CircuitOffer | None = Field(
+        None, description="What POST /circuit would give at this W (the page's Open as circuit)."
+    )
 
 
 class PlaneFields(BaseModel):
@@ -702,15 +752,41 @@ class CompareResponse(BaseModel):
     runs: list[CompareRun] = Field(description="One per (strategy, step size).")
 
 
+class CircuitTerm(BaseModel):
+    """One max(0, margin) gate of the program."""
+
+    example: int = Field(description="The example i.")
+    cls: int = Field(description="The class j of the margin (the largest, for one max over all).")
+    margin: float = Field(description="The gate's argument at W (s_j - s_y + delta for the SVM).")
+    active: bool = Field(
+        description="margin > 0: the gate passes its gradient on to the scores; false: it "
+        "routes 0 to them (the kink convention: at margin 0 the gate counts as inactive)"
+    )
+
+
 class CircuitResponse(BaseModel):
     """The loss as a staged program for POST /api/v1/circuits/evaluate, and its values."""
 
     expression: str = Field(description="The program; W's entries are the inputs W{c}_{d}.")
     inputs: dict[str, float] = Field(description="The inputs to evaluate it with.")
-    loss: float = Field(description="The loss, as /loss gives it.")
+    scope: Literal["example", "all"] = Field(description="What the program computes.")
+    example: int | None = Field(description="scope example: the example i; null for all.")
+    label: int | None = Field(description="scope example: its true class y_i; null for all.")
+    value: float = Field(
+        description="What the program's last line computes at W: L_i (scope example), the "
+        "landscape's per-example loss, or the whole loss L (scope all)."
+    )
+    value_grad_W: list[list[float]] = Field(
+        description="d value / dW (C x D): what the circuit's backward pass gives its inputs."
+    )
+    terms: list[CircuitTerm] = Field(
+        description="Its max(0, ...) gates in program order (empty for a smooth loss)."
+    )
+    note: str = Field(description="What the max gates do at this W, in a sentence.")
+    loss: float = Field(description="The whole loss, as /loss gives it.")
     data_loss: float = Field(description="The data part.")
     reg_loss: float = Field(description="The regularization part.")
-    grad_W: list[list[float]] = Field(description="dW, as /loss gives it.")
+    grad_W: list[list[float]] = Field(description="dW of the whole loss, as /loss gives it.")
 
 
 class DatasetInfo(BaseModel):

@@ -215,7 +215,7 @@ def test_open_as_circuit_lands_on_the_circuit_page_with_the_same_loss(
     from app.landscape.data import _TOY_2D_X, _TOY_2D_Y
     from tests.browser.test_landscape_rays import ww_loss
 
-    open_page(page, "?dataset=toy-2d")
+    open_page(page, "?dataset=toy-2d&cscope=all")  # the whole loss, not one example's L_i
     loss = readout(page, "loss")
     seeded = api(
         live_server, "loss", {"dataset": {"name": "toy-2d"}, "seed": 0, "include_W": True}

@@ -19,11 +19,11 @@ from app.landscape.jobs import (
     precheck,
 )
 from app.schemas.landscape import (
+    CircuitRequest,
     CircuitResponse,
     CompareRequest,
     CompareResponse,
     DatasetInfo,
-    LandscapeRequest,
     LossRequest,
     LossResponse,
     NumericalGradientRequest,
@@ -153,10 +153,12 @@ async def numerical_gradient(
     "/circuit",
     operation_id="landscapeCircuit",
     response_model=CircuitResponse,
-    summary="The loss as a circuit program",
+    summary="One example's loss, or the whole loss, as a circuit program",
 )
-async def loss_circuit(request: LandscapeRequest, limits: LimitsDep) -> dict[str, Any]:
-    """For a small problem: the loss as a staged program for POST /api/v1/circuits/evaluate,
-    with the weights as named inputs (W{c}_{d}), plus the landscape engine's loss and dW."""
+async def loss_circuit(request: CircuitRequest, limits: LimitsDep) -> dict[str, Any]:
+    """One example's L_i (by default the first whose max gates route 0 at W) or, with scope
+    all, the whole loss of a small problem, as a staged program for POST
+    /api/v1/circuits/evaluate with the weights as named inputs (W{c}_{d}); its value and dW,
+    its max(0, ...) gates with their margins, and the landscape engine's loss and dW."""
     seconds = precheck(request, limits)
     return await run_heavy(compute_loss_circuit, request, limits, predicted_s=seconds)

@@ -8,6 +8,7 @@ import { createDataView, dataCsv, twoFeatures } from "./dataview.js";
 import { createExamplesTable } from "./examples.js";
 import { createHighlight } from "./highlight.js";
 import { createTraining } from "./training.js";
+import { createOpenCircuit } from "./opencircuit.js";
 import { createPathView, drawPathOverlay } from "./path.js";
 import { createPlot1d } from "./plot1d.js";
 import { createPlot2d } from "./plot2d.js";
@@ -195,6 +196,7 @@ function draw(state) {
   training.drawn();
   drawPath(state);
   drawReadout(state);
+  openCircuit.update(current.loss, state);
 }
 
 /** The data view and its table, for two-feature data (hidden otherwise). */
@@ -276,6 +278,7 @@ async function refresh() {
     if (isAbort(error) || mine !== generation) return;
     showError(error);
     controls.sync(state);
+    openCircuit.update(null, state);
     document.body.dataset.ready = String(mine);
   }
 }
@@ -325,15 +328,25 @@ byId("ls-dl-csv").addEventListener("click", () => {
   if (rows) downloadCsv(rows, `${fileStem()}.csv`);
 });
 
-byId("ls-open-circuit").addEventListener("click", async () => {
-  const state = store.get();
-  if (!base) return;
-  try {
-    const answer = await client.post("circuit", "/circuit", lossRequest(state, plane(state, base)));
-    window.location.assign(circuitLink(answer));
-  } catch (error) {
-    if (!isAbort(error)) showError(error);
-  }
+const openCircuit = createOpenCircuit({
+  button: byId("ls-open-circuit"),
+  scopeSelect: byId("ls-circuit-scope"),
+  exampleInput: byId("ls-circuit-example"),
+  note: byId("ls-circuit-note"),
+  store,
+  async open(scope, example) {
+    const state = store.get();
+    if (!base) return;
+    const body = { ...lossRequest(state, plane(state, base)), scope, ...(scope === "example" ? { example } : {}) };
+    try {
+      const answer = await client.post("circuit", "/circuit", body);
+      // tie=first: at a margin of exactly 0, max(0, m) gives all its gradient to the 0, as the
+      // landscape counts such a hinge inactive (the circuit page's default splits a tie evenly)
+      window.location.assign(`${circuitLink(answer)}&tie=first`);
+    } catch (error) {
+      if (!isAbort(error)) showError(error);
+    }
+  },
 });
 
 refresh();

@@ -61,6 +61,9 @@ export const FIELDS = [
   { name: "mu", kind: "num", def: 0.9 }, // momentum's μ
   // runs side by side: five step sizes around lr, or every step-size rule at lr
   { name: "cmp", kind: "enum", values: ["off", "steps", "optimizers"], def: "off" },
+  // Open as circuit: one example's loss (cex; -1 is the server's pick at W) or the whole loss
+  { name: "cscope", kind: "enum", values: ["example", "all"], def: "example" },
+  { name: "cex", kind: "int", def: -1 },
 ];
 
 /** Every property at its default. */
