@@ -413,8 +413,8 @@ def compose_shape() -> Iterator[tuple[tuple[str, int], list[int], str]]:
 
 
 @contextmanager
-def single_shape() -> Iterator[tuple[tuple[str, int], list[int], str]]:
-    with tempfile.TemporaryDirectory() as tmp:
+def single_shape(folder: str | None) -> Iterator[tuple[tuple[str, int], list[int], str]]:
+    with tempfile.TemporaryDirectory(dir=folder) as tmp:
         env = {**dockerfile_env(), "BPC_STORE": f"sqlite:///{tmp}/class.db"}
         with running(env) as (port, pid):
             yield (
@@ -496,8 +496,13 @@ def main() -> None:
     parser.add_argument("--baseline-rounds", type=int, default=20)
     parser.add_argument("--shapes", default="compose,single", help="compose and/or single")
     parser.add_argument("--seed", type=int, default=15)
+    parser.add_argument(
+        "--sqlite-dir",
+        default=None,
+        help="where the single shape's SQLite file goes (default: $TMPDIR)",
+    )
     args = parser.parse_args()
-    shapes = {"compose": compose_shape, "single": single_shape}
+    shapes = {"compose": compose_shape, "single": lambda: single_shape(args.sqlite_dir)}
     results: dict[str, tuple[Room, Room]] = {}
     print(f"load average before: {loadavg()}", flush=True)
     for name in args.shapes.split(","):
