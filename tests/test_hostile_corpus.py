@@ -254,8 +254,7 @@ def test_an_oversized_streamed_body_is_a_json_413_naming_the_setting(
 
 def _run_program(client: TestClient, request: dict[str, Any]) -> tuple[Any, Any, Any]:
     """The landscape's loss and dW, and what evaluating its circuit program gives."""
-    whole = {**request, "scope": "all"}  # the whole loss, not one example's L_i
-    program = strict_json(client.post("/api/v1/landscape/circuit", json=whole).text)
+    program = strict_json(client.post("/api/v1/landscape/circuit", json=request).text)
     loss = strict_json(client.post(LOSS, json=request).text)
     body = {"expression": program["expression"], "inputs": program["inputs"]}
     response = client.post(EVALUATE, json=body)

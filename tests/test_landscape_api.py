@@ -294,7 +294,7 @@ def small_limits(client: TestClient) -> Iterator[TestClient]:
         ("slice", {**TOY, "steps": 51}, "max_slice_steps"),
         ("slice", {**TOY, "dims": 2, "steps": 11}, "max_grid_points"),
         ("optimize", {**TOY, "steps": 21}, "max_optimize_steps"),
-        ("circuit", {"dataset": {"name": "toy-2d"}, "scope": "all"}, "max_circuit_terms"),
+        ("circuit", {"dataset": {"name": "toy-2d"}}, "max_circuit_terms"),
     ],
 )
 def test_limits_give_413_naming_the_setting(small_limits: TestClient, path, body, setting) -> None:  # type: ignore[no-untyped-def]

@@ -19,7 +19,7 @@ CASES = [
 
 @pytest.mark.parametrize("body", CASES, ids=lambda b: f"{b['dataset'].get('name', 'xy')}")
 def test_circuit_gives_the_same_loss_and_gradient(client: TestClient, body: dict) -> None:
-    program = client.post("/api/v1/landscape/circuit", json={**body, "scope": "all"}).json()
+    program = client.post("/api/v1/landscape/circuit", json=body).json()
     landscape = client.post("/api/v1/landscape/loss", json=body).json()
     assert program["loss"] == pytest.approx(landscape["loss"], rel=1e-14)
     evaluated = client.post(
@@ -40,7 +40,7 @@ def test_program_reads_like_the_notes(client: TestClient) -> None:
         "dataset": {"X": [[1.5, -2.0], [-0.25, 0.5]], "y": [1, 0]},
         "W": [[0.5, -1], [2, 0.125]],
     }
-    program = client.post("/api/v1/landscape/circuit", json={**body, "scope": "all"}).json()
+    program = client.post("/api/v1/landscape/circuit", json=body).json()
     lines = program["expression"].splitlines()
     assert "s0_0 = W0_0*1.5 - W0_1*2" in lines
     assert "s1_1 = -W1_0*0.25 + W1_1*0.5" in lines

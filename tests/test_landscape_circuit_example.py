@@ -13,7 +13,13 @@ from tests.settings_override import overridden_settings as limits
 CIRCUIT = "/api/v1/landscape/circuit"
 LOSS = "/api/v1/landscape/loss"
 EVALUATE = "/api/v1/circuits/evaluate"
-ONE_D = {"dataset": {"name": "cs231n-1d"}}  # x = (1, -2, 0.5), y = (0, 1, 2), D = 1, C = 3
+# x = (1, -2, 0.5), y = (0, 1, 2), D = 1, C = 3; one example's program, as the page asks
+ONE_D = {"dataset": {"name": "cs231n-1d"}, "scope": "example"}
+
+
+def data_of(body: dict[str, Any]) -> dict[str, Any]:
+    """The request without the circuit's own fields, for /loss."""
+    return {key: value for key, value in body.items() if key not in ("scope", "example")}
 
 
 def run(client: TestClient, program: dict[str, Any]) -> dict[str, Any]:
@@ -47,7 +53,7 @@ def test_one_example_is_the_course_loss_and_the_landscapes_L_i(
     program = post(client, {**ONE_D, "W": W, "example": example})
     assert program["scope"] == "example" and program["example"] == k and program["label"] == k
     answer = run(client, program)
-    landscape = client.post(LOSS, json={**ONE_D, "W": W}).json()
+    landscape = client.post(LOSS, json=data_of({**ONE_D, "W": W})).json()
     # the course's L_i (2.9, 0, 12.9), the landscape's per-example loss, and what the circuit gives
     assert program["value"] == pytest.approx(case["loss"], rel=1e-12, abs=1e-12)
     assert program["value"] == pytest.approx(landscape["per_example"][k], rel=1e-14, abs=1e-14)
@@ -118,7 +124,7 @@ def test_the_server_picks_an_example_whose_gates_both_route_0_and_pass_on(
         (0, -1.0, False),
         (2, 1.0, True),
     ]
-    offer = client.post(LOSS, json={**ONE_D, "W": W}).json()["circuit"]
+    offer = client.post(LOSS, json=data_of({**ONE_D, "W": W})).json()["circuit"]
     assert offer["example"] == 1 and offer["inactive"] == [2, 1, 0]
     assert offer["gates_per_example"] == 2
     assert offer["example_unavailable"] is None and offer["all_unavailable"] is None
@@ -212,14 +218,31 @@ def test_every_example_of_toy_2d_runs_to_the_landscapes_L_i(
     assert mean == pytest.approx(landscape["data_loss"], rel=1e-12)
 
 
+def test_without_scope_it_is_the_whole_loss_as_before_unless_an_example_is_named(
+    client: TestClient,
+) -> None:
+    # /circuit answered the whole loss before it had a scope; a caller that names no scope still
+    # gets it (README, "Compatibility within /api/v1"), and naming an example is scope example
+    body = {"dataset": {"name": "cs231n-1d"}, "W": [[2.0], [0.0], [0.0]]}
+    whole = post(client, body)
+    assert whole["scope"] == "all" and whole["value"] == pytest.approx(4 / 3, rel=1e-15)
+    assert whole["expression"].splitlines()[-1] == "L = (L0 + L1 + L2) / 3"
+    one = post(client, {**body, "example": 2})
+    assert one["scope"] == "example" and one["example"] == 2 and one["value"] == 3.0
+
+
 @pytest.mark.parametrize(
-    ("example", "words"),
-    [(3, "example 3 is out of range: this data has 3 examples (0 to 2)"), (-1, "greater than")],
+    ("fields", "words"),
+    [
+        ({"example": 3}, "example 3 is out of range: this data has 3 examples (0 to 2)"),
+        ({"example": -1}, "greater than"),
+        ({"example": 1, "scope": "all"}, "example is for scope example"),
+    ],
 )
 def test_a_bad_example_index_is_a_422_naming_the_field(
-    client: TestClient, example: int, words: str
+    client: TestClient, fields: dict[str, Any], words: str
 ) -> None:
-    response = client.post(CIRCUIT, json={**ONE_D, "example": example})
+    response = client.post(CIRCUIT, json={**ONE_D, **fields})
     assert response.status_code == 422
     (problem,) = response.json()["detail"]
     assert problem["loc"] == ["body", "example"]
@@ -230,7 +253,7 @@ def test_one_example_fits_at_C_scores_and_C_times_D_inputs(client: TestClient) -
     # one example of cs231n-1d has C = 3 scores, and W has C x D = 3 inputs
     with limits(max_circuit_terms=3):
         assert client.post(CIRCUIT, json=ONE_D).status_code == 200
-        offer = client.post(LOSS, json=ONE_D).json()["circuit"]
+        offer = client.post(LOSS, json=data_of(ONE_D)).json()["circuit"]
         assert offer["example_unavailable"] is None
         # the whole loss has N * C = 9 scores: over 3, with the reason the page shows
         assert offer["all_unavailable"] == (
@@ -247,13 +270,13 @@ def test_one_example_fits_at_C_scores_and_C_times_D_inputs(client: TestClient) -
         detail = response.json()["detail"][0]
         assert detail["setting"] == "max_circuit_terms" and detail["got"] == 3
         assert "BPC_MAX_CIRCUIT_TERMS" in detail["msg"]
-        offer = client.post(LOSS, json=ONE_D).json()["circuit"]
+        offer = client.post(LOSS, json=data_of(ONE_D)).json()["circuit"]
         assert offer["example_unavailable"] == (
             "one example has 3 class scores, and the circuit page draws at most 2: even one "
             "example's loss is too big for it"
         )
     # toy-2d's W is 3 x 3 = 9 inputs: fits at 9, refused at 8 (even for one example)
-    toy = {"dataset": {"name": "toy-2d"}}
+    toy = {"dataset": {"name": "toy-2d"}, "scope": "example"}
     with limits(max_inputs=9):
         assert client.post(CIRCUIT, json=toy).status_code == 200
     with limits(max_inputs=8):
@@ -261,7 +284,7 @@ def test_one_example_fits_at_C_scores_and_C_times_D_inputs(client: TestClient) -
         assert response.status_code == 413
         detail = response.json()["detail"][0]
         assert detail["setting"] == "max_inputs" and detail["got"] == 9 and detail["limit"] == 8
-        offer = client.post(LOSS, json=toy).json()["circuit"]
+        offer = client.post(LOSS, json=data_of(toy)).json()["circuit"]
         assert offer["example_unavailable"] == (
             "W has 3 × 3 = 9 weights, and a circuit takes at most 8 inputs: even one example's "
             "loss is too big for the circuit page"
@@ -276,5 +299,5 @@ def test_large_data_offers_one_example_and_says_why_not_all(client: TestClient) 
         "this data has 300 examples × 3 classes = 900 scores, and the circuit page draws the "
         "whole loss for at most 60: open a single example instead"
     )
-    program = post(client, {**blobs, "example": 299})
+    program = post(client, {**blobs, "scope": "example", "example": 299})
     assert program["example"] == 299 and "L299 = " in program["expression"]

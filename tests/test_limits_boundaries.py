@@ -308,12 +308,11 @@ def test_loss_matrix_cells(api: TestClient) -> None:
 
 
 def test_circuit_terms(api: TestClient) -> None:
-    # cs231n-1d's whole loss as a circuit: N*C = 3 × 3 = 9 score terms
-    whole = {**ONE_D, "scope": "all"}
+    # cs231n-1d as a circuit: N*C = 3 × 3 = 9 score terms
     with limits(max_circuit_terms=9):
-        accepted(api.post(f"{LANDSCAPE}/circuit", json=whole))
+        accepted(api.post(f"{LANDSCAPE}/circuit", json=ONE_D))
     with limits(max_circuit_terms=8):
-        refused(api.post(f"{LANDSCAPE}/circuit", json=whole), 413, "max_circuit_terms", 9, 8)
+        refused(api.post(f"{LANDSCAPE}/circuit", json=ONE_D), 413, "max_circuit_terms", 9, 8)
 
 
 # ---------------------------------------------------------------- the request body

@@ -279,4 +279,10 @@ def compute_numerical_gradient(request: NumericalGradientRequest, limits: Limits
 def compute_loss_circuit(request: CircuitRequest, limits: Limits) -> dict[str, Any]:
     """POST /circuit: one example's loss (or the whole loss) as a staged program for the
     circuit page."""
-    return loss_program(_setup(request, limits), limits, request.scope, request.example)
+    # no scope: one example when one is named, else the whole loss (what /circuit always gave)
+    scope = request.scope or ("example" if request.example is not None else "all")
+    if scope == "all" and request.example is not None:
+        raise problem(
+            "example is for scope example: scope all is every example", ("body", "example")
+        )
+    return loss_program(_setup(request, limits), limits, scope, request.example)

@@ -214,30 +214,30 @@ class LandscapeRequest(BaseModel):
 
 
 class CircuitRequest(LandscapeRequest):
-    """The loss as a circuit program: one example's L_i (by default), or the whole loss."""
+    """The loss as a circuit program: the whole loss, or one example's L_i."""
 
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
-                {"dataset": {"name": "cs231n-1d"}, "W": [[0.3], [-0.2], [0.6]]},
                 {"dataset": {"name": "cs231n-1d"}, "W": [[0.3], [-0.2], [0.6]], "example": 2},
-                {"dataset": {"name": "cs231n-1d"}, "scope": "all", "reg": 0.1},
+                {"dataset": {"name": "cs231n-1d"}, "W": [[3.2], [5.1], [-1.7]], "scope": "example"},
+                {"dataset": {"name": "cs231n-1d"}, "W": [[0.3], [-0.2], [0.6]], "reg": 0.1},
             ]
         }
     )
 
-    scope: Literal["example", "all"] = Field(
-        "example",
+    scope: Literal["example", "all"] | None = Field(
+        None,
         description="example: one example's L_i (its scores, its max(0, ...) gates, their sum; "
         "no regularizer); all: every example, the mean and the regularizer (N*C at most "
-        "max_circuit_terms)",
+        "max_circuit_terms); null: example when `example` is given, else all (as before)",
     )
     example: int | None = Field(
         None,
         ge=0,
-        description="scope example: which example (0 to N-1); default: the first whose max "
-        "gates both route 0 (margin <= 0) and pass gradient on at W, else the first with one "
-        "routing 0, else 0",
+        description="which example (0 to N-1; not with scope all); default with scope example: "
+        "the first whose max gates both route 0 (margin <= 0) and pass gradient on at W, else "
+        "the first with one routing 0, else 0",
     )
 
 
