@@ -73,3 +73,59 @@ def test_play_runs_until_paused(page: Page) -> None:
     expect(out).to_have_text(re.compile(r"^step (\d+) / \1: loss"))
     k = int(re.match(r"step (\d+)", out.text_content() or "").group(1))  # type: ignore[union-attr]
     np.testing.assert_allclose(url_W(page), descent(k)[k], rtol=1e-10, atol=1e-13)
+
+
+BLOBS_W = np.array([[0.4, -0.2, 0.1], [-0.3, 0.5, 0.0], [0.1, 0.2, -0.3]])
+
+
+def ww_losses(Wt: np.ndarray, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Weston-Watkins (delta 1, no reg): each L_i, and dW of their mean."""
+    n = len(y)
+    S = X @ Wt.T
+    margins = S - S[np.arange(n), y][:, None] + 1.0
+    margins[np.arange(n), y] = 0.0
+    active = (margins > 0).astype(float)
+    active[np.arange(n), y] = -active.sum(axis=1)
+    return np.maximum(0, margins).sum(axis=1), active.T @ X / n
+
+
+def test_far_rows_of_the_table_are_written_when_scrolled_to(page: Page) -> None:
+    """With 300 examples a step writes only the rows in or near the table's scroll box; the
+    last row, far below it, shows the new W's L_i once it is scrolled into view."""
+    W_text = ";".join(",".join(repr(float(v)) for v in row) for row in BLOBS_W)
+    open_page(page, f"?dataset=blobs&n=300&d=2&c=3&bias=1&winit=table&W={W_text}&lr=0.5")
+    answer = page.request.post(
+        "/api/v1/landscape/loss",
+        data={
+            "dataset": {"name": "blobs", "n": 300, "d": 2, "c": 3, "seed": 0},
+            "bias": True,
+            "W": BLOBS_W.tolist(),
+            "include_data": True,
+        },
+    ).json()
+    X, y = np.array(answer["X"]), np.array(answer["y"])
+    losses0, grad = ww_losses(BLOBS_W, X, y)
+    losses1, _ = ww_losses(BLOBS_W - 0.5 * grad, X, y)
+    assert losses0[299] != losses1[299]  # the step changes the last example's loss
+    last = page.locator('#ls-examples tbody tr[data-i="299"] td.li')
+    assert float(last.get_attribute("data-value") or "nan") == pytest.approx(
+        losses0[299], rel=1e-12, abs=1e-15
+    )
+    page.click("#ls-train-step")
+    expect(page.locator("#ls-train-out")).to_have_text(re.compile(r"^step 1 / 1: loss"))
+    first = page.locator('#ls-examples tbody tr[data-i="0"] td.li')
+    assert float(first.get_attribute("data-value") or "nan") == pytest.approx(
+        losses1[0], rel=1e-12, abs=1e-15
+    )
+    # far below the box: not written by the step (the old W's loss is still there)
+    assert float(last.get_attribute("data-value") or "nan") == pytest.approx(
+        losses0[299], rel=1e-12, abs=1e-15
+    )
+    page.locator("#ls-examples").evaluate("box => { box.scrollTop = box.scrollHeight; }")
+    page.wait_for_function(
+        "v => Math.abs(Number(document.querySelector("
+        "'#ls-examples tbody tr[data-i=\"299\"] td.li').dataset.value) - v) < 1e-12",
+        arg=float(losses1[299]),
+    )
+    shown = last.text_content() or ""
+    assert float(shown) == pytest.approx(losses1[299], rel=5e-4)  # four significant digits

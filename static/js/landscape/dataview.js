@@ -62,6 +62,7 @@ export function createDataView(container, { onEdit, highlight }) {
   svg.append("text").attr("class", "axis-label").attr("transform", `translate(12,${MARGIN.top + inner / 2}) rotate(-90)`).text("x1 (feature 1)");
   const points = svg.append("g").attr("class", "points");
   let shown = null; // {X, y, W, bias, addClass}
+  let pointsKey = ""; // the points and axes drawn last
   let frozen = null; // the axes while a point is dragged, so the view does not move under it
 
   function edited(X, labels) {
@@ -86,6 +87,7 @@ export function createDataView(container, { onEdit, highlight }) {
     .on("end", (event, d) => {
       frozen = null;
       if (!d.moved) return;
+      pointsKey = ""; // the dragged circle sits where the pointer left it: the redraw places it
       const X = shown.X.map((row) => row.slice());
       X[d.i][0] = Number(d.moved[0].toPrecision(4));
       X[d.i][1] = Number(d.moved[1].toPrecision(4));
@@ -98,8 +100,14 @@ export function createDataView(container, { onEdit, highlight }) {
     const [ex, ey] = frozen ?? extent(X);
     x.domain(ex);
     y.domain(ey);
-    gx.call(d3.axisBottom(x).ticks(6));
-    gy.call(d3.axisLeft(y).ticks(6));
+    // the same points on the same axes (every training step: only W moves) are left as they are
+    const key = JSON.stringify([ex, ey, X, labels]);
+    const samePoints = key === pointsKey;
+    pointsKey = key;
+    if (!samePoints) {
+      gx.call(d3.axisBottom(x).ticks(6));
+      gy.call(d3.axisLeft(y).ticks(6));
+    }
     const step = inner / CELLS;
     const cells = [];
     for (let j = 0; j < CELLS; j += 1) {
@@ -109,11 +117,19 @@ export function createDataView(container, { onEdit, highlight }) {
         cells.push({ i, j, c: argmaxClass(W, x.invert(cx), y.invert(cy), bias) });
       }
     }
-    regions.selectAll("rect").data(cells).join("rect")
+    // the cells' places never change: only a cell whose class changed is written (a training
+    // step moves the boundaries a little, and writing all 2,304 cells' six attributes cost more
+    // than the rest of the view)
+    regions.selectAll("rect").data(cells).join((enter) => enter.append("rect")
       .attr("class", "region")
       .attr("x", (d) => MARGIN.left + d.i * step).attr("y", (d) => MARGIN.top + d.j * step)
-      .attr("width", step + 0.5).attr("height", step + 0.5)
-      .attr("data-class", (d) => d.c).attr("fill", (d) => classColour(d.c));
+      .attr("width", step + 0.5).attr("height", step + 0.5))
+      .each(function (d) {
+        const c = String(d.c);
+        if (this.getAttribute("data-class") === c) return;
+        this.setAttribute("data-class", c);
+        this.setAttribute("fill", classColour(d.c));
+      });
     // class c's score is zero on a line: two points of it far outside the view, clipped
     const far = 1e3 * (ex[1] - ex[0] + ey[1] - ey[0]);
     const linesData = W.map((row, c) => {
@@ -128,6 +144,11 @@ export function createDataView(container, { onEdit, highlight }) {
       .attr("class", "zero-line").attr("data-class", (d) => d.c).attr("stroke", (d) => classColour(d.c))
       .attr("x1", (d) => x(d.x1)).attr("y1", (d) => y(d.y1)).attr("x2", (d) => x(d.x2)).attr("y2", (d) => y(d.y2))
       .select("title").text((d) => `class ${d.c}'s score is 0 here`);
+    if (!samePoints) drawPoints(X, labels);
+    mark(highlight.get());
+  }
+
+  function drawPoints(X, labels) {
     const data = X.map((row, i) => ({ i, x0: row[0], x1: row[1], c: labels[i] }));
     points.selectAll("circle").data(data).join((enter) => enter.append("circle").call((c) => c.append("title")))
       .attr("class", "point")
@@ -142,12 +163,16 @@ export function createDataView(container, { onEdit, highlight }) {
       })
       .call(drag)
       .select("title").text((d) => `example ${d.i}: (${d.x0}, ${d.x1}), class ${d.c}`);
-    mark(highlight.get());
   }
 
-  /** Rings the highlighted example's point: a class and a radius, no redraw. */
+  /** Rings the highlighted example's point: a class and a radius on the points that change. */
   function mark(hot) {
-    points.selectAll("circle").classed("hot", (d) => d.i === hot).attr("r", (d) => (d.i === hot ? 8 : 6));
+    points.selectAll("circle").each(function (d) {
+      const on = d.i === hot;
+      if (this.classList.contains("hot") === on && this.hasAttribute("r")) return;
+      this.classList.toggle("hot", on);
+      this.setAttribute("r", on ? 8 : 6);
+    });
   }
   highlight.subscribe(mark);
 

@@ -38,6 +38,80 @@ export function createExamplesTable(container, { highlight }) {
     return tr;
   }
 
+  // Each cell is written only when its text or marks change, and only rows in or near the
+  // scroll box are written at all: a training step changes every score, and rewriting 300 rows
+  // (3,000 cells) cost more than the rest of the page's redraw. Rows left stale are written when
+  // they scroll near the view.
+  let latest = null; // the arguments of the last update
+  const stale = new Set();
+  const NEAR_ROWS = 15; // rows written beyond each edge of the scroll box
+  let rowHeight = 0;
+
+  function setCell(td, text, data, classes) {
+    if (td.textContent !== text) td.textContent = text;
+    for (const [key, value] of Object.entries(data)) {
+      const v = String(value);
+      if (td.dataset[key] !== v) td.dataset[key] = v;
+    }
+    for (const [name, on] of Object.entries(classes)) {
+      if (td.classList.contains(name) !== on) td.classList.toggle(name, on);
+    }
+  }
+
+  /** Writes row i from the last update. */
+  function fill(i) {
+    const { X, labels, W, loss } = latest;
+    const C = W.length;
+    const row = X[i];
+    const tr = rowFor(i);
+    const width = 5 + 2 * C;
+    if (tr.cells.length !== width) {
+      tr.replaceChildren(...Array.from({ length: width }, () => document.createElement("td")));
+    }
+    const cells = tr.cells;
+    setCell(cells[0], String(i), {}, {});
+    setCell(cells[1], fmt(row[0]), {}, {});
+    setCell(cells[2], fmt(row[1]), {}, {});
+    setCell(cells[3], String(labels[i]), {}, {});
+    cells[3].style.color = classColour(labels[i]);
+    for (let c = 0; c < C; c += 1) {
+      setCell(cells[4 + c], fmt(W[c].reduce((sum, w, d) => sum + w * row[d], 0)), { c }, {});
+    }
+    for (let c = 0; c < C; c += 1) {
+      const margin = loss.margins?.[i]?.[c];
+      // an active term carries gradient: for the SVM a violated margin, max(0, ·) > 0
+      setCell(cells[4 + C + c], c === labels[i] ? "—" : fmt(margin), { c, value: margin ?? "" }, {
+        margin: true,
+        active: c !== labels[i] && Boolean(loss.active?.[i]?.[c]),
+      });
+    }
+    setCell(cells[4 + 2 * C], fmt(loss.per_example[i]), { value: loss.per_example[i] }, { li: true });
+    stale.delete(i);
+  }
+
+  // The box's geometry, kept from its scroll events and a ResizeObserver (whose callbacks come
+  // after layout): reading it during an update would force a layout in the middle of the redraw.
+  const box = { top: 0, height: 0 };
+  new ResizeObserver(() => {
+    box.height = container.clientHeight;
+    rowHeight = body.rows[0]?.getBoundingClientRect().height || rowHeight;
+  }).observe(container);
+
+  /** The rows in or near the scroll box: [first, last). */
+  function nearRows(count) {
+    if (!rowHeight || !box.height) return [0, count]; // not laid out yet: write them all
+    const first = Math.max(0, Math.floor(box.top / rowHeight) - NEAR_ROWS);
+    const last = Math.ceil((box.top + box.height) / rowHeight) + NEAR_ROWS;
+    return [first, Math.min(count, last)];
+  }
+
+  container.addEventListener("scroll", () => {
+    box.top = container.scrollTop;
+    if (!latest || !stale.size) return;
+    const [first, last] = nearRows(latest.X.length);
+    for (let i = first; i < last; i += 1) if (stale.has(i)) fill(i);
+  }, { passive: true });
+
   /**
    * `X`, `labels` the data, `W` the weights (scores are W·x), `loss` the /loss answer at W (its
    * per_example, margins and active), `softmax` to name the margins s_j − s_y (they carry no
@@ -50,34 +124,16 @@ export function createExamplesTable(container, { highlight }) {
       header(C, marginLabel);
       shape = `${C}${marginLabel}`;
     }
+    latest = { X, labels, W, loss };
     while (body.rows.length > X.length) body.deleteRow(-1);
-    X.forEach((row, i) => {
-      const tr = rowFor(i);
-      const cells = [];
-      const add = (text, attrs = {}) => {
-        const td = document.createElement("td");
-        td.textContent = text;
-        for (const [key, value] of Object.entries(attrs)) td.dataset[key] = String(value);
-        cells.push(td);
-        return td;
-      };
-      add(String(i));
-      add(fmt(row[0]));
-      add(fmt(row[1]));
-      add(String(labels[i])).style.color = classColour(labels[i]);
-      for (let c = 0; c < C; c += 1) {
-        add(fmt(W[c].reduce((sum, w, d) => sum + w * row[d], 0)), { c });
-      }
-      for (let c = 0; c < C; c += 1) {
-        const margin = loss.margins?.[i]?.[c];
-        const cell = add(c === labels[i] ? "—" : fmt(margin), { c, value: margin ?? "" });
-        cell.classList.add("margin");
-        // an active term carries gradient: for the SVM a violated margin, max(0, ·) > 0
-        if (c !== labels[i] && loss.active?.[i]?.[c]) cell.classList.add("active");
-      }
-      add(fmt(loss.per_example[i]), { value: loss.per_example[i] }).classList.add("li");
-      tr.replaceChildren(...cells);
-    });
+    const made = body.rows.length;
+    const [first, last] = nearRows(X.length);
+    stale.clear();
+    for (let i = 0; i < X.length; i += 1) {
+      // a new row is written at once wherever it is, so every row has its height
+      if (i >= made || (i >= first && i < last)) fill(i);
+      else stale.add(i);
+    }
     mark(highlight.get());
   }
 

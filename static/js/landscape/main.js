@@ -28,6 +28,7 @@ import { renderReadout } from "./readout.js";
 import { csvRows, pathStep, readoutEntries, relativeSlice, shiftOf } from "./shown.js";
 import { createLandscapeStore } from "./state.js";
 
+const PROGRESS_AFTER_MS = 250;
 const MAX_TABLE_CELLS = 60; // W is editable as a table up to this many weights
 const byId = (id) => document.getElementById(id);
 
@@ -43,17 +44,21 @@ const client = createClient({
     waitNote = ` (your share of the server is used for now: asking again in ${seconds} s)`;
   },
   onBusy(count, label) {
-    progress.hidden = count === 0;
     clearInterval(busyTimer);
     if (count === 0) {
+      progress.hidden = true;
       busySince = 0;
       waitNote = "";
       return;
     }
     busySince = busySince || performance.now();
+    // shown once a request has taken PROGRESS_AFTER_MS: a fast answer (each played training
+    // step asks two) would otherwise flash the line, and an indeterminate <progress> repaints
+    // every frame while it is on screen
     const tick = () => {
-      const seconds = ((performance.now() - busySince) / 1000).toFixed(1);
-      progressText.textContent = `computing ${label}… ${seconds} s${waitNote}`;
+      const ms = performance.now() - busySince;
+      progress.hidden = ms < PROGRESS_AFTER_MS;
+      progressText.textContent = `computing ${label}… ${(ms / 1000).toFixed(1)} s${waitNote}`;
     };
     tick();
     busyTimer = setInterval(tick, 100);
@@ -215,6 +220,25 @@ function drawData(state) {
   examplesTable.update({ ...data, loss: current.loss, softmax: state.loss === "softmax" });
 }
 
+/** The answers the shown view needs (the last ones for the views not shown). */
+async function viewAnswers(state, p) {
+  let { slice1, slice2, grad } = current;
+  let path = null;
+  if (state.view === "grad") {
+    grad = await cached("grad", "/numerical-gradient", numericalGradientRequest(state, p));
+  } else if (state.view === "1d") {
+    slice1 = await cached("slice", "/slice", slice1dRequest(state, p));
+  } else {
+    // marks for bench/landscape_page.py: request sent -> heatmap drawn (after the next paint)
+    performance.mark("ls:slice-request");
+    slice2 = await cached("slice", "/slice", slice2dRequest(state, p));
+    performance.mark("ls:slice-answered");
+    if (inPathPlane(state)) path = slice2.path; // the slice's answer carries the run it was taken along
+    else if (state.method !== "none") path = await cached("optimize", "/optimize", optimizeRequest(state, p));
+  }
+  return { slice1, slice2, path, grad };
+}
+
 let generation = 0;
 /** Fetches what the state needs (unchanged requests come from the memo), then draws. */
 async function refresh() {
@@ -225,7 +249,14 @@ async function refresh() {
       throw new Error("Paste a CSV (features, then the class label in the last column) or upload one.");
     }
     const baseBody = baseLossRequest(state);
-    base = await cached("base", "/loss", baseBody);
+    const baseAnswer = cached("base", "/loss", baseBody);
+    // A W given as a table is W0 itself, with the table's shape: the plane, and so the view's
+    // request, need not wait for the base answer (every training step is such a W), and the
+    // two go out together
+    const given = state.winit === "table" && state.W?.length ? { c: state.W.length, d: state.W[0].length, W: state.W } : null;
+    const early = given ? viewAnswers(state, plane(state, given)) : null;
+    early?.catch(() => {}); // awaited below, after the base answer, whose error comes first
+    base = await baseAnswer;
     if (mine !== generation) return;
     controls.sync(state);
     const p = plane(state, base);
@@ -235,22 +266,7 @@ async function refresh() {
     // only the numbers are read from this answer (W is the plane's): W is not asked back
     const lossAnswer = same ? base : await cached("loss", "/loss", lossBody);
     if (mine !== generation) return;
-    let slice1 = current.slice1;
-    let slice2 = current.slice2;
-    let path = null;
-    let grad = current.grad;
-    if (state.view === "grad") {
-      grad = await cached("grad", "/numerical-gradient", numericalGradientRequest(state, p));
-    } else if (state.view === "1d") {
-      slice1 = await cached("slice", "/slice", slice1dRequest(state, p));
-    } else {
-      // marks for bench/landscape_page.py: request sent -> heatmap drawn (after the next paint)
-      performance.mark("ls:slice-request");
-      slice2 = await cached("slice", "/slice", slice2dRequest(state, p));
-      performance.mark("ls:slice-answered");
-      if (inPathPlane(state)) path = slice2.path; // the slice's answer carries the run it was taken along
-      else if (state.method !== "none") path = await cached("optimize", "/optimize", optimizeRequest(state, p));
-    }
+    const { slice1, slice2, path, grad } = await (early ?? viewAnswers(state, p));
     // a comparison over budget (five runs cost five times one) is said in its own box, and the
     // rest of the page still draws
     let compare = null;

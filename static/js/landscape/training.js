@@ -59,6 +59,7 @@ export function createTraining(box, { store, now, maxWeights }) {
   }
 
   function setPlaying(on) {
+    if (playing && !on) store.set({}); // a pause writes the address a played step left pending
     playing = on;
     played = 0;
     q("#ls-train-play").textContent = playing ? "Pause" : "Play";
