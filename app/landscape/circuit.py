@@ -1,7 +1,7 @@
 """The loss of a small problem written as a staged circuit program: weights are inputs, data constants.
 
-By default the program is one example's loss L_i (its C scores, its max(0, ...) gates, their sum),
-small enough to read on the circuit page, with the example chosen where a max gate routes 0;
+`scope="example"` writes one example's loss L_i (its C scores, its max(0, ...) gates, their sum),
+small enough to read on the circuit page, by default at an example where a max gate routes 0;
 `scope="all"` writes the whole loss (every example, the mean, the regularizer).
 """
 
@@ -15,7 +15,7 @@ import numpy as np
 from app.core.errors import LimitError
 from app.core.limits import Limits
 from app.landscape.data import problem
-from app.landscape.loss_kind import LossKind, score_name
+from app.landscape.loss_kind import LossKind, LossSpec, score_name
 from app.landscape.losses import LOSSES, LossResult, evaluate, kind_of
 from app.landscape.model import Setup
 
@@ -29,8 +29,6 @@ __all__ = [
     "unavailable",
     "weight_name",
 ]
-
-SCOPES = ("example", "all")
 
 
 def number(x: float, settings: Limits) -> str:
@@ -92,7 +90,7 @@ def size_error(n: int, c: int, d: int, scope: str, settings: Limits) -> LimitErr
 # ------------------------------------------------------------------ routing: the max(0, ...) gates
 
 
-def _terms_per_example(kind: LossKind, y: np.ndarray, num_classes: int, spec: Any) -> int:
+def _terms_per_example(kind: LossKind, y: np.ndarray, num_classes: int, spec: LossSpec) -> int:
     """How many max(0, ...) gates one example's L_i has: one per hinge term (term_values), one
     for a loss that is a single max over several lines per example (the structured SVM), none
     for a smooth loss. The same for every example (the true class only moves a slot)."""
@@ -103,7 +101,9 @@ def _terms_per_example(kind: LossKind, y: np.ndarray, num_classes: int, spec: An
     return 0
 
 
-def inactive_counts(kind: LossKind, result: LossResult, y: np.ndarray, spec: Any) -> np.ndarray:
+def inactive_counts(
+    kind: LossKind, result: LossResult, y: np.ndarray, spec: LossSpec
+) -> np.ndarray:
     """Per example, how many of its max gates have margin <= 0 (they route 0 to the scores)."""
     per = _terms_per_example(kind, y, result.margins.shape[1], spec)
     if per == 0:
@@ -123,7 +123,7 @@ def pick_example(counts: np.ndarray, per: int) -> int:
 
 
 def hinge_terms(
-    kind: LossKind, result: LossResult, y: np.ndarray, spec: Any, examples: list[int]
+    kind: LossKind, result: LossResult, y: np.ndarray, spec: LossSpec, examples: list[int]
 ) -> list[dict[str, Any]]:
     """The examples' max(0, ...) gates: the class j of each, its margin, and whether it is
     active (margin > 0: the gate passes its gradient on) or routes 0 to the scores."""
@@ -159,7 +159,7 @@ def hinge_terms(
     return terms
 
 
-def routing_note(kind: LossKind, counts: np.ndarray, per: int, example: int | None) -> str:
+def routing_note(counts: np.ndarray, per: int, example: int | None) -> str:
     """One sentence on what the max gates do at this W (for the chosen example, or all)."""
     if per == 0:
         return (
@@ -210,7 +210,7 @@ def circuit_offer(
         "no_circuit_form": kind.circuit is None,
         "gates_per_example": per,
         "inactive": counts.tolist() if with_counts else None,
-        "note": routing_note(kind, counts, per, example),
+        "note": routing_note(counts, per, example),
     }
 
 
@@ -286,7 +286,10 @@ def loss_program(
     result = evaluate(W, X, y, spec)
     per = _terms_per_example(kind, y, num_classes, spec)
     counts = inactive_counts(kind, result, y, spec)
-    literal = lambda x: number(x, settings)  # noqa: E731
+
+    def literal(x: float) -> str:
+        return number(x, settings)
+
     answer: dict[str, Any] = {
         "scope": scope,
         "inputs": _weights(W),
@@ -313,7 +316,7 @@ def loss_program(
             value=float(result.per_example[i]),
             value_grad_W=np.outer(one.dscores[0], X[i]).tolist(),
             terms=hinge_terms(kind, result, y, spec, [i]),
-            note=routing_note(kind, counts, per, i),
+            note=routing_note(counts, per, i),
         )
     else:
         lines = ["# scores: s{i}_{j} = W{j} . x{i} (weights are inputs, data are constants)"]
@@ -334,7 +337,7 @@ def loss_program(
             value=result.loss,
             value_grad_W=result.grad_W.tolist(),
             terms=hinge_terms(kind, result, y, spec, list(range(n))),
-            note=routing_note(kind, counts, per, None),
+            note=routing_note(counts, per, None),
         )
     answer["expression"] = "\n".join(lines)
     return answer
