@@ -70,12 +70,15 @@ export function createOpenCircuit({ button, scopeSelect, exampleInput, note, sto
     exampleInput.disabled = scope !== "example";
     if (document.activeElement !== exampleInput) exampleInput.value = String(example);
     button.disabled = Boolean(reason);
-    button.title = reason
+    const title = reason
       ? `Unavailable: ${reason}`
       : scope === "all"
         ? "Open the whole loss on the circuit page as its staged expression"
         : `Open example ${example}'s loss L_${example} on the circuit page as its staged expression`;
-    note.textContent = reason ? `Open as circuit is unavailable: ${reason}.` : offer ? `${routingNote(offer, scope, example)}.` : "";
+    const text = reason ? `Open as circuit is unavailable: ${reason}.` : offer ? `${routingNote(offer, scope, example)}.` : "";
+    // written only when changed: a played training step redraws every frame
+    if (button.title !== title) button.title = title;
+    if (note.textContent !== text) note.textContent = text;
     note.classList.toggle("ls-unavailable", Boolean(reason));
     note.dataset.example = scope === "example" ? String(example) : "";
   }
