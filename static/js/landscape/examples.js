@@ -10,15 +10,25 @@ const fmt = (v) => (Number.isFinite(v) ? Number(v.toPrecision(4)).toString() : S
 export function createExamplesTable(container, { highlight }) {
   const table = document.createElement("table");
   table.className = "ls-examples";
+  // rows and cells are laid out as grids (landscape.css), which hides their table roles
+  table.setAttribute("role", "table");
   const head = table.createTHead().insertRow();
   const body = table.createTBody();
+  table.tHead.setAttribute("role", "rowgroup");
+  head.setAttribute("role", "row");
+  body.setAttribute("role", "rowgroup");
   container.replaceChildren(table);
   let shape = "";
 
+  // the columns' widths, fixed (rows are grids, not table layout: see landscape.css): index,
+  // two features, the class, C scores, C margins, L_i; a number is at most 10 characters
+  // (toPrecision(4), sign and exponent)
   function header(C, marginLabel) {
+    table.style.setProperty("--ex-cols", `6ch 10ch 10ch 4ch repeat(${2 * C}, 10ch) 10ch`);
     const cells = ["i", "x0", "x1", "y", ...Array.from({ length: C }, (_, c) => `s${c}`), ...Array.from({ length: C }, (_, c) => `${marginLabel}${c}`), "L_i"];
     head.replaceChildren(...cells.map((text) => {
       const th = document.createElement("th");
+      th.setAttribute("role", "columnheader");
       th.textContent = text;
       return th;
     }));
@@ -28,6 +38,7 @@ export function createExamplesTable(container, { highlight }) {
   function rowFor(i) {
     if (body.rows[i]) return body.rows[i];
     const tr = body.insertRow();
+    tr.setAttribute("role", "row");
     tr.dataset.i = String(i);
     tr.tabIndex = 0; // keyboard users reach each example, and focus highlights it as hover does
     tr.setAttribute("aria-label", `example ${i}`);
@@ -44,7 +55,7 @@ export function createExamplesTable(container, { highlight }) {
   // they scroll near the view.
   let latest = null; // the arguments of the last update
   const stale = new Set();
-  const NEAR_ROWS = 15; // rows written beyond each edge of the scroll box
+  const NEAR_ROWS = 5; // rows written beyond each edge of the scroll box
   let rowHeight = 0;
 
   function setCell(td, text, data, classes) {
@@ -66,7 +77,11 @@ export function createExamplesTable(container, { highlight }) {
     const tr = rowFor(i);
     const width = 5 + 2 * C;
     if (tr.cells.length !== width) {
-      tr.replaceChildren(...Array.from({ length: width }, () => document.createElement("td")));
+      tr.replaceChildren(...Array.from({ length: width }, () => {
+        const td = document.createElement("td");
+        td.setAttribute("role", "cell");
+        return td;
+      }));
     }
     const cells = tr.cells;
     setCell(cells[0], String(i), {}, {});
