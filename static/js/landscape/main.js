@@ -58,7 +58,7 @@ const client = createClient({
     const tick = () => {
       const ms = performance.now() - busySince;
       progress.hidden = ms < PROGRESS_AFTER_MS;
-      progressText.textContent = `computing ${label}… ${(ms / 1000).toFixed(1)} s${waitNote}`;
+      if (!progress.hidden) progressText.textContent = `computing ${label}… ${(ms / 1000).toFixed(1)} s${waitNote}`;
     };
     tick();
     busyTimer = setInterval(tick, 100);
