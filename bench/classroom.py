@@ -52,6 +52,7 @@ import random
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -150,6 +151,7 @@ class EventStream:
     token: str
     teacher: bool = False
     seat: int = -1  # a student's, as the join answered
+    instance: str = ""  # the app process that serves the stream (its X-Instance)
     views: dict[int, float] = field(default_factory=dict)  # view id -> arrival
     tallies: list[tuple[int, float, int]] = field(default_factory=list)  # id, arrival, answered
     joined: int = -1
@@ -166,6 +168,7 @@ class EventStream:
         if status != 200:
             writer.close()
             raise RuntimeError(f"event stream: {status} {headers}")
+        self.instance = headers.get("x-instance", "")
         self.task = asyncio.create_task(self._read(reader, writer, headers))
 
     async def _read(
@@ -235,6 +238,7 @@ class Room:
     push_all_s: list[float] = field(default_factory=list)  # push POST -> the last student's
     sent: int = 0
     lost: int = 0
+    streams_per_process: list[int] = field(default_factory=list)  # students' streams, by process
     client_cpu: float = 0.0  # share of one core over the measured rounds
     loop_lag_s: float = 0.0
     server_cpu: float = 0.0  # cores, the servers' trees together
@@ -275,6 +279,8 @@ async def run_class(
             return stream
 
     streams = await asyncio.gather(*(join(i) for i in range(students)))
+    spread = Counter(s.instance for s in streams)
+    room.streams_per_process = sorted(spread.values(), reverse=True)
     await teacher.until(lambda: teacher.joined == students, f"the teacher's '{students} joined'")
 
     lag = [0.0]
@@ -467,7 +473,7 @@ def describe(name: str, room: Room) -> None:
     print(
         f"  {' ' * len(name)}  lost {room.lost} of {room.sent}; {room.seconds:.1f} s, client CPU "
         f"{room.client_cpu:.0%} of a core (worst loop lag {room.loop_lag_s * ms:.0f} ms), "
-        f"servers {room.server_cpu:.2f} cores",
+        f"servers {room.server_cpu:.2f} cores; streams per app process {room.streams_per_process}",
         flush=True,
     )
 
