@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import Response
 
+from app.api.circuit_job import evaluate_json
 from app.api.deps import LimitsDep, SettingsDep
 from app.api.heavy import run_bulk, run_evaluate, run_tiny
 from app.core.errors import LimitError
-from app.core.limits import Limits
-from app.engine import evaluate_job
-from app.engine.encode import dumps
 from app.schemas.circuits import (
     CompactEvaluateResponse,
     EvaluatePartsResponse,
@@ -90,9 +87,3 @@ def _trial_work(exc: LimitError) -> int | None:
     limit refused the request (that refusal is the answer)."""
     work = [p.extra["got"] for p in exc.problems if p.extra.get("setting") == "max_work"]
     return int(work[0]) if work else None
-
-
-def evaluate_json(request: dict[str, Any], limits: Limits) -> bytes:
-    """The evaluate job, encoded where it runs (a thread or a job process), not on the loop;
-    with orjson (app/engine/encode.py; its time against json.dumps is in docs/benchmarks.md)."""
-    return dumps(evaluate_job(request, limits))
