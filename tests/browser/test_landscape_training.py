@@ -129,3 +129,44 @@ def test_far_rows_of_the_table_are_written_when_scrolled_to(page: Page) -> None:
     )
     shown = last.text_content() or ""
     assert float(shown) == pytest.approx(losses1[299], rel=5e-4)  # four significant digits
+
+
+def test_hundreds_of_kinks_are_one_rug_path_with_a_tick_each(page: Page) -> None:
+    """blobs with N = 300 has 362 kinks in the default range: more than are drawn as dots, so
+    they are ticks on the axis, one path with a tick at each kink's a."""
+    W_text = ";".join(",".join(repr(float(v)) for v in row) for row in BLOBS_W)
+    query = f"?dataset=blobs&n=300&d=2&c=3&bias=1&winit=table&W={W_text}"
+    open_page(page, query)
+    answer = page.request.post(
+        "/api/v1/landscape/slice",
+        data={
+            "dataset": {"name": "blobs", "n": 300, "d": 2, "c": 3, "seed": 0},
+            "bias": True,
+            "W": BLOBS_W.tolist(),
+            "dims": 1,
+            "range": [-3, 3],
+            "steps": 201,
+            "direction": "axis",
+            "axis": [0, 0],
+        },
+    ).json()
+    alphas = [k["alpha"] for k in answer["kinks"]]
+    assert len(alphas) > 300  # over DOTTED_KINKS
+    rug = page.locator(".plot1d path.kink-tick")
+    expect(rug).to_have_attribute("data-count", str(len(alphas)))
+    expect(page.locator(".plot1d circle.kink")).to_have_count(0)
+    # each tick's x is its kink's a on the plot's own axis, read from two of its ticks (the
+    # axis shows the weight's own value, W[0, 0] + a)
+    ticks = page.evaluate(
+        """() => [...document.querySelectorAll('.plot1d .axis-x .tick')].map((t) => [
+          Number(t.textContent.replace('\\u2212', '-')),
+          t.transform.baseVal.consolidate().matrix.e])"""
+    )
+    (a0, x0), (a1, x1) = ticks[0], ticks[-1]
+    x0, x1 = x0 - 0.5, x1 - 0.5  # d3 axis offset: ticks sit half a pixel right at DPR 1
+    scale = (x1 - x0) / (a1 - a0)
+    xs = [float(v) for v in re.findall(r"M([-\d.]+),", rug.get_attribute("d") or "")]
+    assert len(xs) == len(alphas)
+    w00 = BLOBS_W[0, 0]
+    np.testing.assert_allclose(xs, [x0 + (w00 + a - a0) * scale for a in alphas], atol=0.01)
+    expect(page.locator(".plot1d .legend")).to_contain_text(f"kinks ({len(alphas)}), as ticks")

@@ -244,10 +244,12 @@ export function createPlot1d(container, { onPick, highlight = null } = {}) {
     gKinks.selectAll("circle").data(dense ? [] : kinks).join("circle")
       .attr("class", "kink").attr("r", 4).attr("data-alpha", (d) => d.alpha)
       .attr("cx", (d) => x(d.alpha)).attr("cy", (d) => y(d.loss));
-    gKinks.selectAll("line").data(dense ? kinks : []).join("line")
-      .attr("class", "kink-tick").attr("data-alpha", (d) => d.alpha)
-      .attr("x1", (d) => x(d.alpha)).attr("x2", (d) => x(d.alpha))
-      .attr("y1", HEIGHT - MARGIN.bottom).attr("y2", HEIGHT - MARGIN.bottom - 10);
+    // the ticks are one path: hundreds of kinks (blobs with N = 300 has 362) as as many
+    // elements cost most of a training step's redraw of this plot
+    const base = HEIGHT - MARGIN.bottom;
+    gKinks.selectAll("path").data(dense ? [kinks] : []).join("path")
+      .attr("class", "kink-tick").attr("data-count", (d) => d.length)
+      .attr("d", (d) => d.map((k) => `M${x(k.alpha).toFixed(2)},${base}v-10`).join(""));
     // the subgradient at W: the two one-sided slopes as rays leaving the current point, and at
     // a kink (the slopes differ) the fan of every slope between them, which a ray on the curve hides
     const sub = slice.subgradient;
