@@ -140,7 +140,7 @@ def test_a_slider_drag_redraws_while_it_moves(page: Page) -> None:
 
 def test_constants_get_no_gradient_row_caption_or_question(page: Page) -> None:
     # 2 * x + 1 at x = 3: dx = 2 (hand: d/dx (2x + 1) = 2); the constants 2 and 1 get nothing
-    open_view(page, "2 * x + 1", {"x": 3})
+    open_view(page, "2 * x + 1", {"x": 3}, sp=8)  # sp=8: the four steps below, faster
     assert step_label(page) == (4, 4)
     grads = page.eval_on_selector_all(
         "#circuit .wire-label",
@@ -183,7 +183,7 @@ def test_constants_get_no_gradient_row_caption_or_question(page: Page) -> None:
 def test_negate_and_subtract_look_different_and_calls_have_no_extra_parentheses(
     page: Page,
 ) -> None:
-    open_view(page, "exp(-x) - x", {"x": 1}, s=0)
+    open_view(page, "exp(-x) - x", {"x": 1}, s=0, sp=8)  # sp=8: the steps below, faster
     symbols = page.eval_on_selector_all(
         "#circuit .node.kind-gate", "els => els.map(e => e.querySelector('text').textContent)"
     )

@@ -91,7 +91,9 @@ def test_phone_keeps_the_active_gate_in_view_while_stepping(
 ) -> None:
     # the sigmoid neuron is three phone frames wide at readable size: stepping has to pan
     example = reference["sigmoid_neuron"]
-    phone.goto("/" + view_hash(example["expression"], example["inputs"], s=0))
+    # at 8 steps a second (sp=8; the default 1 made this test wait 16 s): each step still
+    # animates, and the view follows the gate when its step becomes active, at any speed
+    phone.goto("/" + view_hash(example["expression"], example["inputs"], s=0, sp=8))
     wait_evaluated(phone)
     done, total = step_label(phone)
     assert (done, total) == (0, 16)  # 8 gates: 8 forward steps and 8 backward steps

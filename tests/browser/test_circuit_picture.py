@@ -194,7 +194,9 @@ def test_a_constant_and_a_cached_value_are_marked_differently(page: Page) -> Non
 def test_the_legend_explains_every_mark_drawn_at_every_step(
     page: Page, expression: str, inputs: dict[str, Any], drawn: set[str]
 ) -> None:
-    open_view(page, expression, inputs, s=0)
+    # sp=8: each step still animates, at 8 steps a second rather than one (the marks are read
+    # once a step has landed, so the speed only changes how long the test waits for it)
+    open_view(page, expression, inputs, s=0, sp=8)
     page.locator("#caption").click()  # keys go to the page
     seen: set[str] = set()
     total = step_label(page)[1]
