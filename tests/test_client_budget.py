@@ -7,7 +7,6 @@ import asyncio
 import math
 import threading
 import time
-from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -21,8 +20,10 @@ from app.core.limits import Limits
 from app.landscape.jobs import precheck
 from app.schemas.landscape import SliceRequest
 from tests.live_app import running_app
+from tests.pool_jobs import busy_for, sleep_then
 
-PRELOAD = ("tests.test_client_budget",)
+# Job processes import only the jobs (tests/pool_jobs.py), not this module: well under a second
+PRELOAD = ("tests.pool_jobs",)
 
 
 class Clock:
@@ -33,11 +34,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-def sleep_then(seconds: float, value: Any) -> Any:
-    time.sleep(seconds)
-    return value
 
 
 def _budget(
@@ -385,15 +381,6 @@ def test_the_refusal_names_the_share_and_both_settings() -> None:
     assert "BPC_COMPUTE_SECONDS_PER_CLIENT_PER_MINUTE" in refused.msg
     # 0.025 s in the bucket (1 s at 0.025 s/s), 0.475 s short: 19 s
     assert refused.retry_after_s == 19
-
-
-def busy_for(cpu_s: float, clock: Callable[[], float] = time.thread_time) -> float:
-    """Spins for `cpu_s` of CPU time on `clock` (this thread's by default); returns what it
-    used."""
-    start = clock()
-    while clock() - start < cpu_s:
-        pass
-    return clock() - start
 
 
 def test_small_circuits_are_charged_their_cpu_seconds_after_they_run() -> None:

@@ -28,9 +28,18 @@ from app.api.refusals import (
     JobOutOfMemory,
 )
 from app.core.errors import LimitError, ProblemError
+from tests.pool_jobs import (
+    allocate,
+    over_a_limit,
+    pid_and_niceness,
+    sleep_then,
+    started_at,
+    started_held,
+)
 
-# Job processes import only what these jobs need, so each test starts in well under a second.
-PRELOAD = ("tests.test_deploy_heavy_pool",)
+# Job processes import only what these jobs need (tests/pool_jobs.py, not this module), so
+# each test's processes start in well under a second.
+PRELOAD = ("tests.pool_jobs",)
 
 
 def _pool(**config: Any) -> HeavyPool:
@@ -60,42 +69,6 @@ def _alive(pid: int) -> bool:
             return stat.read().split(") ")[1][0] != "Z"
     except (FileNotFoundError, ProcessLookupError):
         return False  # reaped between the two looks
-
-
-# --- jobs (module-level, so they pickle into the job process) --------------------------------
-
-
-def pid_and_niceness() -> tuple[int, int]:
-    return os.getpid(), os.nice(0)
-
-
-def sleep_then(seconds: float, value: Any) -> Any:
-    time.sleep(seconds)
-    return value
-
-
-def allocate(n_bytes: int) -> int:
-    block = bytearray(n_bytes)  # touches every page: a real allocation, not a reservation
-    return len(block)
-
-
-def over_a_limit() -> None:
-    raise LimitError("the thing", 11, 10, "max_thing", ("body", "thing"))
-
-
-def started_held(label: str, release: str) -> tuple[str, float]:
-    """When the job began; it then holds its process until the file `release` exists."""
-    began = time.monotonic()  # CLOCK_MONOTONIC is system-wide on Linux: comparable across pids
-    deadline = began + 60
-    while not os.path.exists(release) and time.monotonic() < deadline:
-        time.sleep(0.005)
-    return label, began
-
-
-def started_at(label: str, seconds: float) -> tuple[str, float]:
-    began = time.monotonic()  # CLOCK_MONOTONIC is system-wide on Linux: comparable across pids
-    time.sleep(seconds)
-    return label, began
 
 
 async def _within(seconds: float, coro: Awaitable[Any]) -> Any:
@@ -555,7 +528,6 @@ def _predicted_work(body: dict[str, Any]) -> int:
     from dataclasses import replace
 
     from app.core.config import get_settings
-    from app.core.errors import LimitError
     from app.core.limits import Limits
     from app.engine import evaluate_job
 
