@@ -153,13 +153,14 @@ def test_malformed_json_is_422(client: TestClient) -> None:
 
 
 @pytest.fixture
-def small_limits() -> Iterator[TestClient]:
+def small_limits(client: TestClient) -> Iterator[TestClient]:
+    """The module's client, whose requests see these limits: limits reach a request through
+    the current_settings dependency, so no new client (and lifespan) is needed for them."""
     app.dependency_overrides[current_settings] = lambda: Settings(
         max_expression_chars=50, max_gates=5, max_nesting_depth=4, max_inputs=3
     )
     try:
-        with TestClient(app) as test_client:
-            yield test_client
+        yield client
     finally:
         app.dependency_overrides.clear()
 

@@ -87,7 +87,9 @@ def test_bad_tensor_values_are_422_naming_the_input(
 
 
 @pytest.fixture
-def tensor_limits() -> Iterator[TestClient]:
+def tensor_limits(client: TestClient) -> Iterator[TestClient]:
+    """The module's client, whose requests see these limits: limits reach a request through
+    the current_settings dependency, so no new client (and lifespan) is needed for them."""
     app.dependency_overrides[current_settings] = lambda: Settings(
         max_tensor_elements_per_input=16,
         max_tensor_elements_per_node=20,
@@ -96,8 +98,7 @@ def tensor_limits() -> Iterator[TestClient]:
         max_tensor_matmul_work=100,
     )
     try:
-        with TestClient(app) as test_client:
-            yield test_client
+        yield client
     finally:
         app.dependency_overrides.clear()
 
