@@ -5,6 +5,7 @@ not, and the compressed bytes decompress to exactly the plain answer."""
 from __future__ import annotations
 
 import gzip
+from collections.abc import Iterator
 
 import pytest
 from fastapi import FastAPI
@@ -33,9 +34,16 @@ def app_with(**env: str) -> FastAPI:
 
 
 @pytest.fixture(scope="module")
-def plain_answer() -> bytes:
+def default_client() -> Iterator[TestClient]:
+    """One app with the default settings for the module: each TestClient is a lifespan that
+    starts job processes, and these tests only read answers from it."""
     with TestClient(app_with()) as client:
-        response = client.post(EVALUATE, json=BODY, headers=PLAIN)
+        yield client
+
+
+@pytest.fixture(scope="module")
+def plain_answer(default_client: TestClient) -> bytes:
+    response = default_client.post(EVALUATE, json=BODY, headers=PLAIN)
     assert response.status_code == 200 and "content-encoding" not in response.headers
     return response.content
 
@@ -58,21 +66,21 @@ def test_the_threshold_at_n_and_one_over(plain_answer: bytes, offset: int) -> No
     assert response.headers["x-content-type-options"] == "nosniff"  # headers survive
 
 
-def test_the_compressed_bytes_are_the_plain_answer(plain_answer: bytes) -> None:
-    with (
-        TestClient(app_with()) as client,
-        client.stream("POST", EVALUATE, json=BODY, headers=GZIP) as response,
-    ):
+def test_the_compressed_bytes_are_the_plain_answer(
+    default_client: TestClient, plain_answer: bytes
+) -> None:
+    with default_client.stream("POST", EVALUATE, json=BODY, headers=GZIP) as response:
         raw = b"".join(response.iter_raw())
     assert response.headers["content-encoding"] == "gzip"
     assert gzip.decompress(raw) == plain_answer
     assert len(raw) < len(plain_answer) // 5
 
 
-def test_small_answers_and_clients_without_gzip_get_plain_bytes(plain_answer: bytes) -> None:
-    with TestClient(app_with()) as client:
-        small = client.post(EVALUATE, json={"expression": "x*y", "inputs": {"x": 1, "y": 2}})
-        plain = client.post(EVALUATE, json=BODY, headers=PLAIN)
+def test_small_answers_and_clients_without_gzip_get_plain_bytes(
+    default_client: TestClient, plain_answer: bytes
+) -> None:
+    small = default_client.post(EVALUATE, json={"expression": "x*y", "inputs": {"x": 1, "y": 2}})
+    plain = default_client.post(EVALUATE, json=BODY, headers=PLAIN)
     assert "content-encoding" not in small.headers
     assert "content-encoding" not in plain.headers and plain.content == plain_answer
 
@@ -84,7 +92,7 @@ def test_zero_turns_compression_off(plain_answer: bytes) -> None:
 
 
 def test_the_level_is_the_setting_and_each_level_gives_the_same_answer(
-    plain_answer: bytes,
+    default_client: TestClient, plain_answer: bytes
 ) -> None:
     """BPC_GZIP_LEVEL sets zlib's level (default 1: compression runs on the event loop). The
     bytes on the wire are exactly zlib's at that level, and any level decompresses to the answer."""
@@ -100,8 +108,7 @@ def test_the_level_is_the_setting_and_each_level_gives_the_same_answer(
         # the same deflate stream; gzip headers may differ by the optional file name only
         assert abs(sizes[level] - expected) <= 16
     assert sizes["9"] < sizes["1"]
-    with TestClient(app_with()) as client:
-        default = client.post(EVALUATE, json=BODY, headers=GZIP)
+    default = default_client.post(EVALUATE, json=BODY, headers=GZIP)
     assert int(default.headers["content-length"]) == sizes["1"]
 
 
