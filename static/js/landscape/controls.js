@@ -99,26 +99,42 @@ export function createControls(form, store, { shape, currentW, maxTableCells }) 
   }
 
   /** Mirrors the state into the form (skipping the field being typed in) and shows sections. */
+  // sync runs on every redraw (each played training step): only what changed is written, since
+  // each attribute written costs a style recalculation of its element and what depends on it
+  const show = (el, on) => {
+    if (el.hidden === on) el.hidden = !on;
+  };
+  const text = (el, value) => {
+    if (el.textContent !== value) el.textContent = value;
+  };
+  const prop = (el, name, value) => {
+    if (el[name] !== value) el[name] = value;
+  };
+  // the page's sections and tabs are fixed: looked up once
+  const sections = [...document.querySelectorAll("[data-show]")];
+  const anySections = [...document.querySelectorAll("[data-show-any]")];
+  const tabs = [...document.querySelectorAll("[data-view]")];
   function sync(state) {
     syncInputs(state);
-    for (const el of document.querySelectorAll("[data-show]")) el.hidden = !conditionHolds(el.dataset.show, state);
-    for (const el of document.querySelectorAll("[data-show-any]")) {
-      el.hidden = !el.dataset.showAny.split("|").some((cond) => conditionHolds(cond, state));
+    for (const el of sections) show(el, conditionHolds(el.dataset.show, state));
+    for (const el of anySections) {
+      show(el, el.dataset.showAny.split("|").some((cond) => conditionHolds(cond, state)));
     }
-    for (const tab of document.querySelectorAll("[data-view]")) {
-      tab.setAttribute("aria-selected", String(tab.dataset.view === state.view));
+    for (const tab of tabs) {
+      const selected = String(tab.dataset.view === state.view);
+      if (tab.getAttribute("aria-selected") !== selected) tab.setAttribute("aria-selected", selected);
     }
-    gridOut.textContent = `${state.grid}×${state.grid}`;
+    text(gridOut, `${state.grid}×${state.grid}`);
     const meaning = stepParameter(state.method);
-    form.querySelector("#ls-lr-name").textContent = meaning.label;
-    form.querySelector("#ls-lr").title = meaning.title;
+    text(form.querySelector("#ls-lr-name"), meaning.label);
+    prop(form.querySelector("#ls-lr"), "title", meaning.title);
     // the chosen optimizer's update rule, as its row of the server's table writes it out
     const rule = optimizerRows.find((row) => row.name === state.method);
-    form.querySelector("#ls-rule").textContent = rule ? `Update: ${rule.description}` : "";
+    text(form.querySelector("#ls-rule"), rule ? `Update: ${rule.description}` : "");
     const dims = shape();
     if (dims) {
-      form.querySelector('[data-state="axc"]').max = String(dims[0] - 1);
-      form.querySelector('[data-state="axd"]').max = String(dims[1] - 1);
+      prop(form.querySelector('[data-state="axc"]'), "max", String(dims[0] - 1));
+      prop(form.querySelector('[data-state="axd"]'), "max", String(dims[1] - 1));
     }
     renderTable(state);
   }

@@ -154,7 +154,8 @@ export function createExamplesTable(container, { highlight }) {
 
   /** Marks the highlighted example's row: a class toggle, no rebuild. */
   function mark(hot) {
-    for (const tr of body.rows) tr.classList.toggle("hot", Number(tr.dataset.i) === hot);
+    for (const tr of body.querySelectorAll("tr.hot")) if (Number(tr.dataset.i) !== hot) tr.classList.remove("hot");
+    if (hot !== null && body.rows[hot]) body.rows[hot].classList.add("hot");
   }
   highlight.subscribe(mark);
 

@@ -46,7 +46,7 @@ const client = createClient({
   onBusy(count, label) {
     clearInterval(busyTimer);
     if (count === 0) {
-      progress.hidden = true;
+      if (!progress.hidden) progress.hidden = true;
       busySince = 0;
       waitNote = "";
       return;
@@ -57,8 +57,9 @@ const client = createClient({
     // every frame while it is on screen
     const tick = () => {
       const ms = performance.now() - busySince;
-      progress.hidden = ms < PROGRESS_AFTER_MS;
-      if (!progress.hidden) progressText.textContent = `computing ${label}… ${(ms / 1000).toFixed(1)} s${waitNote}`;
+      const hide = ms < PROGRESS_AFTER_MS;
+      if (progress.hidden !== hide) progress.hidden = hide;
+      if (!hide) progressText.textContent = `computing ${label}… ${(ms / 1000).toFixed(1)} s${waitNote}`;
     };
     tick();
     busyTimer = setInterval(tick, 100);
