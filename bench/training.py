@@ -2,8 +2,9 @@
 
 Run: python3 bench/training.py [--steps 100] [--repeats 3]
 
-Starts the app with uvicorn on a free loopback port (tests/live_app.py) and opens /landscape in
-Debian's Chromium (Playwright). Issue 13's goal: training blobs with N = 300 points of two
+Starts the server as the Dockerfile does (its CMD and ENV, bench/load.py's start_server; the
+class store in a temporary file, not /data) on a free loopback port and opens
+/landscape in Debian's Chromium (Playwright). Issue 13's goal: training blobs with N = 300 points of two
 features plus the bias column (D = 3) and C = 3 classes for 100 steps, the median time from a
 step's update to its repaint under 50 ms over HTTP.
 
@@ -17,8 +18,11 @@ the same run, through the same path: toy-2d (N = 9, D = 3, C = 3), alternating w
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +31,28 @@ from playwright.sync_api import Page, sync_playwright
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.live_app import CHROMIUM, CHROMIUM_ARGS, running_app  # noqa: E402
+from bench.load import dockerfile_env, free_port, start_server  # noqa: E402
+from tests.live_app import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+
+
+@contextlib.contextmanager
+def dockerfile_server() -> Iterator[str]:
+    """The server as the Dockerfile starts it (its CMD and ENV: two workers, each with one job
+    process), on loopback; the class store in a temporary file instead of /data."""
+    port = free_port()
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {
+            **dockerfile_env(),
+            "BPC_STORE": f"sqlite:///{tmp}/class.db",
+            "BPC_ACCESS_LOG": "false",
+        }
+        proc = start_server(port, env)
+        try:
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+
 
 CASES = {
     "baseline toy-2d (N = 9)": "/landscape?dataset=toy-2d",
@@ -84,7 +109,7 @@ def main() -> None:
     args = parser.parse_args()
 
     results: dict[str, list[dict[str, Any]]] = {name: [] for name in CASES}
-    with running_app() as base, sync_playwright() as pw:
+    with dockerfile_server() as base, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1440, "height": 900})
         for _ in range(args.repeats):

@@ -249,16 +249,16 @@ def test_gradcheck_attack_is_refused_before_running(
 
 @pytest.fixture
 def submitted(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Names the jobs the landscape routes hand to the pool (they still run): a refusal on the
+    """Names the jobs the landscape routes hand to a lane (they still run): a refusal on the
     declared sizes must come before any."""
     calls: list[str] = []
-    real = landscape_routes.run_heavy
+    real = landscape_routes.run_landscape
 
     async def counted(fn: Any, *args: Any, **kwargs: Any) -> Any:
         calls.append(fn.__name__)
         return await real(fn, *args, **kwargs)
 
-    monkeypatch.setattr(landscape_routes, "run_heavy", counted)
+    monkeypatch.setattr(landscape_routes, "run_landscape", counted)
     return calls
 
 

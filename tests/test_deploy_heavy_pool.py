@@ -544,3 +544,52 @@ def _wait_for_lane_to_settle(lane: Any) -> None:
     while lane.in_flight and time.monotonic() < deadline:
         time.sleep(0.01)
     assert lane.in_flight == 0
+
+
+def test_small_landscape_jobs_run_on_the_evaluate_threads_and_others_in_a_job_process() -> None:
+    """A landscape job predicted within BPC_LANDSCAPE_IN_PROCESS_MAX_S and _MAX_BYTES runs on
+    the evaluate threads (a process hop costs more than a /loss); one over either limit, or
+    whose memory the cost model does not bound (a descent run), in a job process."""
+    from app.core.limits import Limits
+    from app.landscape.jobs import compute_loss, prediction
+    from app.main import app
+    from app.schemas.landscape import LossRequest, OptimizeRequest
+
+    W = [[0.1, -0.2, 0.3], [0.2, 0.1, -0.1], [-0.3, 0.2, 0.1]]
+    loss = {"dataset": {"name": "blobs", "n": 300, "d": 2, "c": 3, "seed": 0}, "bias": True, "W": W}
+    run = {"dataset": {"name": "toy-2d"}, "strategy": "gd", "steps": 5, "step_size": 0.1}
+    cost = prediction(LossRequest.model_validate(loss), Limits())
+    assert cost.memory_bytes is not None
+    assert prediction(OptimizeRequest.model_validate(run), Limits()).memory_bytes is None
+    with TestClient(app) as client:
+        lanes = app.state.compute
+
+        def post(path: str, body: dict[str, Any]) -> tuple[Any, int, int]:
+            threads, jobs = lanes.evaluate.answered, lanes.heavy.answered
+            response = client.post(f"/api/v1/landscape/{path}", json=body)
+            _wait_for_lane_to_settle(lanes.evaluate)
+            return response, lanes.evaluate.answered - threads, lanes.heavy.answered - jobs
+
+        expected = compute_loss(LossRequest.model_validate(loss), Limits())
+        # the defaults: 0.02 s and 16 MB; this /loss is predicted well under both
+        assert cost.seconds <= lanes.small_landscape_s
+        assert cost.memory_bytes <= lanes.small_landscape_bytes
+        response, threads, jobs = post("loss", loss)
+        assert response.status_code == 200 and (threads, jobs) == (1, 0)
+        assert response.json()["loss"] == expected["loss"]
+        assert response.json()["grad_W"] == expected["grad_W"]
+        # each limit at the prediction (in) and just under it (out)
+        lanes.small_landscape_s = cost.seconds
+        lanes.small_landscape_bytes = cost.memory_bytes
+        assert post("loss", loss)[1:] == (1, 0)
+        lanes.small_landscape_s = math.nextafter(cost.seconds, 0.0)
+        response, threads, jobs = post("loss", loss)
+        assert (threads, jobs) == (0, 1)
+        assert response.json()["loss"] == expected["loss"]  # the same answer from a job process
+        lanes.small_landscape_s = cost.seconds
+        lanes.small_landscape_bytes = cost.memory_bytes - 1
+        assert post("loss", loss)[1:] == (0, 1)
+        # a descent run's memory is not modelled: always a job process, however short
+        lanes.small_landscape_s, lanes.small_landscape_bytes = 1e9, 10**12
+        response, threads, jobs = post("optimize", run)
+        assert response.status_code == 200 and (threads, jobs) == (0, 1)

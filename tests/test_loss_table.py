@@ -316,9 +316,18 @@ def test_over_http_the_catalog_lists_a_registered_loss_and_the_job_processes_ref
         "truesquare",
     ]
     assert catalog["losses"][2]["options"] == ["delta"]
-    # The route accepts it and checks its cost here; the job runs in a job process, which
-    # imports LOSSES' own modules and not this test's: a clear 422, not a 500.
+    # The route accepts it and checks its cost here. A job small enough for the evaluate
+    # threads (BPC_LANDSCAPE_IN_PROCESS_MAX_S) runs in this process, which has the loss:
+    # truehinge's L = (0 + 4.5 + 0) / 3 (the module's docstring).
     answer = client.post(f"{URL}/loss", json={**BODY, "loss": "truehinge"})
+    assert answer.status_code == 200 and answer.json()["loss"] == 1.5
+    # A job process imports LOSSES' own modules and not this test's: a clear 422, not a 500.
+    lanes = client.app.state.compute  # type: ignore[attr-defined]
+    saved, lanes.small_landscape_s = lanes.small_landscape_s, 0.0
+    try:
+        answer = client.post(f"{URL}/loss", json={**BODY, "loss": "truehinge"})
+    finally:
+        lanes.small_landscape_s = saved
     assert answer.status_code == 422
     (detail,) = answer.json()["detail"]
     assert detail["loc"] == ["body", "loss"]

@@ -6,8 +6,9 @@ threads in app/api/lane.py, the refusals both answer with in app/api/refusals.py
 Threads cannot be stopped, so heavy work (landscape jobs, large circuits) runs in a few worker
 processes per server process: a job past its deadline, or whose client went away, has its
 process killed and replaced; each process has a memory cap (RLIMIT_DATA), so a runaway
-allocation is a MemoryError answered 413, not a dead server. Small evaluate requests stay in
-the server process (a process hop costs more than the work) on a few threads, never on
+allocation is a MemoryError answered 413, not a dead server. Small evaluate requests, and
+landscape jobs the cost model predicts small in time and memory (run_landscape), stay in the
+server process (a process hop costs more than the work) on a few threads, never on
 Starlette's shared thread pool, so pages, static files and probes never wait behind them.
 
 Both lanes refuse work rather than queue without end: when full, 429 to a client that already
@@ -53,6 +54,9 @@ class Compute:
     heavy: HeavyPool
     bulk: HeavyPool
     evaluate: ThreadLane
+    # a landscape job predicted within both runs on the evaluate threads (run_landscape)
+    small_landscape_s: float = 0.0
+    small_landscape_bytes: int = 0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Compute:
@@ -81,7 +85,11 @@ class Compute:
         # fast enough to keep the line full, so others got 503s (docs/benchmarks.md, Abuse).
         bulk = replace(config, niceness=settings.bulk_pool_nice, settle_to_cpu=False)
         return cls(
-            HeavyPool(config, slots, budget=budget), HeavyPool(bulk, slots, budget=budget), lane
+            HeavyPool(config, slots, budget=budget),
+            HeavyPool(bulk, slots, budget=budget),
+            lane,
+            settings.landscape_in_process_max_s,
+            settings.landscape_in_process_max_bytes,
         )
 
     def start(self) -> None:
@@ -188,6 +196,28 @@ async def run_heavy(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     return await _compute_of(scope).heavy.run(
         fn, *args, client=client_of(scope), disconnected=_disconnect_watch(receive), **kwargs
     )
+
+
+async def run_landscape(
+    fn: Callable[..., T], *args: Any, predicted_s: float, predicted_bytes: int | None
+) -> T:
+    """A landscape job: on the evaluate threads when the cost model predicts it small in both
+    time and memory (BPC_LANDSCAPE_IN_PROCESS_MAX_S and _MAX_BYTES: a process hop would cost
+    more than the work), else as run_heavy does, in a job process."""
+    current = _request.get()
+    if current is None:
+        raise RuntimeError("run_landscape is called while serving a request")
+    scope, receive = current
+    compute = _compute_of(scope)
+    if (
+        predicted_bytes is not None
+        and predicted_s <= compute.small_landscape_s
+        and predicted_bytes <= compute.small_landscape_bytes
+    ):
+        return await compute.evaluate.run(
+            fn, *args, client=client_of(scope), disconnected=_disconnect_watch(receive)
+        )
+    return await run_heavy(fn, *args, predicted_s=predicted_s)
 
 
 async def run_bulk(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:

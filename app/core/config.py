@@ -71,6 +71,12 @@ class Settings(BaseSettings):
     # under the GIL a thread would hold the loop as long, plus two hand-offs (0: never)
     evaluate_inline_max_size: int = 300
     evaluate_inline_max_work: int = 1_000_000  # ~2 ms at work_units_per_second's slow end
+    # a landscape request predicted (cost model) to take at most this many seconds and this
+    # much peak memory runs on the evaluate threads too: a /loss or a 1-D slice of a class's
+    # data takes a millisecond or two, and a job process's hop each way cost more than that
+    # (each played training step asks for both); 0 seconds: always a job process
+    landscape_in_process_max_s: float = 0.02
+    landscape_in_process_max_bytes: int = 16_000_000
 
     # --- circuits (issue 2) ---
     max_expression_chars: int = 200_000

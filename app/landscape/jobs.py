@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -92,17 +92,31 @@ def sizes_of(data: Dataset) -> Sizes:
     return Sizes(data.n, data.d, data.num_classes)
 
 
-def precheck(request: LandscapeRequest, limits: Limits) -> float:
-    """The route's check before the pool: the data set's size limits (as the job checks them,
-    before the bias column), then the job's own cost, on the request's sizes. Returns the
-    job's predicted seconds, which the pool admits by and the client's budget is charged."""
+class Prediction(NamedTuple):
+    """A job's predicted seconds (the cost model's slow end) and peak memory in bytes (None
+    where the cost model bounds the work only: descent runs)."""
+
+    seconds: float
+    memory_bytes: int | None
+
+
+def prediction(request: LandscapeRequest, limits: Limits) -> Prediction:
+    """The route's check before the job runs: the data set's size limits (as the job checks
+    them, before the bias column), then the job's own cost, on the request's sizes. Returns
+    what the job is predicted to cost: the lane is chosen by it, the pool admits by its
+    seconds and the client's budget is charged them."""
     sizes = request_sizes(request)
     check_size(sizes.n, sizes.d - (1 if request.bias else 0), sizes.c, limits, LOC)
     return _check(request, sizes, limits)
 
 
-def _check(request: LandscapeRequest, sizes: Sizes, limits: Limits) -> float:
-    """Raises a 413 over budget; otherwise the predicted seconds of the job."""
+def precheck(request: LandscapeRequest, limits: Limits) -> float:
+    """prediction()'s seconds."""
+    return prediction(request, limits).seconds
+
+
+def _check(request: LandscapeRequest, sizes: Sizes, limits: Limits) -> Prediction:
+    """Raises a 413 over budget; otherwise the job's prediction."""
     if isinstance(request, SliceRequest):
         check_range(request.range[0], request.range[1], request.steps, limits, ("body", "range"))
         if request.dims == 1:
@@ -126,19 +140,20 @@ def _check(request: LandscapeRequest, sizes: Sizes, limits: Limits) -> float:
             )
             estimate.check(limits, ("body", "steps"))
             run_seconds = cost.optimizer_work(sizes, run_steps)
-            return (
+            seconds = (
                 estimate.work / limits.work_units_per_second
                 + run_seconds / limits.optimize_work_units_per_second
             )
+            return Prediction(seconds, None)  # the run's memory is not modelled
         estimate.check(limits, ("body", "steps"))
     elif isinstance(request, OptimizeRequest):
         cost.check_optimizer(sizes, request.steps, limits)
         work = cost.optimizer_work(sizes, request.steps)
-        return work / limits.optimize_work_units_per_second
+        return Prediction(work / limits.optimize_work_units_per_second, None)
     elif isinstance(request, CompareRequest):
         runs = len(request.strategies) * len(request.step_sizes)
         work = cost.check_compare(sizes, runs, request.steps, limits)
-        return work / limits.optimize_work_units_per_second
+        return Prediction(work / limits.optimize_work_units_per_second, None)
     elif isinstance(request, NumericalGradientRequest):
         lo, hi = request.h_range
         # below 1e-20 every difference is round-off alone, and a quotient by h can overflow
@@ -156,7 +171,7 @@ def _check(request: LandscapeRequest, sizes: Sizes, limits: Limits) -> float:
     else:  # the loss as a circuit: its answer carries W and dW like /loss
         estimate = cost.loss_cost(sizes, False, limits)
         estimate.check(limits, LOC)
-    return estimate.work / limits.work_units_per_second
+    return Prediction(estimate.work / limits.work_units_per_second, estimate.memory_bytes)
 
 
 def _setup(request: LandscapeRequest, limits: Limits) -> Setup:
