@@ -55,6 +55,18 @@ export function createDataView(container, { onEdit, highlight }) {
   svg.append("clipPath").attr("id", "dataview-clip").append("rect")
     .attr("x", MARGIN.left).attr("y", MARGIN.top).attr("width", inner).attr("height", inner);
   const regions = svg.append("g").attr("class", "regions");
+  // The regions are one image of CELLS x CELLS pixels, scaled up without smoothing: as 2,304
+  // rects they cost the software rasterizer most of a training step (tens of ms each frame).
+  // data-classes holds each cell's class (character code 48 + class: "0", "1", …), row by row
+  // from the top, for tests and readers.
+  const regionImage = regions.append("image").attr("class", "region-image")
+    .attr("x", MARGIN.left).attr("y", MARGIN.top)
+    .attr("width", SIZE - MARGIN.left - MARGIN.right).attr("height", SIZE - MARGIN.top - MARGIN.bottom)
+    .attr("preserveAspectRatio", "none");
+  const regionCanvas = document.createElement("canvas");
+  regionCanvas.width = CELLS;
+  regionCanvas.height = CELLS;
+  let drawnClasses = "";
   const zeroLines = svg.append("g").attr("class", "zero-lines").attr("clip-path", "url(#dataview-clip)");
   const gx = svg.append("g").attr("class", "axis axis-x").attr("transform", `translate(0,${MARGIN.top + inner})`);
   const gy = svg.append("g").attr("class", "axis axis-y").attr("transform", `translate(${MARGIN.left},0)`);
@@ -109,27 +121,26 @@ export function createDataView(container, { onEdit, highlight }) {
       gy.call(d3.axisLeft(y).ticks(6));
     }
     const step = inner / CELLS;
-    const cells = [];
+    let classes = "";
     for (let j = 0; j < CELLS; j += 1) {
       for (let i = 0; i < CELLS; i += 1) {
         const cx = MARGIN.left + (i + 0.5) * step;
         const cy = MARGIN.top + (j + 0.5) * step;
-        cells.push({ i, j, c: argmaxClass(W, x.invert(cx), y.invert(cy), bias) });
+        classes += String.fromCharCode(48 + argmaxClass(W, x.invert(cx), y.invert(cy), bias)); // "0", "1", …
       }
     }
-    // the cells' places never change: only a cell whose class changed is written (a training
-    // step moves the boundaries a little, and writing all 2,304 cells' six attributes cost more
-    // than the rest of the view)
-    regions.selectAll("rect").data(cells).join((enter) => enter.append("rect")
-      .attr("class", "region")
-      .attr("x", (d) => MARGIN.left + d.i * step).attr("y", (d) => MARGIN.top + d.j * step)
-      .attr("width", step + 0.5).attr("height", step + 0.5))
-      .each(function (d) {
-        const c = String(d.c);
-        if (this.getAttribute("data-class") === c) return;
-        this.setAttribute("data-class", c);
-        this.setAttribute("fill", classColour(d.c));
-      });
+    if (classes !== drawnClasses) { // a step that moves no boundary across a cell's centre draws nothing
+      drawnClasses = classes;
+      const ctx = regionCanvas.getContext("2d");
+      const pixels = ctx.createImageData(CELLS, CELLS);
+      const rgb = CLASS_COLOURS.map((hex) => [1, 3, 5].map((k) => parseInt(hex.slice(k, k + 2), 16)));
+      for (let k = 0; k < classes.length; k += 1) {
+        const [r, g, b] = rgb[(classes.charCodeAt(k) - 48) % rgb.length];
+        pixels.data.set([r, g, b, 255], 4 * k);
+      }
+      ctx.putImageData(pixels, 0, 0);
+      regionImage.attr("href", regionCanvas.toDataURL("image/png")).attr("data-classes", classes);
+    }
     // class c's score is zero on a line: two points of it far outside the view, clipped
     const far = 1e3 * (ex[1] - ex[0] + ey[1] - ey[0]);
     const linesData = W.map((row, c) => {

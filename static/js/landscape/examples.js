@@ -56,7 +56,6 @@ export function createExamplesTable(container, { highlight }) {
   let latest = null; // the arguments of the last update
   const stale = new Set();
   const NEAR_ROWS = 5; // rows written beyond each edge of the scroll box
-  let rowHeight = 0;
 
   function setCell(td, text, data, classes) {
     if (td.textContent !== text) td.textContent = text;
@@ -104,24 +103,40 @@ export function createExamplesTable(container, { highlight }) {
     stale.delete(i);
   }
 
-  // The box's geometry, kept from its scroll events and a ResizeObserver (whose callbacks come
-  // after layout): reading it during an update would force a layout in the middle of the redraw.
-  const box = { top: 0, height: 0 };
-  new ResizeObserver(() => {
-    box.height = container.clientHeight;
-    rowHeight = body.rows[0]?.getBoundingClientRect().height || rowHeight;
-  }).observe(container);
+  // The rows in view, measured where layout is clean (a scroll event, a ResizeObserver
+  // callback) and kept: measuring during an update would force a layout in the middle of the
+  // redraw. Rows are found by their drawn places (a binary search), not by a row height, since
+  // rows out of view keep an estimated height (content-visibility) until drawn.
+  let seen = null; // [first, last) in view, or null: not measured (every row is written)
+  function measure() {
+    const rows = body.rows;
+    const view = container.getBoundingClientRect();
+    if (!rows.length || !view.height) {
+      seen = null;
+      return;
+    }
+    const firstBelow = (edge) => { // the first row whose bottom is below `edge`
+      let lo = 0;
+      let hi = rows.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (rows[mid].getBoundingClientRect().bottom <= edge) lo = mid + 1;
+        else hi = mid;
+      }
+      return lo;
+    };
+    seen = [firstBelow(view.top), Math.min(rows.length, firstBelow(view.bottom) + 1)];
+  }
+  new ResizeObserver(measure).observe(container);
 
   /** The rows in or near the scroll box: [first, last). */
   function nearRows(count) {
-    if (!rowHeight || !box.height) return [0, count]; // not laid out yet: write them all
-    const first = Math.max(0, Math.floor(box.top / rowHeight) - NEAR_ROWS);
-    const last = Math.ceil((box.top + box.height) / rowHeight) + NEAR_ROWS;
-    return [first, Math.min(count, last)];
+    if (!seen) return [0, count];
+    return [Math.max(0, seen[0] - NEAR_ROWS), Math.min(count, seen[1] + NEAR_ROWS)];
   }
 
   container.addEventListener("scroll", () => {
-    box.top = container.scrollTop;
+    measure();
     if (!latest || !stale.size) return;
     const [first, last] = nearRows(latest.X.length);
     for (let i = first; i < last; i += 1) if (stale.has(i)) fill(i);
