@@ -119,6 +119,32 @@ def test_the_regions_are_the_argmax_of_the_scores(page: Page) -> None:
     assert seen == {0, 1, 2}
 
 
+def test_each_score_zero_line_is_drawn_across_the_view_only(page: Page) -> None:
+    """Each class's score-zero line is drawn from one edge of the plotted square to another
+    (not far beyond it, clipped): both ends on W[c]·(x0, x1, 1) = 0 and on the box's edges."""
+    open_page(page, QUERY)
+    x0, x_per_unit = axis_pixel(page, ".dataview", "axis-x")
+    y0, y_per_unit = axis_pixel(page, ".dataview", "axis-y")
+    clip = page.locator("#dataview-clip rect")
+    left, top = float(clip.get_attribute("x") or "nan"), float(clip.get_attribute("y") or "nan")
+    right = left + float(clip.get_attribute("width") or "nan")
+    bottom = top + float(clip.get_attribute("height") or "nan")
+    lines = page.locator(".dataview line.zero-line")
+    assert lines.count() == 3
+    for line in lines.all():
+        c = int(line.get_attribute("data-class") or "-1")
+        for end in ("1", "2"):
+            px = float(line.get_attribute(f"x{end}") or "nan")
+            py = float(line.get_attribute(f"y{end}") or "nan")
+            # on an edge of the box, within it
+            assert left - 1e-6 <= px <= right + 1e-6 and top - 1e-6 <= py <= bottom + 1e-6
+            assert min(abs(px - left), abs(px - right), abs(py - top), abs(py - bottom)) < 1e-6
+            # and on the line, to the precision of reading the scale off two drawn ticks (the
+            # ticks carry d3's half-pixel offset)
+            a, b = (px - 0.5 - x0) / x_per_unit, (py - 0.5 - y0) / y_per_unit
+            assert W[c] @ np.array([a, b, 1.0]) == pytest.approx(0.0, abs=0.01)
+
+
 def test_an_added_point_joins_the_table_and_the_loss(page: Page) -> None:
     open_page(page, QUERY)
     view = page.locator("#ls-dataview svg")

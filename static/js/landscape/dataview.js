@@ -32,6 +32,26 @@ export function argmaxClass(W, x0, x1, bias) {
   return best;
 }
 
+/**
+ * The piece of the line p + t·d inside the box ex × ey (Liang–Barsky): its two ends, or null
+ * when the line misses the box.
+ */
+export function insideView(p, d, ex, ey) {
+  let lo = -Infinity;
+  let hi = Infinity;
+  for (const [start, step, [min, max]] of [[p[0], d[0], ex], [p[1], d[1], ey]]) {
+    if (step === 0) {
+      if (start < min || start > max) return null;
+      continue;
+    }
+    const [t1, t2] = [(min - start) / step, (max - start) / step].sort((u, v) => u - v);
+    lo = Math.max(lo, t1);
+    hi = Math.min(hi, t2);
+  }
+  if (!(lo <= hi)) return null;
+  return [[p[0] + lo * d[0], p[1] + lo * d[1]], [p[0] + hi * d[0], p[1] + hi * d[1]]];
+}
+
 /** The axes' extent: the points' range with a margin, the same scale on both axes. */
 function extent(X) {
   const xs = X.map((row) => row[0]);
@@ -141,15 +161,16 @@ export function createDataView(container, { onEdit, highlight }) {
       ctx.putImageData(pixels, 0, 0);
       regionImage.attr("href", regionCanvas.toDataURL("image/png")).attr("data-classes", classes);
     }
-    // class c's score is zero on a line: two points of it far outside the view, clipped
-    const far = 1e3 * (ex[1] - ex[0] + ey[1] - ey[0]);
+    // class c's score is zero on a line: its piece inside the view (a dashed line drawn far
+    // beyond it and clipped cost the rasterizer every one of its dashes, most of a training step)
     const linesData = W.map((row, c) => {
       const [a, b] = row;
       const k = bias ? row[2] : 0;
       if (a === 0 && b === 0) return null;
       const norm = a * a + b * b;
       const p0 = [(-k * a) / norm, (-k * b) / norm]; // the line's point nearest the origin
-      return { c, x1: p0[0] - b * far, y1: p0[1] + a * far, x2: p0[0] + b * far, y2: p0[1] - a * far };
+      const piece = insideView(p0, [b, -a], ex, ey);
+      return piece && { c, x1: piece[0][0], y1: piece[0][1], x2: piece[1][0], y2: piece[1][1] };
     }).filter(Boolean);
     zeroLines.selectAll("line").data(linesData).join((enter) => enter.append("line").call((l) => l.append("title")))
       .attr("class", "zero-line").attr("data-class", (d) => d.c).attr("stroke", (d) => classColour(d.c))
