@@ -58,7 +58,12 @@ export function createExamplesTable(container, { highlight }) {
   const NEAR_ROWS = 5; // rows written beyond each edge of the scroll box
 
   function setCell(td, text, data, classes) {
-    if (td.textContent !== text) td.textContent = text;
+    // the cell's one text node is changed in place: replacing it (textContent) is a node
+    // removed and one inserted, each a style invalidation
+    const node = td.firstChild;
+    if (node?.nodeType === Node.TEXT_NODE && !node.nextSibling) {
+      if (node.nodeValue !== text) node.nodeValue = text;
+    } else td.textContent = text;
     for (const [key, value] of Object.entries(data)) {
       const v = String(value);
       if (td.dataset[key] !== v) td.dataset[key] = v;
@@ -147,7 +152,24 @@ export function createExamplesTable(container, { highlight }) {
    * per_example, margins and active), `softmax` to name the margins s_j − s_y (they carry no
    * delta there).
    */
-  function update({ X, labels, W, loss, softmax }) {
+  let filledAt = -Infinity;
+  let pending = null; // a deferred update's timer
+  function update(data, { throttleMs = 0 } = {}) {
+    // while training plays, the table is written at most every throttleMs (its numbers,
+    // changing twenty times a second, cannot be read, and writing them was a third of a
+    // step's redraw); the last update always lands
+    clearTimeout(pending);
+    pending = null;
+    const wait = filledAt + throttleMs - performance.now();
+    if (wait > 0) {
+      pending = setTimeout(() => update(data), wait);
+      return;
+    }
+    filledAt = performance.now();
+    write(data);
+  }
+
+  function write({ X, labels, W, loss, softmax }) {
     const C = W.length;
     const marginLabel = softmax ? "s−s_y " : "m";
     if (shape !== `${C}${marginLabel}`) {

@@ -29,6 +29,7 @@ import { csvRows, pathStep, readoutEntries, relativeSlice, shiftOf } from "./sho
 import { createLandscapeStore } from "./state.js";
 
 const PROGRESS_AFTER_MS = 250;
+const PLAYING_TABLE_MS = 250; // the examples table's refresh while training plays
 const MAX_TABLE_CELLS = 60; // W is editable as a table up to this many weights
 const byId = (id) => document.getElementById(id);
 
@@ -218,7 +219,8 @@ function drawData(state) {
   }
   const data = { X: base.X, labels: base.y, W };
   dataView.update({ ...data, bias: shape.bias, addClass: Number(select.value) });
-  examplesTable.update({ ...data, loss: current.loss, softmax: state.loss === "softmax" });
+  const throttleMs = training.playing() ? PLAYING_TABLE_MS : 0;
+  examplesTable.update({ ...data, loss: current.loss, softmax: state.loss === "softmax" }, { throttleMs });
 }
 
 /** The answers the shown view needs (the last ones for the views not shown). */
