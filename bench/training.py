@@ -124,9 +124,13 @@ def main() -> None:
         per = [ms for run in runs for ms in run["per"]]
         medians[name] = statistics.median(per)
         rates = ", ".join(f"{run['steps'] / run['total'] * 1000:.1f}" for run in runs)
+        # does a step cost more as training goes on? the first and the last 20 of each run
+        early = statistics.median(ms for run in runs for ms in run["per"][:20])
+        late = statistics.median(ms for run in runs for ms in run["per"][-20:])
         print(
             f"  {name:28s} median {medians[name]:6.1f}  p95 "
-            f"{sorted(per)[int(0.95 * len(per))]:6.1f}  (steps/s by repeat: {rates})"
+            f"{sorted(per)[int(0.95 * len(per))]:6.1f}  first 20 {early:6.1f}  last 20 {late:6.1f}"
+            f"  (steps/s by repeat: {rates})"
         )
     case, baseline = medians["blobs N = 300, D = 3, C = 3"], medians["baseline toy-2d (N = 9)"]
     print(
