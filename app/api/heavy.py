@@ -207,16 +207,13 @@ async def run_landscape(
     current = _request.get()
     if current is None:
         raise RuntimeError("run_landscape is called while serving a request")
-    scope, receive = current
-    compute = _compute_of(scope)
+    compute = _compute_of(current[0])
     if (
         predicted_bytes is not None
         and predicted_s <= compute.small_landscape_s
         and predicted_bytes <= compute.small_landscape_bytes
     ):
-        return await compute.evaluate.run(
-            fn, *args, client=client_of(scope), disconnected=_disconnect_watch(receive)
-        )
+        return await run_evaluate(fn, *args)
     return await run_heavy(fn, *args, predicted_s=predicted_s)
 
 

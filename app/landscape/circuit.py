@@ -50,41 +50,37 @@ def weight_name(c: int, d: int) -> str:
 # ------------------------------------------------------------------ sizes
 
 
-def unavailable(n: int, c: int, d: int, scope: str, settings: Limits) -> str | None:
-    """Why the scope's program is too big, in plain words (None: it fits). The route's 413
-    names the setting (size_error); this is the sentence the landscape page shows."""
+def _too_big(n: int, c: int, d: int, scope: str, settings: Limits) -> tuple[LimitError, str] | None:
+    """The first size check the scope's program fails: the 413 naming the setting, for API
+    users, and the same in plain words, which the landscape page shows. None: it fits."""
     if c * d > settings.max_inputs:
         return (
+            LimitError("C*D (weights as circuit inputs)", c * d, settings.max_inputs, "max_inputs"),
             f"W has {c} × {d} = {c * d} weights, and a circuit takes at most "
-            f"{settings.max_inputs} inputs: even one example's loss is too big for the circuit page"
+            f"{settings.max_inputs} inputs: even one example's loss is too big for the circuit page",
         )
     if scope == "example" and c > settings.max_circuit_terms:
         return (
+            LimitError(
+                "C (one example's scores)", c, settings.max_circuit_terms, "max_circuit_terms"
+            ),
             f"one example has {c} class scores, and the circuit page draws at most "
-            f"{settings.max_circuit_terms}: even one example's loss is too big for it"
+            f"{settings.max_circuit_terms}: even one example's loss is too big for it",
         )
     if scope == "all" and n * c > settings.max_circuit_terms:
         return (
+            LimitError("N*C", n * c, settings.max_circuit_terms, "max_circuit_terms"),
             f"this data has {n} examples × {c} classes = {n * c} scores, and the circuit page "
             f"draws the whole loss for at most {settings.max_circuit_terms}: open a single "
-            "example instead"
+            "example instead",
         )
     return None
 
 
-def size_error(n: int, c: int, d: int, scope: str, settings: Limits) -> LimitError | None:
-    """The 413 naming the setting, for API users (the same checks as `unavailable`)."""
-    if c * d > settings.max_inputs:
-        return LimitError(
-            "C*D (weights as circuit inputs)", c * d, settings.max_inputs, "max_inputs"
-        )
-    if scope == "example" and c > settings.max_circuit_terms:
-        return LimitError(
-            "C (one example's scores)", c, settings.max_circuit_terms, "max_circuit_terms"
-        )
-    if scope == "all" and n * c > settings.max_circuit_terms:
-        return LimitError("N*C", n * c, settings.max_circuit_terms, "max_circuit_terms")
-    return None
+def unavailable(n: int, c: int, d: int, scope: str, settings: Limits) -> str | None:
+    """Why the scope's program is too big, in plain words (None: it fits)."""
+    refused = _too_big(n, c, d, scope, settings)
+    return refused[1] if refused else None
 
 
 # ------------------------------------------------------------------ routing: the max(0, ...) gates
@@ -271,9 +267,9 @@ def loss_program(
     example, every L{i}, then L = mean (+ reg * sum W^2)."""
     X, y, W, spec = setup.data.X, setup.data.y, setup.W, setup.spec
     n, num_classes = y.size, W.shape[0]
-    refused = size_error(n, num_classes, X.shape[1], scope, settings)
+    refused = _too_big(n, num_classes, X.shape[1], scope, settings)
     if refused is not None:
-        raise refused
+        raise refused[0]
     kind = kind_of(spec)
     if kind.circuit is None:
         label = next((c.label for c in LOSSES if c.name == spec.loss), spec.loss)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, UploadFile
 
 from app.api.deps import LimitsDep, SettingsDep
 from app.api.heavy import run_landscape
+from app.core.limits import Limits
 from app.landscape.data import BUILTIN_DATASETS, parse_csv, user_dataset
 from app.landscape.jobs import (
     compute_comparison,
@@ -36,6 +38,15 @@ from app.schemas.landscape import (
 )
 
 router = APIRouter(prefix="/api/v1/landscape", tags=["landscape"])
+
+
+async def _run(job: Callable[[Any, Limits], dict[str, Any]], request: Any, limits: Limits) -> Any:
+    """The job's cost predicted and checked here (413 before anything runs), then the job on the
+    lane that prediction picks (app/api/heavy.py, run_landscape)."""
+    cost = prediction(request, limits)
+    return await run_landscape(
+        job, request, limits, predicted_s=cost.seconds, predicted_bytes=cost.memory_bytes
+    )
 
 
 @router.get(
@@ -88,10 +99,7 @@ async def loss(request: LossRequest, limits: LimitsDep) -> dict[str, Any]:
     """Total, data and regularization loss, each L_i, the margins with their active terms, and
     the analytic gradient dW (the regularizer's part is 2*reg*W); with `gradcheck`, central
     differences too."""
-    cost = prediction(request, limits)
-    return await run_landscape(
-        compute_loss, request, limits, predicted_s=cost.seconds, predicted_bytes=cost.memory_bytes
-    )
+    return await _run(compute_loss, request, limits)
 
 
 @router.post(
@@ -104,10 +112,7 @@ async def loss(request: LossRequest, limits: LimitsDep) -> dict[str, Any]:
 async def loss_slice(request: SliceRequest, limits: LimitsDep) -> dict[str, Any]:
     """1-D: the loss along W + a*D with (for SVM) every kink, its slopes, the subgradient
     interval at W and the exact minimum. 2-D: the grid W + a*D1 + b*D2 (rows follow betas)."""
-    cost = prediction(request, limits)
-    return await run_landscape(
-        compute_slice, request, limits, predicted_s=cost.seconds, predicted_bytes=cost.memory_bytes
-    )
+    return await _run(compute_slice, request, limits)
 
 
 @router.post(
@@ -120,14 +125,7 @@ async def loss_slice(request: SliceRequest, limits: LimitsDep) -> dict[str, Any]
 async def run_optimizer(request: OptimizeRequest, limits: LimitsDep) -> dict[str, Any]:
     """The loss per step and the path's least-squares (a, b) on the plane W + a*D1 + b*D2 of
     `directions`, with each point's distance off that plane."""
-    cost = prediction(request, limits)
-    return await run_landscape(
-        compute_optimizer_path,
-        request,
-        limits,
-        predicted_s=cost.seconds,
-        predicted_bytes=cost.memory_bytes,
-    )
+    return await _run(compute_optimizer_path, request, limits)
 
 
 @router.post(
@@ -139,14 +137,7 @@ async def run_optimizer(request: OptimizeRequest, limits: LimitsDep) -> dict[str
 async def compare(request: CompareRequest, limits: LimitsDep) -> dict[str, Any]:
     """Every strategy with every step size, from the same W and seed: each run's loss per step
     (a diverged run ends where it diverged). All runs are costed before the first starts."""
-    cost = prediction(request, limits)
-    return await run_landscape(
-        compute_comparison,
-        request,
-        limits,
-        predicted_s=cost.seconds,
-        predicted_bytes=cost.memory_bytes,
-    )
+    return await _run(compute_comparison, request, limits)
 
 
 @router.post(
@@ -161,14 +152,7 @@ async def numerical_gradient(
     """At log-spaced steps h: the worst relative error, over the weights the gradient check
     compares, of the forward and the centred difference against the analytic dW; and the h
     the gradient check uses."""
-    cost = prediction(request, limits)
-    return await run_landscape(
-        compute_numerical_gradient,
-        request,
-        limits,
-        predicted_s=cost.seconds,
-        predicted_bytes=cost.memory_bytes,
-    )
+    return await _run(compute_numerical_gradient, request, limits)
 
 
 @router.post(
@@ -182,11 +166,4 @@ async def loss_circuit(request: CircuitRequest, limits: LimitsDep) -> dict[str, 
     all, the whole loss of a small problem, as a staged program for POST
     /api/v1/circuits/evaluate with the weights as named inputs (W{c}_{d}); its value and dW,
     its max(0, ...) gates with their margins, and the landscape engine's loss and dW."""
-    cost = prediction(request, limits)
-    return await run_landscape(
-        compute_loss_circuit,
-        request,
-        limits,
-        predicted_s=cost.seconds,
-        predicted_bytes=cost.memory_bytes,
-    )
+    return await _run(compute_loss_circuit, request, limits)
