@@ -76,6 +76,15 @@ def test_play_runs_until_paused(page: Page) -> None:
 
 
 BLOBS_W = np.array([[0.4, -0.2, 0.1], [-0.3, 0.5, 0.0], [0.1, 0.2, -0.3]])
+# the page's link for blobs with N = 300 at BLOBS_W, and the same problem as the API takes it
+BLOBS_QUERY = "?dataset=blobs&n=300&d=2&c=3&bias=1&winit=table&W=" + ";".join(
+    ",".join(repr(float(v)) for v in row) for row in BLOBS_W
+)
+BLOBS_BODY = {
+    "dataset": {"name": "blobs", "n": 300, "d": 2, "c": 3, "seed": 0},
+    "bias": True,
+    "W": BLOBS_W.tolist(),
+}
 
 
 def ww_losses(Wt: np.ndarray, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -92,16 +101,9 @@ def ww_losses(Wt: np.ndarray, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray,
 def test_far_rows_of_the_table_are_written_when_scrolled_to(page: Page) -> None:
     """With 300 examples a step writes only the rows in or near the table's scroll box; the
     last row, far below it, shows the new W's L_i once it is scrolled into view."""
-    W_text = ";".join(",".join(repr(float(v)) for v in row) for row in BLOBS_W)
-    open_page(page, f"?dataset=blobs&n=300&d=2&c=3&bias=1&winit=table&W={W_text}&lr=0.5")
+    open_page(page, f"{BLOBS_QUERY}&lr=0.5")
     answer = page.request.post(
-        "/api/v1/landscape/loss",
-        data={
-            "dataset": {"name": "blobs", "n": 300, "d": 2, "c": 3, "seed": 0},
-            "bias": True,
-            "W": BLOBS_W.tolist(),
-            "include_data": True,
-        },
+        "/api/v1/landscape/loss", data={**BLOBS_BODY, "include_data": True}
     ).json()
     X, y = np.array(answer["X"]), np.array(answer["y"])
     losses0, grad = ww_losses(BLOBS_W, X, y)
@@ -134,15 +136,11 @@ def test_far_rows_of_the_table_are_written_when_scrolled_to(page: Page) -> None:
 def test_hundreds_of_kinks_are_one_rug_path_with_a_tick_each(page: Page) -> None:
     """blobs with N = 300 has 362 kinks in the default range: more than are drawn as dots, so
     they are ticks on the axis, one path with a tick at each kink's a."""
-    W_text = ";".join(",".join(repr(float(v)) for v in row) for row in BLOBS_W)
-    query = f"?dataset=blobs&n=300&d=2&c=3&bias=1&winit=table&W={W_text}"
-    open_page(page, query)
+    open_page(page, BLOBS_QUERY)
     answer = page.request.post(
         "/api/v1/landscape/slice",
         data={
-            "dataset": {"name": "blobs", "n": 300, "d": 2, "c": 3, "seed": 0},
-            "bias": True,
-            "W": BLOBS_W.tolist(),
+            **BLOBS_BODY,
             "dims": 1,
             "range": [-3, 3],
             "steps": 201,

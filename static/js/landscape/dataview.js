@@ -7,6 +7,7 @@ const CELLS = 48; // the regions are a CELLS x CELLS raster: coarse, but each ce
 // Class colours (none the ray red or the kink orange); regions use them faded.
 export const CLASS_COLOURS = ["#4e79a7", "#59a14f", "#8e6bbf", "#17becf", "#9c755f", "#e377c2", "#7f7f7f", "#bcbd22", "#1f3b73", "#2ca02c"];
 export const classColour = (c) => CLASS_COLOURS[c % CLASS_COLOURS.length];
+const CLASS_RGB = CLASS_COLOURS.map((hex) => [1, 3, 5].map((k) => parseInt(hex.slice(k, k + 2), 16)));
 
 /**
  * Whether X is two-feature data the view can draw: D = 2, or D = 3 with a last column of ones
@@ -153,9 +154,8 @@ export function createDataView(container, { onEdit, highlight }) {
       drawnClasses = classes;
       const ctx = regionCanvas.getContext("2d");
       const pixels = ctx.createImageData(CELLS, CELLS);
-      const rgb = CLASS_COLOURS.map((hex) => [1, 3, 5].map((k) => parseInt(hex.slice(k, k + 2), 16)));
       for (let k = 0; k < classes.length; k += 1) {
-        const [r, g, b] = rgb[(classes.charCodeAt(k) - 48) % rgb.length];
+        const [r, g, b] = CLASS_RGB[(classes.charCodeAt(k) - 48) % CLASS_RGB.length];
         pixels.data.set([r, g, b, 255], 4 * k);
       }
       ctx.putImageData(pixels, 0, 0);

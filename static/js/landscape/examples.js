@@ -147,13 +147,13 @@ export function createExamplesTable(container, { highlight }) {
     for (let i = first; i < last; i += 1) if (stale.has(i)) fill(i);
   }, { passive: true });
 
-  /**
-   * `X`, `labels` the data, `W` the weights (scores are W·x), `loss` the /loss answer at W (its
-   * per_example, margins and active), `softmax` to name the margins s_j − s_y (they carry no
-   * delta there).
-   */
   let filledAt = -Infinity;
   let pending = null; // a deferred update's timer
+  /**
+   * `data`: `X`, `labels` the data, `W` the weights (scores are W·x), `loss` the /loss answer at
+   * W (its per_example, margins and active), `softmax` to name the margins s_j − s_y (they carry
+   * no delta there).
+   */
   function update(data, { throttleMs = 0 } = {}) {
     // while training plays, the table is written at most every throttleMs (its numbers,
     // changing twenty times a second, cannot be read, and writing them was a third of a

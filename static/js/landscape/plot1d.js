@@ -244,8 +244,8 @@ export function createPlot1d(container, { onPick, highlight = null } = {}) {
     gKinks.selectAll("circle").data(dense ? [] : kinks).join("circle")
       .attr("class", "kink").attr("r", 4).attr("data-alpha", (d) => d.alpha)
       .attr("cx", (d) => x(d.alpha)).attr("cy", (d) => y(d.loss));
-    // the ticks are one path: hundreds of kinks (blobs with N = 300 has 362) as as many
-    // elements cost most of a training step's redraw of this plot
+    // the ticks are one path: hundreds of kinks (blobs with N = 300 has 362), each its own
+    // element, cost most of a training step's redraw of this plot
     const base = HEIGHT - MARGIN.bottom;
     gKinks.selectAll("path").data(dense ? [kinks] : []).join("path")
       .attr("class", "kink-tick").attr("data-count", (d) => d.length)
