@@ -72,7 +72,7 @@ def test_the_regions_are_the_argmax_of_the_scores(page: Page) -> None:
     expect(page.locator("#ls-databox")).to_be_visible()
     x0, x_per_unit = axis_pixel(page, ".dataview", "axis-x")
     y0, y_per_unit = axis_pixel(page, ".dataview", "axis-y")
-    image = page.locator(".dataview image.region-image")
+    image = page.locator("#ls-dataview image.region-image")
     classes = image.get_attribute("data-classes") or ""
     n = round(len(classes) ** 0.5)
     assert n * n == len(classes) and n > 1
@@ -129,7 +129,7 @@ def test_each_score_zero_line_is_drawn_across_the_view_only(page: Page) -> None:
     left, top = float(clip.get_attribute("x") or "nan"), float(clip.get_attribute("y") or "nan")
     right = left + float(clip.get_attribute("width") or "nan")
     bottom = top + float(clip.get_attribute("height") or "nan")
-    lines = page.locator(".dataview line.zero-line")
+    lines = page.locator("#ls-dataview line.zero-line")
     assert lines.count() == 3
     for line in lines.all():
         c = int(line.get_attribute("data-class") or "-1")
@@ -147,7 +147,7 @@ def test_each_score_zero_line_is_drawn_across_the_view_only(page: Page) -> None:
 
 def test_an_added_point_joins_the_table_and_the_loss(page: Page) -> None:
     open_page(page, QUERY)
-    view = page.locator("#ls-dataview svg")
+    view = page.locator("#ls-dataview svg.dataview")
     box = view.bounding_box()
     assert box is not None
     scale = box["width"] / 420  # the view's viewBox is 420 units wide

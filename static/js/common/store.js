@@ -118,12 +118,15 @@ export function bindInputs(inputs, store, { delay = 0, parse = {} } = {}) {
       return undefined;
     });
   }
+  // called on every redraw (each played training step): a control is written only when it differs,
+  // since Chromium's autofill answers a script's write to a form control with a layout of its own
   return function sync(state) {
     for (const input of inputs) {
       const value = state[input.dataset.state];
-      if (input.type === "radio") input.checked = input.value === value;
-      else if (input.type === "checkbox") input.checked = Boolean(value);
-      else if (input.ownerDocument.activeElement !== input && String(value) !== input.value) input.value = String(value);
+      if (input.type === "radio" || input.type === "checkbox") {
+        const on = input.type === "radio" ? input.value === value : Boolean(value);
+        if (input.checked !== on) input.checked = on;
+      } else if (input.ownerDocument.activeElement !== input && String(value) !== input.value) input.value = String(value);
     }
   };
 }

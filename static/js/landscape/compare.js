@@ -2,6 +2,7 @@
 /* global d3 */
 import { stepParameter } from "./optimizers.js";
 import { lossRequest } from "./problem.js";
+import { drawAxis } from "../common/axis.js";
 
 const WIDTH = 640;
 const HEIGHT = 300;
@@ -98,8 +99,8 @@ export function createCompareChart(container, legendBox) {
     x.domain([0, longest]);
     const bounded = runs.map((run) => d3.max(run.losses)).filter((high) => high <= start * CLIMB);
     y.domain([low, Math.max(start * HEADROOM, d3.max(bounded) ?? 0)]).nice();
-    gx.call(d3.axisBottom(x).ticks(8));
-    gy.call(d3.axisLeft(y).ticks(6));
+    drawAxis(gx, d3.axisBottom(x).ticks(8));
+    drawAxis(gy, d3.axisLeft(y).ticks(6));
     const top = y.domain()[1];
     // a loss far past the top is drawn at a bounded height, so a diverging line leaves the
     // chart steeply instead of becoming a number SVG cannot place

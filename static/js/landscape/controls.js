@@ -35,13 +35,23 @@ export function createControls(form, store, { shape, currentW, maxTableCells }) 
   });
   form.addEventListener("submit", (event) => event.preventDefault());
 
+  let tableFilledAt = -Infinity;
+  let tableTimer = null;
+  function fillTable(inputs, W) {
+    tableFilledAt = performance.now();
+    inputs.forEach((input) => {
+      const v = W[Number(input.dataset.c)][Number(input.dataset.d)];
+      if (document.activeElement !== input && input.valueAsNumber !== v) input.value = String(v);
+    });
+  }
+
   /** The W table: one number input per weight, when C x D is small enough to edit by hand. */
-  function renderTable(state) {
+  function renderTable(state, throttleMs) {
     const dims = shape();
     const small = dims && dims[0] * dims[1] <= maxTableCells;
-    form.querySelector("#ls-winit-table").disabled = Boolean(dims) && !small;
-    tableNote.hidden = !dims || small;
-    tableNote.textContent = dims ? `W is ${dims[0]}×${dims[1]}: too large to edit by hand (at most ${maxTableCells} weights).` : "";
+    prop(form.querySelector("#ls-winit-table"), "disabled", Boolean(dims) && !small);
+    show(tableNote, Boolean(dims) && !small);
+    text(tableNote, dims ? `W is ${dims[0]}×${dims[1]}: too large to edit by hand (at most ${maxTableCells} weights).` : "");
     if (state.winit !== "table" || !small) {
       table.replaceChildren();
       return;
@@ -55,10 +65,12 @@ export function createControls(form, store, { shape, currentW, maxTableCells }) 
     if (fold) store.set({ W, ca: 0, cb: 0 }); // redraws on the next microtask
     const existing = table.querySelectorAll("input");
     if (existing.length === C * D) {
-      existing.forEach((input) => {
-        const v = W[Number(input.dataset.c)][Number(input.dataset.d)];
-        if (document.activeElement !== input && input.valueAsNumber !== v) input.value = String(v);
-      });
+      // while training plays, the numbers are written at most every throttleMs (as the examples
+      // table's are); the last W always lands
+      clearTimeout(tableTimer);
+      const wait = tableFilledAt + throttleMs - performance.now();
+      if (wait > 0) tableTimer = setTimeout(() => fillTable(existing, W), wait);
+      else fillTable(existing, W);
       return;
     }
     const grid = document.createElement("table");
@@ -114,7 +126,8 @@ export function createControls(form, store, { shape, currentW, maxTableCells }) 
   const sections = [...document.querySelectorAll("[data-show]")];
   const anySections = [...document.querySelectorAll("[data-show-any]")];
   const tabs = [...document.querySelectorAll("[data-view]")];
-  function sync(state) {
+  /** `throttleMs`: while training plays, the W table's numbers are written at most this often. */
+  function sync(state, { throttleMs = 0 } = {}) {
     syncInputs(state);
     for (const el of sections) show(el, conditionHolds(el.dataset.show, state));
     for (const el of anySections) {
@@ -136,7 +149,7 @@ export function createControls(form, store, { shape, currentW, maxTableCells }) 
       prop(form.querySelector('[data-state="axc"]'), "max", String(dims[0] - 1));
       prop(form.querySelector('[data-state="axd"]'), "max", String(dims[1] - 1));
     }
-    renderTable(state);
+    renderTable(state, throttleMs);
   }
 
   for (const tab of document.querySelectorAll("[data-view]")) {

@@ -1,5 +1,6 @@
 /** The data view of two-feature data: points by class, W's decision regions and score-zero lines; click adds, drag moves, shift-click deletes. */
 /* global d3 */
+import { drawAxis } from "../common/axis.js";
 
 const SIZE = 420;
 const MARGIN = { top: 12, right: 12, bottom: 40, left: 48 };
@@ -69,13 +70,19 @@ function extent(X) {
  */
 export function createDataView(container, { onEdit, highlight }) {
   const inner = SIZE - MARGIN.left - MARGIN.right;
+  // Two stacked SVGs with one viewBox: behind, what W moves (the regions and the zero lines),
+  // redrawn every training step; in front, on its own compositing layer (landscape.css), the
+  // axes and the points, which stay as they are while W moves. In one SVG, every step
+  // rasterized the 300 points of blobs again: about half the page's raster work per step.
+  const back = d3.select(container).append("svg").attr("class", "dataview-back")
+    .attr("viewBox", `0 0 ${SIZE} ${SIZE}`).attr("aria-hidden", "true");
   const svg = d3.select(container).append("svg").attr("class", "plot dataview")
     .attr("viewBox", `0 0 ${SIZE} ${SIZE}`).attr("role", "img").attr("aria-label", "The data, W's decision regions and each class's score-zero line");
   const x = d3.scaleLinear().range([MARGIN.left, MARGIN.left + inner]);
   const y = d3.scaleLinear().range([MARGIN.top + inner, MARGIN.top]);
-  svg.append("clipPath").attr("id", "dataview-clip").append("rect")
+  back.append("clipPath").attr("id", "dataview-clip").append("rect")
     .attr("x", MARGIN.left).attr("y", MARGIN.top).attr("width", inner).attr("height", inner);
-  const regions = svg.append("g").attr("class", "regions");
+  const regions = back.append("g").attr("class", "regions");
   // The regions are one image of CELLS x CELLS pixels, scaled up without smoothing: as 2,304
   // rects they cost the software rasterizer most of a training step (tens of ms each frame).
   // data-classes holds each cell's class (character code 48 + class: "0", "1", …), row by row
@@ -88,7 +95,10 @@ export function createDataView(container, { onEdit, highlight }) {
   regionCanvas.width = CELLS;
   regionCanvas.height = CELLS;
   let drawnClasses = "";
-  const zeroLines = svg.append("g").attr("class", "zero-lines").attr("clip-path", "url(#dataview-clip)");
+  const zeroLines = back.append("g").attr("class", "zero-lines").attr("clip-path", "url(#dataview-clip)");
+  // the front's click target over the plot area: a click where no point is adds one
+  const hit = svg.append("rect").attr("class", "region-hit")
+    .attr("x", MARGIN.left).attr("y", MARGIN.top).attr("width", inner).attr("height", inner);
   const gx = svg.append("g").attr("class", "axis axis-x").attr("transform", `translate(0,${MARGIN.top + inner})`);
   const gy = svg.append("g").attr("class", "axis axis-y").attr("transform", `translate(${MARGIN.left},0)`);
   svg.append("text").attr("class", "axis-label").attr("x", MARGIN.left + inner / 2).attr("y", SIZE - 6).text("x0 (feature 0)");
@@ -96,13 +106,14 @@ export function createDataView(container, { onEdit, highlight }) {
   const points = svg.append("g").attr("class", "points");
   let shown = null; // {X, y, W, bias, addClass}
   let pointsKey = ""; // the points and axes drawn last
+  let centres = null; // the regions' cell centres for those axes
   let frozen = null; // the axes while a point is dragged, so the view does not move under it
 
   function edited(X, labels) {
     onEdit(X.map((row) => row.slice()), labels.slice());
   }
 
-  regions.on("click", (event) => {
+  hit.on("click", (event) => {
     if (!shown) return;
     const [px, py] = d3.pointer(event, svg.node());
     const round = (v) => Number(v.toPrecision(4));
@@ -138,16 +149,19 @@ export function createDataView(container, { onEdit, highlight }) {
     const samePoints = key === pointsKey;
     pointsKey = key;
     if (!samePoints) {
-      gx.call(d3.axisBottom(x).ticks(6));
-      gy.call(d3.axisLeft(y).ticks(6));
+      drawAxis(gx, d3.axisBottom(x).ticks(6));
+      drawAxis(gy, d3.axisLeft(y).ticks(6));
     }
-    const step = inner / CELLS;
+    if (!samePoints || !centres) {
+      // each cell's centre in the data's coordinates, kept while the axes stay (every training step)
+      const step = inner / CELLS;
+      const along = (scale, start) => Float64Array.from({ length: CELLS }, (_, i) => scale.invert(start + (i + 0.5) * step));
+      centres = { x0: along(x, MARGIN.left), x1: along(y, MARGIN.top) };
+    }
     let classes = "";
     for (let j = 0; j < CELLS; j += 1) {
       for (let i = 0; i < CELLS; i += 1) {
-        const cx = MARGIN.left + (i + 0.5) * step;
-        const cy = MARGIN.top + (j + 0.5) * step;
-        classes += String.fromCharCode(48 + argmaxClass(W, x.invert(cx), y.invert(cy), bias)); // "0", "1", …
+        classes += String.fromCharCode(48 + argmaxClass(W, centres.x0[i], centres.x1[j], bias)); // "0", "1", …
       }
     }
     if (classes !== drawnClasses) { // a step that moves no boundary across a cell's centre draws nothing

@@ -79,6 +79,7 @@ async function cached(channel, path, body) {
 }
 
 let base = null; // the /loss answer for W0: its W, and the shape C x D
+let baseDataKey = null; // the data set (and bias column) whose points base.X holds
 let current = { plane: null, loss: null, slice1: null, slice2: null, path: null, grad: null, compare: null };
 
 // the example hovered or focused in the data view, its table or the 1-D plot, marked in all
@@ -145,6 +146,10 @@ const controls = createControls(byId("ls-controls"), store, {
   maxTableCells: MAX_TABLE_CELLS,
 });
 
+// while training plays, the W table's numbers (like the examples table's) are written at most
+// every PLAYING_TABLE_MS
+const syncControls = (state) => controls.sync(state, { throttleMs: training.playing() ? PLAYING_TABLE_MS : 0 });
+
 function showError(error) {
   const box = byId("ls-error");
   box.hidden = !error;
@@ -185,7 +190,7 @@ function weightShown(state) {
 }
 
 function draw(state) {
-  controls.sync(state);
+  syncControls(state);
   if (state.view === "1d" && current.slice1 && current.loss) {
     plot1d.update(current.slice1, current.slice1.origin.loss, {
       showExamples: state.li,
@@ -252,6 +257,11 @@ async function refresh() {
       throw new Error("Paste a CSV (features, then the class label in the last column) or upload one.");
     }
     const baseBody = baseLossRequest(state);
+    // the points come back once for each data set: a step that only moves W (every training
+    // step) keeps the ones it has, and its answer is a third of the size
+    const dataKey = JSON.stringify([baseBody.dataset, baseBody.bias]);
+    const keptData = baseBody.include_data && base?.X && baseDataKey === dataKey ? { X: base.X, y: base.y } : null;
+    if (keptData) delete baseBody.include_data;
     const baseAnswer = cached("base", "/loss", baseBody);
     // A W given as a table is W0 itself, with the table's shape: the plane, and so the view's
     // request, need not wait for the base answer (every training step is such a W), and the
@@ -259,9 +269,11 @@ async function refresh() {
     const given = state.winit === "table" && state.W?.length ? { c: state.W.length, d: state.W[0].length, W: state.W } : null;
     const early = given ? viewAnswers(state, plane(state, given)) : null;
     early?.catch(() => {}); // awaited below, after the base answer, whose error comes first
-    base = await baseAnswer;
+    const answer = await baseAnswer;
     if (mine !== generation) return;
-    controls.sync(state);
+    base = keptData ? { ...answer, ...keptData } : answer;
+    baseDataKey = base.X ? dataKey : null;
+    syncControls(state);
     const p = plane(state, base);
     const lossBody = lossRequest(state, p);
     // W0 itself (not moved, not zeros) was already answered by the base request
@@ -296,7 +308,7 @@ async function refresh() {
   } catch (error) {
     if (isAbort(error) || mine !== generation) return;
     showError(error);
-    controls.sync(state);
+    syncControls(state);
     openCircuit.update(null, state);
     document.body.dataset.ready = String(mine);
   }

@@ -65,11 +65,17 @@ export function createOpenCircuit({ button, scopeSelect, exampleInput, note, sto
     const example = offer ? chosenExample(state, offer, n) : 0;
     const reason = unavailableReason(offer, scope);
     shown = { scope, example, reason };
-    scopeSelect.value = scope;
-    exampleInput.max = String(Math.max(n - 1, 0));
-    exampleInput.disabled = scope !== "example";
-    if (document.activeElement !== exampleInput) exampleInput.value = String(example);
-    button.disabled = Boolean(reason);
+    // each control is written only when it differs: this runs on every played training step, and
+    // Chromium's autofill answers each script write to a form control (even of the same value)
+    // with a task that lays the page out again
+    const set = (el, name, value) => {
+      if (el[name] !== value) el[name] = value;
+    };
+    set(scopeSelect, "value", scope);
+    set(exampleInput, "max", String(Math.max(n - 1, 0)));
+    set(exampleInput, "disabled", scope !== "example");
+    if (document.activeElement !== exampleInput) set(exampleInput, "value", String(example));
+    set(button, "disabled", Boolean(reason));
     const title = reason
       ? `Unavailable: ${reason}`
       : scope === "all"

@@ -1,6 +1,7 @@
 // Descent paths: drawn over the 2-D slice (honest about leaving its plane), played step by step, charted.
 /* global d3 */
 import { clock } from "../common/clock.js";
+import { drawAxis } from "../common/axis.js";
 
 const WIDTH = 420;
 const HEIGHT = 240;
@@ -53,14 +54,14 @@ export function createPathView(container, { onStep }) {
     const losses = path.losses;
     x.domain([0, losses.length - 1]);
     y.domain([Math.min(0, d3.min(losses)), d3.max(losses) || 1]).nice();
-    gx.call(d3.axisBottom(x).ticks(6));
-    gy.call(d3.axisLeft(y).ticks(5));
+    drawAxis(gx, d3.axisBottom(x).ticks(6));
+    drawAxis(gy, d3.axisLeft(y).ticks(5));
     curve.attr("d", d3.line().x((d, k) => x(k)).y((d) => y(d))(losses));
     const distances = path.path.off_plane;
     // a path in its own plane is off it only by rounding (1e-16): an axis that deep shows noise
     const far = d3.max(distances);
     off.domain([0, far > 1e-9 ? far : 1]).nice();
-    gOff.call(d3.axisRight(off).ticks(4));
+    drawAxis(gOff, d3.axisRight(off).ticks(4));
     offCurve.attr("d", d3.line().x((d, k) => x(k)).y((d) => off(d))(distances));
     marker.attr("cx", x(step)).attr("cy", y(losses[step]));
   }

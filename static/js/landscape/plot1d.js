@@ -1,5 +1,6 @@
 // The 1-D view: loss along W + a*D with every kink, the subgradient at W, per-example and per-term lines.
 /* global d3 */
+import { drawAxis } from "../common/axis.js";
 
 const WIDTH = 820;
 const HEIGHT = 440; // the plot; the legend goes below it, outside the data
@@ -195,14 +196,23 @@ export function createPlot1d(container, { onPick, highlight = null } = {}) {
       g.append("text").attr("x", 30).attr("dy", "0.35em");
       return g;
     });
-    rows.attr("transform", (d, k) => `translate(${Math.floor(k / rowsPerColumn) * columnWidth},${(k % rowsPerColumn) * LEGEND.row})`)
-      .attr("data-key", (d) => d.key ?? d.cls);
-    rows.select("line").attr("class", (d) => d.cls).attr("visibility", (d) => (d.mark === "line" ? "visible" : "hidden"))
-      .attr("stroke", (d) => d.colour ?? null).attr("stroke-dasharray", (d) => d.dash ?? null);
-    rows.select("circle").attr("class", (d) => d.cls).attr("visibility", (d) => (d.mark === "dot" ? "visible" : "hidden"));
-    rows.select("text").text((d) => d.text);
+    // a row is written only when it differs: every training step redraws the legend, and only a
+    // number or two in it change
+    rows.each(function (d, k) {
+      const key = JSON.stringify([k, rowsPerColumn, d]);
+      if (this.__drawn === key) return;
+      this.__drawn = key;
+      const row = d3.select(this);
+      row.attr("transform", `translate(${Math.floor(k / rowsPerColumn) * columnWidth},${(k % rowsPerColumn) * LEGEND.row})`)
+        .attr("data-key", d.key ?? d.cls);
+      row.select("line").attr("class", d.cls).attr("visibility", d.mark === "line" ? "visible" : "hidden")
+        .attr("stroke", d.colour ?? null).attr("stroke-dasharray", d.dash ?? null);
+      row.select("circle").attr("class", d.cls).attr("visibility", d.mark === "dot" ? "visible" : "hidden");
+      row.select("text").text(d.text);
+    });
     const height = HEIGHT + LEGEND.top + rowsPerColumn * LEGEND.row;
-    svg.attr("viewBox", `0 0 ${WIDTH} ${height}`);
+    const box = `0 0 ${WIDTH} ${height}`;
+    if (svg.attr("viewBox") !== box) svg.attr("viewBox", box);
   }
 
   /**
@@ -225,8 +235,8 @@ export function createPlot1d(container, { onPick, highlight = null } = {}) {
     y.domain([lo, hi + 0.05 * (hi - lo || 1)]).nice();
     // one weight: the axis shows that weight's own value, W[c, d] + a (the scale stays in a)
     const shownX = weight ? x.copy().domain(x.domain().map((a) => weight.value + a)) : x;
-    gx.call(d3.axisBottom(shownX));
-    gy.call(d3.axisLeft(y));
+    drawAxis(gx, d3.axisBottom(shownX));
+    drawAxis(gy, d3.axisLeft(y));
     xLabel.text(weight ? `${weight.name}: the weight's value (now ${fmt(weight.value)})` : "a (step along the direction; W at a = 0)");
     total.attr("d", lines(alphas, losses));
     const colour = (i) => LINE_COLOURS[i % LINE_COLOURS.length];

@@ -1,5 +1,6 @@
 // The 2-D view: a heatmap (low loss blue, high red) with contours, a colour bar, and W at the origin.
 /* global d3 */
+import { drawAxis } from "../common/axis.js";
 
 const WIDTH = 640;
 const HEIGHT = 540;
@@ -122,11 +123,11 @@ export function createPlot2d(container, { onPick }) {
     const contours = d3.contours().size([n, m]).thresholds(thresholds)(flat);
     gContours.selectAll("path").data(contours).join("path")
       .attr("class", "contour").attr("data-level", (d) => d.value).attr("d", geo);
-    gx.call(d3.axisBottom(x).ticks(6));
-    gy.call(d3.axisLeft(y).ticks(6));
+    drawAxis(gx, d3.axisBottom(x).ticks(6));
+    drawAxis(gy, d3.axisLeft(y).ticks(6));
     gradient.selectAll("stop").data(d3.range(11)).join("stop")
       .attr("offset", (d) => d / 10).attr("stop-color", (d) => colour(lo + (d / 10) * (hi - lo)));
-    gBar.call(d3.axisRight(d3.scaleLinear().domain([lo, hi]).range([MARGIN.top + size, MARGIN.top])).ticks(6));
+    drawAxis(gBar, d3.axisRight(d3.scaleLinear().domain([lo, hi]).range([MARGIN.top + size, MARGIN.top])).ticks(6));
     origin.attr("cx", x(0)).attr("cy", y(0));
     const mn = slice.minimum;
     minMark.attr("visibility", mn ? "visible" : "hidden")

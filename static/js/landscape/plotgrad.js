@@ -1,5 +1,6 @@
 // The numerical-gradient view: each finite difference's relative error against its step h, on log-log axes.
 /* global d3 */
+import { drawAxis } from "../common/axis.js";
 
 const WIDTH = 820;
 const HEIGHT = 440;
@@ -43,8 +44,8 @@ export function createPlotGrad(container) {
     x.domain(d3.extent(hs));
     y.domain([Math.max(FLOOR, d3.min(positive) ?? FLOOR), Math.max(1, d3.max(positive) ?? 1)]);
     const xs = decades(...x.domain(), 2);
-    gx.call(d3.axisBottom(x).tickValues(xs).tickFormat(d3.format("~e")));
-    gy.call(d3.axisLeft(y).tickValues(decades(...y.domain(), 2)).tickFormat(d3.format("~e")));
+    drawAxis(gx, d3.axisBottom(x).tickValues(xs).tickFormat(d3.format("~e")));
+    drawAxis(gy, d3.axisLeft(y).tickValues(decades(...y.domain(), 2)).tickFormat(d3.format("~e")));
     const series = KINDS.map((kind) => ({ ...kind, points: hs.map((h, k) => ({ h, error: answer[kind.key][k], kind: kind.key })) }));
     gLines.selectAll("path").data(series).join("path")
       .attr("class", (d) => `error-line line-${d.key}`).attr("d", (d) => line(d.points));

@@ -1,11 +1,18 @@
 /** Training you can watch: gradient-descent steps W -= lr · dW taken with the /loss answer's dW; step, play, pause and scrub back, every view following W. */
 /* global d3 */
+import { drawAxis } from "../common/axis.js";
 
 const WIDTH = 300;
 const HEIGHT = 150;
 const MARGIN = { top: 10, right: 10, bottom: 28, left: 44 };
 const MAX_PLAYED = 500; // play stops by itself after this many steps
 
+// the step axis ends at 1, 2 or 5 × 10^k steps and grows only when training passes its end, so its
+// ticks stay put while steps are added
+const axisEnd = (n) => {
+  const p = 10 ** Math.floor(Math.log10(n));
+  return [1, 2, 5, 10].map((m) => m * p).find((v) => v >= n);
+};
 const sameW = (a, b) => Boolean(a && b) && JSON.stringify(a) === JSON.stringify(b);
 
 /**
@@ -51,7 +58,7 @@ export function createTraining(box, { store, now, maxWeights }) {
     history.push({ W: next, loss: null });
     at = history.length - 1;
     waiting = true;
-    drawChart(); // the step is counted at once; its loss is shown when its W is drawn
+    showStep(); // the step is counted at once; its loss (and the chart's point) when its W is drawn
     // `later` while playing: steps come one a frame, and the address is written at most every 250 ms
     // (each history.replaceState is an IPC to the browser, a few ms that grow under load)
     store.set({ winit: "table", W: next, ca: 0, cb: 0 }, { later: playing });
@@ -83,17 +90,25 @@ export function createTraining(box, { store, now, maxWeights }) {
   function drawChart() {
     const losses = history.map((h) => h.loss);
     const known = losses.filter(Number.isFinite);
-    x.domain([0, Math.max(1, history.length - 1)]);
+    x.domain([0, axisEnd(Math.max(1, history.length - 1))]);
     y.domain([Math.min(0, d3.min(known) ?? 0), d3.max(known) || 1]).nice();
-    gx.call(d3.axisBottom(x).ticks(5));
-    gy.call(d3.axisLeft(y).ticks(4));
+    drawAxis(gx, d3.axisBottom(x).ticks(5));
+    drawAxis(gy, d3.axisLeft(y).ticks(4));
     curve.attr("d", d3.line().defined(Number.isFinite).x((d, k) => x(k)).y((d) => y(d))(losses));
     const shown = losses[at];
     marker.attr("visibility", Number.isFinite(shown) ? "visible" : "hidden")
       .attr("cx", x(Math.max(at, 0))).attr("cy", y(Number.isFinite(shown) ? shown : 0));
+    showStep();
+  }
+
+  /** The slider and the "step k / n: loss" line. */
+  function showStep() {
+    const shown = history[at]?.loss;
     const scrub = q("#ls-train-scrub");
-    scrub.max = String(Math.max(0, history.length - 1));
-    scrub.value = String(Math.max(0, at));
+    const max = String(Math.max(0, history.length - 1));
+    const value = String(Math.max(0, at));
+    if (scrub.max !== max) scrub.max = max;
+    if (scrub.value !== value) scrub.value = value;
     q("#ls-train-out").textContent = history.length ? `step ${at} / ${history.length - 1}${Number.isFinite(shown) ? `: loss ${shown.toPrecision(6)}` : ""}` : "";
   }
 
