@@ -4,12 +4,18 @@ import { stepParameter } from "./optimizers.js";
 
 const TYPING_DELAY_MS = 300; // numbers and text settle before a request goes out
 
+/** "key=v1,v2 key2=v3" as a test of a state: true when every key's value is one of its listed values. */
+export function parseCondition(text) {
+  const conds = text.trim().split(/\s+/).map((cond) => {
+    const [key, values] = cond.split("=");
+    return [key, values.split(",")];
+  });
+  return (state) => conds.every(([key, values]) => values.includes(String(state[key])));
+}
+
 /** "key=v1,v2 key2=v3": true when every key's state value is one of its listed values. */
 export function conditionHolds(text, state) {
-  return text.trim().split(/\s+/).every((cond) => {
-    const [key, values] = cond.split("=");
-    return values.split(",").includes(String(state[key]));
-  });
+  return parseCondition(text)(state);
 }
 
 /**
@@ -122,17 +128,17 @@ export function createControls(form, store, { shape, currentW, maxTableCells }) 
   const prop = (el, name, value) => {
     if (el[name] !== value) el[name] = value;
   };
-  // the page's sections and tabs are fixed: looked up once
-  const sections = [...document.querySelectorAll("[data-show]")];
-  const anySections = [...document.querySelectorAll("[data-show-any]")];
+  // the page's sections and tabs are fixed: looked up, and their conditions read, once
+  const sections = [...document.querySelectorAll("[data-show]")].map((el) => [el, parseCondition(el.dataset.show)]);
+  const anySections = [...document.querySelectorAll("[data-show-any]")].map((el) => {
+    const tests = el.dataset.showAny.split("|").map(parseCondition);
+    return [el, (state) => tests.some((holds) => holds(state))];
+  });
   const tabs = [...document.querySelectorAll("[data-view]")];
   /** `throttleMs`: while training plays, the W table's numbers are written at most this often. */
   function sync(state, { throttleMs = 0 } = {}) {
     syncInputs(state);
-    for (const el of sections) show(el, conditionHolds(el.dataset.show, state));
-    for (const el of anySections) {
-      show(el, el.dataset.showAny.split("|").some((cond) => conditionHolds(cond, state)));
-    }
+    for (const [el, holds] of [...sections, ...anySections]) show(el, holds(state));
     for (const tab of tabs) {
       const selected = String(tab.dataset.view === state.view);
       if (tab.getAttribute("aria-selected") !== selected) tab.setAttribute("aria-selected", selected);
