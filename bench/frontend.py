@@ -2,7 +2,8 @@
 
 Run: python3 bench/frontend.py [--repeats 5] [--frames-seconds 4] [--drag-seconds 2]
 
-Starts the app with uvicorn on a free loopback port and opens / in Debian's Chromium (Playwright).
+Starts the server as the Dockerfile does (its CMD and ENV, two workers; bench/load.py's
+dockerfile_server) on a free loopback port and opens / in Debian's Chromium (Playwright).
 
 1. Drawing: the page marks `bpc:response` when the evaluate answer (compact) is parsed, before
    model.js decodes it (so decoding is in the time), `bpc:laid-out` after
@@ -47,7 +48,8 @@ from playwright.sync_api import Page, sync_playwright
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.live_app import CHROMIUM, CHROMIUM_ARGS, running_app  # noqa: E402
+from bench.load import dockerfile_server  # noqa: E402
+from tests.live_app import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
 # Frame times are measured past the display's 60 Hz, so vsync and the frame-rate cap are off.
 ARGS = [*CHROMIUM_ARGS, "--disable-frame-rate-limit", "--disable-gpu-vsync"]
@@ -256,7 +258,7 @@ def main() -> None:
     anim_expression, anim_inputs = circuit(50)  # 200 gates
     small_expression, small_inputs = "(x + y) * z", {"x": -2.0, "y": 5.0, "z": -4.0}
 
-    with running_app() as base, sync_playwright() as pw:
+    with dockerfile_server() as base, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 720})
         big, small, huge = [], [], []

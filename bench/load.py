@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -23,8 +24,9 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -439,6 +441,25 @@ def main() -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+@contextlib.contextmanager
+def dockerfile_server() -> Iterator[str]:
+    """The server as the Dockerfile starts it (its CMD and ENV: two workers, each with one job
+    process), on loopback; the class store in a temporary file instead of /data."""
+    port = free_port()
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {
+            **dockerfile_env(),
+            "BPC_STORE": f"sqlite:///{tmp}/class.db",
+            "BPC_ACCESS_LOG": "false",
+        }
+        proc = start_server(port, env)
+        try:
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
 
 
 if __name__ == "__main__":

@@ -18,11 +18,8 @@ the same run, through the same path: toy-2d (N = 9, D = 3, C = 3), alternating w
 from __future__ import annotations
 
 import argparse
-import contextlib
 import statistics
 import sys
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,28 +28,8 @@ from playwright.sync_api import Page, sync_playwright
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.load import dockerfile_env, free_port, start_server  # noqa: E402
+from bench.load import dockerfile_server  # noqa: E402
 from tests.live_app import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
-
-
-@contextlib.contextmanager
-def dockerfile_server() -> Iterator[str]:
-    """The server as the Dockerfile starts it (its CMD and ENV: two workers, each with one job
-    process), on loopback; the class store in a temporary file instead of /data."""
-    port = free_port()
-    with tempfile.TemporaryDirectory() as tmp:
-        env = {
-            **dockerfile_env(),
-            "BPC_STORE": f"sqlite:///{tmp}/class.db",
-            "BPC_ACCESS_LOG": "false",
-        }
-        proc = start_server(port, env)
-        try:
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            proc.terminate()
-            proc.wait(timeout=30)
-
 
 CASES = {
     "baseline toy-2d (N = 9)": "/landscape?dataset=toy-2d",

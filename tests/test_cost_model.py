@@ -109,6 +109,34 @@ def test_max_with_many_arguments_is_linear() -> None:
     assert big.answer_bytes < Limits().max_answer_bytes and big.work < Limits().max_work
 
 
+def test_a_reused_compact_answer_is_charged_its_numbers_and_captions() -> None:
+    """A circuit whose compact columns are kept with its parse (encode.py) is charged
+    W_RECORD_REUSED per node and edge and W_BASE_REUSED once, instead of W_RECORD per node and
+    edge. (x + y) * z has 5 nodes (x, y, z, the sum, the product) and 4 edges."""
+    from app.engine import cost
+
+    circuit = engine.parse("(x + y) * z", parse_limits(Limits()))
+    assert len(circuit.nodes) == 5
+    assert sum(len(node.args) for node in circuit.nodes if node.kind == "gate") == 4
+    shapes = [()] * 5
+    fresh = estimate(circuit, shapes, 11, False)
+    reused = estimate(circuit, shapes, 11, False, None, True)
+    assert fresh.work - reused.work == 9 * (cost.W_RECORD - cost.W_RECORD_REUSED) - (
+        cost.W_BASE_REUSED
+    )
+    assert (reused.answer_bytes, reused.memory_bytes) == (fresh.answer_bytes, fresh.memory_bytes)
+    # the answer asked for: a compact answer of a circuit parsed before is the reused one, a
+    # verbose one never is (its records are built each time), nor a first parse
+    cache = engine.ParseCache(4)
+    inputs = {"x": -2.0, "y": 5.0, "z": -4.0}
+    first = evaluate_result("(x + y) * z", inputs, cache=cache, compact=True)
+    evaluate_result("(x + y) * z", inputs, cache=cache, compact=True)
+    evaluate_result("(x + y) * z", inputs, cache=cache, compact=False)
+    assert first.memo is not None
+    costs = {key: value.work for key, value in first.memo.items() if key.startswith("cost ")}
+    assert costs == {"cost False None False": fresh.work, "cost False None True": reused.work}
+
+
 def test_gradcheck_work_counts_each_evaluation() -> None:
     """2 x input elements x one forward pass: x 300x100 is 30,000 elements, and x @ x.T alone
     is 300 * 300 * 100 = 9,000,000 multiply-adds per pass."""

@@ -471,6 +471,48 @@ def test_evaluate_computes_small_circuits_in_process_and_large_ones_in_a_job_pro
         assert (inline, threads, jobs) == (0, 0, 1)
 
 
+def test_a_slider_re_evaluation_runs_on_the_evaluate_threads() -> None:
+    """bench/frontend.py's 200-gate circuit (50 terms exp(-(a_i * b_j)), times c): its first
+    answer is predicted at about 1.8e7 work units, over BPC_EVALUATE_IN_PROCESS_MAX_WORK (1e7),
+    so a job process computes it; re-evaluated with new inputs as the page asks (compact), the
+    parse and the compact columns are kept, the prediction is about 8.2e6 and an evaluate thread
+    computes it, charged its CPU time. A verbose answer is never the reused one."""
+    from app.main import app
+
+    pairs = [(i % 40, (i * 7) % 40) for i in range(50)]
+    expression = "(" + " + ".join(f"exp(-(a{a} * b{b}))" for a, b in pairs) + ") * c"
+    inputs = {**{f"a{i}": 0.01 * i for i in range(40)}, **{f"b{i}": 0.02 * i for i in range(40)}}
+    with TestClient(app) as client:
+        lanes = app.state.compute
+
+        def post(c: float, answer_format: str) -> tuple[float, int, int]:
+            threads, jobs = lanes.evaluate.answered, lanes.bulk.answered
+            body = {"expression": expression, "inputs": {**inputs, "c": c}, "format": answer_format}
+            response = client.post("/api/v1/circuits/evaluate", json=body)
+            assert response.status_code == 200, response.text
+            _wait_for_lane_to_settle(lanes.evaluate)
+            answer = response.json()
+            # the compact answer names the output's node; the verbose one gives its record
+            if answer_format == "compact":
+                value = answer["nodes"]["value"][answer["output"]]
+            else:
+                value = answer["output"]["value"]
+            return value, lanes.evaluate.answered - threads, lanes.bulk.answered - jobs
+
+        total = sum(math.exp(-(0.01 * a * 0.02 * b)) for a, b in pairs)
+        # the first answer: a trial on an evaluate thread parses it and defers it, a job
+        # process computes it
+        value, threads, jobs = post(1.0, "compact")
+        assert value == pytest.approx(total, rel=1e-12) and (threads, jobs) == (1, 1)
+        # parsed before: an evaluate thread, which builds the compact columns and keeps them
+        value, threads, jobs = post(2.0, "compact")
+        assert value == pytest.approx(2 * total, rel=1e-12) and (threads, jobs) == (1, 0)
+        value, threads, jobs = post(3.0, "compact")
+        assert value == pytest.approx(3 * total, rel=1e-12) and (threads, jobs) == (1, 0)
+        value, threads, jobs = post(4.0, "verbose")
+        assert value == pytest.approx(4 * total, rel=1e-12) and (threads, jobs) == (1, 1)
+
+
 def test_the_inline_limits_at_n_and_n_plus_one() -> None:
     """A circuit runs on the event loop when its text is at most BPC_EVALUATE_INLINE_MAX_SIZE
     characters and its predicted work at most BPC_EVALUATE_INLINE_MAX_WORK; one over either

@@ -65,11 +65,14 @@ def evaluate_result(
     limits: Limits | None = None,
     cache: ParseCache | None = None,
     parts: Collection[str] | None = None,
+    compact: bool = False,
 ) -> EvaluateResult:
     """The whole evaluate request, typed. Raises ProblemError on bad input and LimitError (413)
     when the circuit or its predicted cost is over `limits`, before running. With a `cache`,
     an expression parsed before is not parsed again. `parts`: the answer's fields that will be
-    sent (None: all), so a small answer of a big circuit is charged as small."""
+    sent (None: all), so a small answer of a big circuit is charged as small. `compact`: the
+    answer will be the compact one, whose columns a cached circuit keeps with its parse
+    (encode.py), so a re-evaluation is charged for its numbers and captions only."""
     limits = limits or Limits()
     if tie_break not in TIE_BREAKS:
         raise ProblemError(
@@ -77,27 +80,31 @@ def evaluate_result(
         )
     with gc_paused():
         if cache is not None:
-            parsed = cache.get(expression, parse_limits(limits))
+            parsed, hit = cache.lookup(expression, parse_limits(limits))
             circuit, texts, names, memo = parsed.circuit, parsed.texts, parsed.names, parsed.memo
         else:
             circuit = parse(expression, parse_limits(limits))
             texts, names = wire_names(circuit, expression)
             memo = None
+            hit = False
         values = bind_inputs(
             circuit, inputs, limits.max_tensor_rank, limits.max_tensor_elements_per_input
         )
         cost_key = None
+        # a compact answer of a circuit parsed before: no parse, and its columns are kept (or
+        # built once, within the same prediction: W_RECORD_REUSED in cost.py)
+        reused = compact and parts is None and hit
         if not all(type(v) is float for v in values.values()) or _has_tensor_gate(circuit):
             shapes = infer_shapes(circuit, values, expression, names, texts, limits)
         else:
             shapes = [()] * len(circuit.nodes)
             # all scalars: the cost depends on the circuit alone, so a cached one keeps it
-            cost_key = f"cost {gradcheck_} {None if parts is None else sorted(parts)}"
+            cost_key = f"cost {gradcheck_} {None if parts is None else sorted(parts)} {reused}"
         if gradcheck_:
             _check_gradcheck_evals(circuit, values, limits)
         cost = memo.get(cost_key) if memo is not None and cost_key is not None else None
         if cost is None:
-            cost = estimate(circuit, shapes, len(expression), gradcheck_, parts)
+            cost = estimate(circuit, shapes, len(expression), gradcheck_, parts, reused)
             if memo is not None and cost_key is not None:
                 memo[cost_key] = cost
         cost.check(limits, ("body", "expression"))
@@ -138,6 +145,7 @@ def evaluate_job(request: dict[str, Any], limits: Limits) -> dict[str, Any]:
         limits=limits,
         cache=shared_cache(),
         parts=parts,
+        compact=answer_format == "compact",
     )
     echo = request.get("echo_expression", True) is not False
     with gc_paused():  # encoding allocates a small object per number: see gcpause.py

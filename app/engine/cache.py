@@ -45,13 +45,17 @@ class ParseCache:
         self.misses = 0
 
     def get(self, expression: str, limits: ParseLimits) -> Parsed:
+        return self.lookup(expression, limits)[0]
+
+    def lookup(self, expression: str, limits: ParseLimits) -> tuple[Parsed, bool]:
+        """The parsed circuit, and whether it was parsed before (a hit)."""
         key = (expression, limits)
         with self._lock:
             found = self._entries.get(key)
             if found is not None:
                 self._entries.move_to_end(key)
                 self.hits += 1
-                return found
+                return found, True
             self.misses += 1
         circuit = parse(expression, limits)
         texts, names = wire_names(circuit, expression)
@@ -66,7 +70,7 @@ class ParseCache:
                 while len(self._entries) > self.size or self.nodes > self.max_nodes:
                     _, evicted = self._entries.popitem(last=False)
                     self.nodes -= len(evicted.circuit.nodes)
-        return parsed
+        return parsed, False
 
     def clear(self) -> None:
         """Forgets every circuit (tests measuring a first parse's memory start from here)."""

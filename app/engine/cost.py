@@ -47,6 +47,13 @@ W_RECORD = 25_000
 # A gradient check's forward passes also record which side of each kink every gate is on, and
 # each runs on small arrays, so a gate costs more there than in the main pass.
 W_GATE_CHECK = 20_000
+# A compact answer of a circuit parsed before (a slider moving an input): no parse, and its
+# structure and step columns are kept with the parse (encode.py), so a node or an edge costs
+# its numbers and its step's caption. Measured on 13 circuits (docs/benchmarks.md, "The cost
+# of a re-evaluation"): at least 2.2x the CPU of a re-evaluation, and 1.9x that of the first
+# compact answer after a parse (which builds the columns).
+W_RECORD_REUSED = 8_000
+W_BASE_REUSED = 500_000  # the request's own share: the answer's frame, the cache lookup, orjson
 
 
 def elements(shape: Shape) -> int:
@@ -75,9 +82,12 @@ def estimate(
     source_chars: int,
     gradcheck: bool,
     parts: Collection[str] | None = None,
+    reused: bool = False,
 ) -> Cost:
     """Predicted answer bytes, peak memory and work of evaluating `circuit` (with its shapes),
-    for the whole answer (parts None) or only the verbose answer's fields in `parts`."""
+    for the whole answer (parts None) or only the verbose answer's fields in `parts`. `reused`:
+    a compact answer of a circuit whose compact columns are already kept (the records' work is
+    W_RECORD_REUSED, not W_RECORD)."""
     nodes = len(circuit.nodes)
     edges = 0
     numbers = 0  # numbers in the answer
@@ -108,7 +118,10 @@ def estimate(
     answer = B_BASE + source_chars + B_NODE * nodes + B_EDGE * edges + B_NUMBER * numbers
     memory = M_BASE + M_NODE * (nodes + edges) + B_LISTED * numbers + 2 * answer
     if parts is None:
-        work += numbers * W_NUMBER + W_RECORD * (nodes + edges)
+        if reused:
+            work += numbers * W_NUMBER + W_RECORD_REUSED * (nodes + edges) + W_BASE_REUSED
+        else:
+            work += numbers * W_NUMBER + W_RECORD * (nodes + edges)
         return Cost(answer, memory, work)
     sent, part_bytes, records = _parts(circuit, shapes, source_chars, gradcheck, set(parts))
     # Never more than the whole answer (both are upper bounds); every wire's arrays are still
