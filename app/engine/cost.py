@@ -118,10 +118,8 @@ def estimate(
     answer = B_BASE + source_chars + B_NODE * nodes + B_EDGE * edges + B_NUMBER * numbers
     memory = M_BASE + M_NODE * (nodes + edges) + B_LISTED * numbers + 2 * answer
     if parts is None:
-        if reused:
-            work += numbers * W_NUMBER + W_RECORD_REUSED * (nodes + edges) + W_BASE_REUSED
-        else:
-            work += numbers * W_NUMBER + W_RECORD * (nodes + edges)
+        record, base = (W_RECORD_REUSED, W_BASE_REUSED) if reused else (W_RECORD, 0)
+        work += numbers * W_NUMBER + record * (nodes + edges) + base
         return Cost(answer, memory, work)
     sent, part_bytes, records = _parts(circuit, shapes, source_chars, gradcheck, set(parts))
     # Never more than the whole answer (both are upper bounds); every wire's arrays are still

@@ -1,6 +1,7 @@
 /** A page's state store: setting state is the only path to a redraw, every change lands in the URL, [data-state] inputs mirror it. */
 
 import { readParams, writeParams } from "./urlstate.js";
+import { setProp } from "./writes.js";
 
 /**
  * A store over a URL-state table, kept in the query ("?…", a history entry per deliberate move) or
@@ -118,15 +119,14 @@ export function bindInputs(inputs, store, { delay = 0, parse = {} } = {}) {
       return undefined;
     });
   }
-  // called on every redraw (each played training step): a control is written only when it differs,
-  // since Chromium's autofill answers a script's write to a form control with a layout of its own
+  // called on every redraw (each played training step): a control is written only when it
+  // differs (setProp)
   return function sync(state) {
     for (const input of inputs) {
       const value = state[input.dataset.state];
-      if (input.type === "radio" || input.type === "checkbox") {
-        const on = input.type === "radio" ? input.value === value : Boolean(value);
-        if (input.checked !== on) input.checked = on;
-      } else if (input.ownerDocument.activeElement !== input && String(value) !== input.value) input.value = String(value);
+      if (input.type === "radio") setProp(input, "checked", input.value === value);
+      else if (input.type === "checkbox") setProp(input, "checked", Boolean(value));
+      else if (input.ownerDocument.activeElement !== input && String(value) !== input.value) input.value = String(value);
     }
   };
 }

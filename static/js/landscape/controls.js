@@ -1,5 +1,6 @@
 /** The landscape settings form: every [data-state] input mirrors one state property (the shared binding); sections show by [data-show]. */
 import { bindInputs } from "../common/store.js";
+import { createThrottle, setProp } from "../common/writes.js";
 import { stepParameter } from "./optimizers.js";
 
 const TYPING_DELAY_MS = 300; // numbers and text settle before a request goes out
@@ -41,10 +42,8 @@ export function createControls(form, store, { shape, currentW, maxTableCells }) 
   });
   form.addEventListener("submit", (event) => event.preventDefault());
 
-  let tableFilledAt = -Infinity;
-  let tableTimer = null;
+  const throttleTable = createThrottle();
   function fillTable(inputs, W) {
-    tableFilledAt = performance.now();
     inputs.forEach((input) => {
       const v = W[Number(input.dataset.c)][Number(input.dataset.d)];
       if (document.activeElement !== input && input.valueAsNumber !== v) input.value = String(v);
@@ -55,7 +54,7 @@ export function createControls(form, store, { shape, currentW, maxTableCells }) 
   function renderTable(state, throttleMs) {
     const dims = shape();
     const small = dims && dims[0] * dims[1] <= maxTableCells;
-    prop(form.querySelector("#ls-winit-table"), "disabled", Boolean(dims) && !small);
+    setProp(form.querySelector("#ls-winit-table"), "disabled", Boolean(dims) && !small);
     show(tableNote, Boolean(dims) && !small);
     text(tableNote, dims ? `W is ${dims[0]}×${dims[1]}: too large to edit by hand (at most ${maxTableCells} weights).` : "");
     if (state.winit !== "table" || !small) {
@@ -73,10 +72,7 @@ export function createControls(form, store, { shape, currentW, maxTableCells }) 
     if (existing.length === C * D) {
       // while training plays, the numbers are written at most every throttleMs (as the examples
       // table's are); the last W always lands
-      clearTimeout(tableTimer);
-      const wait = tableFilledAt + throttleMs - performance.now();
-      if (wait > 0) tableTimer = setTimeout(() => fillTable(existing, W), wait);
-      else fillTable(existing, W);
+      throttleTable(() => fillTable(existing, W), throttleMs);
       return;
     }
     const grid = document.createElement("table");
@@ -125,9 +121,6 @@ export function createControls(form, store, { shape, currentW, maxTableCells }) 
   const text = (el, value) => {
     if (el.textContent !== value) el.textContent = value;
   };
-  const prop = (el, name, value) => {
-    if (el[name] !== value) el[name] = value;
-  };
   // the page's sections and tabs are fixed: looked up, and their conditions read, once
   const sections = [...document.querySelectorAll("[data-show]")].map((el) => [el, parseCondition(el.dataset.show)]);
   const anySections = [...document.querySelectorAll("[data-show-any]")].map((el) => {
@@ -146,14 +139,14 @@ export function createControls(form, store, { shape, currentW, maxTableCells }) 
     text(gridOut, `${state.grid}×${state.grid}`);
     const meaning = stepParameter(state.method);
     text(form.querySelector("#ls-lr-name"), meaning.label);
-    prop(form.querySelector("#ls-lr"), "title", meaning.title);
+    setProp(form.querySelector("#ls-lr"), "title", meaning.title);
     // the chosen optimizer's update rule, as its row of the server's table writes it out
     const rule = optimizerRows.find((row) => row.name === state.method);
     text(form.querySelector("#ls-rule"), rule ? `Update: ${rule.description}` : "");
     const dims = shape();
     if (dims) {
-      prop(form.querySelector('[data-state="axc"]'), "max", String(dims[0] - 1));
-      prop(form.querySelector('[data-state="axd"]'), "max", String(dims[1] - 1));
+      setProp(form.querySelector('[data-state="axc"]'), "max", String(dims[0] - 1));
+      setProp(form.querySelector('[data-state="axd"]'), "max", String(dims[1] - 1));
     }
     renderTable(state, throttleMs);
   }

@@ -1,4 +1,5 @@
 /** The per-example table beside the data view: features, class, scores, margins (active hinge terms marked) and L_i, from the /loss answer. */
+import { createThrottle } from "../common/writes.js";
 import { classColour } from "./dataview.js";
 
 const fmt = (v) => (Number.isFinite(v) ? Number(v.toPrecision(4)).toString() : String(v));
@@ -147,8 +148,7 @@ export function createExamplesTable(container, { highlight }) {
     for (let i = first; i < last; i += 1) if (stale.has(i)) fill(i);
   }, { passive: true });
 
-  let filledAt = -Infinity;
-  let pending = null; // a deferred update's timer
+  const throttle = createThrottle();
   /**
    * `data`: `X`, `labels` the data, `W` the weights (scores are W·x), `loss` the /loss answer at
    * W (its per_example, margins and active), `softmax` to name the margins s_j − s_y (they carry
@@ -158,15 +158,7 @@ export function createExamplesTable(container, { highlight }) {
     // while training plays, the table is written at most every throttleMs (its numbers,
     // changing twenty times a second, cannot be read, and writing them was a third of a
     // step's redraw); the last update always lands
-    clearTimeout(pending);
-    pending = null;
-    const wait = filledAt + throttleMs - performance.now();
-    if (wait > 0) {
-      pending = setTimeout(() => update(data), wait);
-      return;
-    }
-    filledAt = performance.now();
-    write(data);
+    throttle(() => write(data), throttleMs);
   }
 
   function write({ X, labels, W, loss, softmax }) {

@@ -146,9 +146,10 @@ const controls = createControls(byId("ls-controls"), store, {
   maxTableCells: MAX_TABLE_CELLS,
 });
 
-// while training plays, the W table's numbers (like the examples table's) are written at most
-// every PLAYING_TABLE_MS
-const syncControls = (state) => controls.sync(state, { throttleMs: training.playing() ? PLAYING_TABLE_MS : 0 });
+// while training plays, the W table's and the examples table's numbers are written at most every
+// PLAYING_TABLE_MS
+const tableThrottle = () => (training.playing() ? PLAYING_TABLE_MS : 0);
+const syncControls = (state) => controls.sync(state, { throttleMs: tableThrottle() });
 
 function showError(error) {
   const box = byId("ls-error");
@@ -224,8 +225,7 @@ function drawData(state) {
   }
   const data = { X: base.X, labels: base.y, W };
   dataView.update({ ...data, bias: shape.bias, addClass: Number(select.value) });
-  const throttleMs = training.playing() ? PLAYING_TABLE_MS : 0;
-  examplesTable.update({ ...data, loss: current.loss, softmax: state.loss === "softmax" }, { throttleMs });
+  examplesTable.update({ ...data, loss: current.loss, softmax: state.loss === "softmax" }, { throttleMs: tableThrottle() });
 }
 
 /** The answers the shown view needs (the last ones for the views not shown). */

@@ -1,4 +1,5 @@
 /** "Open as circuit": the example and scope controls, why it is unavailable, and what its max gates do at this W. */
+import { setProp } from "../common/writes.js";
 
 /**
  * The example shown: the one chosen (cex, kept when it is in range) or the server's pick at
@@ -65,17 +66,13 @@ export function createOpenCircuit({ button, scopeSelect, exampleInput, note, sto
     const example = offer ? chosenExample(state, offer, n) : 0;
     const reason = unavailableReason(offer, scope);
     shown = { scope, example, reason };
-    // each control is written only when it differs: this runs on every played training step, and
-    // Chromium's autofill answers each script write to a form control (even of the same value)
-    // with a task that lays the page out again
-    const set = (el, name, value) => {
-      if (el[name] !== value) el[name] = value;
-    };
-    set(scopeSelect, "value", scope);
-    set(exampleInput, "max", String(Math.max(n - 1, 0)));
-    set(exampleInput, "disabled", scope !== "example");
-    if (document.activeElement !== exampleInput) set(exampleInput, "value", String(example));
-    set(button, "disabled", Boolean(reason));
+    // each control is written only when it differs (setProp): this runs on every played
+    // training step
+    setProp(scopeSelect, "value", scope);
+    setProp(exampleInput, "max", String(Math.max(n - 1, 0)));
+    setProp(exampleInput, "disabled", scope !== "example");
+    if (document.activeElement !== exampleInput) setProp(exampleInput, "value", String(example));
+    setProp(button, "disabled", Boolean(reason));
     const title = reason
       ? `Unavailable: ${reason}`
       : scope === "all"

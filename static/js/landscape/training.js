@@ -1,6 +1,7 @@
 /** Training you can watch: gradient-descent steps W -= lr · dW taken with the /loss answer's dW; step, play, pause and scrub back, every view following W. */
 /* global d3 */
 import { drawAxis } from "../common/axis.js";
+import { setProp } from "../common/writes.js";
 
 const WIDTH = 300;
 const HEIGHT = 150;
@@ -105,10 +106,8 @@ export function createTraining(box, { store, now, maxWeights }) {
   function showStep() {
     const shown = history[at]?.loss;
     const scrub = q("#ls-train-scrub");
-    const max = String(Math.max(0, history.length - 1));
-    const value = String(Math.max(0, at));
-    if (scrub.max !== max) scrub.max = max;
-    if (scrub.value !== value) scrub.value = value;
+    setProp(scrub, "max", String(Math.max(0, history.length - 1)));
+    setProp(scrub, "value", String(Math.max(0, at)));
     q("#ls-train-out").textContent = history.length ? `step ${at} / ${history.length - 1}${Number.isFinite(shown) ? `: loss ${shown.toPrecision(6)}` : ""}` : "";
   }
 
