@@ -61,7 +61,10 @@ for _ in $(seq 180); do
   sleep 0.5
 done
 curl -fsS "$base/healthz" >/dev/null || fail "/healthz did not answer"
-curl -fsS "$base/" | grep -q "Backprop Circuits" || fail "the circuit page did not load"
+# the page is read whole first: with pipefail, `curl | grep -q` fails when grep stops reading at
+# its match while curl still writes (curl exit 23), though the page loaded
+page=$(curl -fsS "$base/") || fail "the circuit page did not load"
+grep -q "Backprop Circuits" <<<"$page" || fail "the circuit page did not load"
 answer=$(curl -fsS "$base/api/v1/circuits/evaluate" -H 'content-type: application/json' \
   -d '{"expression": "(x + y) * z", "inputs": {"x": -2, "y": 5, "z": -4}}')
 echo "$answer" | python3 -c '
