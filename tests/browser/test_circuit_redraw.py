@@ -128,6 +128,10 @@ LABEL_TEXTS = """() => [...document.querySelectorAll('#circuit .wire-label')].ma
     : g.querySelector('.grad').firstChild.textContent])"""
 
 
+MARKERS = """() => [...document.querySelectorAll('#circuit path.wire:not(.fork-stub)')].map(
+  (w) => getComputedStyle(w).markerEnd.replace(/url\\(["']?[^#]*(#[^"')]*)["']?\\)/, "url($1)"))"""
+
+
 def test_an_overview_draws_its_wire_labels_once_a_zoom_makes_them_readable(page: Page) -> None:
     # 150 multiplies and 149 adds open whole, far below readable size: no labels are drawn but
     # the output's (its tooltip holds the answer's full number)
@@ -135,6 +139,11 @@ def test_an_overview_draws_its_wire_labels_once_a_zoom_makes_them_readable(page:
     open_view(page, expression, inputs)
     expect(page.locator("#circuit")).to_have_class("lod-far lod-tiny")
     expect(page.locator("#circuit .wire-label")).to_have_count(1)
+    # nor their arrowheads (under 1.4 px at this zoom), though the markup keeps them for a download
+    assert set(page.evaluate(MARKERS)) == {"none"}
+    # 150 x_i and 150 of y's branches into the multiplies, 150 products and 148 sums into the
+    # adds, and the output's wire
+    assert page.locator('#circuit path.wire[marker-end="url(#wire-arrow)"]').count() == 599
     output = page.locator('#circuit .wire-label[data-edge="__output_wire"] .value title')
     expect(output).to_have_text("value 300")
     # zooming in (by 1.25 a click) draws them, with the numbers and the step on screen
@@ -144,6 +153,7 @@ def test_an_overview_draws_its_wire_labels_once_a_zoom_makes_them_readable(page:
             break
         zoom_in.click()
     labels = page.evaluate(LABEL_TEXTS)
+    assert set(page.evaluate(MARKERS)) == {"url(#wire-arrow)"}  # every wire points forward again
     # one label per wire: 150 x_i, y, 150 products, 149 sums (the last is the output's)
     assert len(labels) == page.locator("#circuit path.wire:not(.fork-stub)").count() > 0
     # hand: f = sum x_i * y = 150 * 1 * 2 = 300; each x_i's wire (1) carries gradient y = 2; each

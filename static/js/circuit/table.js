@@ -223,8 +223,11 @@ export class StepsTable {
       this.observer = null;
       return;
     }
-    // a box's height above and below counts as near, so a scroll finds its rows already written
-    this.observer = new IntersectionObserver((entries) => this.approach(entries), { root: box, rootMargin: "100% 0px" });
+    // only the rows in the box count: a slider drag rewrites the numbers of each near row on every
+    // answer, and a box's height above and below as well tripled that (bench/frontend.py). A row
+    // scrolled into view gets its numbers as it arrives, and every row gets them once the answers
+    // stop (SETTLE_MS)
+    this.observer = new IntersectionObserver((entries) => this.approach(entries), { root: box });
     for (const row of this.rows) this.observer.observe(row);
   }
 
