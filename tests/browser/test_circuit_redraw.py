@@ -71,6 +71,55 @@ def test_new_values_keep_the_elements_and_change_their_numbers(page: Page) -> No
     expect(cell).to_have_attribute("title", "6")
 
 
+# Drags a slider as a pointer would (a new value every 16 ms, each an input event), recording
+# when the steps table's cells were written (one MutationObserver call per write) and how many
+# answers the diagram drew meanwhile; the drag's end ("change") is not sent.
+DRAG_SLIDER = """async ({ name, values }) => {
+  const row = [...document.querySelectorAll("#inputs-body tr")].find(
+    (tr) => tr.querySelector("label").textContent === name);
+  const slider = row.querySelector("input[type=range]");
+  slider.focus();
+  const svg = document.getElementById("circuit");
+  const drawnBefore = Number(svg.dataset.evaluations);
+  const writes = [];
+  const observer = new MutationObserver(() => writes.push(performance.now()));
+  observer.observe(document.getElementById("steps-body"), { subtree: true, characterData: true, childList: true });
+  for (const value of values) {
+    slider.value = String(value);
+    slider.dispatchEvent(new Event("input", { bubbles: true }));
+    await new Promise((resolve) => setTimeout(resolve, 16));
+  }
+  observer.disconnect();
+  return { writes, drawn: Number(svg.dataset.evaluations) - drawnBefore };
+}"""
+
+
+def test_a_slider_drag_writes_the_steps_table_at_most_every_200_ms_and_its_last_values_land(
+    page: Page,
+) -> None:
+    # (x + y) * z at x = -2, y = 5: q = x + y = 3. z's slider goes -4 → -3 in 50 steps of 0.02
+    open_view(page, "(x + y) * z", {"x": -2, "y": 5, "z": -4})
+    values = [round(-4 + 0.02 * (i + 1), 2) for i in range(50)]
+    assert values[-1] == -3
+    seen = page.evaluate(DRAG_SLIDER, {"name": "z", "values": values})
+    # the diagram drew answers during the drag; the table's cells were written at most once per
+    # 200 ms (LIVE_RENUMBER_MS in static/js/circuit/table.js), each write a batch of cells
+    assert seen["drawn"] >= 1
+    gaps = [b - a for a, b in zip(seen["writes"], seen["writes"][1:], strict=False)]
+    assert all(gap >= 199 for gap in gaps), gaps
+    # the last values land: df/dq = z = -3, df/dz = q = 3, the add sends dq = -3 to x and y
+    expect(page.locator("#status")).to_have_text("Output -9")
+    expected = [
+        ["×", "1", "x + y", "-3", "-3", "-3"],
+        ["", "1", "z", "3", "3", "3"],
+        ["+", "-3", "x", "1", "-3", "-3"],
+        ["", "-3", "y", "1", "-3", "-3"],
+    ]
+    page.wait_for_function(
+        f"expected => JSON.stringify(({TABLE})()) === JSON.stringify(expected)", arg=expected
+    )
+
+
 def test_the_same_structure_from_other_text_relabels_the_table(page: Page) -> None:
     open_view(page, "(x + y) * z", {"x": -2, "y": 5, "z": -4})
     expect(page.locator("#steps-body tr").first.locator("td").nth(2)).to_have_text("x + y")
@@ -88,6 +137,13 @@ def test_a_big_circuits_table_keeps_its_window_and_follows_the_step(page: Page) 
     inputs = {f"x{i}": 1 for i in range(terms)} | {"y": 2}
     open_view(page, expression, inputs, s=2 * terms + 3 * terms // 2)
     expect(page.locator("#steps-body tr.window-note")).to_have_count(1)
+    # a window of 30 steps (a slider drag rewrites and repaints the rows a table holds): 2 rows a
+    # step, as every gate here has two inputs and none is a constant
+    steps = page.eval_on_selector_all(
+        "#steps-body tr[data-step]", "rows => new Set(rows.map((r) => r.dataset.step)).size"
+    )
+    assert steps == 30
+    expect(page.locator("#steps-body tr[data-step]")).to_have_count(60)
     page.wait_for_function(CURRENT_ROW_IN_VIEW)
     current = page.locator("#steps-body tr.current").first.get_attribute("data-step")
     tagged = page.evaluate(TAG)

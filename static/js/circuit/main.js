@@ -133,10 +133,11 @@ let pending = false; // values changed while a request was in flight
 function evaluateLive() {
   clearTimeout(debounce);
   if (inFlight) pending = true;
-  else evaluate();
+  else evaluate({ live: true });
 }
 
-async function evaluate() {
+/** Evaluates the state's circuit and draws the answer; `live` while a slider is dragged. */
+async function evaluate({ live = false } = {}) {
   clearTimeout(debounce);
   const mine = ++sent;
   inFlight = true;
@@ -150,7 +151,7 @@ async function evaluate() {
     if (!isAbort(err)) showError(err);
     if (mine === sent) {
       inFlight = false;
-      if (pending && requestKey(store.get()) !== answeredKey) evaluate();
+      if (pending && requestKey(store.get()) !== answeredKey) evaluate({ live: true });
     }
     return;
   }
@@ -161,9 +162,9 @@ async function evaluate() {
     inFlight = false;
     // values moved while this request was out go out now, before this answer is drawn: the
     // server computes the next answer while the page draws this one (a drag keeps up)
-    if (pending && requestKey(store.get()) !== keyOfAnswer(decoded, body.inputs)) evaluate();
+    if (pending && requestKey(store.get()) !== keyOfAnswer(decoded, body.inputs)) evaluate({ live: true });
   }
-  show(decoded, body.inputs);
+  show(decoded, body.inputs, { live });
   // the values drawn go with the mark: bench/frontend.py times a slider drag from each input
   // event to the paint of a diagram that shows its value
   performance.mark("bpc:drawn", { detail: body.inputs });
@@ -189,8 +190,8 @@ function keyOfAnswer(answer, sentInputs) {
   return requestKey({ ...store.get(), inputs: Object.fromEntries(answer.inputs.map((name) => [name, sentInputs[name]])) });
 }
 
-/** Draws an answer; `sentInputs` are the values it was computed from. */
-function show(answer, sentInputs) {
+/** Draws an answer; `sentInputs` are the values it was computed from, `live` while a slider is dragged. */
+function show(answer, sentInputs, { live = false } = {}) {
   hideProblem($("parse-error"));
   $("expression").setAttribute("aria-invalid", "false");
   view.setStale(false);
@@ -229,7 +230,7 @@ function show(answer, sentInputs) {
     holdView = true;
   }
   view.setNumbers(circuit, state.outputGrad);
-  table.draw(circuit, timeline, { fresh: structureChanged });
+  table.draw(circuit, timeline, { fresh: structureChanged, live });
   $("scrubber").max = String(length);
   player.setLength(length);
   const t = state.step === null ? length : Math.min(state.step, length);

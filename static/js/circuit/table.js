@@ -2,13 +2,18 @@
 
 import { isConstant, nodeName } from "./caption.js";
 import { fmtAny as fmt, fullAny as full } from "./format.js";
+import { createThrottle } from "../common/writes.js";
 import { indexOf } from "./model.js";
 
 // a big circuit shows a window of steps around the active one, so the page stays quick to draw
 const ALL_ROWS_UP_TO = 160;
-const WINDOW_STEPS = 60;
+const WINDOW_STEPS = 30;
 // the numbers out of sight are written this long after the last answer (a drag sends several a second)
 const SETTLE_MS = 300;
+// while a slider is dragged, the numbers are written at most this often (the last always lands):
+// a changed cell lays out and repaints the whole table, 10 of the 30 ms that each answer of a
+// 200-gate drag cost to render (bench/frontend.py), while the diagram shows every answer
+const LIVE_RENUMBER_MS = 200;
 // the input column's labels: this many characters, unless two nodes need more to tell them apart
 const LABEL_CHARS = 12;
 
@@ -125,6 +130,7 @@ export class StepsTable {
     // costs its row's layout; most of a 200-gate table is out of sight)
     this.near = new Set();
     this.observer = null;
+    this.renumberSoon = createThrottle();
     this.tbody.addEventListener("click", (ev) => this.jumpFrom(ev.target));
     this.tbody.addEventListener("keydown", (ev) => {
       if (ev.key === "Enter") this.jumpFrom(ev.target);
@@ -141,7 +147,7 @@ export class StepsTable {
    * `fresh` false (the same structure with new numbers, as while a slider moves) the rows on
    * screen stay and only their numbers change.
    */
-  draw(circuit, timeline, { fresh = true } = {}) {
+  draw(circuit, timeline, { fresh = true, live = false } = {}) {
     // the same structure may come from other text ("a*b" and "a * b"), which the labels show
     const texts = circuit.nodes.map((n) => `${nodeName(n)}@${where(n).join(",")}`).join("\n");
     const same = !fresh && this.window && texts === this.texts;
@@ -150,7 +156,7 @@ export class StepsTable {
     this.timeline = timeline;
     this.byId = indexOf(circuit).nodes;
     if (same) {
-      this.renumber();
+      this.renumberSoon(() => this.renumber(), live ? LIVE_RENUMBER_MS : 0);
       return;
     }
     const backward = timeline.steps.filter((s) => s.phase === "backward");
