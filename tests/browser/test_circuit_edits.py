@@ -247,7 +247,7 @@ def test_predict_mode_hides_the_answers_and_asks_without_a_silent_stop(page: Pag
     assert all(c.get_attribute("title") is None for c in cells.all())
     # no gradient in a node's tooltip yet but the output's own 1 (d out / d out)
     titles = page.eval_on_selector_all(
-        "#circuit .node > title", "els => els.map(e => e.textContent)"
+        "#circuit .node", "els => els.map(e => e.getAttribute('aria-label'))"
     )
     assert [t for t in titles if "gradient" in t] == ["(x + y) * z: value -12, gradient 1"]
     # answer: all right

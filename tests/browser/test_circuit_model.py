@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 from tests.browser.test_circuit_page import open_view, presets, wait_evaluated
 from tests.test_compact_format import CASES
@@ -89,7 +89,7 @@ def test_the_page_asks_for_compact_and_draws_from_it(page: Page, live_server: st
     def titles() -> list[str]:
         return list(
             page.eval_on_selector_all(
-                "#circuit .node > title", "els => els.map(e => e.textContent)"
+                "#circuit .node", "els => els.map(e => e.getAttribute('aria-label'))"
             )
         )
 
@@ -104,11 +104,17 @@ def test_the_page_asks_for_compact_and_draws_from_it(page: Page, live_server: st
         arg=f"step {2 * forward} / {2 * forward}",
     )
     assert f"w0: value 2, gradient {grads['w0']!r}" in titles()
+    # the tooltip: a <title> made when the pointer first comes over the node, with the same words
+    assert page.locator("#circuit .node > title").count() < len(verbose["nodes"])
+    w0 = page.locator('#circuit .node[aria-label^="w0:"]')
+    w0.hover()
+    expect(w0.locator(":scope > title")).to_have_text(f"w0: value 2, gradient {grads['w0']!r}")
     page.goto(page.url.replace(f"s={2 * forward}", f"s={forward + 1}"))  # back to the step
     page.wait_for_function(
         "t => document.getElementById('step-label').textContent === t",
         arg=f"step {forward + 1} / {2 * forward}",
     )
+    expect(w0.locator(":scope > title")).to_have_text("w0: value 2")  # it follows the step
     # the caption is the template filled from slots: the same words as the verbose rule
     lines = page.locator("#caption-lines li").all_inner_texts()
     assert lines[0] == verbose["backward"][0]["rule"]

@@ -26,8 +26,10 @@ def open_circuit(page: Page) -> None:
 
 
 def drawn_nodes(page: Page) -> dict[str, tuple[float, float]]:
-    """Each drawn node's text -> (value, gradient), from its title (the full numbers)."""
-    titles = page.locator("g.node title").all_text_contents()
+    """Each drawn node's text -> (value, gradient), from its accessible name (the full numbers)."""
+    titles = page.eval_on_selector_all(
+        "#circuit g.node", "els => els.map(e => e.getAttribute('aria-label'))"
+    )
     nodes = {}
     for title in titles:
         match = re.fullmatch(r"(.*): value (\S+), gradient (\S+)", title)

@@ -43,8 +43,17 @@ function write(target, words) {
 function say(node, words) {
   if (node.spoken === words) return;
   node.spoken = words;
-  node.title.textContent = words;
+  if (node.title) node.title.textContent = words;
   node.g.setAttribute("aria-label", words);
+}
+
+/** A node's tooltip, made when the pointer first comes over it: 2,000 gates' <title>s were a
+ * fifth of the elements a big drawing parses and styles, and the words are in its aria-label. */
+function titled(node) {
+  if (node.title) return;
+  node.title = document.createElementNS(SVG, "title");
+  node.title.textContent = node.spoken ?? "";
+  node.g.prepend(node.title);
 }
 
 /** A number to one decimal, as short as it goes ("12", "12.5"): a path of 2,000 gates' wires is
@@ -93,6 +102,11 @@ export class CircuitView {
     );
     el("path", { class: "arrowhead", d: "M0,1 L10,5 L0,9 z", fill: "#5b6475" }, marker);
     this.viewport = el("g", { class: "viewport" }, svg);
+    svg.addEventListener("pointerover", (ev) => {
+      const g = ev.target.closest?.("g.node");
+      const node = g && this.nodes.get(g.dataset.node);
+      if (node) titled(node);
+    });
     this.nodes = new Map();
     this.wires = new Map();
     this.pulses = [];
@@ -151,7 +165,7 @@ export class CircuitView {
       const total = totals[i] ? `<text class="node-total hidden" y="${box.h / 2 + TOTAL_H - 4}"> <title></title></text>` : "";
       nodes.push(
         `<g class="node kind-${esc(n.kind)}" data-node="${esc(n.id)}" transform="translate(${box.x},${box.y})">` +
-          `${shape}<title></title>${tiny ? "" : symbolMarkup(n)}${total}</g>`,
+          `${shape}${tiny ? "" : symbolMarkup(n)}${total}</g>`,
       );
     });
     // an overview's label markup is not even written until a zoom shows it
@@ -170,8 +184,7 @@ export class CircuitView {
       const g = nodeLayer.children[i];
       const t = totals[i] ? g.lastElementChild : null;
       const total = t ? { t, shown: t.firstChild, title: t.lastChild } : null;
-      const title = g.children[1];
-      this.nodes.set(n.id, { g, title, total, outWires: outWires.get(n.id), box: layout.nodes[n.id], kink: null });
+      this.nodes.set(n.id, { g, title: null, total, outWires: outWires.get(n.id), box: layout.nodes[n.id], kink: null });
     });
     this.symbolsOf = circuit.nodes;
   }
@@ -182,7 +195,7 @@ export class CircuitView {
     this.pendingSymbols = false;
     for (const n of this.symbolsOf) {
       const entry = this.nodes.get(n.id);
-      entry?.title.insertAdjacentHTML("afterend", symbolMarkup(n));
+      entry?.g.querySelector(".shape").insertAdjacentHTML("afterend", symbolMarkup(n));
     }
   }
 
