@@ -70,6 +70,9 @@ function zip(f, a, b) {
   return f(number(a), number(b));
 }
 
+const times = (u, g) => u * g;
+const plus = (p, q) => p + q;
+
 function excerpt(chars, start, end) {
   const text =
     end - start > 40
@@ -171,6 +174,7 @@ function expand(c, sent) {
   }
 
   const backward = [];
+  const templates = []; // each rule template split at its slots, once
   const running = new Map();
   let node = n;
   let localAt = 0;
@@ -184,8 +188,16 @@ function expand(c, sent) {
     const sent = st.contribution[String(index)];
     const inputs = args[i].map((a, port) => {
       const local = st.local[localAt++];
-      const contribution = sent ? sent[port] : wire(zip((u, g) => u * g, upstream, local));
-      const sum = running.has(a) ? zip((p, q) => p + q, running.get(a), contribution) : contribution;
+      // two plain numbers (nearly every step of a scalar circuit) skip zip's generality
+      const scalar = typeof upstream === "number" && typeof local === "number";
+      const contribution = sent ? sent[port] : wire(scalar ? upstream * local : zip(times, upstream, local));
+      const before = running.get(a);
+      const sum =
+        before === undefined
+          ? contribution
+          : typeof before === "number" && typeof contribution === "number"
+            ? before + contribution
+            : zip(plus, before, contribution);
       running.set(a, sum);
       const uses = [];
       for (let k = 0; k < st.usec[usesAt]; k++) {
@@ -205,7 +217,7 @@ function expand(c, sent) {
         uses,
       };
     });
-    const pieces = c.templates[st.rule[index]].split("{}");
+    const pieces = (templates[st.rule[index]] ??= c.templates[st.rule[index]].split("{}"));
     const wires = [...args[i].map((a) => names[a]), names[i]];
     let rule = pieces[0];
     for (let k = 1; k < pieces.length; k++) {
