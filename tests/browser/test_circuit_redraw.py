@@ -71,9 +71,9 @@ def test_new_values_keep_the_elements_and_change_their_numbers(page: Page) -> No
     expect(cell).to_have_attribute("title", "6")
 
 
-# Drags a slider as a pointer would (a new value every 16 ms, each an input event), recording
-# when the steps table's cells were written (one MutationObserver call per write) and how many
-# answers the diagram drew meanwhile; the drag's end ("change") is not sent.
+# Drags a slider as a pointer would (a new value every 16 ms, each an input event), counting the
+# steps table's writes (one MutationObserver call per write) and the answers the diagram drew
+# meanwhile; the drag's end ("change") is not sent.
 DRAG_SLIDER = """async ({ name, values }) => {
   const row = [...document.querySelectorAll("#inputs-body tr")].find(
     (tr) => tr.querySelector("label").textContent === name);
@@ -84,13 +84,15 @@ DRAG_SLIDER = """async ({ name, values }) => {
   const writes = [];
   const observer = new MutationObserver(() => writes.push(performance.now()));
   observer.observe(document.getElementById("steps-body"), { subtree: true, characterData: true, childList: true });
+  const start = performance.now();
   for (const value of values) {
     slider.value = String(value);
     slider.dispatchEvent(new Event("input", { bubbles: true }));
     await new Promise((resolve) => setTimeout(resolve, 16));
   }
   observer.disconnect();
-  return { writes, drawn: Number(svg.dataset.evaluations) - drawnBefore };
+  const elapsed = performance.now() - start;
+  return { writes: writes.length, elapsed, drawn: Number(svg.dataset.evaluations) - drawnBefore };
 }"""
 
 
@@ -103,10 +105,12 @@ def test_a_slider_drag_writes_the_steps_table_at_most_every_200_ms_and_its_last_
     assert values[-1] == -3
     seen = page.evaluate(DRAG_SLIDER, {"name": "z", "values": values})
     # the diagram drew answers during the drag; the table's cells were written at most once per
-    # 200 ms (LIVE_RENUMBER_MS in static/js/circuit/table.js), each write a batch of cells
+    # 200 ms (LIVE_RENUMBER_MS in static/js/circuit/table.js), each write a batch of cells: n
+    # writes 200 ms apart span (n - 1) * 200 ms. (An observer's call can come late, after the rest
+    # of the answer's task, so the count is checked, not the gaps; 195 allows for a timer's
+    # rounding.) Without the limit the table is written with every answer, about 50 here
     assert seen["drawn"] >= 1
-    gaps = [b - a for a, b in zip(seen["writes"], seen["writes"][1:], strict=False)]
-    assert all(gap >= 199 for gap in gaps), gaps
+    assert seen["writes"] <= seen["elapsed"] / 195 + 1, seen
     # the last values land: df/dq = z = -3, df/dz = q = 3, the add sends dq = -3 to x and y
     expect(page.locator("#status")).to_have_text("Output -9")
     expected = [
