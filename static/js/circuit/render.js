@@ -51,7 +51,7 @@ function say(node, words) {
  * fifth of the elements a big drawing parses and styles, and the words are in its aria-label. */
 function titled(node) {
   if (node.title) return;
-  node.title = document.createElementNS(SVG, "title");
+  node.title = el("title");
   node.title.textContent = node.spoken ?? "";
   node.g.prepend(node.title);
 }
@@ -370,8 +370,10 @@ export class CircuitView {
       const step = timeline.steps[frame.active];
       if (step) {
         const g = this.nodes.get(step.node)?.g;
-        if (g) this.activeMarked.push(g);
-        g?.classList.add("active");
+        if (g) {
+          g.classList.add("active");
+          this.activeMarked.push(g);
+        }
         // the phase picks the look: a value travelling forward (green) or a gradient back (red, dashed)
         for (const id of step.wires) {
           const path = this.wires.get(id)?.path;
