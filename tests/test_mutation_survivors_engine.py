@@ -7,8 +7,12 @@ from typing import Any
 
 import pytest
 
+from app.core.errors import LimitError, ProblemError
 from app.engine import evaluate_result
+from app.engine.builder import ParseLimits
+from app.engine.cache import ParseCache, Parsed
 from app.engine.gates import Kink
+from app.engine.parser import parse
 from app.engine.result import EvaluateResult
 from tests.engine_result import step_for
 
@@ -100,3 +104,86 @@ def test_max_captions_for_a_nan_input_and_a_tie_with_no_loser() -> None:
     assert rule_of("max(a, b, c)", {"a": 1.0, "b": 1.0, "c": 1.0}, "max").startswith(
         "max gate has a tie at 1 between a, b and c: "
     )
+
+
+# Survivors of the whole-package run (session 10): the parser's nesting-depth error, the arity
+# sentence, the parse cache's get, and the axis a broadcast error names.
+
+
+def only_detail(error: pytest.ExceptionInfo[ProblemError]) -> dict[str, Any]:
+    (problem,) = error.value.problems
+    return problem.as_detail()
+
+
+@pytest.mark.parametrize(
+    ("at_n", "over"),
+    [
+        ("(((x)))", "((((x))))"),  # parentheses
+        ("exp(exp(exp(x)))", "exp(exp(exp(exp(x))))"),  # calls
+        ("exp((exp(x)))", "exp((exp((x))))"),  # both kinds count
+    ],
+)
+def test_the_nesting_depth_error_at_n_plus_one_names_itself_its_limit_and_the_expression(
+    at_n: str, over: str
+) -> None:
+    limits = ParseLimits(max_nesting_depth=3)
+    # Depth 3 is accepted: the circuit's output is x, under as many exp gates as were written.
+    circuit = parse(at_n, limits)
+    assert [node.op for node in circuit.nodes] == [None] + ["exp"] * at_n.count("exp")
+    assert circuit.output == len(circuit.nodes) - 1
+    with pytest.raises(LimitError) as error:
+        parse(over, limits)
+    assert only_detail(error) == {
+        "type": "limit_exceeded",
+        "loc": ["body", "expression"],
+        "msg": "the nesting depth is 4, over the limit of 3 (setting BPC_MAX_NESTING_DEPTH)",
+        "limit": 3,
+        "got": 4,
+        "setting": "max_nesting_depth",
+    }
+
+
+@pytest.mark.parametrize(
+    ("source", "needs"),
+    [
+        ("dot()", "dot() needs 2 arguments"),  # arity (2, 2)
+        ("exp()", "exp() needs 1 argument"),  # arity (1, 1)
+        ("max()", "max() needs at least 2 arguments"),  # arity (2, None)
+    ],
+)
+def test_an_empty_call_says_how_many_arguments_the_gate_takes(source: str, needs: str) -> None:
+    with pytest.raises(ProblemError) as error:
+        parse(source)
+    assert only_detail(error)["msg"] == f"line 1, col {len(source)}: {needs}"
+
+
+def test_the_parse_cache_get_answers_the_parsed_circuit_hit_or_miss() -> None:
+    cache = ParseCache(size=4)
+    first = cache.get("x * y", ParseLimits())
+    assert isinstance(first, Parsed)
+    assert [node.op for node in first.circuit.nodes] == [None, None, "mul"]
+    assert (cache.hits, cache.misses) == (0, 1)
+    assert cache.get("x * y", ParseLimits()) is first
+    assert (cache.hits, cache.misses) == (1, 1)
+
+
+@pytest.mark.parametrize(
+    ("x_rows", "y_rows", "axis_text"),
+    [
+        # x is 2×3, y is 4×3: counted from the right, axis 1 agrees (3 and 3), axis 2 has 2 and 4.
+        (2, 4, "axis 2 has 2 and 4, and neither is 1"),
+        (4, 2, "axis 2 has 4 and 2, and neither is 1"),
+    ],
+)
+def test_a_broadcast_error_names_the_first_axis_from_the_right_that_clashes(
+    x_rows: int, y_rows: int, axis_text: str
+) -> None:
+    inputs = {"x": [[0.0, 0.0, 0.0]] * x_rows, "y": [[0.0, 0.0, 0.0]] * y_rows}
+    with pytest.raises(ProblemError) as error:
+        evaluate_result("x + y", inputs)
+    detail = only_detail(error)
+    assert detail["msg"] == (
+        f"line 1, col 1: x + y: shapes do not broadcast, x is ({x_rows},3) and y is "
+        f"({y_rows},3): counted from the right, {axis_text}"
+    )
+    assert detail["shapes"] == [[x_rows, 3], [y_rows, 3]]

@@ -5,6 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from app.core.config import Settings
+from app.core.errors import LimitError
+from app.landscape.data import builtin_dataset
 from app.landscape.kinks import exact_line, grid_rows
 from app.landscape.losses import LossSpec
 
@@ -89,3 +92,37 @@ def test_minimum_of_a_quadratic_with_its_vertex_inside_or_outside_the_range(
 ) -> None:
     point, value = line_of_one_hinge(-5.0, lo, hi, (0.5, -1.0, 0.5)).minimum()
     assert (point, value) == pytest.approx(expected, abs=1e-15)
+
+
+# Survivors of the whole-package run (session 10): the cifar-shaped dataset's name, seed and
+# the location its size error names.
+
+
+def test_cifar_shaped_is_named_seeded_and_drawn_as_documented() -> None:
+    data = builtin_dataset("cifar-shaped", 5, None, None, 7, Settings())
+    assert data.name == "cifar-shaped"
+    assert (data.n, data.d, data.num_classes) == (5, 3073, 10)
+    # The recipe, redone here: one generator seeded 7 draws the 5 × 3072 pixels uniformly in
+    # [-1, 1], then the 5 labels in 0..9; the last column is the bias, 1.
+    rng = np.random.default_rng(7)
+    pixels = rng.uniform(-1.0, 1.0, size=(5, 3072))
+    labels = rng.integers(0, 10, size=5)
+    np.testing.assert_array_equal(data.X[:, :3072], pixels)
+    np.testing.assert_array_equal(data.X[:, 3072], np.ones(5))
+    np.testing.assert_array_equal(data.y, labels)
+
+
+def test_cifar_shaped_size_limit_at_n_and_n_plus_one_names_the_dataset() -> None:
+    settings = Settings(max_landscape_nd=5 * 3073)
+    assert builtin_dataset("cifar-shaped", 5, None, None, 0, settings).n == 5
+    with pytest.raises(LimitError) as error:
+        builtin_dataset("cifar-shaped", 6, None, None, 0, settings)
+    (problem,) = error.value.problems
+    assert problem.as_detail() == {
+        "type": "limit_exceeded",
+        "loc": ["body", "dataset"],
+        "msg": "N*D is 18438, over the limit of 15365 (setting BPC_MAX_LANDSCAPE_ND)",
+        "limit": 15365,
+        "got": 18438,
+        "setting": "max_landscape_nd",
+    }
