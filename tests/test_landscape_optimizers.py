@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from app.landscape.losses import LossSpec
+from app.landscape.losses import LossSpec, loss_of_weights
 from app.landscape.optimize import OPTIMIZERS, Walk, path_notes
 from tests.settings_override import overridden_settings
 
@@ -120,10 +120,28 @@ def test_each_new_row_writes_its_rule_out_and_names_its_parameter() -> None:
     assert "W −= step_size · m̂ / (√v̂ + 1e-8)" in rows["adam"].description
 
 
-@pytest.mark.parametrize("name", ["sgd", "momentum", "adam"])
-def test_a_minibatch_rule_with_batch_of_all_of_n_says_so(name: str) -> None:
-    assert path_notes(name, 8, 3) and "all 3 examples" in path_notes(name, 8, 3)[0]
+@pytest.mark.parametrize(
+    ("name", "plain"),
+    [
+        ("sgd", "this SGD is plain gradient descent"),
+        ("momentum", "this is full-batch gradient descent with momentum"),
+        ("adam", "this is full-batch Adam"),
+    ],
+)
+def test_a_minibatch_rule_with_batch_of_all_of_n_says_so(name: str, plain: str) -> None:
+    assert path_notes(name, 8, 3) == [
+        f"batch 8 ≥ N = 3: every minibatch is all 3 examples, so {plain}"
+    ]
+    # exactly N is still all of it; N - 1 is a real minibatch, with nothing to say
+    assert path_notes(name, 3, 3) == [
+        f"batch 3 ≥ N = 3: every minibatch is all 3 examples, so {plain}"
+    ]
     assert path_notes(name, 2, 3) == []
+
+
+@pytest.mark.parametrize("name", ["gd", "random_search", "random_local_search"])
+def test_rules_without_minibatches_have_no_batch_note(name: str) -> None:
+    assert path_notes(name, 8, 3) == []
 
 
 def test_the_api_runs_momentum_with_the_requests_mu(client: TestClient) -> None:
@@ -262,3 +280,41 @@ def test_a_bad_comparison_is_a_422_naming_the_field(
     answer = client.post(COMPARE, json={"dataset": {"name": "cs231n-1d"}, field: value})
     assert answer.status_code == 422
     assert field in answer.json()["detail"][0]["loc"]
+
+
+@pytest.mark.parametrize("local", [False, True])
+def test_random_search_keeps_a_candidate_only_when_it_is_strictly_better(local: bool) -> None:
+    """Random search (the notes' strategy #1) draws W' = step_size · N(0, 1) each step; random
+    local search (#2) draws W + step_size · N(0, 1). Each keeps W' only if its loss is lower.
+    Redone here with the same generator and the hand-written loss."""
+    name = "random_local_search" if local else "random_search"
+    step = rule(name)
+    w = walk(0.5)
+    rng = np.random.default_rng(0)  # the walk's generator, replayed
+    W, loss = W0.copy(), svm_by_hand(W0)[0]
+    kept = 0
+    for _ in range(12):
+        noise = rng.standard_normal(W.shape) * 0.5
+        candidate = W + noise if local else noise
+        candidate_loss = svm_by_hand(candidate)[0]
+        W_next, loss_next, tried, batch = step(W, loss, w)
+        assert tried == pytest.approx(candidate_loss, rel=1e-12)
+        assert batch is None
+        if candidate_loss < loss:
+            kept += 1
+            np.testing.assert_array_equal(W_next, candidate)
+            assert loss_next == tried
+        else:
+            assert W_next is W and loss_next == loss
+        W, loss = W_next, loss_next
+    assert 0 < kept < 12  # both branches ran
+
+
+def test_random_search_keeps_the_old_point_on_a_tie() -> None:
+    # A candidate exactly as good is not kept: W stays the very same array. With a step size of
+    # 0 the local search's candidate is W itself (W + 0), so every step ties.
+    step = rule("random_local_search")
+    W = W0.copy()
+    loss = loss_of_weights(W, X, Y, SPEC)  # the walk's own loss, so the tie is exact
+    W_next, loss_next, tried, _ = step(W, loss, walk(0.0))
+    assert tried == loss and W_next is W and loss_next == loss
