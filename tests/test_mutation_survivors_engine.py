@@ -168,22 +168,28 @@ def test_the_parse_cache_get_answers_the_parsed_circuit_hit_or_miss() -> None:
 
 
 @pytest.mark.parametrize(
-    ("x_rows", "y_rows", "axis_text"),
+    ("x_shape", "y_shape", "axis_text"),
     [
         # x is 2×3, y is 4×3: counted from the right, axis 1 agrees (3 and 3), axis 2 has 2 and 4.
-        (2, 4, "axis 2 has 2 and 4, and neither is 1"),
-        (4, 2, "axis 2 has 4 and 2, and neither is 1"),
+        ((2, 3), (4, 3), "axis 2 has 2 and 4, and neither is 1"),
+        ((4, 3), (2, 3), "axis 2 has 4 and 2, and neither is 1"),
+        # x is 2×3, y is 2×4: the last axis already clashes.
+        ((2, 3), (2, 4), "axis 1 has 3 and 4, and neither is 1"),
+        # 2×3 and 4×5 clash on both axes: the first from the right is named.
+        ((2, 3), (4, 5), "axis 1 has 3 and 5, and neither is 1"),
     ],
 )
 def test_a_broadcast_error_names_the_first_axis_from_the_right_that_clashes(
-    x_rows: int, y_rows: int, axis_text: str
+    x_shape: tuple[int, int], y_shape: tuple[int, int], axis_text: str
 ) -> None:
-    inputs = {"x": [[0.0, 0.0, 0.0]] * x_rows, "y": [[0.0, 0.0, 0.0]] * y_rows}
+    def zeros(shape: tuple[int, int]) -> list[list[float]]:
+        return [[0.0] * shape[1] for _ in range(shape[0])]
+
     with pytest.raises(ProblemError) as error:
-        evaluate_result("x + y", inputs)
+        evaluate_result("x + y", {"x": zeros(x_shape), "y": zeros(y_shape)})
     detail = only_detail(error)
     assert detail["msg"] == (
-        f"line 1, col 1: x + y: shapes do not broadcast, x is ({x_rows},3) and y is "
-        f"({y_rows},3): counted from the right, {axis_text}"
+        f"line 1, col 1: x + y: shapes do not broadcast, x is ({x_shape[0]},{x_shape[1]}) and "
+        f"y is ({y_shape[0]},{y_shape[1]}): counted from the right, {axis_text}"
     )
-    assert detail["shapes"] == [[x_rows, 3], [y_rows, 3]]
+    assert detail["shapes"] == [list(x_shape), list(y_shape)]

@@ -7,9 +7,12 @@ import pytest
 
 from app.core.config import Settings
 from app.core.errors import LimitError
+from app.core.limits import Limits
 from app.landscape.data import builtin_dataset
+from app.landscape.jobs import compute_optimizer_path
 from app.landscape.kinks import exact_line, grid_rows
 from app.landscape.losses import LossSpec
+from app.schemas.landscape import OptimizeRequest
 
 # One example, two classes, true class 0, Weston-Watkins with delta = 1: the loss is the single
 # hinge max(0, s1 - s0 + 1). Scores s = S0 + beta*S2 + a*S1, so with S0 = [0, -1] the margin at
@@ -126,3 +129,42 @@ def test_cifar_shaped_size_limit_at_n_and_n_plus_one_names_the_dataset() -> None
         "got": 18438,
         "setting": "max_landscape_nd",
     }
+
+
+# compute_optimizer_path must hand the request's normalize and optimizer_seed on (both survived
+# mutation to None, since every test used normalize "none" and never compared two seeds).
+
+W_1D = [[0.3], [-0.2], [0.6]]
+GD = {"dataset": {"name": "cs231n-1d"}, "W": W_1D, "strategy": "gd", "steps": 4, "step_size": 0.5}
+
+
+def test_an_optimizer_path_is_projected_on_the_normalized_plane_when_asked() -> None:
+    plain = compute_optimizer_path(OptimizeRequest(**GD, direction_seed=5), Limits())["path"]
+    scaled = compute_optimizer_path(
+        OptimizeRequest(**GD, direction_seed=5, normalize="overall"), Limits()
+    )["path"]
+    # The directions, redone: one generator seeded 5 draws D1 then D2 (3 × 1 each); "overall"
+    # scales each to ||W||. The path is the same, so its coordinates scale by ||D|| / ||W||.
+    rng = np.random.default_rng(5)
+    d1, d2 = rng.standard_normal((3, 1)), rng.standard_normal((3, 1))
+    norm_w = float(np.linalg.norm(W_1D))
+    assert plain["alphas"][0] == plain["betas"][0] == 0.0
+    np.testing.assert_allclose(
+        scaled["alphas"], np.array(plain["alphas"]) * np.linalg.norm(d1) / norm_w, rtol=1e-12
+    )
+    np.testing.assert_allclose(
+        scaled["betas"], np.array(plain["betas"]) * np.linalg.norm(d2) / norm_w, rtol=1e-12
+    )
+    assert max(abs(a) for a in plain["alphas"]) > 0.01  # the path does move in the plane
+
+
+def test_an_optimizer_path_follows_its_own_seed() -> None:
+    sgd = {**GD, "strategy": "sgd", "batch_size": 1, "steps": 8}
+
+    def losses(seed: int) -> list[float]:
+        request = OptimizeRequest(**sgd, optimizer_seed=seed)
+        answer: list[float] = compute_optimizer_path(request, Limits())["losses"]
+        return answer
+
+    assert losses(4) == losses(4)
+    assert losses(4) != losses(5)  # one example per step, drawn by the seed
