@@ -363,11 +363,21 @@ def _pow_const_local(xs: Sequence[Any], out: Any, c: float, t: str) -> list[Any]
     return [c * np.power(xs[0], c - 1.0) * np.ones_like(out)]
 
 
+def _power_xy(x: Any, y: Any) -> Any:
+    """x ** y through numpy's array-exponent loop whatever the shapes. numpy computes a power
+    with a 0-d exponent with the C library's pow but one with an array exponent with its own
+    SIMD code, and the two can differ in the last bit (15.4867... ** (1.255e-270 - 1)): a
+    scalar circuit and its 1-element tensor twin would part there. The exponent is at least
+    1-D here, so both take the same loop (broadcasting a (1,) exponent gives the same bits)."""
+    shape = np.broadcast_shapes(np.shape(x), np.shape(y))
+    return np.power(np.atleast_1d(x), np.atleast_1d(y)).reshape(shape)
+
+
 def _pow_xy(x: Any, y: Any) -> Any:
     # numpy computes x**0.5 as sqrt(x) when the exponent is a scalar (so (-0)**0.5 is -0) but
     # with pow when it is an array (+0): take sqrt wherever y is 0.5, so a scalar, a 1-element
     # tensor and the constant-exponent gate all agree (PyTorch's pow gives +0 there; README).
-    return np.where(np.asarray(y) == 0.5, np.sqrt(x), np.power(x, y))[()]
+    return np.where(np.asarray(y) == 0.5, np.sqrt(x), _power_xy(x, y))[()]
 
 
 def _pow_xy_local(xs: Sequence[Any], out: Any, p: Any, t: str) -> list[Any]:
@@ -375,7 +385,7 @@ def _pow_xy_local(xs: Sequence[Any], out: Any, p: Any, t: str) -> list[Any]:
     # and y >= 0 (0**y is 0 or 1 there), so those local gradients are 0, not 0·ln 0 = NaN.
     x, y = np.asarray(xs[0], dtype=np.float64), np.asarray(xs[1], dtype=np.float64)
     ones = np.ones_like(out)
-    d_base = np.where(y == 0, 0.0, y * np.power(x, y - 1.0)) * ones
+    d_base = np.where(y == 0, 0.0, y * _power_xy(x, y - 1.0)) * ones
     d_exponent = np.where((x == 0) & (y >= 0), 0.0, out * np.log(x)) * ones
     return [d_base[()], d_exponent[()]]
 
@@ -625,7 +635,9 @@ register(
         "exp gate: the local gradient is its own output e^x",
         _explain_unary("exp gate multiplies by its own output e^x"),
         local=lambda xs, out, p, t: [out],
-        scalar_forward=math.exp,
+        # numpy's exp, as arrays get: math.exp differs from it in the last bit for about 5% of
+        # x (e^-0.125, found by scripts/repeat_tests.sh)
+        scalar_forward=_as_float(np.exp),
         scalar_local=lambda xs, out, p, t: [out],
         uses=uses_output,
     )
@@ -641,7 +653,7 @@ register(
         "log gate: the local gradient is 1/x",
         _explain_unary("log gate multiplies by 1/x"),
         local=lambda xs, out, p, t: [1.0 / xs[0] * np.ones_like(out)],
-        scalar_forward=math.log,
+        scalar_forward=_as_float(np.log),  # math.log, too, can differ from numpy's last bit
         scalar_local=lambda xs, out, p, t: [1.0 / xs[0]],
         uses=uses_input,
     )
@@ -737,10 +749,9 @@ def _sigmoid(x: Any) -> Any:
 
 
 def _sigmoid_scalar(x: float) -> float:
-    if x >= 0:
-        return 1.0 / (1.0 + math.exp(-x))
-    e = math.exp(x)
-    return e / (1.0 + e)
+    # _sigmoid's formula on one float, with numpy's exp (math.exp can round differently)
+    e = float(np.exp(np.float64(-abs(x))))
+    return 1.0 / (1.0 + e) if x >= 0 else e / (1.0 + e)
 
 
 register(
