@@ -168,3 +168,14 @@ def test_an_optimizer_path_follows_its_own_seed() -> None:
 
     assert losses(4) == losses(4)
     assert losses(4) != losses(5)  # one example per step, drawn by the seed
+
+
+def test_a_random_search_path_reports_every_candidate_it_tried() -> None:
+    search = {**GD, "strategy": "random_search", "steps": 6, "optimizer_seed": 3}
+    answer = compute_optimizer_path(OptimizeRequest(**search), Limits())
+    losses, tried = answer["losses"], answer["tried_losses"]
+    assert len(tried) == 6 and len(losses) == 7
+    # each step keeps the candidate only if it is strictly better
+    for k in range(6):
+        assert losses[k + 1] == (tried[k] if tried[k] < losses[k] else losses[k])
+    assert "tried_losses" not in compute_optimizer_path(OptimizeRequest(**GD), Limits())
