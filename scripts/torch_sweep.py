@@ -61,19 +61,25 @@ def grid(found: Found) -> int:
     return cases
 
 
-def spread(rng: random.Random) -> float:
-    """A float with its exponent uniform over the whole range, or a special value."""
-    pick = rng.random()
-    if pick < 0.3:
-        return rng.choice(SPECIAL)
-    if pick < 0.4:
-        return rng.choice([0.0, -0.0, 1.0, -1.0, 2.0, 0.5, 3.0])
+def wide(rng: random.Random) -> float:
+    """A float of either sign with its exponent uniform from below the subnormals to overflow
+    (which gives the largest float)."""
     mantissa = 1.0 + rng.random() if rng.random() < 0.5 else 1.0
     try:
         value = math.ldexp(mantissa, rng.randint(-1080, 1024))
     except OverflowError:
         value = sys.float_info.max
     return -value if rng.random() < 0.5 else value
+
+
+def spread(rng: random.Random) -> float:
+    """A special value, a small simple one, or a wide one."""
+    pick = rng.random()
+    if pick < 0.3:
+        return rng.choice(SPECIAL)
+    if pick < 0.4:
+        return rng.choice([0.0, -0.0, 1.0, -1.0, 2.0, 0.5, 3.0])
+    return wide(rng)
 
 
 def randomly(found: Found, rng: random.Random, count: int) -> int:
@@ -111,6 +117,11 @@ def main() -> int:
         "moderate": moderate(found, rng, args.moderate),
     }
     print(", ".join(f"{name} {n:,} circuits" for name, n in counts.items()))
+    return report(found)
+
+
+def report(found: Found) -> int:
+    """Prints up to five disagreements per expression and the total; the exit code: 1 if any."""
     for expression, problems in found.items():
         if problems:
             print(f"{expression}: {len(problems)} disagreements, e.g.")

@@ -147,6 +147,22 @@ def known_difference(
     return False
 
 
+def pow_value_by_design(
+    op: str, xs: Sequence[float], param: Any, ours_value: float, value: float
+) -> bool:
+    """Both ends of two documented choices (README): x**0.5 is sqrt for us (numpy), so
+    (-0)**0.5 is -0 (PyTorch's pow: +0) and (-inf)**0.5 is NaN (IEEE pow and PyTorch: +inf);
+    PyTorch takes x**-0.5 as rsqrt, so (-0)**-0.5 is -inf there and +inf by IEEE pow (ours).
+    The last two were found by scripts/repeat_tests.sh."""
+    if op not in ("pow", "pow_xy"):
+        return False
+    exponent = param if op == "pow" else xs[1]
+    if exponent == 0.5:
+        return (xs[0] == 0 and value == 0) or (xs[0] == -math.inf and math.isnan(ours_value))
+    minus_zero = xs[0] == 0 and math.copysign(1, xs[0]) < 0
+    return exponent == -0.5 and minus_zero and value == -math.inf
+
+
 SMALLEST_SUBNORMAL = 5e-324  # 2**-1074
 
 
@@ -186,67 +202,39 @@ def replay(expression: str, values: dict[str, float], output_grad: float) -> lis
         node = circuit.nodes[node_id]
         xs = [float(trace.values[a]) for a in node.args]
         value, grads = torch_step(node.op, xs, node.const, float(upstream))
-        sqrt_of_minus_zero = (
-            node.op in ("pow", "pow_xy")
-            and (node.const if node.op == "pow" else xs[1]) == 0.5
-            and xs[0] == 0
-            and value == 0
-        )  # x**0.5 is sqrt for us (numpy): (-0)**0.5 is -0; PyTorch's pow gives +0 (README)
-        exponent = node.const if node.op == "pow" else (xs[1] if node.op == "pow_xy" else None)
-        # the other ends of the same two choices, found by scripts/repeat_tests.sh: x**0.5 is
-        # sqrt for us, so (-inf)**0.5 is NaN (IEEE pow and PyTorch: +inf); and PyTorch takes
-        # x**-0.5 as rsqrt, 1/sqrt(-0) = -inf, where IEEE pow (numpy, us) gives +inf (README)
-        sqrt_of_minus_infinity = (
-            exponent == 0.5 and xs[0] == -math.inf and math.isnan(float(trace.values[node_id]))
-        )
-        rsqrt_of_minus_zero = (
-            exponent == -0.5 and xs[0] == 0 and math.copysign(1, xs[0]) < 0 and value == -math.inf
-        )
         ours_value = float(trace.values[node_id])
         # a result below the smallest normal float: numpy keeps the subnormal (sigmoid(-709.79)
         # = 5.52e-309, as 1 / (1 + e^709.79) is), PyTorch's vectorized CPU kernels flush it to 0
         flushed = value == 0 and 0 < abs(ours_value) < sys.float_info.min
         if (
             not close(ours_value, value)
-            and not sqrt_of_minus_zero
-            and not sqrt_of_minus_infinity
-            and not rsqrt_of_minus_zero
             and not flushed
+            and not pow_value_by_design(node.op, xs, node.const, ours_value, value)
         ):
             problems.append(f"{node.op}{xs} = {trace.values[node_id]!r}, PyTorch {value!r}")
         for port, (ours, theirs) in enumerate(zip(contributions, grads, strict=True)):
             subnormal = theirs == 0 and 0 < abs(float(ours)) < sys.float_info.min  # as above
-            # a flushed value makes PyTorch's local gradient exactly 0 (sigma(1 - sigma) at
-            # sigma = 0), so an infinite upstream gives it inf * 0 = NaN; our local gradient is the
-            # subnormal's, and the infinity passes on (sigmoid(-744.2) with upstream -inf)
-            flushed_times_infinity = (
-                flushed
-                and math.isinf(float(upstream))
-                and math.isnan(theirs)
-                and math.isinf(float(ours))
+            # PyTorch flushed a factor we keep: a subnormal value (sigmoid(-744.2)) makes its
+            # local gradient exactly 0, and a subnormal local gradient ((2**512) ** -1 has
+            # -2**-1024) is flushed before the upstream scales it. So where ours is upstream ×
+            # the subnormal (× 4: -2**-1022, the smallest normal), PyTorch answers 0, and with an
+            # infinite upstream inf × 0 = NaN where ours stays infinite (found by
+            # scripts/repeat_tests.sh)
+            local_subnormal = (
+                local[port] is not None and 0 < abs(float(local[port])) < sys.float_info.min
             )
-            # a local gradient below the smallest normal float: PyTorch flushes it to 0 before
-            # the upstream scales it, while ours keeps it, so upstream × local can be normal
-            # again ((2**512) ** -1 has local gradient -2**-1024; × 4 it is -2**-1022, the
-            # smallest normal, where PyTorch answers -0; found by scripts/repeat_tests.sh)
-            # (an infinite upstream then gives PyTorch inf × 0 = NaN, and ours stays infinite)
-            flushed_local = (
-                local[port] is not None
-                and 0 < abs(float(local[port])) < sys.float_info.min
-                and (
-                    (theirs == 0 and float(ours) == float(upstream) * float(local[port]))
-                    or (
-                        math.isinf(float(upstream))
-                        and math.isnan(theirs)
-                        and math.isinf(float(ours))
-                    )
-                )
+            infinity_times_flushed = (
+                math.isinf(float(upstream)) and math.isnan(theirs) and math.isinf(float(ours))
             )
+            pytorch_flushed = (
+                local_subnormal
+                and theirs == 0
+                and float(ours) == float(upstream) * float(local[port])
+            ) or ((flushed or local_subnormal) and infinity_times_flushed)
             if (
                 not close(float(ours), theirs)
                 and not subnormal
-                and not flushed_times_infinity
-                and not flushed_local
+                and not pytorch_flushed
                 and not saturated_rounding(
                     node.op, float(upstream), ours_value, value, float(ours), theirs
                 )

@@ -401,7 +401,8 @@ def _as_floats(local: Callable[..., list[Any]]) -> Callable[..., list[float]]:
 
 
 def _as_float(forward: Callable[..., Any]) -> Callable[..., float]:
-    """A numpy forward run on a float64 scalar: Python's pow and math.tanh round differently."""
+    """A numpy forward run on a float64 scalar, so the fast path rounds exactly as arrays do:
+    Python's pow and math's exp, log and tanh can differ from numpy's in the last bit."""
 
     def scalar(*xs: Any) -> float:
         return float(forward(*[np.float64(x) for x in xs]))
