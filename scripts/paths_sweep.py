@@ -5,7 +5,9 @@ tests/test_numeric_truth.py requires.
 That property test draws 400 circuits a run, mostly at special values, so a last-bit
 difference between two numpy or libm routines shows up only now and then (math.exp against
 numpy's exp, numpy's 0-d pow against its array pow). This sweep draws single gates over
-special values, moderate x and floats across the whole exponent range.
+special values, moderate x and floats across the whole exponent range. Inputs must be finite, so
+a gate is fed inf, -inf, NaN or -0 the way a circuit feeds it: through exp(1000), -(exp(1000)),
+log(-1) or -(0) in place of its input.
 
     python3 scripts/paths_sweep.py                 # seed 0, 100,000 circuits; exits 1 on any
     python3 scripts/paths_sweep.py --seed 2 --count 300000
@@ -16,6 +18,7 @@ from __future__ import annotations
 import argparse
 import collections
 import random
+import re
 import sys
 import warnings
 from pathlib import Path
@@ -29,8 +32,13 @@ from tests.test_numeric_truth import bits, first, output  # noqa: E402
 EXPRESSIONS = [
     "exp(x)", "log(x)", "sqrt(x)", "abs(x)", "relu(x)", "sigmoid(x)", "tanh(x)", "-(x)",
     "(x) ** 0", "(x) ** 2", "(x) ** 0.5", "(x) ** 3", "(x) ** -1", "(x) + (y)", "(x) - (y)",
-    "(x) * (y)", "(x) / (y)", "(x) ** (y)", "max(x, y)", "min(x, y, z)", "max(x, y, z)",
+    "(x) * (y)", "(x) / (y)", "(x) ** (y)", "max(x, y)", "min(x, y, z)", "max(x, y, z)", "(x) ** (1)", "(x) ** (1e-320)",
+    "(x) ** (-(0))", "(x) ** (-(0.5))", "(x) ** (-(2))", "(x) ** (-(1e-320))",
 ]  # fmt: skip
+
+
+# A sub-expression and the input value that make it give inf, -inf, NaN or -0.
+NONFINITE = [("exp({})", 1000.0), ("-(exp({}))", 1000.0), ("log({})", -1.0), ("-({})", 0.0)]
 
 
 def draw(rng: random.Random) -> float:
@@ -72,6 +80,10 @@ def main() -> int:
         expression = rng.choice(EXPRESSIONS)
         names = [n for n in ("x", "y", "z") if f"{n})" in expression or f"{n}," in expression]
         inputs = {name: draw(rng) for name in names}
+        for name in names:
+            if rng.random() < 0.15:
+                producer, inputs[name] = rng.choice(NONFINITE)
+                expression = re.sub(rf"\b{name}\b", producer.format(name), expression)
         output_grad = rng.choice([1.0, -1.0, draw(rng)])
         for problem in disagreements(expression, inputs, output_grad):
             found[expression].append(f"{inputs} upstream {output_grad!r}: {problem}")

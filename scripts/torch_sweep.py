@@ -5,6 +5,9 @@ The property test draws 300 circuits a run, so a rare disagreement shows up only
 runs of the suite (scripts/repeat_tests.sh found three that way). This sweep finds such a class
 in seconds: single gates over (1) a grid of special floats and upstream gradients, (2) random
 floats with exponents spread from subnormal to overflow, and (3) moderate x in [-50, 50].
+Inputs include infinities and NaN: the property test's inputs are finite, but inside a circuit a
+gate is fed whatever its arguments give (exp(1000) is inf, log(-1) is NaN, -(0) is -0), and two
+classes (the ends of x ** ±0.5) hid there until the repeat loops found them.
 
     python3 scripts/torch_sweep.py              # all three, seed 0; exits 1 on a disagreement
     python3 scripts/torch_sweep.py --seed 3 --random 300000
@@ -29,6 +32,9 @@ from tests.test_torch_differential import SPECIAL, replay  # noqa: E402
 UNARY = [
     "exp(x)", "log(x)", "sqrt(x)", "abs(x)", "relu(x)", "sigmoid(x)", "tanh(x)", "-(x)",
     "(x) ** 0", "(x) ** 2", "(x) ** 0.5", "(x) ** 3", "(x) ** -1",
+    # every other constant exponent the property test can write: a leaf or its negation
+    "(x) ** (1)", "(x) ** (1e-320)", "(x) ** (-(0))", "(x) ** (-(0.5))", "(x) ** (-(2))",
+    "(x) ** (-(1e-320))",
 ]  # fmt: skip
 BINARY = [
     "(x) + (y)", "(x) - (y)", "(x) * (y)", "(x) / (y)", "(x) ** (y)",
@@ -44,11 +50,14 @@ UPSTREAMS = [
     math.inf, -math.inf, 0.0, -0.0, 1e-323,
 ]  # fmt: skip
 
+# What a gate may be fed inside a circuit although no input is ever one of them.
+NONFINITE = [math.inf, -math.inf, math.nan]
+
 Found = dict[str, list[str]]
 
 
 def grid(found: Found) -> int:
-    values = sorted(set(SPECIAL + EDGES), key=lambda v: (math.copysign(1, v), abs(v)))
+    values = sorted(set(SPECIAL + EDGES), key=lambda v: (math.copysign(1, v), abs(v))) + NONFINITE
     cases = 0
     for expression in UNARY:
         for x, upstream in itertools.product(values, UPSTREAMS):
@@ -73,8 +82,10 @@ def wide(rng: random.Random) -> float:
 
 
 def spread(rng: random.Random) -> float:
-    """A special value, a small simple one, or a wide one."""
+    """A special value, a non-finite one, a small simple one, or a wide one."""
     pick = rng.random()
+    if pick < 0.05:
+        return rng.choice(NONFINITE)
     if pick < 0.3:
         return rng.choice(SPECIAL)
     if pick < 0.4:

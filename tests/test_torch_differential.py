@@ -152,15 +152,20 @@ def pow_value_by_design(
 ) -> bool:
     """Both ends of two documented choices (README): x**0.5 is sqrt for us (numpy), so
     (-0)**0.5 is -0 (PyTorch's pow: +0) and (-inf)**0.5 is NaN (IEEE pow and PyTorch: +inf);
-    PyTorch takes x**-0.5 as rsqrt, so (-0)**-0.5 is -inf there and +inf by IEEE pow (ours).
-    The last two were found by scripts/repeat_tests.sh."""
+    PyTorch takes x**-0.5 as rsqrt, so (-0)**-0.5 is -inf there and +inf by IEEE pow (ours),
+    and (-inf)**-0.5 is NaN there and +0 by IEEE pow. (-inf)**0.5 and (-0)**-0.5 were found by
+    scripts/repeat_tests.sh, (-inf)**-0.5 by scripts/torch_sweep.py fed non-finite inputs."""
     if op not in ("pow", "pow_xy"):
         return False
     exponent = param if op == "pow" else xs[1]
     if exponent == 0.5:
         return (xs[0] == 0 and value == 0) or (xs[0] == -math.inf and math.isnan(ours_value))
+    if exponent != -0.5:
+        return False
     minus_zero = xs[0] == 0 and math.copysign(1, xs[0]) < 0
-    return exponent == -0.5 and minus_zero and value == -math.inf
+    return (minus_zero and value == -math.inf) or (
+        xs[0] == -math.inf and ours_value == 0 and math.isnan(value)
+    )
 
 
 SMALLEST_SUBNORMAL = 5e-324  # 2**-1074
@@ -260,6 +265,7 @@ def replay(expression: str, values: dict[str, float], output_grad: float) -> lis
 @example("tanh(x)", {"x": 9.39620163728933, "y": 0.0, "z": 0.0}, 1.0)  # by a sweep of x
 @example("max(x, (-(x)) ** (-(0.5)))", {"x": 0.0, "y": 0.0, "z": 0.0}, 0.0)  # by the loop
 @example("(-((x) ** -1)) ** (max(x, 0.5))", {"x": 0.0, "y": 0.0, "z": 0.0}, 0.0)  # and this
+@example("(-(exp(x))) ** (-(0.5))", {"x": 1000.0, "y": 0.0, "z": 0.0}, 1.0)  # by the sweep
 @example("(x) ** (y)", {"x": 0.0, "y": 2.0, "z": 0.0}, 1.0)
 @example("(x) ** (y)", {"x": 0.0, "y": 0.0, "z": 0.0}, 1.0)
 @example("max(x, y, z)", {"x": 1.0, "y": 1.0, "z": 1.0}, 1.0)
