@@ -22,6 +22,8 @@ fi
 # function by tracing calls in its own process, so work sent to a job process (a landscape
 # slice, an optimizer path, a long circuit) would reach no test, and its mutants would be run
 # against the few tests that call them directly. The selection passes with these (1,840 tests).
+# Optimizer paths and comparisons always go to a job process (their memory is not modelled),
+# so their jobs are also called directly by tests (tests/test_landscape_optimizers.py).
 export BPC_LANDSCAPE_IN_PROCESS_MAX_S=1000000
 export BPC_LANDSCAPE_IN_PROCESS_MAX_BYTES=1000000000000
 export BPC_EVALUATE_IN_PROCESS_MAX_SIZE=1000000000

@@ -270,6 +270,45 @@ def test_gradcheck_marks_inputs_near_a_kink_instead_of_failing() -> None:
     assert check["passed"] is True
 
 
+@pytest.mark.parametrize(
+    ("expression", "inputs", "reason"),
+    [
+        # the analytic gradient e^1000 overflows: nothing to compare it with
+        (
+            "exp(x)",
+            {"x": 1000.0},
+            "the analytic gradient is Infinity, so no difference can be compared with it"
+            " (1 of 1 entries not compared)",
+        ),
+        # d/dx = 1e308 is finite, but (1.79769 + 1e-5) · 1e308 is beyond the largest float
+        (
+            "x * 1e308",
+            {"x": 1.79769},
+            "the centred difference is Infinity: the output is not finite (or overflows) at"
+            " x ± h (1 of 1 entries not compared)",
+        ),
+        # a tensor names the first entry that could not be compared: the output is e^1000 =
+        # Infinity whichever entry is bumped, so each difference is inf - inf = NaN
+        (
+            "sum(exp(x))",
+            {"x": [0.5, 1000.0]},
+            "the centred difference at index [0] is NaN: the output is not finite (or"
+            " overflows) at x ± h (2 of 2 entries not compared)",
+        ),
+    ],
+)
+def test_gradcheck_says_why_an_entry_is_not_compared(
+    expression: str, inputs: dict[str, object], reason: str
+) -> None:
+    # in the engine itself (tests/test_hostile_corpus.py asks the same over HTTP), so that
+    # mutation testing sees the reason's text reached
+    check = evaluate_result(expression, inputs, gradcheck_=True).gradcheck
+    assert check is not None
+    (entry,) = check["inputs"]
+    assert (entry["status"], entry["passed"], entry["reason"]) == ("not finite", None, reason)
+    assert check["passed"] is True
+
+
 def test_gradient_table_lists_every_gate(client) -> None:
     body = client.get("/api/v1/gates").json()
     names = {g["name"] for g in body["gates"]}

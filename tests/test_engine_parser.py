@@ -56,6 +56,16 @@ def test_a_name_used_twice_is_one_forking_node() -> None:
     assert len(sent) == 3 and sum(sent) == 7.0
 
 
+def test_input_node_finds_an_input_by_name() -> None:
+    # bench/tensor.py reads gradients by input name through it
+    circuit = parse("y * x + x")
+    x, y = circuit.input_node("x"), circuit.input_node("y")
+    assert (x.kind, x.name, y.kind, y.name) == ("input", "x", "input", "y")
+    assert [n.id for n in circuit.nodes if n.kind == "input"] == [y.id, x.id]  # first use
+    with pytest.raises(StopIteration):
+        circuit.input_node("z")
+
+
 def test_running_sum_at_a_fork_is_recorded_per_step() -> None:
     result = evaluate_result("x * x + x", {"x": 3.0})
     nodes = result.circuit.nodes

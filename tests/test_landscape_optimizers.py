@@ -6,8 +6,11 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
+from app.core.limits import Limits
+from app.landscape.jobs import compute_comparison
 from app.landscape.losses import LossSpec, loss_of_weights
 from app.landscape.optimize import OPTIMIZERS, Walk, path_notes
+from app.schemas.landscape import CompareRequest
 from tests.settings_override import overridden_settings
 
 # The notes' three 1-D points (the cs231n-1d dataset), each with its own class.
@@ -240,6 +243,35 @@ def test_compare_runs_every_strategy_with_every_step_size(client: TestClient) ->
     g = svm_by_hand(W0)[1]
     W1 = W0 - 0.05 * g / (np.abs(g) + 1e-8)
     assert runs[5]["losses"][1] == pytest.approx(svm_by_hand(W1)[0], rel=1e-9)
+
+
+def test_the_compare_job_runs_each_pair_in_order_from_the_same_start() -> None:
+    # The job itself, in this process: the route always sends it to a job process (its memory
+    # is not modelled), where mutation testing would not see it run.
+    request = CompareRequest.model_validate(
+        {
+            "dataset": {"name": "cs231n-1d"},
+            "W": W0.tolist(),
+            "reg": REG,
+            "strategies": ["gd", "sgd"],
+            "step_sizes": [0.1, 2000.0],
+            "steps": 60,
+            "batch_size": 3,
+        }
+    )
+    runs = compute_comparison(request, Limits())["runs"]
+    assert [(r["strategy"], r["step_size"]) for r in runs] == [
+        ("gd", 0.1),
+        ("gd", 2000.0),
+        ("sgd", 0.1),
+        ("sgd", 2000.0),
+    ]
+    # a batch of all 3 examples is the whole data: SGD walks exactly as GD does
+    for run_answer, size in zip(runs, [0.1, 2000.0, 0.1, 2000.0], strict=True):
+        losses, diverged = gd_losses_by_hand(size, 60)
+        assert run_answer["losses"] == pytest.approx(losses, rel=1e-9)
+        assert (run_answer["diverged"], run_answer["steps_taken"]) == (diverged, len(losses) - 1)
+    assert runs[1]["diverged"] and not runs[0]["diverged"]
 
 
 def test_the_runs_limit_counts_strategies_times_step_sizes(client: TestClient) -> None:

@@ -201,10 +201,6 @@ def _route_uses(out: int, args: Sequence[int], port: int) -> list[int]:
     return [args[port], out]
 
 
-def _given(step: Step, i: int) -> str:
-    return f"{step.names[i]} receives {fmt(step.contributions[i])}"
-
-
 # ---------------------------------------------------------------- arithmetic
 
 

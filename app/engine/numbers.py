@@ -79,7 +79,3 @@ def _fmt(x: Any) -> str:
         mantissa, exponent = text.split("e")
         text = f"{mantissa}e{int(exponent)}"
     return text
-
-
-def shape_text(shape: tuple[int, ...]) -> str:
-    return "scalar" if not shape else "(" + ",".join(str(d) for d in shape) + ")"

@@ -8,7 +8,6 @@ which are the same IEEE-754 doubles; a gate whose float version raises (math.exp
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -204,9 +203,3 @@ def backward_scalar(
             accumulated.append(total)
         steps.append((node.id, upstream, local, contributions, accumulated))
     return trace
-
-
-def is_finite(value: Any) -> bool:
-    if type(value) is float:
-        return math.isfinite(value)
-    return bool(np.isfinite(value).all())
