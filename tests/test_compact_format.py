@@ -429,6 +429,32 @@ def test_cached_circuit_encodes_the_same_compact_answer(index: int) -> None:
     assert cache.hits == 2
 
 
+def test_a_cached_circuit_whose_gates_change_branch_gets_each_branchs_captions() -> None:
+    # A cached circuit keeps each rendered caption's template; new inputs that send max, relu
+    # and abs down another branch (or onto a kink) must get that branch's caption, as a fresh
+    # parse does.
+    expression = "max(x, y) * relu(x - y) + abs(y) + min(x, y, 1)"
+    cache = ParseCache(2)
+    sequence = [
+        {"x": 2.0, "y": 1.0},
+        {"x": 1.0, "y": 2.0},  # max and min route to the other input, relu is off
+        {"x": 1.0, "y": 1.0},  # ties: max, min and relu at their kinks
+        {"x": -1.0, "y": 0.0},  # abs at 0
+        {"x": 2.0, "y": 1.0},
+    ]
+    answers = []
+    for inputs in sequence:
+        cached = compact(evaluate_result(expression, inputs, cache=cache))
+        assert cached == compact(evaluate_result(expression, inputs))
+        answers.append(cached)
+    assert cache.hits == len(sequence) - 1
+    templates = [
+        [a["templates"][r] for r in a["steps"]["rule"]] for a in answers
+    ]  # each step's template, by answer
+    assert templates[0] != templates[1] != templates[2] != templates[3]
+    assert templates[4] == templates[0]
+
+
 def test_parse_cache_is_a_bounded_lru_keyed_on_the_limits_too() -> None:
     cache = ParseCache(2)
     loose, tight = ParseLimits(), ParseLimits(max_gates=1)

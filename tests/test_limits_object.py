@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from app.core.config import Settings
-from app.core.limits import Limits
-from app.engine import evaluate, evaluate_job
+from app.core.limits import Limits, derived
+from app.engine import evaluate, evaluate_job, parse_limits
 from app.engine.inputs import bind_inputs, coerce_value
 from app.engine.shapes import infer_shapes
 from app.landscape import jobs
@@ -101,3 +101,38 @@ def test_jobs_and_their_arguments_pickle() -> None:
     # the notes' example: f = (x + y) z = 3 * -4; df/dx = df/dy = z, df/dz = x + y
     assert answer["output"]["value"] == -12.0
     assert answer["gradients"] == {"x": -4.0, "y": -4.0, "z": 3.0}
+
+
+def test_with_work_at_most_lowers_max_work_only_and_is_remembered() -> None:
+    limits = Limits().but(max_work=1000)
+    assert limits.with_work_at_most(1000) is limits  # not higher: itself
+    assert limits.with_work_at_most(5000) is limits
+    capped = limits.with_work_at_most(999)
+    assert capped.max_work == 999
+    assert {f.name: getattr(capped, f.name) for f in fields(Limits) if f.name != "max_work"} == {
+        f.name: getattr(limits, f.name) for f in fields(Limits) if f.name != "max_work"
+    }
+    assert limits.with_work_at_most(999) is capped  # the same copy on every request
+    assert limits.with_work_at_most(10).max_work == 10
+    # other Limits, equal or not, get their own copy
+    other = Limits().but(max_work=1000)
+    assert other.with_work_at_most(999) is not capped
+    assert other.with_work_at_most(999) == capped
+    assert Limits().but(max_work=2000, max_gates=7).with_work_at_most(999).max_gates == 7
+
+
+def test_derived_values_are_made_once_per_limits_object_and_key() -> None:
+    made: list[str] = []
+
+    def build(tag: str) -> str:
+        made.append(tag)
+        return tag
+
+    a, b = Limits(), Limits()
+    assert derived(a, "k", lambda: build("a")) == "a"
+    assert derived(a, "k", lambda: build("again")) == "a"  # remembered
+    assert derived(a, "other", lambda: build("a2")) == "a2"  # another key
+    assert derived(b, "k", lambda: build("b")) == "b"  # equal Limits, another object
+    assert made == ["a", "a2", "b"]
+    assert parse_limits(a) is parse_limits(a)
+    assert parse_limits(a.but(max_gates=3)).max_gates == 3

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, fields, replace
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from app.core.config import Settings
 from app.core.errors import LimitError
 
 _FIELDS = Settings.model_fields
+T = TypeVar("T")
 
 
 def _default(name: str) -> Any:
@@ -80,6 +82,34 @@ class Limits:
     def but(self, **changes: Any) -> Limits:
         """A copy with some limits changed (tests and benchmarks use small or huge ones)."""
         return replace(self, **changes)
+
+    def with_work_at_most(self, max_work: int) -> Limits:
+        """These limits with max_work lowered to `max_work` (itself when it is not higher): the
+        evaluate route's smaller budgets for its inline and thread lanes, the same two on every
+        request, so each is made once (see derived)."""
+        if self.max_work <= max_work:
+            return self
+        return derived(self, ("max_work", max_work), lambda: replace(self, max_work=max_work))
+
+
+_DERIVED: dict[tuple[int, Hashable], tuple[Limits, Any]] = {}
+_DERIVED_MAX = 64
+
+
+def derived(limits: Limits, key: Hashable, build: Callable[[], T]) -> T:
+    """`build()`, a value made from `limits` alone, remembered per Limits object and `key`.
+    Settings are cached, so a server sees a few Limits objects, and a copy of 42 frozen fields
+    (or a ParseLimits read from them) costs about as much as a small circuit's passes. Keyed
+    by identity, not equality: hashing 42 fields would cost nearly as much as the copy."""
+    entry = (id(limits), key)
+    found = _DERIVED.get(entry)
+    if found is not None and found[0] is limits:
+        return cast(T, found[1])
+    if len(_DERIVED) >= _DERIVED_MAX:  # tests make many Limits; a server, a few
+        _DERIVED.clear()
+    value = build()
+    _DERIVED[entry] = (limits, value)  # holds `limits`, so its id is not reused meanwhile
+    return value
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ from dataclasses import fields, replace
 from typing import Any
 
 from app.core.errors import LimitError, Problem, ProblemError
-from app.core.limits import Limits
+from app.core.limits import Limits, derived
 from app.engine import tensor_gates  # noqa: F401  (registers @, sum, mean, [ ], ...)
 from app.engine.cache import ParseCache, shared_cache
 from app.engine.circuit import Circuit, Node
@@ -153,8 +153,13 @@ def evaluate_job(request: dict[str, Any], limits: Limits) -> dict[str, Any]:
 
 
 def parse_limits(limits: Limits) -> ParseLimits:
-    """The parser's limits, read from the Limits fields of the same names."""
-    return ParseLimits(**{f.name: getattr(limits, f.name) for f in fields(ParseLimits)})
+    """The parser's limits, read from the Limits fields of the same names (once per Limits
+    object: every request asks)."""
+    return derived(
+        limits,
+        "parse",
+        lambda: ParseLimits(**{f.name: getattr(limits, f.name) for f in fields(ParseLimits)}),
+    )
 
 
 def _check_gradcheck_evals(circuit: Circuit, values: dict[str, Any], limits: Limits) -> None:

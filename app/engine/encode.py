@@ -306,7 +306,15 @@ class _Captions:
             index = self.strings.index
             intern = index.setdefault  # a new text gets the next index: len before it is added
             templates, rule_ids, slots = self.templates, self.rule, self.slots
-            recipes: dict[str, tuple[int, list[int]]] = {}  # rendered text: template, marks
+            # rendered text: its template and its marks. With every name and number a
+            # placeholder, the text depends on the circuit and each gate's branch alone, so a
+            # cached circuit keeps them for its next evaluation (bounded: a step has a few
+            # branches at most).
+            memo = result.memo
+            recipes: dict[str, tuple[str, list[int]]] = (
+                {} if memo is None else memo.setdefault("caption_recipes", {})
+            )
+            room = 4 * len(result.steps) + 64
             for step in result.steps:
                 argc = len(nodes[step.node].args)
                 if argc >= _MAX_MARKS:  # more wires than placeholders: the search
@@ -326,11 +334,11 @@ class _Captions:
                 recipe = recipes.get(text)
                 if recipe is None:
                     parts = _PLACEHOLDER.split(text)
-                    template = "{}".join(parts[0::2])
-                    found_template = templates.setdefault(template, len(templates))
-                    recipe = recipes[text] = (found_template, [ord(m) for m in parts[1::2]])
+                    recipe = ("{}".join(parts[0::2]), [ord(m) for m in parts[1::2]])
+                    if len(recipes) < room:
+                        recipes[text] = recipe
                 found = [intern(number, len(index)) for number in numbers]
-                rule_ids.append(recipe[0])
+                rule_ids.append(templates.setdefault(recipe[0], len(templates)))
                 # the k-th number formatted, or -1 - j: the step's j-th wire
                 slots.extend(
                     [

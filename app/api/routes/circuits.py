@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from fastapi import APIRouter
 from fastapi.responses import Response
 
@@ -54,7 +52,7 @@ async def evaluate_circuit(
         and settings.evaluate_inline_max_work > 0
         and all(not isinstance(v, list) for v in request.inputs.values())
     ):
-        tiny = replace(limits, max_work=min(limits.max_work, settings.evaluate_inline_max_work))
+        tiny = limits.with_work_at_most(settings.evaluate_inline_max_work)
         try:
             return Response(run_tiny(evaluate_json, body, tiny), media_type=JSON)
         except LimitError as exc:
@@ -62,9 +60,7 @@ async def evaluate_circuit(
                 raise
             # more than a tiny job: the evaluate threads below (the parse is cached by now)
     if len(request.expression) <= settings.evaluate_in_process_max_size:
-        small = replace(
-            limits, max_work=min(limits.max_work, settings.evaluate_in_process_max_work)
-        )
+        small = limits.with_work_at_most(settings.evaluate_in_process_max_work)
         try:
             return Response(await run_evaluate(evaluate_json, body, small), media_type=JSON)
         except LimitError as exc:
