@@ -41,6 +41,7 @@ from app.engine.result import EvaluateResult, StepResult
 from app.engine.tensor_gates import index_input_names
 
 FORMATS = ("verbose", "compact")
+Row = dict[str, Any]
 COMPACT_VERSION = 1
 
 
@@ -123,54 +124,37 @@ def verbose(result: EvaluateResult, parts: Collection[str] | None = None) -> dic
 
 def _records(result: EvaluateResult, want: set[str]) -> dict[str, Any]:
     """The per-node, per-edge and per-step rows asked for (edges need the steps' contributions
-    for their gradients, so the steps are walked whenever edges or backward are wanted)."""
+    for their gradients, so the steps are walked whenever edges or backward are wanted). The
+    parts of each row that depend on the circuit alone are made once per cached circuit
+    (_fixed_rows); each answer copies them and fills in its numbers, in the same key order."""
     circuit = result.circuit
     nodes = circuit.nodes
-    values, grads, names, texts = result.values, result.grads, result.names, result.texts
+    values, grads = result.values, result.grads
+    memo = result.memo
+    fixed = memo.get("verbose_rows") if memo is not None else None
+    if fixed is None:
+        fixed = _fixed_rows(result)
+        if memo is not None:
+            memo["verbose_rows"] = fixed
+    symbols, node_rows, edge_rows, edge_sources, edge_ids = fixed
     shapes = [list(np.shape(v)) for v in values]
     value_json = [to_json(v) for v in values]
-    symbols = [node_symbol(node, [names[a] for a in node.args]) for node in nodes]
 
     node_out = []
     if "nodes" in want:
-        for node in nodes:
-            arg_names = [names[a] for a in node.args]
-            node_out.append(
-                {
-                    "id": f"n{node.id}",
-                    "kind": node.kind,
-                    "op": node.op,
-                    "symbol": symbols[node.id],
-                    "label": node.labels[0]
-                    if node.labels
-                    else (node.name if node.kind == "input" else None),
-                    "labels": node.labels,
-                    "inputs": [f"n{a}" for a in node.args],
-                    "value": value_json[node.id],
-                    "grad": to_json(grads[node.id]),
-                    "shape": shapes[node.id],
-                    "text": texts[node.id],
-                    "span": node.span.as_dict() if node.span else None,
-                    "param": param_of(node, arg_names),
-                }
-            )
+        for row, value, shape, grad in zip(node_rows, value_json, shapes, grads, strict=True):
+            row = row.copy()
+            row["value"] = value
+            row["grad"] = to_json(grad)
+            row["shape"] = shape
+            node_out.append(row)
 
-    edge_ids: dict[tuple[int, int], int] = {}
     edges: list[dict[str, Any]] = []
-    for node in nodes:
-        for port, arg in enumerate(node.args):
-            edge_ids[(node.id, port)] = len(edges)
-            edges.append(
-                {
-                    "id": f"e{len(edges)}",
-                    "source": f"n{arg}",
-                    "target": f"n{node.id}",
-                    "port": port,
-                    "value": value_json[arg],
-                    "grad": 0.0,
-                    "shape": shapes[arg],
-                }
-            )
+    for row, source in zip(edge_rows, edge_sources, strict=True):
+        row = row.copy()
+        row["value"] = value_json[source]
+        row["shape"] = shapes[source]
+        edges.append(row)
 
     steps = []
     backward = "backward" in want
@@ -222,6 +206,57 @@ def _records(result: EvaluateResult, want: set[str]) -> dict[str, Any]:
     if backward:
         records["backward"] = steps
     return records
+
+
+def _fixed_rows(
+    result: EvaluateResult,
+) -> tuple[list[str], list[Row], list[Row], list[int], dict[tuple[int, int], int]]:
+    """What the verbose rows hold that depends on the circuit alone: each node's symbol, its
+    row and each edge's row with their numbers left blank, each edge's source node (whose
+    value it carries) and each (node, port)'s edge."""
+    nodes = result.circuit.nodes
+    names, texts = result.names, result.texts
+    symbols = [node_symbol(node, [names[a] for a in node.args]) for node in nodes]
+    node_rows = []
+    for node in nodes:
+        node_rows.append(
+            {
+                "id": f"n{node.id}",
+                "kind": node.kind,
+                "op": node.op,
+                "symbol": symbols[node.id],
+                "label": node.labels[0]
+                if node.labels
+                else (node.name if node.kind == "input" else None),
+                "labels": node.labels,
+                "inputs": [f"n{a}" for a in node.args],
+                "value": None,
+                "grad": None,
+                "shape": None,
+                "text": texts[node.id],
+                "span": node.span.as_dict() if node.span else None,
+                "param": param_of(node, [names[a] for a in node.args]),
+            }
+        )
+    edge_ids: dict[tuple[int, int], int] = {}
+    edge_rows: list[Row] = []
+    edge_sources: list[int] = []
+    for node in nodes:
+        for port, arg in enumerate(node.args):
+            edge_ids[(node.id, port)] = len(edge_rows)
+            edge_rows.append(
+                {
+                    "id": f"e{len(edge_rows)}",
+                    "source": f"n{arg}",
+                    "target": f"n{node.id}",
+                    "port": port,
+                    "value": None,
+                    "grad": 0.0,
+                    "shape": None,
+                }
+            )
+            edge_sources.append(arg)
+    return symbols, node_rows, edge_rows, edge_sources, edge_ids
 
 
 def _stats(result: EvaluateResult) -> dict[str, Any]:
