@@ -12,9 +12,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.core.errors import LimitError
-from app.engine import GATES, ParseLimits, evaluate_result, parse
+from app.core.limits import Limits
+from app.engine import GATES, ParseLimits, evaluate_result, parse, parse_limits
 from app.engine.cache import ParseCache
-from app.engine.encode import compact, dumps, verbose
+from app.engine.encode import VERBOSE_ROWS_KEPT_MAX_NODES, compact, dumps, verbose
 from app.engine.numbers import fmt
 from app.presets import all_presets
 from app.schemas.circuits import CompactEvaluateResponse
@@ -453,6 +454,21 @@ def test_a_cached_circuit_whose_gates_change_branch_gets_each_branchs_captions()
     ]  # each step's template, by answer
     assert templates[0] != templates[1] != templates[2] != templates[3]
     assert templates[4] == templates[0]
+
+
+@pytest.mark.parametrize("gates", [VERBOSE_ROWS_KEPT_MAX_NODES - 1, VERBOSE_ROWS_KEPT_MAX_NODES])
+def test_verbose_rows_are_kept_with_small_cached_circuits_only(gates: int) -> None:
+    # x + x + ... has gates + 1 nodes: at the limit (kept), one over (not kept, answers equal)
+    expression = " + ".join(["x"] * (gates + 1))
+    cache = ParseCache(2)
+    first = verbose(evaluate_result(expression, {"x": 1.5}, cache=cache))
+    again = verbose(evaluate_result(expression, {"x": 2.5}, cache=cache))
+    assert again == verbose(evaluate_result(expression, {"x": 2.5}))
+    assert first["output"]["value"] == 1.5 * (gates + 1)
+    parsed = cache.get(expression, parse_limits(Limits()))
+    nodes = len(parsed.circuit.nodes)
+    assert nodes == gates + 1
+    assert ("verbose_rows" in parsed.memo) is (nodes <= VERBOSE_ROWS_KEPT_MAX_NODES)
 
 
 def test_parse_cache_is_a_bounded_lru_keyed_on_the_limits_too() -> None:

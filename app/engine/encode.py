@@ -122,6 +122,14 @@ def verbose(result: EvaluateResult, parts: Collection[str] | None = None) -> dic
     return {key: answer[key] for key in ANSWER_PARTS if key in answer}
 
 
+# A cached circuit keeps its verbose rows' fixed parts only up to this many nodes: they add
+# 1.2 to 1.8 KB a node (tracemalloc, 10- to 1,000-gate circuits), about as much again as the
+# cached parse, and they matter where the rest of a request is small (a sigmoid neuron's
+# verbose evaluate_json: 190-203 µs before, 145-158 µs after, on a loaded machine). At most
+# parse_cache_entries (256) × 64 nodes × 1.8 KB, about 30 MB, beyond the cache's node budget.
+VERBOSE_ROWS_KEPT_MAX_NODES = 64
+
+
 def _records(result: EvaluateResult, want: set[str]) -> dict[str, Any]:
     """The per-node, per-edge and per-step rows asked for (edges need the steps' contributions
     for their gradients, so the steps are walked whenever edges or backward are wanted). The
@@ -130,7 +138,7 @@ def _records(result: EvaluateResult, want: set[str]) -> dict[str, Any]:
     circuit = result.circuit
     nodes = circuit.nodes
     values, grads = result.values, result.grads
-    memo = result.memo
+    memo = result.memo if len(nodes) <= VERBOSE_ROWS_KEPT_MAX_NODES else None
     fixed = memo.get("verbose_rows") if memo is not None else None
     if fixed is None:
         fixed = _fixed_rows(result)
