@@ -166,46 +166,40 @@ def _records(result: EvaluateResult, want: set[str]) -> dict[str, Any]:
 
     steps = []
     backward = "backward" in want
+    step_rows: list[Row] = []
+    input_rows: list[list[Row]] = []
+    if backward:
+        order = [step.node for step in result.steps]
+        fixed_steps = memo.get("verbose_steps") if memo is not None else None
+        if fixed_steps is None or fixed_steps[0] != order:
+            fixed_steps = (order, *_fixed_step_rows(result, symbols, edge_rows, edge_ids))
+            if memo is not None:
+                memo["verbose_steps"] = fixed_steps
+        _, step_rows, input_rows = fixed_steps
     for index, step in enumerate(result.steps):
-        node = nodes[step.node]
-        step_inputs = []
-        for port, arg in enumerate(node.args):
-            edge = edges[edge_ids[(step.node, port)]]
-            contribution = to_json(step.contributions[port])
-            edge["grad"] = contribution
-            if not backward:
-                continue
-            local = step.local[port]
-            step_inputs.append(
-                {
-                    "node": f"n{arg}",
-                    "port": port,
-                    "edge": edge["id"],
-                    "local_grad": None if local is None else to_json(local),
-                    "contribution": contribution,
-                    "accumulated": to_json(step.accumulated[port]),
-                    "uses": [f"n{u}" for u in step.uses[port]],
-                }
-            )
+        contributions = [to_json(c) for c in step.contributions]
+        for port, contribution in enumerate(contributions):
+            edges[edge_ids[(step.node, port)]]["grad"] = contribution
         if not backward:
             continue
+        step_inputs = []
+        for port, row in enumerate(input_rows[index]):
+            row = row.copy()
+            local = step.local[port]
+            row["local_grad"] = None if local is None else to_json(local)
+            row["contribution"] = contributions[port]
+            row["accumulated"] = to_json(step.accumulated[port])
+            step_inputs.append(row)
         kink = None
         if step.kink is not None:
             kink = step.kink.as_dict()
             kink["text"] = kink["convention"]
-        steps.append(
-            {
-                "index": index,
-                "node": f"n{step.node}",
-                "op": node.op,
-                "symbol": symbols[step.node],
-                "upstream": to_json(step.upstream),
-                "inputs": step_inputs,
-                "rule": result.rule(step),
-                "formula": GATES[node.op].derivative,  # type: ignore[index]
-                "kink": kink,
-            }
-        )
+        row = step_rows[index].copy()
+        row["upstream"] = to_json(step.upstream)
+        row["inputs"] = step_inputs
+        row["rule"] = result.rule(step)
+        row["kink"] = kink
+        steps.append(row)
     records: dict[str, Any] = {}
     if "nodes" in want:
         records["nodes"] = node_out
@@ -265,6 +259,49 @@ def _fixed_rows(
             )
             edge_sources.append(arg)
     return symbols, node_rows, edge_rows, edge_sources, edge_ids
+
+
+def _fixed_step_rows(
+    result: EvaluateResult,
+    symbols: list[str],
+    edge_rows: list[Row],
+    edge_ids: dict[tuple[int, int], int],
+) -> tuple[list[Row], list[list[Row]]]:
+    """What each backward step's row, and each of its inputs' rows, hold that depends on the
+    circuit and the steps' order alone, with the numbers, the rule and the kink left blank."""
+    nodes = result.circuit.nodes
+    step_rows: list[Row] = []
+    input_rows: list[list[Row]] = []
+    for index, step in enumerate(result.steps):
+        node = nodes[step.node]
+        input_rows.append(
+            [
+                {
+                    "node": f"n{arg}",
+                    "port": port,
+                    "edge": edge_rows[edge_ids[(step.node, port)]]["id"],
+                    "local_grad": None,
+                    "contribution": None,
+                    "accumulated": None,
+                    "uses": [f"n{u}" for u in step.uses[port]],
+                }
+                for port, arg in enumerate(node.args)
+            ]
+        )
+        step_rows.append(
+            {
+                "index": index,
+                "node": f"n{step.node}",
+                "op": node.op,
+                "symbol": symbols[step.node],
+                "upstream": None,
+                "inputs": None,
+                "rule": None,
+                "formula": GATES[node.op].derivative,  # type: ignore[index]
+                "kink": None,
+            }
+        )
+    return step_rows, input_rows
 
 
 def _stats(result: EvaluateResult) -> dict[str, Any]:
