@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,10 +22,19 @@ ROOT = Path(__file__).resolve().parent.parent
 # its own numbers. Set here, before any Settings exist, so live servers inherit it too.
 os.environ.setdefault("BPC_COMPUTE_SECONDS_PER_CLIENT_PER_MINUTE", "0")
 # Classes the suite starts (tests/test_class_*.py pick their own store) go to a file of the
-# session's, not to the default data/class.db under the working directory.
-os.environ.setdefault(
-    "BPC_STORE", f"sqlite:///{tempfile.mkdtemp(prefix='bpc-test-store-')}/class.db"
-)
+# session's, not to the default data/class.db under the working directory. The folder is
+# removed when the process that made it exits (not when a process forked from it does, as
+# mutmut's workers are: they share it).
+if "BPC_STORE" not in os.environ:
+    _store_dir = tempfile.mkdtemp(prefix="bpc-test-store-")
+    os.environ["BPC_STORE"] = f"sqlite:///{_store_dir}/class.db"
+    _maker = os.getpid()
+
+    def _remove_store_dir() -> None:
+        if os.getpid() == _maker:
+            shutil.rmtree(_store_dir, ignore_errors=True)
+
+    atexit.register(_remove_store_dir)
 _REFERENCE_CANDIDATES = [
     Path(os.environ.get("BPC_REFERENCE", "")),
     ROOT.parent / "shared" / "reference" / "cs231n_examples.json",
