@@ -63,6 +63,10 @@ SIGMOID_COMPACT: list[Request] = [
         ).encode(),
     )
 ]
+# the throughput runs' names for them
+SMALL = "small circuits only (evaluate)"
+NEURON_VERBOSE = "sigmoid neuron, verbose (the API's default)"
+NEURON_COMPACT = "sigmoid neuron, compact (as the page asks)"
 HEALTHZ: list[Request] = [("GET", "/healthz", b"")]
 # What a class does: mostly stepping through circuits, some page loads, some small landscapes.
 MIXED: list[tuple[float, Request]] = [
@@ -403,11 +407,6 @@ async def main_async(args: argparse.Namespace, port: int) -> None:
         )
         rows["the 4 max landscapes"] = report("  the 4 max landscape clients", heavy, seconds)
     summarize(rows, ratios, healthz_rps)
-
-
-SMALL = "small circuits only (evaluate)"
-NEURON_VERBOSE = "sigmoid neuron, verbose (the API's default)"
-NEURON_COMPACT = "sigmoid neuron, compact (as the page asks)"
 
 
 def summarize(

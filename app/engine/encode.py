@@ -172,7 +172,7 @@ def _records(result: EvaluateResult, want: set[str]) -> dict[str, Any]:
         order = [step.node for step in result.steps]
         fixed_steps = memo.get("verbose_steps") if memo is not None else None
         if fixed_steps is None or fixed_steps[0] != order:
-            fixed_steps = (order, *_fixed_step_rows(result, symbols, edge_rows, edge_ids))
+            fixed_steps = (order, *_fixed_step_rows(result, symbols, edge_ids))
             if memo is not None:
                 memo["verbose_steps"] = fixed_steps
         _, step_rows, input_rows = fixed_steps
@@ -264,7 +264,6 @@ def _fixed_rows(
 def _fixed_step_rows(
     result: EvaluateResult,
     symbols: list[str],
-    edge_rows: list[Row],
     edge_ids: dict[tuple[int, int], int],
 ) -> tuple[list[Row], list[list[Row]]]:
     """What each backward step's row, and each of its inputs' rows, hold that depends on the
@@ -279,7 +278,7 @@ def _fixed_step_rows(
                 {
                     "node": f"n{arg}",
                     "port": port,
-                    "edge": edge_rows[edge_ids[(step.node, port)]]["id"],
+                    "edge": f"e{edge_ids[(step.node, port)]}",
                     "local_grad": None,
                     "contribution": None,
                     "accumulated": None,
