@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -386,24 +387,24 @@ def _pow_xy_local(xs: Sequence[Any], out: Any, p: Any, t: str) -> list[Any]:
     return [d_base[()], d_exponent[()]]
 
 
-def _as_floats(local: Callable[..., list[Any]]) -> Callable[..., list[float]]:
+# The table's rules that take a setting (a word, a ufunc, a numpy rule) are plain functions with
+# the setting bound by partial(), not closures made by a factory: a factory runs once, at import,
+# so mutation testing (which switches a function's mutants when it is called) never saw its
+# mutants run. CONTRIBUTING.md, "Mutation testing".
+
+
+def _as_floats(
+    local: Callable[..., list[Any]], xs: Sequence[float], out: float, p: Any, t: str
+) -> list[float]:
     """A numpy local rule run on float64 scalars, so the fast path rounds exactly as arrays do."""
-
-    def scalar(xs: Sequence[float], out: float, p: Any, t: str) -> list[float]:
-        arrays = [np.float64(x) for x in xs]
-        return [float(g) for g in local(arrays, np.float64(out), p, t)]
-
-    return scalar
+    arrays = [np.float64(x) for x in xs]
+    return [float(g) for g in local(arrays, np.float64(out), p, t)]
 
 
-def _as_float(forward: Callable[..., Any]) -> Callable[..., float]:
+def _as_float(forward: Callable[..., Any], *xs: Any) -> float:
     """A numpy forward run on a float64 scalar, so the fast path rounds exactly as arrays do:
     Python's pow and math's exp, log and tanh can differ from numpy's in the last bit."""
-
-    def scalar(*xs: Any) -> float:
-        return float(forward(*[np.float64(x) for x in xs]))
-
-    return scalar
+    return float(forward(*[np.float64(x) for x in xs]))
 
 
 register(
@@ -420,7 +421,7 @@ register(
         ),
         local=_pow_const_local,
         scalar_forward=lambda a, c: float(np.power(np.float64(a), c)),
-        scalar_local=_as_floats(_pow_const_local),
+        scalar_local=partial(_as_floats, _pow_const_local),
         by_name=False,
         uses=uses_input,
         label=lambda c, names: f"**{fmt(c)}",
@@ -441,8 +442,8 @@ register(
             f"upstream = {fmt(s.contributions[1])}"
         ),
         local=_pow_xy_local,
-        scalar_forward=_as_float(_pow_xy),
-        scalar_local=_as_floats(_pow_xy_local),
+        scalar_forward=partial(_as_float, _pow_xy),
+        scalar_local=partial(_as_floats, _pow_xy_local),
         infix=True,
         by_name=False,
         operator="**",
@@ -510,58 +511,50 @@ def _listed(names: Sequence[str]) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
-def _explain_route(word: str) -> Callable[[Step], str]:
+def _explain_route(word: str, s: Step) -> str:
     extreme = "larger" if word == "max" else "smaller"
+    if any(type(x) is not float and np.ndim(x) for x in s.xs):
+        return f"{word} gate routes the upstream gradient elementwise to whichever input was the {word}"
+    up = fmt(s.upstream)
+    # The winners are the inputs equal to the output, whatever the local gradients say:
+    # under "first" a tied input gets 0 but still won, and the caption must say it is a tie.
+    tied = [i for i, x in enumerate(s.xs) if x == s.out]
+    if not tied:  # a NaN input: nothing equals the output, so no input gets gradient
+        return f"{word} gate's output is {fmt(s.out)}: no input won, so every input gets 0"
 
-    def explain(s: Step) -> str:
-        if any(type(x) is not float and np.ndim(x) for x in s.xs):
-            return f"{word} gate routes the upstream gradient elementwise to whichever input was the {word}"
-        up = fmt(s.upstream)
-        # The winners are the inputs equal to the output, whatever the local gradients say:
-        # under "first" a tied input gets 0 but still won, and the caption must say it is a tie.
-        tied = [i for i, x in enumerate(s.xs) if x == s.out]
-        if not tied:  # a NaN input: nothing equals the output, so no input gets gradient
-            return f"{word} gate's output is {fmt(s.out)}: no input won, so every input gets 0"
+    def zero(indices: list[int]) -> str:
+        if not indices:
+            return ""
+        verb = "gets 0" if len(indices) == 1 else "get 0"
+        return f"; {_listed([s.names[i] for i in indices])} {verb}"
 
-        def zero(indices: list[int]) -> str:
-            if not indices:
-                return ""
-            verb = "gets 0" if len(indices) == 1 else "get 0"
-            return f"; {_listed([s.names[i] for i in indices])} {verb}"
-
-        won = set(tied)  # a set: 20,000 tied arguments must not cost 20,000 x 20,000 here
-        losers = [i for i in range(len(s.xs)) if i not in won]
-        if len(tied) == 1:
-            winner = s.names[tied[0]]
-            return f"{word} gate routes the gradient {up} to {winner}, the {extreme} input{zero(losers)}"
-        head = (
-            f"{word} gate has a tie at {fmt(s.out)} between {_listed([s.names[i] for i in tied])}"
-        )
-        if s.tie_break == "split":
-            share = ", ".join(f"{s.names[i]} gets {fmt(s.contributions[i])}" for i in tied)
-            return f"{head}: it splits the gradient {up}: {share}{zero(losers)}"
-        first = tied[0]
+    won = set(tied)  # a set: 20,000 tied arguments must not cost 20,000 x 20,000 here
+    losers = [i for i in range(len(s.xs)) if i not in won]
+    if len(tied) == 1:
+        winner = s.names[tied[0]]
         return (
-            f"{head}: it sends the whole gradient {up} to {s.names[first]}, the first tied input"
-            f"{zero(sorted(tied[1:] + losers))}"
+            f"{word} gate routes the gradient {up} to {winner}, the {extreme} input{zero(losers)}"
         )
+    head = f"{word} gate has a tie at {fmt(s.out)} between {_listed([s.names[i] for i in tied])}"
+    if s.tie_break == "split":
+        share = ", ".join(f"{s.names[i]} gets {fmt(s.contributions[i])}" for i in tied)
+        return f"{head}: it splits the gradient {up}: {share}{zero(losers)}"
+    first = tied[0]
+    return (
+        f"{head}: it sends the whole gradient {up} to {s.names[first]}, the first tied input"
+        f"{zero(sorted(tied[1:] + losers))}"
+    )
 
-    return explain
 
-
-def _reduce(ufunc: np.ufunc) -> Callable[..., Any]:
+def _reduce(ufunc: np.ufunc, *xs: Any) -> Any:
     # The first of equal inputs wins, as in Python's max and PyTorch's maximum: max(-0.0, 0.0)
     # is -0.0 (np.maximum would give 0.0). A NaN input makes the output NaN.
     beats = np.greater if ufunc is np.maximum else np.less
-
-    def forward(*xs: Any) -> Any:
-        out = np.asarray(xs[0], dtype=np.float64)
-        for x in xs[1:]:
-            x = np.asarray(x, dtype=np.float64)
-            out = np.where(beats(x, out) | np.isnan(x), x, out)
-        return out[()]
-
-    return forward
+    out = np.asarray(xs[0], dtype=np.float64)
+    for x in xs[1:]:
+        x = np.asarray(x, dtype=np.float64)
+        out = np.where(beats(x, out) | np.isnan(x), x, out)
+    return out[()]
 
 
 register(
@@ -569,10 +562,10 @@ register(
         "max",
         "max",
         (2, None),
-        _reduce(np.maximum),
+        partial(_reduce, np.maximum),
         "d/dx max(x, y) = 1 if x ≥ y else 0",
         "max gate routes: the whole upstream gradient goes to the larger input, the others get 0",
-        _explain_route("max"),
+        partial(_explain_route, "max"),
         local=_route_local,
         kink=_route_kink,
         scalar_forward=lambda *xs: max(xs) if all(x == x for x in xs) else math.nan,
@@ -586,10 +579,10 @@ register(
         "min",
         "min",
         (2, None),
-        _reduce(np.minimum),
+        partial(_reduce, np.minimum),
         "d/dx min(x, y) = 1 if x ≤ y else 0",
         "min gate routes: the whole upstream gradient goes to the smaller input, the others get 0",
-        _explain_route("min"),
+        partial(_explain_route, "min"),
         local=_route_local,
         kink=_route_kink,
         scalar_forward=lambda *xs: min(xs) if all(x == x for x in xs) else math.nan,
@@ -602,24 +595,26 @@ register(
 # ---------------------------------------------------------------- elementwise functions
 
 
-def _explain_unary(what: str) -> Callable[[Step], str]:
-    def explain(s: Step) -> str:
-        return (
-            f"{what}: {s.names[0]} receives {fmt(s.local[0])} · {fmt(s.upstream)} = "
-            f"{fmt(s.contributions[0])}"
-        )
-
-    return explain
+def _explain_unary(what: str, s: Step) -> str:
+    return (
+        f"{what}: {s.names[0]} receives {fmt(s.local[0])} · {fmt(s.upstream)} = "
+        f"{fmt(s.contributions[0])}"
+    )
 
 
-def _at_zero(kind: str, convention: str, interval: list[float]) -> Callable[..., Kink | None]:
-    def kink(xs: Sequence[Any], out: Any, param: Any, tie_break: str) -> Kink | None:
-        if type(xs[0]) is float and xs[0] != 0:
-            return None  # the scalar fast path's plain float, not at the kink
-        zeros = int(np.count_nonzero(np.asarray(xs[0]) == 0))
-        return Kink(kind, convention, [interval], zeros) if zeros else None
-
-    return kink
+def _at_zero(
+    kind: str,
+    convention: str,
+    interval: list[float],
+    xs: Sequence[Any],
+    out: Any,
+    param: Any,
+    tie_break: str,
+) -> Kink | None:
+    if type(xs[0]) is float and xs[0] != 0:
+        return None  # the scalar fast path's plain float, not at the kink
+    zeros = int(np.count_nonzero(np.asarray(xs[0]) == 0))
+    return Kink(kind, convention, [interval], zeros) if zeros else None
 
 
 register(
@@ -630,11 +625,11 @@ register(
         np.exp,
         "d/dx e^x = e^x",
         "exp gate: the local gradient is its own output e^x",
-        _explain_unary("exp gate multiplies by its own output e^x"),
+        partial(_explain_unary, "exp gate multiplies by its own output e^x"),
         local=lambda xs, out, p, t: [out],
         # numpy's exp, as arrays get: math.exp differs from it in the last bit for about 5% of
         # x (e^-0.125, found by scripts/repeat_tests.sh)
-        scalar_forward=_as_float(np.exp),
+        scalar_forward=partial(_as_float, np.exp),
         scalar_local=lambda xs, out, p, t: [out],
         uses=uses_output,
     )
@@ -648,9 +643,11 @@ register(
         np.log,
         "d/dx ln x = 1/x",
         "log gate: the local gradient is 1/x",
-        _explain_unary("log gate multiplies by 1/x"),
+        partial(_explain_unary, "log gate multiplies by 1/x"),
         local=lambda xs, out, p, t: [1.0 / xs[0] * np.ones_like(out)],
-        scalar_forward=_as_float(np.log),  # math.log, too, can differ from numpy's last bit
+        scalar_forward=partial(
+            _as_float, np.log
+        ),  # math.log, too, can differ from numpy's last bit
         scalar_local=lambda xs, out, p, t: [1.0 / xs[0]],
         uses=uses_input,
     )
@@ -664,9 +661,10 @@ register(
         np.sqrt,
         "d/dx √x = 1/(2√x)",
         "sqrt gate: the local gradient is 1/(2√x)",
-        _explain_unary("sqrt gate multiplies by 1/(2√x)"),
+        partial(_explain_unary, "sqrt gate multiplies by 1/(2√x)"),
         local=lambda xs, out, p, t: [0.5 / out],
-        kink=_at_zero(
+        kink=partial(
+            _at_zero,
             "sqrt0",
             "√x has a vertical tangent at 0: the derivative is +Infinity (as PyTorch)",
             [math.inf, math.inf],
@@ -685,9 +683,10 @@ register(
         np.abs,
         "d/dx |x| = sign(x)",
         "abs gate: the local gradient is the sign of the input",
-        _explain_unary("abs gate multiplies by sign(x)"),
+        partial(_explain_unary, "abs gate multiplies by sign(x)"),
         local=lambda xs, out, p, t: [np.sign(xs[0]) * np.ones_like(out)],
-        kink=_at_zero(
+        kink=partial(
+            _at_zero,
             "abs0",
             "abs'(0) = 0 (PyTorch's convention); any value in [-1, 1] is a valid subgradient",
             [-1.0, 1.0],
@@ -726,7 +725,8 @@ register(
         local=lambda xs, out, p, t: [
             (~(np.asarray(xs[0]) <= 0)).astype(np.float64) * np.ones_like(out)
         ],
-        kink=_at_zero(
+        kink=partial(
+            _at_zero,
             "relu0",
             "relu'(0) = 0 (PyTorch's convention); any value in [0, 1] is a valid subgradient",
             [0.0, 1.0],
@@ -778,10 +778,10 @@ register(
         np.tanh,
         "d/dx tanh x = 1 - tanh²x",
         "tanh gate: the local gradient is 1 - tanh², computed from its own output",
-        _explain_unary("tanh gate multiplies by 1 - tanh²"),
+        partial(_explain_unary, "tanh gate multiplies by 1 - tanh²"),
         # (1 - t)(1 + t) loses less near |t| = 1 than 1 - t², and is what PyTorch computes.
         local=lambda xs, out, p, t: [(1.0 - out) * (1.0 + out)],
-        scalar_forward=_as_float(np.tanh),  # math.tanh and np.tanh differ in the last bit
+        scalar_forward=partial(_as_float, np.tanh),  # math.tanh and np.tanh differ in the last bit
         scalar_local=lambda xs, out, p, t: [(1.0 - out) * (1.0 + out)],
         uses=uses_output,
     )
