@@ -274,6 +274,54 @@ def test_the_compare_job_runs_each_pair_in_order_from_the_same_start() -> None:
     assert runs[1]["diverged"] and not runs[0]["diverged"]
 
 
+def svm_on(W: np.ndarray, rows: np.ndarray) -> tuple[float, np.ndarray]:
+    """svm_by_hand on some of the examples (a minibatch): the mean over those rows, plus reg."""
+    loss, grad = 0.0, np.zeros_like(W)
+    for x, label in zip(X[rows], Y[rows], strict=True):
+        scores = W @ x
+        for j in range(W.shape[0]):
+            margin = scores[j] - scores[label] + 1.0
+            if j != label and margin > 0:
+                loss += margin
+                grad[j] += x
+                grad[label] -= x
+    n = len(rows)
+    return loss / n + REG * float(np.sum(W * W)), grad / n + 2 * REG * W
+
+
+def test_the_compare_job_passes_each_run_the_seed_and_the_momentum() -> None:
+    # Minibatches of 2 of the 3 examples, drawn by numpy's generator from optimizer_seed (each
+    # run starts its own generator from it); momentum 0.5, not the default 0.9.
+    seed, mu, lr, steps = 7, 0.5, 0.2, 12
+    request = CompareRequest.model_validate(
+        {
+            "dataset": {"name": "cs231n-1d"},
+            "W": W0.tolist(),
+            "reg": REG,
+            "strategies": ["sgd", "momentum"],
+            "step_sizes": [lr],
+            "steps": steps,
+            "batch_size": 2,
+            "optimizer_seed": seed,
+            "momentum": mu,
+        }
+    )
+    sgd, momentum = compute_comparison(request, Limits())["runs"]
+    for answer, mu_used in ((sgd, 0.0), (momentum, mu)):  # sgd is momentum with mu = 0
+        rng = np.random.default_rng(seed)
+        W, v = W0.copy(), np.zeros_like(W0)
+        losses, batch_losses = [svm_by_hand(W)[0]], []
+        for _ in range(steps):
+            batch_loss, grad = svm_on(W, rng.choice(3, size=2, replace=False))
+            v = mu_used * v - lr * grad
+            W = W + v
+            losses.append(svm_by_hand(W)[0])
+            batch_losses.append(batch_loss)
+        assert answer["losses"] == pytest.approx(losses, rel=1e-12)
+        assert answer["batch_losses"] == pytest.approx(batch_losses, rel=1e-12)
+    assert sgd["losses"] != pytest.approx(momentum["losses"], rel=1e-6)
+
+
 def test_the_runs_limit_counts_strategies_times_step_sizes(client: TestClient) -> None:
     body = {
         "dataset": {"name": "cs231n-1d"},

@@ -221,13 +221,13 @@ def test_diverging_gradient_descent_stops_at_the_last_finite_point() -> None:
 
     X, y, W, D1, D2 = random_problem(2)
     setup = Setup(Dataset(X, y, 5, "random"), W, LossSpec("svm", "ww", 1.0, 1e6))
-    answer = optimize(setup, "gd", 200, 1e6, 8, 0, D1, D2)
+    answer = optimize(setup, "gd", 200, 1e6, 8, 0, D1, D2, momentum=0.9)
     assert answer["diverged"] is True
     assert 0 < answer["steps_taken"] < 200
     assert len(answer["losses"]) == answer["steps_taken"] + 1
     assert len(answer["path"]["alphas"]) == answer["steps_taken"] + 1
     assert all(np.isfinite(answer["losses"]))
-    calm = optimize(setup, "gd", 5, 1e-9, 8, 0, D1, D2)
+    calm = optimize(setup, "gd", 5, 1e-9, 8, 0, D1, D2, momentum=0.9)
     assert calm["diverged"] is False and calm["steps_taken"] == 5
 
 

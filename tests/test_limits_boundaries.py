@@ -37,14 +37,23 @@ def accepted(response: httpx.Response) -> dict[str, Any]:
 
 
 def refused(
-    response: httpx.Response, status: int, setting: str, got: int, limit: int
+    response: httpx.Response,
+    status: int,
+    setting: str,
+    got: int,
+    limit: int,
+    *,
+    what: str,
+    loc: list[str],
 ) -> dict[str, Any]:
+    """The refusal names what was counted, where it is in the request, and the setting."""
     assert response.status_code == status, response.text[:500]
     detail = dict(response.json()["detail"][0])
     assert detail["type"] == "limit_exceeded", detail
     assert detail["setting"] == setting and detail["limit"] == limit and detail["got"] == got
-    assert f"{got}, over the limit of {limit}" in detail["msg"], detail["msg"]
-    assert f"BPC_{setting.upper()}" in detail["msg"], detail["msg"]
+    expected = f"{what} is {got}, over the limit of {limit} (setting BPC_{setting.upper()})"
+    assert detail["msg"] == expected
+    assert detail["loc"] == loc
     return detail
 
 
@@ -58,22 +67,54 @@ def evaluate(api: TestClient, expression: str, inputs: dict[str, Any], **extra: 
 def test_max_expression_chars(api: TestClient) -> None:
     with limits(max_expression_chars=20):
         accepted(evaluate(api, "x" + " " * 19, {"x": 1.0}))  # 20 characters
-        refused(evaluate(api, "x" + " " * 20, {"x": 1.0}), 413, "max_expression_chars", 21, 20)
+        refused(
+            evaluate(api, "x" + " " * 20, {"x": 1.0}),
+            413,
+            "max_expression_chars",
+            21,
+            20,
+            what="the expression's length",
+            loc=["body", "expression"],
+        )
 
 
 def test_max_gates(api: TestClient) -> None:
     with limits(max_gates=5):
         accepted(evaluate(api, "x" + " + x" * 5, {"x": 1.0}))  # five add gates
-        refused(evaluate(api, "x" + " + x" * 6, {"x": 1.0}), 413, "max_gates", 6, 5)
+        refused(
+            evaluate(api, "x" + " + x" * 6, {"x": 1.0}),
+            413,
+            "max_gates",
+            6,
+            5,
+            what="the number of gates",
+            loc=["body", "expression"],
+        )
         # constants (-5 too) are not gates; a negation is
         accepted(evaluate(api, "-x * 2 * 3 * 4 * -5", {"x": 1.0}))  # neg + 4 mul
-        refused(evaluate(api, "-(-x * 2 * 3 * 4 * 5)", {"x": 1.0}), 413, "max_gates", 6, 5)
+        refused(
+            evaluate(api, "-(-x * 2 * 3 * 4 * 5)", {"x": 1.0}),
+            413,
+            "max_gates",
+            6,
+            5,
+            what="the number of gates",
+            loc=["body", "expression"],
+        )
 
 
 def test_max_nesting_depth(api: TestClient) -> None:
     with limits(max_nesting_depth=4):
         accepted(evaluate(api, "((((x))))", {"x": 1.0}))
-        refused(evaluate(api, "(((((x)))))", {"x": 1.0}), 413, "max_nesting_depth", 5, 4)
+        refused(
+            evaluate(api, "(((((x)))))", {"x": 1.0}),
+            413,
+            "max_nesting_depth",
+            5,
+            4,
+            what="the nesting depth",
+            loc=["body", "expression"],
+        )
         accepted(evaluate(api, "exp(exp(exp(exp(x))))", {"x": -5.0}))
         refused(
             evaluate(api, "exp(exp(exp(exp(exp(x)))))", {"x": -5.0}),
@@ -81,6 +122,8 @@ def test_max_nesting_depth(api: TestClient) -> None:
             "max_nesting_depth",
             5,
             4,
+            what="the nesting depth",
+            loc=["body", "expression"],
         )
 
 
@@ -88,7 +131,15 @@ def test_max_inputs(api: TestClient) -> None:
     with limits(max_inputs=3):
         accepted(evaluate(api, "a + b + c", {"a": 1.0, "b": 2.0, "c": 3.0}))
         four = {"a": 1.0, "b": 2.0, "c": 3.0, "d": 4.0}
-        refused(evaluate(api, "a + b + c + d", four), 413, "max_inputs", 4, 3)
+        refused(
+            evaluate(api, "a + b + c + d", four),
+            413,
+            "max_inputs",
+            4,
+            3,
+            what="the number of inputs",
+            loc=["body", "expression"],
+        )
 
 
 def test_max_statements(api: TestClient) -> None:
@@ -100,6 +151,8 @@ def test_max_statements(api: TestClient) -> None:
             "max_statements",
             4,
             3,
+            what="the number of statements",
+            loc=["body", "expression"],
         )
 
 
@@ -107,8 +160,24 @@ def test_max_literal_chars(api: TestClient) -> None:
     with limits(max_literal_chars=5):
         accepted(evaluate(api, "12345 * x", {"x": 1.0}))
         accepted(evaluate(api, "1.5e3 * x", {"x": 1.0}))  # 5 characters however written
-        refused(evaluate(api, "123456 * x", {"x": 1.0}), 413, "max_literal_chars", 6, 5)
-        refused(evaluate(api, "1.25e3 * x", {"x": 1.0}), 413, "max_literal_chars", 6, 5)
+        refused(
+            evaluate(api, "123456 * x", {"x": 1.0}),
+            413,
+            "max_literal_chars",
+            6,
+            5,
+            what="a number literal's length",
+            loc=["body", "expression"],
+        )
+        refused(
+            evaluate(api, "1.25e3 * x", {"x": 1.0}),
+            413,
+            "max_literal_chars",
+            6,
+            5,
+            what="a number literal's length",
+            loc=["body", "expression"],
+        )
 
 
 def test_gradcheck_max_evals(api: TestClient) -> None:
@@ -123,6 +192,8 @@ def test_gradcheck_max_evals(api: TestClient) -> None:
             "gradcheck_max_evals",
             12,
             11,
+            what="the gradient check's work (2 × input elements × nodes)",
+            loc=["body", "gradcheck"],
         )
         assert detail["loc"] == ["body", "gradcheck"]
         # without the gradient check the same circuit is fine
@@ -137,7 +208,13 @@ def test_tensor_elements_per_input(api: TestClient) -> None:
         accepted(evaluate(api, "sum(a)", {"a": [1.0] * 16}))
         accepted(evaluate(api, "sum(a)", {"a": [[1.0] * 4] * 4}))
         detail = refused(
-            evaluate(api, "sum(a)", {"a": [1.0] * 17}), 422, "max_tensor_elements_per_input", 17, 16
+            evaluate(api, "sum(a)", {"a": [1.0] * 17}),
+            422,
+            "max_tensor_elements_per_input",
+            17,
+            16,
+            what="input 'a' element count",
+            loc=["body", "inputs", "a"],
         )
         assert detail["loc"] == ["body", "inputs", "a"]
 
@@ -149,7 +226,15 @@ def test_tensor_elements_per_node(api: TestClient) -> None:
     with limits(max_tensor_elements_per_node=25):
         assert accepted(evaluate(api, expression, inputs))["output"]["value"] == 50.0
     with limits(max_tensor_elements_per_node=24):
-        refused(evaluate(api, expression, inputs), 413, "max_tensor_elements_per_node", 25, 24)
+        refused(
+            evaluate(api, expression, inputs),
+            413,
+            "max_tensor_elements_per_node",
+            25,
+            24,
+            what="the elements of reshape(a, 5, 1) @ reshape(b, 1, 5) (5,5)",
+            loc=["body", "expression"],
+        )
 
 
 def test_tensor_elements_per_request(api: TestClient) -> None:
@@ -159,7 +244,15 @@ def test_tensor_elements_per_request(api: TestClient) -> None:
     with limits(max_tensor_elements_per_request=66):
         assert accepted(evaluate(api, expression, inputs))["output"]["value"] == 32.0
     with limits(max_tensor_elements_per_request=65):
-        refused(evaluate(api, expression, inputs), 413, "max_tensor_elements_per_request", 66, 65)
+        refused(
+            evaluate(api, expression, inputs),
+            413,
+            "max_tensor_elements_per_request",
+            66,
+            65,
+            what="the elements of all wires together",
+            loc=["body", "expression"],
+        )
 
 
 def test_tensor_matmul_work(api: TestClient) -> None:
@@ -168,7 +261,15 @@ def test_tensor_matmul_work(api: TestClient) -> None:
     with limits(max_tensor_matmul_work=24):
         assert accepted(evaluate(api, "sum(A @ B)", inputs))["output"]["value"] == 24.0
     with limits(max_tensor_matmul_work=23):
-        refused(evaluate(api, "sum(A @ B)", inputs), 413, "max_tensor_matmul_work", 24, 23)
+        refused(
+            evaluate(api, "sum(A @ B)", inputs),
+            413,
+            "max_tensor_matmul_work",
+            24,
+            23,
+            what="the multiply-adds of all @ and dot gates together",
+            loc=["body", "expression"],
+        )
 
 
 def test_tensor_rank(api: TestClient) -> None:
@@ -201,7 +302,13 @@ def test_landscape_n(api: TestClient) -> None:
     with limits(max_landscape_n=10):
         assert accepted(loss(api, {"name": "blobs", "n": 10, "d": 1, "c": 2}))["n"] == 10
         refused(
-            loss(api, {"name": "blobs", "n": 11, "d": 1, "c": 2}), 413, "max_landscape_n", 11, 10
+            loss(api, {"name": "blobs", "n": 11, "d": 1, "c": 2}),
+            413,
+            "max_landscape_n",
+            11,
+            10,
+            what="N (examples)",
+            loc=["body", "dataset"],
         )
         # a dataset given as X and y counts the same way
         accepted(loss(api, {"X": [[0.0], [1.0]] * 5, "y": [0, 1] * 5}))
@@ -211,6 +318,8 @@ def test_landscape_n(api: TestClient) -> None:
             "max_landscape_n",
             11,
             10,
+            what="N (examples)",
+            loc=["body", "dataset"],
         )
 
 
@@ -219,13 +328,23 @@ def test_landscape_nd(api: TestClient) -> None:
     with limits(max_landscape_nd=40):
         accepted(loss(api, blobs))
     with limits(max_landscape_nd=39):
-        refused(loss(api, blobs), 413, "max_landscape_nd", 40, 39)
+        refused(
+            loss(api, blobs), 413, "max_landscape_nd", 40, 39, what="N*D", loc=["body", "dataset"]
+        )
 
 
 def test_landscape_c(api: TestClient) -> None:
     with limits(max_landscape_c=4):
         assert accepted(loss(api, {"name": "blobs", "n": 8, "d": 2, "c": 4}))["c"] == 4
-        refused(loss(api, {"name": "blobs", "n": 8, "d": 2, "c": 5}), 413, "max_landscape_c", 5, 4)
+        refused(
+            loss(api, {"name": "blobs", "n": 8, "d": 2, "c": 5}),
+            413,
+            "max_landscape_c",
+            5,
+            4,
+            what="C (classes)",
+            loc=["body", "dataset"],
+        )
 
 
 def test_landscape_nc(api: TestClient) -> None:
@@ -233,7 +352,15 @@ def test_landscape_nc(api: TestClient) -> None:
     with limits(max_landscape_nc=40):
         accepted(loss(api, blobs))
     with limits(max_landscape_nc=39):
-        refused(loss(api, blobs), 413, "max_landscape_nc", 40, 39)
+        refused(
+            loss(api, blobs),
+            413,
+            "max_landscape_nc",
+            40,
+            39,
+            what="N*C (loss terms)",
+            loc=["body", "dataset"],
+        )
 
 
 def test_slice_steps(api: TestClient) -> None:
@@ -246,6 +373,8 @@ def test_slice_steps(api: TestClient) -> None:
             "max_slice_steps",
             51,
             50,
+            what="steps",
+            loc=["body", "steps"],
         )
 
 
@@ -255,7 +384,15 @@ def test_grid_points(api: TestClient) -> None:
         body = accepted(api.post(f"{LANDSCAPE}/slice", json=request))
         assert len(body["losses"]) == 10 and len(body["losses"][0]) == 10
     with limits(max_grid_points=99):
-        refused(api.post(f"{LANDSCAPE}/slice", json=request), 413, "max_grid_points", 100, 99)
+        refused(
+            api.post(f"{LANDSCAPE}/slice", json=request),
+            413,
+            "max_grid_points",
+            100,
+            99,
+            what="grid points (steps^2)",
+            loc=["body", "steps"],
+        )
 
 
 def test_optimize_steps(api: TestClient) -> None:
@@ -267,6 +404,8 @@ def test_optimize_steps(api: TestClient) -> None:
             "max_optimize_steps",
             21,
             20,
+            what="steps",
+            loc=["body", "steps"],
         )
 
 
@@ -282,6 +421,61 @@ def test_optimize_work(api: TestClient) -> None:
             "max_optimize_work",
             18_540,
             18_539,
+            what="the optimizer's work (steps × N × max(C, 10) × (D + 100))",
+            loc=["body", "steps"],
+        )
+
+
+COMPARE_WORK = "the runs' work (runs × steps × N × max(C, 10) × (D + 100))"
+
+
+def test_compare_steps(api: TestClient) -> None:
+    # /compare counts its steps against the same setting as /optimize, before any run starts
+    with limits(max_optimize_steps=20):
+        body = accepted(api.post(f"{LANDSCAPE}/compare", json={**TOY, "steps": 20}))
+        assert [run["steps_taken"] for run in body["runs"]] == [20]
+        refused(
+            api.post(f"{LANDSCAPE}/compare", json={**TOY, "steps": 21}),
+            413,
+            "max_optimize_steps",
+            21,
+            20,
+            what="steps",
+            loc=["body", "steps"],
+        )
+
+
+def test_compare_runs(api: TestClient) -> None:
+    # 2 strategies × 3 step sizes = 6 runs
+    request = {**TOY, "strategies": ["gd", "adam"], "step_sizes": [0.1, 0.2, 0.3], "steps": 2}
+    with limits(max_compare_runs=6):
+        assert len(accepted(api.post(f"{LANDSCAPE}/compare", json=request))["runs"]) == 6
+    with limits(max_compare_runs=5):
+        refused(
+            api.post(f"{LANDSCAPE}/compare", json=request),
+            413,
+            "max_compare_runs",
+            6,
+            5,
+            what="runs (strategies × step sizes)",
+            loc=["body", "step_sizes"],
+        )
+
+
+def test_compare_work(api: TestClient) -> None:
+    # 2 runs × 2 steps × N × max(C, 10) × (D + 100) on toy-2d: 2 × 2 × 9 × 10 × 103 = 37,080
+    request = {**TOY, "step_sizes": [0.1, 0.2], "steps": 2}
+    with limits(max_optimize_work=37_080):
+        assert len(accepted(api.post(f"{LANDSCAPE}/compare", json=request))["runs"]) == 2
+    with limits(max_optimize_work=37_079):
+        refused(
+            api.post(f"{LANDSCAPE}/compare", json=request),
+            413,
+            "max_optimize_work",
+            37_080,
+            37_079,
+            what=COMPARE_WORK,
+            loc=["body", "steps"],
         )
 
 
@@ -312,7 +506,15 @@ def test_circuit_terms(api: TestClient) -> None:
     with limits(max_circuit_terms=9):
         accepted(api.post(f"{LANDSCAPE}/circuit", json=ONE_D))
     with limits(max_circuit_terms=8):
-        refused(api.post(f"{LANDSCAPE}/circuit", json=ONE_D), 413, "max_circuit_terms", 9, 8)
+        refused(
+            api.post(f"{LANDSCAPE}/circuit", json=ONE_D),
+            413,
+            "max_circuit_terms",
+            9,
+            8,
+            what="N*C",
+            loc=["body"],
+        )
 
 
 # ---------------------------------------------------------------- the request body

@@ -334,7 +334,21 @@ W510, X310 = [[0.0] * 10] * 5, [[0.0] * 10] * 3
         (
             "dot(A, b)",
             {"A": [[1.0]], "b": [1.0]},
-            "dot takes two vectors (use @ for matrices)",
+            "dot(A, b): dot takes two vectors (use @ for matrices), but A is (1,1) with 2 dimensions",
+            1,
+            1,
+        ),
+        (
+            "dot(a, B)",
+            {"a": [1.0], "B": [[1.0]]},
+            "dot(a, B): dot takes two vectors (use @ for matrices), but B is (1,1) with 2 dimensions",
+            1,
+            1,
+        ),
+        (
+            "dot(a, b)",
+            {"a": [1.0, 2.0], "b": [1.0, 2.0, 3.0]},
+            "dot(a, b): the vectors differ in length, a is (2,) and b is (3,)",
             1,
             1,
         ),

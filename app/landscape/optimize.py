@@ -165,7 +165,7 @@ def optimize(
     seed: int,
     D1: np.ndarray,
     D2: np.ndarray,
-    momentum: float = 0.9,
+    momentum: float,
 ) -> dict[str, Any]:
     """Run `steps` steps from W; losses[t] is the full loss at the path's t-th point (t=0 is W).
 
@@ -192,7 +192,7 @@ def optimize_in_its_plane(
     step_size: float,
     batch_size: int,
     seed: int,
-    momentum: float = 0.9,
+    momentum: float,
 ) -> tuple[dict[str, Any], PathPlane]:
     """optimize(), projected on the plane of the path itself (app/landscape/plane.py): every
     W of the run is kept (the cost model counts them) until the plane is known."""
@@ -213,7 +213,7 @@ def _walk(
     batch_size: int,
     seed: int,
     record: Callable[[np.ndarray], None],
-    momentum: float = 0.9,
+    momentum: float,
 ) -> dict[str, Any]:
     """The run itself: `record` sees each point's W (the start first); the answer without `path`."""
     X, y, spec = setup.data.X, setup.data.y, setup.spec
@@ -272,7 +272,7 @@ def compare_runs(
     steps: int,
     batch_size: int,
     seed: int,
-    momentum: float = 0.9,
+    momentum: float,
 ) -> list[dict[str, Any]]:
     """Each (strategy, step_size) run from the same W with the same seed: the loss per step of
     each, so step sizes and rules can be set side by side (a diverged run ends where it did)."""
