@@ -29,6 +29,12 @@ export BPC_LANDSCAPE_IN_PROCESS_MAX_BYTES=1000000000000
 export BPC_EVALUATE_IN_PROCESS_MAX_SIZE=1000000000
 export BPC_EVALUATE_IN_PROCESS_MAX_WORK=1000000000000000
 
+# Bytecode caches on: a job process (each test client starts two) imports mutants/app, whose
+# modules hold every mutant's text (13 MB): 4.1 s compiling from source each time, against
+# 0.5 s for the same imports from the caches (measured on this machine, where the environment
+# sets PYTHONDONTWRITEBYTECODE=1).
+unset PYTHONDONTWRITEBYTECODE
+
 start=$(date +%s)
 # mutmut exits non-zero when mutants survive; the summary below is the result we want.
 nice -n 10 python3 -m mutmut run --max-children "${JOBS:-2}" "$@" || true
