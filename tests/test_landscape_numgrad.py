@@ -174,3 +174,51 @@ def test_the_predicted_answer_and_memory_bound_the_measured_ones() -> None:
     assert answer["entries"] == 200
     assert size <= predicted.answer_bytes <= 3 * size, (size, predicted.answer_bytes)
     assert peak <= predicted.memory_bytes <= 20 * peak, (peak, predicted.memory_bytes)
+
+
+def test_the_gradient_check_takes_every_weight_up_to_its_limit_then_a_seeded_sample() -> None:
+    # /loss's gradient check: central differences with h = 1e-5 on each weight, computed here
+    # from the softmax written out above, each nudged W built whole
+    from app.landscape.loss_kind import LossSpec
+    from app.landscape.losses import gradcheck
+
+    W4 = np.array([[0.3, -0.2], [-0.1, 0.4], [0.6, 0.05]])  # 6 weights: x gets a bias column
+    Xb = np.hstack([X, np.ones((3, 1))])
+    spec = LossSpec("softmax", "ww", 1.0, REG)
+
+    def loss(Wt: np.ndarray) -> float:
+        scores = Xb @ Wt.T
+        logsumexp = np.log(np.exp(scores).sum(axis=1))
+        return float(np.mean(logsumexp - scores[np.arange(3), Y]) + REG * np.sum(Wt * Wt))
+
+    def by_hand(c: int, d: int) -> float:
+        E = np.zeros_like(W4)
+        E[c, d] = 1e-5
+        return (loss(W4 + E) - loss(W4 - E)) / 2e-5
+
+    analytic = np.arange(6.0).reshape(3, 2)  # any numbers: the check reports them as given
+    every = gradcheck(W4, Xb, Y, spec, analytic, 6)  # 6 weights, limit 6: all of them
+    assert every["h"] == 1e-5 and every["sampled"] is False
+    assert every["entries"] == [[0, 0], [0, 1], [1, 0], [1, 1], [2, 0], [2, 1]]
+    assert every["analytic"] == [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]
+    numeric = [by_hand(c, d) for c, d in every["entries"]]
+    assert every["numeric"] == pytest.approx(numeric, rel=1e-7, abs=1e-9)
+    assert np.asarray(every["numeric_grad_W"]).ravel().tolist() == every["numeric"]
+    errors = [
+        abs(a - n) / max(abs(a) + abs(n), 1e-12) for a, n in zip(range(6), numeric, strict=True)
+    ]
+    assert every["relative_errors"] == pytest.approx(errors, rel=1e-6)
+    assert every["max_relative_error"] == max(every["relative_errors"])
+
+    # limit 5: a sample of 5 distinct weights, numpy's seed-0 draw, in row-major order
+    sample = gradcheck(W4, Xb, Y, spec, analytic, 5)
+    flat = np.sort(np.random.default_rng(0).choice(6, size=5, replace=False))
+    assert sample["sampled"] is True and sample["numeric_grad_W"] is None
+    assert sample["entries"] == [[int(f) // 2, int(f) % 2] for f in flat]
+    assert sample["analytic"] == [float(f) for f in flat]
+    assert sample["numeric"] == pytest.approx(
+        [by_hand(c, d) for c, d in sample["entries"]], rel=1e-7, abs=1e-9
+    )
+    three = gradcheck(W4, Xb, Y, spec, analytic, 3)  # and the same draw at another size
+    flat = np.sort(np.random.default_rng(0).choice(6, size=3, replace=False))
+    assert three["entries"] == [[int(f) // 2, int(f) % 2] for f in flat]

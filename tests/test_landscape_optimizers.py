@@ -7,10 +7,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.core.limits import Limits
-from app.landscape.jobs import compute_comparison
+from app.landscape.jobs import compute_comparison, compute_optimizer_path
 from app.landscape.losses import LossSpec, loss_of_weights
 from app.landscape.optimize import OPTIMIZERS, Walk, path_notes
-from app.schemas.landscape import CompareRequest
+from app.schemas.landscape import CompareRequest, OptimizeRequest
 from tests.settings_override import overridden_settings
 
 # The notes' three 1-D points (the cs231n-1d dataset), each with its own class.
@@ -320,6 +320,45 @@ def test_the_compare_job_passes_each_run_the_seed_and_the_momentum() -> None:
         assert answer["losses"] == pytest.approx(losses, rel=1e-12)
         assert answer["batch_losses"] == pytest.approx(batch_losses, rel=1e-12)
     assert sgd["losses"] != pytest.approx(momentum["losses"], rel=1e-6)
+
+
+def test_the_optimize_job_draws_the_path_on_the_plane_of_two_axes() -> None:
+    # The job itself, in this process (the route always sends it to a job process). Axis
+    # directions W[0, 0] and W[1, 0]: the path's (a, b) are those weights' moves from W, and
+    # its distance off the plane is how far W[2, 0] moved. Momentum 0.5 (not the default 0.9)
+    # on full batches, so every step is v = mu v - lr dW(W), W += v, written out by hand.
+    mu, lr, steps = 0.5, 0.3, 4
+    request = OptimizeRequest.model_validate(
+        {
+            "dataset": {"name": "cs231n-1d"},
+            "W": W0.tolist(),
+            "reg": REG,
+            "strategy": "momentum",
+            "step_size": lr,
+            "steps": steps,
+            "batch_size": 3,
+            "momentum": mu,
+            "directions": ["axis", "axis"],
+            "axes": [[0, 0], [1, 0]],
+        }
+    )
+    answer = compute_optimizer_path(request, Limits())
+    W, v = W0.copy(), np.zeros_like(W0)
+    alphas, betas, off, losses = [0.0], [0.0], [0.0], [svm_by_hand(W0)[0]]
+    for _ in range(steps):
+        v = mu * v - lr * svm_by_hand(W)[1]
+        W = W + v
+        alphas.append(W[0, 0] - W0[0, 0])
+        betas.append(W[1, 0] - W0[1, 0])
+        off.append(abs(W[2, 0] - W0[2, 0]))
+        losses.append(svm_by_hand(W)[0])
+    path = answer["path"]
+    assert sorted(path) == ["alphas", "betas", "off_plane"]
+    assert path["alphas"] == pytest.approx(alphas, rel=1e-12, abs=1e-15)
+    assert path["betas"] == pytest.approx(betas, rel=1e-12, abs=1e-15)
+    assert path["off_plane"] == pytest.approx(off, rel=1e-12, abs=1e-15)
+    assert answer["losses"] == pytest.approx(losses, rel=1e-12)
+    assert off[-1] > 0.01  # the run leaves the plane, so off_plane is a real check
 
 
 def test_the_runs_limit_counts_strategies_times_step_sizes(client: TestClient) -> None:

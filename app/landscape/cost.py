@@ -14,9 +14,8 @@ from dataclasses import dataclass
 
 from app.core.errors import LimitError
 from app.core.limits import Cost, Limits
-from app.landscape.kinks import CHUNK_VALUES
 from app.landscape.loss_kind import LossKind
-from app.landscape.losses import LossSpec, kind_of
+from app.landscape.losses import CHUNK_VALUES, LossSpec, kind_of
 
 # Answer bytes and memory: calibrated with bench/cost_calibration.py --landscape. Work: in units
 # of about 1 ns of one core here (BPC_WORK_UNITS_PER_SECOND assumes 2 ns, the safe side),
@@ -79,11 +78,13 @@ def loss_cost(
     if include_data:
         numbers += s.n * s.d + s.n
     work = 2 * s.n * s.d * s.c + W_LOSS * nc
+    arrays = s.n * s.d + 4 * cd + 6 * nc
     if gradcheck:
         entries = min(cd, limits.max_gradcheck_entries)
         numbers += 5 * entries + (cd if cd <= limits.max_gradcheck_entries else 0)
         work += entries * 2 * W_LOSS * nc  # each weight nudged both ways moves one column
-    arrays = s.n * s.d + 4 * cd + 6 * nc
+        # the nudged scores, stacked a chunk at a time, as numerical_gradient_cost below
+        arrays += 14 * nc + 2 * entries + 6 * min(entries * nc, CHUNK_VALUES)
     return _cost(numbers, arrays, work)
 
 

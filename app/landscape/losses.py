@@ -112,30 +112,46 @@ def evaluate(W: np.ndarray, X: np.ndarray, y: np.ndarray, spec: LossSpec) -> Los
     )
 
 
-def numeric_gradient(
-    W: np.ndarray,
-    X: np.ndarray,
-    y: np.ndarray,
-    spec: LossSpec,
-    entries: np.ndarray,
-    h: float = 1e-5,
-) -> np.ndarray:
-    """Central differences (L(W + h e) - L(W - h e)) / 2h for the (c, d) pairs in `entries`.
+# Work arrays hold about this many float64 values (1 MB) at a time: small enough to stay in
+# cache and to reuse freed memory, which measured ~4x faster than 8 MB chunks here.
+CHUNK_VALUES = 131_072
 
-    Nudging W[c, d] moves only score column c, by h * X[:, d], so each entry costs O(N C).
+# The gradient check's step h (app/landscape/numgrad.py shows its error beside other steps).
+GRADCHECK_H = 1e-5
+
+
+def checked_entries(W: np.ndarray, max_entries: int) -> tuple[np.ndarray, bool]:
+    """The [c, d] pairs a gradient check compares: every weight in order, or past max_entries
+    a sample of max_entries distinct weights drawn with seed 0 (the same on every request)."""
+    sampled = W.size > max_entries
+    if sampled:
+        flat = np.sort(np.random.default_rng(0).choice(W.size, size=max_entries, replace=False))
+    else:
+        flat = np.arange(W.size)
+    return np.stack(np.unravel_index(flat, W.shape), axis=1), sampled
+
+
+def nudged_losses(
+    W: np.ndarray, X: np.ndarray, y: np.ndarray, spec: LossSpec, entries: np.ndarray, step: float
+) -> np.ndarray:
+    """The whole loss L(W + step·E[c, d]) for each [c, d] entry. The nudge moves only score
+    column c, by step·X[:, d], and the L2 term by (w + step)² - w².
+
+    The nudged score matrices are stacked, a chunk of about CHUNK_VALUES scores at a time, so
+    the numpy calls are per chunk, not per weight (per weight they cost more than the loss).
     """
     S = X @ W.T
     base_sq = float(np.sum(W * W))
     out = np.empty(len(entries))
-    for k, (c, d) in enumerate(entries):
-        values = []
-        for step in (h, -h):
-            S_step = S.copy()
-            S_step[:, c] += step * X[:, d]
-            w = W[c, d]
-            reg = spec.reg * (base_sq - w * w + (w + step) ** 2)
-            values.append(data_loss_of_scores(S_step, y, spec).mean() + reg)
-        out[k] = (values[0] - values[1]) / (2 * h)
+    chunk = max(1, CHUNK_VALUES // S.size)
+    rows = np.arange(S.shape[0])
+    for start in range(0, len(entries), chunk):
+        c, d = entries[start : start + chunk, 0], entries[start : start + chunk, 1]
+        stacked = np.repeat(S[None], c.size, axis=0)  # (k, N, C)
+        stacked[np.arange(c.size)[:, None], rows[None, :], c[:, None]] += step * X[:, d].T
+        w = W[c, d]
+        reg = spec.reg * (base_sq - w * w + (w + step) ** 2)
+        out[start : start + chunk] = data_loss_of_scores(stacked, y, spec).mean(axis=1) + reg
     return out
 
 
@@ -152,18 +168,16 @@ def gradcheck(
     spec: LossSpec,
     analytic: np.ndarray,
     max_entries: int,
-    h: float = 1e-5,
 ) -> dict[str, object]:
-    """Analytic vs numeric dW on every weight, or on a fixed-seed sample of max_entries weights."""
+    """Analytic vs numeric dW on every weight, or on a fixed-seed sample of max_entries weights:
+    central differences (L(W + h e) - L(W - h e)) / 2h with h = GRADCHECK_H."""
     num_classes, d = W.shape
-    sampled = W.size > max_entries
-    if sampled:
-        flat = np.sort(np.random.default_rng(0).choice(W.size, size=max_entries, replace=False))
-    else:
-        flat = np.arange(W.size)
-    entries = np.stack(np.unravel_index(flat, W.shape), axis=1)
-    numeric = numeric_gradient(W, X, y, spec, entries, h)
-    picked = analytic.ravel()[flat]
+    entries, sampled = checked_entries(W, max_entries)
+    h = GRADCHECK_H
+    up = nudged_losses(W, X, y, spec, entries, h)
+    down = nudged_losses(W, X, y, spec, entries, -h)
+    numeric = (up - down) / (2 * h)
+    picked = analytic[entries[:, 0], entries[:, 1]]
     errors = relative_errors(picked, numeric)
     return {
         "h": h,

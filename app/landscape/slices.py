@@ -111,7 +111,8 @@ def direct_losses(
     chunk = max(1, CHUNK_VALUES // S0.size)
     for start in range(0, alphas.size, chunk):
         a = alphas[start : start + chunk, None, None]
-        out[start : start + chunk] = data_loss_of_scores(S0 + a * S1, y, spec).mean(axis=-1)
+        losses = data_loss_of_scores(S0 + a * S1, y, spec)  # (chunk, N)
+        out[start : start + chunk] = losses.mean(axis=1)
     return out
 
 
