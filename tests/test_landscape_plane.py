@@ -145,29 +145,109 @@ def path_slice(**changes: Any) -> dict[str, Any]:
     }
 
 
-def test_the_slice_is_taken_in_the_plane_of_the_gd_path(client: TestClient) -> None:
-    answer = client.post(f"{URL}/slice", json=path_slice()).json()
-    points, losses = descend(W0, 0.1, 50)
+def check_gd_path_slice(
+    answer: dict[str, Any], step_size: float, steps: int, grid: bool = True
+) -> None:
+    points, losses = descend(W0, step_size, steps)
     values, top, coords, off = principal_plane(W0, points)
     scale = np.abs(coords).max()
     # the Weston-Watkins gradient of each example sums to zero over the classes, so GD on
     # 1-D data never changes sum(W): the path lies in a plane, and the plane of the path is it
     assert values[2] / values.sum() < 1e-15
     summary = answer["path_plane"]
+    assert sorted(summary) == ["captured", "explained", "max_off_plane", "scale"]
     assert summary["explained"] == pytest.approx(list(values[:2] / values.sum()), rel=1e-9)
     assert summary["captured"] == pytest.approx(1.0, abs=1e-12)
     assert summary["max_off_plane"] == pytest.approx(0.0, abs=1e-12)
     assert summary["scale"] == pytest.approx(scale, rel=1e-12)
     run = answer["path"]
     assert run["losses"] == pytest.approx(losses, rel=1e-12)
-    assert run["path"]["alphas"] == pytest.approx(list(coords[:, 0] / scale), abs=1e-12)
-    assert run["path"]["betas"] == pytest.approx(list(coords[:, 1] / scale), abs=1e-12)
+    assert run["final_loss"] == run["losses"][-1] and run["steps_taken"] == steps
+    assert run["notes"] == []  # full-batch GD: nothing its numbers do not say
+    assert sorted(run["path"]) == ["alphas", "betas", "off_plane"]
+    alphas, betas = run["path"]["alphas"], run["path"]["betas"]
+    assert alphas == pytest.approx(list(coords[:, 0] / scale), abs=1e-12)
+    assert betas == pytest.approx(list(coords[:, 1] / scale), abs=1e-12)
+    # the path's furthest reach is 1 (D1 and D2 have its length), and it ends at a, b >= 0
+    assert max(np.abs(alphas).max(), np.abs(betas).max()) == pytest.approx(1.0, rel=1e-12)
+    assert alphas[-1] >= 0 and betas[-1] >= 0
     assert max(run["path"]["off_plane"]) == pytest.approx(off.max(), abs=1e-12)
+    if not grid:  # a path along one line: any direction across it is the plane's second
+        return
     # every grid point's loss is the hinge formula at W0 + a·D1 + b·D2
     D1, D2 = (scale * d.reshape(W0.shape) for d in top)
     for row, b in zip(answer["losses"], answer["betas"], strict=True):
         for loss, a in zip(row, answer["alphas"], strict=True):
             assert loss == pytest.approx(ww_loss_and_grad(W0 + a * D1 + b * D2, X, Y)[0])
+
+
+def test_the_slice_is_taken_in_the_plane_of_the_gd_path(client: TestClient) -> None:
+    check_gd_path_slice(client.post(f"{URL}/slice", json=path_slice()).json(), 0.1, 50)
+
+
+@pytest.mark.parametrize(("step_size", "steps"), [(0.1, 50), (0.05, 3)])
+def test_the_slice_job_in_the_plane_of_the_path(step_size: float, steps: int) -> None:
+    # The job itself, in this process (the route sends a path's slice to a job process); the
+    # short run reaches less than 1 from W, so its plane is scaled up to the path's reach.
+    path = {"strategy": "gd", "steps": steps, "step_size": step_size}
+    request = SliceRequest.model_validate(path_slice(path=path))
+    answer = json.loads(json.dumps(compute_slice(request, Limits()), default=list))
+    check_gd_path_slice(answer, step_size, steps, grid=steps > 3)
+    if steps == 3:
+        assert answer["path_plane"]["scale"] < 0.5
+    else:  # the long run turns: "captured" must add both directions' shares
+        assert answer["path_plane"]["explained"][1] > 1e-3
+
+
+def test_the_path_of_a_minibatch_momentum_run_uses_its_seed_and_momentum() -> None:
+    # minibatches of 2 of the 3 examples drawn by numpy's generator from optimizer_seed 7, and
+    # momentum 0.5 (not the default 0.9), each step written out by hand
+    seed, mu, lr, steps = 7, 0.5, 0.3, 12
+    path = {
+        "strategy": "momentum",
+        "steps": steps,
+        "step_size": lr,
+        "batch_size": 2,
+        "optimizer_seed": seed,
+        "momentum": mu,
+    }
+    answer = compute_slice(SliceRequest.model_validate(path_slice(path=path)), Limits())
+    rng = np.random.default_rng(seed)
+    W, v = W0.copy(), np.zeros_like(W0)
+    losses, batch_losses = [ww_loss_and_grad(W, X, Y)[0]], []
+    for _ in range(steps):
+        pick = rng.choice(3, size=2, replace=False)
+        batch_loss, grad = ww_loss_and_grad(W, X[pick], Y[pick])
+        v = mu * v - lr * grad
+        W = W + v
+        losses.append(ww_loss_and_grad(W, X, Y)[0])
+        batch_losses.append(batch_loss)
+    run = answer["path"]
+    assert run["losses"] == pytest.approx(losses, rel=1e-12, abs=1e-15)
+    assert run["batch_losses"] == pytest.approx(batch_losses, rel=1e-12, abs=1e-15)
+    assert len(run["path"]["alphas"]) == steps + 1
+
+
+def test_a_plane_needs_two_weights() -> None:
+    # the route refuses such a W first (a 422); the function itself says why as well
+    with pytest.raises(ValueError, match="^a plane needs W with at least two weights$"):
+        path_plane(np.zeros((1, 1)), [np.ones((1, 1))])
+
+
+def test_a_path_planes_cost_counted_by_hand() -> None:
+    # toy-2d: N = 9, D = 3, C = 3, so 9 weights. A run of `steps` keeps steps + 1 points: the
+    # answer gets 6 numbers per point; held at once are the kept W's, their stacked copy and
+    # the SVD's workspace and factors (4 x points x weights), X and the loss's N x C
+    # temporaries; the SVD costs about 20 x points x weights x min(points + 2, weights)
+    sizes = Sizes(9, 3, 3)
+    for steps, smaller in ((3, 3 + 1 + 2), (10, 9)):  # points + 2 < 9 weights, then not
+        points = steps + 1
+        expected = cost._cost(
+            6 * points,
+            4 * points * 9 + 9 * 3 + 6 * 9 * 3,
+            20 * points * 9 * smaller + 10 * points * 9,
+        )
+        assert cost.path_plane_cost(sizes, steps) == expected
 
 
 @pytest.mark.parametrize(
