@@ -154,15 +154,18 @@ def circuit_lines(
     return lines
 
 
-def _variant(name: str, grid_work: int) -> LossKind:
+# Measured (bench/landscape_cost.py): an exact grid row costs about this per score for a hinge,
+# and for the structured variant's envelope of C lines this per score and class (up to C - 1
+# steps over the lines).
+GRID_WORK = {"ww": 30, "ova": 30, "structured": 20}
+
+
+def _variant(name: str) -> LossKind:
     return LossKind(
         heading=f"svm, {name}",
         per_example=per_example,
         parts=parts,
-        # Measured (bench/landscape_cost.py): an exact grid row costs about this per score for
-        # a hinge, and for the structured variant's envelope of C lines this per score and class
-        # (up to C - 1 steps over the lines).
-        grid_work=grid_work,
+        grid_work=GRID_WORK[name],
         line_terms=line_terms,
         hinge=name != "structured",
         term_values=None if name == "structured" else term_values,
@@ -170,13 +173,8 @@ def _variant(name: str, grid_work: int) -> LossKind:
     )
 
 
-KINDS = {
-    "ww": _variant("ww", 30),
-    "ova": _variant("ova", 30),
-    "structured": _variant("structured", 20),
-}
-
-
 def kind(spec: LossSpec) -> LossKind:
-    """The SVM's LossKind for the spec's variant (the schema has checked it is one of these)."""
-    return KINDS[spec.variant]
+    """The SVM's LossKind for the spec's variant (the schema has checked it is one of these).
+    Made on each call (a small dataclass), not once at import: mutation testing switches a
+    function's mutants when it is called, so a table built at import hid _variant's."""
+    return _variant(spec.variant)
