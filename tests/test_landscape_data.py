@@ -78,6 +78,41 @@ def test_csv_errors_name_the_line(text: str, line: int, words: str) -> None:
     assert detail["loc"] == ["body", "dataset", "csv"]
 
 
+def test_a_csv_error_quotes_its_line_up_to_80_characters() -> None:
+    # the raw line, as sent (its spaces kept), cut after 80 characters; col is the bad cell's
+    long = "  " + ",".join(["1.25"] * 30) + ",x,0"
+    with pytest.raises(ProblemError) as error:
+        parse_csv(long + "\n", ("csv",))
+    detail = only_problem(error)
+    assert (detail["line"], detail["col"]) == (1, 31)
+    assert detail["excerpt"] == long[:80] and len(long) > 80
+    short = "1,2,0\n3,abc,1\n"
+    with pytest.raises(ProblemError) as error:
+        parse_csv(short, ("csv",))
+    assert only_problem(error)["excerpt"] == "3,abc,1"
+
+
+@pytest.mark.parametrize(
+    ("text", "sizes"),
+    [
+        ("1,2,0\n3,4,0\n", (2, 2, 1)),  # label 0 alone is one class
+        ("1,2,0.5\n", (1, 2, 1)),  # not an index (the job's 422), but counted as parse_csv reads
+        ("1,200\n", (1, 1, 201)),
+        ("1,9223372036854774784\n", (1, 1, 9223372036854774785)),  # the largest float < 2**63
+        ("1,9223372036854775808\n", (1, 1, 0)),  # 2**63: no class index
+        ("1,-1\n", (1, 1, 0)),
+        ("# only a comment\n\n", (0, 0, 0)),
+        ("x1,x2,label\n1,2,3\n", (1, 2, 4)),  # the header's cells are not numbers
+    ],
+)
+def test_csv_sizes_are_predicted_as_parse_csv_reads_them(
+    text: str, sizes: tuple[int, int, int]
+) -> None:
+    from app.landscape.jobs import csv_sizes
+
+    assert csv_sizes(text) == sizes
+
+
 def test_csv_without_rows() -> None:
     with pytest.raises(ProblemError) as error:
         parse_csv("x1,label\n\n", ("csv",))

@@ -222,3 +222,27 @@ def test_the_gradient_check_takes_every_weight_up_to_its_limit_then_a_seeded_sam
     three = gradcheck(W4, Xb, Y, spec, analytic, 3)  # and the same draw at another size
     flat = np.sort(np.random.default_rng(0).choice(6, size=3, replace=False))
     assert three["entries"] == [[int(f) // 2, int(f) % 2] for f in flat]
+
+
+def test_the_gradient_check_on_data_big_enough_to_nudge_in_chunks() -> None:
+    # N = 9,000 and C = 3: 131,072 // (9,000 × 3) = 4 nudged score matrices at a time, so the
+    # 18 weights take 5 chunks; N ≠ C, so rows and classes cannot be mixed up unseen
+    from app.landscape.loss_kind import LossSpec
+    from app.landscape.losses import gradcheck
+
+    rng = np.random.default_rng(3)
+    n, d, c = 9_000, 6, 3
+    Xn, yn, Wn = rng.normal(size=(n, d)), rng.integers(0, c, n), rng.normal(size=(c, d)) * 0.1
+
+    def loss(Wt: np.ndarray) -> float:
+        scores = Xn @ Wt.T
+        top = scores.max(axis=1, keepdims=True)
+        logsumexp = np.log(np.exp(scores - top).sum(axis=1)) + top[:, 0]
+        return float(np.mean(logsumexp - scores[np.arange(n), yn]) + REG * np.sum(Wt * Wt))
+
+    check = gradcheck(Wn, Xn, yn, LossSpec("softmax", "ww", 1.0, REG), np.zeros_like(Wn), 18)
+    assert check["sampled"] is False and len(check["entries"]) == 18
+    for (i, j), numeric in zip(check["entries"], check["numeric"], strict=True):
+        E = np.zeros_like(Wn)
+        E[i, j] = 1e-5
+        assert numeric == pytest.approx((loss(Wn + E) - loss(Wn - E)) / 2e-5, rel=1e-6, abs=1e-9)

@@ -123,7 +123,7 @@ def test_exact_minimum_is_below_every_direct_value(spec: LossSpec) -> None:
 def test_every_svm_slice_is_convex(seed: int, variant: str, reg: float) -> None:
     X, y, W, D1, D2 = random_problem(seed, n=6, d=3, c=4)
     spec = LossSpec("svm", variant, 1.0, reg)
-    setup = Setup(Dataset(X, y, 4, "random"), W, spec)
+    setup = Setup(Dataset(X, y, 4), W, spec)
     one = slice_1d(setup, D1, -2.0, 2.0, 201, Settings())
     losses = np.array(one["losses"])
     assert np.all(np.diff(losses, 2) >= -1e-10)
@@ -141,7 +141,7 @@ def test_every_svm_slice_is_convex(seed: int, variant: str, reg: float) -> None:
 )
 def test_2d_grid_matches_naive_evaluation(spec: LossSpec) -> None:
     X, y, W, D1, D2 = random_problem(5)
-    setup = Setup(Dataset(X, y, 5, "random"), W, spec)
+    setup = Setup(Dataset(X, y, 5), W, spec)
     answer = slice_2d(setup, D1, D2, (-2.0, 1.0), (-0.5, 1.5), 17)
     alphas, betas = np.array(answer["alphas"]), np.array(answer["betas"])
     naive = np.array(
@@ -193,7 +193,7 @@ def test_per_term_lines_add_up_to_the_loss() -> None:
     W = np.array([[0.3], [-0.2], [0.6]])
     D = np.zeros((3, 1))
     D[0, 0] = 1.0
-    setup = Setup(Dataset(X, y, 3, "cs231n-1d"), W, LossSpec())
+    setup = Setup(Dataset(X, y, 3), W, LossSpec())
     answer = slice_1d(setup, D, -2.0, 2.0, 41, Settings())
     terms = np.array([t["values"] for t in answer["terms"]])
     examples = np.array([e["values"] for e in answer["per_example"]])
@@ -220,7 +220,7 @@ def test_diverging_gradient_descent_stops_at_the_last_finite_point() -> None:
     from app.landscape.optimize import optimize
 
     X, y, W, D1, D2 = random_problem(2)
-    setup = Setup(Dataset(X, y, 5, "random"), W, LossSpec("svm", "ww", 1.0, 1e6))
+    setup = Setup(Dataset(X, y, 5), W, LossSpec("svm", "ww", 1.0, 1e6))
     answer = optimize(setup, "gd", 200, 1e6, 8, 0, D1, D2, momentum=0.9)
     assert answer["diverged"] is True
     assert 0 < answer["steps_taken"] < 200

@@ -101,9 +101,8 @@ def test_minimum_of_a_quadratic_with_its_vertex_inside_or_outside_the_range(
 # the location its size error names.
 
 
-def test_cifar_shaped_is_named_seeded_and_drawn_as_documented() -> None:
+def test_cifar_shaped_is_seeded_and_drawn_as_documented() -> None:
     data = builtin_dataset("cifar-shaped", 5, None, None, 7, Settings())
-    assert data.name == "cifar-shaped"
     assert (data.n, data.d, data.num_classes) == (5, 3073, 10)
     # The recipe, redone here: one generator seeded 7 draws the 5 × 3072 pixels uniformly in
     # [-1, 1], then the 5 labels in 0..9; the last column is the bias, 1.

@@ -46,7 +46,6 @@ class Dataset:
     X: np.ndarray
     y: np.ndarray
     num_classes: int
-    name: str
 
     @property
     def n(self) -> int:
@@ -57,8 +56,8 @@ class Dataset:
         return int(self.X.shape[1])
 
 
-def problem(msg: str, loc: Loc, **extra: Any) -> ProblemError:
-    return ProblemError(Problem(msg, loc=loc, extra=extra))
+def problem(msg: str, loc: Loc) -> ProblemError:
+    return ProblemError(Problem(msg, loc=loc))
 
 
 def check_finite(array: np.ndarray, what: str, loc: Loc) -> None:
@@ -130,11 +129,11 @@ def _cifar_shaped_shape(n: int | None, d: int | None, c: int | None) -> Shape:
 
 
 def _cs231n_1d(n: int | None, d: int | None, c: int | None, seed: int, limits: Limits) -> Dataset:
-    return Dataset(np.array(_CS231N_1D_X), np.array(_CS231N_1D_Y), 3, "cs231n-1d")
+    return Dataset(np.array(_CS231N_1D_X), np.array(_CS231N_1D_Y), 3)
 
 
 def _toy_2d(n: int | None, d: int | None, c: int | None, seed: int, limits: Limits) -> Dataset:
-    return Dataset(np.array(_TOY_2D_X), np.array(_TOY_2D_Y), 3, "toy-2d")
+    return Dataset(np.array(_TOY_2D_X), np.array(_TOY_2D_Y), 3)
 
 
 def _blobs(n: int | None, d: int | None, c: int | None, seed: int, limits: Limits) -> Dataset:
@@ -227,7 +226,7 @@ def _random_dataset(name: str, n: int, d: int, c: int, seed: int) -> Dataset:
         y = rng.integers(0, c, size=n)
     X.flags.writeable = False
     y.flags.writeable = False
-    return Dataset(X, y, c, name)
+    return Dataset(X, y, c)
 
 
 def _csv_error(msg: str, loc: Loc, line_no: int, col: int, raw: str) -> ProblemError:
@@ -312,9 +311,7 @@ def parse_csv(text: str, loc: Loc) -> tuple[list[list[float]], list[int]]:
     return X, y
 
 
-def user_dataset(
-    X_rows: Any, y_list: Any, c: int | None, loc: Loc, settings: Limits, name: str = "user"
-) -> Dataset:
+def user_dataset(X_rows: Any, y_list: Any, c: int | None, loc: Loc, settings: Limits) -> Dataset:
     """Validate user X/y: non-empty, rectangular, finite, len(y) == N, labels in [0, C)."""
     if X_rows is None or y_list is None:
         raise problem("a user dataset needs both X and y", loc)
@@ -333,7 +330,7 @@ def user_dataset(
     num_classes = c if c is not None else int(y.max()) + 1
     check_size(X.shape[0], X.shape[1], num_classes, settings, loc)
     check_labels(y, num_classes, (*loc, "y"))
-    return Dataset(X, y, num_classes, name)
+    return Dataset(X, y, num_classes)
 
 
 def check_labels(y: np.ndarray, num_classes: int, loc: Loc) -> None:
@@ -349,7 +346,7 @@ def check_labels(y: np.ndarray, num_classes: int, loc: Loc) -> None:
 def with_bias(data: Dataset) -> Dataset:
     """The bias trick: append a constant-1 column, so W's last column is the bias b."""
     X = np.hstack([data.X, np.ones((data.n, 1))])
-    return Dataset(X, data.y, data.num_classes, data.name)
+    return Dataset(X, data.y, data.num_classes)
 
 
 def init_weights(num_classes: int, d: int, seed: int, init: str, weight_scale: float) -> np.ndarray:

@@ -46,7 +46,7 @@ def build_data(dataset: dict[str, Any], W: Any, bias: bool, limits: Limits) -> D
         )
     elif dataset.get("csv") is not None:
         X_rows, y_list = parse_csv(dataset["csv"], (*loc, "csv"))
-        data = user_dataset(X_rows, y_list, c, (*loc, "csv"), limits, name="csv")
+        data = user_dataset(X_rows, y_list, c, (*loc, "csv"), limits)
     elif dataset.get("X") is not None or dataset.get("y") is not None:
         data = user_dataset(dataset.get("X"), dataset.get("y"), c, loc, limits)
     else:

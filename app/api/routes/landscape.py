@@ -79,7 +79,7 @@ def upload_csv(
     """A CSV file (label in the last column, optional header line) as `X` and `y` for requests."""
     text = file.file.read(settings.max_body_bytes + 1).decode("utf-8", "replace")
     X_rows, y_list = parse_csv(text, ("body", "file"))
-    data = user_dataset(X_rows, y_list, None, ("body", "file"), limits, name="csv")
+    data = user_dataset(X_rows, y_list, None, ("body", "file"), limits)
     return {
         "X": data.X.tolist(),
         "y": data.y.tolist(),
