@@ -202,6 +202,28 @@ def test_the_pages_requests_counted_by_hand() -> None:
     assert predicted_work(PAGE_2D) == pytest.approx(two_d, rel=1e-12)
 
 
+def test_term_lines_are_counted_up_to_their_limit_and_the_memory_by_hand() -> None:
+    # toy-2d: N = 9, D = 3 (with the bias column), C = 3, so 27 scores, at 101 steps
+    sizes, steps = Sizes(9, 3, 3), 101
+    listed = cost.slice_1d_cost(sizes, steps, "svm", Limits(max_term_lines=27))
+    left_out = cost.slice_1d_cost(sizes, steps, "svm", Limits(max_term_lines=26))
+    # each example's L_i and each of the 27 hinge terms' values at every step, and their work
+    assert listed.answer_bytes - left_out.answer_bytes == cost.B_NUMBER * steps * (9 + 27)
+    assert listed.work - left_out.work == (
+        steps * 27 * cost.W_POINT + cost.W_NUMBER * steps * (9 + 27)
+    )
+    # held at once: X (N x D), W and the direction (C x D each), and 8 arrays of N x C for
+    # each of up to 4 classes
+    numbers = 2 * steps + 5 * 27  # the curve, and up to 27 kinks listed
+    arrays = 9 * 3 + 2 * 3 * 3 + 8 * 27 * 3
+    assert left_out.memory_bytes == cost._cost(numbers, arrays, 0).memory_bytes
+    wide = cost.slice_1d_cost(Sizes(2, 7, 6), steps, "svm", Limits(max_term_lines=0))
+    assert (
+        wide.memory_bytes
+        == cost._cost(2 * steps + 5 * 12, 2 * 7 + 2 * 6 * 7 + 8 * 12 * 4, 0).memory_bytes
+    )  # min(C, 4): 6 classes count as 4
+
+
 # ---------------------------------------------------------------- the work limit and the budget
 
 

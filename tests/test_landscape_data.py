@@ -61,21 +61,49 @@ def test_csv_with_header_comments_and_blank_lines() -> None:
     assert X == [[1.5, -2.0], [0.5, 3.0]] and y == [0, 2]
 
 
+MIXED = "mixes numbers and non-numbers, so it is neither a header (no cell a number) nor a data row"
+
+
 @pytest.mark.parametrize(
-    ("text", "line", "words"),
+    ("text", "line", "col", "msg"),
     [
-        ("1,2,0\n3,abc,1\n", 2, "not a number"),
-        ("1,2,0\n3,4,5,1\n", 2, "4 columns, expected 3"),
-        ("1,2,0.5\n", 1, "not an integer"),
-        ("5\n", 1, "at least one feature"),
+        (
+            "1,2,0\n3,abc,1\n",
+            2,
+            2,
+            "CSV line 2 has a value that is not a number: column 2 is 'abc'",
+        ),
+        ("x1,2,label\n1,2,0\n", 1, 1, f"CSV line 1 {MIXED}: column 1 is 'x1'"),
+        ("1,2,0\n3,4,5,1\n", 2, 1, "CSV line 2 has 4 columns, expected 3"),
+        ("x1,x2,label\n1,2\n", 2, 1, "CSV line 2 has 2 columns, expected 3"),  # the header's
+        ("1,2,0.5\n", 1, 3, "CSV line 1: the label '0.5' is not an integer class index"),
+        (
+            "1,2,9223372036854775808\n",  # 2**63: no int64 holds it
+            1,
+            3,
+            "CSV line 1: the label '9223372036854775808' is not an integer class index",
+        ),
+        ("5\n", 1, 1, "CSV line 1 needs at least one feature and a label"),
+        (
+            "1,2,0\n" + "7," + "w" * 50 + ",1\n",  # the cell is quoted up to 40 characters
+            2,
+            2,
+            "CSV line 2 has a value that is not a number: column 2 is '" + "w" * 40 + "'",
+        ),
     ],
 )
-def test_csv_errors_name_the_line(text: str, line: int, words: str) -> None:
+def test_csv_errors_name_the_line(text: str, line: int, col: int, msg: str) -> None:
     with pytest.raises(ProblemError) as error:
         parse_csv(text, ("body", "dataset", "csv"))
     detail = only_problem(error)
-    assert detail["line"] == line and words in detail["msg"]
+    assert (detail["msg"], detail["line"], detail["col"]) == (msg, line, col)
     assert detail["loc"] == ["body", "dataset", "csv"]
+    assert detail["excerpt"] == text.splitlines()[line - 1]
+
+
+def test_a_label_just_under_2_63_is_read() -> None:
+    # the largest float below 2**63 is a class index parse_csv reads (check_labels bounds it)
+    assert parse_csv("1,9223372036854774784\n", ("csv",))[1] == [9223372036854774784]
 
 
 def test_a_csv_error_quotes_its_line_up_to_80_characters() -> None:
@@ -116,7 +144,7 @@ def test_csv_sizes_are_predicted_as_parse_csv_reads_them(
 def test_csv_without_rows() -> None:
     with pytest.raises(ProblemError) as error:
         parse_csv("x1,label\n\n", ("csv",))
-    assert "no data rows" in only_problem(error)["msg"]
+    assert only_problem(error)["msg"] == "the CSV has no data rows"
 
 
 def test_values_beyond_the_bound_are_refused_with_their_index() -> None:
