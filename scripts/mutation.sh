@@ -28,6 +28,9 @@ export BPC_LANDSCAPE_IN_PROCESS_MAX_S=1000000
 export BPC_LANDSCAPE_IN_PROCESS_MAX_BYTES=1000000000000
 export BPC_EVALUATE_IN_PROCESS_MAX_SIZE=1000000000
 export BPC_EVALUATE_IN_PROCESS_MAX_WORK=1000000000000000
+# Each test module's client starts the app, and with it two job processes (an import each):
+# most mutants' tests never send them a job, so they start with the first one instead.
+export BPC_JOB_PROCESSES_AT_START=false
 
 # Bytecode caches on: a job process (each test client starts two) imports mutants/app, whose
 # modules hold every mutant's text (13 MB): 4.1 s compiling from source each time, against

@@ -95,6 +95,29 @@ def test_job_runs_in_another_process_at_lower_priority_and_returns_its_value() -
     asyncio.run(scenario())
 
 
+def test_a_pool_told_not_to_start_at_once_starts_with_its_first_job() -> None:
+    # BPC_JOB_PROCESSES_AT_START=false (scripts/mutation.sh): no process until a job comes
+    from app.core.config import Settings
+
+    assert PoolConfig.from_settings(Settings(job_processes_at_start=False)).at_start is False
+    assert PoolConfig.from_settings(Settings()).at_start is True
+
+    async def scenario() -> None:
+        pool = _pool(workers=2, at_start=False)
+        try:
+            assert pool.pids() == []
+            assert await _within(1.0, pool.wait_started(5.0)) is True  # nothing to wait for
+            assert pool.readiness() is None  # ready: a job starts the processes
+            pid, _ = await _within(30.0, pool.run(pid_and_niceness))
+            assert pid != os.getpid() and pid in pool.pids() and len(pool.pids()) == 2
+            assert await pool.run(sleep_then, 0, 5) == 5
+            assert len(pool.pids()) == 2  # started once, not per job
+        finally:
+            pool.shutdown()
+
+    asyncio.run(scenario())
+
+
 def test_deadline_kills_the_process_and_a_fresh_one_takes_its_place() -> None:
     async def scenario() -> None:
         pool = _pool(deadline_s=1.0)

@@ -103,6 +103,7 @@ class PoolConfig:
     per_client: int = 0  # 0: no per-client cap
     # settle a job's budget charge to the CPU its process used (else its prediction stands)
     settle_to_cpu: bool = True
+    at_start: bool = True  # False: the processes start with the first job (Settings says why)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> PoolConfig:
@@ -114,6 +115,7 @@ class PoolConfig:
             deadline_s=settings.job_deadline_s,
             memory_bytes=settings.job_memory_bytes,
             per_client=settings.compute_per_client,
+            at_start=settings.job_processes_at_start,
         )
 
 
@@ -228,7 +230,12 @@ class HeavyPool:
     # lifecycle
 
     def start(self) -> None:
-        """Starts the processes; each joins the idle list once it has imported its modules."""
+        """Starts the processes; each joins the idle list once it has imported its modules.
+        With `at_start` off, the first job starts them (run())."""
+        if self.config.at_start:
+            self._spawn_all()
+
+    def _spawn_all(self) -> None:
         for _ in range(self.workers):
             self._spawn()
 
@@ -270,6 +277,8 @@ class HeavyPool:
 
     async def wait_started(self, timeout_s: float) -> bool:
         """Whether every process has started (imported numpy and the app) within the time."""
+        if not self._processes and not self.config.at_start:
+            return True  # none to wait for: the first job starts them
         try:
             await asyncio.wait_for(self._all_started.wait(), timeout_s)
         except TimeoutError:
@@ -282,7 +291,7 @@ class HeavyPool:
             return "shutting down"
         if self._start_failures:
             return f"its job processes die while starting ({self._start_failures} in a row)"
-        if not self._processes:
+        if not self._processes and self.config.at_start:
             return "it has no job process"
         return None
 
@@ -347,6 +356,8 @@ class HeavyPool:
             if share is not None:
                 raise ClientOverShare(client, share, self.retry_after_s(), settings)
             raise HeavyPoolBusy(self.in_flight, self.capacity, self.retry_after_s(), settings)
+        if not self._processes and not self.config.at_start:
+            self._spawn_all()  # the first job: start the processes now
         self.slots.take(client, self.retry_after_s(), seconds)
         # Admitted by the predicted seconds, paid for in the CPU seconds the job process used
         # once it answers (the prediction takes the cost model's slow end, so it is often two

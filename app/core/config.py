@@ -134,6 +134,11 @@ class Settings(BaseSettings):
     # --- classroom deployment (issue 7) ---
     presets_file: str | None = None
     heavy_pool_workers: int = 1  # job processes per worker process (see job_deadline_s)
+    # False: each pool starts its job processes at its first job instead of with the server.
+    # For test tooling that starts the app hundreds of times and rarely sends it a job
+    # (scripts/mutation.sh: two process imports per test client were most of a mutant's time);
+    # a server should start them at once, so no request waits for their imports.
+    job_processes_at_start: bool = True
     heavy_queue_limit: int = 64  # waiting expensive requests per process, at most...
     heavy_max_wait_s: float = 10.0  # ...and no more than this much work waiting (503 beyond)
     # The landscape's job processes' nice. 0 since the per-client budgets bound what any client
