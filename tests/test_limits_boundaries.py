@@ -479,6 +479,90 @@ def test_compare_work(api: TestClient) -> None:
         )
 
 
+def predicted_memory(numbers: int, arrays: int) -> int:
+    """app/landscape/cost.py's memory model: a base, 8 bytes per float64 held at once, the
+    answer's numbers as Python floats, and the answer's text twice."""
+    from app.landscape.cost import B_BASE, B_LISTED, B_NUMBER, M_BASE
+
+    return M_BASE + 8 * arrays + B_LISTED * numbers + 2 * (B_BASE + B_NUMBER * numbers)
+
+
+MEMORY = "the predicted peak memory in bytes"
+# toy-2d: N = 9, D = 3, C = 3, so N*C = 27 scores and C*D = 9 weights. Held at once by a run:
+# X (N x D), W and three more C x D arrays, and 6 arrays of N x C.
+RUN_ARRAYS = 9 * 3 + 4 * 9 + 6 * 27
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "numbers", "arrays", "loc"),
+    [
+        # the loss at each of 3 points, as 6 numbers each (steps, losses, path coordinates)
+        ("optimize", {**TOY, "steps": 2}, 6 * 3, RUN_ARRAYS, ["body", "steps"]),
+        # each of 2 runs' loss per step, and sgd's minibatch losses: 3 numbers per point
+        (
+            "compare",
+            {**TOY, "step_sizes": [0.1, 0.2], "steps": 2},
+            2 * 3 * 3,
+            RUN_ARRAYS,
+            ["body", "steps"],
+        ),
+        # 3 numbers per h; X, W and 3 more C x D arrays, 20 N x C temporaries, 2 per weight,
+        # and 6 chunks of the 9 nudged 9 x 3 score matrices
+        (
+            "numerical-gradient",
+            {**TOY, "samples": 10},
+            3 * 10,
+            9 * 3 + 4 * 9 + 20 * 27 + 2 * 9 + 6 * 9 * 27,
+            ["body", "samples"],
+        ),
+        # a 5 x 5 grid and its axes; X, W and two directions, 20 N x C temporaries, the grid,
+        # and 6 row chunks of CHUNK_VALUES
+        (
+            "slice",
+            {**TOY, "dims": 2, "steps": 5},
+            25 + 2 * 5,
+            9 * 3 + 3 * 9 + 20 * 27 + 25 + 6 * 131_072,
+            ["body", "steps"],
+        ),
+    ],
+)
+def test_predicted_memory_at_n_and_n_plus_one(
+    api: TestClient, path: str, body: dict[str, Any], numbers: int, arrays: int, loc: list[str]
+) -> None:
+    memory = predicted_memory(numbers, arrays)
+    with limits(max_memory_bytes=memory):
+        accepted(api.post(f"{LANDSCAPE}/{path}", json=body))
+    with limits(max_memory_bytes=memory - 1):
+        refused(
+            api.post(f"{LANDSCAPE}/{path}", json=body),
+            413,
+            "max_memory_bytes",
+            memory,
+            memory - 1,
+            what=MEMORY,
+            loc=loc,
+        )
+
+
+def test_numerical_gradient_work_at_n_and_n_plus_one(api: TestClient) -> None:
+    # a base of 1,000,000, the scores and dW (2 N D C), the loss (25 per score), then at each of
+    # 10 h each of the 9 weights nudged both ways (a loss each), and 1,000 per answer number
+    work = 1_000_000 + 2 * 9 * 3 * 3 + 25 * 27 + 10 * 9 * 2 * 25 * 27 + 1_000 * 30
+    body = {**TOY, "samples": 10}
+    with limits(max_work=work):
+        accepted(api.post(f"{LANDSCAPE}/numerical-gradient", json=body))
+    with limits(max_work=work - 1):
+        refused(
+            api.post(f"{LANDSCAPE}/numerical-gradient", json=body),
+            413,
+            "max_work",
+            work,
+            work - 1,
+            what="the predicted work (element operations)",
+            loc=["body", "samples"],
+        )
+
+
 def test_term_lines(api: TestClient) -> None:
     # the limit counts N*C = 9 × 3 = 27 for toy-2d: lines are listed at 27 and left out at 26;
     # N × (C - 1) = 18 of them are hinge terms (the correct class has none)
