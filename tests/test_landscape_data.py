@@ -155,6 +155,85 @@ def test_values_beyond_the_bound_are_refused_with_their_index() -> None:
     assert "1e+06" in detail["msg"]
 
 
+INF = float("inf")
+
+
+@pytest.mark.parametrize(
+    ("X", "y", "c", "msg", "loc"),
+    [
+        (None, [0], None, "a user dataset needs both X and y", []),
+        ([[1.0]], None, None, "a user dataset needs both X and y", []),
+        ([], [], None, "X is empty: it needs at least one row", ["X"]),
+        ([[]], [0], None, "X row 0 is empty: it needs at least one column", ["X", 0]),
+        ([[1.0, 2.0], [3.0]], [0, 1], None, "X row 1 has 1 values but row 0 has 2", ["X", 1]),
+        (
+            [[1.0, 2.0], [3.0, INF]],
+            [0, 1],
+            None,
+            "X has a non-finite value (inf) at index [1, 1]",
+            ["X", 1, 1],
+        ),
+        (
+            [[1.0, 2.0], [-INF, 4.0], [INF, 1.0]],  # the first one, in row order
+            [0, 1, 1],
+            None,
+            "X has a non-finite value (-inf) at index [1, 0]",
+            ["X", 1, 0],
+        ),
+        (
+            [[1.0], [2e6]],
+            [0, 1],
+            None,
+            "X has 2000000.0 at index [1, 0], beyond +-1e+06",
+            ["X", 1, 0],
+        ),
+        (
+            [[1.0], [2.0]],
+            [0, 2**63],
+            None,
+            f"label y[1] = {2**63} is out of range: not a class index",
+            ["y", 1],
+        ),
+        ([[1.0], [2.0]], [0], None, "y has 1 labels but X has 2 rows", ["y"]),
+        ([[1.0], [2.0]], [0, 3], 2, "label y[1] = 3 is out of range: classes are 0..1", ["y", 1]),
+        (
+            [[1.0], [2.0]],
+            [-1, 0],
+            None,
+            "label y[0] = -1 is out of range: classes are 0..0",
+            ["y", 0],
+        ),
+    ],
+)
+def test_a_user_datasets_errors_say_what_and_where(
+    X: object, y: object, c: int | None, msg: str, loc: list[object]
+) -> None:
+    with pytest.raises(ProblemError) as error:
+        user_dataset(X, y, c, LOC, LIMITS)
+    detail = only_problem(error)
+    assert (detail["msg"], detail["loc"]) == (msg, [*LOC, *loc])
+
+
+def test_a_user_dataset_is_sized_before_its_rows_are_read() -> None:
+    # N and D from the rows' count and the first row's length, C from `c` (or 1): a 413 before
+    # any row is converted or checked
+    limits = Settings(max_landscape_nd=5)
+    rows = [[1.0, 2.0, 3.0]] * 2  # N*D = 6
+    with pytest.raises(LimitError) as error:
+        user_dataset(rows, [0, 1], None, LOC, limits)
+    detail = only_problem(error)
+    assert (detail["setting"], detail["got"], detail["loc"]) == ("max_landscape_nd", 6, list(LOC))
+    with pytest.raises(LimitError) as error:  # c = 2 classes over a limit of 1: counted first
+        user_dataset([[1.0]], [0], 2, LOC, Settings(max_landscape_c=1))
+    assert only_problem(error)["got"] == 2
+    # without c, the early count takes 1 class (the labels decide C later): 1 class fits
+    assert user_dataset([[1.0]], [0], None, LOC, Settings(max_landscape_c=1)).num_classes == 1
+    data = user_dataset([[1.0, 2.0], [3.0, 4.0]], [1, 0], None, LOC, LIMITS)
+    assert (data.n, data.d, data.num_classes) == (2, 2, 2)
+    np.testing.assert_array_equal(data.X, [[1.0, 2.0], [3.0, 4.0]])
+    np.testing.assert_array_equal(data.y, [1, 0])
+
+
 def test_classes_default_to_max_label_plus_one_and_labels_are_checked() -> None:
     data = user_dataset([[0.0], [1.0]], [0, 4], None, LOC, LIMITS)
     assert data.num_classes == 5
