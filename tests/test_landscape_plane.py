@@ -379,3 +379,36 @@ def test_w_moved_onto_a_kink_up_to_rounding_gets_the_kinks_interval(client: Test
     }
     answer = client.post(f"{URL}/slice", json=body).json()
     assert answer["subgradient"]["interval"] == pytest.approx([-5 / 6, -1 / 6], rel=1e-12)
+
+
+def test_the_slice_jobs_errors_and_dims() -> None:
+    # The job itself, in this process: a 2-D slice's beta_range, and a path so long its plane's
+    # grid overflows (reg 1e6 and step size 1e6: gradient descent diverges and stops at its last
+    # finite point, 5.26e147 from W; over a range of ±10,000 the L2 term passes 1e308)
+    from app.core.errors import ProblemError
+
+    def problems(body: dict[str, Any]) -> list[tuple[str, tuple[object, ...]]]:
+        with pytest.raises(ProblemError) as error:
+            compute_slice(SliceRequest.model_validate(body), Limits())
+        return [(p.msg, p.loc) for p in error.value.problems]
+
+    flat = {"dataset": {"name": "cs231n-1d"}, "dims": 2, "steps": 5}
+    assert problems({**flat, "beta_range": [1.0, 0.0]}) == [
+        ("range must have lo < hi, got [1.0, 0.0]", ("body", "beta_range"))
+    ]
+    diverging = path_slice(
+        reg=1e6, range=[-10_000, 10_000], path={"strategy": "gd", "steps": 200, "step_size": 1e6}
+    )
+    with np.errstate(over="ignore"):
+        found = problems(diverging)
+    assert found == [
+        (
+            "the path reaches 5.26e+147 from W, and the loss over this range of its plane "
+            "overflows: use a smaller step size or range",
+            ("body", "path", "step_size"),
+        )
+    ]
+    assert compute_slice(SliceRequest.model_validate(flat), Limits())["dims"] == 2
+    one = {"dataset": {"name": "cs231n-1d"}, "dims": 1, "steps": 5}
+    assert compute_slice(SliceRequest.model_validate(one), Limits())["dims"] == 1
+    assert compute_slice(SliceRequest.model_validate(path_slice()), Limits())["dims"] == 2

@@ -271,3 +271,73 @@ def test_exact_line_with_ties_and_coincident_kinks(
     f0 = direct(W, D, X, y, spec, 0.0)[0]
     assert left0 == pytest.approx((f0 - direct(W, D, X, y, spec, -eps)[0]) / eps, abs=tol)
     assert right0 == pytest.approx((direct(W, D, X, y, spec, eps)[0] - f0) / eps, abs=tol)
+
+
+# ---------------------------------------------------------------- directions
+
+
+W32 = np.array([[1.0, -2.0], [0.5, 0.0], [3.0, 4.0]])  # C = 3, D = 2: rows and columns differ
+DIRECTION_LOC, AXIS_LOC = ("body", "directions", 1), ("body", "axes", 1)
+
+
+@pytest.mark.parametrize(
+    ("kind", "axis", "msg", "loc"),
+    [
+        ([[1.0, 0.0], [0.0, 1.0]], None, "direction is 2x2 but W is 3x2", DIRECTION_LOC),
+        (
+            [[1.0, 0.0], [0.0, float("nan")], [0.0, 0.0]],
+            None,
+            "direction has a non-finite value (nan) at index [1, 1]",
+            (*DIRECTION_LOC, 1, 1),
+        ),
+        ("axis", None, "an `axis` direction needs axis = [c, d]", AXIS_LOC),
+        ("axis", [0], "an `axis` direction needs axis = [c, d]", AXIS_LOC),
+        ("axis", [0, 2], "axis [0, 2] is outside W, which is 3x2", AXIS_LOC),
+        ("axis", [3, 0], "axis [3, 0] is outside W, which is 3x2", AXIS_LOC),
+        ("axis", [-1, 0], "axis [-1, 0] is outside W, which is 3x2", AXIS_LOC),
+        (
+            "diagonal",
+            None,
+            "direction must be 'random', 'axis' or a C x D list, got 'diagonal'",
+            DIRECTION_LOC,
+        ),
+    ],
+)
+def test_a_bad_direction_says_what_and_where(
+    kind: object, axis: object, msg: str, loc: tuple[object, ...]
+) -> None:
+    from app.core.errors import ProblemError
+    from app.landscape.slices import make_direction
+
+    rng = np.random.default_rng(0)
+    with pytest.raises(ProblemError) as error:
+        make_direction(kind, axis, W32, rng, "none", DIRECTION_LOC, AXIS_LOC)
+    (problem,) = error.value.problems
+    assert (problem.msg, problem.loc) == (msg, loc)
+
+
+def test_directions_given_by_axis_by_list_and_drawn_with_each_normalization() -> None:
+    from app.landscape.slices import directions_for, make_direction
+
+    def draw(normalize: str) -> np.ndarray:
+        return make_direction("random", None, W32, np.random.default_rng(5), normalize, (), ())
+
+    raw = np.random.default_rng(5).standard_normal((3, 2))
+    np.testing.assert_array_equal(draw("none"), raw)
+    overall = draw("overall")  # scaled as a whole to W's norm
+    np.testing.assert_allclose(overall, raw * np.linalg.norm(W32) / np.linalg.norm(raw), rtol=1e-15)
+    rows = draw("rows")  # each row scaled to W's row of the same class
+    np.testing.assert_allclose(
+        np.linalg.norm(rows, axis=1), np.linalg.norm(W32, axis=1), rtol=1e-14
+    )
+    scale = np.linalg.norm(W32, axis=1) / np.linalg.norm(raw, axis=1)
+    np.testing.assert_allclose(rows, raw * scale[:, None], rtol=1e-14)
+    axis = make_direction("axis", [2, 1], W32, np.random.default_rng(0), "rows", (), ())
+    np.testing.assert_array_equal(axis, [[0, 0], [0, 0], [0, 1.0]])  # never normalized
+    given = [[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]
+    np.testing.assert_array_equal(make_direction(given, None, W32, None, "rows", (), ()), given)
+    # one generator for all: the second random direction is the generator's second draw
+    first, second = directions_for(W32, ["random", "random"], None, "none", 9)
+    rng = np.random.default_rng(9)
+    np.testing.assert_array_equal(first, rng.standard_normal((3, 2)))
+    np.testing.assert_array_equal(second, rng.standard_normal((3, 2)))
