@@ -61,3 +61,43 @@ def test_max_gates_route_gradient_only_where_a_margin_is_violated(client: TestCl
     ).json()
     assert answer["output"]["value"] == pytest.approx(2.9)
     assert answer["gradients"] == pytest.approx({"W0_0": -1.0, "W1_0": 1.0, "W2_0": 0.0})
+
+
+def test_a_plain_literal_at_the_limit_and_one_over() -> None:
+    from app.core.errors import ProblemError
+    from app.core.limits import Limits
+    from app.landscape.circuit import number
+
+    five = Limits(max_literal_chars=5)
+    assert number(12345.0, five) == "12345" and number(-12345.0, five) == "-12345"
+    assert number(0.125, five) == "0.125" and number(1e-3, five) == "0.001"
+    with pytest.raises(ProblemError) as error:
+        number(-123456.0, five)  # the sign is not a digit, but the message counts the text
+    (problem,) = error.value.problems
+    assert problem.msg == (
+        "the value -123456.0 needs 7 digits as a plain literal, over the circuit limit of 5; "
+        "rescale the data"
+    )
+    assert problem.loc == ("body", "dataset")
+
+
+def test_one_examples_lines_renamed_to_another_example() -> None:
+    from app.landscape.circuit import _as_example
+
+    lines = [
+        "# s0_1 and L0 stay as written in a comment",
+        "top0 = max(s0_0, s0_1)",
+        "L0 = top0 + log(exp(s0_0 - top0) + exp(s0_1 - top0)) - s0_0",
+        "m0 = s0_1 + s0_0",
+        "x0 = 1",  # x3 is taken below, so x0 keeps its name
+        "x3 = m0",
+    ]
+    assert _as_example(lines, 0, 2) is lines
+    assert _as_example(lines, 3, 2) == [
+        "# s0_1 and L0 stay as written in a comment",
+        "top3 = max(s3_0, s3_1)",
+        "L3 = top3 + log(exp(s3_0 - top3) + exp(s3_1 - top3)) - s3_0",
+        "m3 = s3_1 + s3_0",
+        "x0 = 1",
+        "x3 = m3",
+    ]

@@ -239,10 +239,11 @@ def _as_example(lines: list[str], i: int, num_classes: int) -> list[str]:
     if i == 0:
         return lines
     renames = {score_name(0, j): score_name(i, j) for j in range(num_classes)}
-    taken = set(renames.values())
-    for line in lines:
-        match = _DEFINED.match(line)
-        old = match.group(1) if match else ""
+    defined = [match.group(1) for line in lines if (match := _DEFINED.match(line))]
+    # every name the lines define is taken, not only those renamed so far: x0 must not become
+    # an x3 that a later line defines
+    taken = set(renames.values()) | set(defined)
+    for old in defined:
         if re.fullmatch(r"[A-Za-z]+0", old):
             new = f"{old[:-1]}{i}"
             if new not in taken:
