@@ -101,3 +101,37 @@ def test_one_examples_lines_renamed_to_another_example() -> None:
         "x0 = 1",
         "x3 = m3",
     ]
+
+
+@pytest.mark.parametrize(
+    ("variant", "delta", "y", "c", "expected"),
+    [
+        ("ww", 1.0, [1, 0], 2, ["L0 = max(0, s0_0 - s0_1 + 1)", "L1 = max(0, s1_1 - s1_0 + 1)"]),
+        ("ww", 0.0, [0], 3, ["L0 = max(0, s0_1 - s0_0 + 0) + max(0, s0_2 - s0_0 + 0)"]),
+        ("ww", -0.5, [2], 2, ["L0 = max(0, s0_0 - s0_2 - 0.5) + max(0, s0_1 - s0_2 - 0.5)"]),
+        ("structured", -0.5, [0], 3, ["L0 = max(0, s0_1 - s0_0 - 0.5, s0_2 - s0_0 - 0.5)"]),
+        ("ova", 2.0, [1], 2, ["L0 = max(0, 2 + s0_0) + max(0, 2 - s0_1)"]),
+        (
+            "ww",
+            1.0,
+            [0, 0],
+            1,
+            [
+                "# one class: there is no margin, so every L_i is 0 for every W "
+                "(0 * s keeps the weights inputs of the circuit)",
+                "L0 = 0 * s0_0",
+                "L1 = 0 * s1_0",
+            ],
+        ),
+        ("ova", 1.0, [0], 1, ["L0 = max(0, 1 - s0_0)"]),  # one class still has its hinge
+    ],
+)
+def test_the_svm_written_as_a_circuit(
+    variant: str, delta: float, y: list[int], c: int, expected: list[str]
+) -> None:
+    from app.landscape.loss_kind import LossSpec
+    from app.landscape.svm import circuit_lines
+
+    spec = LossSpec("svm", variant, delta, 0.0)
+    literal = lambda x: np.format_float_positional(x, trim="-")  # noqa: E731
+    assert circuit_lines(np.array(y), c, spec, literal) == expected
