@@ -263,3 +263,15 @@ def test_number_of_loss_terms_is_limited() -> None:
     assert only_problem(error)["setting"] == "max_landscape_nc"
     with pytest.raises(LimitError):
         user_dataset([[0.0]] * 21, [0] * 20 + [4], None, LOC, limits)
+
+
+def test_blobs_default_shape_and_its_size_error() -> None:
+    from app.landscape.data import builtin_dataset, builtin_shape
+
+    assert builtin_shape("blobs", None, None, None) == (60, 2, 3)
+    data = builtin_dataset("blobs", None, None, None, 0, LIMITS)
+    assert (data.n, data.d, data.num_classes) == (60, 2, 3)
+    with pytest.raises(LimitError) as error:
+        builtin_dataset("blobs", 11, 2, 3, 0, Settings(max_landscape_n=10))
+    detail = only_problem(error)
+    assert (detail["setting"], detail["loc"]) == ("max_landscape_n", ["body", "dataset"])

@@ -145,3 +145,19 @@ def test_loss_parts_add_up(seed, kind) -> None:  # type: ignore[no-untyped-def]
     assert result.loss == pytest.approx(result.data_loss + result.reg_loss, rel=1e-14)
     assert result.data_loss == pytest.approx(result.per_example.mean(), rel=1e-14)
     assert result.loss == pytest.approx(loss_of_weights(W, X, y, spec), rel=1e-14)
+
+
+def test_softmax_shifts_each_row_by_its_own_largest_score() -> None:
+    # rows 2,000 apart: a shift by one maximum for all rows would take exp(-2000) to 0 and the
+    # second row's loss to inf; per row, each loss is log(1 + e^-1) (class 1 is correct and
+    # scores 1 more than class 0)
+    from app.landscape.loss_kind import LossSpec
+    from app.landscape.losses import evaluate
+
+    X = np.array([[1000.0, 1.0], [-1000.0, 1.0]])
+    W = np.array([[1.0, 0.0], [1.0, 1.0]])  # scores [1000, 1001] and [-1000, -999]
+    result = evaluate(W, X, np.array([1, 1]), LossSpec("softmax", "ww", 1.0, 0.0))
+    expected = np.log1p(np.exp(-1.0))
+    np.testing.assert_allclose(result.per_example, [expected, expected], rtol=1e-12)
+    np.testing.assert_allclose(result.margins, [[-1.0, 0.0], [-1.0, 0.0]], atol=1e-9)
+    np.testing.assert_array_equal(result.active, np.ones((2, 2)))

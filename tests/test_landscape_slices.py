@@ -341,3 +341,19 @@ def test_directions_given_by_axis_by_list_and_drawn_with_each_normalization() ->
     rng = np.random.default_rng(9)
     np.testing.assert_array_equal(first, rng.standard_normal((3, 2)))
     np.testing.assert_array_equal(second, rng.standard_normal((3, 2)))
+
+
+def test_a_range_and_its_samples_at_their_edges() -> None:
+    from app.core.errors import ProblemError
+    from app.core.limits import Limits
+    from app.landscape.slices import check_range
+
+    check_range(-1.0, 1.0, 2, Limits(), ("body", "range"))  # two samples: both ends
+    for lo, hi, steps, msg, loc in (
+        (1.0, 1.0, 5, "range must have lo < hi, got [1.0, 1.0]", ("body", "range")),
+        (-1.0, 1.0, 1, "steps must be at least 2, got 1", ("body", "steps")),
+    ):
+        with pytest.raises(ProblemError) as error:
+            check_range(lo, hi, steps, Limits(), ("body", "range"))
+        (problem,) = error.value.problems
+        assert (problem.msg, problem.loc) == (msg, loc)
