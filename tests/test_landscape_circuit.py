@@ -135,3 +135,54 @@ def test_the_svm_written_as_a_circuit(
     spec = LossSpec("svm", variant, delta, 0.0)
     literal = lambda x: np.format_float_positional(x, trim="-")  # noqa: E731
     assert circuit_lines(np.array(y), c, spec, literal) == expected
+
+
+def test_the_loss_program_of_the_notes_example_word_for_word() -> None:
+    # cs231n-1d (x = 1, -2, 0.5 with classes 0, 1, 2), W = (0.3, -0.1, 0.6), WW hinge, reg 0.1.
+    # Example 1 (x = -2, y = 1): scores -0.6, 0.2, -1.2, so its margins are 0.2 (class 0,
+    # active) and -0.4 (class 2, routes 0): the only example with a gate that routes 0, so the
+    # server shows it when no example is asked for.
+    from app.core.limits import Limits
+    from app.landscape.circuit import loss_program
+    from app.landscape.data import Dataset
+    from app.landscape.loss_kind import LossSpec
+    from app.landscape.model import Setup
+
+    X, y = np.array([[1.0], [-2.0], [0.5]]), np.array([0, 1, 2])
+    setup = Setup(
+        Dataset(X, y, 3), np.array([[0.3], [-0.1], [0.6]]), LossSpec("svm", "ww", 1.0, 0.1)
+    )
+    whole = loss_program(setup, Limits())
+    assert whole["expression"].split("\n") == [
+        "# scores: s{i}_{j} = W{j} . x{i} (weights are inputs, data are constants)",
+        *(f"s0_{j} = W{j}_0*1" for j in range(3)),
+        *(f"s1_{j} = -W{j}_0*2" for j in range(3)),
+        *(f"s2_{j} = W{j}_0*0.5" for j in range(3)),
+        "# per-example losses (svm, ww)",
+        "L0 = max(0, s0_1 - s0_0 + 1) + max(0, s0_2 - s0_0 + 1)",
+        "L1 = max(0, s1_0 - s1_1 + 1) + max(0, s1_2 - s1_1 + 1)",
+        "L2 = max(0, s2_0 - s2_2 + 1) + max(0, s2_1 - s2_2 + 1)",
+        "L = (L0 + L1 + L2) / 3 + 0.1 * (W0_0**2 + W1_0**2 + W2_0**2)",
+    ]
+    assert whole["note"] == "1 max gate(s) have margin ≤ 0 at this W: each routes 0 to its scores"
+    for picked in (
+        loss_program(setup, Limits(), "example"),
+        loss_program(setup, Limits(), "example", 1),
+    ):
+        assert picked["example"] == 1 and picked["label"] == 1
+        assert picked["expression"].split("\n") == [
+            "# example 1 of 3: x1 = (-2), true class y1 = 1",
+            "# scores: s1_j = Wj . x1 (weights are inputs, the features constants)",
+            "s1_0 = -W0_0*2",
+            "s1_1 = -W1_0*2",
+            "s1_2 = -W2_0*2",
+            "# its loss L1 (svm, ww); no regularizer: that is on the whole loss",
+            "L1 = max(0, s1_0 - s1_1 + 1) + max(0, s1_2 - s1_1 + 1)",
+        ]
+        assert picked["value"] == pytest.approx(0.2, abs=1e-15)
+        assert [(t["cls"], t["active"]) for t in picked["terms"]] == [(0, True), (2, False)]
+        assert [t["margin"] for t in picked["terms"]] == pytest.approx([0.2, -0.4], abs=1e-15)
+        assert picked["note"] == (
+            "example 1: 1 of its 2 max gate(s) have margin ≤ 0 at this W, so each routes 0 to "
+            "its scores (the other side of the max, the 0, gets the gradient)"
+        )
