@@ -186,3 +186,24 @@ def test_the_loss_program_of_the_notes_example_word_for_word() -> None:
             "example 1: 1 of its 2 max gate(s) have margin ≤ 0 at this W, so each routes 0 to "
             "its scores (the other side of the max, the 0, gets the gradient)"
         )
+
+
+def test_the_structured_svms_one_gate_takes_the_largest_wrong_class() -> None:
+    # the notes' example 1 (y = 1): margins 0.2 (class 0) and -0.4 (class 2) against class 1;
+    # the structured SVM has one max gate per example, on the largest, class 0's
+    from app.core.limits import Limits
+    from app.landscape.circuit import loss_program
+    from app.landscape.data import Dataset
+    from app.landscape.loss_kind import LossSpec
+    from app.landscape.model import Setup
+
+    X, y = np.array([[1.0], [-2.0], [0.5]]), np.array([0, 1, 2])
+    W = np.array([[0.3], [-0.1], [0.6]])
+    setup = Setup(Dataset(X, y, 3), W, LossSpec("svm", "structured", 1.0, 0.0))
+    picked = loss_program(setup, Limits(), "example", 1)
+    assert [(t["example"], t["cls"], t["active"]) for t in picked["terms"]] == [(1, 0, True)]
+    assert picked["terms"][0]["margin"] == pytest.approx(0.2, abs=1e-15)
+    # two classes: still one gate, on the only wrong class (margin 0.2 again: active)
+    two = Setup(Dataset(X[:2], np.array([0, 1]), 2), W[:2], LossSpec("svm", "structured", 1.0, 0.0))
+    term = loss_program(two, Limits(), "example", 1)["terms"]
+    assert [(t["cls"], t["active"]) for t in term] == [(0, True)]
