@@ -275,3 +275,45 @@ def test_blobs_default_shape_and_its_size_error() -> None:
         builtin_dataset("blobs", 11, 2, 3, 0, Settings(max_landscape_n=10))
     detail = only_problem(error)
     assert (detail["setting"], detail["loc"]) == ("max_landscape_n", ["body", "dataset"])
+
+
+def test_build_data_reads_each_kind_of_dataset_and_its_knobs() -> None:
+    from app.landscape.model import build_data
+
+    limits = Settings()
+    # a built-in's n, d, c and seed; seed absent means 0
+    blobs = build_data({"name": "blobs", "n": 7, "d": 4, "c": 5, "seed": 3}, None, False, limits)
+    assert (blobs.n, blobs.d, blobs.num_classes) == (7, 4, 5)
+    again = build_data({"name": "blobs", "n": 7, "d": 4, "c": 5, "seed": 0}, None, False, limits)
+    unseeded = build_data({"name": "blobs", "n": 7, "d": 4, "c": 5}, None, False, limits)
+    np.testing.assert_array_equal(again.X, unseeded.X)
+    assert not np.array_equal(blobs.X, again.X)
+    # X and y given; C from `c`, else from W's rows when W is a list, else from the labels
+    xy = {"X": [[1.0], [2.0]], "y": [0, 1]}
+    assert build_data(xy, None, False, limits).num_classes == 2
+    assert build_data(xy, [[0.0], [0.0], [0.0]], False, limits).num_classes == 3
+    assert build_data({**xy, "c": 4}, [[0.0], [0.0], [0.0]], False, limits).num_classes == 4
+    # CSV text, with C the same way, and the bias column last
+    csv = build_data({"csv": "1,0\n2,1\n", "c": 3}, None, True, limits)
+    np.testing.assert_array_equal(csv.X, [[1.0, 1.0], [2.0, 1.0]])
+    assert csv.num_classes == 3
+    cases = [
+        ({}, "dataset needs a `name`, or `X` and `y`, or `csv`", ["body", "dataset"]),
+        ({"X": [[1.0]]}, "a user dataset needs both X and y", ["body", "dataset"]),
+        ({"y": [0]}, "a user dataset needs both X and y", ["body", "dataset"]),
+        (
+            {"csv": "1,5\n", "c": 2},
+            "label y[0] = 5 is out of range: classes are 0..1",
+            ["body", "dataset", "csv", "y", 0],
+        ),
+        (
+            {"X": [[1.0]], "y": [3], "c": 2},
+            "label y[0] = 3 is out of range: classes are 0..1",
+            ["body", "dataset", "y", 0],
+        ),
+    ]
+    for dataset, msg, loc in cases:
+        with pytest.raises(ProblemError) as error:
+            build_data(dataset, None, False, limits)
+        detail = only_problem(error)
+        assert (detail["msg"], detail["loc"]) == (msg, loc)
