@@ -207,3 +207,55 @@ def test_the_structured_svms_one_gate_takes_the_largest_wrong_class() -> None:
     two = Setup(Dataset(X[:2], np.array([0, 1]), 2), W[:2], LossSpec("svm", "structured", 1.0, 0.0))
     term = loss_program(two, Limits(), "example", 1)["terms"]
     assert [(t["cls"], t["active"]) for t in term] == [(0, True)]
+
+
+@pytest.mark.parametrize(
+    ("counts", "per", "example", "note"),
+    [
+        (
+            [0, 0],
+            0,
+            None,
+            "this loss has no max(0, …) gate: every score passes gradient on (softmax: "
+            "p_j − 1 for the true class, p_j for the others)",
+        ),
+        (
+            [0, 0, 0],
+            2,
+            None,
+            "every margin is active at this W: each max gate passes its gradient on; "
+            "move W to see a max gate route 0",
+        ),
+        (
+            [0, 1, 2],
+            2,
+            None,
+            "3 max gate(s) have margin ≤ 0 at this W: each routes 0 to its scores",
+        ),
+        (
+            [0, 1, 2],
+            2,
+            2,
+            "example 2: 2 of its 2 max gate(s) have margin ≤ 0 at this W, so each routes 0 to "
+            "its scores (the other side of the max, the 0, gets the gradient)",
+        ),
+        (
+            [0, 0, 1],  # the first other example with a routing gate, not one with 2 or more
+            2,
+            0,
+            "every margin of example 0 is active at this W: each max gate passes its gradient "
+            "on; pick example 2 to see a max gate route 0",
+        ),
+        (
+            [0, 0],
+            2,
+            1,
+            "every margin is active at this W, for example 1 and every other: each max gate "
+            "passes its gradient on; move W to see a max gate route 0",
+        ),
+    ],
+)
+def test_each_routing_note(counts: list[int], per: int, example: int | None, note: str) -> None:
+    from app.landscape.circuit import routing_note
+
+    assert routing_note(np.array(counts), per, example) == note
