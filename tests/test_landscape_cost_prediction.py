@@ -284,3 +284,43 @@ def test_a_chosen_w_and_direction_put_every_structured_kink_in_the_range() -> No
     # the prediction pays for every kink listed (made a dict, about five numbers written)
     assert request_sizes(request) == Sizes(n, 2, len(t))
     assert predicted_work(body) >= answer["kink_count"] * (2_000 + 5 * 1_000)
+
+
+def test_descent_runs_are_predicted_in_the_optimizers_units() -> None:
+    # toy-2d (N = 9, D = 3, C = 3): a run's work is steps × N × max(C, 10) × (D + 100), at
+    # BPC_OPTIMIZE_WORK_UNITS_PER_SECOND (3e9); a slice in the plane of a path adds the grid's
+    # and the plane's work at BPC_WORK_UNITS_PER_SECOND (5e8)
+    from app.schemas.landscape import CompareRequest, OptimizeRequest
+
+    toy = {"dataset": {"name": "toy-2d"}}
+    run = 20 * 9 * 10 * 103  # 20 steps
+    optimize = OptimizeRequest.model_validate({**toy, "steps": 20})
+    assert precheck(optimize, Limits()) == pytest.approx(run / 3e9, rel=1e-12)
+    compare = CompareRequest.model_validate({**toy, "steps": 20, "step_sizes": [0.1, 0.2, 0.3]})
+    assert precheck(compare, Limits()) == pytest.approx(3 * run / 3e9, rel=1e-12)
+    grid = {**toy, "dims": 2, "steps": 5}
+    flat = precheck(SliceRequest.model_validate(grid), Limits())
+    path = {"strategy": "gd", "steps": 20, "step_size": 0.1}
+    in_plane = precheck(
+        SliceRequest.model_validate({**grid, "plane": "path", "path": path}), Limits()
+    )
+    plane = cost.path_plane_cost(Sizes(9, 3, 3), 20)
+    assert in_plane == pytest.approx(flat + plane.work / 5e8 + run / 3e9, rel=1e-12)
+
+
+def test_a_path_plane_over_one_weight_is_refused_before_the_run() -> None:
+    from app.core.errors import ProblemError
+
+    one = {
+        "dataset": {"X": [[1.0], [2.0]], "y": [0, 0]},
+        "W": [[0.5]],
+        "bias": False,
+        "dims": 2,
+        "plane": "path",
+        "path": {"strategy": "gd", "steps": 3, "step_size": 0.1},
+    }
+    with pytest.raises(ProblemError) as error:
+        precheck(SliceRequest.model_validate(one), Limits())
+    (problem,) = error.value.problems
+    assert problem.msg == "the plane of a path needs W with two weights or more"
+    assert problem.loc == ("body", "dataset")
