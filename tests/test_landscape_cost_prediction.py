@@ -324,3 +324,36 @@ def test_a_path_plane_over_one_weight_is_refused_before_the_run() -> None:
     (problem,) = error.value.problems
     assert problem.msg == "the plane of a path needs W with two weights or more"
     assert problem.loc == ("body", "dataset")
+
+
+def test_the_loss_answers_cost_counted_by_hand() -> None:
+    # N = 7, D = 3, C = 4: 28 scores, 12 weights. The answer holds dW and, when asked, W
+    # (C × D each), the 7 L_i, and the margins, active flags and probabilities (N × C each)
+    # while N × C is at most max_loss_matrix_cells; with the data, X (N × D) and y (N). The
+    # work: X @ W.T and dW (2 N D C) and 25 per score. Held: X, W and 3 more C × D arrays, and
+    # 6 N × C temporaries.
+    sizes = Sizes(7, 3, 4)
+    arrays, work = 7 * 3 + 4 * 12 + 6 * 28, 2 * 7 * 3 * 4 + 25 * 28
+    listed = Limits(max_loss_matrix_cells=28)
+    assert cost.loss_cost(sizes, False, listed) == cost._cost(2 * 12 + 7 + 3 * 28, arrays, work)
+    assert cost.loss_cost(sizes, False, Limits(max_loss_matrix_cells=27)) == cost._cost(
+        2 * 12 + 7, arrays, work
+    )
+    assert cost.loss_cost(sizes, False, listed, include_W=False) == cost._cost(
+        12 + 7 + 3 * 28, arrays, work
+    )
+    assert cost.loss_cost(sizes, False, listed, include_data=True) == cost._cost(
+        2 * 12 + 7 + 3 * 28 + 7 * 3 + 7, arrays, work
+    )
+    # the gradient check: 5 numbers per checked weight (its [c, d], analytic, numeric, error),
+    # the numeric dW while every weight is checked, each weight nudged both ways (a loss over
+    # N × C each), and its chunks of nudged scores (as /numerical-gradient)
+    every = Limits(max_loss_matrix_cells=0, max_gradcheck_entries=12)
+    nudged = 14 * 28 + 2 * 12 + 6 * 12 * 28
+    assert cost.loss_cost(sizes, True, every) == cost._cost(
+        2 * 12 + 7 + 5 * 12 + 12, arrays + nudged, work + 12 * 2 * 25 * 28
+    )
+    sample = Limits(max_loss_matrix_cells=0, max_gradcheck_entries=11)
+    assert cost.loss_cost(sizes, True, sample) == cost._cost(
+        2 * 12 + 7 + 5 * 11, arrays + 14 * 28 + 2 * 11 + 6 * 11 * 28, work + 11 * 2 * 25 * 28
+    )
