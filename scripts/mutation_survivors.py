@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import os
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -41,8 +42,6 @@ def changed_lines(diff: str) -> str:
 
 
 def main() -> int:
-    import os
-
     os.chdir(ROOT)  # mutmut reads mutants/ and pyproject.toml from here
     found = survivors(sys.argv[1:])
     total = sum(len(names) for names in found.values())

@@ -21,10 +21,12 @@ REG = 0.1
 SPEC = LossSpec("svm", "ww", 1.0, REG)
 
 
-def svm_by_hand(W: np.ndarray) -> tuple[float, np.ndarray]:
-    """Weston-Watkins SVM with delta 1 and L2 reg: the loss and dW, one example at a time."""
+def svm_by_hand(W: np.ndarray, rows: np.ndarray | None = None) -> tuple[float, np.ndarray]:
+    """Weston-Watkins SVM with delta 1 and L2 reg: the loss and dW, one example at a time,
+    over `rows` (a minibatch; every example when None)."""
+    rows = np.arange(len(Y)) if rows is None else rows
     loss, grad = 0.0, np.zeros_like(W)
-    for x, label in zip(X, Y, strict=True):
+    for x, label in zip(X[rows], Y[rows], strict=True):
         scores = W @ x
         for j in range(W.shape[0]):
             if j == label:
@@ -34,7 +36,7 @@ def svm_by_hand(W: np.ndarray) -> tuple[float, np.ndarray]:
                 loss += margin
                 grad[j] += x
                 grad[label] -= x
-    n = len(Y)
+    n = len(rows)
     return loss / n + REG * float(np.sum(W * W)), grad / n + 2 * REG * W
 
 
@@ -274,21 +276,6 @@ def test_the_compare_job_runs_each_pair_in_order_from_the_same_start() -> None:
     assert runs[1]["diverged"] and not runs[0]["diverged"]
 
 
-def svm_on(W: np.ndarray, rows: np.ndarray) -> tuple[float, np.ndarray]:
-    """svm_by_hand on some of the examples (a minibatch): the mean over those rows, plus reg."""
-    loss, grad = 0.0, np.zeros_like(W)
-    for x, label in zip(X[rows], Y[rows], strict=True):
-        scores = W @ x
-        for j in range(W.shape[0]):
-            margin = scores[j] - scores[label] + 1.0
-            if j != label and margin > 0:
-                loss += margin
-                grad[j] += x
-                grad[label] -= x
-    n = len(rows)
-    return loss / n + REG * float(np.sum(W * W)), grad / n + 2 * REG * W
-
-
 def test_the_compare_job_passes_each_run_the_seed_and_the_momentum() -> None:
     # Minibatches of 2 of the 3 examples, drawn by numpy's generator from optimizer_seed (each
     # run starts its own generator from it); momentum 0.5, not the default 0.9.
@@ -312,7 +299,7 @@ def test_the_compare_job_passes_each_run_the_seed_and_the_momentum() -> None:
         W, v = W0.copy(), np.zeros_like(W0)
         losses, batch_losses = [svm_by_hand(W)[0]], []
         for _ in range(steps):
-            batch_loss, grad = svm_on(W, rng.choice(3, size=2, replace=False))
+            batch_loss, grad = svm_by_hand(W, rng.choice(3, size=2, replace=False))
             v = mu_used * v - lr * grad
             W = W + v
             losses.append(svm_by_hand(W)[0])
