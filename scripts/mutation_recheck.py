@@ -7,8 +7,10 @@ This script writes each chosen survivor into a scratch copy of the project with 
 and runs the [tool.mutmut] test selection there with pytest -x, in a new process.
 
 Usage (after scripts/mutation.sh): python3 scripts/mutation_recheck.py [MUTANT_GLOB ...]
-RECHECK_TESTS="tests/a.py tests/b.py" runs those test files instead of the whole selection.
-Prints each mutant's verdict and the counts; writes them to mutants/recheck.txt.
+RECHECK_TESTS="tests/a.py tests/b.py" runs those test files (or node ids) instead of the whole
+selection: a quick check that new tests kill chosen survivors, from a clone whose `mutants` is a
+symlink to the run's. Prints each mutant's verdict and the counts; writes them to
+mutants/recheck.txt, or to the file RECHECK_OUT names.
 """
 
 from __future__ import annotations
@@ -70,7 +72,8 @@ def main() -> int:
     summary = f"recheck: killed {killed} / {len(verdicts)} survivors on a fresh import"
     print(summary)
     lines = [f"{v}: {k}" for k, v in verdicts.items()]
-    (ROOT / "mutants" / "recheck.txt").write_text("\n".join([*lines, summary]) + "\n")
+    out = Path(os.environ.get("RECHECK_OUT") or ROOT / "mutants" / "recheck.txt")
+    out.write_text("\n".join([*lines, summary]) + "\n")
     return 0
 
 
