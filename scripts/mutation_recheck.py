@@ -11,10 +11,17 @@ RECHECK_TESTS="tests/a.py tests/b.py" runs those test files (or node ids) instea
 selection: a quick check that new tests kill chosen survivors, from a clone whose `mutants` is a
 symlink to the run's. Prints each mutant's verdict and the counts; writes them to
 mutants/recheck.txt, or to the file RECHECK_OUT names.
+
+    python3 scripts/mutation_recheck.py --verify [MUTANT_GLOB ...]
+
+checks docs/mutation-judgements.tsv instead: each mutant judged "killed" is applied and the test
+named beside it is run alone; the test must pass on the original code and fail on the mutant.
+Exits 1 if any judged kill does not hold.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import json
 import os
@@ -23,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import tomllib
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,7 +45,81 @@ def survivors(globs: list[str]) -> list[str]:
     return names
 
 
+def make_scratch(scratch: Path) -> Path:
+    for part in ("app", "tests", "static", "templates", "pyproject.toml"):
+        source = ROOT / part
+        if source.is_dir():
+            shutil.copytree(source, scratch / part)
+        else:
+            shutil.copy2(source, scratch / part)
+    (scratch / "mutants").symlink_to(ROOT / "mutants")  # read by `mutmut apply` only
+    return scratch
+
+
+@contextlib.contextmanager
+def mutant_applied(name: str, scratch: Path) -> Iterator[None]:
+    module = name.split(".x")[0].replace(".", "/") + ".py"
+    subprocess.run(
+        [sys.executable, "-m", "mutmut", "apply", name],
+        cwd=scratch,
+        check=True,
+        capture_output=True,
+    )
+    try:
+        yield
+    finally:
+        shutil.copy2(ROOT / module, scratch / module)  # back to the original
+
+
+def verify(globs: list[str]) -> int:
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from mutation_survivors import judgements
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mutmut"]
+    kills = {
+        name: test
+        for name, (verdict, test) in judgements().items()
+        if verdict == "killed" and (not globs or any(fnmatch.fnmatch(name, g) for g in globs))
+    }
+    failures = []
+    held = 0
+    with tempfile.TemporaryDirectory(prefix="mutation-verify-") as tmp:
+        scratch = make_scratch(Path(tmp))
+
+        def passes(test: str) -> bool:
+            command = [
+                "nice",
+                "-n",
+                "10",
+                sys.executable,
+                "-m",
+                "pytest",
+                *config["pytest_add_cli_args"],
+                test,
+            ]
+            return subprocess.run(command, cwd=scratch, capture_output=True).returncode == 0
+
+        clean = {test: passes(test) for test in sorted(set(kills.values()))}
+        for test, ok in clean.items():
+            if not ok:
+                failures.append(f"fails without any mutant: {test}")
+        for name, test in kills.items():
+            if not clean[test]:
+                continue
+            with mutant_applied(name, scratch):
+                if passes(test):
+                    failures.append(f"not killed: {name} by {test}")
+                else:
+                    held += 1
+            print(f"checked: {name}", flush=True)
+    print("\n".join(failures))
+    print(f"verify: {held} of {len(kills)} judged kills hold")
+    return 1 if failures else 0
+
+
 def main() -> int:
+    if sys.argv[1:2] == ["--verify"]:
+        return verify(sys.argv[2:])
     names = survivors(sys.argv[1:])
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mutmut"]
     selection = os.environ.get("RECHECK_TESTS", "").split()
@@ -45,14 +127,7 @@ def main() -> int:
     pytest_args = [*config["pytest_add_cli_args"], *selection]
     verdicts: dict[str, str] = {}
     with tempfile.TemporaryDirectory(prefix="mutation-recheck-") as tmp:
-        scratch = Path(tmp)
-        for part in ("app", "tests", "static", "templates", "pyproject.toml"):
-            source = ROOT / part
-            if source.is_dir():
-                shutil.copytree(source, scratch / part)
-            else:
-                shutil.copy2(source, scratch / part)
-        (scratch / "mutants").symlink_to(ROOT / "mutants")  # read by `mutmut apply` only
+        scratch = make_scratch(Path(tmp))
 
         def tests_pass() -> bool:
             command = ["nice", "-n", "10", sys.executable, "-m", "pytest", *pytest_args]
@@ -63,10 +138,8 @@ def main() -> int:
             print("the tests fail without any mutant; fix that first", file=sys.stderr)
             return 1
         for name in names:
-            module = name.split(".x")[0].replace(".", "/") + ".py"
-            subprocess.run([sys.executable, "-m", "mutmut", "apply", name], cwd=scratch, check=True)
-            verdicts[name] = "survived" if tests_pass() else "killed"
-            shutil.copy2(ROOT / module, scratch / module)  # back to the original
+            with mutant_applied(name, scratch):
+                verdicts[name] = "survived" if tests_pass() else "killed"
             print(f"{verdicts[name]}: {name}", flush=True)
     killed = sum(v == "killed" for v in verdicts.values())
     summary = f"recheck: killed {killed} / {len(verdicts)} survivors on a fresh import"
