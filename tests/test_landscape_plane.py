@@ -129,6 +129,35 @@ def test_a_path_along_one_line_or_none_still_gets_a_plane() -> None:
     assert np.linalg.norm(still.D1) == pytest.approx(1.0)
 
 
+def test_a_w_of_two_weights_is_its_own_plane() -> None:
+    # moves (0, 0), (3, 0), (3, 4): M^T M = [[18, 12], [12, 16]], eigenvalues 17 ± sqrt(145)
+    start = np.array([[1.0], [2.0]])
+    points = [start, start + [[3.0], [0.0]], start + [[3.0], [4.0]]]
+    values, top, coords, off = principal_plane(start, points)
+    assert values == pytest.approx([17 + 145**0.5, 17 - 145**0.5], rel=1e-12)
+    plane = path_plane(start, points)
+    assert plane.explained == pytest.approx(tuple(values / 34.0), rel=1e-12)
+    assert plane.max_off_plane == pytest.approx(0.0, abs=1e-12)
+    assert plane.scale == pytest.approx(np.abs(coords).max(), rel=1e-12)
+    assert plane.D1.ravel() == pytest.approx(plane.scale * top[0], abs=1e-12)
+    assert plane.D2.ravel() == pytest.approx(plane.scale * top[1], abs=1e-12)
+
+
+def test_the_planes_memory_grows_with_the_weights_not_their_square() -> None:
+    # 3 points of 2 x 1000 weights: the cost model holds 4 x points x weights floats for the
+    # path and its SVD; a weights x weights factor would be 8 MB x 4 = 32 MB
+    rng = np.random.default_rng(0)
+    start = rng.standard_normal((2, 1000))
+    points = [start + rng.standard_normal((2, 1000)) for _ in range(3)]
+    tracemalloc.start()
+    try:
+        path_plane(start, points)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak <= cost.path_plane_cost(Sizes(1, 1000, 2), 2).memory_bytes < 2_000_000
+
+
 # ---------------------------------------------------------------- the 2-D slice in the plane
 
 

@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.core.config import Settings
+from app.core.limits import Limits
 from app.landscape.data import Dataset
 from app.landscape.kinks import exact_line, grid_rows, upper_envelope
 from app.landscape.losses import LossSpec, evaluate, loss_of_weights
@@ -149,7 +150,12 @@ def test_2d_grid_matches_naive_evaluation(spec: LossSpec) -> None:
     )
     np.testing.assert_allclose(np.array(answer["losses"]), naive, rtol=1e-10, atol=1e-10)
     assert answer["origin"]["loss"] == pytest.approx(loss_of_weights(W, X, y, spec), rel=1e-12)
-    assert answer["minimum"]["loss"] == pytest.approx(naive.min(), rel=1e-12)
+    row, col = np.unravel_index(int(np.argmin(naive)), naive.shape)
+    assert answer["minimum"] == {
+        "alpha": alphas[col],
+        "beta": betas[row],
+        "loss": pytest.approx(naive[row, col], rel=1e-12),
+    }
 
 
 def test_grid_rows_with_many_chunks_and_kinks_outside_the_range() -> None:
@@ -284,6 +290,7 @@ DIRECTION_LOC, AXIS_LOC = ("body", "directions", 1), ("body", "axes", 1)
     ("kind", "axis", "msg", "loc"),
     [
         ([[1.0, 0.0], [0.0, 1.0]], None, "direction is 2x2 but W is 3x2", DIRECTION_LOC),
+        ([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]], None, "direction is 2x3 but W is 3x2", DIRECTION_LOC),
         (
             [[1.0, 0.0], [0.0, float("nan")], [0.0, 0.0]],
             None,
@@ -357,3 +364,200 @@ def test_a_range_and_its_samples_at_their_edges() -> None:
             check_range(lo, hi, steps, Limits(), ("body", "range"))
         (problem,) = error.value.problems
         assert (problem.msg, problem.loc) == (msg, loc)
+
+
+# ---------------------------------------------------------------- kinks placed exactly
+
+
+def hinges_with_kinks_at(*kinks: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Scores S0, S1 and labels of one example per kink p: two classes, true class 0, so with
+    delta = 0 its Weston-Watkins term is max(0, s1 - s0) = max(0, a - p), a kink at exactly
+    a = (0 - (-p)) / (1 - 0) = p where the slope grows by 1 (by 1/N in the mean)."""
+    S0 = np.array([[0.0, -p] for p in kinks])
+    S1 = np.array([[0.0, 1.0]] * len(kinks))
+    return S0, S1, np.zeros(len(kinks), dtype=np.int64)
+
+
+NO_DELTA = LossSpec("svm", "ww", 0.0, 0.0)
+
+
+def test_an_exact_line_of_a_smooth_loss_is_refused_by_name() -> None:
+    S0, S1, y = hinges_with_kinks_at(0.5)
+    message = "^loss 'softmax' is not piecewise linear: it has no exact line$"
+    with pytest.raises(ValueError, match=message):
+        exact_line(S0, S1, y, LossSpec("softmax"), -1.0, 1.0, (0.0, 0.0, 0.0))
+    with pytest.raises(ValueError, match=message):
+        grid_rows(S0, S1, S1, np.zeros(2), y, LossSpec("softmax"), -1.0, 1.0, 3)
+
+
+def test_switches_of_nearly_concurrent_lines_stay_sorted() -> None:
+    """Three lines through one point a0 (intercepts -m*a0 rounded): the envelope switches to the
+    middle line and at once to the steepest, and rounding can put the second switch an ulp left
+    of the first; each row's switches must still come sorted, both at a0."""
+    rng = np.random.default_rng(1)
+    a0 = rng.uniform(-3.0, 3.0, 20_000)
+    M = np.sort(rng.uniform(-3.0, 3.0, (20_000, 3)), axis=1)
+    _, positions, increases = upper_envelope(-M * a0[:, None], M)
+    two = np.isfinite(positions[:, 1])
+    assert two.sum() > 1000  # many rows really switch twice
+    assert np.all(positions[two, 1] >= positions[two, 0])
+    np.testing.assert_allclose(positions[:, 0], a0, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(positions[two, 1], a0[two], rtol=1e-12, atol=1e-12)
+    # the slope grows from the flattest line's to the steepest's
+    np.testing.assert_allclose(increases.sum(axis=1), M[:, 2] - M[:, 0], rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("lo", "hi", "gap", "merged"),
+    [
+        # kinks at 0 and `gap` merge when gap <= 1e-12 * max(1, |lo|, |hi|)
+        (-1.0, 1.0, 1e-12, True),  # exactly the tolerance: merged
+        (-1.0, 1.0, 1.5e-12, False),
+        (-0.5, 0.5, 0.7e-12, True),  # a range inside [-1, 1] still merges at 1e-12
+        (-4.0, 1.0, 2e-12, True),  # |lo| = 4: the tolerance is 4e-12
+        (-1.0, 4.0, 2e-12, True),  # |hi| = 4: the same
+        (-4.0, 1.0, 5e-12, False),
+    ],
+)
+def test_kinks_within_the_tolerance_merge(lo: float, hi: float, gap: float, merged: bool) -> None:
+    S0, S1, y = hinges_with_kinks_at(0.0, gap)
+    line = exact_line(S0, S1, y, NO_DELTA, lo, hi, (0.0, 0.0, 0.0))
+    # (max(0, a) + max(0, a - gap)) / 2: slope 0, then 1/2 after each kink
+    if merged:
+        assert line.merged_kinks() == [{"alpha": 0.0, "slope_left": 0.0, "slope_right": 1.0}]
+    else:
+        assert line.merged_kinks() == [
+            {"alpha": 0.0, "slope_left": 0.0, "slope_right": 0.5},
+            {"alpha": gap, "slope_left": 0.5, "slope_right": 1.0},
+        ]
+
+
+def test_a_kink_on_the_high_end_is_listed_and_one_without_a_slope_change_is_not() -> None:
+    # max(0, a - 1) on [-1, 1]: its kink is the range's high end, which (lo, hi] includes
+    S0, S1, y = hinges_with_kinks_at(1.0)
+    line = exact_line(S0, S1, y, NO_DELTA, -1.0, 1.0, (0.0, 0.0, 0.0))
+    assert line.merged_kinks() == [{"alpha": 1.0, "slope_left": 0.0, "slope_right": 1.0}]
+    # max(0, 5e-324 * a) / 2 (and a second example's max(0, -1) = 0): the slope grows by the
+    # smallest subnormal, which halved rounds to 0, so there is no kink to list
+    S0, S1 = np.array([[0.0, 0.0], [0.0, -1.0]]), np.array([[0.0, 5e-324], [0.0, 0.0]])
+    line = exact_line(S0, S1, np.zeros(2, dtype=np.int64), NO_DELTA, -1.0, 1.0, (0.0, 0.0, 0.0))
+    assert 5e-324 / 2 == 0.0
+    assert line.merged_kinks() == []
+
+
+def test_a_grid_row_with_a_kink_a_subnormal_right_of_lo_is_never_negative() -> None:
+    # max(0, a - 5e-324) at a = 0, 4, 8: (p - lo) / h = 5e-324 / 4 rounds to 0, yet the kink is
+    # right of lo, so it counts from the grid's second point on; at a = 0 the loss is exactly 0
+    S0, S1, y = hinges_with_kinks_at(5e-324)
+    row = grid_rows(S0, S1, np.zeros((1, 2)), np.array([0.0]), y, NO_DELTA, 0.0, 8.0, 3)
+    assert 5e-324 / 4 == 0.0 and 4.0 - 5e-324 == 4.0
+    assert row.tolist() == [[0.0, 4.0, 8.0]]
+    assert not np.signbit(row[0, 0])
+
+
+# ---------------------------------------------------------------- the 1-D slice's answer
+
+
+def one_hinge_setup(w1: float, reg: float = 0.0, delta: float = 0.0) -> tuple[Setup, np.ndarray]:
+    """x = [1], class 0 of 2, W = [[0], [w1]], D moving W[1, 0]: the loss along the slice is
+    max(0, w1 + delta + a) + reg * (w1 + a)^2, a kink at a = -(w1 + delta)."""
+    setup = Setup(Dataset(np.array([[1.0]]), np.array([0]), 2), np.array([[0.0], [w1]]),
+                  LossSpec("svm", "ww", delta, reg))  # fmt: skip
+    return setup, np.array([[0.0], [1.0]])
+
+
+def test_a_1d_slice_answer_worked_out_by_hand() -> None:
+    # W = [[0], [-1]], delta = 1, reg = 0.5: L(a) = max(0, a) + 0.5 * (a - 1)^2, at a = -1, 0, 1:
+    # 0 + 2 = 2, 0 + 0.5 = 0.5, 1 + 0 = 1. The kink at a = 0 (which is W): the slope is
+    # (a - 1) = -1 left of it and 1 + (a - 1) = 0 right of it, so 0.5 at a = 0 is the minimum.
+    setup, D = one_hinge_setup(-1.0, reg=0.5, delta=1.0)
+    limits = Limits(max_term_lines=2, max_slice_kinks=1)  # N*C = 2 terms; 1 kink
+    answer = slice_1d(setup, D, -1.0, 1.0, 3, limits)
+    assert answer == {
+        "alphas": [-1.0, 0.0, 1.0],
+        "exact": True,
+        "losses": pytest.approx([2.0, 0.5, 1.0], abs=1e-15),
+        "kink_count": 1,
+        "kinks_truncated": False,
+        "kinks": [{"alpha": 0.0, "slope_left": -1.0, "slope_right": 0.0}],
+        "subgradient": {"left": -1.0, "right": 0.0},
+        "minimum": {"alpha": 0.0, "loss": 0.5},
+        "origin": {"loss": 0.5},  # max(0, -1 - 0 + 1) + 0.5 * 1
+        # the one hinge term (example 0, class 1) and the one example's L_i, without reg
+        "terms": [{"i": 0, "j": 1, "values": [0.0, 0.0, 1.0]}],
+        "per_example": [{"i": 0, "values": [0.0, 0.0, 1.0]}],
+    }
+    # one kink over a limit of 0: counted, flagged, not listed; N*C = 2 over 1: no term lines
+    fewer = slice_1d(setup, D, -1.0, 1.0, 3, Limits(max_term_lines=1, max_slice_kinks=0))
+    assert (fewer["kink_count"], fewer["kinks_truncated"], fewer["kinks"]) == (1, True, [])
+    assert "terms" not in fewer and "per_example" not in fewer
+
+
+@pytest.mark.parametrize(
+    ("p", "lo", "hi", "on_the_kink"),
+    [
+        # W is on the kink at p when |p| <= 1e-12 * max(1, |lo|, |hi|)
+        (1e-12, -1.0, 1.0, True),  # exactly the tolerance
+        (1.5e-12, -1.0, 1.0, False),
+        (0.8e-12, -0.5, 0.5, True),  # a range inside [-1, 1] keeps 1e-12
+        (2e-12, -4.0, 1.0, True),  # |lo| = 4: 4e-12
+        (2e-12, -1.0, 4.0, True),  # |hi| = 4: 4e-12
+        (0.5, -1.0, 1.0, False),  # far: the slope at a = 0, where max(0, a - 0.5) is flat
+    ],
+)
+def test_the_subgradient_at_w_takes_a_kink_within_rounding_of_it(
+    p: float, lo: float, hi: float, on_the_kink: bool
+) -> None:
+    # delta = 0, W = [[0], [-p]]: the loss along the slice is max(0, a - p)
+    setup, D = one_hinge_setup(-p)
+    answer = slice_1d(setup, D, lo, hi, 5, Limits())
+    expected = {"left": 0.0, "right": 1.0} if on_the_kink else {"left": 0.0, "right": 0.0}
+    assert answer["subgradient"] == expected
+
+
+def softmax_by_hand(W: np.ndarray, X: np.ndarray, y: np.ndarray, reg: float) -> float:
+    """(1/N) sum_i (log sum_j exp s_ij - s_iy) + reg * ||W||^2, s = X W^T."""
+    S = X @ W.T
+    data = np.log(np.exp(S).sum(axis=1)) - S[np.arange(y.size), y]
+    return float(data.mean() + reg * np.sum(W * W))
+
+
+@pytest.mark.parametrize("chunk_values", [None, 24])
+def test_a_sampled_1d_slice_adds_the_l2_term_and_takes_its_lowest_sample(
+    chunk_values: int | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import app.landscape.slices as slices
+
+    X, y, W, D, _ = random_problem(13, n=4, d=3, c=3)  # S0 has 12 scores
+    if chunk_values is not None:  # two alphas per chunk: 9 alphas take 5 chunks
+        monkeypatch.setattr(slices, "CHUNK_VALUES", chunk_values)
+    reg = 0.3
+    setup = Setup(Dataset(X, y, 3), W, LossSpec("softmax", "ww", 1.0, reg))
+    answer = slice_1d(setup, D, -2.0, 2.0, 9, Limits())
+    alphas = np.linspace(-2.0, 2.0, 9)
+    expected = [softmax_by_hand(W + a * D, X, y, reg) for a in alphas]
+    q = quadratic(W, D, reg)
+    assert len({q[0], q[1], q[2]}) == 3 and q[1] != 0.0  # each of the L2 term's parts counts
+    assert answer["exact"] is False
+    np.testing.assert_allclose(answer["losses"], expected, rtol=1e-12)
+    best = int(np.argmin(expected))
+    assert 0 < best < 8  # the lowest sample is inside the range
+    assert answer["minimum"] == {"alpha": alphas[best], "loss": pytest.approx(expected[best])}
+
+
+def test_each_direction_takes_its_own_axis_and_names_it_in_an_error() -> None:
+    from app.core.errors import ProblemError
+    from app.landscape.slices import directions_for
+
+    # fewer axes than directions: the second (random) direction has none, and needs none
+    axis, drawn = directions_for(W32, ["axis", "random"], [[2, 1]], "none", 4)
+    np.testing.assert_array_equal(axis, [[0, 0], [0, 0], [0, 1.0]])
+    np.testing.assert_array_equal(drawn, np.random.default_rng(4).standard_normal((3, 2)))
+    for kinds, axes, loc in (
+        (["random", "axis"], [None, [3, 0]], ("body", "axes", 1)),  # a plane: axes[k]
+        (["axis"], [[3, 0]], ("body", "axis")),  # one direction: the request's `axis`
+    ):
+        with pytest.raises(ProblemError) as error:
+            directions_for(W32, kinds, axes, "none", 0)
+        (problem,) = error.value.problems
+        assert (problem.msg, problem.loc) == ("axis [3, 0] is outside W, which is 3x2", loc)
