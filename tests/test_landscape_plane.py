@@ -379,11 +379,9 @@ def test_the_step_size_field_says_what_it_scales_for_random_search(client: TestC
 # ---------------------------------------------------------------- W moved onto a kink (1-D)
 
 
-def test_w_moved_onto_a_kink_up_to_rounding_gets_the_kinks_interval(client: TestClient) -> None:
-    """The page moves W onto a kink by adding the kink's a to W[0, 0]: 0.02 + 1.38 is 1.4 in
-    floats, where example 1's hinge s_0 - s_1 + 1 = -2·1.4 + 2·0.9 + 1 is 0 in exact decimals
-    but not in floats, so a = 0 falls a rounding error beside the kink."""
-    W = [Fraction("1.4"), Fraction("0.9"), Fraction("-0.71")]
+def subgradient_by_hand(W: list[Fraction]) -> tuple[int, Fraction, Fraction]:
+    """The notes' data, W[0, 0] moved by a: how many hinge terms are exactly at their kink at W
+    (in exact decimals), and the loss's left and right slopes there."""
     slopes = {"left": Fraction(0), "right": Fraction(0)}
     at_kink = 0
     for x, y in zip(X[:, 0].tolist(), Y.tolist(), strict=True):
@@ -396,7 +394,15 @@ def test_w_moved_onto_a_kink_up_to_rounding_gets_the_kinks_interval(client: Test
             for side, sign in (("left", -1), ("right", 1)):
                 if m0 > 0 or (m0 == 0 and sign * m1 > 0):
                     slopes[side] += m1 / len(Y)
-    assert at_kink == 1 and (slopes["left"], slopes["right"]) == (Fraction(-5, 6), Fraction(-1, 6))
+    return at_kink, slopes["left"], slopes["right"]
+
+
+def test_w_moved_onto_a_kink_up_to_rounding_gets_the_kinks_interval(client: TestClient) -> None:
+    """The page moves W onto a kink by adding the kink's a to W[0, 0]: 0.02 + 1.38 is 1.4 in
+    floats, where example 1's hinge s_0 - s_1 + 1 = -2·1.4 + 2·0.9 + 1 is 0 in exact decimals
+    but not in floats, so a = 0 falls a rounding error beside the kink."""
+    W = [Fraction("1.4"), Fraction("0.9"), Fraction("-0.71")]
+    assert subgradient_by_hand(W) == (1, Fraction(-5, 6), Fraction(-1, 6))
     assert 0.02 + 1.38 == 1.4 and -2 * 1.4 + 2 * 0.9 + 1 != 0  # the rounding, in floats
     body = {
         "dataset": {"name": "cs231n-1d"},
@@ -408,6 +414,31 @@ def test_w_moved_onto_a_kink_up_to_rounding_gets_the_kinks_interval(client: Test
     }
     answer = client.post(f"{URL}/slice", json=body).json()
     assert answer["subgradient"]["interval"] == pytest.approx([-5 / 6, -1 / 6], rel=1e-12)
+
+
+@pytest.mark.parametrize("weights", [("1.55", "0.55", "3.55"), ("1.4", "0.4", "3.4")])
+def test_w_on_a_kink_where_two_terms_meet_gets_the_whole_kinks_interval(
+    client: TestClient, weights: tuple[str, str, str]
+) -> None:
+    """W[2] = W[1] + 3 puts example 0's hinge s_1 - s_0 + 1 = W1 - W0 + 1 - a and example 2's
+    s_0 - s_2 + 1 = 0.5·(W0 + a) - 0.5·W2 + 1 at their kinks together, at a = 0 when
+    W0 = W1 + 1. In floats the two kinks fall a rounding error apart, on both sides of a = 0 or
+    one on it; both are at W, so the interval runs from the slope left of both to the slope
+    right of both, the same as the merged kink's in the same answer."""
+    W = [Fraction(w) for w in weights]
+    assert subgradient_by_hand(W) == (2, Fraction(-2, 3), Fraction(-1, 6))
+    body = {
+        "dataset": {"name": "cs231n-1d"},
+        "W": [[float(w)] for w in weights],
+        "direction": "axis",
+        "axis": [0, 0],
+        "range": [-2, 2],
+        "samples": 5,
+    }
+    answer = client.post(f"{URL}/slice", json=body).json()
+    assert answer["subgradient"]["interval"] == pytest.approx([-2 / 3, -1 / 6], rel=1e-12)
+    (kink,) = (k for k in answer["kinks"] if abs(k["alpha"]) < 1e-12)
+    assert [kink["slope_left"], kink["slope_right"]] == pytest.approx([-2 / 3, -1 / 6], rel=1e-12)
 
 
 def test_the_slice_jobs_errors_and_dims() -> None:

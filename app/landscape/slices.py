@@ -133,12 +133,14 @@ def term_lines(
     return terms, examples
 
 
-def _point_of_w(all_kinks: np.ndarray, lo: float, hi: float) -> float:
-    """Where W is on the line: a = 0, or a kink within rounding of it. W moved onto a kink (by
-    a click on the page) lands there only up to float rounding, and the subgradient there is
-    the kink's interval; the tolerance is the one that merges coincident kinks."""
+def _kinks_at_w(all_kinks: np.ndarray, lo: float, hi: float) -> tuple[float, float]:
+    """Where W is on the line: a = 0, or the lowest and highest kinks within rounding of it. W
+    moved onto a kink (by a click on the page) lands there only up to float rounding, and the
+    subgradient there is the kink's interval; the tolerance is the one that merges coincident
+    kinks. Where several terms meet, rounding may put their kinks on both sides of a = 0: all
+    of them are at W, so the interval runs from left of the lowest to right of the highest."""
     near = all_kinks[np.abs(all_kinks) <= 1e-12 * max(1.0, abs(lo), abs(hi))]
-    return float(near[np.argmin(np.abs(near))]) if near.size else 0.0
+    return (float(near.min()), float(near.max())) if near.size else (0.0, 0.0)
 
 
 def slice_1d(
@@ -156,7 +158,8 @@ def slice_1d(
         line = exact_line(S0, S1, y, spec, lo, hi, q)
         losses = line.value(alphas)
         kinks = line.merged_kinks()
-        left, right = line.one_sided_slopes(_point_of_w(line.all_kinks, lo, hi))
+        lowest, highest = _kinks_at_w(line.all_kinks, lo, hi)
+        left, right = line.one_sided_slopes(lowest)[0], line.one_sided_slopes(highest)[1]
         min_alpha, min_loss = line.minimum()
         result["exact"] = True
     else:
