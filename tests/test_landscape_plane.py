@@ -129,6 +129,40 @@ def test_a_path_along_one_line_or_none_still_gets_a_plane() -> None:
     assert np.linalg.norm(still.D1) == pytest.approx(1.0)
 
 
+def test_directions_the_path_does_not_decide_are_the_furthest_weight_axes() -> None:
+    """Worked by hand from path_plane's rules: an undecided direction is the weight axis whose
+    squared components along the directions taken sum least (the first of equals), made
+    orthogonal to them; a coordinate of 0 for the last point gives the largest weight a + sign."""
+    start = np.zeros((2, 2))
+
+    def plane_of(*moves: list[float]) -> tuple[np.ndarray, np.ndarray, float]:
+        plane = path_plane(start, [start + np.reshape(m, (2, 2)) for m in moves])
+        return plane.D1.ravel(), plane.D2.ravel(), plane.scale
+
+    # along (1, 2, 0, 0), 3 steps: D1 is (1, 2)/sqrt(5) at the reach 3*sqrt(5); its squared
+    # components (1/5, 4/5, 0, 0) leave axis 2 (not 3: the first of equals) for D2
+    D1, D2, scale = plane_of([1, 2, 0, 0], [2, 4, 0, 0], [3, 6, 0, 0])
+    assert scale == pytest.approx(3 * np.sqrt(5))
+    assert list(D1) == pytest.approx([3, 6, 0, 0])
+    assert list(D2) == pytest.approx([0, 0, 3 * np.sqrt(5), 0], abs=1e-12)
+    # along axis 0: D2 is axis 1, the first axis with no part along D1
+    D1, D2, scale = plane_of([1, 0, 0, 0], [4, 0, 0, 0])
+    assert (list(D1), list(D2), scale) == ([4, 0, 0, 0], [0, 4, 0, 0], 4.0)
+    # never moved: axes 0 and 1, unit length
+    D1, D2, scale = plane_of([0, 0, 0, 0], [0, 0, 0, 0])
+    assert (list(D1), list(D2), scale) == ([1, 0, 0, 0], [0, 1, 0, 0], 1.0)
+    # out along -axis 1 and back: the last point is at 0 on D1, so D1's largest weight is +
+    # (+axis 1) and the first point is at a = -3 / 3 = -1
+    D1, D2, scale = plane_of([0, -3, 0, 0], [0, 0, 0, 0])
+    assert (list(D1), list(D2), scale) == ([0, 3, 0, 0], [3, 0, 0, 0], 3.0)
+    # out along (-2, -1) and back: D1 = (2, 1)/sqrt(5), its largest weight (2) made +; D2 is
+    # axis 2 (squared components 4/5, 1/5, 0, 0)
+    D1, D2, scale = plane_of([-2, -1, 0, 0], [0, 0, 0, 0])
+    assert scale == pytest.approx(np.sqrt(5))
+    assert list(D1) == pytest.approx([2, 1, 0, 0])
+    assert list(D2) == pytest.approx([0, 0, np.sqrt(5), 0], abs=1e-12)
+
+
 def test_a_w_of_two_weights_is_its_own_plane() -> None:
     # moves (0, 0), (3, 0), (3, 4): M^T M = [[18, 12], [12, 16]], eigenvalues 17 ± sqrt(145)
     start = np.array([[1.0], [2.0]])
@@ -201,7 +235,7 @@ def check_gd_path_slice(
     assert max(np.abs(alphas).max(), np.abs(betas).max()) == pytest.approx(1.0, rel=1e-12)
     assert alphas[-1] >= 0 and betas[-1] >= 0
     assert max(run["path"]["off_plane"]) == pytest.approx(off.max(), abs=1e-12)
-    if not grid:  # a path along one line: any direction across it is the plane's second
+    if not grid:  # a path along one line: its second direction is a weight axis (tested above)
         return
     # every grid point's loss is the hinge formula at W0 + a·D1 + b·D2
     D1, D2 = (scale * d.reshape(W0.shape) for d in top)

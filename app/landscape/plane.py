@@ -44,9 +44,15 @@ def path_plane(start: np.ndarray, points: Sequence[np.ndarray]) -> PathPlane:
     """The plane through `start` spanned by the first two right singular vectors of the matrix
     whose rows are each point minus the start (uncentred PCA of the displacements).
 
-    Each direction's sign is chosen so that the last point has a coordinate >= 0 along it (the
-    path moves towards positive a and b), which makes the plane the same on every machine. A
-    path that moves along one line (or not at all) still gets a second, orthogonal direction.
+    The plane is the same on every machine, where the path decides it and where it does not:
+    - A direction the path does not decide (its singular value is at rounding level: a path
+      along one line has no second direction, one that never moved has neither) is not the
+      SVD's arbitrary pick: the weight axes complete the basis, each time the axis furthest
+      from the directions already taken (the first of equals), made orthogonal to them.
+    - Each direction's sign makes the last point's coordinate along it positive (the path
+      moves towards positive a and b); where that coordinate is at rounding level (a path
+      that came back, or a direction the path does not decide), it makes the direction's
+      largest weight positive (the first of equals).
     """
     moves = np.stack([np.asarray(p, dtype=float).ravel() for p in points]) - start.ravel()
     if moves.shape[1] < 2:
@@ -54,19 +60,40 @@ def path_plane(start: np.ndarray, points: Sequence[np.ndarray]) -> PathPlane:
     # two zero rows keep the SVD's basis at least two vectors wide for a one-point path
     padded = np.vstack([moves, np.zeros((2, moves.shape[1]))])
     _, singular, basis = np.linalg.svd(padded, full_matrices=False)
-    directions = basis[:2].copy()
-    last = directions @ moves[-1]
-    directions[last < 0] *= -1
-    coords = moves @ directions.T  # (points, 2): exact, since the directions are orthonormal
-    off = np.linalg.norm(moves - coords @ directions, axis=1)
+    tiny = _ROUNDING * float(singular[0])
+    directions = [basis[k] for k in range(2) if singular[k] > tiny]
+    while len(directions) < 2:
+        directions.append(_next_axis(directions, moves.shape[1]))
+    plane = np.stack(directions)
+    last = plane @ moves[-1]
+    near_zero = np.abs(last) <= _ROUNDING * float(np.max(np.abs(moves), initial=0.0))
+    largest = plane[np.arange(2), np.argmax(np.abs(plane), axis=1)]
+    plane[np.where(near_zero, largest < 0, last < 0)] *= -1
+    coords = moves @ plane.T  # (points, 2): exact, since the directions are orthonormal
+    off = np.linalg.norm(moves - coords @ plane, axis=1)
     total = float(np.sum(singular**2))
     explained = (
         (float(singular[0] ** 2 / total), float(singular[1] ** 2 / total)) if total else (0.0, 0.0)
     )
     reach = float(np.max(np.abs(coords)))
     scale = reach if reach > 0 else 1.0  # a path that never moved: unit directions
-    D1, D2 = (scale * d.reshape(start.shape) for d in directions)
+    D1, D2 = (scale * d.reshape(start.shape) for d in plane)
     return PathPlane(D1, D2, explained, float(np.max(off)), scale)
+
+
+# A singular value or coordinate this small against the path's largest is rounding, not movement.
+_ROUNDING = 1e-12
+
+
+def _next_axis(taken: list[np.ndarray], size: int) -> np.ndarray:
+    """The weight axis furthest from the directions taken, made orthogonal to them: the axis
+    whose squared components along them sum least (the first of equals), minus those components."""
+    near = np.sum(np.square(taken), axis=0) if taken else np.zeros(size)
+    axis = np.zeros(size)
+    axis[int(np.argmin(near))] = 1.0
+    for direction in taken:
+        axis -= (direction @ axis) * direction
+    return axis / np.linalg.norm(axis)
 
 
 __all__ = ["PathPlane", "path_plane"]
