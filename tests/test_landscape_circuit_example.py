@@ -232,21 +232,24 @@ def test_without_scope_it_is_the_whole_loss_as_before_unless_an_example_is_named
 
 
 @pytest.mark.parametrize(
-    ("fields", "words"),
+    ("fields", "msg"),
     [
         ({"example": 3}, "example 3 is out of range: this data has 3 examples (0 to 2)"),
-        ({"example": -1}, "greater than"),
-        ({"example": 1, "scope": "all"}, "example is for scope example"),
+        ({"example": -1}, "Input should be greater than or equal to 0"),  # the schema's ge=0
+        (
+            {"example": 1, "scope": "all"},
+            "example is for scope example: scope all is every example",
+        ),
     ],
 )
 def test_a_bad_example_index_is_a_422_naming_the_field(
-    client: TestClient, fields: dict[str, Any], words: str
+    client: TestClient, fields: dict[str, Any], msg: str
 ) -> None:
     response = client.post(CIRCUIT, json={**ONE_D, **fields})
     assert response.status_code == 422
     (problem,) = response.json()["detail"]
     assert problem["loc"] == ["body", "example"]
-    assert words in problem["msg"]
+    assert problem["msg"] == msg
 
 
 def test_one_example_fits_at_C_scores_and_C_times_D_inputs(client: TestClient) -> None:

@@ -16,7 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.core.config import Settings
-from app.core.errors import LimitError
+from app.core.errors import LimitError, ProblemError
 from app.core.limits import Limits
 from app.landscape import cost
 from app.landscape.cost import Sizes
@@ -24,7 +24,13 @@ from app.landscape.data import DATASETS, parse_csv, user_dataset
 from app.landscape.jobs import compute_slice, precheck, request_sizes, sizes_of
 from app.landscape.model import build_data
 from app.main import app
-from app.schemas.landscape import SliceRequest
+from app.schemas.landscape import (
+    CircuitRequest,
+    CompareRequest,
+    LossRequest,
+    OptimizeRequest,
+    SliceRequest,
+)
 from tests.settings_override import overridden_settings
 
 SLICE = "/api/v1/landscape/slice"
@@ -356,4 +362,229 @@ def test_the_loss_answers_cost_counted_by_hand() -> None:
     sample = Limits(max_loss_matrix_cells=0, max_gradcheck_entries=11)
     assert cost.loss_cost(sizes, True, sample) == cost._cost(
         2 * 12 + 7 + 5 * 11, arrays + 14 * 28 + 2 * 11 + 6 * 11 * 28, work + 11 * 2 * 25 * 28
+    )
+
+
+# ---------------------------------------------------------------- the route's sizes at their edges
+
+
+def sizes_of_request(body: dict[str, Any]) -> Sizes:
+    return request_sizes(LossRequest.model_validate(body))
+
+
+def test_the_sizes_of_w_wider_than_x_of_one_row_of_no_rows_and_of_no_data() -> None:
+    # W (2 x 5) wider than X (3 x 2): D is W's 5 columns (the job then refuses the mismatch),
+    # with or without the bias column (2 + 1 = 3 < 5); C is W's 2 rows
+    wide = {"dataset": {"X": [[1.0, 2.0]] * 3, "y": [0, 1, 0]}, "W": [[0.0] * 5] * 2}
+    assert sizes_of_request(wide) == Sizes(3, 5, 2)
+    assert sizes_of_request({**wide, "bias": True}) == Sizes(3, 5, 2)
+    # one example is N = 1; its one label 0 is C = 1
+    assert sizes_of_request({"dataset": {"X": [[1.0, 2.0]], "y": [0]}}) == Sizes(1, 2, 1)
+    # no rows: N = 0, D = 0 (plus the bias column) and no labels, each counted as at least 1
+    empty: dict[str, Any] = {"dataset": {"X": [], "y": []}}
+    assert sizes_of_request(empty) == Sizes(1, 1, 1)
+    assert sizes_of_request({**empty, "bias": True}) == Sizes(1, 0 + 1, 1)
+    # no data at all (the job's 422): the request's n and d, else 1 each
+    assert sizes_of_request({"dataset": {}}) == Sizes(1, 1, 1)
+    assert sizes_of_request({"dataset": {"n": 6}}) == Sizes(6, 1, 1)
+    assert sizes_of_request({"dataset": {"d": 4}}) == Sizes(1, 4, 1)
+
+
+def only_problem(error: pytest.ExceptionInfo[ProblemError]) -> dict[str, Any]:
+    (problem,) = error.value.problems
+    return {"msg": problem.msg, "loc": problem.loc, **problem.extra}
+
+
+def refusal(request: Any, limits: Limits) -> dict[str, Any]:
+    with pytest.raises(LimitError) as error:
+        precheck(request, limits)
+    return only_problem(error)
+
+
+@pytest.mark.parametrize("bias", [False, True])
+def test_the_data_size_is_checked_before_the_bias_column_at_n_and_n_plus_one(bias: bool) -> None:
+    # cs231n-1d: N = 3 examples of D = 1 feature, so N*D = 3 whether or not the job then
+    # appends the bias column (D = 2 in the request's sizes)
+    request = SliceRequest.model_validate({**PAGE_1D, "bias": bias})
+    assert request_sizes(request) == Sizes(3, 1 + bias, 3)
+    precheck(request, Limits().but(max_landscape_nd=3))
+    assert refusal(request, Limits().but(max_landscape_nd=2)) == {
+        "msg": "N*D is 3, over the limit of 2 (setting BPC_MAX_LANDSCAPE_ND)",
+        "loc": ("body", "dataset"),
+        "limit": 2,
+        "got": 3,
+        "setting": "max_landscape_nd",
+    }
+
+
+# ---------------------------------------------------------------- refusals at N and N + 1
+
+
+def over(what: str, got: int, limit: int, setting: str, loc: tuple[str, ...]) -> dict[str, Any]:
+    return {
+        "msg": f"{what} is {got}, over the limit of {limit} (setting BPC_{setting.upper()})",
+        "loc": loc,
+        "limit": limit,
+        "got": got,
+        "setting": setting,
+    }
+
+
+# Two examples of one feature, two classes (bias false): N = 2, D = 1, C = 2, so 4 scores and
+# 2 weights, the fewest a path's plane takes. A 5 x 5 grid in the plane of a 3-step run.
+TWO_WEIGHTS = {
+    "dataset": {"X": [[1.0], [2.0]], "y": [0, 1]},
+    "dims": 2,
+    "steps": 5,
+    "plane": "path",
+    "path": {"strategy": "gd", "steps": 3, "step_size": 0.1},
+}
+# The 5 x 5 grid (slice_2d_cost, the SVM WW): 25 losses, 5 alphas and 5 betas
+GRID_NUMBERS = 25 + 2 * 5
+GRID_WORK = (
+    1_000_000  # the job's fixed cost
+    + 3 * 2 * 1 * 2 // 10  # X times W, D1 and D2: 12 multiply-adds, 10 a unit
+    + 25 * 4  # the loss at W, per score
+    + 20 * 25  # the grid points' own arithmetic
+    + 5 * 4 * 30  # each row's exact line: a hinge per score, 30 each
+    + 1 * 50_000  # the 5 rows in one chunk (131,072 // (2 * 4) rows a chunk)
+    + 10 * 25  # the kinks bucketed into the columns
+    + 1_000 * GRID_NUMBERS  # the answer's numbers
+)
+# X; S0, S1, S2 (C x D each); 20 N x C temporaries; the grid; the row chunks (6 x 131,072)
+GRID_ARRAYS = 2 * 1 + 3 * 2 * 1 + 20 * 4 + 25 + 6 * 131_072
+GRID_ANSWER = 2_000 + 21 * GRID_NUMBERS
+GRID_MEMORY = 500_000 + 8 * GRID_ARRAYS + 56 * GRID_NUMBERS + 2 * GRID_ANSWER
+# The plane of the run (path_plane_cost): its 3 + 1 = 4 points of the 2 weights; the answer
+# has the run's loss and (a, b, off-plane) per point, and more (6 numbers a point)
+PLANE_NUMBERS = 6 * 4
+PLANE_WORK = 20 * 4 * 2 * min(4 + 2, 2) + 10 * 4 * 2 + 1_000 * PLANE_NUMBERS  # SVD, projection
+# the kept W's, their stacked copy, the SVD's workspace and factors; X; 6 N x C temporaries
+PLANE_ARRAYS = 4 * 4 * 2 + 2 * 1 + 6 * 4
+PLANE_ANSWER = 2_000 + 21 * PLANE_NUMBERS
+PLANE_MEMORY = 500_000 + 8 * PLANE_ARRAYS + 56 * PLANE_NUMBERS + 2 * PLANE_ANSWER
+# The run itself (check_optimizer): 6 numbers a point, no work beyond them
+RUN_WORK = 1_000 * 6 * 4
+
+
+def test_a_path_planes_cost_counted_by_hand_and_refused_at_n_and_n_plus_one() -> None:
+    request = SliceRequest.model_validate(TWO_WEIGHTS)
+    assert request_sizes(request) == Sizes(2, 1, 2)
+    assert (GRID_WORK, GRID_ANSWER, GRID_MEMORY) == (1_086_451, 2_735, 6_799_790)
+    assert (PLANE_WORK, PLANE_ANSWER, PLANE_MEMORY) == (24_400, 2_504, 506_816)
+    # two weights are enough for a plane; the run's steps × N × max(C, 10) × (D + 100) are
+    # counted in the optimizer's units (3e9 a second), the grid and the plane in 5e8
+    run = 3 * 2 * 10 * (1 + 100)
+    assert precheck(request, Limits()) == pytest.approx(
+        (GRID_WORK + PLANE_WORK) / UNITS_PER_SECOND + run / 3e9, rel=1e-12
+    )
+    # the plane alone, after the run (24,000 of work, under the limit) and before the grid
+    path_steps = ("body", "path", "steps")
+    assert RUN_WORK <= PLANE_WORK - 1
+    assert refusal(request, Limits().but(max_work=PLANE_WORK - 1)) == over(
+        "the predicted work (element operations)", PLANE_WORK, PLANE_WORK - 1, "max_work",
+        path_steps,
+    )  # fmt: skip
+    # then the grid and the plane together, at N and N + 1 of each budget
+    steps = ("body", "steps")
+    for what, setting, total in (
+        ("the predicted work (element operations)", "max_work", GRID_WORK + PLANE_WORK),
+        ("the predicted answer size in bytes", "max_answer_bytes", GRID_ANSWER + PLANE_ANSWER),
+        ("the predicted peak memory in bytes", "max_memory_bytes", GRID_MEMORY + PLANE_MEMORY),
+    ):
+        precheck(request, Limits().but(**{setting: total}))
+        assert refusal(request, Limits().but(**{setting: total - 1})) == over(
+            what, total, total - 1, setting, steps
+        )
+    assert refusal(request, Limits().but(max_work=PLANE_WORK)) == over(
+        "the predicted work (element operations)", GRID_WORK + PLANE_WORK, PLANE_WORK,
+        "max_work", steps,
+    )  # fmt: skip
+
+
+def test_a_descent_runs_answer_is_charged_its_numbers_at_n_and_n_plus_one() -> None:
+    # toy-2d, 20 steps: a run answers 6 numbers a point (21 points), 1,000 of work each; a
+    # comparison 3 a point per run (3 runs: gd at three step sizes)
+    toy = {"dataset": {"name": "toy-2d"}, "steps": 20}
+    optimize = OptimizeRequest.model_validate(toy)
+    compare = CompareRequest.model_validate({**toy, "step_sizes": [0.1, 0.2, 0.3]})
+    for request, numbers in ((optimize, 6 * 21), (compare, 3 * 3 * 21)):
+        precheck(request, Limits().but(max_work=1_000 * numbers))
+        assert refusal(request, Limits().but(max_work=1_000 * numbers - 1)) == over(
+            "the predicted work (element operations)", 1_000 * numbers, 1_000 * numbers - 1,
+            "max_work", ("body", "steps"),
+        )  # fmt: skip
+
+
+# cs231n-1d: N = 3, D = 1, C = 3, so 9 scores and 3 weights. /loss answers dW (3), W when asked
+# (3), the 3 L_i, the margins, active flags and probabilities (9 each), and when asked X (3) and
+# y (3); the work is X @ W.T and dW (2 N D C = 18) and 25 a score, and 1,000 a number answered.
+LOSS_WORK = 2 * 3 * 1 * 3 + 25 * 9
+
+
+@pytest.mark.parametrize(
+    ("fields", "numbers"),
+    [
+        ({}, 3 + 3 + 3 * 9),
+        ({"include_W": True}, 2 * 3 + 3 + 3 * 9),
+        ({"include_data": True}, 3 + 3 + 3 * 9 + 3 + 3),
+        ({"include_W": True, "include_data": True}, 2 * 3 + 3 + 3 * 9 + 3 + 3),
+    ],
+)
+def test_the_loss_routes_prediction_counts_w_and_the_data_when_asked(
+    fields: dict[str, bool], numbers: int
+) -> None:
+    request = LossRequest.model_validate({"dataset": {"name": "cs231n-1d"}, **fields})
+    work = LOSS_WORK + 1_000 * numbers
+    assert precheck(request, Limits()) == pytest.approx(work / UNITS_PER_SECOND, rel=1e-12)
+    answer = 2_000 + 21 * numbers
+    precheck(request, Limits().but(max_answer_bytes=answer))
+    assert refusal(request, Limits().but(max_answer_bytes=answer - 1)) == over(
+        "the predicted answer size in bytes", answer, answer - 1, "max_answer_bytes",
+        ("body", "dataset"),
+    )  # fmt: skip
+
+
+def test_the_circuit_routes_prediction_is_the_loss_with_w_and_no_gradient_check() -> None:
+    # /circuit carries W and dW like /loss: 2 × 3 weights, the 3 L_i and 3 × 9 matrix cells
+    request = CircuitRequest.model_validate({"dataset": {"name": "cs231n-1d"}})
+    numbers = 2 * 3 + 3 + 3 * 9
+    work = LOSS_WORK + 1_000 * numbers
+    assert precheck(request, Limits()) == pytest.approx(work / UNITS_PER_SECOND, rel=1e-12)
+    answer = 2_000 + 21 * numbers
+    precheck(request, Limits().but(max_answer_bytes=answer))
+    assert refusal(request, Limits().but(max_answer_bytes=answer - 1)) == over(
+        "the predicted answer size in bytes", answer, answer - 1, "max_answer_bytes",
+        ("body", "dataset"),
+    )  # fmt: skip
+
+
+def test_an_exact_2d_grid_over_many_scores_takes_a_chunk_per_row() -> None:
+    # N = 20,000, D = 2, C = 2: 40,000 scores, two values each, so 131,072 // 80,000 = 1 row
+    # fits a chunk of CHUNK_VALUES and the 3 rows take 3 chunks (of 50,000 work each)
+    numbers = 3 * 3 + 2 * 3
+    work = (
+        1_000_000
+        + 3 * 20_000 * 2 * 2 // 10
+        + 25 * 40_000
+        + 20 * 9
+        + 3 * 40_000 * 30  # each row's exact line, a hinge per score
+        + 3 * 50_000  # 3 chunks
+        + 10 * 9
+    )
+    arrays = 20_000 * 2 + 3 * 2 * 2 + 20 * 40_000 + 9 + 6 * 131_072
+    assert cost.slice_2d_cost(Sizes(20_000, 2, 2), 3, "svm", "ww") == cost._cost(
+        numbers, arrays, work
+    )
+    # N = 40,000: 80,000 scores, 131,072 // 160,000 = 0 rows a chunk, still one row a chunk
+    wider = cost.slice_2d_cost(Sizes(40_000, 2, 2), 3, "svm", "ww")
+    assert wider.work == (
+        1_000_000
+        + 3 * 40_000 * 2 * 2 // 10
+        + 25 * 80_000
+        + 20 * 9
+        + 3 * 80_000 * 30
+        + 3 * 50_000
+        + 10 * 9
+        + 1_000 * numbers
     )

@@ -158,6 +158,20 @@ def test_bad_steps_are_refused_before_any_work(
     assert where in response.json()["detail"][0]["loc"]
 
 
+def test_the_smallest_step_at_n_and_just_under_it(client: TestClient) -> None:
+    # h = 1e-20 itself is the smallest step answered; the next double below it is refused
+    answer = ask(client, h_range=[1e-20, 1e-3], samples=2)
+    assert answer["hs"][0] == 1e-20  # type: ignore[index]
+    below = float(np.nextafter(1e-20, 0.0))
+    response = client.post(
+        URL, json={"dataset": {"name": "cs231n-1d"}, "h_range": [below, 1e-3], "samples": 2}
+    )
+    assert response.status_code == 422, response.text
+    (problem,) = response.json()["detail"]
+    assert problem["loc"] == ["body", "h_range"]
+    assert problem["msg"] == f"h_range must have 1e-20 <= lo < hi, got [{below!r}, 0.001]"
+
+
 def test_the_predicted_answer_and_memory_bound_the_measured_ones() -> None:
     request = NumericalGradientRequest.model_validate(
         {"dataset": {"name": "blobs", "n": 300, "d": 20, "c": 10}, "loss": "softmax"}

@@ -9,10 +9,10 @@ from app.core.config import Settings
 from app.core.errors import LimitError
 from app.core.limits import Limits
 from app.landscape.data import builtin_dataset
-from app.landscape.jobs import compute_optimizer_path
+from app.landscape.jobs import compute_optimizer_path, compute_slice
 from app.landscape.kinks import exact_line, grid_rows
 from app.landscape.losses import LossSpec
-from app.schemas.landscape import OptimizeRequest
+from app.schemas.landscape import OptimizeRequest, SliceRequest
 
 # One example, two classes, true class 0, Weston-Watkins with delta = 1: the loss is the single
 # hinge max(0, s1 - s0 + 1). Scores s = S0 + beta*S2 + a*S1, so with S0 = [0, -1] the margin at
@@ -155,6 +155,42 @@ def test_an_optimizer_path_is_projected_on_the_normalized_plane_when_asked() -> 
         scaled["betas"], np.array(plain["betas"]) * np.linalg.norm(d2) / norm_w, rtol=1e-12
     )
     assert max(abs(a) for a in plain["alphas"]) > 0.01  # the path does move in the plane
+
+
+@pytest.mark.parametrize("normalize", ["overall", "rows"])
+def test_a_2d_slice_is_drawn_on_the_normalized_plane_when_asked(normalize: str) -> None:
+    # compute_slice must hand the request's normalize on for a plane of random directions too.
+    # The grid, redone: cs231n-1d's X and y, one generator seeded 5 draws D1 then D2 (3 × 1
+    # each), scaled to ||W|| overall or row by row; the WW hinge loss (delta 1, no reg) at
+    # W + a*D1 + b*D2 for a and b in -1, 0, 1, rows by b.
+    body = {
+        "dataset": {"name": "cs231n-1d"},
+        "W": W_1D,
+        "dims": 2,
+        "steps": 3,
+        "direction_seed": 5,
+        "normalize": normalize,
+    }
+    answer = compute_slice(SliceRequest.model_validate(body), Limits())
+    X, y, W = np.array([[1.0], [-2.0], [0.5]]), np.array([0, 1, 2]), np.array(W_1D)
+    rng = np.random.default_rng(5)
+    directions = []
+    for D in (rng.standard_normal((3, 1)), rng.standard_normal((3, 1))):
+        if normalize == "overall":
+            directions.append(D * np.linalg.norm(W) / np.linalg.norm(D))
+        else:
+            directions.append(D * np.abs(W) / np.abs(D))  # one weight a row: |W_c| / |D_c|
+    D1, D2 = directions
+
+    def hinge_loss(at: np.ndarray) -> float:
+        scores = X @ at.T
+        margins = np.maximum(scores - scores[np.arange(3), y][:, None] + 1.0, 0.0)
+        margins[np.arange(3), y] = 0.0
+        return float(margins.sum() / 3)
+
+    want = [[hinge_loss(W + a * D1 + b * D2) for a in (-1.0, 0.0, 1.0)] for b in (-1.0, 0.0, 1.0)]
+    assert answer["alphas"] == answer["betas"] == [-1.0, 0.0, 1.0]
+    np.testing.assert_allclose(answer["losses"], want, rtol=1e-12, atol=1e-12)
 
 
 def test_an_optimizer_path_follows_its_own_seed() -> None:
