@@ -86,6 +86,7 @@ def test_one_examples_lines_renamed_to_another_example() -> None:
 
     lines = [
         "# s0_1 and L0 stay as written in a comment",
+        "    # an indented comment too: s0_0, L0",
         "top0 = max(s0_0, s0_1)",
         "L0 = top0 + log(exp(s0_0 - top0) + exp(s0_1 - top0)) - s0_0",
         "m0 = s0_1 + s0_0",
@@ -95,6 +96,7 @@ def test_one_examples_lines_renamed_to_another_example() -> None:
     assert _as_example(lines, 0, 2) is lines
     assert _as_example(lines, 3, 2) == [
         "# s0_1 and L0 stay as written in a comment",
+        "    # an indented comment too: s0_0, L0",
         "top3 = max(s3_0, s3_1)",
         "L3 = top3 + log(exp(s3_0 - top3) + exp(s3_1 - top3)) - s3_0",
         "m3 = s3_1 + s3_0",
@@ -152,7 +154,8 @@ def test_the_loss_program_of_the_notes_example_word_for_word() -> None:
     setup = Setup(
         Dataset(X, y, 3), np.array([[0.3], [-0.1], [0.6]]), LossSpec("svm", "ww", 1.0, 0.1)
     )
-    whole = loss_program(setup, Limits())
+    whole = loss_program(setup, Limits())  # the scope by default: the whole loss
+    assert whole["scope"] == "all" and whole["example"] is None
     assert whole["expression"].split("\n") == [
         "# scores: s{i}_{j} = W{j} . x{i} (weights are inputs, data are constants)",
         *(f"s0_{j} = W{j}_0*1" for j in range(3)),

@@ -304,3 +304,115 @@ def test_large_data_offers_one_example_and_says_why_not_all(client: TestClient) 
     )
     program = post(client, {**blobs, "scope": "example", "example": 299})
     assert program["example"] == 299 and "L299 = " in program["expression"]
+
+
+def test_the_circuits_size_refusals_name_the_limit_in_full(client: TestClient) -> None:
+    # toy-2d's W is C x D = 3 x 3 = 9 inputs; one example has C = 3 scores
+    toy = {"dataset": {"name": "toy-2d"}, "scope": "example"}
+    with limits(max_inputs=8):
+        response = client.post(CIRCUIT, json=toy)
+    assert response.status_code == 413
+    assert response.json()["detail"] == [
+        {
+            "type": "limit_exceeded",
+            "loc": ["body"],
+            "msg": "C*D (weights as circuit inputs) is 9, over the limit of 8 "
+            "(setting BPC_MAX_INPUTS)",
+            "limit": 8,
+            "got": 9,
+            "setting": "max_inputs",
+        }
+    ]
+    with limits(max_circuit_terms=2):
+        response = client.post(CIRCUIT, json=ONE_D)
+    assert response.status_code == 413
+    assert response.json()["detail"] == [
+        {
+            "type": "limit_exceeded",
+            "loc": ["body"],
+            "msg": "C (one example's scores) is 3, over the limit of 2 "
+            "(setting BPC_MAX_CIRCUIT_TERMS)",
+            "limit": 2,
+            "got": 3,
+            "setting": "max_circuit_terms",
+        }
+    ]
+
+
+NO_GATE_NOTE = (
+    "this loss has no max(0, …) gate: every score passes gradient on (softmax: p_j − 1 for the "
+    "true class, p_j for the others)"
+)
+
+
+def test_the_structured_svm_offers_one_gate_per_example_and_the_example_that_routes_0(
+    client: TestClient,
+) -> None:
+    # X = (2, 2), y = (1, 0), W = (1, 0): both examples score s = (2, 0).
+    # Example 0 (y 1): its one gate takes class 0's margin 2 - 0 + 1 = 3 > 0: active.
+    # Example 1 (y 0): class 1's margin 0 - 2 + 1 = -1 <= 0: its gate routes 0.
+    # One gate per example, so no example has both behaviours: the first that routes 0 opens.
+    body = {
+        "dataset": {"X": [[2.0], [2.0]], "y": [1, 0]},
+        "W": [[1.0], [0.0]],
+        "variant": "structured",
+    }
+    offer = client.post(LOSS, json=body).json()["circuit"]
+    assert offer == {
+        "example": 1,
+        "example_unavailable": None,
+        "all_unavailable": None,
+        "no_circuit_form": False,
+        "gates_per_example": 1,
+        "inactive": [0, 1],
+        "note": "example 1: 1 of its 1 max gate(s) have margin ≤ 0 at this W, so each routes 0 "
+        "to its scores (the other side of the max, the 0, gets the gradient)",
+    }
+    # over max_loss_matrix_cells (N*C = 4 > 3) the per-example counts are left out
+    with limits(max_loss_matrix_cells=3):
+        large = client.post(LOSS, json=body).json()
+    assert large["active"] is None and large["circuit"]["inactive"] is None
+    assert large["circuit"]["example"] == 1 and large["circuit"]["gates_per_example"] == 1
+
+
+def test_a_one_class_structured_svm_has_no_gate(client: TestClient) -> None:
+    # C = 1 (W has one row): there is no wrong class, so L_i = 0 has no max(0, ...) gate
+    body = {
+        "dataset": {"X": [[1.0], [2.0]], "y": [0, 0]},
+        "W": [[0.5]],
+        "variant": "structured",
+    }
+    offer = client.post(LOSS, json=body).json()["circuit"]
+    assert (offer["gates_per_example"], offer["inactive"], offer["example"]) == (0, [0, 0], 0)
+    assert offer["note"] == NO_GATE_NOTE
+    program = post(client, {**body, "scope": "example"})
+    assert program["terms"] == [] and program["value"] == 0.0
+    assert program["note"] == NO_GATE_NOTE
+
+
+def test_softmax_offers_no_gate_for_one_example_or_the_whole_loss(client: TestClient) -> None:
+    body = {"dataset": {"name": "cs231n-1d"}, "W": [[1.0], [0.0], [0.0]], "loss": "softmax"}
+    offer = client.post(LOSS, json=body).json()["circuit"]
+    assert (offer["gates_per_example"], offer["inactive"], offer["example"]) == (0, [0, 0, 0], 0)
+    assert offer["note"] == NO_GATE_NOTE
+    whole = post(client, {**body, "scope": "all"})
+    assert whole["terms"] == [] and whole["note"] == NO_GATE_NOTE
+
+
+def test_the_example_program_lists_every_feature_and_signs_a_zero_plus(
+    client: TestClient,
+) -> None:
+    # x0 = (1.5, 0, -2): a 0 feature is written "+ W*0" like any non-negative one
+    body = {
+        "dataset": {"X": [[1.5, 0.0, -2.0], [1.0, 1.0, 1.0]], "y": [1, 0]},
+        "W": [[0.0, 0.0, 0.0], [0.0, 0.0, 0.0]],
+        "scope": "example",
+        "example": 0,
+    }
+    lines = post(client, body)["expression"].splitlines()
+    assert lines[:4] == [
+        "# example 0 of 2: x0 = (1.5, 0, -2), true class y0 = 1",
+        "# scores: s0_j = Wj . x0 (weights are inputs, the features constants)",
+        "s0_0 = W0_0*1.5 + W0_1*0 - W0_2*2",
+        "s0_1 = W1_0*1.5 + W1_1*0 - W1_2*2",
+    ]

@@ -153,6 +153,9 @@ def test_values_beyond_the_bound_are_refused_with_their_index() -> None:
     detail = only_problem(error)
     assert detail["loc"] == ["body", "dataset", "X", 1, 1]
     assert "1e+06" in detail["msg"]
+    # the bound itself is in range, either sign
+    data = user_dataset([[1e6], [-1e6]], [0, 1], None, LOC, LIMITS)
+    np.testing.assert_array_equal(data.X, [[1e6], [-1e6]])
 
 
 INF = float("inf")
@@ -196,6 +199,15 @@ INF = float("inf")
         ),
         ([[1.0], [2.0]], [0], None, "y has 1 labels but X has 2 rows", ["y"]),
         ([[1.0], [2.0]], [0, 3], 2, "label y[1] = 3 is out of range: classes are 0..1", ["y", 1]),
+        # label C itself is one past the last class, 0..C-1
+        ([[1.0], [2.0]], [0, 2], 2, "label y[1] = 2 is out of range: classes are 0..1", ["y", 1]),
+        (  # -2**63 fits int64, so it is a class index out of range, not an unreadable one
+            [[1.0], [2.0]],
+            [0, -(2**63)],
+            2,
+            "label y[1] = -9223372036854775808 is out of range: classes are 0..1",
+            ["y", 1],
+        ),
         (
             [[1.0], [2.0]],
             [-1, 0],
@@ -221,6 +233,11 @@ def test_a_user_dataset_is_sized_before_its_rows_are_read() -> None:
     rows = [[1.0, 2.0, 3.0]] * 2  # N*D = 6
     with pytest.raises(LimitError) as error:
         user_dataset(rows, [0, 1], None, LOC, limits)
+    detail = only_problem(error)
+    assert (detail["setting"], detail["got"], detail["loc"]) == ("max_landscape_nd", 6, list(LOC))
+    # so a ragged second row is not even looked at: the size (2 x 3 from row 0) is refused first
+    with pytest.raises(LimitError) as error:
+        user_dataset([[1.0, 2.0, 3.0], [1.0]], [0, 1], None, LOC, limits)
     detail = only_problem(error)
     assert (detail["setting"], detail["got"], detail["loc"]) == ("max_landscape_nd", 6, list(LOC))
     with pytest.raises(LimitError) as error:  # c = 2 classes over a limit of 1: counted first
@@ -253,6 +270,13 @@ def test_weights_given_or_drawn() -> None:
     with pytest.raises(ProblemError) as error:
         weights_for(data, [[1, 2, 3]], 0, "gaussian", 0.01)
     assert "1x3 but must be C x D = 3x3" in only_problem(error)["msg"]
+    with pytest.raises(ProblemError) as error:  # a ragged W is named by its field and row
+        weights_for(data, [[1.0, 2.0, 3.0], [4.0, 5.0]], 0, "gaussian", 0.01)
+    detail = only_problem(error)
+    assert (detail["msg"], detail["loc"]) == (
+        "W row 1 has 2 values but row 0 has 3",
+        ["body", "W", 1],
+    )
 
 
 def test_number_of_loss_terms_is_limited() -> None:
@@ -287,6 +311,9 @@ def test_build_data_reads_each_kind_of_dataset_and_its_knobs() -> None:
     again = build_data({"name": "blobs", "n": 7, "d": 4, "c": 5, "seed": 0}, None, False, limits)
     unseeded = build_data({"name": "blobs", "n": 7, "d": 4, "c": 5}, None, False, limits)
     np.testing.assert_array_equal(again.X, unseeded.X)
+    # and 0 is seed 0 itself, not some other default
+    np.testing.assert_array_equal(unseeded.X, builtin_dataset("blobs", 7, 4, 5, 0, limits).X)
+    assert not np.array_equal(unseeded.X, builtin_dataset("blobs", 7, 4, 5, 1, limits).X)
     assert not np.array_equal(blobs.X, again.X)
     # X and y given; C from `c`, else from W's rows when W is a list, else from the labels
     xy = {"X": [[1.0], [2.0]], "y": [0, 1]}
@@ -317,3 +344,16 @@ def test_build_data_reads_each_kind_of_dataset_and_its_knobs() -> None:
             build_data(dataset, None, False, limits)
         detail = only_problem(error)
         assert (detail["msg"], detail["loc"]) == (msg, loc)
+
+
+def test_an_unknown_builtin_is_a_422_listing_the_known_ones() -> None:
+    from app.landscape.data import builtin_shape
+
+    with pytest.raises(ProblemError) as error:
+        builtin_dataset("mnist", None, None, None, 0, LIMITS)
+    detail = only_problem(error)
+    assert (detail["msg"], detail["loc"]) == (
+        "unknown dataset 'mnist'; known: ['blobs', 'cifar-shaped', 'cs231n-1d', 'toy-2d']",
+        ["body", "dataset", "name"],
+    )
+    assert builtin_shape("mnist", None, None, None) is None  # no shape: the job reports it

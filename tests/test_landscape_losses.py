@@ -9,7 +9,13 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from app.landscape.losses import LossSpec, data_loss_of_scores, evaluate, loss_of_weights
+from app.landscape.losses import (
+    LossSpec,
+    data_loss_of_scores,
+    evaluate,
+    kind_of,
+    loss_of_weights,
+)
 
 
 def identity_problem(cases: list[dict]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -161,3 +167,51 @@ def test_softmax_shifts_each_row_by_its_own_largest_score() -> None:
     np.testing.assert_allclose(result.per_example, [expected, expected], rtol=1e-12)
     np.testing.assert_allclose(result.margins, [[-1.0, 0.0], [-1.0, 0.0]], atol=1e-9)
     np.testing.assert_array_equal(result.active, np.ones((2, 2)))
+
+
+def test_softmax_per_example_shifts_each_row_by_its_own_largest_score() -> None:
+    # the sampled path (slices, gradient checks): the same rows as above, as scores. Shifted by
+    # S + max the first row's exp(2001) is inf; shifted by the one largest score (1001) the
+    # second row's exp(-2000) is 0 and log 0 = -inf. Per row, each is log(1 + e^-1).
+    S = np.array([[1000.0, 1001.0], [-1000.0, -999.0]])
+    losses = data_loss_of_scores(S, np.array([1, 1]), LossSpec(loss="softmax"))
+    np.testing.assert_allclose(losses, [np.log1p(np.exp(-1.0))] * 2, rtol=1e-12)
+    # a stack of two score matrices, (2, N, C): each row of each still by its own maximum
+    stacked = data_loss_of_scores(np.stack([S, S + 5.0]), np.array([1, 1]), LossSpec("softmax"))
+    np.testing.assert_allclose(stacked, [[np.log1p(np.exp(-1.0))] * 2] * 2, rtol=1e-12)
+
+
+def test_softmax_circuit_of_one_class_has_no_max() -> None:
+    # one score: its maximum is the score itself, written without a max gate
+    from app.landscape.softmax import circuit_lines
+
+    literal = lambda x: np.format_float_positional(x, trim="-")  # noqa: E731
+    assert circuit_lines(np.array([0, 0]), 1, LossSpec("softmax"), literal) == [
+        "m0 = s0_0",
+        "L0 = m0 + log(exp(s0_0 - m0)) - s0_0",
+        "m1 = s1_0",
+        "L1 = m1 + log(exp(s1_0 - m1)) - s1_0",
+    ]
+    assert circuit_lines(np.array([1]), 2, LossSpec("softmax"), literal) == [
+        "m0 = max(s0_0, s0_1)",
+        "L0 = m0 + log(exp(s0_0 - m0) + exp(s0_1 - m0)) - s0_1",
+    ]
+
+
+def test_a_structured_margin_of_exactly_0_is_inactive() -> None:
+    # S = (0, -1), y = 0, delta 1: the only wrong class's margin is -1 - 0 + 1 = 0, at the kink:
+    # the kink convention counts it inactive, so L = 0 with no gradient (as WW does)
+    S = np.array([[0.0, -1.0]])
+    y = np.array([0])
+    for variant in ("structured", "ww"):
+        spec = LossSpec("svm", variant, 1.0, 0.0)
+        parts = kind_of(spec).parts(S, y, spec)
+        assert parts.per_example.tolist() == [0.0]
+        assert parts.active.tolist() == [[False, False]]
+        assert parts.dscores.tolist() == [[0.0, 0.0]]
+    # a margin just over 0 is active: dL/ds = +1 for the wrong class, -1 for the true one
+    structured = LossSpec("svm", "structured", 1.0, 0.0)
+    over = kind_of(structured).parts(np.array([[0.0, -0.75]]), y, structured)
+    assert over.per_example.tolist() == [0.25]
+    assert over.active.tolist() == [[False, True]]
+    assert over.dscores.tolist() == [[-1.0, 1.0]]

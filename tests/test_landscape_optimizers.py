@@ -346,6 +346,11 @@ def test_the_optimize_job_draws_the_path_on_the_plane_of_two_axes() -> None:
     assert path["off_plane"] == pytest.approx(off, rel=1e-12, abs=1e-15)
     assert answer["losses"] == pytest.approx(losses, rel=1e-12)
     assert off[-1] > 0.01  # the run leaves the plane, so off_plane is a real check
+    # batch_size 3 = N: the answer says every minibatch is the whole data
+    assert answer["notes"] == [
+        "batch 3 ≥ N = 3: every minibatch is all 3 examples, so this is full-batch gradient "
+        "descent with momentum"
+    ]
 
 
 def test_the_runs_limit_counts_strategies_times_step_sizes(client: TestClient) -> None:
