@@ -10,7 +10,8 @@ import pytest
 
 from app.core.errors import ProblemError
 from app.engine import evaluate_result
-from app.engine.tensor_gates import index_input_names
+from app.engine.index_gate import index_text
+from app.engine.tensor_gates import index_input_names, tensor_symbol
 from app.presets import BUILT_IN
 from tests.engine_result import output, scalar_output, step_for
 
@@ -441,3 +442,322 @@ def test_tensor_steps_state_the_rule_in_shapes(expression: str, op: str, rule: s
     result = evaluate_result(expression, A32)
     text = result.rule(step_for(result, op))
     assert rule in text, text
+
+
+# ---------------------------------------------------------------- whole messages and rules
+# Each message and caption written out in full by hand: a substring check lets a changed word
+# at either end, or a second copy of a phrase (v @ v), hide a wrong message.
+
+
+def shape_problem(expression: str, inputs: dict[str, Any], message: str, col: int = 1) -> None:
+    detail = problem(expression, inputs)
+    assert (detail["type"], detail["loc"]) == ("shape_error", ["body", "expression"])
+    assert (detail["line"], detail["col"]) == (1, col)
+    assert detail["msg"] == f"line 1, col {col}: {message}"
+
+
+M2x2 = [[1.0, 2.0], [3.0, 4.0]]
+
+
+@pytest.mark.parametrize(
+    ("expression", "inputs", "message"),
+    [
+        # one axis: "1 dimension"; two: "2 dimensions"
+        (
+            "s[0, 0]",
+            {"s": [1.0, 2.0]},
+            "s[0, 0]: too many indices: s is (2,) with 1 dimension, the index has 2 entries",
+        ),
+        (
+            "A[0, 0, 0]",
+            {"A": M2x2},
+            "A[0, 0, 0]: too many indices: A is (2,2) with 2 dimensions, the index has 3 entries",
+        ),
+        (
+            "s[y]",
+            {"s": [1.0, 2.0], "y": [0.0]},
+            "s[y]: the index y must be a single integer, but it is (1,)",
+        ),
+        # an axis of 2 elements takes -2 to 1; an input index is named with its value
+        (
+            "s[y]",
+            {"s": [1.0, 2.0], "y": 5.0},
+            "s[y]: index y = 5 is out of range for axis 0 of s, "
+            "which has 2 elements (valid: -2 to 1)",
+        ),
+        (
+            "s[5]",
+            {"s": [1.0, 2.0, 3.0]},
+            "s[5]: index 5 is out of range for axis 0 of s, which has 3 elements (valid: -3 to 2)",
+        ),
+        # range(2, 2, 2) is empty; the step is written back
+        (
+            "s[2::2]",
+            {"s": [1.0, 2.0]},
+            "s[2::2]: the slice [2::2] selects nothing from axis 0 of s, which has 2 elements",
+        ),
+    ],
+)
+def test_index_shape_errors_in_full(expression: str, inputs: dict[str, Any], message: str) -> None:
+    shape_problem(expression, inputs, message)
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "message"),
+    [
+        # a (3,) @ b (2,3): 3 == b's last axis, so b.T fits
+        (
+            [3],
+            [2, 3],
+            "A @ B: inner dimensions differ, A is (3,) and B is (2,3); did you mean A @ B.T?",
+        ),
+        # (3,2) @ (3,4): the first axes agree, so A.T @ B is (2,4)
+        (
+            [3, 2],
+            [3, 4],
+            "A @ B: inner dimensions differ, A is (3,2) and B is (3,4); did you mean A.T @ B?",
+        ),
+        # (2,3) @ (4,2): A's rows match B's columns, so B @ A is (4,3)
+        (
+            [2, 3],
+            [4, 2],
+            "A @ B: inner dimensions differ, A is (2,3) and B is (4,2); did you mean B @ A?",
+        ),
+        # (2,3) @ (4,5): no transpose or swap fits, so no hint
+        ([2, 3], [4, 5], "A @ B: inner dimensions differ, A is (2,3) and B is (4,5)"),
+    ],
+)
+def test_matmul_hints_in_full(a: list[int], b: list[int], message: str) -> None:
+    inputs = {"A": np.zeros(a).tolist(), "B": np.zeros(b).tolist()}
+    shape_problem("A @ B", inputs, message)
+
+
+@pytest.mark.parametrize(
+    ("expression", "inputs", "message", "col"),
+    [
+        (
+            "sum(A @ b)",
+            {"A": np.ones((2, 2, 2)).tolist(), "b": [1.0, 2.0]},
+            "A @ b: @ takes vectors and matrices, but A is (2,2,2) with 3 dimensions",
+            5,
+        ),
+        (
+            "reshape(x, 2, 1.5)",
+            {"x": [1.0, 2.0]},
+            "reshape(x, 2, 1.5): reshape's dimensions must be integers, got 2, 1.5",
+            1,
+        ),
+        # 3 elements into (-1, 2): the known axes hold 2, and 3 is not a multiple of 2
+        (
+            "reshape(x, -1, 2)",
+            {"x": [1.0, 2.0, 3.0]},
+            "reshape(x, -1, 2): cannot reshape x (3,) of 3 elements into (-1,2): 3 is not a "
+            "multiple of 2",
+            1,
+        ),
+        ("sum(x, 0.5)", {"x": [1.0, 2.0]}, "sum(x, 0.5): the axis must be an integer, got 0.5", 1),
+        # a scalar has no axis at all; a matrix has axes -2 to 1
+        (
+            "sum(x, 0)",
+            {"x": 3.0},
+            "sum(x, 0): axis 0 is out of range for x () (valid axes: none: it is a scalar)",
+            1,
+        ),
+        (
+            "mean(A, -3)",
+            {"A": [[1.0, 2.0]]},
+            "mean(A, -3): axis -3 is out of range for A (1,2) (valid axes: -2 to 1)",
+            1,
+        ),
+    ]
+    + [
+        (
+            f"reshape(x, {dims})",
+            {"x": [1.0, 2.0]},
+            f"reshape(x, {dims}): reshape's dimensions must be positive, with at most one -1 "
+            "(inferred)",
+            1,
+        )
+        for dims in ("0", "-2", "-1, -1", "2, 0", "-1, -3")
+    ],
+)
+def test_matmul_reshape_and_axis_shape_errors_in_full(
+    expression: str, inputs: dict[str, Any], message: str, col: int
+) -> None:
+    shape_problem(expression, inputs, message, col)
+
+
+def test_a_vector_times_a_matrix_is_a_vector_for_the_shape_pass() -> None:
+    # v (2,) @ W (2,3) is (3,), so dot with u (3,) fits: v @ W = [1+4, 2+5, 3+6] = [5, 7, 9],
+    # and 5·1 + 7·0 + 9·2 = 23.
+    v, W, u = [1.0, 1.0], [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], [1.0, 0.0, 2.0]
+    result = evaluate_result("dot(v @ W, u)", {"v": v, "W": W, "u": u})
+    assert scalar_output(result) == 23.0
+    assert result.gradients()["u"].tolist() == [5.0, 7.0, 9.0]
+
+
+@pytest.mark.parametrize(
+    ("expression", "inputs", "op", "rule"),
+    [
+        (
+            "a @ b",
+            {"a": [1.0, 2.0, 3.0], "b": [4.0, 5.0, 6.0]},
+            "matmul",
+            "matmul gate swaps like multiply, transposed so each gradient has its input's shape: "
+            "da = d(a @ b) · b: scalar × (3,) -> (3,); db = d(a @ b) · a: scalar × (3,) -> (3,)",
+        ),
+        (
+            "sum(v @ W)",
+            {"v": [1.0, 2.0, 3.0], "W": [[1.0, 2.0]] * 3},
+            "matmul",
+            "matmul gate swaps like multiply, transposed so each gradient has its input's shape: "
+            "dv = W @ d(v @ W): (3,2) @ (2,) -> (3,); dW = outer(v, d(v @ W)): (3,) ⊗ (2,) -> "
+            "(3,2)",
+        ),
+        (
+            "sum(v.T)",
+            {"v": [1.0, 2.0, 3.0]},
+            "transpose",
+            "transpose of a vector changes nothing: v receives the upstream gradient unchanged",
+        ),
+        (
+            "x.T * 2",
+            {"x": 3.0},
+            "transpose",
+            "transpose of a scalar changes nothing: x receives the upstream gradient unchanged",
+        ),
+        (
+            "mean(A)",
+            A32,
+            "mean",
+            "mean gate distributes like add: every element of A receives the upstream gradient "
+            "/ 6: dA = d(mean(A)) / 6 copied () -> (3,2)",
+        ),
+        (
+            "sum(A)",
+            A32,
+            "sum",
+            "sum gate distributes like add: every element of A receives the upstream gradient: "
+            "dA = d(sum(A)) copied () -> (3,2)",
+        ),
+        # a wire named by a call reads d(exp(A)), not dexp(A)
+        (
+            "sum(exp(A))",
+            A32,
+            "sum",
+            "sum gate distributes like add: every element of exp(A) receives the upstream "
+            "gradient: d(exp(A)) = d(sum(exp(A))) copied () -> (3,2)",
+        ),
+        # the sum's own wire is "the Σ gate's output" (its text is long): its gradient is dout
+        (
+            "sum(exp(A) * exp(A) + exp(A))",
+            A32,
+            "sum",
+            "sum gate distributes like add: every element of (exp(A) * exp(A) + exp(A)) receives "
+            "the upstream gradient: d(exp(A) * exp(A) + exp(A)) = dout copied () -> (3,2)",
+        ),
+        (
+            "s[y]",
+            {"s": [1.0, 2.0, 3.0], "y": 1.0},
+            "index",
+            "index gate routes: the upstream gradient () goes back into the elements s[y] "
+            "selected, and every other element of ds (3,) gets 0; the index (y = 1) is an "
+            "integer, not differentiable, so it gets no gradient",
+        ),
+        (
+            "A[i, j]",
+            {"A": A32["A"], "i": 2.0, "j": 0.0},
+            "index",
+            "index gate routes: the upstream gradient () goes back into the elements A[i, j] "
+            "selected, and every other element of dA (3,2) gets 0; the index (i = 2, j = 0) is "
+            "an integer, not differentiable, so it gets no gradient",
+        ),
+        (
+            "sum(A[::2, 1])",
+            A32,
+            "index",
+            "index gate routes: the upstream gradient (2,) goes back into the elements "
+            "A[::2, 1] selected, and every other element of dA (3,2) gets 0",
+        ),
+    ],
+)
+def test_tensor_rules_in_full(expression: str, inputs: dict[str, Any], op: str, rule: str) -> None:
+    result = evaluate_result(expression, inputs)
+    assert result.rule(step_for(result, op)) == rule
+
+
+def test_an_index_gate_reads_its_input_indices() -> None:
+    # s[y]: the rule reads y (where the selected element was) for both ports
+    result = evaluate_result("s[y]", {"s": [1.0, 2.0, 3.0], "y": 1.0})
+    y = result.circuit.input_node("y").id
+    assert step_for(result, "index").uses == [[y], [y]]
+    result = evaluate_result("A[i, j]", {"A": A32["A"], "i": 2.0, "j": 0.0})
+    i, j = (result.circuit.input_node(n).id for n in ("i", "j"))
+    assert step_for(result, "index").uses == [[i, j], [i, j], [i, j]]
+
+
+def test_index_text_and_tensor_symbol() -> None:
+    param = (("arg", 1), ("slice", None, None, 2), ("int", -1))
+    assert index_text(param, ["A", "y"]) == "[y, ::2, -1]"
+    assert index_text(param, []) == "[?, ::2, -1]"  # a caller without the argument names
+    assert tensor_symbol("index", param, ["A", "y"]) == "[y, ::2, -1]"
+    assert tensor_symbol("sum", (1.0,), ["A"]) == "sum(axis=1)"
+    assert tensor_symbol("add", None, ["a", "b"]) is None  # add has no label
+    assert tensor_symbol(None, None, []) is None  # an input or a constant
+
+
+@pytest.mark.parametrize(
+    ("expression", "message", "line", "col"),
+    [
+        ("x[(1)]", "an index holds integers, slices or input names, not expressions", 1, 3),
+        ("x[[1]]", "an index holds integers, slices or input names, not expressions", 1, 3),
+        ("x[0", "'[' is never closed", 1, 2),
+        ("x[]", "an empty index entry: write an integer, a slice or a name", 1, 3),
+        ("x[1:2:3:4]", "a slice has at most three parts, start:stop:step", 1, 3),
+        ("x[::0]", "a slice's step cannot be 0", 1, 3),
+        *[
+            (
+                expression,
+                "an index holds integers, slices (1:3, :) or input names, not expressions "
+                "(a constant stage, k = 2, also works)",
+                1,
+                3,
+            )
+            for expression in ("x[1 + 2]", "x[1 2]")
+        ],
+        (
+            "h = 2 * x\nx[h]",
+            "'h' is a computed stage; an index must be an integer constant or an input name "
+            "(indices are not differentiable)",
+            2,
+            3,
+        ),
+        # a constant stage that is not an integer, as an index and as a slice bound
+        ("k = 1.5\nx[k]", "an index must be an integer, not k", 2, 3),
+        ("k = 1.5\nx[0:k]", "an index must be an integer, not k", 2, 5),
+    ],
+)
+def test_index_syntax_errors_in_full(expression: str, message: str, line: int, col: int) -> None:
+    detail = problem(expression, {"x": [1.0, 2.0]})
+    assert (detail["type"], detail["loc"]) == ("parse_error", ["body", "expression"])
+    assert (detail["line"], detail["col"]) == (line, col)
+    assert detail["msg"] == f"line {line}, col {col}: {message}"
+
+
+@pytest.mark.parametrize(
+    ("expression", "inputs", "expected"),
+    [
+        ("x[+1]", {"x": [1.0, 2.0, 3.0]}, 2.0),  # an explicit + sign: element 1
+        ("x[-1]", {"x": [1.0, 2.0, 3.0]}, 3.0),
+        ("k = 2\nx[-k]", {"x": [1.0, 2.0, 3.0]}, 2.0),  # x[-2]
+        ("k = 1\nx[0:+k]", {"x": [1.0, 2.0, 3.0]}, [1.0]),
+        ("k = 1\nA[k, 0]", {"A": [[1.0, 2.0], [3.0, 4.0]]}, 3.0),  # row 1, column 0
+        ("y * s[y]", {"s": [1.0, 2.0, 3.0], "y": 2.0}, 6.0),  # y read before: 2 · s[2] = 2 · 3
+    ],
+)
+def test_index_entries_read_as_written(
+    expression: str, inputs: dict[str, Any], expected: Any
+) -> None:
+    value = output(evaluate_result(expression, inputs))
+    assert np.shape(value) == np.shape(expected)
+    assert np.asarray(value).tolist() == expected
