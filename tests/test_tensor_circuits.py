@@ -497,6 +497,7 @@ M2x2 = [[1.0, 2.0], [3.0, 4.0]]
             "s[2::2]: the slice [2::2] selects nothing from axis 0 of s, which has 2 elements",
         ),
     ],
+    ids=["s[0,0]", "A[0,0,0]", "s[y]-vector", "s[y]-out-of-range", "s[5]", "s[2::2]"],
 )
 def test_index_shape_errors_in_full(expression: str, inputs: dict[str, Any], message: str) -> None:
     shape_problem(expression, inputs, message)
@@ -526,6 +527,7 @@ def test_index_shape_errors_in_full(expression: str, inputs: dict[str, Any], mes
         # (2,3) @ (4,5): no transpose or swap fits, so no hint
         ([2, 3], [4, 5], "A @ B: inner dimensions differ, A is (2,3) and B is (4,5)"),
     ],
+    ids=["a@b.T", "a.T@b", "b@a", "no-hint"],
 )
 def test_matmul_hints_in_full(a: list[int], b: list[int], message: str) -> None:
     inputs = {"A": np.zeros(a).tolist(), "B": np.zeros(b).tolist()}
@@ -579,6 +581,19 @@ def test_matmul_hints_in_full(a: list[int], b: list[int], message: str) -> None:
             1,
         )
         for dims in ("0", "-2", "-1, -1", "2, 0", "-1, -3")
+    ],
+    ids=[
+        "matmul-3d",
+        "reshape-1.5",
+        "reshape-not-multiple",
+        "sum-axis-0.5",
+        "sum-scalar-axis",
+        "mean-axis--3",
+        "reshape-0",
+        "reshape--2",
+        "reshape--1--1",
+        "reshape-2-0",
+        "reshape--1--3",
     ],
 )
 def test_matmul_reshape_and_axis_shape_errors_in_full(
@@ -680,6 +695,19 @@ def test_a_vector_times_a_matrix_is_a_vector_for_the_shape_pass() -> None:
             "A[::2, 1] selected, and every other element of dA (3,2) gets 0",
         ),
     ],
+    ids=[
+        "vector@vector",
+        "vector@matrix",
+        "transpose-vector",
+        "transpose-scalar",
+        "mean",
+        "sum",
+        "sum-of-call",
+        "sum-of-long",
+        "index-s[y]",
+        "index-A[i,j]",
+        "index-slice-step",
+    ],
 )
 def test_tensor_rules_in_full(expression: str, inputs: dict[str, Any], op: str, rule: str) -> None:
     result = evaluate_result(expression, inputs)
@@ -736,6 +764,19 @@ def test_index_text_and_tensor_symbol() -> None:
         ("k = 1.5\nx[k]", "an index must be an integer, not k", 2, 3),
         ("k = 1.5\nx[0:k]", "an index must be an integer, not k", 2, 5),
     ],
+    ids=[
+        "parenthesis",
+        "bracket",
+        "never-closed",
+        "empty",
+        "four-parts",
+        "step-0",
+        "expression",
+        "two-numbers",
+        "computed-stage",
+        "fraction-stage",
+        "fraction-stage-bound",
+    ],
 )
 def test_index_syntax_errors_in_full(expression: str, message: str, line: int, col: int) -> None:
     detail = problem(expression, {"x": [1.0, 2.0]})
@@ -753,6 +794,14 @@ def test_index_syntax_errors_in_full(expression: str, message: str, line: int, c
         ("k = 1\nx[0:+k]", {"x": [1.0, 2.0, 3.0]}, [1.0]),
         ("k = 1\nA[k, 0]", {"A": [[1.0, 2.0], [3.0, 4.0]]}, 3.0),  # row 1, column 0
         ("y * s[y]", {"s": [1.0, 2.0, 3.0], "y": 2.0}, 6.0),  # y read before: 2 · s[2] = 2 · 3
+    ],
+    ids=[
+        "plus-sign",
+        "minus-sign",
+        "minus-stage",
+        "plus-stage-bound",
+        "stage-then-int",
+        "input-read-before",
     ],
 )
 def test_index_entries_read_as_written(
