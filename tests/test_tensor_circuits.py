@@ -810,3 +810,29 @@ def test_index_entries_read_as_written(
     value = output(evaluate_result(expression, inputs))
     assert np.shape(value) == np.shape(expected)
     assert np.asarray(value).tolist() == expected
+
+
+@pytest.mark.parametrize(
+    "expression",
+    # a (3,) then B (2,3): the shape so far, (2,3), is B's, so B is named; after B (2,3) and
+    # a (3,) it is still B's. c (4,) then clashes with it on the last axis: 3 against 4.
+    ["max(a, B, c)", "max(B, a, c)"],
+)
+def test_a_broadcast_error_names_the_operand_whose_shape_it_has_so_far(expression: str) -> None:
+    inputs = {"a": [0.0] * 3, "B": [[0.0] * 3] * 2, "c": [0.0] * 4}
+    shape_problem(
+        expression,
+        inputs,
+        f"{expression}: shapes do not broadcast, B is (2,3) and c is (4,): counted from the "
+        "right, axis 1 has 3 and 4, and neither is 1",
+    )
+
+
+def test_an_input_used_twice_as_an_index_is_listed_once() -> None:
+    # A[y, y] + s[y] with y = 1: A[1, 1] + s[1] = 4 + 20
+    inputs = {"A": [[1.0, 2.0], [3.0, 4.0]], "s": [10.0, 20.0], "y": 1.0}
+    result = evaluate_result("A[y, y] + s[y]", inputs, gradcheck_=True)
+    assert scalar_output(result) == 24.0
+    assert index_input_names(result.circuit) == ["y"]
+    assert result.gradcheck is not None
+    assert [item["name"] for item in result.gradcheck["inputs"]] == ["A", "s"]
