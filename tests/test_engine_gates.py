@@ -310,7 +310,7 @@ def test_gradcheck_says_why_an_entry_is_not_compared(
     assert check["passed"] is True
 
 
-def _gradcheck_entries(
+def _gradcheck_answer(
     expression: str, inputs: dict[str, object], output_grad: float = 1.0, h: float = 1e-5
 ) -> dict:
     check = evaluate_result(expression, inputs, output_grad, gradcheck_=True, h=h).gradcheck
@@ -320,7 +320,7 @@ def _gradcheck_entries(
 
 def test_gradcheck_differences_the_seeded_output() -> None:
     # the objective is output_grad · output = 2 · 3x, whose slope is 6, as the analytic gradient
-    check = _gradcheck_entries("3 * x", {"x": 1.0}, output_grad=2.0)
+    check = _gradcheck_answer("3 * x", {"x": 1.0}, output_grad=2.0)
     (entry,) = check["inputs"]
     assert entry["analytic"] == 6.0
     assert entry["numeric"] == pytest.approx(6.0, rel=1e-9)
@@ -347,7 +347,7 @@ def test_gradcheck_marks_a_step_across_a_kink(
     x: float, analytic: float, numeric: float, rel_error: float, status: str
 ) -> None:
     # relu is not at its kink at x itself: only the ±h steps say the check is near one
-    check = _gradcheck_entries("relu(x)", {"x": x})
+    check = _gradcheck_answer("relu(x)", {"x": x})
     (entry,) = check["inputs"]
     assert entry["analytic"] == analytic
     assert entry["numeric"] == pytest.approx(numeric, rel=1e-9)
@@ -361,7 +361,7 @@ def test_gradcheck_marks_a_step_across_a_max_tie() -> None:
     # max(x, y) with x = y + 1e-6: x - h falls below y, so x's difference is
     # ((x + h) - y) / 2h = 1.1e-5 / 2e-5 = 0.55 against 1; y + h rises above x, so y's is
     # ((y + h) - x) / 2h = 9e-6 / 2e-5 = 0.45 against 0. Neither input is at the tie itself.
-    check = _gradcheck_entries("max(x, y)", {"x": 1.0 + 1e-6, "y": 1.0})
+    check = _gradcheck_answer("max(x, y)", {"x": 1.0 + 1e-6, "y": 1.0})
     x, y = check["inputs"]
     assert (x["analytic"], y["analytic"]) == (1.0, 0.0)
     assert x["numeric"] == pytest.approx(0.55, rel=1e-6)
@@ -374,7 +374,7 @@ def test_gradcheck_marks_a_step_across_a_max_tie() -> None:
 def test_gradcheck_fails_a_difference_that_is_too_coarse(expression: str) -> None:
     # h = 0.5 at x = 1: ((1.5)³ - (0.5)³) / 1 = 3.375 - 0.125 = 3.25 against 3x² = 3, a relative
     # error of 0.25 / 3.25 = 1/13. No kink anywhere (relu's input stays positive): it fails.
-    check = _gradcheck_entries(expression, {"x": 1.0}, h=0.5)
+    check = _gradcheck_answer(expression, {"x": 1.0}, h=0.5)
     (entry,) = check["inputs"]
     assert (entry["analytic"], entry["numeric"]) == (3.0, 3.25)
     assert entry["rel_error"] == pytest.approx(1 / 13, rel=1e-12)
@@ -396,7 +396,7 @@ def test_gradcheck_blames_a_failure_on_a_kink_anywhere_in_the_circuit(
     # x fails as above (3.25 against 3, with h = 0.5); its steps never move the kinked gate,
     # but a gate sits at its kink, so x is marked "kink", not "fail". z (slope 1, exactly 1
     # by differences) passes and is not near a kink.
-    check = _gradcheck_entries(f"x * x * x + {kinked} + z", inputs, h=0.5)
+    check = _gradcheck_answer(f"x * x * x + {kinked} + z", inputs, h=0.5)
     entries = {e["name"]: e for e in check["inputs"]}
     x, z = entries["x"], entries["z"]
     assert (x["analytic"], x["numeric"]) == (3.0, 3.25)
@@ -411,7 +411,7 @@ def test_gradcheck_tolerance_is_a_strict_bound() -> None:
     # against relu'(0) = 0. Both are under the 1e-8 floor, so the error is 1e-13 / 1e-8, exactly
     # the tolerance 1e-5: not below it, so not a pass.
     assert 1e-13 / 1e-8 == 1e-5
-    check = _gradcheck_entries("relu(x)", {"x": 0.0}, h=0.5, output_grad=2e-13)
+    check = _gradcheck_answer("relu(x)", {"x": 0.0}, h=0.5, output_grad=2e-13)
     (entry,) = check["inputs"]
     assert (entry["analytic"], entry["numeric"], entry["rel_error"]) == (0.0, 1e-13, 1e-5)
     assert (entry["passed"], entry["near_kink"], entry["status"]) == (None, True, "kink")
@@ -419,7 +419,7 @@ def test_gradcheck_tolerance_is_a_strict_bound() -> None:
 
 def test_gradcheck_keeps_the_error_of_the_finite_entries() -> None:
     # x[0]: (2h - (-2h)) / 2h = 2 exactly, as 2 analytically: error 0. x[1]: sqrt'(0) = Infinity
-    check = _gradcheck_entries("x[0] * 2 + sqrt(x[1])", {"x": [0.0, 0.0]})
+    check = _gradcheck_answer("x[0] * 2 + sqrt(x[1])", {"x": [0.0, 0.0]})
     (entry,) = check["inputs"]
     assert entry["rel_error"] == 0.0
     assert entry["worst_index"] == [0]
