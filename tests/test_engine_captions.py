@@ -307,3 +307,16 @@ COVERED = {
 
 def test_every_gate_has_a_caption_test() -> None:
     assert set(GATES) <= set(COVERED), sorted(set(GATES) - set(COVERED))
+
+
+def test_a_long_index_wire_is_named_by_its_subscript() -> None:
+    # (exp(a) * exp(a) + exp(a))[y] is too long to quote (over 24 characters), so captions name
+    # it by its gate, written with its index input's name: [y], not [?]
+    result = evaluate_result("(exp(a) * exp(a) + exp(a))[y] * 2", {"a": [0.0, 1.0], "y": 1})
+    caption = result.rule(result.steps[0])  # the output's multiply, the first step back
+    assert caption == (
+        "multiply gate swaps: the [y] gate's output receives 2 · upstream = 2 · 1 = 2; "
+        "2 receives the [y] gate's output · upstream = 10.11 · 1 = 10.11"
+    )
+    picked = math.e * math.e + math.e  # element y = 1 of exp(a)*exp(a) + exp(a), a = [0, 1]
+    assert_numbers(caption, [2, 2, 1, 2, 2, picked, 1, picked])

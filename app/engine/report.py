@@ -52,8 +52,9 @@ def node_symbol(node: Node, arg_names: list[str] | None = None) -> str:
     return gate.symbol if label is None else label
 
 
-def display_name(node: Node, excerpt: str) -> str:
-    """How a caption names a wire: its input or stage name, its constant, or its source text."""
+def display_name(node: Node, excerpt: str, arg_names: list[str] | None = None) -> str:
+    """How a caption names a wire: its input or stage name, its constant, or its source text
+    (a long one by its gate's symbol, which may name the arguments: an index gate's [y])."""
     if node.labels:
         return node.labels[0]
     if node.kind == "input":
@@ -63,14 +64,17 @@ def display_name(node: Node, excerpt: str) -> str:
     if len(excerpt) <= 24:
         bare = " " not in excerpt or _CALL.fullmatch(excerpt) is not None
         return excerpt if bare else f"({excerpt})"
-    return f"the {node_symbol(node)} gate's output"
+    return f"the {node_symbol(node, arg_names)} gate's output"
 
 
 def wire_names(circuit: Circuit, source: str) -> tuple[list[str], list[str]]:
     """Each node's source excerpt, and the name captions use for its wire."""
     excerpts = Excerpts(source)
     texts = [excerpts.text(node) for node in circuit.nodes]
-    return texts, [display_name(node, texts[node.id]) for node in circuit.nodes]
+    names: list[str] = []  # in node order, so each node's arguments are named before it
+    for node in circuit.nodes:
+        names.append(display_name(node, texts[node.id], [names[a] for a in node.args]))
+    return texts, names
 
 
 def broadcast_note(names: list[str], xs: list[Any], out: Any) -> str:
