@@ -76,7 +76,6 @@ class LossResult:
     per_example: np.ndarray  # (N,)
     margins: np.ndarray  # (N, C): hinge arguments for SVM, s_j - s_y for softmax
     active: np.ndarray  # (N, C) bool: the terms that carry gradient
-    dscores: np.ndarray  # (N, C): dL/dS of the data loss (already divided by N)
     grad_W: np.ndarray  # (C, D)
     probabilities: np.ndarray | None = None
 
@@ -106,7 +105,6 @@ def evaluate(W: np.ndarray, X: np.ndarray, y: np.ndarray, spec: LossSpec) -> Los
         per_example=parts.per_example,
         margins=parts.margins,
         active=parts.active,
-        dscores=dS,
         grad_W=grad_W,
         probabilities=parts.probabilities,
     )

@@ -11,7 +11,6 @@ from app.core.limits import Limits
 from app.landscape.data import (
     Dataset,
     builtin_dataset,
-    check_labels,
     parse_csv,
     problem,
     user_dataset,
@@ -30,7 +29,8 @@ class Setup:
 
 def build_data(dataset: dict[str, Any], W: Any, bias: bool, limits: Limits) -> Dataset:
     """Dataset (built-in, X/y, or CSV text) with the optional bias column; bounded by the N, D
-    and C limits. With W given and no `c`, the number of classes is W's row count."""
+    and C limits. With W given and no `c`, the number of classes is W's row count. Labels are
+    in 0..C-1: a built-in's by construction, the user's checked by `user_dataset`."""
     loc = ("body", "dataset")
     c = dataset.get("c")
     if c is None and W is not None and isinstance(W, list):
@@ -51,7 +51,6 @@ def build_data(dataset: dict[str, Any], W: Any, bias: bool, limits: Limits) -> D
         data = user_dataset(dataset.get("X"), dataset.get("y"), c, loc, limits)
     else:
         raise problem("dataset needs a `name`, or `X` and `y`, or `csv`", loc)
-    check_labels(data.y, data.num_classes, (*loc, "y"))
     return with_bias(data) if bias else data
 
 
