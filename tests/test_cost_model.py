@@ -19,6 +19,7 @@ from fastapi.testclient import TestClient
 import app.api.routes.landscape as landscape_routes
 import app.engine as engine
 from app.core.limits import Limits
+from app.engine import cost as engine_cost
 from app.engine import evaluate, evaluate_result, parse_limits
 from app.engine.cost import estimate
 from app.engine.inputs import bind_inputs
@@ -144,6 +145,103 @@ def test_gradcheck_work_counts_each_evaluation() -> None:
     with_check = predicted("sum(x @ x.T)", {"x": x}, gradcheck=True)
     without = predicted("sum(x @ x.T)", {"x": x})
     assert with_check.work - without.work >= 2 * 30_000 * 9_000_000
+
+
+def predicted_parts(
+    expression: str, inputs: dict[str, Any], parts: set[str], gradcheck: bool = False
+) -> Any:
+    circuit = engine.parse(expression, parse_limits(ROOMY))
+    values = bind_inputs(circuit, inputs, 3, 10**6)
+    texts, names = wire_names(circuit, expression)
+    shapes = infer_shapes(circuit, values, expression, names, texts, ROOMY)
+    return estimate(circuit, shapes, len(expression), gradcheck, parts)
+
+
+def part_answer(sent: int, size: int) -> int:
+    """The predicted bytes of an answer of chosen parts: the frame, the parts' records and
+    B_NUMBER per number sent (app/engine/cost.py's P_* constants)."""
+    return engine_cost.B_BASE + size + engine_cost.B_NUMBER * sent
+
+
+def _x_times_y_parts() -> list[tuple[set[str], int, int]]:
+    """x * y: 3 nodes (x, y, the product, each one number), 2 edges, two one-letter inputs.
+    Each part alone and what it sends, counted by hand: (parts, numbers sent, record bytes)."""
+    names = 2 * (1 + engine_cost.P_NAME)  # "x" and "y", each with its list slot
+    return [
+        ({"output"}, 1, engine_cost.P_OUTPUT),
+        ({"inputs"}, 0, names),
+        ({"index_inputs"}, 0, names),
+        # gradients: one number per input, after the output's one
+        ({"output", "gradients"}, 1 + 2, engine_cost.P_OUTPUT + names),
+        ({"stats"}, 0, engine_cost.P_STATS),
+        ({"forward"}, 0, 3 * engine_cost.P_FORWARD),
+        # nodes: value and gradient of each; the product's row lists its 2 inputs
+        ({"nodes"}, 2 * 3, 3 * engine_cost.P_NODE + 2 * engine_cost.P_NODE_INPUT),
+        # edges: value and gradient of each
+        ({"edges"}, 2 * 2, 2 * engine_cost.P_EDGE),
+        # backward: the product's upstream, then per input its local gradient, contribution
+        # and running sum
+        ({"backward"}, 1 + 2 * 3, engine_cost.P_STEP + 2 * engine_cost.P_STEP_INPUT),
+    ]
+
+
+@pytest.mark.parametrize(("parts", "sent", "size"), _x_times_y_parts())
+def test_each_part_of_a_scalar_circuit_is_charged_its_own_numbers_and_records(
+    parts: set[str], sent: int, size: int
+) -> None:
+    got = predicted_parts("x * y", {"x": 2.0, "y": 3.0}, parts)
+    assert got.answer_bytes == part_answer(sent, size)
+    # the whole answer's 19 numbers (each wire's value and gradient: 6; each input's gradient:
+    # 2; the product's upstream: 1; per input its edge's value and gradient, local gradient,
+    # contribution and running sum: 2 x 5) are still computed (B_ARRAY each); only those sent
+    # become floats and text. Nodes, edges or backward build each node's record (M_NODE, W_RECORD),
+    # the others only the typed steps (M_TYPED, W_TYPED). 5 = 3 nodes + 2 edges.
+    records = bool(parts & {"nodes", "edges", "backward"})
+    memory = (
+        engine_cost.M_BASE
+        + (engine_cost.M_NODE if records else engine_cost.M_TYPED) * 5
+        + engine_cost.B_ARRAY * 19
+    )
+    memory += (engine_cost.B_LISTED - engine_cost.B_ARRAY) * sent + 2 * got.answer_bytes
+    assert got.memory_bytes == memory
+    # a forward pass: the product's 1 output times its 2 inputs, plus reading the 2, plus a
+    # gate's overhead; forward, local gradients and contributions make three
+    forward = 1 * 2 + 2 + engine_cost.W_GATE
+    record = engine_cost.W_RECORD if records else engine_cost.W_TYPED
+    assert got.work == 3 * forward + engine_cost.W_NUMBER * sent + record * 5
+
+
+def test_the_gradient_check_part_sends_both_gradients_of_each_input() -> None:
+    names = 2 * (1 + engine_cost.P_NAME)
+    # with the output (1 number): each input's analytic and numeric gradient, 2 × 2 numbers
+    got = predicted_parts("x * y", {"x": 2.0, "y": 3.0}, {"output", "gradcheck"}, True)
+    size = engine_cost.P_OUTPUT + names + 2 * engine_cost.P_GRADCHECK
+    assert got.answer_bytes == part_answer(1 + 2 * 2, size)
+    # without a gradient check asked for, the part is empty
+    got = predicted_parts("x * y", {"x": 2.0, "y": 3.0}, {"gradcheck"}, False)
+    assert got.answer_bytes == part_answer(0, 0)
+
+
+def test_tensor_parts_count_elements() -> None:
+    # x * 2 with x of 3 elements: the output has 3
+    got = predicted_parts("x * 2", {"x": [1.0, 2.0, 3.0]}, {"output"})
+    assert got.answer_bytes == part_answer(3, engine_cost.P_OUTPUT)
+    # sum(x): its step has a vjp, so no local gradient is listed: the upstream (1 number), and
+    # for x its contribution and running sum (3 elements each)
+    got = predicted_parts("sum(x)", {"x": [1.0, 2.0, 3.0]}, {"backward"})
+    assert got.answer_bytes == part_answer(1 + 2 * 3, engine_cost.P_STEP + engine_cost.P_STEP_INPUT)
+
+
+def test_the_warnings_part_is_charged_each_warning_text() -> None:
+    source = "unused = y * 2\nf = x + 1"
+    warnings = [
+        {"node": None, "msg": "stage 'unused' (line 1) does not feed the output and is left out"},
+        {"node": None, "msg": "input 'y' only feeds stages that are left out"},
+    ]
+    assert engine.parse(source).warnings == warnings
+    got = predicted_parts(source, {"x": 1.0}, {"warnings"})
+    texts = sum(len(str(w).encode()) + engine_cost.P_NAME for w in warnings)
+    assert got.answer_bytes == part_answer(0, engine_cost.P_WARNINGS + texts)
 
 
 def test_landscape_predictions_match_measurements() -> None:

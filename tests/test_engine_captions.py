@@ -207,6 +207,17 @@ def test_relu_passes_and_blocks() -> None:
     assert_numbers(blocked, [-1.5, 0, 0])
 
 
+def test_relu_of_a_scalar_on_the_numpy_path_says_pass_or_block() -> None:
+    # sum(v) is a 0-d array, not a float: still the scalar caption. sum([1, 2]) = 3 > 0 passes
+    # the upstream -3; sum([-1, -0.5]) = -1.5 blocks it.
+    assert rule("relu(sum(v))", {"v": [1.0, 2.0]}, "relu", -3.0) == (
+        "relu gate passes the gradient -3 through: its input 3 > 0"
+    )
+    assert rule("relu(sum(v))", {"v": [-1.0, -0.5]}, "relu", -3.0) == (
+        "relu gate blocks the gradient: its input -1.5 ≤ 0, so sum(v) gets 0"
+    )
+
+
 def test_sigmoid() -> None:
     # σ(1) = 1 / (1 + e^-1) = 0.73106, upstream 2: dx = σ(1 - σ) · 2 = 0.39322
     s = 1 / (1 + math.exp(-1))
@@ -275,6 +286,17 @@ def test_elementwise_gates_on_tensors_name_the_broadcast() -> None:
     # A (3,2) * v (2,): v was broadcast over axis 0, so its gradient is summed over axis 0
     caption = rule("p = A * v\nL = sum(p)", {"A": A32, "v": [1.0, 2.0]}, "mul", 1.0)
     assert "v (2,) was broadcast to (3,2), so its gradient is summed over axis 0" in caption
+
+
+def test_add_on_tensors_states_the_first_inputs_contribution() -> None:
+    # x (2,) + y (): the upstream of sum is 1 per element, so add's upstream is (2,) and x's
+    # contribution is that (2,) array; y's is summed back to () (the broadcast note says so)
+    caption = rule("sum(x + y)", {"x": [1.0, 2.0], "y": 3.0}, "add", 1.0)
+    assert caption == (
+        "add gate distributes the upstream gradient (2) unchanged to both inputs: x and y each "
+        "receive 1 · (2) = (2); broadcasting: y () was broadcast to (2,), so its gradient is "
+        "summed over axis 0 back to ()"
+    )
 
 
 # Which test above covers each gate's caption; a new gate must add one.

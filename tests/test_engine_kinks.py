@@ -55,6 +55,22 @@ def test_no_kink_without_a_tie() -> None:
 
 
 @pytest.mark.parametrize(
+    ("expression", "inputs", "op"),
+    [
+        # tensors with no element at 0 (the numpy path counts the zeros: there are none)
+        ("sum(relu(x))", {"x": [1.0, -2.0]}, "relu"),
+        ("sum(abs(x))", {"x": [-3.0, 0.5]}, "abs"),
+        ("sum(sqrt(x))", {"x": [4.0, 9.0]}, "sqrt"),
+        # a scalar away from 0 on the numpy path (v makes the circuit a tensor one)
+        ("relu(sum(v))", {"v": [1.0, 2.0]}, "relu"),
+        ("abs(sum(v))", {"v": [-1.0, -2.0]}, "abs"),
+    ],
+)
+def test_no_unary_kink_away_from_zero(expression: str, inputs: dict, op: str) -> None:
+    assert step_for(evaluate_result(expression, inputs), op).kink is None
+
+
+@pytest.mark.parametrize(
     ("expression", "kind", "grad", "interval"),
     [
         ("relu(x)", "relu0", 0.0, [[0.0, 1.0]]),

@@ -218,3 +218,122 @@ def test_100000_gate_sum_and_chain_run_without_recursion_error() -> None:
     assert result.gradients()["x"] == pytest.approx(1.00001 ** (n - 1), rel=1e-9)
     negations = evaluate_result("-" * n + "x", {"x": 2.0}, limits=big)
     assert scalar_output(negations) == 2.0 and negations.gradients()["x"] == 1.0
+
+
+def whole_error(line: int, col: int, msg: str, excerpt: str, caret: str) -> dict:
+    """A parse error's whole detail, as the API sends it."""
+    return {
+        "type": "parse_error",
+        "loc": ["body", "expression"],
+        "msg": f"line {line}, col {col}: {msg}",
+        "line": line,
+        "col": col,
+        "excerpt": excerpt,
+        "caret": caret,
+    }
+
+
+@pytest.mark.parametrize(
+    ("expression", "col", "msg"),
+    [
+        # U+2212, U+00D7 and U+00F7 by their Unicode names, each with the ASCII to type instead
+        ("x − y", 3, "unexpected character '−' (U+2212 MINUS SIGN): use the ASCII minus sign -"),
+        (
+            "x × y",
+            3,
+            "unexpected character '×' (U+00D7 MULTIPLICATION SIGN): use * for multiplication",
+        ),
+        ("x ÷ y", 3, "unexpected character '÷' (U+00F7 DIVISION SIGN): use / for division"),
+        (
+            "ｘ + 1",
+            1,
+            "unexpected character 'ｘ' (U+FF58 FULLWIDTH LATIN SMALL LETTER X): "
+            "names and operators must be ASCII",
+        ),
+    ],
+)
+def test_a_non_ascii_character_is_named_with_its_code_point_and_what_to_type(
+    expression: str, col: int, msg: str
+) -> None:
+    # the excerpt is the line itself; the caret has col - 1 spaces before it
+    assert error_of(expression) == whole_error(1, col, msg, expression, " " * (col - 1) + "^")
+
+
+def test_a_control_character_has_no_name_and_is_shown_as_a_space() -> None:
+    # U+0001 has no Unicode name, and it is ASCII: no hint; the excerpt shows a space for it so
+    # the caret stays under its column
+    detail = error_of("x \x01 y")
+    assert detail == whole_error(
+        1, 3, "unexpected character '\\x01' (U+0001 unnamed character)", "x   y", "  ^"
+    )
+
+
+@pytest.mark.parametrize(
+    ("expression", "col", "msg"),
+    [
+        ("x + )", 5, "empty parentheses, or ')' where a value should be"),
+        ("()", 2, "empty parentheses, or ')' where a value should be"),
+        ("[1, 2]", 1, "list literals are not allowed: pass vectors and matrices as inputs"),
+        (
+            "foo(x)",
+            1,
+            "unknown function 'foo'; the gates you can call are: abs, dot, exp, log, max, "
+            "mean, min, relu, reshape, sigmoid, sqrt, sum, tanh, transpose",
+        ),
+    ],
+)
+def test_a_missing_operand_or_an_unknown_call_is_said_whole(
+    expression: str, col: int, msg: str
+) -> None:
+    assert error_of(expression) == whole_error(1, col, msg, expression, " " * (col - 1) + "^")
+
+
+def test_a_long_line_is_excerpted_40_characters_either_side_of_the_error() -> None:
+    # 12 "x + " (48 characters), then "x ^ 2" puts '^' at index 50, col 51; 12 " + x" follow:
+    # 101 characters. The excerpt starts at col 51 - 40 = index 11 and ends before index
+    # 51 + 40 = 91; the caret has 51 - 1 - 11 = 39 spaces before it.
+    line = "x + " * 12 + "x ^ 2" + " + x" * 12
+    assert len(line) == 101 and line[50] == "^"
+    detail = error_of("a = 1\n" + line)
+    msg = "'^' is not a power operator here: use ** (x**2)"
+    assert detail == whole_error(2, 51, msg, line[11:91], " " * 39 + "^")
+    assert len(detail["excerpt"]) == 80
+
+
+def spans(source: str) -> list[tuple[str | None, dict | None]]:
+    """Each node's kind or op, with its source span."""
+    return [
+        (node.op or node.kind, node.span.as_dict() if node.span else None)
+        for node in parse(source).nodes
+    ]
+
+
+def span(line: int, col: int, end_line: int, end_col: int) -> dict:
+    return {"line": line, "col": col, "end_line": end_line, "end_col": end_col}
+
+
+def test_constants_and_unary_signs_keep_their_source_spans() -> None:
+    # "2 * +x": 2 is cols 1-2 (end exclusive), "+x" cols 5-7 (x alone 6-7), the product 1-7
+    assert spans("2 * +x") == [
+        ("const", span(1, 1, 1, 2)),
+        ("input", span(1, 6, 1, 7)),
+        ("mul", span(1, 1, 1, 7)),
+    ]
+    # "+x * 2": the product starts at the '+'
+    assert spans("+x * 2") == [
+        ("input", span(1, 2, 1, 3)),
+        ("const", span(1, 6, 1, 7)),
+        ("mul", span(1, 1, 1, 7)),
+    ]
+    # on line 2, "y * -25": the literal -25 is one constant from its '-' (col 5) to col 8
+    circuit = parse("a = 1\ny * -25")
+    assert [(n.kind, n.const) for n in circuit.nodes] == [
+        ("input", None),
+        ("const", -25.0),
+        ("gate", None),
+    ]
+    assert [n.span.as_dict() if n.span else None for n in circuit.nodes] == [
+        span(2, 1, 2, 2),
+        span(2, 5, 2, 8),
+        span(2, 1, 2, 8),
+    ]

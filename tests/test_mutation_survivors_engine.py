@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from app.core.errors import LimitError, ProblemError
-from app.engine import evaluate_result
+from app.core.limits import Limits
+from app.engine import evaluate, evaluate_result
 from app.engine.builder import ParseLimits
 from app.engine.cache import ParseCache, Parsed
 from app.engine.gates import Kink
@@ -193,3 +194,65 @@ def test_a_broadcast_error_names_the_first_axis_from_the_right_that_clashes(
         f"y is ({y_shape[0]},{y_shape[1]}): counted from the right, {axis_text}"
     )
     assert detail["shapes"] == [list(x_shape), list(y_shape)]
+
+
+# Survivors of the app/engine run (session 12): evaluate()'s defaults and limits, the gradient
+# check's count of input elements, and the parse cache's clear.
+
+
+def test_evaluate_defaults_to_upstream_1_and_no_gradient_check() -> None:
+    # x * y at x = 2, y = 3 seeded with 1: dx = y = 3, dy = x = 2
+    report = evaluate("x * y", {"x": 2.0, "y": 3.0})
+    assert report["gradients"] == {"x": 3.0, "y": 2.0}
+    assert report["gradcheck"] is None
+    # asked for, the check nudges each input by the default h = 1e-5
+    checked = evaluate("x * y", {"x": 2.0, "y": 3.0}, gradcheck_=True)
+    assert checked["gradcheck"]["h"] == 1e-5
+
+
+def test_evaluate_applies_the_limits_it_is_given() -> None:
+    # x * y + x is two gates: over a limit of one
+    with pytest.raises(LimitError) as error:
+        evaluate("x * y + x", {"x": 2.0, "y": 3.0}, limits=Limits().but(max_gates=1))
+    assert only_detail(error) == {
+        "type": "limit_exceeded",
+        "loc": ["body", "expression"],
+        "msg": "the number of gates is 2, over the limit of 1 (setting BPC_MAX_GATES)",
+        "limit": 1,
+        "got": 2,
+        "setting": "max_gates",
+    }
+
+
+def test_the_gradient_check_counts_every_element_of_a_tensor_input() -> None:
+    # sum(x) with x of 3 elements: 2 nodes (x, sum), so 2 × 3 × 2 = 12 gate evaluations
+    inputs = {"x": [1.0, 2.0, 3.0]}
+    checked = evaluate_result(
+        "sum(x)", inputs, gradcheck_=True, limits=Limits().but(gradcheck_max_evals=12)
+    )
+    assert checked.gradcheck is not None and checked.gradcheck["passed"] is True
+    with pytest.raises(LimitError) as error:
+        evaluate_result(
+            "sum(x)", inputs, gradcheck_=True, limits=Limits().but(gradcheck_max_evals=11)
+        )
+    assert only_detail(error) == {
+        "type": "limit_exceeded",
+        "loc": ["body", "gradcheck"],
+        "msg": "the gradient check's work (2 × input elements × nodes) is 12, over the limit of "
+        "11 (setting BPC_GRADCHECK_MAX_EVALS)",
+        "limit": 11,
+        "got": 12,
+        "setting": "gradcheck_max_evals",
+    }
+
+
+def test_a_cleared_parse_cache_counts_its_nodes_from_zero() -> None:
+    # "x * y" is 3 nodes (x, y, the product): exactly max_nodes, so it stays cached
+    cache = ParseCache(size=4, max_nodes=3)
+    cache.get("x * y", ParseLimits())
+    cache.clear()
+    assert cache.nodes == 0
+    cache.get("x * y", ParseLimits())  # parsed again: the cache forgot it
+    assert (cache.hits, cache.misses, cache.nodes) == (0, 2, 3)
+    cache.get("x * y", ParseLimits())
+    assert (cache.hits, cache.misses, cache.nodes) == (1, 2, 3)

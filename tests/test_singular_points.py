@@ -97,3 +97,24 @@ def test_scalar_and_tensor_paths_agree_at_nan_points(
     assert same(scalar.gradients()["x"], grad) and same(tensor.gradients()["x"][0], grad)
     assert [w["value"] for w in scalar.warnings] == [w["value"] for w in tensor.warnings]
     assert "NaN" in [w["value"] for w in scalar.warnings]
+
+
+@pytest.mark.parametrize(
+    ("expression", "x", "want"),
+    [
+        ("x ** y", -0.0, -0.0),  # sqrt(-0) = -0; IEEE pow(-0, 0.5) = +0
+        ("(-exp(x)) ** y", 1000.0, "NaN"),  # sqrt(-inf) = NaN; pow(-inf, 0.5) = +inf
+        ("x ** y", 4.0, 2.0),
+    ],
+)
+@pytest.mark.parametrize("as_tensor", [False, True], ids=["scalar", "tensor"])
+def test_a_variable_exponent_of_one_half_is_sqrt_as_the_constant_one(
+    expression: str, x: float, want: float | str, as_tensor: bool
+) -> None:
+    # README: x ** 0.5 is sqrt(x), so (-0) ** 0.5 is -0 and (-inf) ** 0.5 is NaN, where
+    # PyTorch's pow gives +0 and +inf. The same with the exponent an input y = 0.5, as a
+    # scalar and as a tensor.
+    inputs = {"x": [x] if as_tensor else x, "y": [0.5] if as_tensor else 0.5}
+    value = output(evaluate_result(expression, inputs))
+    assert np.shape(value) == ((1,) if as_tensor else ())
+    assert same(np.ravel(value)[0], want)
