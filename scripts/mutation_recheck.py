@@ -59,6 +59,8 @@ def make_scratch(scratch: Path) -> Path:
 @contextlib.contextmanager
 def mutant_applied(name: str, scratch: Path) -> Iterator[None]:
     module = name.split(".x")[0].replace(".", "/") + ".py"
+    if not (ROOT / module).is_file():  # a package's own mutants: app.engine.x_evaluate
+        module = module.removesuffix(".py") + "/__init__.py"
     subprocess.run(
         [sys.executable, "-m", "mutmut", "apply", name],
         cwd=scratch,

@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 
 import app.api.routes.landscape as landscape_routes
 import app.engine as engine
-from app.core.limits import Limits
+from app.core.limits import Cost, Limits
 from app.engine import cost as engine_cost
 from app.engine import evaluate, evaluate_result, parse_limits
 from app.engine.cost import estimate
@@ -145,6 +145,49 @@ def test_gradcheck_work_counts_each_evaluation() -> None:
     with_check = predicted("sum(x @ x.T)", {"x": x}, gradcheck=True)
     without = predicted("sum(x @ x.T)", {"x": x})
     assert with_check.work - without.work >= 2 * 30_000 * 9_000_000
+
+
+def whole_cost(chars: int, nodes: int, edges: int, numbers: int, work: int) -> Cost:
+    """The whole answer's prediction from counts made by hand: its bytes (per node, edge and
+    number, plus the expression), the memory of building it, and `work` (the passes) plus
+    writing each number and each record."""
+    c = engine_cost
+    answer = c.B_BASE + chars + c.B_NODE * nodes + c.B_EDGE * edges + c.B_NUMBER * numbers
+    memory = c.M_BASE + c.M_NODE * (nodes + edges) + c.B_LISTED * numbers + 2 * answer
+    return Cost(answer, memory, work + c.W_NUMBER * numbers + c.W_RECORD * (nodes + edges))
+
+
+def test_the_whole_answers_cost_counted_by_hand() -> None:
+    c = engine_cost
+    # x * y: 3 nodes, 2 edges. Numbers: each wire's value and gradient (6), each input's
+    # gradient (2), the product's upstream (1), and per input its edge's value and gradient,
+    # local gradient, contribution and running sum (2 x 5): 19. A forward pass: the output
+    # times 2 inputs, plus reading them, plus a gate: 4 + W_GATE; three of them.
+    forward = 1 * 2 + 2 + c.W_GATE
+    assert predicted("x * y", {"x": 2.0, "y": 3.0}) == whole_cost(5, 3, 2, 19, 3 * forward)
+    # with the gradient check: each input's analytic and numeric gradient (4 more numbers),
+    # and 2 nudges per input element, each a forward pass at W_GATE_CHECK per gate
+    check = 2 * 2 * (1 * 2 + 2 + c.W_GATE_CHECK)
+    assert predicted("x * y", {"x": 2.0, "y": 3.0}, gradcheck=True) == whole_cost(
+        5, 3, 2, 23, 3 * forward + check
+    )
+    # x * 2, x of 3 elements: the constant's value and gradient (2) but no gradient entry;
+    # x: 6 + 3; the product: 6 + 3, x's edge 3 x 5, the constant's 2 + 3 + 2: 9 + 2 + 31 = 42.
+    # Its forward: 3 outputs x 2 inputs, reading 3 + 1, a gate.
+    forward = 3 * 2 + 4 + c.W_GATE
+    assert predicted("x * 2", {"x": [1.0, 2.0, 3.0]}) == whole_cost(5, 3, 2, 42, 3 * forward)
+    # sum(A @ B), A 2x3, B 3x4: 4 nodes, 3 edges. @ and sum have a vjp: no local gradient
+    # listed. A: 12 + 6; B: 24 + 12; A @ B (2x4): 16 + 8, A's edge 12 + 12, B's 24 + 24;
+    # sum: 2 + 1, its edge 16 + 16: 18 + 36 + 96 + 35 = 185. Forward: @ is 8 outputs x 3
+    # multiply-adds, sum 1 output x 1 input plus reading 8; a gate each.
+    inputs = {"A": rand(2, 3), "B": rand(3, 4, seed=1)}
+    forward = 8 * 3 + (1 + 8) + 2 * c.W_GATE
+    assert predicted("sum(A @ B)", inputs) == whole_cost(10, 4, 3, 185, 3 * forward)
+    # its gradient check: 2 x 18 input elements, 2 more numbers each
+    check = 2 * 18 * (8 * 3 + (1 + 8) + 2 * c.W_GATE_CHECK)
+    assert predicted("sum(A @ B)", inputs, gradcheck=True) == whole_cost(
+        10, 4, 3, 185 + 36, 3 * forward + check
+    )
 
 
 def predicted_parts(
