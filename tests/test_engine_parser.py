@@ -109,58 +109,113 @@ def test_a_stage_that_does_not_feed_the_output_is_dropped_with_a_warning() -> No
     assert any("unused" in w["msg"] for w in result.warnings)
 
 
+# Each construct the language refuses, where, and the whole message (the lexer's and the
+# parser's wording, written out here).
 PARSE_ERROR_CASES = [
-    ("x.real", 1, 2, "attribute access '.real'"),
-    ("lambda x: x", 1, 1, "lambdas are not allowed"),
-    ("[x for x in y]", 1, 4, "comprehensions and loops are not allowed"),
-    ("'abc' + x", 1, 1, "strings are not allowed"),
-    ('x + "s"', 1, 5, "strings are not allowed"),
-    ("x if y else z", 1, 3, "conditionals are not allowed"),
-    ("import os", 1, 1, "imports are not allowed"),
-    ("foo(x)", 1, 1, "unknown function 'foo'"),
-    ("__import__(x)", 1, 1, "dunder names"),
+    (
+        "x.real",
+        1,
+        2,
+        "attribute access '.real' is not allowed; the only attribute is .T (transpose)",
+    ),
+    (
+        "lambda x: x",
+        1,
+        1,
+        "'lambda': lambdas are not allowed: write the function as a gate expression",
+    ),
+    ("[x for x in y]", 1, 4, "'for': comprehensions and loops are not allowed"),
+    ("'abc' + x", 1, 1, "''': strings are not allowed in a circuit"),
+    ('x + "s"', 1, 5, "'\"': strings are not allowed in a circuit"),
+    (
+        "x if y else z",
+        1,
+        3,
+        "'if': conditionals are not allowed: use max(...), min(...) or relu(...)",
+    ),
+    ("import os", 1, 1, "'import': imports are not allowed"),
+    (
+        "foo(x)",
+        1,
+        1,
+        "unknown function 'foo'; the gates you can call are: abs, dot, exp, log, max, mean, min, "
+        "relu, reshape, sigmoid, sqrt, sum, tanh, transpose",
+    ),
+    ("__import__(x)", 1, 1, "dunder names like '__import__' are not allowed"),
     ("exp = x\nexp", 1, 1, "cannot assign to 'exp': it is the name of a gate"),
     ("f = a * 2\na = x", 1, 5, "'a' is used before it is assigned on line 2"),
     ("a = a + 1", 1, 5, "'a' is used in its own definition"),
-    ("a = x\na = y\na", 2, 1, "'a' is already assigned on line 1"),
-    ("x ^ 2", 1, 3, "use **"),
-    ("(x := 3)", 1, 4, "walrus"),
-    ("x +", 1, 4, "ends early"),
-    ("(x + y", 1, 1, "never closed"),
+    ("a = x\na = y\na", 2, 1, "'a' is already assigned on line 1; give each stage its own name"),
+    ("x ^ 2", 1, 3, "'^' is not a power operator here: use ** (x**2)"),
+    (
+        "(x := 3)",
+        1,
+        4,
+        "':=': the walrus operator := is not allowed: write a stage on its own line, "
+        "name = expression",
+    ),
+    ("x +", 1, 4, "the expression ends early: an operand is missing"),
+    ("(x + y", 1, 1, "'(' is never closed"),
     ("x + y)", 1, 6, "unmatched ')'"),
-    ("x y", 1, 3, "missing operator"),
-    ("2(x)", 1, 2, "only gate names can be called"),
+    ("x y", 1, 3, "missing operator before 'y' (write * for multiplication)"),
+    ("2(x)", 1, 2, "'(' after a value: only gate names can be called"),
     ("max(x)", 1, 1, "max() takes at least 2 arguments, got 1"),
     ("exp(x, y)", 1, 1, "exp() takes 1 argument, got 2"),
     ("exp()", 1, 5, "exp() needs 1 argument"),
-    ("x, y", 1, 2, "tuples are not allowed"),
-    ("x + 1\ny", 1, 1, "only the last statement may be a bare expression"),
-    ("1 = x", 1, 3, "'=' may only follow a stage name"),
-    ("x % 2", 1, 3, "modulo"),
-    ("x == y", 1, 3, "comparisons"),
-    ("x − y", 1, 3, "U+2212"),
-    ("x × y", 1, 3, "use * for multiplication"),
-    ("ｘ + 1", 1, 1, "must be ASCII"),
-    ("1.2.3", 1, 4, "'.3'"),
-    ("12abc", 1, 1, "malformed number"),
-    ("exp", 1, 1, "'exp' is a gate: call it"),
-    ("", 1, 1, "empty"),
-    ("   # only a comment", 1, 1, "empty"),
-    ("True * x", 1, 1, "booleans"),
-    ("{x}", 1, 1, "dicts and sets"),
+    ("x, y", 1, 2, "a ',' outside a function call: tuples are not allowed"),
+    (
+        "x + 1\ny",
+        1,
+        1,
+        "only the last statement may be a bare expression; name this stage: name = expression",
+    ),
+    (
+        "1 = x",
+        1,
+        3,
+        "'=' may only follow a stage name at the start of a statement: name = expression",
+    ),
+    ("x % 2", 1, 3, "'%': the modulo operator % is not a gate"),
+    ("x == y", 1, 3, "'==': comparisons are not gates"),
+    ("x − y", 1, 3, "unexpected character '−' (U+2212 MINUS SIGN): use the ASCII minus sign -"),
+    (
+        "x × y",
+        1,
+        3,
+        "unexpected character '×' (U+00D7 MULTIPLICATION SIGN): use * for multiplication",
+    ),
+    (
+        "ｘ + 1",
+        1,
+        1,
+        "unexpected character 'ｘ' (U+FF58 FULLWIDTH LATIN SMALL LETTER X): "
+        "names and operators must be ASCII",
+    ),
+    ("1.2.3", 1, 4, "missing operator before '.3' (write * for multiplication)"),
+    ("12abc", 1, 1, "malformed number '12a'"),
+    ("exp", 1, 1, "'exp' is a gate: call it, as in exp(x)"),
+    ("", 1, 1, "the expression is empty"),
+    ("   # only a comment", 1, 1, "the expression is empty"),
+    ("True * x", 1, 1, "'True': booleans are not numbers here: use 1 or 0"),
+    ("{x}", 1, 1, "'{': dicts and sets are not allowed in a circuit"),
 ]
 
 
-@pytest.mark.parametrize(("expression", "line", "col", "fragment"), PARSE_ERROR_CASES)
+@pytest.mark.parametrize(("expression", "line", "col", "message"), PARSE_ERROR_CASES)
 def test_every_unsupported_construct_is_named_with_its_position(
-    expression, line, col, fragment
+    expression, line, col, message
 ) -> None:
-    detail = error_of(expression)
-    assert fragment in detail["msg"], detail
-    assert (detail["line"], detail["col"]) == (line, col), detail
-    assert detail["loc"] == ["body", "expression"]
-    assert detail["msg"].startswith(f"line {line}, col {col}:")
-    assert "excerpt" in detail
+    # the excerpt is the error's line (all short here), the caret under its column
+    kind = "empty_expression" if message == "the expression is empty" else "parse_error"
+    assert error_of(expression) == {
+        "type": kind,
+        "loc": ["body", "expression"],
+        "msg": f"line {line}, col {col}: {message}",
+        "line": line,
+        "col": col,
+        "excerpt": expression.split("\n")[line - 1],
+        "caret": " " * (col - 1) + "^",
+    }
 
 
 def test_error_position_on_a_later_line() -> None:
@@ -170,33 +225,76 @@ def test_error_position_on_a_later_line() -> None:
 
 
 @pytest.mark.parametrize(
-    ("expression", "limits", "setting"),
+    ("expression", "limits", "what", "got", "limit", "setting"),
     [
-        ("x" + " + x" * 50, ParseLimits(max_gates=10), "max_gates"),
-        ("(" * 30 + "x" + ")" * 30, ParseLimits(max_nesting_depth=20), "max_nesting_depth"),
-        ("exp(" * 30 + "x" + ")" * 30, ParseLimits(max_nesting_depth=20), "max_nesting_depth"),
-        ("x" * 101, ParseLimits(max_expression_chars=100), "max_expression_chars"),
-        (" + ".join(f"v{i}" for i in range(12)), ParseLimits(max_inputs=10), "max_inputs"),
-        ("1" * 80, ParseLimits(), "max_literal_chars"),
+        # the 11th of 50 additions is one gate too many
+        ("x" + " + x" * 50, ParseLimits(max_gates=10), "the number of gates", 11, 10, "max_gates"),
+        # the 21st '(' or call is one level too deep
+        (
+            "(" * 30 + "x" + ")" * 30,
+            ParseLimits(max_nesting_depth=20),
+            "the nesting depth",
+            21,
+            20,
+            "max_nesting_depth",
+        ),
+        (
+            "exp(" * 30 + "x" + ")" * 30,
+            ParseLimits(max_nesting_depth=20),
+            "the nesting depth",
+            21,
+            20,
+            "max_nesting_depth",
+        ),
+        (
+            "x" * 101,
+            ParseLimits(max_expression_chars=100),
+            "the expression's length",
+            101,
+            100,
+            "max_expression_chars",
+        ),
+        # v0 ... v11: the 11th name is one input too many
+        (
+            " + ".join(f"v{i}" for i in range(12)),
+            ParseLimits(max_inputs=10),
+            "the number of inputs",
+            11,
+            10,
+            "max_inputs",
+        ),
+        # 80 digits against the default 64
+        ("1" * 80, ParseLimits(), "a number literal's length", 80, 64, "max_literal_chars"),
+        # 12 stages and the final expression: 13 statements
         (
             "\n".join(f"a{i} = x" for i in range(12)) + "\nx",
             ParseLimits(max_statements=10),
+            "the number of statements",
+            13,
+            10,
             "max_statements",
         ),
     ],
 )
-def test_every_parse_limit_states_itself(expression, limits, setting) -> None:
+def test_every_parse_limit_states_itself(expression, limits, what, got, limit, setting) -> None:
     with pytest.raises(LimitError) as caught:
         parse(expression, limits)
-    detail = caught.value.problems[0].as_detail()
-    assert detail["setting"] == setting
-    assert f"BPC_{setting.upper()}" in detail["msg"]
-    assert str(detail["limit"]) in detail["msg"]
+    assert caught.value.status == 413
+    (problem,) = caught.value.problems
+    assert problem.as_detail() == {
+        "type": "limit_exceeded",
+        "loc": ["body", "expression"],
+        "msg": f"{what} is {got}, over the limit of {limit} (setting BPC_{setting.upper()})",
+        "limit": limit,
+        "got": got,
+        "setting": setting,
+    }
 
 
 def test_huge_float_literal_is_rejected_not_infinite() -> None:
-    detail = error_of("1e999 * x")
-    assert "too large for float64" in detail["msg"]
+    assert error_of("1e999 * x") == whole_error(
+        1, 1, "the number 1e999 is too large for float64", "1e999 * x", "^"
+    )
 
 
 def test_100000_gate_sum_and_chain_run_without_recursion_error() -> None:

@@ -68,22 +68,40 @@ def test_shape_error_is_422_with_line_and_col(client: TestClient) -> None:
 
 
 @pytest.mark.parametrize(
-    ("value", "message"),
+    ("value", "kind", "message"),
     [
-        ([[1.0, 2.0], [3.0]], "input 'W' is ragged"),
-        ([[]], "input 'W' has an empty dimension"),
-        ([1.0, "2"], "input 'W' contains str, not a number"),
-        ([[[[1.0]]]], "input 'W' has more than 3 dimensions"),
+        # rows of 2 and 1 under the top level (depth 2); lengths listed sorted, at most 5
+        (
+            [[1.0, 2.0], [3.0]],
+            "value_error",
+            "input 'W' is ragged: rows at depth 2 have lengths [1, 2]",
+        ),
+        (
+            [[1.0] * k for k in range(1, 8)],
+            "value_error",
+            "input 'W' is ragged: rows at depth 2 have lengths [1, 2, 3, 4, 5]",
+        ),
+        ([[1.0], 2.0], "value_error", "input 'W' mixes numbers and lists at depth 2"),
+        ([[]], "value_error", "input 'W' has an empty dimension"),
+        ([1.0, "2"], "type_error", "input 'W' contains str, not a number"),
+        ([1.0, [2.0]], "type_error", "input 'W' contains list, not a number"),
+        # JSON's true is not the number 1
+        ([True, 1.0], "type_error", "input 'W' contains bool, not a number"),
+        (
+            [[[[1.0]]]],
+            "value_error",
+            "input 'W' has more than 3 dimensions (setting BPC_MAX_TENSOR_RANK)",
+        ),
     ],
 )
 def test_bad_tensor_values_are_422_naming_the_input(
-    client: TestClient, value: Any, message: str
+    client: TestClient, value: Any, kind: str, message: str
 ) -> None:
     response = client.post(URL, json={"expression": "sum(W)", "inputs": {"W": value}})
     assert response.status_code == 422
-    detail = response.json()["detail"][0]
-    assert message in detail["msg"]
-    assert detail["loc"] == ["body", "inputs", "W"]
+    assert response.json()["detail"] == [
+        {"type": kind, "loc": ["body", "inputs", "W"], "msg": message}
+    ]
 
 
 @pytest.fixture
