@@ -176,3 +176,147 @@ def test_under_the_limits_still_works(tensor_limits: TestClient) -> None:
     )
     assert response.status_code == 200
     assert response.json()["output"]["value"] == 32.0
+
+
+BIG = "1" + "0" * 400  # a JSON integer beyond float64 (about 1.8e308)
+UNUSED = ", ".join(f'"a{i}": 1' for i in range(21))  # 21 inputs the expression does not use
+
+
+@pytest.mark.parametrize(
+    ("expression", "inputs", "detail"),
+    [
+        (
+            "x * y",
+            '{"x": "2", "y": 1}',
+            [
+                {
+                    "type": "type_error",
+                    "loc": ["body", "inputs", "x"],
+                    "msg": "input 'x' must be a number or a nested list of numbers, not str",
+                }
+            ],
+        ),
+        (
+            "x * y",
+            '{"x": true, "y": 1}',
+            [
+                {
+                    "type": "type_error",
+                    "loc": ["body", "inputs", "x"],
+                    "msg": "input 'x' must be a number or a nested list of numbers, not bool",
+                }
+            ],
+        ),
+        # 1e400 is read as infinity
+        (
+            "x * y",
+            '{"x": 1e400, "y": 1}',
+            [
+                {
+                    "type": "value_error",
+                    "loc": ["body", "inputs", "x"],
+                    "msg": "input 'x' must be finite",
+                }
+            ],
+        ),
+        (
+            "sum(x * y)",
+            '{"x": [1, 1e400], "y": 1}',
+            [
+                {
+                    "type": "value_error",
+                    "loc": ["body", "inputs", "x"],
+                    "msg": "input 'x' contains a non-finite number",
+                }
+            ],
+        ),
+        (
+            "x * y",
+            f'{{"x": {BIG}, "y": 1}}',
+            [
+                {
+                    "type": "value_error",
+                    "loc": ["body", "inputs", "x"],
+                    "msg": "input 'x' has an integer beyond the float64 range (about ±1.8e308)",
+                }
+            ],
+        ),
+        # the element [1, 1] of a 2 x 2 list
+        (
+            "sum(x * y)",
+            f'{{"x": [[1, 2], [3, -{BIG}]], "y": 1}}',
+            [
+                {
+                    "type": "value_error",
+                    "loc": ["body", "inputs", "x", 1, 1],
+                    "msg": "input 'x' has an integer at index [1, 1] beyond the float64 range "
+                    "(about ±1.8e308)",
+                }
+            ],
+        ),
+        # both problems at once, each input named in the order written
+        (
+            "x * y * z",
+            '{"x": 1, "w": 2, "v": 3}',
+            [
+                {
+                    "type": "missing_input",
+                    "loc": ["body", "inputs"],
+                    "msg": "missing values for inputs y, z",
+                    "names": ["y", "z"],
+                },
+                {
+                    "type": "unused_input",
+                    "loc": ["body", "inputs"],
+                    "msg": "the expression does not use inputs w, v",
+                    "names": ["w", "v"],
+                },
+            ],
+        ),
+        (
+            "x * y",
+            '{"x": 1}',
+            [
+                {
+                    "type": "missing_input",
+                    "loc": ["body", "inputs"],
+                    "msg": "missing values for input y",
+                    "names": ["y"],
+                }
+            ],
+        ),
+        # one unused input; and of 21, the first 20 are named
+        (
+            "x",
+            '{"x": 1, "w": 2}',
+            [
+                {
+                    "type": "unused_input",
+                    "loc": ["body", "inputs"],
+                    "msg": "the expression does not use input w",
+                    "names": ["w"],
+                }
+            ],
+        ),
+        (
+            "x",
+            f'{{"x": 1, {UNUSED}}}',
+            [
+                {
+                    "type": "unused_input",
+                    "loc": ["body", "inputs"],
+                    "msg": "the expression does not use inputs "
+                    + ", ".join(f"a{i}" for i in range(20)),
+                    "names": [f"a{i}" for i in range(20)],
+                }
+            ],
+        ),
+    ],
+)
+def test_bad_input_values_are_422_said_whole(
+    client: TestClient, expression: str, inputs: str, detail: list[dict[str, Any]]
+) -> None:
+    body = f'{{"expression": "{expression}", "inputs": {inputs}}}'
+    response = client.post(URL, content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 422
+    assert response.json()["detail"] == detail
