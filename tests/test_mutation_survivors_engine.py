@@ -9,9 +9,10 @@ import pytest
 
 from app.core.errors import LimitError, ProblemError
 from app.core.limits import Limits
-from app.engine import evaluate, evaluate_result
+from app.engine import evaluate, evaluate_job, evaluate_result
 from app.engine.builder import ParseLimits
-from app.engine.cache import ParseCache, Parsed
+from app.engine.cache import ParseCache, Parsed, shared_cache
+from app.engine.cost import W_BASE_REUSED, W_RECORD, W_RECORD_REUSED, estimate
 from app.engine.gates import Kink
 from app.engine.parser import parse
 from app.engine.result import EvaluateResult
@@ -256,3 +257,51 @@ def test_a_cleared_parse_cache_counts_its_nodes_from_zero() -> None:
     assert (cache.hits, cache.misses, cache.nodes) == (0, 2, 3)
     cache.get("x * y", ParseLimits())
     assert (cache.hits, cache.misses, cache.nodes) == (1, 2, 3)
+
+
+def test_evaluate_job_defaults_to_the_whole_verbose_answer_without_a_gradient_check() -> None:
+    # x * y at x = 2, y = 3: dx = y = 3, dy = x = 2; the expression echoed, no check
+    answer = evaluate_job({"expression": "x * y", "inputs": {"x": 2.0, "y": 3.0}}, Limits())
+    assert answer["expression"] == "x * y"
+    assert answer["gradients"] == {"x": 3.0, "y": 2.0}
+    assert answer["gradcheck"] is None
+    # asked for, the check nudges by the default h = 1e-5
+    request = {"expression": "x * y", "inputs": {"x": 2.0, "y": 3.0}, "gradcheck": True}
+    assert evaluate_job(request, Limits())["gradcheck"]["h"] == 1e-5
+
+
+def test_evaluate_job_refuses_parts_of_the_compact_answer() -> None:
+    request = {"expression": "x", "inputs": {"x": 1.0}, "parts": ["output"], "format": "compact"}
+    with pytest.raises(ProblemError) as error:
+        evaluate_job(request, Limits())
+    assert only_detail(error) == {
+        "type": "value_error",
+        "loc": ["body", "parts"],
+        "msg": "parts chooses fields of the verbose answer; the compact answer's columns refer "
+        'to each other and are sent whole: use "format": "verbose" with parts, or leave parts '
+        "out",
+    }
+
+
+def test_evaluate_job_charges_a_compact_re_evaluation_as_reused() -> None:
+    # x + x + ... (21 terms): 21 nodes (x and 20 additions) and 40 edges. A compact answer of a
+    # circuit the process parsed before costs W_RECORD_REUSED per node and edge and
+    # W_BASE_REUSED once instead of W_RECORD per node and edge: 61 x 17,000 - 500,000 = 537,000
+    # less work. A comment makes the text (the cache's key) this test's own.
+    expression = "# evaluate_job's reused cost\n" + "x" + " + x" * 20
+    circuit = parse(expression)
+    assert (len(circuit.nodes), sum(len(n.args) for n in circuit.nodes)) == (21, 40)
+    fresh = estimate(circuit, [()] * 21, len(expression), False)
+    reused = estimate(circuit, [()] * 21, len(expression), False, None, True)
+    assert fresh.work - reused.work == 61 * (W_RECORD - W_RECORD_REUSED) - W_BASE_REUSED
+    limits = Limits().but(max_work=fresh.work - 1)
+    request = {"expression": expression, "inputs": {"x": 0.5}, "format": "compact"}
+    shared_cache().clear()  # a first request, even when this test runs again in one process
+    with pytest.raises(LimitError) as error:  # the first request parses: charged in full
+        evaluate_job(request, limits)
+    assert only_detail(error)["got"] == fresh.work
+    answer = evaluate_job(request, limits)  # the parse is cached: charged as reused
+    assert answer["format"] == "compact"
+    # a verbose answer is never charged as reused
+    with pytest.raises(LimitError):
+        evaluate_job({**request, "format": "verbose"}, limits)
