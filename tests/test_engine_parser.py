@@ -435,3 +435,25 @@ def test_constants_and_unary_signs_keep_their_source_spans() -> None:
         span(2, 5, 2, 8),
         span(2, 1, 2, 8),
     ]
+
+
+def test_stages_that_do_not_feed_the_output_are_dropped_and_the_rest_renumbered() -> None:
+    # made in order: x 0, 2 1, a = x*2 2, y 3, 1 4, b = y+1 5, 3 6, c = a*3 7. The output c
+    # reads a and 3, a reads x and 2: b, its y and its 1 go, and 3 and c move down to 3 and 4.
+    circuit = parse("a = x * 2\nb = y + 1\nc = a * 3\nc")
+    assert [(n.id, n.kind, n.op, n.args) for n in circuit.nodes] == [
+        (0, "input", None, ()),
+        (1, "const", None, ()),
+        (2, "gate", "mul", (0, 1)),
+        (3, "const", None, ()),
+        (4, "gate", "mul", (2, 3)),
+    ]
+    assert (circuit.output, circuit.input_names) == (4, ["x"])
+    assert circuit.warnings == [
+        {"node": None, "msg": "stage 'b' (line 2) does not feed the output and is left out"},
+        {"node": None, "msg": "input 'y' only feeds stages that are left out"},
+    ]
+    # a constant stage an index reads by value is used: no warning
+    assert parse("k = 1\nv[k]").warnings == []
+    # nothing dropped: no warning either
+    assert parse("a = x * 2\na + 1").warnings == []
