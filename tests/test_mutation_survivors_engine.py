@@ -305,3 +305,25 @@ def test_evaluate_job_charges_a_compact_re_evaluation_as_reused() -> None:
     # a verbose answer is never charged as reused
     with pytest.raises(LimitError):
         evaluate_job({**request, "format": "verbose"}, limits)
+
+
+def test_the_parse_cache_says_hit_or_miss_and_keeps_what_fits() -> None:
+    cache = ParseCache(size=4, max_nodes=3)
+    parsed, hit = cache.lookup("x", ParseLimits())  # 1 node
+    assert hit is False
+    assert cache.lookup("x", ParseLimits()) == (parsed, True)
+    # a + b + c is 5 nodes, more than max_nodes: answered, not kept, and x stays
+    assert cache.lookup("a + b + c", ParseLimits())[1] is False
+    assert cache.nodes == 1
+    assert cache.lookup("a + b + c", ParseLimits())[1] is False
+    assert cache.lookup("x", ParseLimits())[1] is True
+    assert (cache.hits, cache.misses) == (2, 3)
+
+
+def test_a_parse_cache_of_one_entry_keeps_the_last_circuit() -> None:
+    cache = ParseCache(size=1)
+    cache.get("x", ParseLimits())
+    assert cache.lookup("x", ParseLimits())[1] is True
+    cache.get("y", ParseLimits())  # evicts x
+    assert cache.lookup("y", ParseLimits())[1] is True
+    assert cache.lookup("x", ParseLimits())[1] is False
