@@ -327,3 +327,14 @@ def test_a_parse_cache_of_one_entry_keeps_the_last_circuit() -> None:
     cache.get("y", ParseLimits())  # evicts x
     assert cache.lookup("y", ParseLimits())[1] is True
     assert cache.lookup("x", ParseLimits())[1] is False
+
+
+def test_evaluate_result_refuses_an_unknown_tie_break_by_name() -> None:
+    # the API's schema refuses it first; a Python caller gets the engine's own 422
+    with pytest.raises(ProblemError) as error:
+        evaluate_result("max(x, y)", {"x": 1.0, "y": 1.0}, tie_break="last")
+    assert only_detail(error) == {
+        "type": "value_error",
+        "loc": ["body", "tie_break"],
+        "msg": "tie_break must be one of split, first",
+    }
