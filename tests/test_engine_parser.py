@@ -198,6 +198,16 @@ PARSE_ERROR_CASES = [
     ("   # only a comment", 1, 1, "the expression is empty"),
     ("True * x", 1, 1, "'True': booleans are not numbers here: use 1 or 0"),
     ("{x}", 1, 1, "'{': dicts and sets are not allowed in a circuit"),
+    # a non-ASCII letter right after an ASCII name, at its own column
+    (
+        "xé + 1",
+        1,
+        2,
+        "unexpected character 'é' (U+00E9 LATIN SMALL LETTER E WITH ACUTE): "
+        "names and operators must be ASCII",
+    ),
+    # a newline inside brackets joins the lines, but columns count from the new line
+    ("(x +\n y) ^ 2", 2, 5, "'^' is not a power operator here: use ** (x**2)"),
 ]
 
 
