@@ -162,6 +162,8 @@ PARSE_ERROR_CASES = [
     ("max(x)", 1, 1, "max() takes at least 2 arguments, got 1"),
     ("exp(x, y)", 1, 1, "exp() takes 1 argument, got 2"),
     ("exp()", 1, 5, "exp() needs 1 argument"),
+    # sum's optional axis is a constant: an input in its place is a second argument
+    ("sum(x, y)", 1, 1, "sum() takes 1 argument, got 2"),
     ("x, y", 1, 2, "a ',' outside a function call: tuples are not allowed"),
     (
         "x + 1\ny",
@@ -467,3 +469,19 @@ def test_stages_that_do_not_feed_the_output_are_dropped_and_the_rest_renumbered(
     assert parse("k = 1\nv[k]").warnings == []
     # nothing dropped: no warning either
     assert parse("a = x * 2\na + 1").warnings == []
+
+
+def test_a_constant_alone_in_sum_is_its_input_not_its_axis() -> None:
+    # sum(3): the 3 is what is summed (a gate needs its one input before any axis), so the
+    # sum of the scalar 3 is 3; sum(x, 0) takes 0 as the axis
+    circuit = parse("sum(3)")
+    assert [(n.kind, n.op, n.const) for n in circuit.nodes] == [
+        ("const", None, 3.0),
+        ("gate", "sum", ()),
+    ]
+    assert scalar_output(evaluate_result("sum(3) * x", {"x": 2.0})) == 6.0
+    circuit = parse("sum(x, 0)")
+    assert [(n.kind, n.op, n.const) for n in circuit.nodes] == [
+        ("input", None, None),
+        ("gate", "sum", (0.0,)),
+    ]
