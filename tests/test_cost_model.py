@@ -183,6 +183,12 @@ def test_the_whole_answers_cost_counted_by_hand() -> None:
     inputs = {"A": rand(2, 3), "B": rand(3, 4, seed=1)}
     forward = 8 * 3 + (1 + 8) + 2 * c.W_GATE
     assert predicted("sum(A @ B)", inputs) == whole_cost(10, 4, 3, 185, 3 * forward)
+    # sum(A @ (B * 2)): the product B * 2 (3x4) comes first. Nodes A, B, 2, the product, @,
+    # sum: 6; edges 2 + 2 + 1 = 5. Numbers: A 18, B 36, the constant 2; the product 24 + 12,
+    # B's edge 24 + 12 + 24, the constant's 2 + 12 + 2; @ 16 + 8, A's edge 24, the product's
+    # 48; sum 35: 299. Forward: the product 12 x 2 + (12 + 1), @ 8 x 3, sum 1 + 8.
+    scaled = 12 * 2 + 13 + 8 * 3 + (1 + 8) + 3 * c.W_GATE
+    assert predicted("sum(A @ (B * 2))", inputs) == whole_cost(16, 6, 5, 299, 3 * scaled)
     # its gradient check: 2 x 18 input elements, 2 more numbers each
     check = 2 * 18 * (8 * 3 + (1 + 8) + 2 * c.W_GATE_CHECK)
     assert predicted("sum(A @ B)", inputs, gradcheck=True) == whole_cost(
