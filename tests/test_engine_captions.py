@@ -288,15 +288,18 @@ def test_elementwise_gates_on_tensors_name_the_broadcast() -> None:
     assert "v (2,) was broadcast to (3,2), so its gradient is summed over axis 0" in caption
 
 
-def test_add_on_tensors_states_the_first_inputs_contribution() -> None:
-    # x (2,) + y (): the upstream of sum is 1 per element, so add's upstream is (2,) and x's
-    # contribution is that (2,) array; y's is summed back to () (the broadcast note says so)
-    caption = rule("sum(x + y)", {"x": [1.0, 2.0], "y": 3.0}, "add", 1.0)
-    assert caption == (
-        "add gate distributes the upstream gradient (2) unchanged to both inputs: x and y each "
-        "receive 1 · (2) = (2); broadcasting: y () was broadcast to (2,), so its gradient is "
-        "summed over axis 0 back to ()"
-    )
+def test_add_on_tensors_states_what_each_input_receives_before_broadcasting_sums_it() -> None:
+    # x (2,) + y (): the upstream of sum is 1 per element, so add's upstream is (2,), and each
+    # input receives 1 · (2) = (2) whichever comes first; y's is then summed back to () (the
+    # broadcast note says so). Before, the caption named input 0's summed contribution: "= 2"
+    # for sum(y + x).
+    for expression, first, second in (("sum(x + y)", "x", "y"), ("sum(y + x)", "y", "x")):
+        caption = rule(expression, {"x": [1.0, 2.0], "y": 3.0}, "add", 1.0)
+        assert caption == (
+            f"add gate distributes the upstream gradient (2) unchanged to both inputs: {first} "
+            f"and {second} each receive 1 · (2) = (2); broadcasting: y () was broadcast to (2,), "
+            "so its gradient is summed over axis 0 back to ()"
+        )
 
 
 # Which test above covers each gate's caption; a new gate must add one.

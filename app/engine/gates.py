@@ -206,9 +206,11 @@ def _route_uses(out: int, args: Sequence[int], port: int) -> list[int]:
 
 
 def _explain_add(s: Step) -> str:
+    # 1 · upstream is the upstream itself, for both inputs; an input that was broadcast has it
+    # summed back to its shape afterwards, which the broadcasting note says
     return (
         f"add gate distributes the upstream gradient {fmt(s.upstream)} unchanged to both inputs: "
-        f"{s.names[0]} and {s.names[1]} each receive 1 · {fmt(s.upstream)} = {fmt(s.contributions[0])}"
+        f"{s.names[0]} and {s.names[1]} each receive 1 · {fmt(s.upstream)} = {fmt(s.upstream)}"
     )
 
 
