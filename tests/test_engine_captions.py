@@ -6,6 +6,7 @@ import math
 import re
 from typing import Any
 
+import numpy as np
 import pytest
 
 from app.engine import GATES, evaluate_result
@@ -345,3 +346,43 @@ def test_a_long_index_wire_is_named_by_its_subscript() -> None:
     )
     picked = math.e * math.e + math.e  # element y = 1 of exp(a)*exp(a) + exp(a), a = [0, 1]
     assert_numbers(caption, [2, 2, 1, 2, 2, picked, 1, picked])
+
+
+def _zeros(*shape: int) -> Any:
+    return np.zeros(shape).tolist()
+
+
+def test_both_inputs_broadcast_each_get_a_note() -> None:
+    # x (2,1) + y (1,2) is (2,2): x is stretched along axis 1, y along axis 0; the add's
+    # upstream is d(sum p) = ones (2,2), and x receives it summed over axis 1, shape (2,1)
+    caption = rule("p = x + y\nL = sum(p)", {"x": [[1.0], [2.0]], "y": [[3.0, 4.0]]}, "add", 1.0)
+    assert caption == (
+        "add gate distributes the upstream gradient (2×2) unchanged to both inputs: x and y "
+        "each receive 1 · (2×2) = (2×2); broadcasting: x (2,1) was broadcast to (2,2), so its "
+        "gradient is summed over axis 1 back to (2,1); y (1,2) was broadcast to (2,2), so its "
+        "gradient is summed over axis 0 back to (1,2)"
+    )
+
+
+def test_a_broadcast_over_a_new_and_a_stretched_axis_lists_both_axes() -> None:
+    # x (2,1) against (3,2,4): a new leading axis 0, and x's axis 1 (axis 2 of the output)
+    # stretched from 1 to 4; y has the output's shape, so it gets no note
+    inputs = {"x": [[1.0], [2.0]], "y": _zeros(3, 2, 4)}
+    caption = rule("p = x + y\nL = sum(p)", inputs, "add", 1.0)
+    assert caption == (
+        "add gate distributes the upstream gradient (3×2×4) unchanged to both inputs: x and y "
+        "each receive 1 · (3×2×4) = (3×2×4); broadcasting: x (2,1) was broadcast to (3,2,4), so "
+        "its gradient is summed over axes 0, 2 back to (2,1)"
+    )
+
+
+def test_a_length_one_axis_that_stays_one_is_not_summed() -> None:
+    # x (2,1) against (4,2,1): only the new leading axis 0 is summed; x's last axis is 1 in
+    # the output too
+    inputs = {"x": [[1.0], [2.0]], "y": _zeros(4, 2, 1)}
+    caption = rule("p = x + y\nL = sum(p)", inputs, "add", 1.0)
+    assert caption.endswith(
+        "; broadcasting: x (2,1) was broadcast to (4,2,1), so its gradient is summed over "
+        "axis 0 back to (2,1)"
+    )
+    assert caption.count("broadcast") == 2  # "broadcasting:" and one note: y's shape is out's

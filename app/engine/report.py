@@ -90,9 +90,10 @@ def broadcast_note(names: list[str], xs: list[Any], out: Any) -> str:
             lead + i for i, d in enumerate(shape) if d == 1 and out_shape[lead + i] != 1
         ]
         listed = ", ".join(str(a) for a in axes)
+        over = "axes" if len(axes) > 1 else "axis"
         notes.append(
             f"{name} {shape_str(shape)} was broadcast to {shape_str(out_shape)}, so its gradient "
-            f"is summed over axis{'es' if len(axes) > 1 else ''} {listed} back to {shape_str(shape)}"
+            f"is summed over {over} {listed} back to {shape_str(shape)}"
         )
     return ("; broadcasting: " + "; ".join(notes)) if notes else ""
 
