@@ -590,3 +590,269 @@ def test_echo_expression_must_be_a_boolean(client: TestClient) -> None:
 )
 def test_fmt_at_the_edges_of_plain_notation(x: float, text: str) -> None:
     assert fmt(x) == text
+
+
+# ---------------------------------------------------------------- exact columns, by hand
+
+
+def _step_captions(answer: dict[str, Any]) -> list[tuple[str, list[int]]]:
+    """Each step's template and its own slots (a template has one slot per "{}")."""
+    out, at = [], 0
+    slots = answer["steps"]["slots"]
+    for rule in answer["steps"]["rule"]:
+        template = answer["templates"][rule]
+        count = template.count("{}")
+        out.append((template, slots[at : at + count]))
+        at += count
+    assert at == len(slots)
+    return out
+
+
+ADD_SCALAR = (
+    "add gate distributes the upstream gradient {} unchanged to both inputs: {} and {} each "
+    "receive 1 · {} = {}"
+)
+MUL_SCALAR = (
+    "multiply gate swaps: {} receives {} · upstream = {} · {} = {}; {} receives {} · upstream = "
+    "{} · {} = {}"
+)
+
+
+def test_a_scalar_circuits_compact_answer_column_by_column() -> None:
+    # n0 x, n1 y, n2 x * y (stages a and b), n3 the constant 2, n4 max(b, 2), n5 exp(x), n6 the
+    # sum. x = 0, y = 3: a = 0, max(0, 2) = 2 (the constant wins), e^0 = 1, output 3.
+    expression = "a = x * y\nb = a\nmax(b, 2) + exp(x)"
+    answer = compact(evaluate_result(expression, {"x": 0.0, "y": 3.0}))
+    # the structure's texts first, in node order (op, drawn symbol, name, label, labels), then
+    # the numbers of the captions, in the order they are written
+    strings = ["x", "y", "mul", "a", "b", "2", "max", "exp", "add", "1", "3", "0"]
+    s = {text: k for k, text in enumerate(strings)}
+    assert answer["strings"] == strings
+    assert answer["expression"] == expression  # echoed by default
+    assert answer["nodes"] == {
+        "kind": "iigcggg",
+        "op": [-1, -1, s["mul"], -1, s["max"], s["exp"], s["add"]],
+        "argc": [0, 0, 2, 0, 2, 1, 2],
+        # each argument as the distance back: n2 reads n0, n1; n4 n2, n3; n5 n0; n6 n4, n5
+        "args": [2, 1, 2, 1, 5, 2, 1],
+        # -1: the gate's own symbol; inputs and constants draw their name or number
+        "symbol": [s["x"], s["y"], -1, s["2"], -1, -1, -1],
+        # -3 the first label, -1 the text itself, -2 the text in parentheses
+        "name": [-1, -1, -3, -1, -1, -1, -2],
+        # (start - previous start, length): line 3 starts at offset 16; x at 4, y at 8,
+        # "x * y" at 4, the 2 at 16 + 7, "max(b, 2)" at 16, "exp(x)" at 16 + 12, the sum at 16
+        "span": [4, 1, 4, 1, -4, 5, 19, 1, -7, 9, 12, 6, -12, 18],
+        "label": [-1, -1, s["a"], -1, -1, -1, -1],
+        "labels": {"2": [s["a"], s["b"]]},
+        "param": {},
+        "value": [0.0, 3.0, 0.0, 2.0, 2.0, 1.0, 3.0],
+        # x: e^0 · 1 from exp plus y · 0 from the multiply (max sent its gradient to the 2)
+        "grad": [1.0, 0.0, 0.0, 1.0, 1.0, 1.0, 1.0],
+        "shape": {},
+    }
+    # steps n6, n5, n4, n2 (the constant has none): node gaps back from 7
+    assert {k: v for k, v in answer["steps"].items() if k not in ("rule", "slots")} == {
+        "node": [1, 1, 1, 2],
+        # add 1, 1; exp e^0 = 1; max 0 (lost), 1 (won); multiply y = 3, x = 0
+        "local": [1.0, 1.0, 1.0, 0.0, 1.0, 3.0, 0.0],
+        # exp reads its output (-1); max each input (its port) and its output; the multiply
+        # the other input
+        "usec": [0, 0, 1, 2, 2, 1, 1],
+        "uses": [-1, 0, -1, 1, -1, 1, 0],
+        "contribution": {},
+        "kink": {},
+    }
+    assert _step_captions(answer) == [
+        (ADD_SCALAR, [s["1"], -1, -2, s["1"], s["1"]]),
+        (
+            "exp gate multiplies by its own output e^x: {} receives {} · {} = {}",
+            [-1] + [s["1"]] * 3,
+        ),
+        ("max gate routes the gradient {} to {}, the larger input; {} gets 0", [s["1"], -2, -1]),
+        # upstream 0: x receives y · 0 = 3 · 0 = 0, y receives x · 0 = 0 · 0 = 0
+        (MUL_SCALAR, [-1, -2, s["3"], s["0"], s["0"], -2, -1, s["0"], s["0"], s["0"]]),
+    ]
+    assert answer["stats"] == {"gates": 4, "nodes": 7, "fast_path": True}
+    assert answer["gates"] == {
+        op: {"symbol": GATES[op].symbol, "formula": GATES[op].derivative}
+        for op in ("add", "exp", "max", "mul")
+    }
+    assert (answer["output"], answer["output_grad"], answer["inputs"]) == (6, 1.0, ["x", "y"])
+
+
+SUM_TENSOR = (
+    "sum gate distributes like add: every element of {} receives the upstream gradient: d{} = "
+    "d(sum{}) copied () -> ({},)"
+)
+
+
+@pytest.mark.parametrize(
+    ("expression", "inputs", "strings", "captions", "contribution"),
+    [
+        # a word is a wire only where it stands alone: not the s of sum, distributes or ds
+        (
+            "sum(s)",
+            {"s": [1.0, 2.0]},
+            ["s", "sum", "2"],
+            [
+                (
+                    "sum gate distributes like add: every element of {} receives the upstream "
+                    "gradient: ds = d(sum({})) copied () -> ({},)",
+                    [-1, -1, 2],
+                )
+            ],
+            {"0": [[1.0, 1.0]]},
+        ),
+        # a name inside a word that starts the caption (add) is not a wire either
+        (
+            "dd + b",
+            {"dd": [1.0], "b": [2.0]},
+            ["dd", "b", "add", "1"],
+            [
+                (
+                    "add gate distributes the upstream gradient ({}) unchanged to both inputs: "
+                    "{} and {} each receive {} · ({}) = ({})",
+                    [3, -1, -2, 3, 3, 3],
+                )
+            ],
+            {},
+        ),
+        # s is not the s of s_t; the multiply is elementwise (equal shapes), so its
+        # contributions are upstream × local and not sent; the sum's are
+        (
+            "sum(s * s_t)",
+            {"s": [1.0, 2.0], "s_t": [3.0, -1.0]},
+            ["s", "s_t", "mul", "sum", "2"],
+            [
+                (SUM_TENSOR, [-1, -1, -1, 4]),
+                (
+                    "multiply gate swaps: {} receives {} · upstream = ({}) · ({}) = ({}); {} "
+                    "receives {} · upstream = ({}) · ({}) = ({})",
+                    [-1, -2, 4, 4, 4, -2, -1, 4, 4, 4],
+                ),
+            ],
+            {"0": [[1.0, 1.0]]},
+        ),
+        # a constant's name is a number: a number slot, not a wire; the 2 was broadcast, so
+        # the multiply sends its contributions: x gets 2 · ones, the 2 gets sum(x) = 3
+        (
+            "sum(x * 2)",
+            {"x": [1.0, 2.0]},
+            ["x", "2", "mul", "sum", "3", "0"],
+            [
+                (SUM_TENSOR, [-1, -1, -1, 1]),
+                (
+                    "multiply gate swaps: {} receives {} · upstream = {} · ({}) = ({}); {} "
+                    "receives {} · upstream = ({}) · ({}) = {}; broadcasting: {} () was "
+                    "broadcast to ({},), so its gradient is summed over axis {} back to ()",
+                    [-1, 1, 1, 1, 1, 1, -1, 1, 1, 4, 1, 1, 5],
+                ),
+            ],
+            {"0": [[1.0, 1.0]], "1": [[2.0, 2.0], 3.0]},
+        ),
+    ],
+    ids=["sum-s", "dd-plus-b", "s-times-s_t", "x-times-2"],
+)
+def test_tensor_captions_are_split_into_templates_at_their_wires_names(
+    expression: str,
+    inputs: dict[str, Any],
+    strings: list[str],
+    captions: list[tuple[str, list[int]]],
+    contribution: dict[str, Any],
+) -> None:
+    answer = _through_json(compact(evaluate_result(expression, inputs)))
+    assert answer["strings"] == strings
+    assert _step_captions(answer) == captions
+    assert answer["steps"]["contribution"] == contribution
+
+
+@pytest.mark.parametrize("brace", ["{", "}"])
+def test_a_caption_with_a_brace_in_its_words_is_sent_whole(brace: str) -> None:
+    # a comment inside the parentheses is part of the wire's text; x is marked first, so the
+    # multiply's other wire "(x # { + 1)" is no longer whole and its brace stays in the words:
+    # "{}" would read as a slot, so the caption is one literal string
+    expression = f"sum(x * (x # {brace}\n+ 1))"
+    answer = compact(evaluate_result(expression, {"x": [1.0, 2.0]}))
+    other = f"(x # {brace} + 1)"
+    caption = (
+        f"multiply gate swaps: x receives {other} · upstream = (2) · (2) = (2); {other} receives "
+        "x · upstream = (2) · (2) = (2)"
+    )
+    strings = answer["strings"]
+    assert _step_captions(answer)[1] == ("{}", [strings.index(caption)])
+
+
+def test_a_caption_with_a_private_use_character_of_its_own_is_sent_whole() -> None:
+    # U+E000 is the encoder's first wire mark; a comment may hold it, and the sum's input's
+    # text holds the comment
+    expression = "sum(x * # \ue000\n x)"
+    answer = compact(evaluate_result(expression, {"x": [1.0, 2.0]}))
+    caption = (
+        "sum gate distributes like add: every element of (x * # \ue000 x) receives the upstream "
+        "gradient: d(x * # \ue000 x) = d(sum(x * # \ue000 x)) copied () -> (2,)"
+    )
+    assert _step_captions(answer)[0] == ("{}", [answer["strings"].index(caption)])
+
+
+def _tie_program(count: int) -> str:
+    # a stage made before the max, so its multiply's step comes after the max's
+    return f"a = y * 2\nm = max({', '.join(['x'] * count)})\nm + a"
+
+
+@pytest.mark.parametrize("count", [4095, 4096])
+def test_a_max_with_as_many_wires_as_marks_is_searched_and_the_next_step_is_rendered(
+    count: int,
+) -> None:
+    # 4,096 wire marks (U+E000 to U+EFFF): a step with 4,096 inputs has 4,097 wires, one too
+    # many, so its caption is searched for its names (every x is the first wire's); with 4,095
+    # inputs each x is its own wire. Under "first", x = 2 ties everywhere and the first gets
+    # the whole upstream 1; the other count - 1 get 0.
+    answer = compact(evaluate_result(_tie_program(count), {"x": 2.0, "y": 3.0}, tie_break="first"))
+    strings = answer["strings"]
+    s = {text: strings.index(text) for text in ("1", "2", "3", "0") if text in strings}
+    add, max_step, mul = _step_captions(answer)
+    assert add == (ADD_SCALAR, [s["1"], -1, -2, s["1"], s["1"]])
+    # the multiply after it: y receives 2 · 1 = 2, the 2 receives 3 · 1 = 3
+    assert mul == (MUL_SCALAR, [-1, -2, s["2"], s["1"], s["2"], -2, -1, s["3"], s["1"], s["3"]])
+    head = "max gate has a tie at {} between " + ", ".join(["{}"] * (count - 1)) + " and {}"
+    losers = ", ".join(["{}"] * (count - 2)) + " and {} get"
+    kink = (
+        ". Kink: ties send the whole gradient to the first tied input; any non-negative split "
+        "that sums to"
+    )
+    if count == 4096:  # searched: the numbers 0 and 1 of the words are slots too
+        template = (
+            f"{head}: it sends the whole gradient {{}} to {{}}, the first tied input; {losers} "
+            f"{{}}{kink} {{}} is a valid subgradient"
+        )
+        slots = [s["2"], *[-1] * count, s["1"], -1, *[-1] * (count - 1), s["0"], s["1"]]
+    else:  # rendered: wire j is -1 - j
+        template = (
+            f"{head}: it sends the whole gradient {{}} to {{}}, the first tied input; {losers} "
+            f"0{kink} 1 is a valid subgradient"
+        )
+        wires = [-1 - j for j in range(count)]
+        slots = [s["2"], *wires, s["1"], -1, *wires[1:]]
+    assert max_step == (template, slots)
+
+
+def test_a_caption_with_more_numbers_than_marks_is_sent_whole_and_the_next_is_rendered() -> None:
+    # split among 2,400 ties, the max's caption writes 2 + 2,400 numbers, more than the 2,303
+    # number marks (U+F000 to U+F8FE): it is sent whole. Each x gets 1 / 2400 = 0.0004167.
+    count = 2400
+    answer = compact(evaluate_result(_tie_program(count), {"x": 2.0, "y": 3.0}, tie_break="split"))
+    strings = answer["strings"]
+    s = {text: strings.index(text) for text in ("1", "2", "3")}
+    caption = (
+        "max gate has a tie at 2 between "
+        + ", ".join(["x"] * (count - 1))
+        + " and x: it splits the gradient 1: "
+        + ", ".join(["x gets 0.0004167"] * count)
+        + ". Kink: ties split the gradient evenly between the tied inputs (PyTorch's "
+        "convention); any non-negative split that sums to 1 is a valid subgradient"
+    )
+    assert _step_captions(answer) == [
+        (ADD_SCALAR, [s["1"], -1, -2, s["1"], s["1"]]),
+        ("{}", [strings.index(caption)]),
+        (MUL_SCALAR, [-1, -2, s["2"], s["1"], s["2"], -2, -1, s["3"], s["1"], s["3"]]),
+    ]

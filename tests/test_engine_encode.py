@@ -15,7 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.engine import evaluate_result
-from app.engine.encode import verbose
+from app.engine.encode import encode, verbose
 from app.presets import BUILT_IN
 from tests.test_singular_points import _CASES, _id
 
@@ -114,3 +114,11 @@ def test_every_node_and_edge_carries_its_shape() -> None:
     nodes = {n["id"]: n for n in report["nodes"]}
     for edge in report["edges"]:
         assert edge["shape"] == nodes[edge["source"]]["shape"] == list(np.shape(edge["grad"]))
+
+
+@pytest.mark.parametrize("fmt", ["verbose", "compact"])
+def test_encode_echoes_the_expression_unless_told_not_to(fmt: str) -> None:
+    result = evaluate_result("x * y", {"x": 3.0, "y": -4.0})
+    assert encode(result, fmt)["expression"] == "x * y"
+    assert "expression" not in encode(result, fmt, echo=False)
+    assert encode(result, fmt, echo=False)["inputs"] == ["x", "y"]
