@@ -122,3 +122,14 @@ def test_encode_echoes_the_expression_unless_told_not_to(fmt: str) -> None:
     assert encode(result, fmt)["expression"] == "x * y"
     assert "expression" not in encode(result, fmt, echo=False)
     assert encode(result, fmt, echo=False)["inputs"] == ["x", "y"]
+
+
+def test_a_gates_parameters_are_its_numbers_as_written() -> None:
+    # the exponent 2 of A ** 2, the axis 0 of sum(..., 0), the shape 2, 1 of reshape
+    report = verbose(
+        evaluate_result("reshape(sum(A ** 2, 0), 2, 1)", {"A": [[1.0, 2.0], [3.0, 4.0]]})
+    )
+    params = {n["op"]: n["param"] for n in report["nodes"] if n["kind"] == "gate"}
+    assert params == {"pow": 2.0, "sum": [0.0], "reshape": [2.0, 1.0]}
+    # column sums of A²: 1 + 9, 4 + 16
+    assert report["output"]["value"] == [[10.0], [20.0]]
