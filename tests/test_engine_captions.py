@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from app.engine import GATES, evaluate_result
+from app.engine import GATES, evaluate_result, parse
 from app.engine.report import node_symbol
 from app.engine.result import EvaluateResult, StepResult
 from tests.engine_result import op_of
@@ -386,3 +386,25 @@ def test_a_length_one_axis_that_stays_one_is_not_summed() -> None:
         "axis 0 back to (2,1)"
     )
     assert caption.count("broadcast") == 2  # "broadcasting:" and one note: y's shape is out's
+
+
+@pytest.mark.parametrize(
+    ("inner", "name"),
+    [
+        # 24 characters: the text itself, in parentheses as it has spaces and is not a call
+        ("x1234567890 + y123456789", "(x1234567890 + y123456789)"),
+        # 25 characters: too long to read, so the gate's symbol
+        ("x1234567890 + y1234567890", "the + gate's output"),
+        # a call reads bare; a call of a call does not
+        ("max(x, y)", "max(x, y)"),
+        ("abs(max(x, y))", "(abs(max(x, y)))"),
+        ("x*y", "x*y"),
+    ],
+)
+def test_a_wire_is_named_by_its_text_up_to_24_characters(inner: str, name: str) -> None:
+    expression = f"exp({inner})"
+    inputs = {k: 0.0 for k in parse(expression).input_names}
+    # every input 0, so the inner wire is 0 and e^0 = 1: it receives 1 · 1 = 1
+    assert rule(expression, inputs, "exp", 1.0) == (
+        f"exp gate multiplies by its own output e^x: {name} receives 1 · 1 = 1"
+    )

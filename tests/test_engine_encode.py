@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from app.engine import evaluate_result
+from app.engine import evaluate_result, parse
 from app.engine.encode import encode, verbose
 from app.presets import BUILT_IN
 from tests.test_singular_points import _CASES, _id
@@ -133,3 +133,28 @@ def test_a_gates_parameters_are_its_numbers_as_written() -> None:
     assert params == {"pow": 2.0, "sum": [0.0], "reshape": [2.0, 1.0]}
     # column sums of A²: 1 + 9, 4 + 16
     assert report["output"]["value"] == [[10.0], [20.0]]
+
+
+@pytest.mark.parametrize(
+    ("expression", "text"),
+    [
+        # 18 + 3 + 19 = 40 characters: sent whole
+        (
+            "p11111111111111111 + q111111111111111111",
+            "p11111111111111111 + q111111111111111111",
+        ),
+        # 41: the first 26 characters, an ellipsis, the last 11
+        (
+            "p11111111111111111 + q1111111111111111111",
+            "p11111111111111111 + q1111 … 11111111111",
+        ),
+        # a line break (and its indent) inside the span reads as one space
+        ("(x +\n    y) * 2", "(x + y) * 2"),
+    ],
+)
+def test_a_nodes_text_is_its_source_shortened_past_40_characters(
+    expression: str, text: str
+) -> None:
+    inputs = {name: 1.0 for name in parse(expression).input_names}
+    report = verbose(evaluate_result(expression, inputs))
+    assert report["nodes"][-1]["text"] == text
