@@ -408,3 +408,20 @@ def test_a_wire_is_named_by_its_text_up_to_24_characters(inner: str, name: str) 
     assert rule(expression, inputs, "exp", 1.0) == (
         f"exp gate multiplies by its own output e^x: {name} receives 1 · 1 = 1"
     )
+
+
+def test_an_input_is_named_by_its_name_however_long() -> None:
+    # 26 characters, past the 24 at which a gate's text gives way to "the ... gate's output"
+    name = "abcdefghijklmnopqrstuvwxyz"
+    assert rule(f"exp({name})", {name: 0.0}, "exp", 1.0) == (
+        f"exp gate multiplies by its own output e^x: {name} receives 1 · 1 = 1"
+    )
+
+
+def test_a_constant_is_named_by_its_number_not_as_written() -> None:
+    # 2.50 as written is the number 2.5; x = 4, upstream 1: x receives 2.5 · 1 = 2.5, the
+    # constant receives 4 · 1 = 4
+    assert rule("x * 2.50", {"x": 4.0}, "mul", 1.0) == (
+        "multiply gate swaps: x receives 2.5 · upstream = 2.5 · 1 = 2.5; 2.5 receives x · "
+        "upstream = 4 · 1 = 4"
+    )
