@@ -400,6 +400,7 @@ def test_a_length_one_axis_that_stays_one_is_not_summed() -> None:
         ("abs(max(x, y))", "(abs(max(x, y)))"),
         ("x*y", "x*y"),
     ],
+    ids=["24", "25", "call", "call-of-call", "no-spaces"],
 )
 def test_a_wire_is_named_by_its_text_up_to_24_characters(inner: str, name: str) -> None:
     expression = f"exp({inner})"

@@ -151,6 +151,7 @@ def test_a_gates_parameters_are_its_numbers_as_written() -> None:
         # a line break (and its indent) inside the span reads as one space
         ("(x +\n    y) * 2", "(x + y) * 2"),
     ],
+    ids=["40", "41", "line-break"],
 )
 def test_a_nodes_text_is_its_source_shortened_past_40_characters(
     expression: str, text: str
