@@ -26,3 +26,30 @@ def test_a_named_stage_is_called_by_its_name() -> None:
         ("forward", "Infinity"),
         ("backward", "Infinity"),
     ]
+
+
+def test_each_non_finite_kind_is_named_once_per_pass_in_order() -> None:
+    # x / y with y = 0: 1/0 = Infinity, -1/0 = -Infinity, 0/0 = NaN, all in the div gate; the
+    # sum of them is NaN, already named. Backward, x's gradient is 1/y = Infinity everywhere
+    # and y's -x/y² = -Infinity, Infinity, NaN: Infinity is named once, then the other two.
+    result = evaluate_result("sum(x / y)", {"x": [1.0, -1.0, 0.0], "y": [0.0, 0.0, 0.0]})
+    forward = "the div gate (x / y) produced {} in the forward pass"
+    backward = "the backward step of the div gate (x / y) produced a gradient of {}"
+    assert result.warnings == [
+        {"node": "n2", "pass": "forward", "value": kind, "msg": forward.format(kind)}
+        for kind in ("Infinity", "-Infinity", "NaN")
+    ] + [
+        {"node": "n2", "pass": "backward", "value": kind, "msg": backward.format(kind)}
+        for kind in ("Infinity", "-Infinity", "NaN")
+    ]
+
+
+def test_a_scalar_nan_is_named_once_forward_and_once_backward() -> None:
+    # 0/0 is NaN; NaN + 1 is NaN again (not named twice); d/dx (x / y) = 1/0 = Infinity and
+    # d/dy = -0/0 = NaN
+    result = evaluate_result("x / y + 1", {"x": 0.0, "y": 0.0})
+    assert [(w["node"], w["pass"], w["value"]) for w in result.warnings] == [
+        ("n2", "forward", "NaN"),
+        ("n2", "backward", "Infinity"),
+        ("n2", "backward", "NaN"),
+    ]
