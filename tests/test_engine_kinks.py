@@ -148,3 +148,39 @@ def test_output_grad_seeds_the_backward_pass() -> None:
     result = evaluate_result("(x + y) * z", {"x": -2, "y": 5, "z": -4}, output_grad=2.0)
     assert result.gradients() == {"x": -8.0, "y": -8.0, "z": 6.0}
     assert result.steps[0].upstream == 2.0
+
+
+@pytest.mark.parametrize(
+    ("tie_break", "convention", "grads"),
+    [
+        # element 0 ties (1 = 1): split, x and y get 0.5 each; element 1: y (3) wins
+        (
+            "split",
+            "ties split the gradient evenly between the tied inputs (PyTorch's convention); any "
+            "non-negative split that sums to 1 is a valid subgradient",
+            {"x": [0.5, 0.0], "y": [0.5, 1.0]},
+        ),
+        (
+            "first",
+            "ties send the whole gradient to the first tied input; any non-negative split that "
+            "sums to 1 is a valid subgradient",
+            {"x": [1.0, 0.0], "y": [0.0, 1.0]},
+        ),
+    ],
+)
+def test_an_elementwise_max_tie_states_the_requested_convention(
+    tie_break: str, convention: str, grads: dict[str, list[float]]
+) -> None:
+    result = evaluate_result(
+        "sum(max(x, y))", {"x": [1.0, 2.0], "y": [1.0, 3.0]}, tie_break=tie_break
+    )
+    kink = step_for(result, "max").kink
+    assert kink is not None
+    # both inputs take part in the one tied element
+    assert (kink.kind, kink.convention, kink.interval, kink.count) == (
+        "tie",
+        convention,
+        [[0.0, 1.0], [0.0, 1.0]],
+        1,
+    )
+    assert {k: g.tolist() for k, g in result.gradients().items()} == grads
