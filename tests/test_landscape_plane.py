@@ -161,6 +161,19 @@ def test_directions_the_path_does_not_decide_are_the_furthest_weight_axes() -> N
     assert scale == pytest.approx(np.sqrt(5))
     assert list(D1) == pytest.approx([2, 1, 0, 0])
     assert list(D2) == pytest.approx([0, 0, np.sqrt(5), 0], abs=1e-12)
+    # along (1, 1, 1, 1): every axis is as near to D1 = (1, 1, 1, 1)/2 (1/4 each), so axis 0,
+    # minus its part along D1: (1, 0, 0, 0) - (1/2)(1/2)(1, 1, 1, 1) = (3, -1, -1, -1)/4, of
+    # length sqrt(12)/4, made unit; the reach is |(2, 2, 2, 2)| = 4
+    D1, D2, scale = plane_of([1, 1, 1, 1], [2, 2, 2, 2])
+    assert scale == pytest.approx(4.0)
+    assert list(D1) == pytest.approx([2, 2, 2, 2])
+    assert list(D2) == pytest.approx([4 * v / np.sqrt(12) for v in (3, -1, -1, -1)])
+    # a tiny path along -axis 1: its last coordinate, 2e-13 from 0, is movement (the rounding
+    # level is relative to the path's largest move, 1e-12 * 2e-13), so D1 points along it
+    D1, D2, scale = plane_of([0, -1e-13, 0, 0], [0, -2e-13, 0, 0])
+    assert scale == pytest.approx(2e-13)
+    assert list(D1) == pytest.approx([0, -2e-13, 0, 0], abs=1e-30)
+    assert list(D2) == pytest.approx([2e-13, 0, 0, 0], abs=1e-30)
 
 
 def test_a_w_of_two_weights_is_its_own_plane() -> None:

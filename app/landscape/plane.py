@@ -87,10 +87,11 @@ _ROUNDING = 1e-12
 
 def _next_axis(taken: list[np.ndarray], size: int) -> np.ndarray:
     """The weight axis furthest from the directions taken, made orthogonal to them: the axis
-    whose squared components along them sum least (the first of equals), minus those components."""
+    whose squared components along them sum least (the first of those equal up to rounding, so
+    that (1, 1, 1, 1)/2 gives axis 0 whatever its last bits), minus those components."""
     near = np.sum(np.square(taken), axis=0) if taken else np.zeros(size)
     axis = np.zeros(size)
-    axis[int(np.argmin(near))] = 1.0
+    axis[int(np.flatnonzero(near <= near.min() + _ROUNDING)[0])] = 1.0
     for direction in taken:
         axis -= (direction @ axis) * direction
     return axis / np.linalg.norm(axis)
