@@ -178,6 +178,21 @@ def test_under_the_limits_still_works(tensor_limits: TestClient) -> None:
     assert response.json()["output"]["value"] == 32.0
 
 
+def test_whole_numbers_in_a_list_are_float64_so_a_product_does_not_wrap(
+    client: TestClient,
+) -> None:
+    # JSON integers in a list become float64: 2**32 squared is 2**64 (an int64 would wrap to 0),
+    # and 10**20, beyond int64 altogether, squares to 1e40 (no object array, no 500).
+    big = float(10**20)
+    response = client.post(
+        URL, json={"expression": "x * x", "inputs": {"x": [4294967296, 10**20, 3]}}
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert body["output"]["value"] == [2.0**64, big * big, 9.0]
+    assert body["gradients"] == {"x": [2.0 * 4294967296, 2.0 * big, 6.0]}
+
+
 BIG = "1" + "0" * 400  # a JSON integer beyond float64 (about 1.8e308)
 UNUSED = ", ".join(f'"a{i}": 1' for i in range(21))  # 21 inputs the expression does not use
 
