@@ -352,7 +352,15 @@ def test_evaluate_result_charges_as_reused_only_a_compact_answer_of_a_cached_par
     # compact, without a cache: parsed afresh, charged in full
     with pytest.raises(LimitError) as error:
         evaluate_result(expression, inputs, limits=limits, compact=True)
-    assert only_detail(error)["got"] == fresh.work
+    assert only_detail(error) == {
+        "type": "limit_exceeded",
+        "loc": ["body", "expression"],
+        "msg": f"the predicted work (element operations) is {fresh.work}, over the limit of "
+        f"{fresh.work - 1} (setting BPC_MAX_WORK)",
+        "limit": fresh.work - 1,
+        "got": fresh.work,
+        "setting": "max_work",
+    }
     cache = ParseCache(size=4)
     with pytest.raises(LimitError) as error:  # a miss: the parse is kept, charged in full
         evaluate_result(expression, inputs, limits=limits, cache=cache, compact=True)
