@@ -390,6 +390,14 @@ def test_a_control_character_has_no_name_and_is_shown_as_a_space() -> None:
             "unknown function 'foo'; the gates you can call are: abs, dot, exp, log, max, "
             "mean, min, relu, reshape, sigmoid, sqrt, sum, tanh, transpose",
         ),
+        # a call's '(' as the last token: a call with no argument, or an unknown name
+        ("x + exp(", 9, "the expression ends early: an operand is missing"),
+        (
+            "foo(",
+            1,
+            "unknown function 'foo'; the gates you can call are: abs, dot, exp, log, max, "
+            "mean, min, relu, reshape, sigmoid, sqrt, sum, tanh, transpose",
+        ),
     ],
 )
 def test_a_missing_operand_or_an_unknown_call_is_said_whole(
