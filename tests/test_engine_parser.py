@@ -165,6 +165,8 @@ PARSE_ERROR_CASES = [
     # sum's optional axis is a constant: an input in its place is a second argument
     ("sum(x, y)", 1, 1, "sum() takes 1 argument, got 2"),
     ("x, y", 1, 2, "a ',' outside a function call: tuples are not allowed"),
+    # a '.' as the last token: no attribute follows it
+    ("x.", 1, 2, "attribute access '.' is not allowed; the only attribute is .T (transpose)"),
     # inside parentheses that are no call: still a tuple
     ("(x, y)", 1, 3, "a ',' outside a function call: tuples are not allowed"),
     (

@@ -373,3 +373,35 @@ def test_evaluate_result_charges_as_reused_only_a_compact_answer_of_a_cached_par
     result = evaluate_result(expression, inputs, limits=limits, cache=cache, compact=True)
     assert result.values[result.circuit.output] == 21 * 0.5
     assert result.gradients() == {"x": 21.0}  # 21 terms of x
+
+
+@pytest.mark.parametrize(
+    ("at_n", "over"),
+    [
+        ("((x)) + ((y))", "((x)) + (((y)))"),  # parentheses
+        ("exp(exp(x)) + exp(exp(y))", "exp(exp(x)) + exp(exp(exp(y)))"),  # calls
+    ],
+)
+def test_each_closing_parenthesis_takes_one_level_off_the_nesting_depth(
+    at_n: str, over: str
+) -> None:
+    # two nests of depth 2 one after the other are depth 2, not 4; a third level is over
+    limits = ParseLimits(max_nesting_depth=2)
+    circuit = parse(at_n, limits)
+    assert [node.op for node in circuit.nodes] == (
+        [None]
+        + ["exp"] * (at_n.count("exp") // 2)
+        + [None]
+        + ["exp"] * (at_n.count("exp") // 2)
+        + ["add"]
+    )
+    with pytest.raises(LimitError) as error:
+        parse(over, limits)
+    assert only_detail(error) == {
+        "type": "limit_exceeded",
+        "loc": ["body", "expression"],
+        "msg": "the nesting depth is 3, over the limit of 2 (setting BPC_MAX_NESTING_DEPTH)",
+        "limit": 2,
+        "got": 3,
+        "setting": "max_nesting_depth",
+    }
