@@ -167,6 +167,8 @@ PARSE_ERROR_CASES = [
     ("x, y", 1, 2, "a ',' outside a function call: tuples are not allowed"),
     # a '.' as the last token: no attribute follows it
     ("x.", 1, 2, "attribute access '.' is not allowed; the only attribute is .T (transpose)"),
+    # a stage with nothing after its '='
+    ("a =\na", 1, 3, "'a =' needs an expression after '='"),
     # a ']' with no '[' open, after a value
     ("x ]", 1, 3, "unexpected ']'"),
     # inside parentheses that are no call: still a tuple
