@@ -501,3 +501,10 @@ def test_a_constant_alone_in_sum_is_its_input_not_its_axis() -> None:
         ("input", None, None),
         ("gate", "sum", (0.0,)),
     ]
+
+
+def test_a_newline_inside_nested_brackets_is_joined_until_the_last_one_closes() -> None:
+    # one ')' of two closed: still inside the outer '(', so the newline joins x + y
+    circuit = parse("((x)\n+ y)")
+    assert [node.op for node in circuit.nodes] == [None, None, "add"]
+    assert circuit.input_names == ["x", "y"]
