@@ -167,6 +167,14 @@ PARSE_ERROR_CASES = [
     ("x, y", 1, 2, "a ',' outside a function call: tuples are not allowed"),
     # a '.' as the last token: no attribute follows it
     ("x.", 1, 2, "attribute access '.' is not allowed; the only attribute is .T (transpose)"),
+    # a non-ASCII letter right after a name, on line 2: its column counts from that line
+    (
+        "a = 1\nx\u00e9",
+        2,
+        2,
+        "unexpected character '\u00e9' (U+00E9 LATIN SMALL LETTER E WITH ACUTE): "
+        "names and operators must be ASCII",
+    ),
     # a stage with nothing after its '='
     ("a =\na", 1, 3, "'a =' needs an expression after '='"),
     # a ']' with no '[' open, after a value
