@@ -211,6 +211,7 @@ PARSE_ERROR_CASES = [
     ),
     ("1.2.3", 1, 4, "missing operator before '.3' (write * for multiplication)"),
     ("12abc", 1, 1, "malformed number '12a'"),
+    ("12_", 1, 1, "malformed number '12_'"),  # an underscore is not a digit separator here
     ("exp", 1, 1, "'exp' is a gate: call it, as in exp(x)"),
     ("", 1, 1, "the expression is empty"),
     ("   # only a comment", 1, 1, "the expression is empty"),
@@ -221,6 +222,14 @@ PARSE_ERROR_CASES = [
         "xé + 1",
         1,
         2,
+        "unexpected character 'é' (U+00E9 LATIN SMALL LETTER E WITH ACUTE): "
+        "names and operators must be ASCII",
+    ),
+    # ... checked before the name itself: 'import' would be refused at col 1
+    (
+        "importé",
+        1,
+        7,
         "unexpected character 'é' (U+00E9 LATIN SMALL LETTER E WITH ACUTE): "
         "names and operators must be ASCII",
     ),
