@@ -522,6 +522,19 @@ def test_a_descent_runs_answer_is_charged_its_numbers_at_n_and_n_plus_one() -> N
 LOSS_WORK = 2 * 3 * 1 * 3 + 25 * 9
 
 
+def assert_priced_as_a_loss(request: Any, numbers: int) -> None:
+    """/loss's fixed work plus 1,000 per answered number; 2,000 bytes plus 21 per number, the
+    answer accepted at exactly that size and refused one byte under it."""
+    work = LOSS_WORK + 1_000 * numbers
+    assert precheck(request, Limits()) == pytest.approx(work / UNITS_PER_SECOND, rel=1e-12)
+    answer = 2_000 + 21 * numbers
+    precheck(request, Limits().but(max_answer_bytes=answer))
+    assert refusal(request, Limits().but(max_answer_bytes=answer - 1)) == over(
+        "the predicted answer size in bytes", answer, answer - 1, "max_answer_bytes",
+        ("body", "dataset"),
+    )  # fmt: skip
+
+
 @pytest.mark.parametrize(
     ("fields", "numbers"),
     [
@@ -535,28 +548,14 @@ def test_the_loss_routes_prediction_counts_w_and_the_data_when_asked(
     fields: dict[str, bool], numbers: int
 ) -> None:
     request = LossRequest.model_validate({"dataset": {"name": "cs231n-1d"}, **fields})
-    work = LOSS_WORK + 1_000 * numbers
-    assert precheck(request, Limits()) == pytest.approx(work / UNITS_PER_SECOND, rel=1e-12)
-    answer = 2_000 + 21 * numbers
-    precheck(request, Limits().but(max_answer_bytes=answer))
-    assert refusal(request, Limits().but(max_answer_bytes=answer - 1)) == over(
-        "the predicted answer size in bytes", answer, answer - 1, "max_answer_bytes",
-        ("body", "dataset"),
-    )  # fmt: skip
+    assert_priced_as_a_loss(request, numbers)
 
 
 def test_the_circuit_routes_prediction_is_the_loss_with_w_and_no_gradient_check() -> None:
     # /circuit carries W and dW like /loss: 2 × 3 weights, the 3 L_i and 3 × 9 matrix cells
     request = CircuitRequest.model_validate({"dataset": {"name": "cs231n-1d"}})
     numbers = 2 * 3 + 3 + 3 * 9
-    work = LOSS_WORK + 1_000 * numbers
-    assert precheck(request, Limits()) == pytest.approx(work / UNITS_PER_SECOND, rel=1e-12)
-    answer = 2_000 + 21 * numbers
-    precheck(request, Limits().but(max_answer_bytes=answer))
-    assert refusal(request, Limits().but(max_answer_bytes=answer - 1)) == over(
-        "the predicted answer size in bytes", answer, answer - 1, "max_answer_bytes",
-        ("body", "dataset"),
-    )  # fmt: skip
+    assert_priced_as_a_loss(request, numbers)
 
 
 def test_an_exact_2d_grid_over_many_scores_takes_a_chunk_per_row() -> None:
