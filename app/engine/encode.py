@@ -28,11 +28,13 @@ from typing import Any, Literal, get_args
 import numpy as np
 import orjson
 
-from app.engine.gates import GATES
+from app.engine.gates import GATES, Step
 from app.engine.numbers import (
     NUMBER_MARK,
     NUMBER_OVERFLOW,
+    Ref,
     captured_numbers,
+    fmt,
     json_number,
     to_json,
 )
@@ -374,59 +376,66 @@ class _Captions:
         self._emit("{}".join(pieces), slots)
 
     def add_rendered(self, result: EvaluateResult) -> None:
-        """Every step's rule rendered with placeholders as its wires' names while fmt hands
-        over each number it writes (numbers.captured_numbers): the template and the slots come
-        straight from the rendering, with no search of the text. Only for scalar circuits,
+        """Every step's rule as a recipe: its template, and where each slot's text comes from
+        (a wire's name, one of the step's numbers, or a number the words fix, such as pow's
+        constant). A recipe is rendered once for every step whose gate says the same thing
+        (same gate, inputs, tie-break, kink and Gate.caption_branch), with placeholders as
+        its wires' names and Refs as its numbers (numbers.Ref), and kept between answers
+        (_RECIPES): each step then only formats its own numbers. Only for scalar circuits,
         whose gates name wires as opaque text (tensor captions derive dW from W, say)."""
-        numbers: list[str] = []
-        token = captured_numbers.set(numbers)
-        try:
-            nodes = result.circuit.nodes
-            index = self.strings.index
-            intern = index.setdefault  # a new text gets the next index: len before it is added
-            templates, rule_ids, slots = self.templates, self.rule, self.slots
-            # rendered text: its template and its marks. With every name and number a
-            # placeholder, the text depends on the circuit and each gate's branch alone, so a
-            # cached circuit keeps them for its next evaluation (bounded: a step has a few
-            # branches at most).
-            memo = result.memo
-            recipes: dict[str, tuple[str, list[int]]] = (
-                {} if memo is None else memo.setdefault("caption_recipes", {})
-            )
-            room = 4 * len(result.steps) + 64
-            for step in result.steps:
-                argc = len(nodes[step.node].args)
-                if argc >= _MAX_MARKS:  # more wires than placeholders: the search
-                    captured_numbers.set(None)
-                    self.add(result.rule(step), _wires(result, step))
-                    captured_numbers.set(numbers)
-                    continue
-                numbers.clear()
-                text = result.rule(step, _marks(argc))
-                if "{" in text or "}" in text or NUMBER_OVERFLOW in text:
-                    captured_numbers.set(None)  # braces in its words, or too many numbers
-                    self._literal(result.rule(step))
-                    captured_numbers.set(numbers)
-                    continue
-                # With every name and number a placeholder, the text is its template: steps that
-                # say the same thing render the same text, split once per answer.
-                recipe = recipes.get(text)
-                if recipe is None:
-                    parts = _PLACEHOLDER.split(text)
-                    recipe = ("{}".join(parts[0::2]), [ord(m) for m in parts[1::2]])
-                    if len(recipes) < room:
-                        recipes[text] = recipe
-                found = [intern(number, len(index)) for number in numbers]
-                rule_ids.append(templates.setdefault(recipe[0], len(templates)))
-                # the k-th number formatted, or -1 - j: the step's j-th wire
-                slots.extend(
-                    [
-                        found[k - NUMBER_MARK] if k >= NUMBER_MARK else _MARK - 1 - k
-                        for k in recipe[1]
-                    ]
+        nodes = result.circuit.nodes
+        values = result.values
+        index = self.strings.index
+        intern = index.setdefault  # a new text gets the next index: len before it is added
+        templates, rule_ids, slots = self.templates, self.rule, self.slots
+        tie_break = result.tie_break
+        seen_index: dict[Any, int] = {}  # each number's strings index, this answer
+        seen = seen_index.get
+        for step in result.steps:
+            node = nodes[step.node]
+            args = node.args
+            argc = len(args)
+            if argc >= _MAX_MARKS:  # more wires than placeholders: the search
+                self.add(result.rule(step), _wires(result, step))
+                continue
+            xs = [values[a] for a in args]
+            out = values[step.node]
+            branch = GATES[node.op].caption_branch  # type: ignore[index]
+            kink = step.kink
+            recipe = None
+            key = None
+            if branch is not None:
+                key = (
+                    node.op,
+                    argc,
+                    tie_break,
+                    None if kink is None else kink.convention,
+                    branch(xs, out, node.const),
                 )
-        finally:
-            captured_numbers.reset(token)
+                recipe = _RECIPES.get(key)
+            if recipe is None:
+                recipe = _recipe(result, step, xs, out)
+                if key is not None and len(_RECIPES) < _RECIPES_MAX and argc <= _RECIPE_MAX_ARGS:
+                    _RECIPES[key] = recipe
+            if recipe is _WHOLE:  # braces in its words, or too many numbers
+                self._literal(result.rule(step))
+                continue
+            template, calls, order = recipe
+            # the step's numbers, as Ref.code counts them (_recipe)
+            numbers = [step.upstream, out, *xs, *step.local, *step.contributions]
+            found = []
+            for c in calls:
+                if type(c) is int:
+                    number = numbers[c]
+                    k = seen(number)  # equal numbers format alike (-0.0 and 0.0 too)
+                    if k is None:
+                        k = seen_index[number] = intern(fmt(number), len(index))
+                else:
+                    k = intern(c, len(index))
+                found.append(k)
+            rule_ids.append(templates.setdefault(template, len(templates)))
+            # the k-th number formatted, or -1 - j: the step's j-th wire
+            slots.extend([found[k] if k >= 0 else k for k in order])
 
     def _literal(self, text: str) -> None:
         """A rule that cannot be a template: the whole text as the one slot of "{}"."""
@@ -438,6 +447,59 @@ class _Captions:
             found = self.templates[template] = len(self.templates)
         self.rule.append(found)
         self.slots.extend(slots)
+
+
+# Caption recipes of the scalar fast path, shared by every answer, keyed on what chooses a
+# caption's words (add_rendered): (template, calls, order). calls: what each fmt call the
+# caption makes formats, in call order (which is the order the answer's strings table meets
+# them): a step's number by its Ref.code, or a text the words fix; order: each slot, the k-th
+# call or -1 - j for the step's j-th wire. _WHOLE: the caption is sent whole. Bounded by
+# count, and kept only for gates of a few inputs (a max of 20,000 arguments renders its own).
+Recipe = tuple[str, list[int | str], list[int]]
+_WHOLE: Recipe = ("", [], [])
+_RECIPES: dict[tuple[Any, ...], Recipe] = {}
+_RECIPES_MAX = 4096
+_RECIPE_MAX_ARGS = 16
+
+
+def _recipe(result: EvaluateResult, step: StepResult, xs: list[Any], out: Any) -> Recipe:
+    """The step's caption rendered with placeholders for its wires' names and Refs for its
+    numbers (upstream, output, inputs, local gradients, contributions: Ref.code counts them
+    in that order), split into its template and where each slot comes from."""
+    argc = len(xs)
+    numbers = [step.upstream, out, *xs, *step.local, *step.contributions]
+    refs = []
+    for code, number in enumerate(numbers):
+        ref = Ref(number)
+        ref.code = code
+        refs.append(ref)
+    nlocal = len(step.local)
+    marks = _marks(argc)
+    view = Step(
+        marks[:argc],
+        refs[2 : 2 + argc],
+        refs[1],
+        refs[0],
+        refs[2 + argc : 2 + argc + nlocal],
+        refs[2 + argc + nlocal :],
+        result.circuit.nodes[step.node].const,
+        result.tie_break,
+        marks[argc],
+    )
+    captured: list[Any] = []
+    token = captured_numbers.set(captured)
+    try:
+        text = result.rule(step, view=view)
+    finally:
+        captured_numbers.reset(token)
+    if "{" in text or "}" in text or NUMBER_OVERFLOW in text:
+        return _WHOLE
+    parts = _PLACEHOLDER.split(text)
+    calls: list[int | str] = [c.code if type(c) is Ref else c for c in captured]
+    order = [
+        k - NUMBER_MARK if k >= NUMBER_MARK else _MARK - 1 - k for k in map(ord, parts[1::2])
+    ]
+    return "{}".join(parts[0::2]), calls, order
 
 
 # Placeholders for a step's wires, by number of inputs: private-use characters below the

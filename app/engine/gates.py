@@ -105,6 +105,14 @@ class Gate:
     # label(param, arg_names): how the diagram labels a gate whose constant arguments matter
     # (**2, sum(axis=0), [y]), or None for its symbol.
     label: Callable[[Any, Sequence[str]], str | None] | None = None
+    # caption_branch(xs, out, param) on the scalar fast path: what, besides the wires' names,
+    # the step's own numbers, the tie-break and the kink, chooses the words of this gate's
+    # caption (which input won, whether relu's input was positive, pow's constant). Two steps
+    # with the same branch get the same caption with their own names and numbers filled in,
+    # so the compact encoder renders it once (encode.py, caption recipes). None: render
+    # every step. A gate whose caption writes a number computed from its numbers (fmt(1 - out))
+    # must not have one; tests/test_compact_format.py checks every gate's captions.
+    caption_branch: Callable[[Sequence[Any], Any, Any], Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         low, high = self.arity
@@ -202,6 +210,15 @@ def _route_uses(out: int, args: Sequence[int], port: int) -> list[int]:
     return [args[port], out]
 
 
+# What chooses a caption's words (Gate.caption_branch).
+def no_branch(xs: Sequence[Any], out: Any, param: Any) -> None:
+    return None  # the same words for every step: only names and numbers change
+
+
+def _param_branch(xs: Sequence[Any], out: Any, param: Any) -> str:
+    return repr(param)  # the caption writes its constant (and numbers made from it); a NaN too
+
+
 # ---------------------------------------------------------------- arithmetic
 
 
@@ -231,6 +248,7 @@ register(
         operator="+",
         precedence=10,
         uses=no_uses,
+        caption_branch=no_branch,
     )
 )
 
@@ -259,6 +277,7 @@ register(
         operator="-",
         precedence=10,
         uses=no_uses,
+        caption_branch=no_branch,
     )
 )
 
@@ -289,6 +308,7 @@ register(
         operator="*",
         precedence=20,
         uses=uses_other,
+        caption_branch=no_branch,
     )
 )
 
@@ -323,6 +343,7 @@ register(
         operator="/",
         precedence=20,
         uses=_div_uses,
+        caption_branch=no_branch,
     )
 )
 
@@ -344,6 +365,7 @@ register(
         operator="-",
         precedence=30,
         uses=no_uses,
+        caption_branch=no_branch,
     )
 )
 
@@ -426,6 +448,7 @@ register(
         scalar_local=partial(_as_floats, _pow_const_local),
         by_name=False,
         uses=uses_input,
+        caption_branch=_param_branch,
         label=lambda c, names: f"**{fmt(c)}",
     )
 )
@@ -453,6 +476,7 @@ register(
         right_assoc=True,
         constant_form="pow",
         uses=_pow_xy_uses,
+        caption_branch=no_branch,
     )
 )
 
@@ -548,6 +572,10 @@ def _explain_route(word: str, s: Step) -> str:
     )
 
 
+def _route_branch(xs: Sequence[Any], out: Any, param: Any) -> tuple[int, ...]:
+    return tuple([i for i, x in enumerate(xs) if x == out])  # the winners, as _explain_route
+
+
 def _reduce(ufunc: np.ufunc, *xs: Any) -> Any:
     # The first of equal inputs wins, as in Python's max and PyTorch's maximum: max(-0.0, 0.0)
     # is -0.0 (np.maximum would give 0.0). A NaN input makes the output NaN.
@@ -573,6 +601,7 @@ register(
         scalar_forward=lambda *xs: max(xs) if all(x == x for x in xs) else math.nan,
         scalar_local=_route_scalar_local,
         uses=_route_uses,
+        caption_branch=_route_branch,
     )
 )
 
@@ -590,6 +619,7 @@ register(
         scalar_forward=lambda *xs: min(xs) if all(x == x for x in xs) else math.nan,
         scalar_local=_route_scalar_local,
         uses=_route_uses,
+        caption_branch=_route_branch,
     )
 )
 
@@ -634,6 +664,7 @@ register(
         scalar_forward=partial(_as_float, np.exp),
         scalar_local=lambda xs, out, p, t: [out],
         uses=uses_output,
+        caption_branch=no_branch,
     )
 )
 
@@ -652,6 +683,7 @@ register(
         ),  # math.log, too, can differ from numpy's last bit
         scalar_local=lambda xs, out, p, t: [1.0 / xs[0]],
         uses=uses_input,
+        caption_branch=no_branch,
     )
 )
 
@@ -674,6 +706,7 @@ register(
         scalar_forward=math.sqrt,
         scalar_local=lambda xs, out, p, t: [0.5 / out],
         uses=uses_output,
+        caption_branch=no_branch,
     )
 )
 
@@ -699,6 +732,7 @@ register(
             (xs[0] > 0) - (xs[0] < 0) + 0.0 if xs[0] == xs[0] else math.nan
         ],
         uses=uses_input,
+        caption_branch=no_branch,
     )
 )
 
@@ -711,6 +745,10 @@ def _relu_explain(s: Step) -> str:
             f"relu gate passes the gradient {fmt(s.upstream)} through: its input {fmt(s.xs[0])} > 0"
         )
     return f"relu gate blocks the gradient: its input {fmt(s.xs[0])} ≤ 0, so {s.names[0]} gets 0"
+
+
+def _relu_branch(xs: Sequence[Any], out: Any, param: Any) -> bool:
+    return bool(xs[0] > 0)  # passes or blocks, as _relu_explain
 
 
 register(
@@ -736,6 +774,7 @@ register(
         scalar_forward=lambda x: 0.0 if x < 0 else x,
         scalar_local=lambda xs, out, p, t: [0.0 if xs[0] <= 0 else 1.0],
         uses=uses_input,
+        caption_branch=_relu_branch,
     )
 )
 
@@ -769,6 +808,7 @@ register(
         scalar_forward=_sigmoid_scalar,
         scalar_local=lambda xs, out, p, t: [out * (1.0 - out)],
         uses=uses_output,
+        caption_branch=no_branch,
     )
 )
 
@@ -786,6 +826,7 @@ register(
         scalar_forward=partial(_as_float, np.tanh),  # math.tanh and np.tanh differ in the last bit
         scalar_local=lambda xs, out, p, t: [(1.0 - out) * (1.0 + out)],
         uses=uses_output,
+        caption_branch=no_branch,
     )
 )
 

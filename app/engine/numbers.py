@@ -45,7 +45,17 @@ def _nested(items: Any) -> Any:
 # come apart without searching the text. A context variable: evaluate jobs run on threads.
 NUMBER_MARK = 0xF000
 NUMBER_OVERFLOW = "\uf8ff"
-captured_numbers: ContextVar[list[str] | None] = ContextVar("captured_numbers", default=None)
+captured_numbers: ContextVar[list[Any] | None] = ContextVar("captured_numbers", default=None)
+
+
+class Ref(float):
+    """A step's number standing for itself in a caption recipe (encode.py): it compares and
+    computes as its float, but fmt captures the Ref itself, so the encoder learns which of the
+    step's numbers (`code`: its upstream, output, an input, a local gradient or a
+    contribution) each placeholder is, and can fill the recipe from another step's numbers."""
+
+    __slots__ = ("code",)
+    code: int
 
 
 def fmt(x: Any) -> str:
@@ -55,14 +65,14 @@ def fmt(x: Any) -> str:
     captured = captured_numbers.get()
     if captured is None:
         return text
-    captured.append(text)
+    captured.append(x if type(x) is Ref else text)
     mark = NUMBER_MARK + len(captured) - 1
     return chr(mark) if mark < ord(NUMBER_OVERFLOW) else NUMBER_OVERFLOW
 
 
 def _fmt(x: Any) -> str:
-    if type(x) is float:
-        v = x
+    if isinstance(x, float):  # a Ref too
+        v = float(x)
     else:
         array = np.asarray(x, dtype=np.float64)
         if array.ndim > 0:
@@ -75,7 +85,11 @@ def _fmt(x: Any) -> str:
     if v == 0:
         return "0"
     text = f"{v:.4g}"
-    if "e" in text:
-        mantissa, exponent = text.split("e")
-        text = f"{mantissa}e{int(exponent)}"
+    at = text.find("e")
+    if at >= 0:  # 1e+30 → 1e30, 1.5e-05 → 1.5e-5
+        text = text[: at + 1] + _EXPONENTS[text[at + 1 :]]
     return text
+
+
+# %g's exponents (a sign and at least two digits) as fmt writes them: the whole float64 range.
+_EXPONENTS = {f"{e:+03d}": str(e) for e in range(-400, 400)}

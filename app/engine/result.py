@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -75,13 +76,17 @@ class EvaluateResult:
             out_name,
         )
 
-    def rule(self, step: StepResult, wires: Sequence[str] | None = None) -> str:
+    def rule(
+        self, step: StepResult, wires: Sequence[str] | None = None, view: Step | None = None
+    ) -> str:
         """The step's rule in words, with its numbers, as the verbose answer's `rule`. With
         `wires`, the names in it are those (the compact encoder passes placeholders, so that it
-        need not search the text for names; only gates whose captions treat names as opaque)."""
+        need not search the text for names; only gates whose captions treat names as opaque).
+        With `view`, the caption reads that instead of the step's own (the compact encoder's
+        recipes: numbers.Ref)."""
         node = self.circuit.nodes[step.node]
         gate = GATES[node.op]  # type: ignore[index]
-        rule = gate.explain(self.caption_view(step, wires))
+        rule = gate.explain(self.caption_view(step, wires) if view is None else view)
         if gate.vjp is None and not self.fast:
             rule += broadcast_note(
                 [self.names[a] for a in node.args]
@@ -150,7 +155,11 @@ def collect(
         for i, g in enumerate(trace.grads)
     ]
     warnings = list(circuit.warnings)  # a copy: the circuit may be the parse cache's
-    warnings.extend(non_finite_warnings(circuit, trace, names))
+    # Plain floats whose sums are finite are all finite: a NaN or an infinity makes a sum NaN
+    # or infinite, and each contribution is added into its input's gradient. (A sum that
+    # overflows takes the search, which finds nothing.)
+    if not (fast and math.isfinite(sum(values)) and math.isfinite(sum(grads))):
+        warnings.extend(non_finite_warnings(circuit, trace, names))
     return EvaluateResult(
         expression,
         circuit,
