@@ -115,7 +115,10 @@ def ours_bytes(program: str, named: dict[str, float], fmt: str = "compact") -> b
     the page asks (compact, no echo of the expression)."""
     result = evaluate_result(program, named, limits=BIG)
     with gc_paused():
-        return dumps(compact(result, echo=False) if fmt == "compact" else verbose(result))
+        # as the page asks: no echo, version 2 (the captions name their numbers)
+        return dumps(
+            compact(result, echo=False, version=2) if fmt == "compact" else verbose(result)
+        )
 
 
 def interleaved(
@@ -184,7 +187,8 @@ def http_table(inputs: list[float]) -> None:
         body = {
             "expression": as_program(spec, f"run {next(counter)}"),
             "format": "compact",
-            "echo_expression": False,  # as the page asks
+            "compact_version": 2,  # as the page asks
+            "echo_expression": False,
         }
         body["inputs"] = {f"x{i}": v for i, v in enumerate(inputs)}
         response = client.post("/api/v1/circuits/evaluate", json=body)
@@ -199,6 +203,7 @@ def http_table(inputs: list[float]) -> None:
         body = {"expression": program, "inputs": named, "format": fmt}
         if fmt == "compact":
             body["echo_expression"] = False  # as the page asks
+            body["compact_version"] = 2
         response = client.post("/api/v1/circuits/evaluate", json=body)
         assert response.status_code == 200, response.text[:300]
         return response
@@ -267,7 +272,7 @@ def phases(inputs: list[float], profile: bool) -> None:
     trace = run(circuit, named)
     texts, names = wire_names(circuit, program)
     result = collect(circuit, trace, program, texts, names, "split", 1.0)
-    answers = {"compact": compact(result, echo=False), "verbose": verbose(result)}
+    answers = {"compact": compact(result, echo=False, version=2), "verbose": verbose(result)}
     # a cached circuit: what a re-evaluation (a slider drag) pays for, parse skipped
     cache = ParseCache(2)
     hit = evaluate_result(program, named, limits=BIG, cache=cache)
@@ -277,8 +282,8 @@ def phases(inputs: list[float], profile: bool) -> None:
         "run (passes)": lambda: run(circuit, named),
         "typed result": lambda: collect(circuit, trace, program, texts, names, "split", 1.0),
         "evaluate, hit": lambda: evaluate_result(program, named, limits=BIG, cache=cache),
-        "compact dict": lambda: compact(result, echo=False),
-        "compact, hit": lambda: compact(hit, echo=False),
+        "compact dict": lambda: compact(result, echo=False, version=2),
+        "compact, hit": lambda: compact(hit, echo=False, version=2),
         "compact bytes": lambda: dumps(answers["compact"]),
         "verbose dict": lambda: verbose(result),
         "verbose bytes": lambda: dumps(answers["verbose"]),

@@ -59,7 +59,12 @@ SIGMOID_COMPACT: list[Request] = [
         "POST",
         "/api/v1/circuits/evaluate",
         json.dumps(
-            {**json.loads(SIGMOID_BODY), "format": "compact", "echo_expression": False}
+            {
+                **json.loads(SIGMOID_BODY),
+                "format": "compact",
+                "compact_version": 2,
+                "echo_expression": False,
+            }
         ).encode(),
     )
 ]

@@ -6,10 +6,14 @@ import bisect
 import json
 import math
 import random
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from app.core.errors import LimitError
 from app.core.limits import Limits
@@ -57,10 +61,13 @@ def _excerpt(source: str, start: int, end: int) -> str:
     return " ".join(text.split())
 
 
+_TEMPLATE_SLOT = re.compile(r"\{((?:[uo]|[xlc]\d+)?)\}")
+
+
 def expand(c: dict[str, Any], source: str | None = None) -> dict[str, Any]:
     """The verbose answer from the compact one; `source` is the request's expression, needed
     when the request asked for no echo of it (echo_expression false)."""
-    assert c["version"] == 1
+    assert c["version"] in (1, 2)  # 2: templates may name the step's numbers
     source = c["expression"] if source is None else source
     assert isinstance(source, str)
     strings, cols, st = c["strings"], c["nodes"], c["steps"]
@@ -181,13 +188,23 @@ def expand(c: dict[str, Any], source: str | None = None) -> dict[str, Any]:
                     "uses": used,
                 }
             )
-        pieces = templates[st["rule"][index]].split("{}")
+        # a template's {} is the next slot; {u}, {o}, {xJ}, {lJ}, {cJ} the step's own numbers
+        pieces = _TEMPLATE_SLOT.split(templates[st["rule"][index]])
         wires = [names[a] for a in args[i]] + [names[i]]
+        numbers = {"u": upstream, "o": values[i]}
+        for port, row in enumerate(inputs):
+            numbers[f"x{port}"] = values[args[i][port]]
+            numbers[f"l{port}"] = row["local_grad"]
+            numbers[f"c{port}"] = row["contribution"]
         rule = pieces[0]
-        for piece in pieces[1:]:
-            slot = st["slots"][slot_at]
-            rule += (strings[slot] if slot >= 0 else wires[-1 - slot]) + piece
-            slot_at += 1
+        for at in range(1, len(pieces), 2):
+            if pieces[at]:
+                rule += fmt(_num(numbers[pieces[at]]))
+            else:
+                slot = st["slots"][slot_at]
+                rule += strings[slot] if slot >= 0 else wires[-1 - slot]
+                slot_at += 1
+            rule += pieces[at + 1]
         kink = st["kink"].get(str(index))
         if kink is not None:
             kind, convention, interval, count = kink
@@ -361,6 +378,54 @@ def test_unknown_format_is_a_422_naming_the_field(client: TestClient) -> None:
     )
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["body", "format"]
+
+
+@pytest.mark.parametrize("version", [0, 3, "2", 2.5, True])
+def test_a_compact_version_other_than_1_or_2_is_a_422_naming_the_field(
+    client: TestClient, version: Any
+) -> None:
+    body = {"expression": "x", "inputs": {"x": 1}, "format": "compact", "compact_version": version}
+    response = client.post("/api/v1/circuits/evaluate", json=body)
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "compact_version"]
+
+
+def test_compact_version_with_the_verbose_format_is_a_422_saying_why(client: TestClient) -> None:
+    body = {"expression": "x * y", "inputs": {"x": 1, "y": 2}, "compact_version": 2}
+    response = client.post("/api/v1/circuits/evaluate", json=body)
+    assert response.status_code == 422
+    (problem,) = response.json()["detail"]
+    assert problem["loc"] == ["body", "compact_version"]
+    assert problem["msg"] == (
+        'compact_version chooses the version of the compact answer: use it with "format": '
+        '"compact", or leave it out'
+    )
+
+
+@pytest.mark.parametrize("version", [None, 1, 2])
+def test_compact_version_1_is_the_default_and_2_names_the_numbers(
+    client: TestClient, version: int | None
+) -> None:
+    body: dict[str, Any] = {
+        "expression": "x * y",
+        "inputs": {"x": 1.5, "y": -2},
+        "format": "compact",
+    }
+    if version is not None:
+        body["compact_version"] = version
+    answer = client.post("/api/v1/circuits/evaluate", json=body).json()
+    assert answer["version"] == (version or 1)
+    template = answer["templates"][answer["steps"]["rule"][0]]
+    # 1.5 · -2: x receives y · 1 = -2, y receives x · 1 = 1.5
+    if version == 2:
+        assert template == MUL_NAMED and answer["steps"]["slots"] == [-1, -2, -2, -1]
+        assert answer["strings"] == ["x", "y", "mul"]
+    else:
+        assert template == MUL_SCALAR and answer["strings"] == ["x", "y", "mul", "-2", "1", "1.5"]
+    assert expand(answer)["backward"][0]["rule"] == (
+        "multiply gate swaps: x receives y · upstream = -2 · 1 = -2; y receives x · upstream = "
+        "1.5 · 1 = 1.5"
+    )
 
 
 def test_size_per_gate_of_a_1000_gate_circuit(client: TestClient) -> None:
@@ -618,6 +683,18 @@ MUL_SCALAR = (
 )
 
 
+# Version 2: a scalar circuit's templates name the step's numbers ({u} upstream, {o} output,
+# {xJ} input J's value, {lJ} its local gradient, {cJ} its contribution); each {} is a slot.
+ADD_NAMED = (
+    "add gate distributes the upstream gradient {u} unchanged to both inputs: {} and {} each "
+    "receive 1 · {u} = {u}"
+)
+MUL_NAMED = (
+    "multiply gate swaps: {} receives {} · upstream = {x1} · {u} = {c0}; {} receives {} · "
+    "upstream = {x0} · {u} = {c1}"
+)
+
+
 def test_a_scalar_circuits_compact_answer_column_by_column() -> None:
     # n0 x, n1 y, n2 x * y (stages a and b), n3 the constant 2, n4 max(b, 2), n5 exp(x), n6 the
     # sum. x = 0, y = 3: a = 0, max(0, 2) = 2 (the constant wins), e^0 = 1, output 3.
@@ -672,6 +749,33 @@ def test_a_scalar_circuits_compact_answer_column_by_column() -> None:
         # upstream 0: x receives y · 0 = 3 · 0 = 0, y receives x · 0 = 0 · 0 = 0
         (MUL_SCALAR, [-1, -2, s["3"], s["0"], s["0"], -2, -1, s["0"], s["0"], s["0"]]),
     ]
+    # version 2: the templates name the step's numbers, so no caption adds a string
+    named = compact(evaluate_result(expression, {"x": 0.0, "y": 3.0}), version=2)
+    assert named["version"] == 2 and named["strings"] == strings[:9]
+    assert {
+        k: v for k, v in named.items() if k not in ("version", "strings", "templates", "steps")
+    } == {k: v for k, v in answer.items() if k not in ("version", "strings", "templates", "steps")}
+    assert _step_captions(named) == [
+        (ADD_NAMED, [-1, -2]),
+        ("exp gate multiplies by its own output e^x: {} receives {l0} · {u} = {c0}", [-1]),
+        ("max gate routes the gradient {u} to {}, the larger input; {} gets 0", [-2, -1]),
+        # x receives y · upstream, y receives x · upstream
+        (MUL_NAMED, [-1, -2, -2, -1]),
+    ]
+    # filled in as the verbose captions write them (upstream 0: 3 · 0 = 0, 0 · 0 = 0); b is
+    # the stage of x * y, whose first label (a) names it
+    assert (
+        [step["rule"] for step in expand(named)["backward"]]
+        == [step["rule"] for step in expand(answer)["backward"]]
+        == [
+            "add gate distributes the upstream gradient 1 unchanged to both inputs: max(b, 2) and "
+            "exp(x) each receive 1 · 1 = 1",
+            "exp gate multiplies by its own output e^x: x receives 1 · 1 = 1",
+            "max gate routes the gradient 1 to 2, the larger input; a gets 0",
+            "multiply gate swaps: x receives y · upstream = 3 · 0 = 0; y receives x · upstream = "
+            "0 · 0 = 0",
+        ]
+    )
     assert answer["stats"] == {"gates": 4, "nodes": 7, "fast_path": True}
     assert answer["gates"] == {
         op: {"symbol": GATES[op].symbol, "formula": GATES[op].derivative}
@@ -856,3 +960,100 @@ def test_a_caption_with_more_numbers_than_marks_is_sent_whole_and_the_next_is_re
         ("{}", [strings.index(caption)]),
         (MUL_SCALAR, [-1, -2, s["2"], s["1"], s["2"], -2, -1, s["3"], s["1"], s["3"]]),
     ]
+
+
+# Every gate with a scalar version, each reading the same few inputs: drawn from a small pool,
+# so ties, zeros, signs and non-finite numbers meet in one circuit.
+EVERY_SCALAR_GATE = (
+    "a + b - c * d / a + max(a, b) + min(b, c, d) + max(a, a) + relu(a) + relu(b) + abs(c) + "
+    "sqrt(d) + exp(b) + log(c) + sigmoid(a) + tanh(d) + a ** 2 + b ** 0.5 + c ** 0 + "
+    "a ** b + -d"
+)
+ALL_OPS_OF_EVERY_SCALAR_GATE = [
+    "add",
+    "sub",
+    "mul",
+    "div",
+    "max",
+    "min",
+    "relu",
+    "abs",
+    "sqrt",
+    "exp",
+    "log",
+    "sigmoid",
+    "tanh",
+    "pow",
+    "pow_xy",
+    "neg",
+]
+# inputs are finite; 0 (log, a divide), 1000 (exp), negatives (log, sqrt) and 1e308 (a
+# product) make the circuit's own infinities and NaNs
+POOL = [0.0, -0.0, 1.0, -1.0, 2.0, 0.5, -3.25, 1e-5, 123456.0, 1000.0, 1e308, -1e308]
+
+
+@settings(max_examples=150, deadline=None, derandomize=True)
+@given(
+    values=st.lists(
+        st.one_of(st.sampled_from(POOL), st.floats(allow_nan=False, allow_infinity=False)),
+        min_size=4,
+        max_size=4,
+    ),
+    tie_break=st.sampled_from(["split", "first"]),
+    version=st.sampled_from([1, 2]),
+)
+def test_caption_recipes_say_what_each_steps_own_numbers_say(
+    values: list[float], tie_break: str, version: int
+) -> None:
+    # A recipe (encode._RECIPES) is rendered for one step and filled for every later step with
+    # the same gate and branch, in this answer and the next: each step's caption must still be
+    # the one the verbose answer writes for its own numbers.
+    # every gate of the fast path has its recipes kept (a gate without caption_branch would
+    # render each step, and so not be tested here)
+    fast_gates = [name for name, gate in GATES.items() if gate.scalar_forward]
+    assert all(GATES[name].caption_branch is not None for name in fast_gates)
+    assert {name for name in fast_gates} <= set(ALL_OPS_OF_EVERY_SCALAR_GATE)
+    inputs = dict(zip("abcd", values, strict=True))
+    result = evaluate_result(EVERY_SCALAR_GATE, inputs, tie_break=tie_break)
+    assert result.fast
+    rules = [step["rule"] for step in expand(compact(result, version=version))["backward"]]
+    assert rules == [step["rule"] for step in verbose(result)["backward"]]
+
+
+def _readme_reader() -> str:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("### The compact answer") :]
+    return section[section.index("```python\n") + len("```python\n") : section.index("```\n")]
+
+
+@pytest.mark.parametrize(
+    ("expression", "inputs"),
+    [
+        ("2 * (x*y + max(z, w))", {"x": 3, "y": -4, "z": 2, "w": -1}),  # the README's own
+        ("log(x) * exp(y) + x ** 2 + sqrt(y - x)", {"x": 0, "y": 800}),  # -inf, inf, NaN
+        ("max(a, b, a) + relu(a - b) + abs(b - a)", {"a": 1.5, "b": 1.5}),  # ties and kinks
+    ],
+)
+def test_the_readme_reader_prints_the_verbose_captions(
+    client: TestClient, expression: str, inputs: dict[str, float], capsys: Any
+) -> None:
+    # The README's Python reader, run as written against this app: only the address changes
+    # (httpx.post is the test client's) and the request is this case's.
+    code = _readme_reader()
+    assert "import httpx\n" in code
+    code = code.replace("import httpx\n", "")
+    readme_request = '"expression": "2 * (x*y + max(z, w))"'
+    assert readme_request in code
+    code = code.replace(readme_request, f'"expression": {expression!r}').replace(
+        '"inputs": {"x": 3, "y": -4, "z": 2, "w": -1}', f'"inputs": {inputs!r}'
+    )
+
+    class Httpx:
+        post = staticmethod(client.post)
+
+    exec(compile(code, "README.md", "exec"), {"httpx": Httpx, "__name__": "readme"})
+    printed = capsys.readouterr().out.splitlines()
+    body = {"expression": expression, "inputs": inputs}
+    answer = client.post("/api/v1/circuits/evaluate", json=body).json()
+    rules = [step["rule"] for step in answer["backward"]]
+    assert printed == rules and len(rules) >= 3

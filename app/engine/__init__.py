@@ -135,6 +135,15 @@ def evaluate_job(request: dict[str, Any], limits: Limits) -> dict[str, Any]:
                 loc=("body", "parts"),
             )
         )
+    version = request.get("compact_version")
+    if version is not None and answer_format != "compact":
+        raise ProblemError(
+            Problem(
+                'compact_version chooses the version of the compact answer: use it with "format": '
+                '"compact", or leave it out',
+                loc=("body", "compact_version"),
+            )
+        )
     result = evaluate_result(
         request["expression"],
         request.get("inputs") or {},
@@ -149,7 +158,7 @@ def evaluate_job(request: dict[str, Any], limits: Limits) -> dict[str, Any]:
     )
     echo = request.get("echo_expression", True) is not False
     with gc_paused():  # encoding allocates a small object per number: see gcpause.py
-        return encode(result, answer_format, parts, echo)
+        return encode(result, answer_format, parts, echo, version or 1)
 
 
 def parse_limits(limits: Limits) -> ParseLimits:

@@ -10,7 +10,11 @@ derived by the reader (static/js/circuit/model.js; a Python reader is in README.
   gradient the contribution sent along it; a running sum is the sum of the contributions so far;
 - a contribution is upstream × local gradient, elementwise and exactly, whenever the step has
   local gradients and no input was broadcast; other steps (matmul, sum, broadcasting) send theirs;
-- a caption is a template (sent once per answer) filled with slots (indices into `strings`);
+- a caption is a template (sent once per answer) filled with slots (indices into `strings`, or
+  the step's wires' names); a scalar circuit's templates also name the step's own numbers
+  ({u} upstream, {o} output, {xJ} input J's value, {lJ} its local gradient, {cJ} its
+  contribution), which the reader writes as numbers.fmt does, when the request asks for
+  version 2 (compact_version; version 1 sends those numbers' text in `strings`);
 - an excerpt is a span into the expression, cut the same way as the verbose `text` (the
   request may leave the expression out of the answer, echo_expression false: its sender has
   it, and it is about a sixth of a compact answer).
@@ -23,12 +27,12 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Collection
-from typing import Any, Literal, get_args
+from typing import Any, Literal, cast, get_args
 
 import numpy as np
 import orjson
 
-from app.engine.gates import GATES, Step
+from app.engine.gates import GATES, Step, no_branch
 from app.engine.numbers import (
     NUMBER_MARK,
     NUMBER_OVERFLOW,
@@ -44,7 +48,7 @@ from app.engine.tensor_gates import index_input_names
 
 FORMATS = ("verbose", "compact")
 Row = dict[str, Any]
-COMPACT_VERSION = 1
+COMPACT_VERSIONS = (1, 2)
 
 
 def dumps(answer: dict[str, Any]) -> bytes:
@@ -54,12 +58,16 @@ def dumps(answer: dict[str, Any]) -> bytes:
 
 
 def encode(
-    result: EvaluateResult, format: str, parts: Collection[str] | None = None, echo: bool = True
+    result: EvaluateResult,
+    format: str,
+    parts: Collection[str] | None = None,
+    echo: bool = True,
+    version: int = 1,
 ) -> dict[str, Any]:
     """The answer in `format`; `parts` (verbose only) chooses which of its fields are sent;
-    without `echo`, the expression is not among them."""
+    without `echo`, the expression is not among them; `version` is the compact answer's."""
     if format == "compact":
-        return compact(result, echo)
+        return compact(result, echo, version)
     if not echo:
         parts = [
             part for part in (ANSWER_PARTS if parts is None else parts) if part != "expression"
@@ -375,57 +383,70 @@ class _Captions:
             return
         self._emit("{}".join(pieces), slots)
 
-    def add_rendered(self, result: EvaluateResult) -> None:
-        """Every step's rule as a recipe: its template, and where each slot's text comes from
-        (a wire's name, one of the step's numbers, or a number the words fix, such as pow's
-        constant). A recipe is rendered once for every step whose gate says the same thing
-        (same gate, inputs, tie-break, kink and Gate.caption_branch), with placeholders as
-        its wires' names and Refs as its numbers (numbers.Ref), and kept between answers
-        (_RECIPES): each step then only formats its own numbers. Only for scalar circuits,
-        whose gates name wires as opaque text (tensor captions derive dW from W, say)."""
+    def add_rendered(self, result: EvaluateResult, named_numbers: bool = False) -> None:
+        """Every step's rule from its recipe (_recipe): a template with slots for its wires'
+        names and any number the words fix (pow's constant), and for the step's own numbers
+        either named places in the template ({u}, {o}, {x0}, {l0}, {c0}: `named_numbers`,
+        version 2), which the reader writes from the columns it already has, or slots with
+        their text (version 1). A recipe is rendered once for every step whose gate says the
+        same thing (same gate, inputs, tie-break, kink and Gate.caption_branch) and kept
+        between answers (_RECIPES). Only for scalar circuits, whose gates name wires as opaque
+        text and write their numbers through fmt (tensor captions derive dW from W, and show
+        shapes)."""
         nodes = result.circuit.nodes
         values = result.values
         index = self.strings.index
         intern = index.setdefault  # a new text gets the next index: len before it is added
         templates, rule_ids, slots = self.templates, self.rule, self.slots
         tie_break = result.tie_break
-        seen_index: dict[Any, int] = {}  # each number's strings index, this answer
+        seen_index: dict[Any, int] = {}  # version 1: each number's strings index, this answer
         seen = seen_index.get
         for step in result.steps:
             node = nodes[step.node]
-            args = node.args
-            argc = len(args)
+            argc = len(node.args)
             if argc >= _MAX_MARKS:  # more wires than placeholders: the search
                 self.add(result.rule(step), _wires(result, step))
                 continue
-            xs = [values[a] for a in args]
-            out = values[step.node]
             branch = GATES[node.op].caption_branch  # type: ignore[index]
             kink = step.kink
             recipe = None
             key = None
             if branch is not None:
-                key = (
-                    node.op,
-                    argc,
-                    tie_break,
-                    None if kink is None else kink.convention,
-                    branch(xs, out, node.const),
+                chosen = (
+                    None
+                    if branch is no_branch
+                    else branch([values[a] for a in node.args], values[step.node], node.const)
                 )
+                convention = None if kink is None else kink.convention
+                key = (node.op, argc, tie_break, convention, chosen)
                 recipe = _RECIPES.get(key)
             if recipe is None:
-                recipe = _recipe(result, step, xs, out)
+                recipe = _recipe(result, step)
                 if key is not None and len(_RECIPES) < _RECIPES_MAX and argc <= _RECIPE_MAX_ARGS:
                     _RECIPES[key] = recipe
             if recipe is _WHOLE:  # braces in its words, or too many numbers
                 self._literal(result.rule(step))
                 continue
-            template, calls, order = recipe
+            if named_numbers:
+                template, spec, names_only = recipe[0]
+                rule_ids.append(templates.setdefault(template, len(templates)))
+                if names_only:
+                    slots.extend(cast("list[int]", spec))
+                else:
+                    slots.extend([k if isinstance(k, int) else intern(k, len(index)) for k in spec])
+                continue
+            template, calls, order = recipe[1]
             # the step's numbers, as Ref.code counts them (_recipe)
-            numbers = [step.upstream, out, *xs, *step.local, *step.contributions]
+            numbers = [
+                step.upstream,
+                values[step.node],
+                *[values[a] for a in node.args],
+                *step.local,
+                *step.contributions,
+            ]
             found = []
-            for c in calls:
-                if type(c) is int:
+            for c in calls:  # interned in the order the caption formats them
+                if isinstance(c, int):
                     number = numbers[c]
                     k = seen(number)  # equal numbers format alike (-0.0 and 0.0 too)
                     if k is None:
@@ -450,30 +471,47 @@ class _Captions:
 
 
 # Caption recipes of the scalar fast path, shared by every answer, keyed on what chooses a
-# caption's words (add_rendered): (template, calls, order). calls: what each fmt call the
-# caption makes formats, in call order (which is the order the answer's strings table meets
-# them): a step's number by its Ref.code, or a text the words fix; order: each slot, the k-th
-# call or -1 - j for the step's j-th wire. _WHOLE: the caption is sent whole. Bounded by
-# count, and kept only for gates of a few inputs (a max of 20,000 arguments renders its own).
-Recipe = tuple[str, list[int | str], list[int]]
-_WHOLE: Recipe = ("", [], [])
+# caption's words (add_rendered). Each holds the caption in both versions of the answer:
+# - version 2, (template, slots, whether every slot is a wire's name): the step's numbers are
+#   named in the template; a slot is -1 - j for the step's j-th wire or a text the words fix
+#   (a number such as pow's constant, interned per answer);
+# - version 1, (template, calls, order): calls is what each fmt call of the caption formats,
+#   in call order (the order the answer's strings table meets them): a step's number by its
+#   Ref.code, or a text the words fix; order is each slot, the k-th call or -1 - j.
+# _WHOLE: the caption is sent whole. Bounded by count, and kept only for gates of a few inputs
+# (a max of 20,000 arguments renders its own).
+Recipe = tuple[tuple[str, list[int | str], bool], tuple[str, list[int | str], list[int]]]
+_WHOLE: Recipe = (("", [], True), ("", [], []))
 _RECIPES: dict[tuple[Any, ...], Recipe] = {}
 _RECIPES_MAX = 4096
 _RECIPE_MAX_ARGS = 16
 
 
-def _recipe(result: EvaluateResult, step: StepResult, xs: list[Any], out: Any) -> Recipe:
+def _recipe(result: EvaluateResult, step: StepResult) -> Recipe:
     """The step's caption rendered with placeholders for its wires' names and Refs for its
-    numbers (upstream, output, inputs, local gradients, contributions: Ref.code counts them
-    in that order), split into its template and where each slot comes from."""
-    argc = len(xs)
-    numbers = [step.upstream, out, *xs, *step.local, *step.contributions]
+    numbers, split into its template and slots. Version 2 names each of the step's numbers in
+    the template by what it is: {u} its upstream gradient, {o} its output's value, {xJ} its
+    J-th input's value, {lJ} and {cJ} its J-th input's local gradient and contribution."""
+    node = result.circuit.nodes[step.node]
+    argc = len(node.args)
+    nlocal = len(step.local)
+    values = result.values
+    numbers = [
+        step.upstream,
+        values[step.node],
+        *[values[a] for a in node.args],
+        *step.local,
+        *step.contributions,
+    ]
+    names = ["u", "o"]
+    names += [f"x{j}" for j in range(argc)]
+    names += [f"l{j}" for j in range(nlocal)]
+    names += [f"c{j}" for j in range(len(step.contributions))]
     refs = []
     for code, number in enumerate(numbers):
         ref = Ref(number)
         ref.code = code
         refs.append(ref)
-    nlocal = len(step.local)
     marks = _marks(argc)
     view = Step(
         marks[:argc],
@@ -482,7 +520,7 @@ def _recipe(result: EvaluateResult, step: StepResult, xs: list[Any], out: Any) -
         refs[0],
         refs[2 + argc : 2 + argc + nlocal],
         refs[2 + argc + nlocal :],
-        result.circuit.nodes[step.node].const,
+        node.const,
         result.tie_break,
         marks[argc],
     )
@@ -495,11 +533,28 @@ def _recipe(result: EvaluateResult, step: StepResult, xs: list[Any], out: Any) -
     if "{" in text or "}" in text or NUMBER_OVERFLOW in text:
         return _WHOLE
     parts = _PLACEHOLDER.split(text)
+    named = [parts[0]]
+    spec: list[int | str] = []
+    order: list[int] = []
+    for i in range(1, len(parts), 2):
+        k = ord(parts[i])
+        if k < NUMBER_MARK:
+            named.append("{}")
+            spec.append(_MARK - 1 - k)  # -1 - j: the step's j-th wire
+            order.append(_MARK - 1 - k)
+        else:
+            order.append(k - NUMBER_MARK)
+            if type(item := captured[k - NUMBER_MARK]) is Ref:
+                named.append("{" + names[item.code] + "}")
+            else:
+                named.append("{}")
+                spec.append(item)
+        named.append(parts[i + 1])
     calls: list[int | str] = [c.code if type(c) is Ref else c for c in captured]
-    order = [
-        k - NUMBER_MARK if k >= NUMBER_MARK else _MARK - 1 - k for k in map(ord, parts[1::2])
-    ]
-    return "{}".join(parts[0::2]), calls, order
+    return (
+        ("".join(named), spec, all(type(k) is int for k in spec)),
+        ("{}".join(parts[0::2]), calls, order),
+    )
 
 
 # Placeholders for a step's wires, by number of inputs: private-use characters below the
@@ -626,9 +681,12 @@ def _structure(result: EvaluateResult, strings: _Strings) -> dict[str, Any]:
     }
 
 
-def compact(result: EvaluateResult, echo: bool = True) -> dict[str, Any]:
-    """The columnar answer (what the page asks for), with the expression unless not `echo`.
-    See the module docstring and README."""
+def compact(result: EvaluateResult, echo: bool = True, version: int = 1) -> dict[str, Any]:
+    """The columnar answer (what the page asks for), with the expression unless not `echo`, in
+    `version` 1 or 2 (2: a scalar circuit's templates name the step's numbers). See the module
+    docstring and README."""
+    if version not in COMPACT_VERSIONS:
+        raise ValueError(f"compact answer version {version}: there are {COMPACT_VERSIONS}")
     circuit = result.circuit
     nodes = circuit.nodes
     values = result.values
@@ -678,7 +736,7 @@ def compact(result: EvaluateResult, echo: bool = True) -> dict[str, Any]:
                 kink.count,
             ]
     if fast:
-        captions.add_rendered(result)
+        captions.add_rendered(result, named_numbers=version >= 2)
     else:
         for step in steps:
             captions.add(result.rule(step), _wires(result, step))
@@ -687,7 +745,7 @@ def compact(result: EvaluateResult, echo: bool = True) -> dict[str, Any]:
     echoed = {"expression": result.expression} if echo else {}
     return {
         "format": "compact",
-        "version": COMPACT_VERSION,
+        "version": version,
         **echoed,
         "inputs": list(circuit.input_names),
         "index_inputs": index_input_names(circuit),

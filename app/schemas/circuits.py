@@ -88,6 +88,13 @@ class EvaluateRequest(BaseModel):
         "charged for the smaller answer. Verbose format only (README 'Asking for less').",
         examples=[["output", "gradients"]],
     )
+    compact_version: Annotated[int, Field(strict=True, ge=1, le=2)] | None = Field(
+        None,  # strict: not true, "2" or 2.0
+        description="The compact answer's version (null: 1). 2: a scalar circuit's caption "
+        "templates name the step's own numbers ({u}, {o}, {x0}, {l0}, {c0}), which the reader "
+        "writes, instead of sending each number's text in `strings` (the page asks for 2; "
+        "README 'The compact answer'). Compact format only.",
+    )
     echo_expression: bool = Field(
         True,
         description="false: the answer leaves out `expression` (the caller sent it, and in the "

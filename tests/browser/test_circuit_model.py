@@ -3,13 +3,20 @@ answer in Chromium, and the page asks for compact and draws values, gradients an
 
 from __future__ import annotations
 
+import itertools
 import json
+import math
+import random
+import struct
+import sys
+from fractions import Fraction
 from typing import Any
 
 import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
+from app.engine.numbers import fmt
 from tests.browser.test_circuit_page import open_view, presets, wait_evaluated
 from tests.test_compact_format import CASES
 
@@ -33,8 +40,9 @@ def test_the_js_reader_turns_compact_into_the_verbose_answer(page: Page, live_se
     wait_evaluated(page)
     # every preset, random scalar programs with ties and zeros, tensors, non-finite numbers, stages
     cases = [(p["expression"], p["inputs"]) for p in presets(live_server)] + CASES[-25:]
-    for expression, inputs in cases:
-        compact = answer(live_server, expression, inputs, "compact")
+    for (expression, inputs), version in itertools.product(cases, (1, 2)):
+        compact = answer(live_server, expression, inputs, "compact", compact_version=version)
+        assert compact["version"] == version
         verbose = answer(live_server, expression, inputs, "verbose")
         decoded = page.evaluate(
             """async ([c, expression]) => {
@@ -49,7 +57,7 @@ def test_the_js_reader_turns_compact_into_the_verbose_answer(page: Page, live_se
         }""",
             [compact, expression],
         )
-        assert json.loads(decoded) == verbose, expression
+        assert json.loads(decoded) == verbose, (expression, version)
     # an answer without the echo (echo_expression false, as the page asks) reads the same with
     # the request's expression, and without it is a clear error, not a guess
     bare = answer(live_server, NEURON, NEURON_INPUTS, "compact", echo_expression=False)
@@ -77,7 +85,9 @@ def test_the_page_asks_for_compact_and_draws_from_it(page: Page, live_server: st
     response = caught.value
     sent = json.loads(response.request.post_data or "{}")
     assert sent["format"] == "compact" and sent["echo_expression"] is False
+    assert sent["compact_version"] == 2
     assert response.json()["format"] == "compact" and "expression" not in response.json()
+    assert response.json()["version"] == 2
 
     # the output wire's full value and gradient, from the compact columns: σ(1) = 0.7311
     value = page.locator('.wire-label[data-edge="__output_wire"] .value title').text_content()
@@ -119,3 +129,62 @@ def test_the_page_asks_for_compact_and_draws_from_it(page: Page, live_server: st
     lines = page.locator("#caption-lines li").all_inner_texts()
     assert lines[0] == verbose["backward"][0]["rule"]
     assert lines[0].startswith("divide gate")
+
+
+def _caption_number_cases() -> list[float]:
+    """Floats where a JavaScript %.4g could part from Python's: exact ties (which Python rounds
+    to even and toExponential up), the edges of plain notation, subnormals, the extremes, and
+    random bit patterns across the whole exponent range."""
+    rng = random.Random(20261130)
+    cases = [0.0, -0.0, math.nan, math.inf, -math.inf, 5e-324, -5e-324, 2.2250738585072014e-308]
+    cases += [sys.float_info.max, -sys.float_info.max, 1e-4, 9.9995e-5, 9999.5, 9998.5, 9999.4]
+    cases += [math.nextafter(1e-4, 0), math.nextafter(9999.5, 0), math.nextafter(9999.5, 1e9)]
+    # exact ties d.ddd5 · 10^k that a float holds: every 5-digit mantissa ending in 5 whose
+    # value is a dyadic rational (k ≥ 0 always; k < 0 when 5^-k divides it)
+    for k in range(-8, 12):
+        for mantissa in range(10005, 100000, 10):
+            tie = Fraction(mantissa) * Fraction(10) ** (k - 4)
+            if float(tie) == tie:
+                cases += [float(tie), -float(tie)]
+                cases += [math.nextafter(float(tie), 0), math.nextafter(float(tie), math.inf)]
+    for _ in range(20_000):
+        x = struct.unpack("<d", struct.pack("<Q", rng.getrandbits(64)))[0]
+        if math.isfinite(x):
+            cases.append(x)
+    for _ in range(20_000):
+        cases.append(rng.choice([-1, 1]) * 10 ** rng.uniform(-7, 7))
+    return cases
+
+
+def test_caption_numbers_are_written_as_the_server_writes_them(
+    page: Page, live_server: str
+) -> None:
+    # The compact answer's captions name their numbers and the page writes them: any digit of
+    # difference from the server's fmt would be a caption that says another number.
+    page.goto("/")
+    cases = _caption_number_cases()
+    ties = [x for x in cases if x and math.isfinite(x) and f"{abs(x):.15g}".rstrip("0")[-1] == "5"]
+    assert len(cases) > 45_000 and len(ties) > 1_000
+    bits = [list(struct.unpack("<II", struct.pack("<d", x))) for x in cases]
+    written = page.evaluate(
+        """async (bits) => {
+        const { captionNumber } = await import("/static/js/circuit/format.js");
+        const view = new DataView(new ArrayBuffer(8));
+        return bits.map(([low, high]) => {
+          view.setUint32(0, low, true);
+          view.setUint32(4, high, true);
+          return captionNumber(view.getFloat64(0, true));
+        });
+    }""",
+        bits,
+    )
+    wrong = [(x, js, fmt(x)) for x, js in zip(cases, written, strict=True) if js != fmt(x)]
+    assert wrong == [], wrong[:10]
+    # by hand: exact ties go to the even digit (toExponential alone says 1.063, 1.235e4, -1.063)
+    assert [fmt(x) for x in (1.0625, 12345.0, -1.0625, 1.1875, 2.5e-5)] == [
+        "1.062",
+        "1.234e4",
+        "-1.062",
+        "1.188",
+        "2.5e-5",
+    ]

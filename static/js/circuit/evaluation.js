@@ -10,7 +10,7 @@ export function requestBody(state) {
   const values = {};
   for (const name of guessInputNames(state.expression)) values[name] = name in state.inputs ? state.inputs[name] : DEFAULT_INPUT;
   // no echo of the expression: the page has it (model.js readAnswer takes it), and it was about a sixth of the answer
-  const body = { expression: state.expression, inputs: values, output_grad: state.outputGrad, tie_break: state.tieBreak, format: "compact", echo_expression: false };
+  const body = { expression: state.expression, inputs: values, output_grad: state.outputGrad, tie_break: state.tieBreak, format: "compact", compact_version: 2, echo_expression: false };
   if (state.gradcheck) body.gradcheck = true;
   return body;
 }

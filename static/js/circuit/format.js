@@ -25,6 +25,61 @@ export function fmt(v) {
 }
 
 /**
+ * A number as the server's captions write it (app/engine/numbers.py fmt, Python's "%.4g"): 4
+ * significant digits rounded half to even on the exact binary value, trailing zeros dropped,
+ * an exponent (1.5e-5, 1e30) below 1e-4 or from 1e4 on, "0" for ±0, and NaN, Infinity and
+ * -Infinity as words. The compact answer's captions name their numbers, and the reader writes
+ * them with this, so the text is the verbose answer's to the character.
+ */
+export function captionNumber(v) {
+  const x = toNumber(v);
+  if (Number.isNaN(x)) return "NaN";
+  if (x === Infinity) return "Infinity";
+  if (x === -Infinity) return "-Infinity";
+  if (x === 0) return "0";
+  const ax = Math.abs(x);
+  // toExponential rounds an exact tie up; Python to the even digit
+  const [mantissa, power] = ax.toExponential(3).split("e");
+  let digits = mantissa.replace(".", "");
+  let exponent = Number(power);
+  const n = Number(digits);
+  if (n % 2 === 1 && exactlyHalfBelow(ax, n, exponent - 3)) digits = String(n - 1);
+  const sign = x < 0 ? "-" : "";
+  if (exponent < -4 || exponent >= 4) {
+    const m = (digits[0] + "." + digits.slice(1)).replace(/\.?0+$/, "");
+    return `${sign}${m}e${exponent}`;
+  }
+  const text =
+    exponent >= 0
+      ? digits.slice(0, exponent + 1) + "." + digits.slice(exponent + 1)
+      : "0." + "0".repeat(-exponent - 1) + digits;
+  return sign + text.replace(/\.?0+$/, "").replace(/\.$/, "");
+}
+
+/** Whether x is exactly (n - 1/2) · 10^k: a tie that toExponential rounded up to n. */
+function exactlyHalfBelow(x, n, k) {
+  // x = m · 2^q exactly, from its bits
+  const view = new DataView(new ArrayBuffer(8));
+  view.setFloat64(0, x);
+  const high = view.getUint32(0);
+  const biased = (high >>> 20) & 0x7ff;
+  let m = (BigInt(high & 0xfffff) << 32n) | BigInt(view.getUint32(4));
+  let q = -1074;
+  if (biased !== 0) {
+    m |= 1n << 52n;
+    q = biased - 1075;
+  }
+  // m · 2^(q+1) = (2n - 1) · 10^k, both sides made whole numbers
+  let left = m;
+  let right = BigInt(2 * n - 1);
+  if (q + 1 >= 0) left <<= BigInt(q + 1);
+  else right <<= BigInt(-(q + 1));
+  if (k >= 0) right *= 10n ** BigInt(k);
+  else left *= 10n ** BigInt(-k);
+  return left === right;
+}
+
+/**
  * Text from the server (a rule with its numbers, a warning) spells a non-finite number as a word;
  * the page writes ∞, as fmt does, so one caption never says both "Infinity" and "∞".
  */

@@ -5,6 +5,8 @@
  * The format is described in app/engine/encode.py and README "The compact answer".
  */
 
+import { captionNumber } from "./format.js";
+
 const indexes = new WeakMap();
 
 /** The shared {nodes, edges} index of a circuit (built on first use, then kept with it). */
@@ -81,8 +83,13 @@ function excerpt(chars, start, end) {
   return text.split(SPACE).filter(Boolean).join(" ");
 }
 
+// A template's slots: "{}" is the step's next slot; {u}, {o}, {xJ}, {lJ}, {cJ} (version 2,
+// which the page asks for) name one of the step's own numbers (its upstream, its output's value, input J's value, local gradient and
+// contribution), written as the server's captions write numbers (captionNumber).
+const TEMPLATE_SLOT = /\{((?:[uo]|[xlc]\d+)?)\}/;
+
 function expand(c, sent) {
-  if (c.version !== 1) throw new Error(`compact answer version ${c.version}: this reader reads version 1`);
+  if (c.version !== 1 && c.version !== 2) throw new Error(`compact answer version ${c.version}: this reader reads versions 1 and 2`);
   const expression = c.expression ?? sent;
   if (typeof expression !== "string") throw new Error("readAnswer needs the request's expression to read a compact answer sent without it");
   const { strings, nodes: cols, steps: st } = c;
@@ -217,12 +224,31 @@ function expand(c, sent) {
         uses,
       };
     });
-    const pieces = (templates[st.rule[index]] ??= c.templates[st.rule[index]].split("{}"));
+    // split keeps each slot's name: text, name, text, ... ("" for "{}")
+    const pieces = (templates[st.rule[index]] ??= c.templates[st.rule[index]].split(TEMPLATE_SLOT));
     const wires = [...args[i].map((a) => names[a]), names[i]];
     let rule = pieces[0];
-    for (let k = 1; k < pieces.length; k++) {
-      const slot = st.slots[slotAt++];
-      rule += (slot >= 0 ? strings[slot] : wires[-1 - slot]) + pieces[k];
+    for (let k = 1; k < pieces.length; k += 2) {
+      const ref = pieces[k];
+      if (ref === "") {
+        const slot = st.slots[slotAt++];
+        rule += slot >= 0 ? strings[slot] : wires[-1 - slot];
+      } else {
+        const port = Number(ref.slice(1));
+        const kind = ref[0];
+        rule += captionNumber(
+          kind === "u"
+            ? upstream
+            : kind === "o"
+              ? cols.value[i]
+              : kind === "x"
+                ? cols.value[args[i][port]]
+                : kind === "l"
+                  ? inputs[port].local_grad
+                  : inputs[port].contribution,
+        );
+      }
+      rule += pieces[k + 1];
     }
     const kink = st.kink[String(index)];
     backward.push({
