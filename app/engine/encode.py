@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Collection
-from typing import Any, Literal, cast, get_args
+from typing import Any, Literal, get_args
 
 import numpy as np
 import orjson
@@ -431,7 +431,7 @@ class _Captions:
                 template, spec, names_only = recipe[0]
                 rule_ids.append(templates.setdefault(template, len(templates)))
                 if names_only:
-                    slots.extend(cast("list[int]", spec))
+                    slots.extend(spec)  # type: ignore[arg-type]
                 else:
                     slots.extend([k if isinstance(k, int) else intern(k, len(index)) for k in spec])
                 continue
@@ -602,11 +602,17 @@ def _has_mark(text: str) -> bool:
 
 def _column(values: list[Any]) -> list[Any]:
     """JSON numbers of one column; floats stay floats unless one of them is not finite."""
-    if all(type(v) is float for v in values):
+    if _all_floats(values):
         if all(map(math.isfinite, values)):
             return values
         return [json_number(v) for v in values]
     return [to_json(v) for v in values]
+
+
+def _all_floats(values: list[Any]) -> bool:
+    """Whether every item is a plain float (map and set run in C: a column has a number per
+    node or input port)."""
+    return not values or set(map(type, values)) == {float}
 
 
 def _elementwise(result: EvaluateResult, step: StepResult) -> bool:
@@ -805,7 +811,7 @@ def _step_structure(result: EvaluateResult) -> tuple[list[int], list[int], list[
 
 
 def _column_optional(values: list[Any]) -> list[Any]:
-    if all(type(v) is float for v in values):
+    if _all_floats(values):
         return _column(values)
     return [None if v is None else to_json(v) for v in values]
 

@@ -512,8 +512,10 @@ def _route_scalar_local(xs: Sequence[float], out: float, param: Any, tie_break: 
 
 
 def _route_kink(xs: Sequence[Any], out: Any, param: Any, tie_break: str) -> Kink | None:
-    if type(out) is float and sum(x == out for x in xs) < 2:
-        return None  # the scalar fast path's plain floats, and no tie: no numpy needed
+    # the scalar fast path's plain floats, and no tie: no numpy needed. count() finds the
+    # inputs equal to the output, or the very object (a NaN): a tie or a NaN output looks on
+    if type(out) is float and xs.count(out) < 2:
+        return None
     winners = _winners(xs, out)
     count = sum(mask.astype(np.int64) for mask in winners)
     tied = np.asarray(count > 1)
