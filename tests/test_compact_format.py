@@ -963,11 +963,12 @@ def test_a_caption_with_more_numbers_than_marks_is_sent_whole_and_the_next_is_re
 
 
 # Every gate with a scalar version, each reading the same few inputs: drawn from a small pool,
-# so ties, zeros, signs and non-finite numbers meet in one circuit.
+# so ties, zeros, signs and non-finite numbers meet in one circuit (log of a negative number
+# and exp of 1000 send NaN and infinity into max, min and relu).
 EVERY_SCALAR_GATE = (
     "a + b - c * d / a + max(a, b) + min(b, c, d) + max(a, a) + relu(a) + relu(b) + abs(c) + "
     "sqrt(d) + exp(b) + log(c) + sigmoid(a) + tanh(d) + a ** 2 + b ** 0.5 + c ** 0 + "
-    "a ** b + -d"
+    "a ** b + -d + max(log(c), d) + min(exp(b), a, exp(b)) + relu(log(c)) + max(log(c), log(c))"
 )
 ALL_OPS_OF_EVERY_SCALAR_GATE = [
     "add",
