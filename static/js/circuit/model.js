@@ -88,6 +88,15 @@ function excerpt(chars, start, end) {
 // contribution), written as the server's captions write numbers (captionNumber).
 const TEMPLATE_SLOT = /\{((?:[uo]|[xlc]\d+)?)\}/;
 
+/** A template split at its slots (text, name, text, ...), with its count of "{}" slots. */
+function splitTemplate(template) {
+  const pieces = template.split(TEMPLATE_SLOT);
+  let slots = 0;
+  for (let k = 1; k < pieces.length; k += 2) if (pieces[k] === "") slots++;
+  pieces.slots = slots;
+  return pieces;
+}
+
 function expand(c, sent) {
   if (c.version !== 1 && c.version !== 2) throw new Error(`compact answer version ${c.version}: this reader reads versions 1 and 2`);
   const expression = c.expression ?? sent;
@@ -224,32 +233,39 @@ function expand(c, sent) {
         uses,
       };
     });
-    // split keeps each slot's name: text, name, text, ... ("" for "{}")
-    const pieces = (templates[st.rule[index]] ??= c.templates[st.rule[index]].split(TEMPLATE_SLOT));
-    const wires = [...args[i].map((a) => names[a]), names[i]];
-    let rule = pieces[0];
-    for (let k = 1; k < pieces.length; k += 2) {
-      const ref = pieces[k];
-      if (ref === "") {
-        const slot = st.slots[slotAt++];
-        rule += slot >= 0 ? strings[slot] : wires[-1 - slot];
-      } else {
-        const port = Number(ref.slice(1));
-        const kind = ref[0];
-        rule += captionNumber(
-          kind === "u"
-            ? upstream
-            : kind === "o"
-              ? cols.value[i]
-              : kind === "x"
-                ? cols.value[args[i][port]]
-                : kind === "l"
-                  ? inputs[port].local_grad
-                  : inputs[port].contribution,
-        );
+    // split keeps each slot's name: text, name, text, ... ("" for "{}"); the caption is
+    // written when first read (the page shows a few steps at a time, not thousands)
+    const pieces = (templates[st.rule[index]] ??= splitTemplate(c.templates[st.rule[index]]));
+    const slotsFrom = slotAt;
+    slotAt += pieces.slots;
+    const writeRule = () => {
+      const wires = [...args[i].map((a) => names[a]), names[i]];
+      let rule = pieces[0];
+      let at = slotsFrom;
+      for (let k = 1; k < pieces.length; k += 2) {
+        const ref = pieces[k];
+        if (ref === "") {
+          const slot = st.slots[at++];
+          rule += slot >= 0 ? strings[slot] : wires[-1 - slot];
+        } else {
+          const port = Number(ref.slice(1));
+          const kind = ref[0];
+          rule += captionNumber(
+            kind === "u"
+              ? upstream
+              : kind === "o"
+                ? cols.value[i]
+                : kind === "x"
+                  ? cols.value[args[i][port]]
+                  : kind === "l"
+                    ? inputs[port].local_grad
+                    : inputs[port].contribution,
+          );
+        }
+        rule += pieces[k + 1];
       }
-      rule += pieces[k + 1];
-    }
+      return rule;
+    };
     const kink = st.kink[String(index)];
     backward.push({
       index,
@@ -258,7 +274,11 @@ function expand(c, sent) {
       symbol: nodes[i].symbol,
       upstream,
       inputs,
-      rule,
+      get rule() {
+        const rule = writeRule();
+        Object.defineProperty(this, "rule", { value: rule, enumerable: true, writable: true, configurable: true });
+        return rule;
+      },
       formula: c.gates[nodes[i].op].formula,
       kink: kink
         ? { kind: strings[kink[0]], convention: strings[kink[1]], interval: kink[2], count: kink[3], text: strings[kink[1]] }
