@@ -57,3 +57,13 @@ def client() -> Iterator[TestClient]:
 
     with TestClient(app) as test_client:
         yield test_client
+
+
+@pytest.fixture(autouse=True)
+def _fresh_caption_recipes() -> None:
+    """Each test renders the caption recipes it needs (app/engine/encode.py keeps them between
+    answers): recipes left by an earlier test, or by mutmut's parent process, would spare the
+    rendering code, and a fault in it would reach no test."""
+    from app.engine.encode import _RECIPES
+
+    _RECIPES.clear()
