@@ -19,7 +19,7 @@ from app.core.errors import LimitError
 from app.core.limits import Limits
 from app.engine import GATES, ParseLimits, evaluate_result, parse, parse_limits
 from app.engine.cache import ParseCache
-from app.engine.encode import VERBOSE_ROWS_KEPT_MAX_NODES, compact, dumps, verbose
+from app.engine.encode import VERBOSE_ROWS_KEPT_MAX_NODES, compact, dumps, encode, verbose
 from app.engine.numbers import fmt
 from app.presets import all_presets
 from app.schemas.circuits import CompactEvaluateResponse
@@ -426,6 +426,14 @@ def test_compact_version_1_is_the_default_and_2_names_the_numbers(
         "multiply gate swaps: x receives y · upstream = -2 · 1 = -2; y receives x · upstream = "
         "1.5 · 1 = 1.5"
     )
+
+
+def test_the_encoders_default_to_version_1_and_refuse_others() -> None:
+    result = evaluate_result("x * y", {"x": 1.5, "y": -2.0})
+    assert encode(result, "compact")["version"] == compact(result)["version"] == 1
+    assert encode(result, "compact", version=2) == compact(result, version=2)
+    with pytest.raises(ValueError, match=r"compact answer version 3: there are \(1, 2\)"):
+        compact(result, version=3)
 
 
 def test_size_per_gate_of_a_1000_gate_circuit(client: TestClient) -> None:

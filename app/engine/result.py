@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,20 +51,12 @@ class EvaluateResult:
     # what encoders may keep about a cached circuit between requests (encode.compact)
     memo: dict[str, Any] | None = field(default=None)
 
-    def caption_view(self, step: StepResult, wires: Sequence[str] | None = None) -> Step:
-        """What the gate's explain function reads about `step`; `wires` (the step's inputs in
-        port order, then its own output) replace the wires' names when given."""
+    def caption_view(self, step: StepResult) -> Step:
+        """What the gate's explain function reads about `step`."""
         node = self.circuit.nodes[step.node]
         values = self.values
-        names: Sequence[str]
-        if wires is None:
-            names = [self.names[a] for a in node.args]
-            out_name = self.names[step.node]
-        else:
-            names = wires[: len(node.args)]
-            out_name = wires[len(node.args)]
         return Step(
-            names,
+            [self.names[a] for a in node.args],
             [values[a] for a in node.args],
             values[step.node],
             step.upstream,
@@ -73,25 +64,19 @@ class EvaluateResult:
             step.contributions,
             node.const,
             self.tie_break,
-            out_name,
+            self.names[step.node],
         )
 
-    def rule(
-        self, step: StepResult, wires: Sequence[str] | None = None, view: Step | None = None
-    ) -> str:
+    def rule(self, step: StepResult, view: Step | None = None) -> str:
         """The step's rule in words, with its numbers, as the verbose answer's `rule`. With
-        `wires`, the names in it are those (the compact encoder passes placeholders, so that it
-        need not search the text for names; only gates whose captions treat names as opaque).
-        With `view`, the caption reads that instead of the step's own (the compact encoder's
-        recipes: numbers.Ref)."""
+        `view`, the caption reads that instead of the step's own: the compact encoder's
+        recipes pass placeholders for the wires' names and numbers.Ref for the numbers."""
         node = self.circuit.nodes[step.node]
         gate = GATES[node.op]  # type: ignore[index]
-        rule = gate.explain(self.caption_view(step, wires) if view is None else view)
+        rule = gate.explain(self.caption_view(step) if view is None else view)
         if gate.vjp is None and not self.fast:
             rule += broadcast_note(
-                [self.names[a] for a in node.args]
-                if wires is None
-                else list(wires[: len(node.args)]),
+                [self.names[a] for a in node.args],
                 [self.values[a] for a in node.args],
                 self.values[step.node],
             )
