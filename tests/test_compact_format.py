@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from hypothesis import given, settings
@@ -659,6 +660,21 @@ def test_echo_expression_must_be_a_boolean(client: TestClient) -> None:
         (0.19661193324148185, "0.1966"),
         (-2.5, "-2.5"),
         (-0.0, "0"),
+        # the exponent without its sign or leading zeros, at both ends of the float64 range
+        (1e30, "1e30"),
+        (-1.5e-5, "-1.5e-5"),
+        (12345.0, "1.234e4"),  # a tie: to the even digit
+        (1.7976931348623157e308, "1.798e308"),
+        (5e-324, "4.941e-324"),
+        # non-finite numbers as the words the answers use
+        (math.inf, "Infinity"),
+        (-math.inf, "-Infinity"),
+        (math.nan, "NaN"),
+        # numpy's scalars and 0-d arrays as floats; an array as its shape
+        (np.float64(-math.inf), "-Infinity"),
+        (np.float64(2.5e-7), "2.5e-7"),
+        (np.array(3.0), "3"),
+        (np.zeros((2, 3)), "(2×3)"),
     ],
 )
 def test_fmt_at_the_edges_of_plain_notation(x: float, text: str) -> None:
