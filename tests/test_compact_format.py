@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import importlib
 import json
 import math
 import random
@@ -20,10 +21,14 @@ from app.core.errors import LimitError
 from app.core.limits import Limits
 from app.engine import GATES, ParseLimits, evaluate_result, parse, parse_limits
 from app.engine.cache import ParseCache
-from app.engine.encode import VERBOSE_ROWS_KEPT_MAX_NODES, compact, dumps, encode, verbose
+from app.engine.encode import _RECIPES, VERBOSE_ROWS_KEPT_MAX_NODES, compact, dumps, encode, verbose
+from app.engine.gates import Gate, no_uses, register
 from app.engine.numbers import fmt
 from app.presets import all_presets
 from app.schemas.circuits import CompactEvaluateResponse
+
+# the module (app.engine re-exports its encode function under the same name)
+encode_module = importlib.import_module("app.engine.encode")
 
 # ---------------------------------------------------------------- a reader written from the spec
 # (README "The compact answer"); it shares no code with app/engine/encode.py.
@@ -1082,3 +1087,68 @@ def test_the_readme_reader_prints_the_verbose_captions(
     answer = client.post("/api/v1/circuits/evaluate", json=body).json()
     rules = [step["rule"] for step in answer["backward"]]
     assert printed == rules and len(rules) >= 3
+
+
+def _half_gate(s: Any) -> str:
+    return f"half gate: {s.names[0]} receives 0.5 · {fmt(s.upstream)} = {fmt(s.contributions[0])}"
+
+
+@pytest.fixture
+def half_gate() -> Any:
+    """A scalar gate without caption_branch in GATES for one test: its steps are rendered."""
+    gate = register(
+        Gate(
+            "half_test",
+            "½",
+            (1, 1),
+            lambda x: 0.5 * x,
+            "d/dx x/2 = 1/2",
+            "half gate: the input receives half the upstream gradient",
+            _half_gate,
+            local=lambda xs, out, p, t: [0.5 * np.ones_like(out)],
+            scalar_forward=lambda a: 0.5 * a,
+            scalar_local=lambda xs, out, p, t: [0.5],
+            uses=no_uses,
+        )
+    )
+    yield gate
+    del GATES["half_test"]
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_a_gate_without_caption_branch_has_each_step_rendered(half_gate: Any, version: int) -> None:
+    result = evaluate_result("half_test(x) * half_test(y) + half_test(x)", {"x": 3.0, "y": -1.0})
+    assert result.fast
+    answer = compact(result, version=version)
+    assert [s["rule"] for s in expand(answer)["backward"]] == [
+        s["rule"] for s in verbose(result)["backward"]
+    ]
+    halves = [r for r in (s["rule"] for s in verbose(result)["backward"]) if r.startswith("half")]
+    # x: 0.5 · y/2 = -0.25 and 0.5 · 1 = 0.5; y: 0.5 · x/2 = 0.75
+    assert sorted(halves) == [
+        "half gate: x receives 0.5 · -0.5 = -0.25",
+        "half gate: x receives 0.5 · 1 = 0.5",
+        "half gate: y receives 0.5 · 1.5 = 0.75",
+    ]
+    assert not [key for key in _RECIPES if key[0] == "half_test"]  # rendered, never kept
+
+
+def test_the_kept_recipes_are_bounded_by_count_and_by_inputs(monkeypatch: Any) -> None:
+    # at most _RECIPES_MAX recipes, and only for gates of at most _RECIPE_MAX_ARGS inputs;
+    # every caption is still right past either bound
+    monkeypatch.setattr(encode_module, "_RECIPES_MAX", 3)
+    result = evaluate_result(
+        EVERY_SCALAR_GATE, dict(zip("abcd", [2.0, 0.5, -1.0, 3.0], strict=True))
+    )
+    rules = [s["rule"] for s in expand(compact(result, version=2))["backward"]]
+    assert rules == [s["rule"] for s in verbose(result)["backward"]]
+    assert len(_RECIPES) == 3
+    monkeypatch.setattr(encode_module, "_RECIPES_MAX", 4096)
+    for count, kept in ((16, True), (17, False)):
+        _RECIPES.clear()
+        names = [f"x{i}" for i in range(count)]
+        result = evaluate_result(
+            f"max({', '.join(names)})", {n: float(i) for i, n in enumerate(names)}
+        )
+        compact(result, version=2)
+        assert [key[1] for key in _RECIPES] == ([count] if kept else [])
