@@ -26,6 +26,7 @@ from app.engine.gates import Gate, no_uses, register
 from app.engine.numbers import fmt
 from app.presets import all_presets
 from app.schemas.circuits import CompactEvaluateResponse
+from tests.gate_table import unregister
 
 # the module (app.engine re-exports its encode function under the same name)
 encode_module = importlib.import_module("app.engine.encode")
@@ -1112,7 +1113,7 @@ def half_gate() -> Any:
         )
     )
     yield gate
-    del GATES["half_test"]
+    unregister("half_test")
 
 
 @pytest.mark.parametrize("version", [1, 2])

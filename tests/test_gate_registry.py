@@ -11,6 +11,7 @@ import pytest
 from app.core.errors import ProblemError
 from app.engine import evaluate_result, parse
 from app.engine.gates import GATES, Gate, IncompleteGate, no_uses, operators, register
+from tests.gate_table import unregister
 
 
 def _gate(name: str = "twice", **fields: Any) -> Gate:
@@ -188,7 +189,7 @@ def mod_gate() -> Any:
         )
     )
     yield gate
-    del GATES["mod_test"]
+    unregister("mod_test")
 
 
 def test_an_operator_gate_needs_no_other_table(mod_gate: Gate) -> None:
