@@ -436,14 +436,7 @@ class _Captions:
                     slots.extend([k if isinstance(k, int) else intern(k, len(index)) for k in spec])
                 continue
             template, calls, order = recipe[1]
-            # the step's numbers, as Ref.code counts them (_recipe)
-            numbers = [
-                step.upstream,
-                values[step.node],
-                *[values[a] for a in node.args],
-                *step.local,
-                *step.contributions,
-            ]
+            numbers = _step_numbers(result, step)
             found = []
             for c in calls:  # interned in the order the caption formats them
                 if isinstance(c, int):
@@ -487,6 +480,19 @@ _RECIPES_MAX = 4096
 _RECIPE_MAX_ARGS = 16
 
 
+def _step_numbers(result: EvaluateResult, step: StepResult) -> list[Any]:
+    """A step's numbers in the order Ref.code counts them: its upstream, its output's value, its
+    inputs' values, then its local gradients and its contributions."""
+    values = result.values
+    return [
+        step.upstream,
+        values[step.node],
+        *[values[a] for a in result.circuit.nodes[step.node].args],
+        *step.local,
+        *step.contributions,
+    ]
+
+
 def _recipe(result: EvaluateResult, step: StepResult) -> Recipe:
     """The step's caption rendered with placeholders for its wires' names and Refs for its
     numbers, split into its template and slots. Version 2 names each of the step's numbers in
@@ -495,14 +501,7 @@ def _recipe(result: EvaluateResult, step: StepResult) -> Recipe:
     node = result.circuit.nodes[step.node]
     argc = len(node.args)
     nlocal = len(step.local)
-    values = result.values
-    numbers = [
-        step.upstream,
-        values[step.node],
-        *[values[a] for a in node.args],
-        *step.local,
-        *step.contributions,
-    ]
+    numbers = _step_numbers(result, step)
     names = ["u", "o"]
     names += [f"x{j}" for j in range(argc)]
     names += [f"l{j}" for j in range(nlocal)]

@@ -41,19 +41,18 @@ export function captionNumber(v) {
   // toExponential rounds an exact tie up; Python to the even digit
   const [mantissa, power] = ax.toExponential(3).split("e");
   let digits = mantissa.replace(".", "");
-  let exponent = Number(power);
+  const exponent = Number(power);
   const n = Number(digits);
   if (n % 2 === 1 && exactlyHalfBelow(ax, n, exponent - 3)) digits = String(n - 1);
   const sign = x < 0 ? "-" : "";
-  if (exponent < -4 || exponent >= 4) {
-    const m = (digits[0] + "." + digits.slice(1)).replace(/\.?0+$/, "");
-    return `${sign}${m}e${exponent}`;
-  }
-  const text =
-    exponent >= 0
-      ? digits.slice(0, exponent + 1) + "." + digits.slice(exponent + 1)
-      : "0." + "0".repeat(-exponent - 1) + digits;
-  return sign + text.replace(/\.?0+$/, "").replace(/\.$/, "");
+  // the four digits split at the decimal point, trailing zeros dropped from the fraction only
+  const joined = (whole, fraction) => {
+    const kept = fraction.replace(/0+$/, "");
+    return kept ? `${whole}.${kept}` : whole;
+  };
+  if (exponent < -4 || exponent >= 4) return `${sign}${joined(digits[0], digits.slice(1))}e${exponent}`;
+  if (exponent >= 0) return sign + joined(digits.slice(0, exponent + 1), digits.slice(exponent + 1));
+  return sign + joined("0", "0".repeat(-exponent - 1) + digits);
 }
 
 /** Whether x is exactly (n - 1/2) · 10^k: a tie that toExponential rounded up to n. */

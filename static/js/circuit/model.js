@@ -84,8 +84,9 @@ function excerpt(chars, start, end) {
 }
 
 // A template's slots: "{}" is the step's next slot; {u}, {o}, {xJ}, {lJ}, {cJ} (version 2,
-// which the page asks for) name one of the step's own numbers (its upstream, its output's value, input J's value, local gradient and
-// contribution), written as the server's captions write numbers (captionNumber).
+// which the page asks for) name one of the step's own numbers (its upstream, its output's
+// value, input J's value, local gradient and contribution), written as the server's captions
+// write numbers (captionNumber).
 const TEMPLATE_SLOT = /\{((?:[uo]|[xlc]\d+)?)\}/;
 
 /** A template split at its slots (text, name, text, ...), with its count of "{}" slots. */
@@ -95,6 +96,15 @@ function splitTemplate(template) {
   for (let k = 1; k < pieces.length; k += 2) if (pieces[k] === "") slots++;
   pieces.slots = slots;
   return pieces;
+}
+
+/** The step's number a template names: u, o, or x, l, c with a port ("x0", "c1"). */
+function stepNumber(ref, upstream, out, xs, inputs) {
+  if (ref === "u") return upstream;
+  if (ref === "o") return out;
+  const port = Number(ref.slice(1));
+  if (ref[0] === "x") return xs[port];
+  return ref[0] === "l" ? inputs[port].local_grad : inputs[port].contribution;
 }
 
 function expand(c, sent) {
@@ -248,19 +258,7 @@ function expand(c, sent) {
           const slot = st.slots[at++];
           rule += slot >= 0 ? strings[slot] : wires[-1 - slot];
         } else {
-          const port = Number(ref.slice(1));
-          const kind = ref[0];
-          rule += captionNumber(
-            kind === "u"
-              ? upstream
-              : kind === "o"
-                ? cols.value[i]
-                : kind === "x"
-                  ? cols.value[args[i][port]]
-                  : kind === "l"
-                    ? inputs[port].local_grad
-                    : inputs[port].contribution,
-          );
+          rule += captionNumber(stepNumber(ref, upstream, cols.value[i], args[i].map((a) => cols.value[a]), inputs));
         }
         rule += pieces[k + 1];
       }
