@@ -476,15 +476,17 @@ def main() -> None:
 
 
 @contextlib.contextmanager
-def dockerfile_server() -> Iterator[str]:
+def dockerfile_server(extra_env: dict[str, str] | None = None) -> Iterator[str]:
     """The server as the Dockerfile starts it (its CMD and ENV: two workers, each with one job
-    process), on loopback; the class store in a temporary file instead of /data."""
+    process), on loopback; the class store in a temporary file instead of /data. `extra_env`
+    goes over the Dockerfile's ENV (a benchmark turning off a per-client budget, say)."""
     port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
         env = {
             **dockerfile_env(),
             "BPC_STORE": f"sqlite:///{tmp}/class.db",
             "BPC_ACCESS_LOG": "false",
+            **(extra_env or {}),
         }
         proc = start_server(port, env)
         try:
