@@ -155,15 +155,27 @@ def _records(result: EvaluateResult, want: set[str]) -> dict[str, Any]:
         if memo is not None:
             memo["verbose_rows"] = fixed
     symbols, node_rows, edge_rows, edge_sources, edge_ids = fixed
-    shapes = [list(np.shape(v)) for v in values]
-    value_json = [to_json(v) for v in values]
+    # Plain floats whose sums are finite are all finite, and so are the steps' numbers: each
+    # step's upstream is a final gradient, and a non-finite local gradient or contribution
+    # would make the gradient it is added into non-finite (result.collect's test). Such an
+    # answer's numbers go in as they are, without to_json's check of each.
+    plain = result.fast and math.isfinite(sum(values)) and math.isfinite(sum(grads))
+    number = _as_is if plain else to_json
+    if plain:
+        shapes: list[list[int]] = [[] for _ in values]
+        value_json = values
+        grad_json = grads
+    else:
+        shapes = [list(np.shape(v)) for v in values]
+        value_json = [to_json(v) for v in values]
+        grad_json = [to_json(g) for g in grads]
 
     node_out = []
     if "nodes" in want:
-        for row, value, shape, grad in zip(node_rows, value_json, shapes, grads, strict=True):
+        for row, value, shape, grad in zip(node_rows, value_json, shapes, grad_json, strict=True):
             row = row.copy()
             row["value"] = value
-            row["grad"] = to_json(grad)
+            row["grad"] = grad
             row["shape"] = shape
             node_out.append(row)
 
@@ -187,7 +199,7 @@ def _records(result: EvaluateResult, want: set[str]) -> dict[str, Any]:
                 memo["verbose_steps"] = fixed_steps
         _, step_rows, input_rows = fixed_steps
     for index, step in enumerate(result.steps):
-        contributions = [to_json(c) for c in step.contributions]
+        contributions = step.contributions if plain else [to_json(c) for c in step.contributions]
         for port, contribution in enumerate(contributions):
             edges[edge_ids[(step.node, port)]]["grad"] = contribution
         if not backward:
@@ -196,16 +208,16 @@ def _records(result: EvaluateResult, want: set[str]) -> dict[str, Any]:
         for port, row in enumerate(input_rows[index]):
             row = row.copy()
             local = step.local[port]
-            row["local_grad"] = None if local is None else to_json(local)
+            row["local_grad"] = None if local is None else number(local)
             row["contribution"] = contributions[port]
-            row["accumulated"] = to_json(step.accumulated[port])
+            row["accumulated"] = number(step.accumulated[port])
             step_inputs.append(row)
         kink = None
         if step.kink is not None:
             kink = step.kink.as_dict()
             kink["text"] = kink["convention"]
         row = step_rows[index].copy()
-        row["upstream"] = to_json(step.upstream)
+        row["upstream"] = number(step.upstream)
         row["inputs"] = step_inputs
         row["rule"] = result.rule(step)
         row["kink"] = kink
@@ -218,6 +230,11 @@ def _records(result: EvaluateResult, want: set[str]) -> dict[str, Any]:
     if backward:
         records["backward"] = steps
     return records
+
+
+def _as_is(number: float) -> float:
+    """A finite float as JSON has it (see _records)."""
+    return number
 
 
 def _fixed_rows(

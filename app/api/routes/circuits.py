@@ -8,6 +8,7 @@ from fastapi.responses import Response
 from app.api.circuit_job import evaluate_json
 from app.api.deps import LimitsDep, SettingsDep
 from app.api.heavy import run_bulk, run_evaluate, run_tiny
+from app.api.lean_route import LeanRoute
 from app.core.errors import LimitError
 from app.schemas.circuits import (
     CompactEvaluateResponse,
@@ -16,7 +17,7 @@ from app.schemas.circuits import (
     EvaluateResponse,
 )
 
-router = APIRouter(prefix="/api/v1/circuits", tags=["circuits"])
+router = APIRouter(prefix="/api/v1/circuits", tags=["circuits"], route_class=LeanRoute)
 JSON = "application/json"
 
 
