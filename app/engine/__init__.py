@@ -108,7 +108,7 @@ def evaluate_result(
             if memo is not None and cost_key is not None:
                 memo[cost_key] = cost
         cost.check(limits, ("body", "expression"))
-        trace = run(circuit, values, output_grad, tie_break)
+        trace = run(circuit, values, output_grad, tie_break, memo=memo)
         result = collect(circuit, trace, expression, texts, names, tie_break, output_grad, memo)
     if gradcheck_:
         check = gradcheck(circuit, values, trace, float(output_grad), h)
