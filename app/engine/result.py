@@ -126,7 +126,7 @@ def collect(
     # and the cached values each input's rule reads) depends on the circuit alone: kept with a
     # cached circuit and shared by its results (read only, as the circuit is)
     rows: dict[int, StepRow] = {} if memo is None else memo.setdefault("step rows", {})
-    steps = []
+    steps: list[StepResult] = []
     append = steps.append
     for node_id, upstream, local, contributions, accumulated in trace.steps:
         row = rows.get(node_id)
