@@ -144,21 +144,29 @@ def evaluate_job(request: dict[str, Any], limits: Limits) -> dict[str, Any]:
                 loc=("body", "compact_version"),
             )
         )
-    result = evaluate_result(
-        request["expression"],
-        request.get("inputs") or {},
-        output_grad=request.get("output_grad", 1.0),
-        tie_break=request.get("tie_break", "split"),
-        gradcheck_=bool(request.get("gradcheck", False)),
-        h=request.get("h", 1e-5),
-        limits=limits,
-        cache=shared_cache(),
-        parts=parts,
-        compact=answer_format == "compact",
-    )
     echo = request.get("echo_expression", True) is not False
-    with gc_paused():  # encoding allocates a small object per number: see gcpause.py
-        return encode(result, answer_format, parts, echo, version or 1)
+    # One pause for evaluating and encoding, which allocate a small object per number (see
+    # gcpause.py). The typed result is a temporary, freed as encode returns and before the
+    # collector is back on, so the collector never walks its thousands of objects.
+    with gc_paused():
+        return encode(
+            evaluate_result(
+                request["expression"],
+                request.get("inputs") or {},
+                output_grad=request.get("output_grad", 1.0),
+                tie_break=request.get("tie_break", "split"),
+                gradcheck_=bool(request.get("gradcheck", False)),
+                h=request.get("h", 1e-5),
+                limits=limits,
+                cache=shared_cache(),
+                parts=parts,
+                compact=answer_format == "compact",
+            ),
+            answer_format,
+            parts,
+            echo,
+            version or 1,
+        )
 
 
 def parse_limits(limits: Limits) -> ParseLimits:
