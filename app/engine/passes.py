@@ -277,8 +277,9 @@ def backward_scalar(
                 if type(g) is not float:
                     local = _numpy_local(gate, xs, out, param, tie_break)
                     break
-        # IEEE: 0 * inf is NaN here as in numpy. Two inputs, written out (the usual case), then
-        # any number; in port order either way, so an input taken twice (x * x) adds up in turn
+        # IEEE: 0 * inf is NaN here as in numpy. Two inputs and one, written out (the usual
+        # cases: no zip and no appends), then any number; in port order each way, so an input
+        # taken twice (x * x) adds up in turn
         if arity == 2:
             local_first, local_second = local
             c_first = upstream * local_first
@@ -290,6 +291,14 @@ def backward_scalar(
             total_second = c_second if previous is None else previous + c_second
             grads[second] = total_second
             append((node_id, upstream, local, [c_first, c_second], [total_first, total_second]))
+            continue
+        if arity == 1:
+            [local_first] = local
+            c_first = upstream * local_first
+            previous = grads[first]
+            total_first = c_first if previous is None else previous + c_first
+            grads[first] = total_first
+            append((node_id, upstream, local, [c_first], [total_first]))
             continue
         contributions = []
         accumulated = []
