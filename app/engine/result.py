@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from app.engine.circuit import Circuit, Node
+from app.engine.circuit import Circuit
 from app.engine.gates import GATES, Kink, Step
 from app.engine.passes import Trace
 from app.engine.report import broadcast_note, non_finite_warnings
@@ -99,15 +99,6 @@ class EvaluateResult:
 StepRow = tuple[Callable[..., Kink | None] | None, tuple[int, ...], Any, list[list[int]]]
 
 
-def _step_row(node: Node) -> StepRow:
-    gate = GATES[node.op]  # type: ignore[index]
-    uses_rule = gate.uses
-    assert uses_rule is not None  # register() refuses a gate without one
-    args = node.args
-    uses = [uses_rule(node.id, args, port) for port in range(len(args))]
-    return gate.kink, args, node.const, uses
-
-
 def collect(
     circuit: Circuit,
     trace: Trace,
@@ -130,8 +121,14 @@ def collect(
     append = steps.append
     for node_id, upstream, local, contributions, accumulated in trace.steps:
         row = rows.get(node_id)
-        if row is None:
-            row = rows[node_id] = _step_row(nodes[node_id])
+        if row is None:  # written out, not a call: a new circuit comes here at every step
+            node = nodes[node_id]
+            gate = GATES[node.op]  # type: ignore[index]
+            uses_rule = gate.uses
+            assert uses_rule is not None  # register() refuses a gate without one
+            args = node.args
+            uses = [uses_rule(node_id, args, port) for port in range(len(args))]
+            row = rows[node_id] = (gate.kink, args, node.const, uses)
         kink_rule, args, param, uses = row
         kink = None
         if kink_rule is not None:
