@@ -32,6 +32,7 @@ from typing import Any, Literal, cast, get_args
 import numpy as np
 import orjson
 
+from app.engine.circuit import Circuit
 from app.engine.gates import GATES, Step, no_branch
 from app.engine.numbers import (
     NUMBER_MARK,
@@ -711,18 +712,20 @@ def compact(result: EvaluateResult, echo: bool = True, version: int = 1) -> dict
     nodes = circuit.nodes
     values = result.values
     # A circuit from the parse cache keeps its structure columns (and the strings they point
-    # to) in result.memo, so re-evaluating it with new inputs encodes only the numbers.
+    # to), its gate table and its index inputs in result.memo, so re-evaluating it with new
+    # inputs encodes only the numbers.
     memo = result.memo
     known = memo.get("compact") if memo is not None else None
     if known is None:
         strings = _Strings()
         structure = _structure(result, strings)
+        gates, index_inputs = _gate_table(circuit), index_input_names(circuit)
         if memo is not None:
-            memo["compact"] = (dict(strings.index), structure)
+            memo["compact"] = (dict(strings.index), structure, gates, index_inputs)
     else:
         strings = _Strings()
         strings.index = dict(known[0])
-        structure = known[1]
+        structure, gates, index_inputs = known[1:]
     shape: dict[str, list[int]] = {}
     if not result.fast:
         for node in nodes:
@@ -761,21 +764,17 @@ def compact(result: EvaluateResult, echo: bool = True, version: int = 1) -> dict
         for step in steps:
             captions.add(result.rule(step), _wires(result, step))
 
-    ops = {node.op for node in nodes if node.op is not None}
     echoed = {"expression": result.expression} if echo else {}
     return {
         "format": "compact",
         "version": version,
         **echoed,
         "inputs": list(circuit.input_names),
-        "index_inputs": index_input_names(circuit),
+        "index_inputs": index_inputs,
         "output": circuit.output,
         "output_grad": json_number(result.output_grad),
         "strings": strings.table(),
-        "gates": {
-            name: {"symbol": GATES[name].symbol, "formula": GATES[name].derivative}
-            for name in sorted(ops)
-        },
+        "gates": gates,
         "nodes": {
             **structure,
             "value": _column(values),
@@ -796,6 +795,15 @@ def compact(result: EvaluateResult, echo: bool = True, version: int = 1) -> dict
         "warnings": result.warnings,
         "stats": _stats(result),
         "gradcheck": result.gradcheck,
+    }
+
+
+def _gate_table(circuit: Circuit) -> dict[str, dict[str, str]]:
+    """Each gate the circuit uses, by name in sorted order: its symbol and derivative."""
+    ops = {node.op for node in circuit.nodes if node.op is not None}
+    return {
+        name: {"symbol": GATES[name].symbol, "formula": GATES[name].derivative}
+        for name in sorted(ops)
     }
 
 
