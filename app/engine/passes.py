@@ -208,9 +208,10 @@ def forward_scalar(
         values[node_id] = float(inputs[name])
     for node_id, const in plan.consts:
         values[node_id] = const
+    out: float | None  # None: the float version gave no float
     for node_id, arity, first, second, args, param, forward, _, gate in plan.gates:
-        # the float version, inlined (this runs once per gate); any other result than a float
-        # or an int, or an ArithmeticError or ValueError, takes the numpy version instead
+        # the float version, inlined (this runs once per gate): an int result is made a float;
+        # any other than a float, or an ArithmeticError or ValueError, takes the numpy version
         try:
             if arity == 2:
                 out = forward(values[first], values[second])
@@ -220,11 +221,11 @@ def forward_scalar(
                 out = forward(*[values[a] for a in args])
             else:
                 out = forward(*[values[a] for a in args], param)
+            if type(out) is not float:
+                out = float(out) if type(out) is int else None
         except (ArithmeticError, ValueError):
             out = None
-        if type(out) is not float:
-            out = float(out) if type(out) is int else _numpy_forward(gate, values, args, param)
-        values[node_id] = out
+        values[node_id] = _numpy_forward(gate, values, args, param) if out is None else out
     return values
 
 
