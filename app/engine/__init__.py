@@ -108,7 +108,7 @@ def evaluate_result(
             if memo is not None and cost_key is not None:
                 memo[cost_key] = cost
         cost.check(limits, ("body", "expression"))
-        trace = run(circuit, values, output_grad, tie_break)
+        trace = run(circuit, values, output_grad, tie_break, memo=memo)
         result = collect(circuit, trace, expression, texts, names, tie_break, output_grad, memo)
     if gradcheck_:
         check = gradcheck(circuit, values, trace, float(output_grad), h)
@@ -144,21 +144,29 @@ def evaluate_job(request: dict[str, Any], limits: Limits) -> dict[str, Any]:
                 loc=("body", "compact_version"),
             )
         )
-    result = evaluate_result(
-        request["expression"],
-        request.get("inputs") or {},
-        output_grad=request.get("output_grad", 1.0),
-        tie_break=request.get("tie_break", "split"),
-        gradcheck_=bool(request.get("gradcheck", False)),
-        h=request.get("h", 1e-5),
-        limits=limits,
-        cache=shared_cache(),
-        parts=parts,
-        compact=answer_format == "compact",
-    )
     echo = request.get("echo_expression", True) is not False
-    with gc_paused():  # encoding allocates a small object per number: see gcpause.py
-        return encode(result, answer_format, parts, echo, version or 1)
+    # One pause for evaluating and encoding, which allocate a small object per number (see
+    # gcpause.py). The typed result is a temporary, freed as encode returns and before the
+    # collector is back on, so the collector never walks its thousands of objects.
+    with gc_paused():
+        return encode(
+            evaluate_result(
+                request["expression"],
+                request.get("inputs") or {},
+                output_grad=request.get("output_grad", 1.0),
+                tie_break=request.get("tie_break", "split"),
+                gradcheck_=bool(request.get("gradcheck", False)),
+                h=request.get("h", 1e-5),
+                limits=limits,
+                cache=shared_cache(),
+                parts=parts,
+                compact=answer_format == "compact",
+            ),
+            answer_format,
+            parts,
+            echo,
+            version or 1,
+        )
 
 
 def parse_limits(limits: Limits) -> ParseLimits:

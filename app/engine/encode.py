@@ -27,11 +27,12 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Collection
-from typing import Any, Literal, get_args
+from typing import Any, Literal, cast, get_args
 
 import numpy as np
 import orjson
 
+from app.engine.circuit import Circuit
 from app.engine.gates import GATES, Step, no_branch
 from app.engine.numbers import (
     NUMBER_MARK,
@@ -415,27 +416,37 @@ class _Captions:
         index = self.strings.index
         intern = index.setdefault  # a new text gets the next index: len before it is added
         templates, rule_ids, slots = self.templates, self.rule, self.slots
+        add_rule, add_slots = rule_ids.append, slots.extend
         tie_break = result.tie_break
         seen_index: dict[Any, int] = {}  # version 1: each number's strings index, this answer
         seen = seen_index.get
+        # version 2: each recipe key's template index and slots in this answer, so a step whose
+        # caption was placed before is placed again with two list operations
+        placed: dict[tuple[Any, ...], tuple[int, list[int]]] = {}
         for step in result.steps:
-            node = nodes[step.node]
-            argc = len(node.args)
+            node_id = step.node
+            node = nodes[node_id]
+            args = node.args
+            argc = len(args)
             if argc >= _MAX_MARKS:  # more wires than placeholders: the search
                 self.add(result.rule(step), _wires(result, step))
                 continue
-            branch = GATES[node.op].caption_branch  # type: ignore[index]
-            kink = step.kink
+            op = node.op
+            branch = GATES[op].caption_branch  # type: ignore[index]
             recipe = None
             key = None
             if branch is not None:
                 chosen = (
                     None
                     if branch is no_branch
-                    else branch([values[a] for a in node.args], values[step.node], node.const)
+                    else branch([values[a] for a in args], values[node_id], node.const)
                 )
-                convention = None if kink is None else kink.convention
-                key = (node.op, argc, tie_break, convention, chosen)
+                kink = step.kink
+                key = (op, argc, tie_break, None if kink is None else kink.convention, chosen)
+                if named_numbers and (known := placed.get(key)) is not None:
+                    add_rule(known[0])
+                    add_slots(known[1])
+                    continue
                 recipe = _RECIPES.get(key)
             if recipe is None:
                 recipe = _recipe(result, step)
@@ -446,11 +457,16 @@ class _Captions:
                 continue
             if named_numbers:
                 template, spec, names_only = recipe[0]
-                rule_ids.append(templates.setdefault(template, len(templates)))
-                if names_only:
-                    slots.extend(spec)  # type: ignore[arg-type]
-                else:
-                    slots.extend([k if isinstance(k, int) else intern(k, len(index)) for k in spec])
+                template_id = templates.setdefault(template, len(templates))
+                step_slots = (
+                    cast(list[int], spec)
+                    if names_only
+                    else [k if isinstance(k, int) else intern(k, len(index)) for k in spec]
+                )
+                add_rule(template_id)
+                add_slots(step_slots)
+                if key is not None:
+                    placed[key] = (template_id, step_slots)
                 continue
             template, calls, order = recipe[1]
             numbers = _step_numbers(result, step)
@@ -464,9 +480,9 @@ class _Captions:
                 else:
                     k = intern(c, len(index))
                 found.append(k)
-            rule_ids.append(templates.setdefault(template, len(templates)))
+            add_rule(templates.setdefault(template, len(templates)))
             # the k-th number formatted, or -1 - j: the step's j-th wire
-            slots.extend([found[k] if k >= 0 else k for k in order])
+            add_slots([found[k] if k >= 0 else k for k in order])
 
     def _literal(self, text: str) -> None:
         """A rule that cannot be a template: the whole text as the one slot of "{}"."""
@@ -713,18 +729,20 @@ def compact(result: EvaluateResult, echo: bool = True, version: int = 1) -> dict
     nodes = circuit.nodes
     values = result.values
     # A circuit from the parse cache keeps its structure columns (and the strings they point
-    # to) in result.memo, so re-evaluating it with new inputs encodes only the numbers.
+    # to), its gate table and its index inputs in result.memo, so re-evaluating it with new
+    # inputs encodes only the numbers.
     memo = result.memo
     known = memo.get("compact") if memo is not None else None
     if known is None:
         strings = _Strings()
         structure = _structure(result, strings)
+        gates, index_inputs = _gate_table(circuit), index_input_names(circuit)
         if memo is not None:
-            memo["compact"] = (dict(strings.index), structure)
+            memo["compact"] = (dict(strings.index), structure, gates, index_inputs)
     else:
         strings = _Strings()
         strings.index = dict(known[0])
-        structure = known[1]
+        structure, gates, index_inputs = known[1:]
     shape: dict[str, list[int]] = {}
     if not result.fast:
         for node in nodes:
@@ -763,21 +781,17 @@ def compact(result: EvaluateResult, echo: bool = True, version: int = 1) -> dict
         for step in steps:
             captions.add(result.rule(step), _wires(result, step))
 
-    ops = {node.op for node in nodes if node.op is not None}
     echoed = {"expression": result.expression} if echo else {}
     return {
         "format": "compact",
         "version": version,
         **echoed,
         "inputs": list(circuit.input_names),
-        "index_inputs": index_input_names(circuit),
+        "index_inputs": index_inputs,
         "output": circuit.output,
         "output_grad": json_number(result.output_grad),
         "strings": strings.table(),
-        "gates": {
-            name: {"symbol": GATES[name].symbol, "formula": GATES[name].derivative}
-            for name in sorted(ops)
-        },
+        "gates": gates,
         "nodes": {
             **structure,
             "value": _column(values),
@@ -798,6 +812,15 @@ def compact(result: EvaluateResult, echo: bool = True, version: int = 1) -> dict
         "warnings": result.warnings,
         "stats": _stats(result),
         "gradcheck": result.gradcheck,
+    }
+
+
+def _gate_table(circuit: Circuit) -> dict[str, dict[str, str]]:
+    """Each gate the circuit uses, by name in sorted order: its symbol and derivative."""
+    ops = {node.op for node in circuit.nodes if node.op is not None}
+    return {
+        name: {"symbol": GATES[name].symbol, "formula": GATES[name].derivative}
+        for name in sorted(ops)
     }
 
 

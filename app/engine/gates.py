@@ -502,7 +502,21 @@ def _route_local(xs: Sequence[Any], out: Any, param: Any, tie_break: str) -> lis
     return [mask / np.maximum(count, 1.0) * np.ones_like(out) for mask in winners]
 
 
+def _sole_winner(xs: Sequence[float], out: float) -> int:
+    """The index of the one plain-float input equal to `out`, or -1 (none, a tie, or a NaN
+    output). count() and index() run in C and also match the very object, which only a NaN
+    tells apart from ==: a NaN output is ruled out first."""
+    if out == out and xs.count(out) == 1:
+        return xs.index(out)
+    return -1
+
+
 def _route_scalar_local(xs: Sequence[float], out: float, param: Any, tie_break: str) -> list[float]:
+    sole = _sole_winner(xs, out)
+    if sole >= 0:  # no tie (the usual case): either tie-break sends it all to the winner
+        local = [0.0] * len(xs)
+        local[sole] = 1.0
+        return local
     winners = [x == out for x in xs]
     if tie_break == "first":
         first = winners.index(True) if True in winners else -1
@@ -575,7 +589,17 @@ def _explain_route(word: str, s: Step) -> str:
 
 
 def _route_branch(xs: Sequence[Any], out: Any, param: Any) -> tuple[int, ...]:
+    sole = _sole_winner(xs, out)  # a caption branch reads the scalar path's plain floats
+    if sole >= 0:
+        return (sole,)
     return tuple([i for i, x in enumerate(xs) if x == out])  # the winners, as _explain_route
+
+
+def _no_nan(xs: tuple[float, ...]) -> bool:
+    """Whether no plain-float input is NaN. A sum with a NaN term is NaN, so a sum that is not
+    NaN answers in C; a NaN sum (or infinities of both signs) looks at each input."""
+    total = sum(xs)
+    return total == total or all(x == x for x in xs)
 
 
 def _reduce(ufunc: np.ufunc, *xs: Any) -> Any:
@@ -600,7 +624,7 @@ register(
         partial(_explain_route, "max"),
         local=_route_local,
         kink=_route_kink,
-        scalar_forward=lambda *xs: max(xs) if all(x == x for x in xs) else math.nan,
+        scalar_forward=lambda *xs: max(xs) if _no_nan(xs) else math.nan,
         scalar_local=_route_scalar_local,
         uses=_route_uses,
         caption_branch=_route_branch,
@@ -618,7 +642,7 @@ register(
         partial(_explain_route, "min"),
         local=_route_local,
         kink=_route_kink,
-        scalar_forward=lambda *xs: min(xs) if all(x == x for x in xs) else math.nan,
+        scalar_forward=lambda *xs: min(xs) if _no_nan(xs) else math.nan,
         scalar_local=_route_scalar_local,
         uses=_route_uses,
         caption_branch=_route_branch,

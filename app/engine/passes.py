@@ -3,7 +3,8 @@
 The general path works on numpy float64 arrays (a scalar is 0-d). When every wire is a scalar
 and every gate has a plain-float version, a fast path runs the same table on Python floats,
 which are the same IEEE-754 doubles; a gate whose float version raises (math.exp overflow,
-1/0) or leaves the reals falls back to its numpy version for that one value.
+1/0) or leaves the reals falls back to its numpy version for that one value. The fast path
+walks a ScalarPlan (each gate's float versions looked up once), which a cached circuit keeps.
 """
 
 from __future__ import annotations
@@ -43,27 +44,26 @@ def unbroadcast(grad: Any, shape: tuple[int, ...]) -> Any:
     return grad.reshape(shape)
 
 
-def can_run_fast(circuit: Circuit, inputs: dict[str, Any]) -> bool:
-    if any(np.ndim(v) != 0 for v in inputs.values()):
-        return False
-    gates = [GATES[node.op] for node in circuit.nodes if node.op is not None]
-    return all(gate.scalar_forward is not None and gate.scalar_local is not None for gate in gates)
-
-
 def run(
     circuit: Circuit,
     inputs: dict[str, Any],
     output_grad: float = 1.0,
     tie_break: str = "split",
     fast: bool | None = None,
+    memo: dict[str, Any] | None = None,
 ) -> Trace:
-    """Forward then backward; `inputs` maps every input name to a float or float64 array."""
+    """Forward then backward; `inputs` maps every input name to a float or float64 array.
+    `fast`: whether to take the scalar path (None: when every input is a scalar and every gate
+    has a plain-float version); `memo`: a cached circuit's, which keeps its ScalarPlan."""
+    plan = None
+    if fast or (fast is None and all(np.ndim(v) == 0 for v in inputs.values())):
+        plan = scalar_plan(circuit, memo)
     if fast is None:
-        fast = can_run_fast(circuit, inputs)
+        fast = plan is not None
     with np.errstate(all="ignore"):
         if fast:
-            values = forward_scalar(circuit, inputs)
-            return backward_scalar(circuit, values, float(output_grad), tie_break)
+            values = forward_scalar(circuit, inputs, plan)
+            return backward_scalar(circuit, values, float(output_grad), tie_break, plan)
         values = forward(circuit, inputs)
         return backward(circuit, values, output_grad, tie_break)
 
@@ -128,78 +128,187 @@ def _gate_backward(
 
 # ---------------------------------------------------------------- scalar fast path
 
+# One gate of a ScalarPlan: (node id, arity code, first input, second input, all inputs,
+# param, scalar_forward, scalar_local, gate). The arity code is 2 or 1 for a gate of that many
+# inputs and no param, whose loops read the inputs from the first two fields; 0 for any other.
+PlannedGate = tuple[
+    int,
+    int,
+    int,
+    int,
+    tuple[int, ...],
+    Any,
+    Callable[..., float],
+    Callable[..., list[float]],
+    Gate,
+]
+_PLAN = "scalar plan"  # the memo's key
 
-def _scalar_call(gate: Gate, xs: list[float], param: Any) -> float:
-    try:
-        assert gate.scalar_forward is not None
-        out = gate.scalar_forward(*xs) if param is None else gate.scalar_forward(*xs, param)
-        if type(out) is float:
-            return out
-        if type(out) is int:
-            return float(out)
-    except (ArithmeticError, ValueError):
-        pass
-    arrays = [np.float64(x) for x in xs]
-    result = gate.forward(*arrays) if param is None else gate.forward(*arrays, param)
-    return float(result)
+
+@dataclass(frozen=True, slots=True)
+class ScalarPlan:
+    """The scalar path's work list for one circuit: its inputs, its constants (as floats) and
+    its gates in creation order with their float versions looked up once, so the passes' loops
+    make no GATES or attribute look-ups per node. It depends on the circuit alone."""
+
+    inputs: list[tuple[int, str]]
+    consts: list[tuple[int, float]]
+    gates: list[PlannedGate]
 
 
-def forward_scalar(circuit: Circuit, inputs: dict[str, Any]) -> list[Any]:
-    values: list[Any] = [0.0] * len(circuit.nodes)
+def scalar_plan(circuit: Circuit, memo: dict[str, Any] | None = None) -> ScalarPlan | None:
+    """The circuit's ScalarPlan, or None when a gate has no plain-float version; kept in
+    `memo` (a cached circuit's: app/engine/cache.py) and read from it after."""
+    if memo is not None and _PLAN in memo:
+        return cast(ScalarPlan | None, memo[_PLAN])
+    plan = _build_plan(circuit)
+    if memo is not None:
+        memo[_PLAN] = plan
+    return plan
+
+
+def _build_plan(circuit: Circuit) -> ScalarPlan | None:
+    inputs: list[tuple[int, str]] = []
+    consts: list[tuple[int, float]] = []
+    gates: list[PlannedGate] = []
     for node in circuit.nodes:
         kind = node.kind
         if kind == "gate":
             gate = GATES[node.op]  # type: ignore[index]
-            values[node.id] = _scalar_call(gate, [values[a] for a in node.args], node.const)
+            forward, local = gate.scalar_forward, gate.scalar_local
+            if forward is None or local is None:
+                return None
+            args, param = node.args, node.const
+            argc = len(args)
+            arity = argc if param is None and argc <= 2 else 0
+            first = args[0] if argc else -1
+            second = args[1] if argc > 1 else -1
+            gates.append((node.id, arity, first, second, args, param, forward, local, gate))
         elif kind == "input":
-            values[node.id] = float(inputs[node.name])  # type: ignore[index]
+            inputs.append((node.id, node.name))  # type: ignore[arg-type]
         else:
-            values[node.id] = float(node.const)
+            consts.append((node.id, float(node.const)))
+    return ScalarPlan(inputs, consts, gates)
+
+
+def _needs_plan(circuit: Circuit, plan: ScalarPlan | None) -> ScalarPlan:
+    plan = plan or scalar_plan(circuit)
+    if plan is None:
+        raise ValueError("the scalar path needs a plain-float version of every gate")
+    return plan
+
+
+def forward_scalar(
+    circuit: Circuit, inputs: dict[str, Any], plan: ScalarPlan | None = None
+) -> list[Any]:
+    """Every node's value as a Python float; `plan`: the circuit's (scalar_plan)."""
+    plan = _needs_plan(circuit, plan)
+    values: list[Any] = [0.0] * len(circuit.nodes)
+    for node_id, name in plan.inputs:
+        values[node_id] = float(inputs[name])
+    for node_id, const in plan.consts:
+        values[node_id] = const
+    out: float | None  # None: the float version gave no float
+    for node_id, arity, first, second, args, param, forward, _, gate in plan.gates:
+        # the float version, inlined (this runs once per gate): an int result is made a float;
+        # any other than a float, or an ArithmeticError or ValueError, takes the numpy version
+        try:
+            if arity == 2:
+                out = forward(values[first], values[second])
+            elif arity == 1:
+                out = forward(values[first])
+            elif param is None:
+                out = forward(*[values[a] for a in args])
+            else:
+                out = forward(*[values[a] for a in args], param)
+            if type(out) is not float:
+                out = float(out) if type(out) is int else None
+        except (ArithmeticError, ValueError):
+            out = None
+        values[node_id] = _numpy_forward(gate, values, args, param) if out is None else out
     return values
 
 
-def _scalar_local(
+def _numpy_forward(gate: Gate, values: list[Any], args: tuple[int, ...], param: Any) -> float:
+    arrays = [np.float64(values[a]) for a in args]
+    result = gate.forward(*arrays) if param is None else gate.forward(*arrays, param)
+    return float(result)
+
+
+def _numpy_local(
     gate: Gate, xs: list[float], out: float, param: Any, tie_break: str
 ) -> list[float]:
-    try:
-        assert gate.scalar_local is not None
-        local = gate.scalar_local(xs, out, param, tie_break)
-        for g in local:  # a loop, not all(...): this runs once per backward step
-            if type(g) is not float:
-                break
-        else:
-            return local
-    except (ArithmeticError, ValueError):
-        pass
     assert gate.local is not None
     arrays = [np.float64(x) for x in xs]
     return [float(g) for g in gate.local(arrays, np.float64(out), param, tie_break)]
 
 
 def backward_scalar(
-    circuit: Circuit, values: list[Any], output_grad: float, tie_break: str
+    circuit: Circuit,
+    values: list[Any],
+    output_grad: float,
+    tie_break: str,
+    plan: ScalarPlan | None = None,
 ) -> Trace:
-    nodes = circuit.nodes
-    grads: list[Any] = [None] * len(nodes)
+    """Every node's gradient and every step, on Python floats; `plan`: the circuit's."""
+    plan = _needs_plan(circuit, plan)
+    grads: list[Any] = [None] * len(circuit.nodes)
     grads[circuit.output] = output_grad
     trace = Trace(values, grads, fast=True)
-    steps = trace.steps
-    for node in reversed(nodes):
-        upstream = grads[node.id]
-        if upstream is None or node.kind != "gate":
+    append = trace.steps.append
+    for node_id, arity, first, second, args, param, _, local_rule, gate in reversed(plan.gates):
+        upstream = grads[node_id]
+        if upstream is None:
             continue
-        gate = GATES[node.op]  # type: ignore[index]
-        args = node.args
-        xs = [values[a] for a in args]
-        local = _scalar_local(gate, xs, values[node.id], node.const, tie_break)
+        if arity == 2:
+            xs = [values[first], values[second]]
+        elif arity == 1:
+            xs = [values[first]]
+        else:
+            xs = [values[a] for a in args]
+        out = values[node_id]
+        # the float version, inlined: a local gradient that is not a float, or an
+        # ArithmeticError or ValueError, takes the numpy version instead
+        try:
+            local = local_rule(xs, out, param, tie_break)
+        except (ArithmeticError, ValueError):
+            local = _numpy_local(gate, xs, out, param, tie_break)
+        else:
+            for g in local:  # a loop, not all(...): this runs once per backward step
+                if type(g) is not float:
+                    local = _numpy_local(gate, xs, out, param, tie_break)
+                    break
+        # IEEE: 0 * inf is NaN here as in numpy. Two inputs and one, written out (the usual
+        # cases: no zip and no appends), then any number; in port order each way, so an input
+        # taken twice (x * x) adds up in turn
+        if arity == 2:
+            local_first, local_second = local
+            c_first = upstream * local_first
+            previous = grads[first]
+            total_first = c_first if previous is None else previous + c_first
+            grads[first] = total_first
+            c_second = upstream * local_second
+            previous = grads[second]
+            total_second = c_second if previous is None else previous + c_second
+            grads[second] = total_second
+            append((node_id, upstream, local, [c_first, c_second], [total_first, total_second]))
+            continue
+        if arity == 1:
+            [local_first] = local
+            c_first = upstream * local_first
+            previous = grads[first]
+            total_first = c_first if previous is None else previous + c_first
+            grads[first] = total_first
+            append((node_id, upstream, local, [c_first], [total_first]))
+            continue
         contributions = []
         accumulated = []
         for arg, g in zip(args, local, strict=True):
-            c = upstream * g  # IEEE: 0 * inf is NaN here as in numpy
+            c = upstream * g
             contributions.append(c)
             previous = grads[arg]
             total = c if previous is None else previous + c
             grads[arg] = total
             accumulated.append(total)
-        steps.append((node.id, upstream, local, contributions, accumulated))
+        append((node_id, upstream, local, contributions, accumulated))
     return trace

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -93,6 +94,11 @@ class EvaluateResult:
         }
 
 
+# A step's node's part in collect(): (its gate's kink rule, its inputs, its param, the cached
+# values each input's rule reads).
+StepRow = tuple[Callable[..., Kink | None] | None, tuple[int, ...], Any, list[list[int]]]
+
+
 def collect(
     circuit: Circuit,
     trace: Trace,
@@ -107,34 +113,35 @@ def collect(
     nodes = circuit.nodes
     values = trace.values
     fast = trace.fast
-    # which cached values each rule reads depends on the circuit alone: kept with a cached
-    # circuit and shared by its results (read only, as the circuit is)
-    uses_of: dict[int, list[list[int]]] = {} if memo is None else memo.setdefault("uses", {})
-    steps = []
+    # what a step's node gives every step of it (its gate's kink rule, its inputs, its param
+    # and the cached values each input's rule reads) depends on the circuit alone: kept with a
+    # cached circuit and shared by its results (read only, as the circuit is)
+    rows: dict[int, StepRow] = {} if memo is None else memo.setdefault("step rows", {})
+    steps: list[StepResult] = []
+    append = steps.append
     for node_id, upstream, local, contributions, accumulated in trace.steps:
-        node = nodes[node_id]
-        gate = GATES[node.op]  # type: ignore[index]
-        kink = None
-        if gate.kink is not None:
-            if fast:  # plain floats: the kink rules answer those without numpy
-                kink = gate.kink(
-                    [values[a] for a in node.args], values[node_id], node.const, tie_break
-                )
-            else:
-                kink = gate.kink(
-                    [np.asarray(values[a]) for a in node.args],
-                    np.asarray(values[node_id]),
-                    node.const,
-                    tie_break,
-                )
-        uses = uses_of.get(node_id)
-        if uses is None:
+        row = rows.get(node_id)
+        if row is None:  # written out, not a call: a new circuit comes here at every step
+            node = nodes[node_id]
+            gate = GATES[node.op]  # type: ignore[index]
             uses_rule = gate.uses
             assert uses_rule is not None  # register() refuses a gate without one
-            uses = uses_of[node_id] = [
-                uses_rule(node_id, node.args, port) for port in range(len(node.args))
-            ]
-        steps.append(StepResult(node_id, upstream, local, contributions, accumulated, uses, kink))
+            args = node.args
+            uses = [uses_rule(node_id, args, port) for port in range(len(args))]
+            row = rows[node_id] = (gate.kink, args, node.const, uses)
+        kink_rule, args, param, uses = row
+        kink = None
+        if kink_rule is not None:
+            if fast:  # plain floats: the kink rules answer those without numpy
+                kink = kink_rule([values[a] for a in args], values[node_id], param, tie_break)
+            else:
+                kink = kink_rule(
+                    [np.asarray(values[a]) for a in args],
+                    np.asarray(values[node_id]),
+                    param,
+                    tie_break,
+                )
+        append(StepResult(node_id, upstream, local, contributions, accumulated, uses, kink))
     grads = [
         g if g is not None else (0.0 if trace.fast else np.zeros(np.shape(values[i])))
         for i, g in enumerate(trace.grads)
