@@ -659,7 +659,8 @@ def _elementwise(result: EvaluateResult, step: StepResult) -> bool:
 
 
 def _structure(result: EvaluateResult, strings: _Strings) -> dict[str, Any]:
-    """The node columns that depend on the circuit alone, not on the inputs' values."""
+    """The node columns that depend on the circuit alone, not on the inputs' values. Texts are
+    interned in the order the columns name them (their indices are the answer's)."""
     circuit = result.circuit
     names, texts = result.names, result.texts
     label: list[int] = []
@@ -670,41 +671,54 @@ def _structure(result: EvaluateResult, strings: _Strings) -> dict[str, Any]:
     symbol: list[int] = []
     name_ref: list[int] = []
     span: list[int] = []
-    excerpts = Excerpts(result.expression)
+    # offsets as Excerpts.offset finds them, written out: this runs once per node
+    line_starts = Excerpts(result.expression).line_starts
+    last_line = len(line_starts)
     previous_start = 0
     labels: dict[str, list[int]] = {}
     params: dict[str, Any] = {}
+    index = strings.index
+    intern = index.setdefault  # a new text gets the next index: len before it is added
     for node in circuit.nodes:
+        node_args = node.args
         kind.append(node.kind[0])
-        op.append(-1 if node.op is None else strings(node.op))
-        argc.append(len(node.args))
-        args.extend(node.id - a for a in node.args)  # small numbers: most inputs are recent
-        arg_names = [names[a] for a in node.args]
-        drawn = node_symbol(node, arg_names)
-        own = node.op is not None and drawn == GATES[node.op].symbol
-        symbol.append(-1 if own else strings(drawn))
+        argc.append(len(node_args))
+        args.extend([node.id - a for a in node_args])  # small numbers: most inputs are recent
+        arg_names = [names[a] for a in node_args]
+        if node.op is None:
+            op.append(-1)
+            symbol.append(intern(node_symbol(node, arg_names), len(index)))
+        else:
+            op.append(intern(node.op, len(index)))
+            gate = GATES[node.op]
+            # a gate drawn with its own symbol is -1: no label, or a label that is the symbol
+            drawn = gate.symbol if gate.label is None else node_symbol(node, arg_names)
+            symbol.append(-1 if drawn == gate.symbol else intern(drawn, len(index)))
         name, text = names[node.id], texts[node.id]
-        if node.labels and name == node.labels[0]:
+        node_labels = node.labels
+        if node_labels and name == node_labels[0]:
             name_ref.append(-3)
         elif name == text:
             name_ref.append(-1)
         elif name == f"({text})":
             name_ref.append(-2)
         else:
-            name_ref.append(strings(name))
-        if node.span is None:
+            name_ref.append(intern(name, len(index)))
+        where = node.span
+        if where is None:
             span.extend((0, -1))
         else:
-            start = excerpts.offset(node.span.line, node.span.col)
-            end = excerpts.offset(node.span.end_line, node.span.end_col)
+            start = line_starts[min(where.line, last_line) - 1] + where.col - 1
+            end = line_starts[min(where.end_line, last_line) - 1] + where.end_col - 1
             span.extend((start - previous_start, end - start))
             previous_start = start
-        label.append(strings(node.labels[0]) if node.labels else -1)
-        if len(node.labels) > 1:
-            labels[str(node.id)] = [strings(extra) for extra in node.labels]
-        param = param_of(node, arg_names)
-        if param is not None:
-            params[str(node.id)] = param
+        label.append(intern(node_labels[0], len(index)) if node_labels else -1)
+        if len(node_labels) > 1:
+            labels[str(node.id)] = [intern(extra, len(index)) for extra in node_labels]
+        if node.const is not None and node.kind == "gate":  # param_of's None otherwise
+            param = param_of(node, arg_names)
+            if param is not None:
+                params[str(node.id)] = param
     return {
         "kind": "".join(kind),
         "op": op,
