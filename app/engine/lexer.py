@@ -103,23 +103,39 @@ def _fail(source: str, line: int, col: int, msg: str) -> ProblemError:
 # Punctuation of the language (and unary plus, which is no gate). Operator tokens come from the
 # gates (Gate.operator); :=, //, == and != are lexed whole only to be refused with their hint.
 _PUNCTUATION = ("(", ")", "[", "]", ",", "=", ":", ";", ".", "+", ":=", "//", "==", "!=")
+# Two groups: the spaces before a token, and the token. findall returns one (spaces, token) pair
+# per token, which is cheaper than a group per kind (an 8-tuple of mostly empty strings) or a
+# match object; tokenize tells the kinds apart by the token's text (see _scanner_and_kinds).
 _SCANNER_TEMPLATE = r"""
     ([ \t\r\f]*)  # spaces before a token are part of its match, not a match of their own
-    (?:
-    (\n)
-    | (\#[^\n]*)
-    | ((?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)
-    | ([A-Za-z_][A-Za-z0-9_]*)
-    | (OPS)
-    | (.)
-    | ($)
+    (
+    \n
+    | \#[^\n]*
+    | (?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?
+    | [A-Za-z_][A-Za-z0-9_]*
+    | OPS
+    | .
+    | $
     )
     """
-# (len(GATES), scanner, hints): built once, and again only when a gate is added.
+# The alternatives before OPS claim a token starting like this, so such an operator is never
+# lexed as one.
+_CLAIMED = re.compile(r"\n|\#|[0-9]|\.[0-9]|[A-Za-z_]")
+_COMMENT, _REFUSED, _OTHER = "comment", "refused", "other"
+# The kind of a token not in the table of whole tokens, by its first character.
+_FIRST = {
+    **dict.fromkeys("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_", NAME),
+    **dict.fromkeys("0123456789.", NUM),  # "." alone is punctuation, in the whole tokens' table
+    "#": _COMMENT,
+}
+# (len(GATES), scanner, kinds of whole tokens): built once, and again only when a gate is added.
 _scanner: tuple[int, re.Pattern[str], dict[str, str]] = (-1, re.compile(""), {})
 
 
-def _scanner_and_hints() -> tuple[re.Pattern[str], dict[str, str]]:
+def _scanner_and_kinds() -> tuple[re.Pattern[str], dict[str, str]]:
+    """The scanner, and the kind of each token text tokenize can tell by the whole text: the
+    operators and punctuation the scanner lexes as such (OP, but not the refused :=, //, ==
+    and != unless a gate makes one its operator), newline, the end and the refused names."""
     global _scanner
     if _scanner[0] != len(GATES):
         operators = {gate.operator for gate in GATES.values() if gate.operator is not None}
@@ -128,8 +144,14 @@ def _scanner_and_hints() -> tuple[re.Pattern[str], dict[str, str]]:
             _SCANNER_TEMPLATE.replace("OPS", "|".join(re.escape(t) for t in tokens)),
             re.VERBOSE | re.DOTALL,
         )
-        hints = {text: hint for text, hint in _HINTS.items() if text not in operators}
-        _scanner = (len(GATES), pattern, hints)
+        kinds = {
+            text: OP
+            for text in tokens
+            if not _CLAIMED.match(text) and (text in operators or text not in _HINTS)
+        }
+        kinds.update(dict.fromkeys(_REFUSED_NAMES, _REFUSED))
+        kinds.update({"\n": NEWLINE, "": END})
+        _scanner = (len(GATES), pattern, kinds)
     return _scanner[1], _scanner[2]
 
 
@@ -145,70 +167,69 @@ def tokenize(source: str, max_literal_chars: int = 64) -> list[Token]:
     """Tokens of `source`. Newlines inside brackets are joined, as in Python."""
     tokens: list[Token] = []
     append = tokens.append
-    line, line_start = 1, 0
+    line = 1
+    base = -1  # the offset of the line's first character, less one: a column is offset - base
     depth = 0
     n = len(source)
-    scanner, hints = _scanner_and_hints()
-    refused = _REFUSED_NAMES
-    # findall gives each match's groups as strings, in order (spaces, newline, comment, number,
-    # name, operator, other, end); the matches cover the text end to end, so each token's
-    # offset is the sum of the lengths before it. Cheaper than a match object per token.
+    scanner, kinds = _scanner_and_kinds()
+    first = _FIRST
+    # The matches cover the text end to end, so each token's offset is the sum of the lengths
+    # before it.
     at = 0
-    for space, newline, comment, num, name, op, other, _ in scanner.findall(source):
+    for space, text in scanner.findall(source):
         start = at + len(space)
-        if name:
-            at = start + len(name)
-            col = start - line_start + 1
-            if at < n and not source[at].isascii() and source[at].isalnum():
-                raise _non_ascii(source, line, at - line_start + 1, source[at])
-            if name in refused:
-                raise _fail(source, line, col, refused[name])
-            if name[:2] == "__":
-                raise _fail(source, line, col, f"dunder names like '{name}' are not allowed")
-            append(_new_token(Token, (NAME, name, line, col, col + len(name))))
-        elif op:
-            at = start + len(op)
-            col = start - line_start + 1
-            if op in hints:
-                raise _fail(source, line, col, _hinted(op, hints[op]))
-            if op in "([":
+        at = start + len(text)
+        kind = kinds.get(text) or first.get(text[0], _OTHER)  # "" (the end) is in kinds
+        if kind == NAME:
+            # A non-ASCII letter or digit right after a name is the next token, reported by
+            # the _OTHER branch below; only a name refused here must check it first.
+            if text[:2] == "__":
+                msg = f"dunder names like '{text}' are not allowed"
+                raise _refused_name(source, line, base, start, at, msg)
+            append(_new_token(Token, (NAME, text, line, start - base, at - base)))
+        elif kind == OP:
+            if text in "([":
                 depth += 1
-            elif op in ")]":
-                depth = max(0, depth - 1)
-            append(_new_token(Token, (OP, op, line, col, col + len(op))))
-        elif num:
-            at = start + len(num)
-            col = start - line_start + 1
+            elif text in ")]" and depth:
+                depth -= 1
+            append(_new_token(Token, (OP, text, line, start - base, at - base)))
+        elif kind == NEWLINE:
+            if depth == 0:
+                append(_new_token(Token, (NEWLINE, "\n", line, start - base, at - base)))
+            line, base = line + 1, start
+        elif kind == NUM:
             if at < n and (source[at].isalpha() or source[at] == "_"):
-                raise _fail(source, line, col, f"malformed number '{source[start : at + 1]}'")
-            if len(num) > max_literal_chars:
+                msg = f"malformed number '{source[start : at + 1]}'"
+                raise _fail(source, line, start - base, msg)
+            if len(text) > max_literal_chars:
                 raise LimitError(
                     "a number literal's length",
-                    len(num),
+                    len(text),
                     max_literal_chars,
                     "max_literal_chars",
                     loc=("body", "expression"),
                 )
-            append(_new_token(Token, (NUM, num, line, col, col + len(num))))
-        elif newline:
-            at = start + 1
-            if depth == 0:
-                col = start - line_start + 1
-                append(_new_token(Token, (NEWLINE, "\n", line, col, col + 1)))
-            line, line_start = line + 1, start + 1
-        elif comment:
-            at = start + len(comment)
-        elif other:
-            col = start - line_start + 1
-            if other in _HINTS:
-                raise _fail(source, line, col, _hinted(other, _HINTS[other]))
-            raise _non_ascii(source, line, col, other)
-        else:  # the end
-            at = start
-    col = n - line_start + 1
+            append(_new_token(Token, (NUM, text, line, start - base, at - base)))
+        elif kind == _REFUSED:
+            raise _refused_name(source, line, base, start, at, _REFUSED_NAMES[text])
+        elif kind == _OTHER:
+            col = start - base
+            if text in _HINTS:
+                raise _fail(source, line, col, _hinted(text, _HINTS[text]))
+            raise _non_ascii(source, line, col, text)
+        # else a comment, or the end
+    col = n - base
     append(Token(NEWLINE, "\n", line, col, col + 1))
     append(Token(END, "", line, col, col))
     return tokens
+
+
+def _refused_name(source: str, line: int, base: int, start: int, at: int, msg: str) -> ProblemError:
+    """The error for the refused name at offsets start to at: `msg`, unless a non-ASCII letter
+    or digit follows the name, which is then the first error."""
+    if at < len(source) and not source[at].isascii() and source[at].isalnum():
+        return _non_ascii(source, line, at - base, source[at])
+    return _fail(source, line, start - base, msg)
 
 
 def _non_ascii(source: str, line: int, col: int, ch: str) -> ProblemError:
