@@ -121,7 +121,7 @@ _SCANNER_TEMPLATE = r"""
 # The alternatives before OPS claim a token starting like this, so such an operator is never
 # lexed as one.
 _CLAIMED = re.compile(r"\n|\#|[0-9]|\.[0-9]|[A-Za-z_]")
-_COMMENT, _REFUSED, _OTHER = "comment", "refused", "other"
+_SEMICOLON, _COMMENT, _REFUSED, _OTHER = "semicolon", "comment", "refused", "other"
 # The kind of a token not in the table of whole tokens, by its first character.
 _FIRST = {
     **dict.fromkeys("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_", NAME),
@@ -150,7 +150,7 @@ def _scanner_and_kinds() -> tuple[re.Pattern[str], dict[str, str]]:
             if not _CLAIMED.match(text) and (text in operators or text not in _HINTS)
         }
         kinds.update(dict.fromkeys(_REFUSED_NAMES, _REFUSED))
-        kinds.update({"\n": NEWLINE, "": END})
+        kinds.update({";": _SEMICOLON, "\n": NEWLINE, "": END})
         _scanner = (len(GATES), pattern, kinds)
     return _scanner[1], _scanner[2]
 
@@ -165,7 +165,14 @@ _new_token = tuple.__new__  # Token(...) without NamedTuple's Python-level __new
 
 def tokenize(source: str, max_literal_chars: int = 64) -> list[Token]:
     """Tokens of `source`. Newlines inside brackets are joined, as in Python."""
+    return scan(source, max_literal_chars)[0]
+
+
+def scan(source: str, max_literal_chars: int = 64) -> tuple[list[Token], list[int]]:
+    """tokenize's tokens, and the positions of the tokens that end a statement (each NEWLINE,
+    each ';' and the END), so that the parser splits statements without a look at each token."""
     tokens: list[Token] = []
+    ends: list[int] = []
     append = tokens.append
     line = 1
     base = -1  # the offset of the line's first character, less one: a column is offset - base
@@ -195,8 +202,12 @@ def tokenize(source: str, max_literal_chars: int = 64) -> list[Token]:
             append(_new_token(Token, (OP, text, line, start - base, at - base)))
         elif kind == NEWLINE:
             if depth == 0:
+                ends.append(len(tokens))
                 append(_new_token(Token, (NEWLINE, "\n", line, start - base, at - base)))
             line, base = line + 1, start
+        elif kind == _SEMICOLON:
+            ends.append(len(tokens))
+            append(_new_token(Token, (OP, text, line, start - base, at - base)))
         elif kind == NUM:
             if at < n and (source[at].isalpha() or source[at] == "_"):
                 msg = f"malformed number '{source[start : at + 1]}'"
@@ -219,9 +230,10 @@ def tokenize(source: str, max_literal_chars: int = 64) -> list[Token]:
             raise _non_ascii(source, line, col, text)
         # else a comment, or the end
     col = n - base
+    ends += (len(tokens), len(tokens) + 1)
     append(Token(NEWLINE, "\n", line, col, col + 1))
     append(Token(END, "", line, col, col))
-    return tokens
+    return tokens, ends
 
 
 def _refused_name(source: str, line: int, base: int, start: int, at: int, msg: str) -> ProblemError:

@@ -73,7 +73,7 @@ def parse_index(
     return builder.gate(
         "index",
         [operand, *names],
-        operand.start,
+        operand[1],
         (close.line, close.end_col),
         param=tuple(entries),
     )
