@@ -60,17 +60,18 @@ class Builder:
     def gate(
         self,
         op: str,
-        args: list[Operand],
+        args: tuple[int, ...],
         start: Position,
         end: Position,
         param: Any = None,
     ) -> Operand:
+        """A gate node on the nodes `args`, spanning start to end in the source."""
         nodes = self.nodes
         node_id = len(nodes)
         span = Span(start[0], start[1], end[0], end[1])
         # Node's fields by position (id, kind, op, args, name, const, labels, span): a call with
         # keywords costs about twice as much, and a program makes one node per gate.
-        nodes.append(Node(node_id, "gate", op, tuple([a[0] for a in args]), None, param, [], span))
+        nodes.append(Node(node_id, "gate", op, args, None, param, [], span))
         self.gates += 1
         if self.gates > self.limits.max_gates:
             raise LimitError(

@@ -103,18 +103,18 @@ def _fail(source: str, line: int, col: int, msg: str) -> ProblemError:
 # Punctuation of the language (and unary plus, which is no gate). Operator tokens come from the
 # gates (Gate.operator); :=, //, == and != are lexed whole only to be refused with their hint.
 _PUNCTUATION = ("(", ")", "[", "]", ",", "=", ":", ";", ".", "+", ":=", "//", "==", "!=")
-# Two groups: the spaces before a token, and the token. findall returns one (spaces, token) pair
-# per token, which is cheaper than a group per kind (an 8-tuple of mostly empty strings) or a
-# match object; tokenize tells the kinds apart by the token's text (see _scanner_and_kinds).
+# One token, in one group: split() on it returns the spaces before each token, then the token,
+# in turn (and a last, empty string). That is cheaper than findall's tuple per match (worse
+# with a group per kind, an 8-tuple of mostly empty strings) or a match object per token;
+# tokenize tells the kinds apart by the token's text (see _scanner_and_kinds).
 _SCANNER_TEMPLATE = r"""
-    ([ \t\r\f]*)  # spaces before a token are part of its match, not a match of their own
     (
     \n
     | \#[^\n]*
     | (?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?
     | [A-Za-z_][A-Za-z0-9_]*
     | OPS
-    | .
+    | [^ \t\r\f]  # any other character but a space (the spaces are what split leaves)
     | $
     )
     """
@@ -180,10 +180,11 @@ def scan(source: str, max_literal_chars: int = 64) -> tuple[list[Token], list[in
     n = len(source)
     scanner, kinds = _scanner_and_kinds()
     first = _FIRST
-    # The matches cover the text end to end, so each token's offset is the sum of the lengths
-    # before it.
+    # The spaces and the tokens cover the text end to end, so each token's offset is the sum of
+    # the lengths before it.
     at = 0
-    for space, text in scanner.findall(source):
+    parts = iter(scanner.split(source))
+    for space, text in zip(parts, parts, strict=False):  # the last "" is left over
         start = at + len(space)
         at = start + len(text)
         kind = kinds.get(text) or first.get(text[0], _OTHER)  # "" (the end) is in kinds

@@ -103,48 +103,49 @@ def _split_statements(tokens: list[Token], ends: list[int]) -> list[list[Token]]
     return statements
 
 
-def _is_stage(statement: list[Token]) -> bool:
-    return len(statement) >= 2 and statement[1].text == "=" and statement[0].kind == NAME
-
-
 def _assignments(builder: Builder, statements: list[list[Token]]) -> dict[str, Token]:
     """Names bound by `name = ...` statements, checked for reuse and for clashing with gates,
     and every '=' checked to follow a stage name at the start of its statement."""
     assigned: dict[str, Token] = {}
+    stages = [s for s in statements if len(s) >= 2 and s[1].text == "=" and s[0].kind == NAME]
     # Each '=' in the text is an '=' token or in a comment (the lexer refuses :=, == and !=),
     # and each stage has its '=' token: when the text holds no other '=', no '=' is out of
-    # place and the statements need no look at each token.
-    stages = sum(1 for statement in statements if _is_stage(statement))
-    check_each_token = builder.source.count("=") != stages
+    # place and only the stages need a look, not each token.
+    if builder.source.count("=") == len(stages):
+        for statement in stages:
+            _assign(builder, statement, assigned)
+        return assigned
     for statement in statements:
-        if check_each_token:
-            for position, token in enumerate(statement):
-                if (token.kind == OP and token.text == "=") and (
-                    position != 1 or statement[0].kind != NAME
-                ):
-                    raise builder.fail(
-                        token,
-                        "'=' may only follow a stage name at the start of a "
-                        "statement: name = expression",
-                    )
-        if _is_stage(statement):
-            name_token = statement[0]
-            name = name_token.text
-            gate = GATES.get(name)
-            if gate is not None and gate.by_name and gate.reserved:
+        for position, token in enumerate(statement):
+            if (token.kind == OP and token.text == "=") and (
+                position != 1 or statement[0].kind != NAME
+            ):
                 raise builder.fail(
-                    name_token, f"cannot assign to '{name}': it is the name of a gate"
+                    token,
+                    "'=' may only follow a stage name at the start of a "
+                    "statement: name = expression",
                 )
-            if name in assigned:
-                raise builder.fail(
-                    name_token,
-                    f"'{name}' is already assigned on line "
-                    f"{assigned[name].line}; give each stage its own name",
-                )
-            if len(statement) == 2:
-                raise builder.fail(statement[1], f"'{name} =' needs an expression after '='")
-            assigned[name] = name_token
+        if len(statement) >= 2 and statement[1].text == "=" and statement[0].kind == NAME:
+            _assign(builder, statement, assigned)
     return assigned
+
+
+def _assign(builder: Builder, statement: list[Token], assigned: dict[str, Token]) -> None:
+    """Records the stage `statement` (name = ...) in `assigned`, or raises what is wrong."""
+    name_token = statement[0]
+    name = name_token.text
+    gate = GATES.get(name)
+    if gate is not None and gate.by_name and gate.reserved:
+        raise builder.fail(name_token, f"cannot assign to '{name}': it is the name of a gate")
+    if name in assigned:
+        raise builder.fail(
+            name_token,
+            f"'{name}' is already assigned on line "
+            f"{assigned[name].line}; give each stage its own name",
+        )
+    if len(statement) == 2:
+        raise builder.fail(statement[1], f"'{name} =' needs an expression after '='")
+    assigned[name] = name_token
 
 
 def _parse_expression(
@@ -158,6 +159,7 @@ def _parse_expression(
     open parentheses on a third, so that the operators above the innermost '(' are those from
     position `floor` of the operator stack up."""
     max_depth = builder.limits.max_nesting_depth
+    bindings = builder.bindings
     infix, prefix = tables
     output: list[Operand] = []
     ops: list[_Pending] = []
@@ -183,7 +185,11 @@ def _parse_expression(
                     if i < n and tokens[i].text == ")":
                         raise builder.fail(tokens[i], f"{text}() needs {_arity_text(gate.arity)}")
                     continue
-                output.append(bind_name(builder, token, assigned))
+                bound = bindings.get(text)  # bind_name's first case, without the call
+                if bound is None:
+                    output.append(bind_name(builder, token, assigned))
+                else:
+                    output.append((bound, (line, col), (line, end_col)))
                 expect_operand = False
             elif kind == NUM:
                 output.append(constant(builder, token))
@@ -246,7 +252,9 @@ def _parse_expression(
                     "(transpose)",
                 )
             operand = output[-1]
-            output[-1] = builder.gate("transpose", [operand], operand[1], (attr.line, attr.end_col))
+            output[-1] = builder.gate(
+                "transpose", (operand[0],), operand[1], (attr.line, attr.end_col)
+            )
             i += 1
         elif kind in (NUM, NAME):
             raise builder.fail(
@@ -310,14 +318,14 @@ def _apply_unary(builder: Builder, gate: Gate | None, token: Token, operand: Ope
         node.const = -node.const
         node.span = Span(start[0], start[1], end[0], end[1])
         return (node_id, start, end)
-    return builder.gate(gate.name, [operand], start, end)
+    return builder.gate(gate.name, (node_id,), start, end)
 
 
 def _apply_binary(builder: Builder, gate: Gate, left: Operand, right: Operand) -> Operand:
     right_node = builder.nodes[right[0]]
     if gate.constant_form is not None and right_node.kind == "const":
-        return builder.gate(gate.constant_form, [left], left[1], right[2], right_node.const)
-    return builder.gate(gate.name, [left, right], left[1], right[2])
+        return builder.gate(gate.constant_form, (left[0],), left[1], right[2], right_node.const)
+    return builder.gate(gate.name, (left[0], right[0]), left[1], right[2])
 
 
 def _call(
@@ -342,7 +350,8 @@ def _call(
         raise builder.fail(name_token, f"{name}() takes {_arity_text(gate.arity)}, got {count}")
     start = (name_token.line, name_token.col)
     param = tuple(params) if high_p else None
-    return builder.gate(name, args, start, (close.line, close.end_col), param)
+    ids = tuple([arg[0] for arg in args])
+    return builder.gate(name, ids, start, (close.line, close.end_col), param)
 
 
 def _arity_text(arity: tuple[int, int | None]) -> str:
