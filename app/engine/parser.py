@@ -75,9 +75,9 @@ def parse(source: str, limits: ParseLimits | None = None) -> Circuit:
         if len(statement) >= 2 and statement[0].kind == NAME and statement[1].text == "=":
             name = statement[0].text
             output = _parse_expression(builder, statement[2:], assigned, statement[1], tables)[0]
-            labels = nodes[output].labels
-            if name not in labels:
-                labels.append(name)
+            # No need to check that the name is not there yet (a list: the test would take time
+            # in the number of names on the node): _assignments refused a name assigned twice.
+            nodes[output].labels.append(name)
             builder.bindings[name] = output
             stage_lines[name] = statement[0].line
         else:
