@@ -296,10 +296,15 @@ def _reduce(builder: Builder, ops: list[_Pending], output: list[Operand]) -> Non
     _, gate, token, unary = ops.pop()
     if unary:
         output[-1] = _apply_unary(builder, gate, token, output[-1])
+        return
+    assert gate is not None
+    right, _, end = output.pop()
+    left, start, _ = output[-1]
+    right_node = builder.nodes[right]
+    if gate.constant_form is not None and right_node.kind == "const":
+        output[-1] = builder.gate(gate.constant_form, (left,), start, end, right_node.const)
     else:
-        assert gate is not None
-        right = output.pop()
-        output[-1] = _apply_binary(builder, gate, output[-1], right)
+        output[-1] = builder.gate(gate.name, (left, right), start, end)
 
 
 def _apply_unary(builder: Builder, gate: Gate | None, token: Token, operand: Operand) -> Operand:
@@ -319,13 +324,6 @@ def _apply_unary(builder: Builder, gate: Gate | None, token: Token, operand: Ope
         node.span = Span(start[0], start[1], end[0], end[1])
         return (node_id, start, end)
     return builder.gate(gate.name, (node_id,), start, end)
-
-
-def _apply_binary(builder: Builder, gate: Gate, left: Operand, right: Operand) -> Operand:
-    right_node = builder.nodes[right[0]]
-    if gate.constant_form is not None and right_node.kind == "const":
-        return builder.gate(gate.constant_form, (left[0],), left[1], right[2], right_node.const)
-    return builder.gate(gate.name, (left[0], right[0]), left[1], right[2])
 
 
 def _call(
