@@ -70,8 +70,8 @@ def parse(source: str, limits: ParseLimits | None = None) -> Circuit:
     nodes = builder.nodes
     stage_lines: dict[str, int] = {}
     output = -1
+    last = len(statements) - 1
     for index, statement in enumerate(statements):
-        last = index == len(statements) - 1
         if len(statement) >= 2 and statement[0].kind == NAME and statement[1].text == "=":
             name = statement[0].text
             output = _parse_expression(builder, statement[2:], assigned, statement[1], tables)[0]
@@ -81,7 +81,7 @@ def parse(source: str, limits: ParseLimits | None = None) -> Circuit:
             builder.bindings[name] = output
             stage_lines[name] = statement[0].line
         else:
-            if not last:
+            if index != last:
                 raise builder.fail(
                     statement[0],
                     "only the last statement may be a bare expression; "
@@ -270,9 +270,9 @@ def _parse_expression(
             raise builder.fail(token, f"unexpected '{text}'")
         i += 1
 
-    last = tokens[-1] if tokens else after
-    assert last is not None
     if expect_operand:
+        last = tokens[-1] if tokens else after
+        assert last is not None
         raise ProblemError(
             parse_problem(
                 builder.source,
