@@ -180,6 +180,7 @@ def scan(source: str, max_literal_chars: int = 64) -> tuple[list[Token], list[in
     n = len(source)
     scanner, kinds = _scanner_and_kinds()
     first = _FIRST
+    dunders = "__" in source  # else no name needs the test below
     # The spaces and the tokens cover the text end to end, so each token's offset is the sum of
     # the lengths before it.
     at = 0
@@ -191,7 +192,7 @@ def scan(source: str, max_literal_chars: int = 64) -> tuple[list[Token], list[in
         if kind == NAME:
             # A non-ASCII letter or digit right after a name is the next token, reported by
             # the _OTHER branch below; only a name refused here must check it first.
-            if text[:2] == "__":
+            if dunders and text[:2] == "__":
                 msg = f"dunder names like '{text}' are not allowed"
                 raise _refused_name(source, line, base, start, at, msg)
             append(_new_token(Token, (NAME, text, line, start - base, at - base)))
