@@ -89,7 +89,7 @@ def constant(builder: Builder, token: Token) -> Operand:
     if not math.isfinite(value):
         raise builder.fail(token, f"the number {token.text} is too large for float64")
     span = Span(token.line, token.col, token.line, token.end_col)
-    node_id = builder.add(Node(0, "const", None, (), None, value, [], span))
+    node_id = builder.add(Node(0, "const", None, (), None, value, [], span))  # see gate()
     return (node_id, (token.line, token.col), (token.line, token.end_col))
 
 
@@ -115,7 +115,7 @@ def bind_name(builder: Builder, token: Token, assigned: dict[str, Token]) -> Ope
             loc=("body", "expression"),
         )
     span = Span(token.line, token.col, token.line, token.end_col)
-    node_id = builder.add(Node(0, "input", None, (), name, None, [], span))
+    node_id = builder.add(Node(0, "input", name=name, span=span))
     builder.bindings[name] = node_id
     builder.input_names.append(name)
     return (node_id, (token.line, token.col), (token.line, token.end_col))

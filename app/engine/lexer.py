@@ -135,7 +135,8 @@ _scanner: tuple[int, re.Pattern[str], dict[str, str]] = (-1, re.compile(""), {})
 def _scanner_and_kinds() -> tuple[re.Pattern[str], dict[str, str]]:
     """The scanner, and the kind of each token text tokenize can tell by the whole text: the
     operators and punctuation the scanner lexes as such (OP, but not the refused :=, //, ==
-    and != unless a gate makes one its operator), newline, the end and the refused names."""
+    and != unless a gate makes one its operator), ';' (an OP token that also ends a statement),
+    newline, the end and the refused names. Any other token is told by its first character."""
     global _scanner
     if _scanner[0] != len(GATES):
         operators = {gate.operator for gate in GATES.values() if gate.operator is not None}

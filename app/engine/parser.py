@@ -163,7 +163,7 @@ def _parse_expression(
     infix, prefix = tables
     output: list[Operand] = []
     ops: list[_Pending] = []
-    markers: list[_Marker] = []
+    markers: list[_Marker] = []  # innermost last; how many is the nesting depth
     floor = 0
     expect_operand = True
     i = 0
