@@ -181,7 +181,9 @@ def scan(source: str, max_literal_chars: int = 64) -> tuple[list[Token], list[in
     n = len(source)
     scanner, kinds = _scanner_and_kinds()
     first = _FIRST
-    dunders = "__" in source  # else no name needs the test below
+    # Two tests of each name, needed only if the text holds a '__' or a non-ASCII character.
+    dunders = "__" in source
+    ascii_only = source.isascii()  # O(1): a str knows whether it is ASCII
     # The spaces and the tokens cover the text end to end, so each token's offset is the sum of
     # the lengths before it.
     at = 0
@@ -191,11 +193,11 @@ def scan(source: str, max_literal_chars: int = 64) -> tuple[list[Token], list[in
         at = start + len(text)
         kind = kinds.get(text) or first.get(text[0], _OTHER)  # "" (the end) is in kinds
         if kind == NAME:
-            # A non-ASCII letter or digit right after a name is the next token, reported by
-            # the _OTHER branch below; only a name refused here must check it first.
+            if not ascii_only:
+                _check_after_name(source, line, base, at)
             if dunders and text[:2] == "__":
                 msg = f"dunder names like '{text}' are not allowed"
-                raise _refused_name(source, line, base, start, at, msg)
+                raise _fail(source, line, start - base, msg)
             append(_new_token(Token, (NAME, text, line, start - base, at - base)))
         elif kind == OP:
             if text in "([":
@@ -225,7 +227,8 @@ def scan(source: str, max_literal_chars: int = 64) -> tuple[list[Token], list[in
                 )
             append(_new_token(Token, (NUM, text, line, start - base, at - base)))
         elif kind == _REFUSED:
-            raise _refused_name(source, line, base, start, at, _REFUSED_NAMES[text])
+            _check_after_name(source, line, base, at)
+            raise _fail(source, line, start - base, _REFUSED_NAMES[text])
         elif kind == _OTHER:
             col = start - base
             if text in _HINTS:
@@ -239,12 +242,11 @@ def scan(source: str, max_literal_chars: int = 64) -> tuple[list[Token], list[in
     return tokens, ends
 
 
-def _refused_name(source: str, line: int, base: int, start: int, at: int, msg: str) -> ProblemError:
-    """The error for the refused name at offsets start to at: `msg`, unless a non-ASCII letter
-    or digit follows the name, which is then the first error."""
+def _check_after_name(source: str, line: int, base: int, at: int) -> None:
+    """Raises for a non-ASCII letter or digit right after a name (at offset `at`): the name
+    cannot end there, so that is the first error."""
     if at < len(source) and not source[at].isascii() and source[at].isalnum():
-        return _non_ascii(source, line, at - base, source[at])
-    return _fail(source, line, start - base, msg)
+        raise _non_ascii(source, line, at - base, source[at])
 
 
 def _non_ascii(source: str, line: int, col: int, ch: str) -> ProblemError:
