@@ -28,13 +28,11 @@ class ParseLimits:
     max_literal_chars: int = _DEFAULT["max_literal_chars"].default
 
 
-@dataclass(slots=True)
-class Operand:
-    """A parsed operand: its node and the source span it covers, for excerpts and errors."""
-
-    node: int
-    start: tuple[int, int]
-    end: tuple[int, int]
+# A line and a column, both 1-based.
+Position = tuple[int, int]
+# A parsed operand: its node id and the source span it covers (start, end), for excerpts and
+# errors. A plain tuple rather than a class: the parser makes one per operand and parenthesis.
+Operand = tuple[int, Position, Position]
 
 
 class Builder:
@@ -54,33 +52,36 @@ class Builder:
         return ProblemError(parse_problem(self.source, token.line, token.col, msg))
 
     def add(self, node: Node) -> int:
+        """Appends an input or constant node (gates come from gate(), which counts them)."""
         node.id = len(self.nodes)
         self.nodes.append(node)
-        if node.kind == "gate":
-            self.gates += 1
-            if self.gates > self.limits.max_gates:
-                raise LimitError(
-                    "the number of gates",
-                    self.gates,
-                    self.limits.max_gates,
-                    "max_gates",
-                    loc=("body", "expression"),
-                )
         return node.id
 
     def gate(
         self,
         op: str,
-        args: list[Operand],
-        start: tuple[int, int],
-        end: tuple[int, int],
+        args: tuple[int, ...],
+        start: Position,
+        end: Position,
         param: Any = None,
     ) -> Operand:
+        """A gate node on the nodes `args`, spanning start to end in the source."""
+        nodes = self.nodes
+        node_id = len(nodes)
         span = Span(start[0], start[1], end[0], end[1])
-        node_id = self.add(
-            Node(0, "gate", op=op, args=tuple(a.node for a in args), const=param, span=span)
-        )
-        return Operand(node_id, start, end)
+        # Node's fields by position (id, kind, op, args, name, const, labels, span): a call with
+        # keywords costs about twice as much, and a program makes one node per gate.
+        nodes.append(Node(node_id, "gate", op, args, None, param, [], span))
+        self.gates += 1
+        if self.gates > self.limits.max_gates:
+            raise LimitError(
+                "the number of gates",
+                self.gates,
+                self.limits.max_gates,
+                "max_gates",
+                loc=("body", "expression"),
+            )
+        return (node_id, start, end)
 
 
 def constant(builder: Builder, token: Token) -> Operand:
@@ -88,15 +89,15 @@ def constant(builder: Builder, token: Token) -> Operand:
     if not math.isfinite(value):
         raise builder.fail(token, f"the number {token.text} is too large for float64")
     span = Span(token.line, token.col, token.line, token.end_col)
-    node_id = builder.add(Node(0, "const", const=value, span=span))
-    return Operand(node_id, (token.line, token.col), (token.line, token.end_col))
+    node_id = builder.add(Node(0, "const", None, (), None, value, [], span))  # see gate()
+    return (node_id, (token.line, token.col), (token.line, token.end_col))
 
 
 def bind_name(builder: Builder, token: Token, assigned: dict[str, Token]) -> Operand:
     name = token.text
-    where = ((token.line, token.col), (token.line, token.end_col))
-    if name in builder.bindings:
-        return Operand(builder.bindings[name], *where)
+    node_id = builder.bindings.get(name)
+    if node_id is not None:
+        return (node_id, (token.line, token.col), (token.line, token.end_col))
     gate = GATES.get(name)
     if gate is not None and gate.by_name and gate.reserved:
         raise builder.fail(token, f"'{name}' is a gate: call it, as in {name}(x)")
@@ -117,4 +118,4 @@ def bind_name(builder: Builder, token: Token, assigned: dict[str, Token]) -> Ope
     node_id = builder.add(Node(0, "input", name=name, span=span))
     builder.bindings[name] = node_id
     builder.input_names.append(name)
-    return Operand(node_id, *where)
+    return (node_id, (token.line, token.col), (token.line, token.end_col))

@@ -103,23 +103,40 @@ def _fail(source: str, line: int, col: int, msg: str) -> ProblemError:
 # Punctuation of the language (and unary plus, which is no gate). Operator tokens come from the
 # gates (Gate.operator); :=, //, == and != are lexed whole only to be refused with their hint.
 _PUNCTUATION = ("(", ")", "[", "]", ",", "=", ":", ";", ".", "+", ":=", "//", "==", "!=")
+# One token, in one group: split() on it returns the spaces before each token, then the token,
+# in turn (and a last, empty string). That is cheaper than findall's tuple per match (worse
+# with a group per kind, an 8-tuple of mostly empty strings) or a match object per token;
+# tokenize tells the kinds apart by the token's text (see _scanner_and_kinds).
 _SCANNER_TEMPLATE = r"""
-    ([ \t\r\f]*)  # spaces before a token are part of its match, not a match of their own
-    (?:
-    (\n)
-    | (\#[^\n]*)
-    | ((?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)
-    | ([A-Za-z_][A-Za-z0-9_]*)
-    | (OPS)
-    | (.)
-    | ($)
+    (
+    \n
+    | \#[^\n]*
+    | (?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?
+    | [A-Za-z_][A-Za-z0-9_]*
+    | OPS
+    | [^ \t\r\f]  # any other character but a space (the spaces are what split leaves)
+    | $
     )
     """
-# (len(GATES), scanner, hints): built once, and again only when a gate is added.
+# The alternatives before OPS claim a token starting like this, so such an operator is never
+# lexed as one.
+_CLAIMED = re.compile(r"\n|\#|[0-9]|\.[0-9]|[A-Za-z_]")
+_SEMICOLON, _COMMENT, _REFUSED, _OTHER = "semicolon", "comment", "refused", "other"
+# The kind of a token not in the table of whole tokens, by its first character.
+_FIRST = {
+    **dict.fromkeys("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_", NAME),
+    **dict.fromkeys("0123456789.", NUM),  # "." alone is punctuation, in the whole tokens' table
+    "#": _COMMENT,
+}
+# (len(GATES), scanner, kinds of whole tokens): built once, and again only when a gate is added.
 _scanner: tuple[int, re.Pattern[str], dict[str, str]] = (-1, re.compile(""), {})
 
 
-def _scanner_and_hints() -> tuple[re.Pattern[str], dict[str, str]]:
+def _scanner_and_kinds() -> tuple[re.Pattern[str], dict[str, str]]:
+    """The scanner, and the kind of each token text tokenize can tell by the whole text: the
+    operators and punctuation the scanner lexes as such (OP, but not the refused :=, //, ==
+    and != unless a gate makes one its operator), ';' (an OP token that also ends a statement),
+    newline, the end and the refused names. Any other token is told by its first character."""
     global _scanner
     if _scanner[0] != len(GATES):
         operators = {gate.operator for gate in GATES.values() if gate.operator is not None}
@@ -128,8 +145,14 @@ def _scanner_and_hints() -> tuple[re.Pattern[str], dict[str, str]]:
             _SCANNER_TEMPLATE.replace("OPS", "|".join(re.escape(t) for t in tokens)),
             re.VERBOSE | re.DOTALL,
         )
-        hints = {text: hint for text, hint in _HINTS.items() if text not in operators}
-        _scanner = (len(GATES), pattern, hints)
+        kinds = {
+            text: OP
+            for text in tokens
+            if not _CLAIMED.match(text) and (text in operators or text not in _HINTS)
+        }
+        kinds.update(dict.fromkeys(_REFUSED_NAMES, _REFUSED))
+        kinds.update({";": _SEMICOLON, "\n": NEWLINE, "": END})
+        _scanner = (len(GATES), pattern, kinds)
     return _scanner[1], _scanner[2]
 
 
@@ -143,72 +166,87 @@ _new_token = tuple.__new__  # Token(...) without NamedTuple's Python-level __new
 
 def tokenize(source: str, max_literal_chars: int = 64) -> list[Token]:
     """Tokens of `source`. Newlines inside brackets are joined, as in Python."""
+    return scan(source, max_literal_chars)[0]
+
+
+def scan(source: str, max_literal_chars: int = 64) -> tuple[list[Token], list[int]]:
+    """tokenize's tokens, and the positions of the tokens that end a statement (each NEWLINE,
+    each ';' and the END), so that the parser splits statements without a look at each token."""
     tokens: list[Token] = []
+    ends: list[int] = []
     append = tokens.append
-    line, line_start = 1, 0
+    line = 1
+    base = -1  # the offset of the line's first character, less one: a column is offset - base
     depth = 0
     n = len(source)
-    scanner, hints = _scanner_and_hints()
-    refused = _REFUSED_NAMES
-    # findall gives each match's groups as strings, in order (spaces, newline, comment, number,
-    # name, operator, other, end); the matches cover the text end to end, so each token's
-    # offset is the sum of the lengths before it. Cheaper than a match object per token.
+    scanner, kinds = _scanner_and_kinds()
+    first = _FIRST
+    # Two tests of each name, needed only if the text holds a '__' or a non-ASCII character.
+    dunders = "__" in source
+    ascii_only = source.isascii()  # O(1): a str knows whether it is ASCII
+    # The spaces and the tokens cover the text end to end, so each token's offset is the sum of
+    # the lengths before it.
     at = 0
-    for space, newline, comment, num, name, op, other, _ in scanner.findall(source):
+    parts = iter(scanner.split(source))
+    for space, text in zip(parts, parts, strict=False):  # the last "" is left over
         start = at + len(space)
-        if name:
-            at = start + len(name)
-            col = start - line_start + 1
-            if at < n and not source[at].isascii() and source[at].isalnum():
-                raise _non_ascii(source, line, at - line_start + 1, source[at])
-            if name in refused:
-                raise _fail(source, line, col, refused[name])
-            if name[:2] == "__":
-                raise _fail(source, line, col, f"dunder names like '{name}' are not allowed")
-            append(_new_token(Token, (NAME, name, line, col, col + len(name))))
-        elif op:
-            at = start + len(op)
-            col = start - line_start + 1
-            if op in hints:
-                raise _fail(source, line, col, _hinted(op, hints[op]))
-            if op in "([":
+        at = start + len(text)
+        kind = kinds.get(text) or first.get(text[0], _OTHER)  # "" (the end) is in kinds
+        if kind == NAME:
+            if not ascii_only:
+                _check_after_name(source, line, base, at)
+            if dunders and text[:2] == "__":
+                msg = f"dunder names like '{text}' are not allowed"
+                raise _fail(source, line, start - base, msg)
+            append(_new_token(Token, (NAME, text, line, start - base, at - base)))
+        elif kind == OP:
+            if text in "([":
                 depth += 1
-            elif op in ")]":
-                depth = max(0, depth - 1)
-            append(_new_token(Token, (OP, op, line, col, col + len(op))))
-        elif num:
-            at = start + len(num)
-            col = start - line_start + 1
+            elif text in ")]" and depth:
+                depth -= 1
+            append(_new_token(Token, (OP, text, line, start - base, at - base)))
+        elif kind == NEWLINE:
+            if depth == 0:
+                ends.append(len(tokens))
+                append(_new_token(Token, (NEWLINE, "\n", line, start - base, at - base)))
+            line, base = line + 1, start
+        elif kind == _SEMICOLON:
+            ends.append(len(tokens))
+            append(_new_token(Token, (OP, text, line, start - base, at - base)))
+        elif kind == NUM:
             if at < n and (source[at].isalpha() or source[at] == "_"):
-                raise _fail(source, line, col, f"malformed number '{source[start : at + 1]}'")
-            if len(num) > max_literal_chars:
+                msg = f"malformed number '{source[start : at + 1]}'"
+                raise _fail(source, line, start - base, msg)
+            if len(text) > max_literal_chars:
                 raise LimitError(
                     "a number literal's length",
-                    len(num),
+                    len(text),
                     max_literal_chars,
                     "max_literal_chars",
                     loc=("body", "expression"),
                 )
-            append(_new_token(Token, (NUM, num, line, col, col + len(num))))
-        elif newline:
-            at = start + 1
-            if depth == 0:
-                col = start - line_start + 1
-                append(_new_token(Token, (NEWLINE, "\n", line, col, col + 1)))
-            line, line_start = line + 1, start + 1
-        elif comment:
-            at = start + len(comment)
-        elif other:
-            col = start - line_start + 1
-            if other in _HINTS:
-                raise _fail(source, line, col, _hinted(other, _HINTS[other]))
-            raise _non_ascii(source, line, col, other)
-        else:  # the end
-            at = start
-    col = n - line_start + 1
+            append(_new_token(Token, (NUM, text, line, start - base, at - base)))
+        elif kind == _REFUSED:
+            _check_after_name(source, line, base, at)
+            raise _fail(source, line, start - base, _REFUSED_NAMES[text])
+        elif kind == _OTHER:
+            col = start - base
+            if text in _HINTS:
+                raise _fail(source, line, col, _hinted(text, _HINTS[text]))
+            raise _non_ascii(source, line, col, text)
+        # else a comment, or the end
+    col = n - base
+    ends += (len(tokens), len(tokens) + 1)
     append(Token(NEWLINE, "\n", line, col, col + 1))
     append(Token(END, "", line, col, col))
-    return tokens
+    return tokens, ends
+
+
+def _check_after_name(source: str, line: int, base: int, at: int) -> None:
+    """Raises for a non-ASCII letter or digit right after a name (at offset `at`): the name
+    cannot end there, so that is the first error."""
+    if at < len(source) and not source[at].isascii() and source[at].isalnum():
+        raise _non_ascii(source, line, at - base, source[at])
 
 
 def _non_ascii(source: str, line: int, col: int, ch: str) -> ProblemError:

@@ -7,14 +7,13 @@ The text is only ever tokenized and parsed: no eval, exec or compile.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from app.core.errors import LimitError, ProblemError
 from app.engine.builder import Builder, Operand, ParseLimits, bind_name, constant
 from app.engine.circuit import Circuit, Span
 from app.engine.gates import GATES, Gate, operators
-from app.engine.lexer import END, NAME, NEWLINE, NUM, OP, Token, parse_problem, tokenize
+from app.engine.lexer import END, NAME, NEWLINE, NUM, OP, Token, parse_problem, scan
 from app.engine.subscripts import closing_bracket, parse_index
 
 # The operator tables are read from the gates (operator, precedence, right_assoc). Unary plus
@@ -31,26 +30,13 @@ def _operator_tables() -> tuple[dict[str, Gate], dict[str, Gate]]:
     return _tables[1], _tables[2]
 
 
-@dataclass(slots=True)
-class _Marker:
-    """An open '(' (kind 'paren'), or a call's '(' (kind 'call', with the function token)."""
-
-    kind: str
-    token: Token
-    name_token: Token | None = None
-    args: int = 0
-    stack_base: int = 0
-
-
-@dataclass(slots=True)
-class _Pending:
-    """An operator waiting on the stack: binary, or unary (prefix) minus/plus."""
-
-    op: str
-    token: Token
-    unary: bool
-    gate: Gate | None  # None for unary plus
-    precedence: int
+# The shunting-yard's stacks hold tuples, cheaper to make than class instances (one per
+# operator and parenthesis). An operator waiting on the stack, binary or unary (prefix)
+# minus/plus: (precedence, gate (None for unary plus), its token, unary).
+_Pending = tuple[int, Gate | None, Token, bool]
+# An open '(' on its own stack: (the '(' token, the function's name token for a call's '(',
+# else None, the output stack's height and the operator stack's height when it opened).
+_Marker = tuple[Token, Token | None, int, int]
 
 
 def parse(source: str, limits: ParseLimits | None = None) -> Circuit:
@@ -64,8 +50,8 @@ def parse(source: str, limits: ParseLimits | None = None) -> Circuit:
             "max_expression_chars",
             loc=("body", "expression"),
         )
-    tokens = tokenize(source, limits.max_literal_chars)
-    statements = _split_statements(tokens)
+    tokens, ends = scan(source, limits.max_literal_chars)
+    statements = _split_statements(tokens, ends)
     if not statements:
         raise ProblemError(
             parse_problem(source, 1, 1, "the expression is empty", "empty_expression")
@@ -80,47 +66,55 @@ def parse(source: str, limits: ParseLimits | None = None) -> Circuit:
         )
     builder = Builder(source, limits)
     assigned = _assignments(builder, statements)
+    tables = _operator_tables()
+    nodes = builder.nodes
     stage_lines: dict[str, int] = {}
     output = -1
+    last = len(statements) - 1
     for index, statement in enumerate(statements):
-        last = index == len(statements) - 1
         if len(statement) >= 2 and statement[0].kind == NAME and statement[1].text == "=":
             name = statement[0].text
-            operand = _parse_expression(builder, statement[2:], assigned, statement[1])
-            node = builder.nodes[operand.node]
-            if name not in node.labels:
-                node.labels.append(name)
-            builder.bindings[name] = operand.node
+            output = _parse_expression(builder, statement[2:], assigned, statement[1], tables)[0]
+            # No need to check that the name is not there yet (a list: the test would take time
+            # in the number of names on the node): _assignments refused a name assigned twice.
+            nodes[output].labels.append(name)
+            builder.bindings[name] = output
             stage_lines[name] = statement[0].line
-            output = operand.node
         else:
-            if not last:
+            if index != last:
                 raise builder.fail(
                     statement[0],
                     "only the last statement may be a bare expression; "
                     "name this stage: name = expression",
                 )
-            output = _parse_expression(builder, statement, assigned, None).node
-    circuit = Circuit(builder.nodes, output, builder.input_names, stage_lines)
+            output = _parse_expression(builder, statement, assigned, None, tables)[0]
+    circuit = Circuit(nodes, output, builder.input_names, stage_lines)
     return circuit.pruned(frozenset(builder.index_constants))
 
 
-def _split_statements(tokens: list[Token]) -> list[list[Token]]:
+def _split_statements(tokens: list[Token], ends: list[int]) -> list[list[Token]]:
+    """The statements' tokens, between the tokens that end statements (positions `ends`)."""
     statements: list[list[Token]] = []
-    current: list[Token] = []
-    for token in tokens:
-        if token.kind in (NEWLINE, END) or (token.kind == OP and token.text == ";"):
-            if current:
-                statements.append(current)
-            current = []
-        else:
-            current.append(token)
+    begin = 0
+    for end in ends:
+        if end > begin:
+            statements.append(tokens[begin:end])
+        begin = end + 1
     return statements
 
 
 def _assignments(builder: Builder, statements: list[list[Token]]) -> dict[str, Token]:
-    """Names bound by `name = ...` statements, checked for reuse and for clashing with gates."""
+    """Names bound by `name = ...` statements, checked for reuse and for clashing with gates,
+    and every '=' checked to follow a stage name at the start of its statement."""
     assigned: dict[str, Token] = {}
+    stages = [s for s in statements if len(s) >= 2 and s[1].text == "=" and s[0].kind == NAME]
+    # Each '=' in the text is an '=' token or in a comment (the lexer refuses :=, == and !=),
+    # and each stage has its '=' token: when the text holds no other '=', no '=' is out of
+    # place and only the stages need a look, not each token.
+    if builder.source.count("=") == len(stages):
+        for statement in stages:
+            _assign(builder, statement, assigned)
+        return assigned
     for statement in statements:
         for position, token in enumerate(statement):
             if (token.kind == OP and token.text == "=") and (
@@ -132,162 +126,153 @@ def _assignments(builder: Builder, statements: list[list[Token]]) -> dict[str, T
                     "statement: name = expression",
                 )
         if len(statement) >= 2 and statement[1].text == "=" and statement[0].kind == NAME:
-            name_token = statement[0]
-            name = name_token.text
-            gate = GATES.get(name)
-            if gate is not None and gate.by_name and gate.reserved:
-                raise builder.fail(
-                    name_token, f"cannot assign to '{name}': it is the name of a gate"
-                )
-            if name in assigned:
-                raise builder.fail(
-                    name_token,
-                    f"'{name}' is already assigned on line "
-                    f"{assigned[name].line}; give each stage its own name",
-                )
-            if len(statement) == 2:
-                raise builder.fail(statement[1], f"'{name} =' needs an expression after '='")
-            assigned[name] = name_token
+            _assign(builder, statement, assigned)
     return assigned
 
 
+def _assign(builder: Builder, statement: list[Token], assigned: dict[str, Token]) -> None:
+    """Records the stage `statement` (name = ...) in `assigned`, or raises what is wrong."""
+    name_token = statement[0]
+    name = name_token.text
+    gate = GATES.get(name)
+    if gate is not None and gate.by_name and gate.reserved:
+        raise builder.fail(name_token, f"cannot assign to '{name}': it is the name of a gate")
+    if name in assigned:
+        raise builder.fail(
+            name_token,
+            f"'{name}' is already assigned on line "
+            f"{assigned[name].line}; give each stage its own name",
+        )
+    if len(statement) == 2:
+        raise builder.fail(statement[1], f"'{name} =' needs an expression after '='")
+    assigned[name] = name_token
+
+
 def _parse_expression(
-    builder: Builder, tokens: list[Token], assigned: dict[str, Token], after: Token | None
+    builder: Builder,
+    tokens: list[Token],
+    assigned: dict[str, Token],
+    after: Token | None,
+    tables: tuple[dict[str, Gate], dict[str, Gate]],
 ) -> Operand:
-    """One expression, by shunting-yard: operands and operators on explicit stacks."""
-    limits = builder.limits
+    """One expression, by shunting-yard: operands and operators on explicit stacks, and the
+    open parentheses on a third, so that the operators above the innermost '(' are those from
+    position `floor` of the operator stack up."""
+    max_depth = builder.limits.max_nesting_depth
+    bindings = builder.bindings
+    infix, prefix = tables
     output: list[Operand] = []
-    ops: list[_Pending | _Marker] = []
-    infix, prefix = _operator_tables()
-    depth = 0
+    ops: list[_Pending] = []
+    markers: list[_Marker] = []  # innermost last; how many is the nesting depth
+    floor = 0
     expect_operand = True
     i = 0
     n = len(tokens)
-
-    def reduce_top() -> None:
-        pending = ops.pop()
-        assert isinstance(pending, _Pending)
-        if pending.unary:
-            operand = output.pop()
-            output.append(_apply_unary(builder, pending, operand))
-            return
-        right = output.pop()
-        left = output.pop()
-        output.append(_apply_binary(builder, pending, left, right))
-
-    def reduce_while(precedence: int, right_assoc: bool) -> None:
-        while ops and isinstance(ops[-1], _Pending):
-            top = ops[-1].precedence
-            if top > precedence or (top == precedence and not right_assoc):
-                reduce_top()
-            else:
-                break
-
     while i < n:
         token = tokens[i]
-        text = token.text
+        kind, text, line, col, end_col = token
         if expect_operand:
-            if token.kind == NUM:
-                output.append(constant(builder, token))
-                expect_operand = False
-            elif token.kind == NAME:
-                nxt = tokens[i + 1] if i + 1 < n else None
-                if nxt is not None and nxt.text == "(":
+            if kind == NAME:
+                if i + 1 < n and tokens[i + 1].text == "(":
                     gate = GATES.get(text)
                     if gate is None or not gate.by_name:
                         raise builder.fail(token, _unknown_function(text))
-                    depth += 1
-                    if depth > limits.max_nesting_depth:
-                        raise _too_deep(depth, limits)
-                    ops.append(_Marker("call", nxt, token, 0, len(output)))
+                    if len(markers) >= max_depth:
+                        raise _too_deep(len(markers) + 1, builder.limits)
+                    floor = len(ops)
+                    markers.append((tokens[i + 1], token, len(output), floor))
                     i += 2
                     if i < n and tokens[i].text == ")":
                         raise builder.fail(tokens[i], f"{text}() needs {_arity_text(gate.arity)}")
                     continue
-                output.append(bind_name(builder, token, assigned))
+                bound = bindings.get(text)  # bind_name's first case, without the call
+                if bound is None:
+                    output.append(bind_name(builder, token, assigned))
+                else:
+                    output.append((bound, (line, col), (line, end_col)))
+                expect_operand = False
+            elif kind == NUM:
+                output.append(constant(builder, token))
                 expect_operand = False
             elif text == "(":
-                depth += 1
-                if depth > limits.max_nesting_depth:
-                    raise _too_deep(depth, limits)
-                ops.append(_Marker("paren", token, None, 0, len(output)))
-            elif token.kind == OP and (text in prefix or text == _IDENTITY):
+                if len(markers) >= max_depth:
+                    raise _too_deep(len(markers) + 1, builder.limits)
+                floor = len(ops)
+                markers.append((token, None, len(output), floor))
+            elif kind == OP and (text in prefix or text == _IDENTITY):
                 gate = prefix.get(text)
                 binding = (gate or prefix["-"]).precedence
                 assert binding is not None  # register() refuses an operator without one
-                ops.append(_Pending(text, token, True, gate, binding))
+                ops.append((binding, gate, token, True))
             else:
                 raise builder.fail(token, _expected_operand(token, after))
-        else:
-            if token.kind == OP and text in infix:
-                gate = infix[text]
-                assert gate.precedence is not None  # register() refuses an operator without one
-                reduce_while(gate.precedence, gate.right_assoc)
-                ops.append(_Pending(text, token, False, gate, gate.precedence))
-                expect_operand = True
-            elif text == ",":
-                while ops and isinstance(ops[-1], _Pending):
-                    reduce_top()
-                if not ops or not isinstance(ops[-1], _Marker) or ops[-1].kind != "call":
-                    raise builder.fail(
-                        token, "a ',' outside a function call: tuples are not allowed"
-                    )
-                ops[-1].args += 1
-                expect_operand = True
-            elif text == ")":
-                while ops and isinstance(ops[-1], _Pending):
-                    reduce_top()
-                if not ops:
-                    raise builder.fail(token, "unmatched ')'")
-                marker = ops.pop()
-                assert isinstance(marker, _Marker)
-                depth -= 1
-                if marker.kind == "paren":
-                    inner = output[-1]
-                    output[-1] = Operand(
-                        inner.node,
-                        (marker.token.line, marker.token.col),
-                        (token.line, token.end_col),
-                    )
+        elif kind == OP and text in infix:
+            gate = infix[text]
+            precedence = gate.precedence
+            assert precedence is not None  # register() refuses an operator without one
+            right_assoc = gate.right_assoc
+            while len(ops) > floor:
+                top = ops[-1][0]
+                if top > precedence or (top == precedence and not right_assoc):
+                    _reduce(builder, ops, output)
                 else:
-                    output.append(_call(builder, marker, output, token))
-            elif text == "[":
-                close = closing_bracket(builder, tokens, i)
-                output[-1] = parse_index(
-                    builder, output[-1], tokens[i + 1 : close], tokens[close], assigned
-                )
-                i = close
-            elif text == ".":
-                attr = tokens[i + 1] if i + 1 < n else None
-                if attr is None or attr.kind != NAME or attr.text != "T":
-                    shown = attr.text if attr is not None else ""
-                    raise builder.fail(
-                        token,
-                        f"attribute access '.{shown}' is not allowed; the only attribute is .T "
-                        "(transpose)",
-                    )
-                operand = output[-1]
-                output[-1] = builder.gate(
-                    "transpose", [operand], operand.start, (attr.line, attr.end_col)
-                )
-                i += 1
-            elif token.kind in (NUM, NAME):
-                raise builder.fail(
-                    token, f"missing operator before '{text}' (write * for multiplication)"
-                )
-            elif text == "(":
-                raise builder.fail(token, "'(' after a value: only gate names can be called")
-            elif text == "=":
-                raise builder.fail(
-                    token, "'=' may only follow a stage name at the start of a statement"
-                )
+                    break
+            ops.append((precedence, gate, token, False))
+            expect_operand = True
+        elif text == ",":
+            while len(ops) > floor:
+                _reduce(builder, ops, output)
+            if not markers or markers[-1][1] is None:
+                raise builder.fail(token, "a ',' outside a function call: tuples are not allowed")
+            expect_operand = True
+        elif text == ")":
+            while len(ops) > floor:
+                _reduce(builder, ops, output)
+            if not markers:
+                raise builder.fail(token, "unmatched ')'")
+            paren, name_token, base, _ = markers.pop()
+            floor = markers[-1][3] if markers else 0
+            if name_token is None:
+                output[-1] = (output[-1][0], (paren.line, paren.col), (line, end_col))
             else:
-                raise builder.fail(token, f"unexpected '{text}'")
+                output.append(_call(builder, name_token, output, base, token))
+        elif text == "[":
+            close = closing_bracket(builder, tokens, i)
+            output[-1] = parse_index(
+                builder, output[-1], tokens[i + 1 : close], tokens[close], assigned
+            )
+            i = close
+        elif text == ".":
+            attr = tokens[i + 1] if i + 1 < n else None
+            if attr is None or attr.kind != NAME or attr.text != "T":
+                shown = attr.text if attr is not None else ""
+                raise builder.fail(
+                    token,
+                    f"attribute access '.{shown}' is not allowed; the only attribute is .T "
+                    "(transpose)",
+                )
+            operand = output[-1]
+            output[-1] = builder.gate(
+                "transpose", (operand[0],), operand[1], (attr.line, attr.end_col)
+            )
+            i += 1
+        elif kind in (NUM, NAME):
+            raise builder.fail(
+                token, f"missing operator before '{text}' (write * for multiplication)"
+            )
+        elif text == "(":
+            raise builder.fail(token, "'(' after a value: only gate names can be called")
+        elif text == "=":
+            raise builder.fail(
+                token, "'=' may only follow a stage name at the start of a statement"
+            )
+        else:
+            raise builder.fail(token, f"unexpected '{text}'")
         i += 1
 
-    last = tokens[-1] if tokens else after
-    assert last is not None
     if expect_operand:
+        last = tokens[-1] if tokens else after
+        assert last is not None
         raise ProblemError(
             parse_problem(
                 builder.source,
@@ -297,67 +282,74 @@ def _parse_expression(
             )
         )
     while ops:
-        top = ops[-1]
-        if isinstance(top, _Marker):
-            raise builder.fail(top.token, "'(' is never closed")
-        reduce_top()
+        if len(ops) == floor:
+            raise builder.fail(markers[-1][0], "'(' is never closed")
+        _reduce(builder, ops, output)
+    if markers:
+        raise builder.fail(markers[-1][0], "'(' is never closed")
     assert len(output) == 1
     return output[0]
 
 
-def _apply_unary(builder: Builder, pending: _Pending, operand: Operand) -> Operand:
-    start = (pending.token.line, pending.token.col)
-    if pending.gate is None:  # unary plus
-        return Operand(operand.node, start, operand.end)
-    node = builder.nodes[operand.node]
+def _reduce(builder: Builder, ops: list[_Pending], output: list[Operand]) -> None:
+    """Applies the operator on top of the stack to the operands on top of the output stack."""
+    _, gate, token, unary = ops.pop()
+    if unary:
+        output[-1] = _apply_unary(builder, gate, token, output[-1])
+        return
+    assert gate is not None
+    right, _, end = output.pop()
+    left, start, _ = output[-1]
+    right_node = builder.nodes[right]
+    if gate.constant_form is not None and right_node.kind == "const":
+        output[-1] = builder.gate(gate.constant_form, (left,), start, end, right_node.const)
+    else:
+        output[-1] = builder.gate(gate.name, (left, right), start, end)
+
+
+def _apply_unary(builder: Builder, gate: Gate | None, token: Token, operand: Operand) -> Operand:
+    start = (token.line, token.col)
+    node_id, _, end = operand
+    if gate is None:  # unary plus
+        return (node_id, start, end)
+    node = builder.nodes[node_id]
     if (
-        pending.op == "-"
+        token.text == "-"
         and node.kind == "const"
         and not node.labels
-        and node.id == len(builder.nodes) - 1
+        and node_id == len(builder.nodes) - 1
     ):
         # A negative literal such as -2.5 is a constant, not a negate gate.
         node.const = -node.const
-        node.span = Span(start[0], start[1], operand.end[0], operand.end[1])
-        return Operand(operand.node, start, operand.end)
-    return builder.gate(pending.gate.name, [operand], start, operand.end)
+        node.span = Span(start[0], start[1], end[0], end[1])
+        return (node_id, start, end)
+    return builder.gate(gate.name, (node_id,), start, end)
 
 
-def _apply_binary(builder: Builder, pending: _Pending, left: Operand, right: Operand) -> Operand:
-    gate = pending.gate
-    assert gate is not None
-    right_node = builder.nodes[right.node]
-    if gate.constant_form is not None and right_node.kind == "const":
-        return builder.gate(
-            gate.constant_form, [left], left.start, right.end, param=right_node.const
-        )
-    return builder.gate(gate.name, [left, right], left.start, right.end)
-
-
-def _call(builder: Builder, marker: _Marker, output: list[Operand], close: Token) -> Operand:
-    assert marker.name_token is not None
-    name = marker.name_token.text
+def _call(
+    builder: Builder, name_token: Token, output: list[Operand], base: int, close: Token
+) -> Operand:
+    """The call whose arguments are the operands above position `base` of the output stack."""
+    name = name_token.text
     gate = GATES[name]
-    count = marker.args + 1
-    args = output[marker.stack_base :]
-    del output[marker.stack_base :]
-    assert len(args) == count
+    args = output[base:]
+    del output[base:]
+    count = len(args)
     low_p, high_p = gate.params
     params: list[Any] = []
     while len(params) < high_p and len(args) > gate.arity[0]:
-        tail = builder.nodes[args[-1].node]
+        tail = builder.nodes[args[-1][0]]
         if tail.kind != "const":
             break
         params.insert(0, tail.const)
         args.pop()
     low, high = gate.arity
     if len(args) < low or (high is not None and len(args) > high) or len(params) < low_p:
-        raise builder.fail(
-            marker.name_token, f"{name}() takes {_arity_text(gate.arity)}, got {count}"
-        )
-    start = (marker.name_token.line, marker.name_token.col)
+        raise builder.fail(name_token, f"{name}() takes {_arity_text(gate.arity)}, got {count}")
+    start = (name_token.line, name_token.col)
     param = tuple(params) if high_p else None
-    return builder.gate(name, args, start, (close.line, close.end_col), param=param)
+    ids = tuple([arg[0] for arg in args])
+    return builder.gate(name, ids, start, (close.line, close.end_col), param)
 
 
 def _arity_text(arity: tuple[int, int | None]) -> str:

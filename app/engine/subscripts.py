@@ -72,8 +72,8 @@ def parse_index(
             entries.append(("int", _index_int(builder, part)))
     return builder.gate(
         "index",
-        [operand, *names],
-        operand.start,
+        (operand[0], *[name[0] for name in names]),
+        operand[1],
         (close.line, close.end_col),
         param=tuple(entries),
     )
