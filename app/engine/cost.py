@@ -60,18 +60,28 @@ def elements(shape: Shape) -> int:
     return math.prod(shape) if shape else 1
 
 
-def forward_work(circuit: Circuit, shapes: Sequence[Shape], per_gate: int = W_GATE) -> int:
-    """Element operations and multiply-adds of one forward pass, plus `per_gate` per gate."""
+def forward_work(
+    circuit: Circuit,
+    shapes: Sequence[Shape],
+    per_gate: int = W_GATE,
+    sizes: Sequence[int] | None = None,
+) -> int:
+    """Element operations and multiply-adds of one forward pass, plus `per_gate` per gate.
+    `sizes`: each node's elements, when the caller has them."""
+    if sizes is None:
+        sizes = [elements(shape) for shape in shapes]
     work = 0
     for node in circuit.nodes:
         if node.kind != "gate":
             continue
-        out = elements(shapes[node.id])
+        args = node.args
         contraction = GATES[node.op].multiply_adds  # type: ignore[index]
         if contraction is not None:
-            work += contraction(shapes[node.id], [shapes[a] for a in node.args])
+            work += contraction(shapes[node.id], [shapes[a] for a in args])
         else:
-            work += out * max(1, len(node.args)) + sum(elements(shapes[a]) for a in node.args)
+            work += sizes[node.id] * max(1, len(args))
+            for a in args:
+                work += sizes[a]
         work += per_gate
     return work
 
@@ -92,8 +102,9 @@ def estimate(
     edges = 0
     numbers = 0  # numbers in the answer
     input_elements = 0
+    sizes = [elements(shape) for shape in shapes]
     for node in circuit.nodes:
-        own = elements(shapes[node.id])
+        own = sizes[node.id]
         numbers += 2 * own  # the wire's value and gradient
         if node.kind == "input":
             input_elements += own
@@ -105,16 +116,16 @@ def estimate(
         local = GATES[node.op].vjp is None  # type: ignore[index]  # vjp gates list no local
         for arg in node.args:
             edges += 1
-            arg_own = elements(shapes[arg])
+            arg_own = sizes[arg]
             # the edge's value and gradient; the step's local gradient (output-shaped),
             # contribution and running sum (input-shaped)
             numbers += 2 * arg_own + (own if local else 0) + 2 * arg_own
-    forward = forward_work(circuit, shapes)
+    forward = forward_work(circuit, shapes, sizes=sizes)
     # forward, the local gradients and the contributions: about three forward passes
     work = 3 * forward
     if gradcheck:
         numbers += 2 * input_elements  # analytic and numeric
-        work += 2 * input_elements * forward_work(circuit, shapes, W_GATE_CHECK)
+        work += 2 * input_elements * forward_work(circuit, shapes, W_GATE_CHECK, sizes)
     answer = B_BASE + source_chars + B_NODE * nodes + B_EDGE * edges + B_NUMBER * numbers
     memory = M_BASE + M_NODE * (nodes + edges) + B_LISTED * numbers + 2 * answer
     if parts is None:

@@ -671,7 +671,7 @@ def _structure(result: EvaluateResult, strings: _Strings) -> dict[str, Any]:
     symbol: list[int] = []
     name_ref: list[int] = []
     span: list[int] = []
-    # offsets as Excerpts.offset finds them, written out: this runs once per node
+    # offsets as Excerpts.texts finds them, written out: this runs once per node
     line_starts = Excerpts(result.expression).line_starts
     last_line = len(line_starts)
     previous_start = 0

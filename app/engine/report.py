@@ -27,19 +27,25 @@ class Excerpts:
         self.source = source
         self.line_starts = [0] + [m.end() for m in _NEWLINE.finditer(source)]
 
-    def offset(self, line: int, col: int) -> int:
-        return self.line_starts[min(line, len(self.line_starts)) - 1] + col - 1
-
-    def text(self, node: Node) -> str:
-        if node.span is None:
-            return ""
-        start = self.offset(node.span.line, node.span.col)
-        end = self.offset(node.span.end_line, node.span.end_col)
-        if end - start <= _EXCERPT:
-            text = self.source[start:end]
-        else:
-            text = self.source[start : start + 26] + " … " + self.source[end - 11 : end]
-        return " ".join(text.split())
+    def texts(self, nodes: list[Node]) -> list[str]:
+        """Each node's excerpt. A (line, col) is at offset line_starts[line - 1] + col - 1 (a
+        line past the end counts as the last), written out: this runs once per node."""
+        source, starts = self.source, self.line_starts
+        last = len(starts)
+        found = []
+        for node in nodes:
+            span = node.span
+            if span is None:
+                found.append("")
+                continue
+            start = starts[min(span.line, last) - 1] + span.col - 1
+            end = starts[min(span.end_line, last) - 1] + span.end_col - 1
+            if end - start <= _EXCERPT:
+                text = source[start:end]
+            else:
+                text = source[start : start + 26] + " … " + source[end - 11 : end]
+            found.append(" ".join(text.split()))
+        return found
 
 
 def node_symbol(node: Node, arg_names: list[str] | None = None) -> str:
@@ -69,8 +75,7 @@ def display_name(node: Node, excerpt: str, arg_names: list[str] | None = None) -
 
 def wire_names(circuit: Circuit, source: str) -> tuple[list[str], list[str]]:
     """Each node's source excerpt, and the name captions use for its wire."""
-    excerpts = Excerpts(source)
-    texts = [excerpts.text(node) for node in circuit.nodes]
+    texts = Excerpts(source).texts(circuit.nodes)
     names: list[str] = []  # in node order, so each node's arguments are named before it
     for node in circuit.nodes:
         names.append(display_name(node, texts[node.id], [names[a] for a in node.args]))
