@@ -13,6 +13,8 @@ from app.engine.circuit import Circuit
 
 def coerce_value(name: str, value: Any, max_rank: int, max_elements: int) -> Any:
     """A float for a number, a float64 array for a (rectangular) nested list; else a 422."""
+    if type(value) is float and math.isfinite(value):  # the usual input: nothing to change
+        return value
     loc = ("body", "inputs", name)
     if type(value) is bool or not isinstance(value, int | float | list):
         raise ProblemError(

@@ -56,7 +56,7 @@ def run(
     `fast`: whether to take the scalar path (None: when every input is a scalar and every gate
     has a plain-float version); `memo`: a cached circuit's, which keeps its ScalarPlan."""
     plan = None
-    if fast or (fast is None and all(np.ndim(v) == 0 for v in inputs.values())):
+    if fast or (fast is None and all(type(v) is float or np.ndim(v) == 0 for v in inputs.values())):
         plan = scalar_plan(circuit, memo)
     if fast is None:
         fast = plan is not None
