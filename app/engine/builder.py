@@ -10,7 +10,7 @@ from app.core.config import Settings
 from app.core.errors import LimitError, ProblemError
 from app.engine.circuit import Node, Span
 from app.engine.gates import GATES
-from app.engine.lexer import Token, parse_problem
+from app.engine.lexer import COL, LINE, RawToken, parse_problem
 
 _DEFAULT = Settings.model_fields
 
@@ -48,8 +48,8 @@ class Builder:
         # Constant stages an index read by value (v[k] with k = 1): used, though no wire feeds on.
         self.index_constants: set[str] = set()
 
-    def fail(self, token: Token, msg: str) -> ProblemError:
-        return ProblemError(parse_problem(self.source, token.line, token.col, msg))
+    def fail(self, token: RawToken, msg: str) -> ProblemError:
+        return ProblemError(parse_problem(self.source, token[LINE], token[COL], msg))
 
     def add(self, node: Node) -> int:
         """Appends an input or constant node (gates come from gate(), which counts them)."""
@@ -84,27 +84,28 @@ class Builder:
         return (node_id, start, end)
 
 
-def constant(builder: Builder, token: Token) -> Operand:
-    value = float(token.text)
+def constant(builder: Builder, token: RawToken) -> Operand:
+    _, text, line, col, end_col = token
+    value = float(text)
     if not math.isfinite(value):
-        raise builder.fail(token, f"the number {token.text} is too large for float64")
-    span = Span(token.line, token.col, token.line, token.end_col)
+        raise builder.fail(token, f"the number {text} is too large for float64")
+    span = Span(line, col, line, end_col)
     node_id = builder.add(Node(0, "const", None, (), None, value, [], span))  # see gate()
-    return (node_id, (token.line, token.col), (token.line, token.end_col))
+    return (node_id, (line, col), (line, end_col))
 
 
-def bind_name(builder: Builder, token: Token, assigned: dict[str, Token]) -> Operand:
-    name = token.text
+def bind_name(builder: Builder, token: RawToken, assigned: dict[str, RawToken]) -> Operand:
+    _, name, line, col, end_col = token
     node_id = builder.bindings.get(name)
     if node_id is not None:
-        return (node_id, (token.line, token.col), (token.line, token.end_col))
+        return (node_id, (line, col), (line, end_col))
     gate = GATES.get(name)
     if gate is not None and gate.by_name and gate.reserved:
         raise builder.fail(token, f"'{name}' is a gate: call it, as in {name}(x)")
     if name in assigned:
         at = assigned[name]
-        if (at.line, at.col) > (token.line, token.col):
-            raise builder.fail(token, f"'{name}' is used before it is assigned on line {at.line}")
+        if (at[LINE], at[COL]) > (line, col):
+            raise builder.fail(token, f"'{name}' is used before it is assigned on line {at[LINE]}")
         raise builder.fail(token, f"'{name}' is used in its own definition")
     if len(builder.input_names) >= builder.limits.max_inputs:
         raise LimitError(
@@ -114,8 +115,8 @@ def bind_name(builder: Builder, token: Token, assigned: dict[str, Token]) -> Ope
             "max_inputs",
             loc=("body", "expression"),
         )
-    span = Span(token.line, token.col, token.line, token.end_col)
+    span = Span(line, col, line, end_col)
     node_id = builder.add(Node(0, "input", name=name, span=span))
     builder.bindings[name] = node_id
     builder.input_names.append(name)
-    return (node_id, (token.line, token.col), (token.line, token.end_col))
+    return (node_id, (line, col), (line, end_col))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import keyword
 import re
 import unicodedata
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
 from app.core.errors import LimitError, Problem, ProblemError
 from app.engine.gates import GATES
@@ -58,13 +58,25 @@ _KEYWORD_HINTS = {
 
 
 class Token(NamedTuple):
-    """One token; a tuple because a 100,000-gate program makes hundreds of thousands."""
+    """One token, as tokenize() returns it."""
 
     kind: str
     text: str
     line: int
     col: int  # 1-based
     end_col: int  # 1-based, exclusive
+
+
+# Inside the parser a token is a plain tuple of Token's fields in Token's order, (kind, text,
+# line, col, end_col): a 100,000-gate program makes hundreds of thousands of tokens, and a
+# Token costs about three times as much to make. Its fields are read with these indices (Final,
+# so that mypy knows each field's type), or by unpacking where several are read together.
+RawToken = tuple[str, str, int, int, int]
+KIND: Final = 0
+TEXT: Final = 1
+LINE: Final = 2
+COL: Final = 3
+END_COL: Final = 4
 
 
 # Control characters shown as a space, so the caret under the excerpt stays in its column.
@@ -161,18 +173,18 @@ _REFUSED_NAMES = {
     **{word: f"the Python keyword '{word}' is not allowed" for word in keyword.kwlist},
     **{word: _hinted(word, hint) for word, hint in _KEYWORD_HINTS.items()},
 }
-_new_token = tuple.__new__  # Token(...) without NamedTuple's Python-level __new__: many tokens
 
 
 def tokenize(source: str, max_literal_chars: int = 64) -> list[Token]:
     """Tokens of `source`. Newlines inside brackets are joined, as in Python."""
-    return scan(source, max_literal_chars)[0]
+    return [Token(*token) for token in scan(source, max_literal_chars)[0]]
 
 
-def scan(source: str, max_literal_chars: int = 64) -> tuple[list[Token], list[int]]:
-    """tokenize's tokens, and the positions of the tokens that end a statement (each NEWLINE,
-    each ';' and the END), so that the parser splits statements without a look at each token."""
-    tokens: list[Token] = []
+def scan(source: str, max_literal_chars: int = 64) -> tuple[list[RawToken], list[int]]:
+    """tokenize's tokens as plain tuples (see RawToken), and the positions of the tokens that
+    end a statement (each NEWLINE, each ';' and the END), so that the parser splits statements
+    without a look at each token."""
+    tokens: list[RawToken] = []
     ends: list[int] = []
     append = tokens.append
     line = 1
@@ -198,21 +210,21 @@ def scan(source: str, max_literal_chars: int = 64) -> tuple[list[Token], list[in
             if dunders and text[:2] == "__":
                 msg = f"dunder names like '{text}' are not allowed"
                 raise _fail(source, line, start - base, msg)
-            append(_new_token(Token, (NAME, text, line, start - base, at - base)))
+            append((NAME, text, line, start - base, at - base))
         elif kind == OP:
             if text in "([":
                 depth += 1
             elif text in ")]" and depth:
                 depth -= 1
-            append(_new_token(Token, (OP, text, line, start - base, at - base)))
+            append((OP, text, line, start - base, at - base))
         elif kind == NEWLINE:
             if depth == 0:
                 ends.append(len(tokens))
-                append(_new_token(Token, (NEWLINE, "\n", line, start - base, at - base)))
+                append((NEWLINE, "\n", line, start - base, at - base))
             line, base = line + 1, start
         elif kind == _SEMICOLON:
             ends.append(len(tokens))
-            append(_new_token(Token, (OP, text, line, start - base, at - base)))
+            append((OP, text, line, start - base, at - base))
         elif kind == NUM:
             if at < n and (source[at].isalpha() or source[at] == "_"):
                 msg = f"malformed number '{source[start : at + 1]}'"
@@ -225,7 +237,7 @@ def scan(source: str, max_literal_chars: int = 64) -> tuple[list[Token], list[in
                     "max_literal_chars",
                     loc=("body", "expression"),
                 )
-            append(_new_token(Token, (NUM, text, line, start - base, at - base)))
+            append((NUM, text, line, start - base, at - base))
         elif kind == _REFUSED:
             _check_after_name(source, line, base, at)
             raise _fail(source, line, start - base, _REFUSED_NAMES[text])
@@ -237,8 +249,8 @@ def scan(source: str, max_literal_chars: int = 64) -> tuple[list[Token], list[in
         # else a comment, or the end
     col = n - base
     ends += (len(tokens), len(tokens) + 1)
-    append(Token(NEWLINE, "\n", line, col, col + 1))
-    append(Token(END, "", line, col, col))
+    append((NEWLINE, "\n", line, col, col + 1))
+    append((END, "", line, col, col))
     return tokens, ends
 
 

@@ -13,7 +13,21 @@ from app.core.errors import LimitError, ProblemError
 from app.engine.builder import Builder, Operand, ParseLimits, bind_name, constant
 from app.engine.circuit import Circuit, Span
 from app.engine.gates import GATES, Gate, operators
-from app.engine.lexer import END, NAME, NEWLINE, NUM, OP, Token, parse_problem, scan
+from app.engine.lexer import (
+    COL,
+    END,
+    END_COL,
+    KIND,
+    LINE,
+    NAME,
+    NEWLINE,
+    NUM,
+    OP,
+    TEXT,
+    RawToken,
+    parse_problem,
+    scan,
+)
 from app.engine.subscripts import closing_bracket, parse_index
 
 # The operator tables are read from the gates (operator, precedence, right_assoc). Unary plus
@@ -33,10 +47,10 @@ def _operator_tables() -> tuple[dict[str, Gate], dict[str, Gate]]:
 # The shunting-yard's stacks hold tuples, cheaper to make than class instances (one per
 # operator and parenthesis). An operator waiting on the stack, binary or unary (prefix)
 # minus/plus: (precedence, gate (None for unary plus), its token, unary).
-_Pending = tuple[int, Gate | None, Token, bool]
+_Pending = tuple[int, Gate | None, RawToken, bool]
 # An open '(' on its own stack: (the '(' token, the function's name token for a call's '(',
 # else None, the output stack's height and the operator stack's height when it opened).
-_Marker = tuple[Token, Token | None, int, int]
+_Marker = tuple[RawToken, RawToken | None, int, int]
 
 
 def parse(source: str, limits: ParseLimits | None = None) -> Circuit:
@@ -72,14 +86,14 @@ def parse(source: str, limits: ParseLimits | None = None) -> Circuit:
     output = -1
     last = len(statements) - 1
     for index, statement in enumerate(statements):
-        if len(statement) >= 2 and statement[0].kind == NAME and statement[1].text == "=":
-            name = statement[0].text
+        if len(statement) >= 2 and statement[0][KIND] == NAME and statement[1][TEXT] == "=":
+            name = statement[0][TEXT]
             output = _parse_expression(builder, statement[2:], assigned, statement[1], tables)[0]
             # No need to check that the name is not there yet (a list: the test would take time
             # in the number of names on the node): _assignments refused a name assigned twice.
             nodes[output].labels.append(name)
             builder.bindings[name] = output
-            stage_lines[name] = statement[0].line
+            stage_lines[name] = statement[0][LINE]
         else:
             if index != last:
                 raise builder.fail(
@@ -92,9 +106,9 @@ def parse(source: str, limits: ParseLimits | None = None) -> Circuit:
     return circuit.pruned(frozenset(builder.index_constants))
 
 
-def _split_statements(tokens: list[Token], ends: list[int]) -> list[list[Token]]:
+def _split_statements(tokens: list[RawToken], ends: list[int]) -> list[list[RawToken]]:
     """The statements' tokens, between the tokens that end statements (positions `ends`)."""
-    statements: list[list[Token]] = []
+    statements: list[list[RawToken]] = []
     begin = 0
     for end in ends:
         if end > begin:
@@ -103,11 +117,11 @@ def _split_statements(tokens: list[Token], ends: list[int]) -> list[list[Token]]
     return statements
 
 
-def _assignments(builder: Builder, statements: list[list[Token]]) -> dict[str, Token]:
+def _assignments(builder: Builder, statements: list[list[RawToken]]) -> dict[str, RawToken]:
     """Names bound by `name = ...` statements, checked for reuse and for clashing with gates,
     and every '=' checked to follow a stage name at the start of its statement."""
-    assigned: dict[str, Token] = {}
-    stages = [s for s in statements if len(s) >= 2 and s[1].text == "=" and s[0].kind == NAME]
+    assigned: dict[str, RawToken] = {}
+    stages = [s for s in statements if len(s) >= 2 and s[1][TEXT] == "=" and s[0][KIND] == NAME]
     # Each '=' in the text is an '=' token or in a comment (the lexer refuses :=, == and !=),
     # and each stage has its '=' token: when the text holds no other '=', no '=' is out of
     # place and only the stages need a look, not each token.
@@ -117,23 +131,23 @@ def _assignments(builder: Builder, statements: list[list[Token]]) -> dict[str, T
         return assigned
     for statement in statements:
         for position, token in enumerate(statement):
-            if (token.kind == OP and token.text == "=") and (
-                position != 1 or statement[0].kind != NAME
+            if (token[KIND] == OP and token[TEXT] == "=") and (
+                position != 1 or statement[0][KIND] != NAME
             ):
                 raise builder.fail(
                     token,
                     "'=' may only follow a stage name at the start of a "
                     "statement: name = expression",
                 )
-        if len(statement) >= 2 and statement[1].text == "=" and statement[0].kind == NAME:
+        if len(statement) >= 2 and statement[1][TEXT] == "=" and statement[0][KIND] == NAME:
             _assign(builder, statement, assigned)
     return assigned
 
 
-def _assign(builder: Builder, statement: list[Token], assigned: dict[str, Token]) -> None:
+def _assign(builder: Builder, statement: list[RawToken], assigned: dict[str, RawToken]) -> None:
     """Records the stage `statement` (name = ...) in `assigned`, or raises what is wrong."""
     name_token = statement[0]
-    name = name_token.text
+    name = name_token[TEXT]
     gate = GATES.get(name)
     if gate is not None and gate.by_name and gate.reserved:
         raise builder.fail(name_token, f"cannot assign to '{name}': it is the name of a gate")
@@ -141,7 +155,7 @@ def _assign(builder: Builder, statement: list[Token], assigned: dict[str, Token]
         raise builder.fail(
             name_token,
             f"'{name}' is already assigned on line "
-            f"{assigned[name].line}; give each stage its own name",
+            f"{assigned[name][LINE]}; give each stage its own name",
         )
     if len(statement) == 2:
         raise builder.fail(statement[1], f"'{name} =' needs an expression after '='")
@@ -150,9 +164,9 @@ def _assign(builder: Builder, statement: list[Token], assigned: dict[str, Token]
 
 def _parse_expression(
     builder: Builder,
-    tokens: list[Token],
-    assigned: dict[str, Token],
-    after: Token | None,
+    tokens: list[RawToken],
+    assigned: dict[str, RawToken],
+    after: RawToken | None,
     tables: tuple[dict[str, Gate], dict[str, Gate]],
 ) -> Operand:
     """One expression, by shunting-yard: operands and operators on explicit stacks, and the
@@ -173,7 +187,7 @@ def _parse_expression(
         kind, text, line, col, end_col = token
         if expect_operand:
             if kind == NAME:
-                if i + 1 < n and tokens[i + 1].text == "(":
+                if i + 1 < n and tokens[i + 1][TEXT] == "(":
                     gate = GATES.get(text)
                     if gate is None or not gate.by_name:
                         raise builder.fail(token, _unknown_function(text))
@@ -182,7 +196,7 @@ def _parse_expression(
                     floor = len(ops)
                     markers.append((tokens[i + 1], token, len(output), floor))
                     i += 2
-                    if i < n and tokens[i].text == ")":
+                    if i < n and tokens[i][TEXT] == ")":
                         raise builder.fail(tokens[i], f"{text}() needs {_arity_text(gate.arity)}")
                     continue
                 bound = bindings.get(text)  # bind_name's first case, without the call
@@ -233,7 +247,7 @@ def _parse_expression(
             paren, name_token, base, _ = markers.pop()
             floor = markers[-1][3] if markers else 0
             if name_token is None:
-                output[-1] = (output[-1][0], (paren.line, paren.col), (line, end_col))
+                output[-1] = (output[-1][0], (paren[LINE], paren[COL]), (line, end_col))
             else:
                 output.append(_call(builder, name_token, output, base, token))
         elif text == "[":
@@ -244,8 +258,8 @@ def _parse_expression(
             i = close
         elif text == ".":
             attr = tokens[i + 1] if i + 1 < n else None
-            if attr is None or attr.kind != NAME or attr.text != "T":
-                shown = attr.text if attr is not None else ""
+            if attr is None or attr[KIND] != NAME or attr[TEXT] != "T":
+                shown = attr[TEXT] if attr is not None else ""
                 raise builder.fail(
                     token,
                     f"attribute access '.{shown}' is not allowed; the only attribute is .T "
@@ -253,7 +267,7 @@ def _parse_expression(
                 )
             operand = output[-1]
             output[-1] = builder.gate(
-                "transpose", (operand[0],), operand[1], (attr.line, attr.end_col)
+                "transpose", (operand[0],), operand[1], (attr[LINE], attr[END_COL])
             )
             i += 1
         elif kind in (NUM, NAME):
@@ -276,8 +290,8 @@ def _parse_expression(
         raise ProblemError(
             parse_problem(
                 builder.source,
-                last.line,
-                last.end_col,
+                last[LINE],
+                last[END_COL],
                 "the expression ends early: an operand is missing",
             )
         )
@@ -307,14 +321,14 @@ def _reduce(builder: Builder, ops: list[_Pending], output: list[Operand]) -> Non
         output[-1] = builder.gate(gate.name, (left, right), start, end)
 
 
-def _apply_unary(builder: Builder, gate: Gate | None, token: Token, operand: Operand) -> Operand:
-    start = (token.line, token.col)
+def _apply_unary(builder: Builder, gate: Gate | None, token: RawToken, operand: Operand) -> Operand:
+    start = (token[LINE], token[COL])
     node_id, _, end = operand
     if gate is None:  # unary plus
         return (node_id, start, end)
     node = builder.nodes[node_id]
     if (
-        token.text == "-"
+        token[TEXT] == "-"
         and node.kind == "const"
         and not node.labels
         and node_id == len(builder.nodes) - 1
@@ -327,10 +341,10 @@ def _apply_unary(builder: Builder, gate: Gate | None, token: Token, operand: Ope
 
 
 def _call(
-    builder: Builder, name_token: Token, output: list[Operand], base: int, close: Token
+    builder: Builder, name_token: RawToken, output: list[Operand], base: int, close: RawToken
 ) -> Operand:
     """The call whose arguments are the operands above position `base` of the output stack."""
-    name = name_token.text
+    name = name_token[TEXT]
     gate = GATES[name]
     args = output[base:]
     del output[base:]
@@ -346,10 +360,10 @@ def _call(
     low, high = gate.arity
     if len(args) < low or (high is not None and len(args) > high) or len(params) < low_p:
         raise builder.fail(name_token, f"{name}() takes {_arity_text(gate.arity)}, got {count}")
-    start = (name_token.line, name_token.col)
+    start = (name_token[LINE], name_token[COL])
     param = tuple(params) if high_p else None
     ids = tuple([arg[0] for arg in args])
-    return builder.gate(name, ids, start, (close.line, close.end_col), param)
+    return builder.gate(name, ids, start, (close[LINE], close[END_COL]), param)
 
 
 def _arity_text(arity: tuple[int, int | None]) -> str:
@@ -366,14 +380,15 @@ def _unknown_function(name: str) -> str:
     return f"unknown function '{name}'; the gates you can call are: {known}"
 
 
-def _expected_operand(token: Token, after: Token | None) -> str:
-    if token.kind == END or token.kind == NEWLINE:
+def _expected_operand(token: RawToken, after: RawToken | None) -> str:
+    kind, text = token[KIND], token[TEXT]
+    if kind in (END, NEWLINE):
         return "the expression ends early: an operand is missing"
-    if token.text == ")":
+    if text == ")":
         return "empty parentheses, or ')' where a value should be"
-    if token.text == "[":
+    if text == "[":
         return "list literals are not allowed: pass vectors and matrices as inputs"
-    return f"expected a number, a name or '(' but found '{token.text}'"
+    return f"expected a number, a name or '(' but found '{text}'"
 
 
 def _too_deep(depth: int, limits: ParseLimits) -> LimitError:

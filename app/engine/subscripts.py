@@ -5,15 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from app.engine.builder import Builder, Operand, bind_name
-from app.engine.lexer import NAME, NUM, Token
+from app.engine.lexer import END_COL, KIND, LINE, NAME, NUM, TEXT, RawToken
 
 
-def closing_bracket(builder: Builder, tokens: list[Token], open_at: int) -> int:
+def closing_bracket(builder: Builder, tokens: list[RawToken], open_at: int) -> int:
     """Position of the ']' that closes the '[' at `open_at`; indices hold no brackets."""
     for j in range(open_at + 1, len(tokens)):
-        if tokens[j].text == "]":
+        if tokens[j][TEXT] == "]":
             return j
-        if tokens[j].text in ("[", "("):
+        if tokens[j][TEXT] in ("[", "("):
             raise builder.fail(
                 tokens[j], "an index holds integers, slices or input names, not expressions"
             )
@@ -23,26 +23,26 @@ def closing_bracket(builder: Builder, tokens: list[Token], open_at: int) -> int:
 def parse_index(
     builder: Builder,
     operand: Operand,
-    inside: list[Token],
-    close: Token,
-    assigned: dict[str, Token],
+    inside: list[RawToken],
+    close: RawToken,
+    assigned: dict[str, RawToken],
 ) -> Operand:
     """x[...]: integer constants, slices (a:b:c) and integer-valued input names, by axis."""
     entries: list[tuple[Any, ...]] = []
     names: list[Operand] = []
-    parts: list[list[Token]] = [[]]
+    parts: list[list[RawToken]] = [[]]
     for token in inside:
-        if token.text == ",":
+        if token[TEXT] == ",":
             parts.append([])
         else:
             parts[-1].append(token)
     for part in parts:
         if not part:
             raise builder.fail(close, "an empty index entry: write an integer, a slice or a name")
-        if any(t.text == ":" for t in part):
-            bounds: list[list[Token]] = [[]]
+        if any(t[TEXT] == ":" for t in part):
+            bounds: list[list[RawToken]] = [[]]
             for token in part:
-                if token.text == ":":
+                if token[TEXT] == ":":
                     bounds.append([])
                 else:
                     bounds[-1].append(token)
@@ -53,17 +53,18 @@ def parse_index(
             if values[2] == 0:
                 raise builder.fail(part[0], "a slice's step cannot be 0")
             entries.append(("slice", *values))
-        elif len(part) == 1 and part[0].kind == NAME:
+        elif len(part) == 1 and part[0][KIND] == NAME:
             token = part[0]
-            bound = builder.bindings.get(token.text)
+            name = token[TEXT]
+            bound = builder.bindings.get(name)
             if bound is not None and builder.nodes[bound].kind == "const":
                 entries.append(("int", _integer(builder, token, builder.nodes[bound].const)))
-                builder.index_constants.add(token.text)
+                builder.index_constants.add(name)
                 continue
             if bound is not None and builder.nodes[bound].kind != "input":
                 raise builder.fail(
                     token,
-                    f"'{token.text}' is a computed stage; an index must be an integer constant "
+                    f"'{name}' is a computed stage; an index must be an integer constant "
                     "or an input name (indices are not differentiable)",
                 )
             names.append(bind_name(builder, token, assigned))
@@ -74,37 +75,38 @@ def parse_index(
         "index",
         (operand[0], *[name[0] for name in names]),
         operand[1],
-        (close.line, close.end_col),
+        (close[LINE], close[END_COL]),
         param=tuple(entries),
     )
 
 
-def _index_int(builder: Builder, tokens: list[Token]) -> int:
+def _index_int(builder: Builder, tokens: list[RawToken]) -> int:
     """An integer literal, or a constant stage's value (a slice bound such as v[0:k])."""
     sign = 1
-    if len(tokens) == 2 and tokens[0].text in ("-", "+"):
-        sign = -1 if tokens[0].text == "-" else 1
+    if len(tokens) == 2 and tokens[0][TEXT] in ("-", "+"):
+        sign = -1 if tokens[0][TEXT] == "-" else 1
         tokens = tokens[1:]
-    if len(tokens) == 1 and tokens[0].kind == NAME:
-        bound = builder.bindings.get(tokens[0].text)
+    if len(tokens) == 1 and tokens[0][KIND] == NAME:
+        name = tokens[0][TEXT]
+        bound = builder.bindings.get(name)
         if bound is not None and builder.nodes[bound].kind == "const":
-            builder.index_constants.add(tokens[0].text)
+            builder.index_constants.add(name)
             return sign * _integer(builder, tokens[0], builder.nodes[bound].const)
         raise builder.fail(
             tokens[0],
             f"a slice bound must be an integer or a constant stage (k = 2), and "
-            f"'{tokens[0].text}' is not one",
+            f"'{name}' is not one",
         )
-    if len(tokens) != 1 or tokens[0].kind != NUM:
+    if len(tokens) != 1 or tokens[0][KIND] != NUM:
         raise builder.fail(
             tokens[0],
             "an index holds integers, slices (1:3, :) or input names, not expressions "
             "(a constant stage, k = 2, also works)",
         )
-    return sign * _integer(builder, tokens[0], float(tokens[0].text))
+    return sign * _integer(builder, tokens[0], float(tokens[0][TEXT]))
 
 
-def _integer(builder: Builder, token: Token, value: float) -> int:
+def _integer(builder: Builder, token: RawToken, value: float) -> int:
     if not float(value).is_integer():
-        raise builder.fail(token, f"an index must be an integer, not {token.text}")
+        raise builder.fail(token, f"an index must be an integer, not {token[TEXT]}")
     return int(value)
