@@ -684,16 +684,18 @@ def _structure(result: EvaluateResult, strings: _Strings) -> dict[str, Any]:
         kind.append(node.kind[0])
         argc.append(len(node_args))
         args.extend([node.id - a for a in node_args])  # small numbers: most inputs are recent
-        arg_names = [names[a] for a in node_args]
-        if node.op is None:
+        if node.op is None:  # an input or a constant: no arguments to name
             op.append(-1)
-            symbol.append(intern(node_symbol(node, arg_names), len(index)))
+            symbol.append(intern(node_symbol(node), len(index)))
         else:
             op.append(intern(node.op, len(index)))
             gate = GATES[node.op]
             # a gate drawn with its own symbol is -1: no label, or a label that is the symbol
-            drawn = gate.symbol if gate.label is None else node_symbol(node, arg_names)
-            symbol.append(-1 if drawn == gate.symbol else intern(drawn, len(index)))
+            if gate.label is None:
+                symbol.append(-1)
+            else:
+                drawn = node_symbol(node, [names[a] for a in node_args])
+                symbol.append(-1 if drawn == gate.symbol else intern(drawn, len(index)))
         name, text = names[node.id], texts[node.id]
         node_labels = node.labels
         if node_labels and name == node_labels[0]:
@@ -716,7 +718,7 @@ def _structure(result: EvaluateResult, strings: _Strings) -> dict[str, Any]:
         if len(node_labels) > 1:
             labels[str(node.id)] = [intern(extra, len(index)) for extra in node_labels]
         if node.const is not None and node.kind == "gate":  # param_of's None otherwise
-            param = param_of(node, arg_names)
+            param = param_of(node, [names[a] for a in node_args])
             if param is not None:
                 params[str(node.id)] = param
     return {
