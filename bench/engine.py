@@ -178,7 +178,7 @@ def http_table(inputs: list[float]) -> None:
     import http.client
     from urllib.parse import urlsplit
 
-    from bench.load import dockerfile_server
+    from bench.load import BUDGET_OFF, dockerfile_server
 
     spec = random_circuit(1_000, seed=1_000)
     rng = random.Random(1)
@@ -224,11 +224,7 @@ def http_table(inputs: list[float]) -> None:
 
     # one client sends about a hundred evaluates a second here: the per-client compute budget
     # (which would answer 429) is off, since this times the engine, not admission
-    budget_off = {
-        "BPC_COMPUTE_SECONDS_PER_CLIENT_PER_MINUTE": "0",
-        "BPC_COMPUTE_SECONDS_PER_MINUTE": "0",
-    }
-    with dockerfile_server(budget_off) as base:
+    with dockerfile_server(BUDGET_OFF) as base:
         where = urlsplit(base)
         conn = http.client.HTTPConnection(where.hostname, where.port, timeout=60)
         for _ in range(3):  # warm: the worker this connection reached, and its job process

@@ -48,7 +48,7 @@ from playwright.sync_api import Page, sync_playwright
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.load import dockerfile_server  # noqa: E402
+from bench.load import BUDGET_OFF, dockerfile_server  # noqa: E402
 from tests.live_app import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
 # Frame times are measured past the display's 60 Hz, so vsync and the frame-rate cap are off.
@@ -261,11 +261,7 @@ def main() -> None:
     # The per-client compute budget off: this times the page, and its fifteen drawings (five of
     # 2,000 gates, charged by the cost model's prediction) left one address's budget empty
     # before the layout and drag runs, depending on how fast they went (a 429 there).
-    budget_off = {
-        "BPC_COMPUTE_SECONDS_PER_CLIENT_PER_MINUTE": "0",
-        "BPC_COMPUTE_SECONDS_PER_MINUTE": "0",
-    }
-    with dockerfile_server(budget_off) as base, sync_playwright() as pw:
+    with dockerfile_server(BUDGET_OFF) as base, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 720})
         big, small, huge = [], [], []

@@ -29,13 +29,13 @@ from app.api.query import no_unknown_query
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 
-# The dependencies a lean route may have, each with how the lean path gets its value from the
-# values already solved (settings first: limits are read from them). no_unknown_query only
+# The dependencies a lean route may have, each with the value the lean path solves it to (see
+# handler): the settings, the limits read from them, or None for no_unknown_query, which only
 # refuses a query string, and the lean path never serves one.
-_SOLVERS: dict[Callable[..., Any], Callable[[dict[str, Any]], Any]] = {
-    current_settings: lambda solved: solved["settings"],
-    current_limits: lambda solved: solved["limits"],
-    no_unknown_query: lambda solved: None,
+_SOLVERS: dict[Callable[..., Any], str | None] = {
+    current_settings: "settings",
+    current_limits: "limits",
+    no_unknown_query: None,
 }
 
 
@@ -87,8 +87,12 @@ class LeanRoute(APIRoute):
             except Exception:  # not JSON, not the model, nested past the recursion limit, ...
                 return await general(request)  # FastAPI's own 422 (or 400), exactly
             settings = await current_settings()
-            solved = {"settings": settings, "limits": await current_limits(settings)}
-            values = {name: solve(solved) for name, solve in arguments.items()}
+            solved: dict[str | None, Any] = {
+                "settings": settings,
+                "limits": await current_limits(settings),
+                None: None,
+            }
+            values = {name: solved[key] for name, key in arguments.items()}
             values[body_name] = body
             response: Response = await endpoint(**values)
             return response
@@ -96,18 +100,15 @@ class LeanRoute(APIRoute):
         return handler
 
 
-def _dependency_arguments(
-    dependant: Dependant, path: str
-) -> dict[str, Callable[[dict[str, Any]], Any]]:
-    """The endpoint's keyword arguments that come from dependencies, each with its solver;
-    a TypeError for a dependency the lean path cannot solve."""
-    arguments: dict[str, Callable[[dict[str, Any]], Any]] = {}
+def _dependency_arguments(dependant: Dependant, path: str) -> dict[str, str | None]:
+    """The endpoint's keyword arguments that come from dependencies, each with the value it
+    is solved to (_SOLVERS); a TypeError for a dependency the lean path cannot solve."""
+    arguments: dict[str, str | None] = {}
     for sub in dependant.dependencies:
-        solve = _SOLVERS.get(sub.call) if sub.call is not None else None
-        if solve is None or sub.query_params or sub.body_params or sub.header_params:
+        if sub.call not in _SOLVERS or sub.query_params or sub.body_params or sub.header_params:
             raise TypeError(f"{path}: LeanRoute cannot solve the dependency {sub.call!r}")
         if sub.name is not None:
-            arguments[sub.name] = solve
+            arguments[sub.name] = _SOLVERS[sub.call]
     if dependant.query_params or dependant.header_params or dependant.path_params:
         raise TypeError(f"{path}: a LeanRoute's endpoint takes no query, header or path params")
     return arguments

@@ -671,9 +671,7 @@ def _structure(result: EvaluateResult, strings: _Strings) -> dict[str, Any]:
     symbol: list[int] = []
     name_ref: list[int] = []
     span: list[int] = []
-    # offsets as Excerpts.texts finds them, written out: this runs once per node
-    line_starts = Excerpts(result.expression).line_starts
-    last_line = len(line_starts)
+    offsets = Excerpts(result.expression).spans(circuit.nodes)
     previous_start = 0
     labels: dict[str, list[int]] = {}
     params: dict[str, Any] = {}
@@ -706,12 +704,11 @@ def _structure(result: EvaluateResult, strings: _Strings) -> dict[str, Any]:
             name_ref.append(-2)
         else:
             name_ref.append(intern(name, len(index)))
-        where = node.span
+        where = offsets[node.id]
         if where is None:
             span.extend((0, -1))
         else:
-            start = line_starts[min(where.line, last_line) - 1] + where.col - 1
-            end = line_starts[min(where.end_line, last_line) - 1] + where.end_col - 1
+            start, end = where
             span.extend((start - previous_start, end - start))
             previous_start = start
         label.append(intern(node_labels[0], len(index)) if node_labels else -1)

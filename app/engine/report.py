@@ -27,19 +27,31 @@ class Excerpts:
         self.source = source
         self.line_starts = [0] + [m.end() for m in _NEWLINE.finditer(source)]
 
-    def texts(self, nodes: list[Node]) -> list[str]:
-        """Each node's excerpt. A (line, col) is at offset line_starts[line - 1] + col - 1 (a
-        line past the end counts as the last), written out: this runs once per node."""
-        source, starts = self.source, self.line_starts
+    def spans(self, nodes: list[Node]) -> list[tuple[int, int] | None]:
+        """Each node's span as (start, end) offsets into the source, None for a node without
+        one. A (line, col) is at line_starts[line - 1] + col - 1 (a line past the end counts as
+        the last); one loop for all the nodes, as this runs once per node of a circuit."""
+        starts = self.line_starts
         last = len(starts)
-        found = []
+        found: list[tuple[int, int] | None] = []
         for node in nodes:
             span = node.span
             if span is None:
+                found.append(None)
+            else:
+                start = starts[min(span.line, last) - 1] + span.col - 1
+                found.append((start, starts[min(span.end_line, last) - 1] + span.end_col - 1))
+        return found
+
+    def texts(self, nodes: list[Node]) -> list[str]:
+        """Each node's excerpt."""
+        source = self.source
+        found = []
+        for where in self.spans(nodes):
+            if where is None:
                 found.append("")
                 continue
-            start = starts[min(span.line, last) - 1] + span.col - 1
-            end = starts[min(span.end_line, last) - 1] + span.end_col - 1
+            start, end = where
             if end - start <= _EXCERPT:
                 text = source[start:end]
             else:
