@@ -13,8 +13,15 @@ from app.engine.circuit import Circuit
 
 def coerce_value(name: str, value: Any, max_rank: int, max_elements: int) -> Any:
     """A float for a number, a float64 array for a (rectangular) nested list; else a 422."""
-    if type(value) is float and math.isfinite(value):  # the usual input: nothing to change
-        return value
+    # the usual inputs: a finite float is taken as it is; a JSON integer, as most typed inputs
+    # are (the course's x = -2), is converted when it is within ±2**53 (exactly a float64,
+    # finite). Anything else takes the checks below.
+    kind = type(value)
+    if kind is float:
+        if math.isfinite(value):
+            return value
+    elif kind is int and -_EXACT_INT <= value <= _EXACT_INT:
+        return float(value)
     loc = ("body", "inputs", name)
     if type(value) is bool or not isinstance(value, int | float | list):
         raise ProblemError(
@@ -41,6 +48,9 @@ def coerce_value(name: str, value: Any, max_rank: int, max_elements: int) -> Any
     if not bool(np.isfinite(array).all()):
         raise ProblemError(Problem(f"input '{name}' contains a non-finite number", loc=loc))
     return array
+
+
+_EXACT_INT = 2**53  # every int up to this magnitude is a float64 exactly
 
 
 def _fits_float(x: int) -> bool:
