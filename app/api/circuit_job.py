@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from app.core.limits import Limits
-from app.engine import evaluate_job
-from app.engine.encode import dumps
+from app.engine import evaluate_bytes
 
 
 def evaluate_json(request: dict[str, Any], limits: Limits) -> bytes:
     """The evaluate job, encoded where it runs (a thread or a job process), not on the loop;
     with orjson (app/engine/encode.py; its time against json.dumps is in docs/benchmarks.md)."""
-    return dumps(evaluate_job(request, limits))
+    return evaluate_bytes(request, limits)

@@ -12,7 +12,7 @@ from app.engine import tensor_gates  # noqa: F401  (registers @, sum, mean, [ ],
 from app.engine.cache import ParseCache, shared_cache
 from app.engine.circuit import Circuit, Node
 from app.engine.cost import estimate
-from app.engine.encode import encode, verbose
+from app.engine.encode import compact_json, dumps, encode, verbose
 from app.engine.gates import GATES, TIE_BREAKS, gate_table
 from app.engine.gcpause import gc_paused
 from app.engine.gradcheck import gradcheck
@@ -32,6 +32,7 @@ __all__ = [
     "ParseLimits",
     "Trace",
     "evaluate",
+    "evaluate_bytes",
     "evaluate_job",
     "evaluate_result",
     "gate_table",
@@ -124,6 +125,38 @@ def evaluate_job(request: dict[str, Any], limits: Limits) -> dict[str, Any]:
     EvaluateRequest.model_dump()), so it can run in a worker process. The answer is in the
     request's "format" (verbose or compact), with only its "parts" when given (verbose only);
     the expression's parse is cached per process."""
+    # One pause for evaluating and encoding, which allocate a small object per number (see
+    # gcpause.py). The typed result is a temporary, freed as encode returns and before the
+    # collector is back on, so the collector never walks its thousands of objects.
+    with gc_paused():
+        return encode(*_typed_request(request, limits))
+
+
+def evaluate_bytes(request: dict[str, Any], limits: Limits) -> bytes:
+    """evaluate_job's answer as its JSON bytes (encode.dumps): a compact one through
+    encode.compact_json, which fills a template kept with a small circuit when only the numbers
+    change (a slider on a neuron)."""
+    with gc_paused():
+        return _answer_bytes(*_typed_request(request, limits))
+
+
+def _answer_bytes(
+    result: EvaluateResult,
+    answer_format: str,
+    parts: Collection[str] | None,
+    echo: bool,
+    version: int,
+) -> bytes:
+    if answer_format == "compact":
+        return compact_json(result, echo, version)
+    return dumps(encode(result, answer_format, parts, echo, version))
+
+
+def _typed_request(
+    request: dict[str, Any], limits: Limits
+) -> tuple[EvaluateResult, str, Collection[str] | None, bool, int]:
+    """The request's typed result, and how it is to be encoded: its format, parts, echo and
+    compact version (encode's arguments)."""
     parts = request.get("parts")
     answer_format = request.get("format") or "verbose"
     if parts is not None and answer_format == "compact":
@@ -145,28 +178,19 @@ def evaluate_job(request: dict[str, Any], limits: Limits) -> dict[str, Any]:
             )
         )
     echo = request.get("echo_expression", True) is not False
-    # One pause for evaluating and encoding, which allocate a small object per number (see
-    # gcpause.py). The typed result is a temporary, freed as encode returns and before the
-    # collector is back on, so the collector never walks its thousands of objects.
-    with gc_paused():
-        return encode(
-            evaluate_result(
-                request["expression"],
-                request.get("inputs") or {},
-                output_grad=request.get("output_grad", 1.0),
-                tie_break=request.get("tie_break", "split"),
-                gradcheck_=bool(request.get("gradcheck", False)),
-                h=request.get("h", 1e-5),
-                limits=limits,
-                cache=shared_cache(),
-                parts=parts,
-                compact=answer_format == "compact",
-            ),
-            answer_format,
-            parts,
-            echo,
-            version or 1,
-        )
+    result = evaluate_result(
+        request["expression"],
+        request.get("inputs") or {},
+        output_grad=request.get("output_grad", 1.0),
+        tie_break=request.get("tie_break", "split"),
+        gradcheck_=bool(request.get("gradcheck", False)),
+        h=request.get("h", 1e-5),
+        limits=limits,
+        cache=shared_cache(),
+        parts=parts,
+        compact=answer_format == "compact",
+    )
+    return result, answer_format, parts, echo, version or 1
 
 
 def parse_limits(limits: Limits) -> ParseLimits:

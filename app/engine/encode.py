@@ -376,8 +376,12 @@ class _Captions:
         self.templates: dict[str, int] = {}
         self.rule: list[int] = []
         self.slots: list[int] = []
+        # whether every rule so far is a version-2 recipe chosen by its key alone (add_rendered),
+        # so that the same keys give the same rules, strings and templates (compact_json)
+        self.by_key = True
 
     def add(self, text: str, names: list[str]) -> None:
+        self.by_key = False
         if _has_mark(text):  # the text has private-use characters of its own: no template
             self._literal(text)
             return
@@ -429,7 +433,7 @@ class _Captions:
             args = node.args
             argc = len(args)
             if argc >= _MAX_MARKS:  # more wires than placeholders: the search
-                self.add(result.rule(step), _wires(result, step))
+                self.add(result.rule(step), _wires(result, step))  # (not by key)
                 continue
             op = node.op
             branch = GATES[op].caption_branch  # type: ignore[index]
@@ -452,7 +456,10 @@ class _Captions:
                 recipe = _recipe(result, step)
                 if key is not None and len(_RECIPES) < _RECIPES_MAX and argc <= _RECIPE_MAX_ARGS:
                     _RECIPES[key] = recipe
+            if key is None or not named_numbers:
+                self.by_key = False
             if recipe is _WHOLE:  # braces in its words, or too many numbers
+                self.by_key = False
                 self._literal(result.rule(step))
                 continue
             if named_numbers:
@@ -736,6 +743,12 @@ def compact(result: EvaluateResult, echo: bool = True, version: int = 1) -> dict
     """The columnar answer (what the page asks for), with the expression unless not `echo`, in
     `version` 1 or 2 (2: a scalar circuit's templates name the step's numbers). See the module
     docstring and README."""
+    return _compact(result, echo, version)[0]
+
+
+def _compact(result: EvaluateResult, echo: bool, version: int) -> tuple[dict[str, Any], bool]:
+    """compact()'s answer, and whether its captions were chosen by their recipes' keys alone
+    (_Captions.by_key)."""
     if version not in COMPACT_VERSIONS:
         raise ValueError(f"compact answer version {version}: there are {COMPACT_VERSIONS}")
     circuit = result.circuit
@@ -795,7 +808,7 @@ def compact(result: EvaluateResult, echo: bool = True, version: int = 1) -> dict
             captions.add(result.rule(step), _wires(result, step))
 
     echoed = {"expression": result.expression} if echo else {}
-    return {
+    answer = {
         "format": "compact",
         "version": version,
         **echoed,
@@ -826,6 +839,139 @@ def compact(result: EvaluateResult, echo: bool = True, version: int = 1) -> dict
         "stats": _stats(result),
         "gradcheck": result.gradcheck,
     }
+    return answer, fast and captions.by_key
+
+
+# ---------------------------------------------------------------- compact bytes
+
+# A re-evaluation of a small scalar circuit (a slider on a neuron) changes only the numbers of
+# its compact answer when no step is at a kink and every number is finite: everything else (the
+# structure and step columns, the strings, and the captions' rules, slots and templates) is
+# fixed by the circuit and, for the captions, by each step's recipe key (the branch a max, relu
+# or param gate's words take; _Captions.add_rendered), when version 2 names the numbers in its
+# templates. compact_json keeps such an answer's JSON bytes cut at the four places its numbers
+# go (output_grad, the nodes' values and gradients, the steps' local gradients) and fills them
+# with orjson: the same bytes as dumps(compact(...)), without building the answer. Kept with a
+# cached circuit of at most COMPACT_TEMPLATE_MAX_NODES nodes, a few per circuit (the branches its
+# max and relu gates take): a 64-node template is about 12 KB, so at most parse_cache_entries
+# (256) × 4 × 12 KB, about 12 MB, beyond the cache's node budget.
+COMPACT_TEMPLATE_MAX_NODES = 64
+COMPACT_TEMPLATES_PER_CIRCUIT = 4
+_TEMPLATES = "compact templates"  # the memo's key
+_HOLES = 4  # output_grad, nodes.value, nodes.grad, steps.local
+Template = tuple[tuple[bytes, ...], tuple[int, ...]]  # the pieces between holes; hole order
+Numbers = tuple[float, list[float], list[float], list[float]]
+
+
+def compact_json(result: EvaluateResult, echo: bool = True, version: int = 1) -> bytes:
+    """dumps(compact(result, echo, version)), the same bytes: from a template kept with the
+    circuit when the answer allows one (see above), else encoded in full."""
+    key = _template_key(result, echo, version)
+    numbers = None if key is None else _template_numbers(result)
+    if key is None or numbers is None or result.memo is None:
+        return dumps(compact(result, echo, version))
+    templates: dict[Any, Template] = result.memo.setdefault(_TEMPLATES, {})
+    template = templates.get(key)
+    if template is not None:
+        return _fill(template, numbers)
+    answer, by_key = _compact(result, echo, version)
+    if by_key and len(templates) < COMPACT_TEMPLATES_PER_CIRCUIT:
+        cut = _cut(answer)
+        if cut is not None:
+            templates[key] = cut
+    return dumps(answer)
+
+
+def _template_key(result: EvaluateResult, echo: bool, version: int) -> tuple[Any, ...] | None:
+    """What, besides the circuit, fixes every part of the answer but its numbers: the echo,
+    the tie-break, the steps' order and the caption branch of each step whose gate has one.
+    None when the answer cannot be a template (not a small scalar circuit's version-2 answer,
+    a kink, a warning, a gradient check, or a gate whose caption no key chooses)."""
+    nodes = result.circuit.nodes
+    if (
+        version != 2
+        or not result.fast
+        or result.memo is None
+        or result.warnings
+        or result.gradcheck is not None
+        or len(nodes) > COMPACT_TEMPLATE_MAX_NODES
+    ):
+        return None
+    values = result.values
+    order = []
+    branches = []
+    for step in result.steps:
+        if step.kink is not None:
+            return None
+        node_id = step.node
+        order.append(node_id)
+        node = nodes[node_id]
+        branch = GATES[node.op].caption_branch  # type: ignore[index]
+        if branch is None:
+            return None
+        if branch is not no_branch:
+            chosen = branch([values[a] for a in node.args], values[node_id], node.const)
+            branches.append((node_id, chosen))
+    return (echo, result.tie_break, tuple(order), tuple(branches))
+
+
+def _template_numbers(result: EvaluateResult) -> Numbers | None:
+    """The answer's numbers in hole order, when every one is a finite float (so its columns are
+    these very lists: _column)."""
+    output_grad = result.output_grad
+    values, grads = result.values, result.grads
+    local = [g for step in result.steps for g in step.local]
+    if not (
+        type(output_grad) is float
+        and _all_floats(values)
+        and _all_floats(grads)
+        and _all_floats(local)
+        and all(map(math.isfinite, values))
+        and all(map(math.isfinite, grads))
+        and all(map(math.isfinite, local))
+        and math.isfinite(output_grad)
+    ):
+        return None
+    return output_grad, values, grads, local
+
+
+def _cut(answer: dict[str, Any]) -> Template | None:
+    """The answer's JSON cut at its numbers' places: the pieces between them, and which number
+    goes in each place; None if a mark is not found exactly once (a text of the answer holding
+    one)."""
+    marks = [f"\x00hole {k}\x00" for k in range(_HOLES)]
+    nodes, steps = answer["nodes"], answer["steps"]
+    marked = {
+        **answer,
+        "output_grad": marks[0],
+        "nodes": {**nodes, "value": marks[1], "grad": marks[2]},
+        "steps": {**steps, "local": marks[3]},
+    }
+    text = dumps(marked)
+    found = []
+    for k, mark in enumerate(marks):
+        encoded = orjson.dumps(mark)
+        at = text.find(encoded)
+        if at < 0 or text.find(encoded, at + 1) >= 0:
+            return None
+        found.append((at, len(encoded), k))
+    found.sort()
+    pieces = []
+    start = 0
+    for at, size, _ in found:
+        pieces.append(text[start:at])
+        start = at + size
+    pieces.append(text[start:])
+    return tuple(pieces), tuple(k for _, _, k in found)
+
+
+def _fill(template: Template, numbers: Numbers) -> bytes:
+    pieces, order = template
+    out = [pieces[0]]
+    for piece, k in zip(pieces[1:], order, strict=True):
+        out.append(orjson.dumps(numbers[k]))
+        out.append(piece)
+    return b"".join(out)
 
 
 def _gate_table(circuit: Circuit) -> dict[str, dict[str, str]]:

@@ -1,0 +1,203 @@
+"""encode.compact_json: a small scalar circuit's compact answer filled into a template kept with
+the circuit is the same bytes as the answer encoded in full, whatever the inputs do between two
+requests (cross a max's tie, reach a kink, overflow), and the templates stay bounded."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import math
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from app.core.errors import ProblemError
+from app.core.limits import Limits
+from app.engine import evaluate_bytes, evaluate_job, parse_limits
+from app.engine.cache import shared_cache
+from app.engine.encode import dumps
+from app.presets import all_presets
+
+encode_module = importlib.import_module("app.engine.encode")
+LIMITS = Limits()
+SIGMOID = "1 / (1 + exp(-(w0*x0 + w1*x1 + w2)))"
+COURSE = {"w0": 2.0, "x0": -1.0, "w1": -3.0, "x1": -2.0, "w2": -3.0}
+
+
+def body(expression: str, inputs: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return {
+        "expression": expression,
+        "inputs": inputs,
+        "format": "compact",
+        "compact_version": 2,
+        "echo_expression": False,
+        **extra,
+    }
+
+
+def templates(expression: str) -> dict[Any, Any]:
+    parsed = shared_cache().get(expression, parse_limits(LIMITS))
+    return parsed.memo.get(encode_module._TEMPLATES, {})
+
+
+def same(request: dict[str, Any]) -> bytes:
+    """The answer through compact_json, checked against the answer encoded in full."""
+    got = evaluate_bytes(request, LIMITS)
+    assert got == dumps(evaluate_job(request, LIMITS))
+    return got
+
+
+@pytest.fixture
+def fills(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts the answers filled into a template."""
+    count: list[int] = []
+    fill = encode_module._fill
+
+    def counted(*args: Any) -> bytes:
+        count.append(1)
+        return fill(*args)
+
+    monkeypatch.setattr(encode_module, "_fill", counted)
+    return count
+
+
+def test_the_sigmoid_neuron_is_filled_from_its_template_with_the_course_numbers(
+    fills: list[int],
+) -> None:
+    expression = SIGMOID + " + 0 * w0"  # a text of this test's own: a cache entry of its own
+    first = same(body(expression, COURSE))
+    assert fills == [] and len(templates(expression)) == 1
+    second = same(body(expression, COURSE))
+    assert fills == [1] and second == first
+    moved = same(body(expression, {**COURSE, "w0": 2.5}))
+    assert fills == [1, 1] and moved != first
+    # the course's numbers, at full precision, in the filled answer
+    answer = json.loads(second)
+    assert answer["nodes"]["value"][answer["output"]] == 0.7310585786300049  # the reference file's
+    assert answer["output_grad"] == 1.0
+
+
+def test_each_caption_branch_has_a_template_and_a_kink_has_none(fills: list[int]) -> None:
+    expression = "max(x, y) * z + 0 * x"
+    for inputs in ({"x": 3, "y": 1, "z": 2}, {"x": 1, "y": 3, "z": 2}):
+        same(body(expression, inputs))
+    assert len(templates(expression)) == 2 and fills == []
+    same(body(expression, {"x": 5, "y": -1, "z": 0.5}))  # x wins again: the first template
+    same(body(expression, {"x": -4, "y": 2, "z": -1}))  # y wins again: the second
+    assert fills == [1, 1]
+    same(body(expression, {"x": 2, "y": 2, "z": 2}))  # a tie is a kink: encoded in full
+    assert fills == [1, 1] and len(templates(expression)) == 2
+
+
+def test_a_non_finite_number_is_encoded_in_full(fills: list[int]) -> None:
+    expression = "exp(x) * y + 0 * y"
+    same(body(expression, {"x": 1, "y": 2}))
+    overflow = same(body(expression, {"x": 1000, "y": 2}))  # exp overflows: strings, warnings
+    assert b'"Infinity"' in overflow
+    assert fills == []
+    same(body(expression, {"x": -1, "y": 3}))
+    assert fills == [1]
+
+
+def test_at_most_four_templates_a_circuit() -> None:
+    # three relus: eight branch combinations, of which four are kept
+    expression = "relu(a) + relu(b) + relu(c) + 0 * a"
+    for signs in range(8):
+        inputs = {name: (1.5 if signs >> k & 1 else -1.5) for k, name in enumerate("abc")}
+        same(body(expression, inputs))
+        same(body(expression, {k: v * 2 for k, v in inputs.items()}))
+    assert len(templates(expression)) == encode_module.COMPACT_TEMPLATES_PER_CIRCUIT == 4
+
+
+def chain(nodes: int) -> str:
+    """A circuit of exactly `nodes` nodes: one input, then gates (a + 1 is a constant and a gate)."""
+    text = "x"
+    count = 1
+    while count + 2 <= nodes:
+        text = f"({text}) * 1.5"
+        count += 2
+    if count < nodes:
+        text = f"-({text})"
+        count += 1
+    return text
+
+
+@pytest.mark.parametrize("nodes", [63, 64, 65])
+def test_templates_are_kept_up_to_64_nodes(nodes: int) -> None:
+    expression = chain(nodes)
+    parsed = shared_cache().get(expression, parse_limits(LIMITS))
+    assert len(parsed.circuit.nodes) == nodes
+    for x in (0.5, 0.75, 1.25):
+        same(body(expression, {"x": x}))
+    kept = len(templates(expression))
+    assert kept == (1 if nodes <= encode_module.COMPACT_TEMPLATE_MAX_NODES else 0)
+
+
+def test_version_1_echo_and_gradcheck_are_encoded_in_full(fills: list[int]) -> None:
+    expression = "x * y + 0 * x + 0 * y"
+    inputs = {"x": 3, "y": -4}
+    for extra in ({"compact_version": 1}, {"gradcheck": True}):
+        for _ in range(2):
+            same(body(expression, inputs, **extra))
+    assert fills == []
+    # echo is part of the template's key: both kinds kept, each filled
+    for echo in (True, False, True, False):
+        same(body(expression, inputs, echo_expression=echo))
+    assert fills == [1, 1]
+
+
+def test_a_mark_in_the_answer_text_means_no_template() -> None:
+    answer = {
+        "strings": ["\x00hole 2\x00"],
+        "output_grad": 1.0,
+        "nodes": {"value": [1.0], "grad": [1.0]},
+        "steps": {"local": []},
+    }
+    assert encode_module._cut(answer) is None
+    del answer["strings"]
+    template = encode_module._cut(answer)
+    assert template is not None
+    assert encode_module._fill(template, (1.0, [1.0], [1.0], [])) == dumps(answer)
+
+
+@pytest.mark.parametrize("name", sorted(p["id"] for p in all_presets()))
+def test_every_preset_twice_is_the_same_bytes(name: str) -> None:
+    preset = next(p for p in all_presets() if p["id"] == name)
+    request = body(preset["expression"], preset.get("inputs", {}))
+    for _ in range(2):
+        same(request)
+    nudged = {**request, "inputs": {k: _nudge(v) for k, v in request["inputs"].items()}}
+    try:
+        expected = dumps(evaluate_job(nudged, LIMITS))
+    except ProblemError as error:  # an index out of range, say: the same refusal both ways
+        with pytest.raises(ProblemError) as caught:
+            evaluate_bytes(nudged, LIMITS)
+        assert caught.value.problems == error.problems
+    else:
+        assert evaluate_bytes(nudged, LIMITS) == expected
+
+
+def _nudge(value: Any) -> Any:
+    """New numbers; an integer stays an integer (an index input must be one)."""
+    if isinstance(value, list):
+        return [_nudge(v) for v in value]
+    return value * 1.25 + 0.125 if isinstance(value, float) else value * 2 + 1
+
+
+FINITE = st.floats(-50, 50, allow_nan=False, allow_infinity=False)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(FINITE, FINITE, FINITE, FINITE), min_size=2, max_size=4))
+def test_random_inputs_in_turn_give_the_full_encoding(rows: list[tuple[float, ...]]) -> None:
+    # max and relu branch with the numbers; 0.0 ties and relu(0) kinks come up as drawn
+    expression = "max(a, b) * relu(c - d) + abs(a) / (1 + exp(-d)) + 0 * a"
+    for a, b, c, d in rows:
+        answer = json.loads(same(body(expression, {"a": a, "b": b, "c": c, "d": d})))
+        # this request's output, not a template's old one (the gates' own float rules may
+        # differ from Python's here in the last bit)
+        expected = max(a, b) * max(c - d, 0.0) + abs(a) / (1 + math.exp(-d)) + 0 * a
+        got = answer["nodes"]["value"][answer["output"]]
+        assert math.isclose(got, expected, rel_tol=1e-14, abs_tol=1e-300)
