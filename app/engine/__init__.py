@@ -12,7 +12,7 @@ from app.engine import tensor_gates  # noqa: F401  (registers @, sum, mean, [ ],
 from app.engine.cache import ParseCache, shared_cache
 from app.engine.circuit import Circuit, Node
 from app.engine.cost import estimate
-from app.engine.encode import compact_json, dumps, encode, verbose
+from app.engine.encode import compact_json, encode, verbose, verbose_json
 from app.engine.gates import GATES, TIE_BREAKS, gate_table
 from app.engine.gcpause import gc_paused
 from app.engine.gradcheck import gradcheck
@@ -133,8 +133,8 @@ def evaluate_job(request: dict[str, Any], limits: Limits) -> dict[str, Any]:
 
 
 def evaluate_bytes(request: dict[str, Any], limits: Limits) -> bytes:
-    """evaluate_job's answer as its JSON bytes (encode.dumps): a compact one through
-    encode.compact_json, which fills a template kept with a small circuit when only the numbers
+    """evaluate_job's answer as its JSON bytes (encode.dumps), through encode.compact_json or
+    encode.verbose_json, which fill a template kept with a small circuit when only the numbers
     change (a slider on a neuron)."""
     with gc_paused():
         return _answer_bytes(*_typed_request(request, limits))
@@ -149,7 +149,7 @@ def _answer_bytes(
 ) -> bytes:
     if answer_format == "compact":
         return compact_json(result, echo, version)
-    return dumps(encode(result, answer_format, parts, echo, version))
+    return verbose_json(result, parts, echo)
 
 
 def _typed_request(

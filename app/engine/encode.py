@@ -27,13 +27,14 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Collection
+from dataclasses import dataclass
 from typing import Any, Literal, cast, get_args
 
 import numpy as np
 import orjson
 
 from app.engine.circuit import Circuit
-from app.engine.gates import GATES, Step, no_branch
+from app.engine.gates import GATES, Kink, Step, no_branch
 from app.engine.numbers import (
     NUMBER_MARK,
     NUMBER_OVERFLOW,
@@ -213,10 +214,7 @@ def _records(result: EvaluateResult, want: set[str]) -> dict[str, Any]:
             row["contribution"] = contributions[port]
             row["accumulated"] = number(step.accumulated[port])
             step_inputs.append(row)
-        kink = None
-        if step.kink is not None:
-            kink = step.kink.as_dict()
-            kink["text"] = kink["convention"]
+        kink = None if step.kink is None else _kink_json(step.kink)
         row = step_rows[index].copy()
         row["upstream"] = number(step.upstream)
         row["inputs"] = step_inputs
@@ -231,6 +229,13 @@ def _records(result: EvaluateResult, want: set[str]) -> dict[str, Any]:
     if backward:
         records["backward"] = steps
     return records
+
+
+def _kink_json(kink: Kink) -> dict[str, Any]:
+    """A step's kink as the verbose answer has it: its fields, and its convention as `text`."""
+    row = kink.as_dict()
+    row["text"] = row["convention"]
+    return row
 
 
 def _as_is(number: float) -> float:
@@ -334,6 +339,174 @@ def _fixed_step_rows(
 def _stats(result: EvaluateResult) -> dict[str, Any]:
     circuit = result.circuit
     return {"gates": circuit.gate_count, "nodes": len(circuit.nodes), "fast_path": result.fast}
+
+
+# ---------------------------------------------------------------- verbose bytes
+
+# The same for the verbose answer (the API's default). Of a small scalar circuit's answer whose
+# numbers are all finite, everything but its numbers, its steps' rules and its kinks depends on
+# the circuit, the steps' order and the fields asked for; verbose_json keeps its JSON cut at
+# those places (holes), each hole naming what fills it: a number of the answer's pool (every
+# node's value and gradient, each step's upstream, then its local gradients, contributions and
+# running sums, in steps' order), a step's rule, or a step's kink. A request fills them with one
+# orjson call for the numbers (cut at its commas: a finite float's JSON has none), one per rule
+# and kink, and one join. Kept for circuits of at most VERBOSE_ROWS_KEPT_MAX_NODES nodes, one
+# a circuit (the fields first asked for: a 62-node program's template measured 85 KB with
+# Python's objects, sys.getsizeof; so at most parse_cache_entries (256) × 85 KB, about 22 MB,
+# beyond the cache's node budget), and only when filling it with the answer it was cut from
+# gives that answer's very bytes.
+VERBOSE_TEMPLATES_PER_CIRCUIT = 1
+_VERBOSE_TEMPLATES = "verbose templates"  # the memo's key
+_HOLE_MARK = re.compile(rb'"\\u0000(\d+)\\u0000"')
+
+
+@dataclass(frozen=True, slots=True)
+class _VerboseTemplate:
+    pieces: tuple[bytes, ...]  # the JSON between holes
+    holes: tuple[int, ...]  # each hole's index into (pool numbers, rules, kinks)
+    steps: int
+
+
+def verbose_json(
+    result: EvaluateResult, parts: Collection[str] | None = None, echo: bool = True
+) -> bytes:
+    """dumps(encode(result, "verbose", parts, echo)), the same bytes: from a template kept with
+    the circuit when the answer allows one (see above), else encoded in full."""
+    if not echo:
+        parts = [
+            part for part in (ANSWER_PARTS if parts is None else parts) if part != "expression"
+        ]
+    key = _verbose_key(result, parts)
+    if key is None or result.memo is None:
+        return dumps(verbose(result, parts))
+    templates: dict[Any, _VerboseTemplate] = result.memo.setdefault(_VERBOSE_TEMPLATES, {})
+    template = templates.get(key)
+    if template is not None:
+        return _fill_verbose(template, result)
+    text = dumps(answer := verbose(result, parts))
+    if len(templates) < VERBOSE_TEMPLATES_PER_CIRCUIT:
+        made = _verbose_template(result, answer)
+        if made is not None and _fill_verbose(made, result) == text:
+            templates[key] = made
+    return text
+
+
+def _verbose_key(result: EvaluateResult, parts: Collection[str] | None) -> tuple[Any, ...] | None:
+    """What, besides the circuit, fixes every part of the verbose answer but its numbers, rules
+    and kinks: the fields asked for and the steps' order. None when the answer cannot be a
+    template (not a small scalar circuit's, a number that is not finite, a warning, a gradient
+    check)."""
+    if (
+        not result.fast
+        or result.memo is None
+        or result.warnings
+        or result.gradcheck is not None
+        or len(result.circuit.nodes) > VERBOSE_ROWS_KEPT_MAX_NODES
+        or not math.isfinite(sum(result.values))
+        or not math.isfinite(sum(result.grads))
+    ):
+        return None
+    # (the steps' numbers are then finite too: see _records)
+    return (None if parts is None else tuple(parts), tuple(step.node for step in result.steps))
+
+
+def _pool(result: EvaluateResult) -> list[Any]:
+    """The answer's numbers in pool order (see above)."""
+    steps = result.steps
+    return [
+        *result.values,
+        *result.grads,
+        *[step.upstream for step in steps],
+        *[g for step in steps for g in step.local],
+        *[c for step in steps for c in step.contributions],
+        *[a for step in steps for a in step.accumulated],
+    ]
+
+
+def _fill_verbose(template: _VerboseTemplate, result: EvaluateResult) -> bytes:
+    steps = result.steps
+    if len(steps) != template.steps:
+        raise ValueError("a verbose template filled from another circuit's steps")
+    filler = orjson.dumps(_pool(result))[1:-1].split(b",")
+    filler += [orjson.dumps(result.rule(step)) for step in steps]
+    for step in steps:
+        filler.append(b"null" if step.kink is None else orjson.dumps(_kink_json(step.kink)))
+    out: list[bytes] = [b""] * (2 * len(template.holes) + 1)
+    out[0::2] = template.pieces
+    out[1::2] = [filler[k] for k in template.holes]
+    return b"".join(out)
+
+
+def _verbose_template(result: EvaluateResult, answer: dict[str, Any]) -> _VerboseTemplate | None:
+    """The answer's JSON cut at its holes, found by walking it (in its keys' order, which is
+    the JSON's) where the verbose answer puts each number, rule and kink."""
+    circuit = result.circuit
+    nodes = circuit.nodes
+    steps = result.steps
+    count = len(nodes)
+    # pool offsets: values, grads, upstreams, then per step its locals, contributions, sums
+    upstream_at = 2 * count
+    ports = [len(nodes[step.node].args) for step in steps]
+    local_at = upstream_at + len(steps)
+    contribution_at = local_at + sum(ports)
+    accumulated_at = contribution_at + sum(ports)
+    first_port = [sum(ports[:s]) for s in range(len(steps))]
+    rule_at = accumulated_at + sum(ports)
+    kink_at = rule_at + len(steps)
+    step_of = {step.node: s for s, step in enumerate(steps)}
+    holes: list[int] = []
+
+    def hole(source: int) -> str:
+        holes.append(source)
+        return f"\x00{len(holes) - 1}\x00"
+
+    marked = dict(answer)
+    if "output" in marked:
+        marked["output"] = {**marked["output"], "value": hole(circuit.output)}
+    if "nodes" in marked:
+        marked["nodes"] = [
+            {**row, "value": hole(i), "grad": hole(count + i)}
+            for i, row in enumerate(marked["nodes"])
+        ]
+    if "edges" in marked:
+        edges = []
+        e = 0
+        for node in nodes:
+            for port, arg in enumerate(node.args):
+                row = {**marked["edges"][e], "value": hole(arg)}
+                s = step_of.get(node.id)
+                if s is not None:
+                    row["grad"] = hole(contribution_at + first_port[s] + port)
+                edges.append(row)
+                e += 1
+        if e != len(marked["edges"]):
+            return None
+        marked["edges"] = edges
+    if "backward" in marked:
+        rows = []
+        for s, row in enumerate(marked["backward"]):
+            row = {**row, "upstream": hole(upstream_at + s)}
+            row["inputs"] = [
+                {
+                    **port_row,
+                    "local_grad": hole(local_at + first_port[s] + port),
+                    "contribution": hole(contribution_at + first_port[s] + port),
+                    "accumulated": hole(accumulated_at + first_port[s] + port),
+                }
+                for port, port_row in enumerate(row["inputs"])
+            ]
+            row["rule"] = hole(rule_at + s)
+            row["kink"] = hole(kink_at + s)
+            rows.append(row)
+        marked["backward"] = rows
+    if "gradients" in marked:
+        inputs = {node.name: node.id for node in nodes if node.kind == "input"}
+        marked["gradients"] = {name: hole(count + inputs[name]) for name in marked["gradients"]}
+    parts = _HOLE_MARK.split(dumps(marked))
+    # split keeps each mark's number: pieces and numbers alternate, the numbers in walk order
+    if [int(k) for k in parts[1::2]] != list(range(len(holes))):
+        return None  # a text of the answer held a mark
+    return _VerboseTemplate(tuple(parts[0::2]), tuple(holes), len(steps))
 
 
 # ---------------------------------------------------------------- compact
@@ -853,8 +1026,8 @@ def _compact(result: EvaluateResult, echo: bool, version: int) -> tuple[dict[str
 # go (output_grad, the nodes' values and gradients, the steps' local gradients) and fills them
 # with orjson: the same bytes as dumps(compact(...)), without building the answer. Kept with a
 # cached circuit of at most COMPACT_TEMPLATE_MAX_NODES nodes, a few per circuit (the branches its
-# max and relu gates take): a 64-node template is about 12 KB, so at most parse_cache_entries
-# (256) × 4 × 12 KB, about 12 MB, beyond the cache's node budget.
+# max and relu gates take): a 62-node program's measured 4.5 KB with Python's objects, so at most
+# parse_cache_entries (256) × 4 × 4.5 KB, about 5 MB, beyond the cache's node budget.
 COMPACT_TEMPLATE_MAX_NODES = 64
 COMPACT_TEMPLATES_PER_CIRCUIT = 4
 _TEMPLATES = "compact templates"  # the memo's key

@@ -1,6 +1,7 @@
-"""encode.compact_json: a small scalar circuit's compact answer filled into a template kept with
-the circuit is the same bytes as the answer encoded in full, whatever the inputs do between two
-requests (cross a max's tie, reach a kink, overflow), and the templates stay bounded."""
+"""encode.compact_json and encode.verbose_json: a small scalar circuit's answer filled into a
+template kept with the circuit is the same bytes as the answer encoded in full, whatever the
+inputs do between two requests (cross a max's tie, reach a kink, overflow), and the templates
+stay bounded."""
 
 from __future__ import annotations
 
@@ -37,9 +38,13 @@ def body(expression: str, inputs: dict[str, Any], **extra: Any) -> dict[str, Any
     }
 
 
-def templates(expression: str) -> dict[Any, Any]:
+def templates(expression: str, kind: str = encode_module._TEMPLATES) -> dict[Any, Any]:
     parsed = shared_cache().get(expression, parse_limits(LIMITS))
-    return parsed.memo.get(encode_module._TEMPLATES, {})
+    return parsed.memo.get(kind, {})
+
+
+def verbose_templates(expression: str) -> dict[Any, Any]:
+    return templates(expression, encode_module._VERBOSE_TEMPLATES)
 
 
 def same(request: dict[str, Any]) -> bytes:
@@ -49,18 +54,29 @@ def same(request: dict[str, Any]) -> bytes:
     return got
 
 
-@pytest.fixture
-def fills(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Counts the answers filled into a template."""
+def _counter(monkeypatch: pytest.MonkeyPatch, name: str) -> list[int]:
     count: list[int] = []
-    fill = encode_module._fill
+    fill = getattr(encode_module, name)
 
     def counted(*args: Any) -> bytes:
         count.append(1)
         return fill(*args)
 
-    monkeypatch.setattr(encode_module, "_fill", counted)
+    monkeypatch.setattr(encode_module, name, counted)
     return count
+
+
+@pytest.fixture
+def fills(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts the compact answers filled into a template."""
+    return _counter(monkeypatch, "_fill")
+
+
+@pytest.fixture
+def verbose_fills(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts the verbose answers filled into a template (one more when a template is made:
+    it is filled once to check it gives the answer it was cut from)."""
+    return _counter(monkeypatch, "_fill_verbose")
 
 
 def test_the_sigmoid_neuron_is_filled_from_its_template_with_the_course_numbers(
@@ -201,3 +217,110 @@ def test_random_inputs_in_turn_give_the_full_encoding(rows: list[tuple[float, ..
         expected = max(a, b) * max(c - d, 0.0) + abs(a) / (1 + math.exp(-d)) + 0 * a
         got = answer["nodes"]["value"][answer["output"]]
         assert math.isclose(got, expected, rel_tol=1e-14, abs_tol=1e-300)
+
+
+# ---------------------------------------------------------------- verbose
+
+
+def verbose_body(expression: str, inputs: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return {"expression": expression, "inputs": inputs, **extra}
+
+
+def test_the_verbose_sigmoid_neuron_is_filled_with_the_course_numbers(
+    verbose_fills: list[int],
+) -> None:
+    expression = SIGMOID + " + 0 * x1"
+    first = same(verbose_body(expression, COURSE))
+    assert verbose_fills == [1] and len(verbose_templates(expression)) == 1  # made, checked
+    second = same(verbose_body(expression, COURSE))
+    assert verbose_fills == [1, 1] and second == first
+    answer = json.loads(same(verbose_body(expression, {**COURSE, "x0": -1.5})))
+    assert verbose_fills == [1, 1, 1]
+    assert answer["output"]["value"] != json.loads(first)["output"]["value"]
+    course = json.loads(second)
+    # the reference file's numbers for the course's neuron (its w0, x0), exactly
+    assert course["output"]["value"] == 0.7310585786300049
+    assert course["gradients"]["w0"] == -0.19661193324148188
+    assert course["gradients"]["x0"] == 0.39322386648296376
+    # a filled rule reads this request's numbers (the course's: 1 / 1.368 = 0.7311, and the
+    # local gradient -1/1.368² = -0.5344), and the moved one its own
+    [divide] = [step["rule"] for step in course["backward"] if step["op"] == "div"]
+    assert "1 / 1.368 = 0.7311" in divide and "-0.5344 · 1 = -0.5344" in divide
+    [moved] = [step["rule"] for step in answer["backward"] if step["op"] == "div"]
+    assert "0.7311" not in moved
+
+
+def test_a_verbose_template_fills_kinks_and_rules_as_they_come(verbose_fills: list[int]) -> None:
+    expression = "max(x, y) * z + relu(x) + 0 * y"
+    same(verbose_body(expression, {"x": 3, "y": 1, "z": 2}))  # the template is made here
+    tie = json.loads(same(verbose_body(expression, {"x": 2, "y": 2, "z": 2})))
+    kinks = [step["kink"] for step in tie["backward"] if step["kink"] is not None]
+    assert [kink["kind"] for kink in kinks] == ["tie"]
+    assert "Kink:" in next(step["rule"] for step in tie["backward"] if step["kink"])
+    same(verbose_body(expression, {"x": 0, "y": -1, "z": 2}))  # relu(0): the other kink
+    same(verbose_body(expression, {"x": -3, "y": 1, "z": 2}))  # y wins, relu is off
+    assert len(verbose_fills) == 4 and len(verbose_templates(expression)) == 1
+
+
+def test_one_verbose_template_a_circuit_for_the_fields_first_asked_for(
+    verbose_fills: list[int],
+) -> None:
+    expression = "x * y + 0 * x + 0 * y + 0"
+    inputs = {"x": 3, "y": -4}
+    for extra in (
+        {},
+        {"echo_expression": False},
+        {"parts": ["output", "gradients"]},
+        {"parts": ["edges"]},
+    ):
+        for _ in range(2):
+            same(verbose_body(expression, inputs, **extra))
+    kept = verbose_templates(expression)
+    assert len(kept) == encode_module.VERBOSE_TEMPLATES_PER_CIRCUIT == 1
+    [(parts, _)] = kept  # the key: the fields asked for (None: all), then the steps' order
+    assert parts is None
+    assert verbose_fills == [1, 1]  # made and checked with the first request, filled by the next
+
+
+def test_a_non_finite_verbose_answer_is_encoded_in_full(verbose_fills: list[int]) -> None:
+    expression = "exp(x) * y + 0 * y + 0"
+    for x in (1000, 1000, -1):
+        same(verbose_body(expression, {"x": x, "y": 2}))
+    assert verbose_fills == [1]  # made at x = -1 (and checked); never for the overflow
+
+
+@pytest.mark.parametrize("nodes", [63, 64, 65])
+def test_verbose_templates_are_kept_up_to_64_nodes(nodes: int) -> None:
+    expression = chain(nodes)
+    for x in (0.5, 0.75, 1.25):
+        same(verbose_body(expression, {"x": x}))
+    kept = len(verbose_templates(expression))
+    assert kept == (1 if nodes <= encode_module.VERBOSE_ROWS_KEPT_MAX_NODES else 0)
+
+
+def test_a_verbose_template_is_not_filled_from_another_circuit() -> None:
+    expression = "a * b + 0 * a + 1"
+    same(verbose_body(expression, {"a": 1, "b": 2}))
+    [template] = verbose_templates(expression).values()
+    other = verbose_body("a * b", {"a": 1, "b": 2})
+    from app.engine import evaluate_result
+
+    result = evaluate_result(other["expression"], other["inputs"], limits=LIMITS)
+    with pytest.raises(ValueError, match="another circuit"):
+        encode_module._fill_verbose(template, result)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.tuples(FINITE, FINITE, FINITE, FINITE), min_size=2, max_size=4),
+    st.sampled_from(["split", "first"]),
+)
+def test_random_verbose_inputs_in_turn_give_the_full_encoding(
+    rows: list[tuple[float, ...]], tie_break: str
+) -> None:
+    expression = "max(a, b) * relu(c - d) + abs(a) / (1 + exp(-d)) + 0 * b"
+    for a, b, c, d in rows:
+        inputs = {"a": a, "b": b, "c": c, "d": d}
+        answer = json.loads(same(verbose_body(expression, inputs, tie_break=tie_break)))
+        expected = max(a, b) * max(c - d, 0.0) + abs(a) / (1 + math.exp(-d)) + 0 * b
+        assert math.isclose(answer["output"]["value"], expected, rel_tol=1e-14, abs_tol=1e-300)
