@@ -231,11 +231,12 @@ def test_the_verbose_sigmoid_neuron_is_filled_with_the_course_numbers(
 ) -> None:
     expression = SIGMOID + " + 0 * x1"
     first = same(verbose_body(expression, COURSE))
-    assert verbose_fills == [1] and len(verbose_templates(expression)) == 1  # made, checked
+    # made and checked (filled once with the echo, once without)
+    assert len(verbose_fills) == 2 and len(verbose_templates(expression)) == 1
     second = same(verbose_body(expression, COURSE))
-    assert verbose_fills == [1, 1] and second == first
+    assert len(verbose_fills) == 3 and second == first
     answer = json.loads(same(verbose_body(expression, {**COURSE, "x0": -1.5})))
-    assert verbose_fills == [1, 1, 1]
+    assert len(verbose_fills) == 4
     assert answer["output"]["value"] != json.loads(first)["output"]["value"]
     course = json.loads(second)
     # the reference file's numbers for the course's neuron (its w0, x0), exactly
@@ -259,34 +260,36 @@ def test_a_verbose_template_fills_kinks_and_rules_as_they_come(verbose_fills: li
     assert "Kink:" in next(step["rule"] for step in tie["backward"] if step["kink"])
     same(verbose_body(expression, {"x": 0, "y": -1, "z": 2}))  # relu(0): the other kink
     same(verbose_body(expression, {"x": -3, "y": 1, "z": 2}))  # y wins, relu is off
-    assert len(verbose_fills) == 4 and len(verbose_templates(expression)) == 1
+    assert len(verbose_fills) == 5 and len(verbose_templates(expression)) == 1
 
 
-def test_one_verbose_template_a_circuit_for_the_fields_first_asked_for(
+def test_the_verbose_template_is_of_the_whole_answer_with_or_without_the_echo(
     verbose_fills: list[int],
 ) -> None:
     expression = "x * y + 0 * x + 0 * y + 0"
     inputs = {"x": 3, "y": -4}
-    for extra in (
-        {},
-        {"echo_expression": False},
-        {"parts": ["output", "gradients"]},
-        {"parts": ["edges"]},
-    ):
-        for _ in range(2):
-            same(verbose_body(expression, inputs, **extra))
-    kept = verbose_templates(expression)
-    assert len(kept) == encode_module.VERBOSE_TEMPLATES_PER_CIRCUIT == 1
-    [(parts, _)] = kept  # the key: the fields asked for (None: all), then the steps' order
-    assert parts is None
-    assert verbose_fills == [1, 1]  # made and checked with the first request, filled by the next
+    # chosen fields are a small answer, encoded in full: no template
+    for parts in (["output", "gradients"], ["edges"]):
+        same(verbose_body(expression, inputs, parts=parts))
+    assert verbose_templates(expression) == {} and verbose_fills == []
+    # the first request without the echo makes the template of the whole answer (filled twice
+    # to check it, with the echo and without), and either kind of request is filled from it
+    answer = json.loads(same(verbose_body(expression, inputs, echo_expression=False)))
+    assert len(verbose_fills) == 2
+    [(key, template)] = verbose_templates(expression).items()
+    assert template.unechoed is not None and template.unechoed.startswith(b'{"output":')
+    assert key == tuple(int(step["node"][1:]) for step in answer["backward"])  # steps' order
+    for echo in (True, False, True):
+        same(verbose_body(expression, {"x": 1.5, "y": 2.5}, echo_expression=echo))
+    assert len(verbose_fills) == 5
+    assert len(verbose_templates(expression)) == encode_module.VERBOSE_TEMPLATES_PER_CIRCUIT == 1
 
 
 def test_a_non_finite_verbose_answer_is_encoded_in_full(verbose_fills: list[int]) -> None:
     expression = "exp(x) * y + 0 * y + 0"
     for x in (1000, 1000, -1):
         same(verbose_body(expression, {"x": x, "y": 2}))
-    assert verbose_fills == [1]  # made at x = -1 (and checked); never for the overflow
+    assert len(verbose_fills) == 2  # made at x = -1 (and checked); never for the overflow
 
 
 @pytest.mark.parametrize("nodes", [63, 64, 65])

@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal, cast, get_args
 
 import numpy as np
@@ -343,18 +343,20 @@ def _stats(result: EvaluateResult) -> dict[str, Any]:
 
 # ---------------------------------------------------------------- verbose bytes
 
-# The same for the verbose answer (the API's default). Of a small scalar circuit's answer whose
-# numbers are all finite, everything but its numbers, its steps' rules and its kinks depends on
-# the circuit, the steps' order and the fields asked for; verbose_json keeps its JSON cut at
+# The same for the verbose answer (the API's default). Of a small scalar circuit's whole answer
+# whose numbers are all finite, everything but its numbers, its steps' rules and its kinks
+# depends on the circuit and the steps' order (which only the circuit fixes, but kept in the
+# key); verbose_json keeps its JSON cut at
 # those places (holes), each hole naming what fills it: a number of the answer's pool (every
 # node's value and gradient, each step's upstream, then its local gradients, contributions and
 # running sums, in steps' order), a step's rule, or a step's kink. A request fills them with one
 # orjson call for the numbers (cut at its commas: a finite float's JSON has none), one per rule
 # and kink, and one join. Kept for circuits of at most VERBOSE_ROWS_KEPT_MAX_NODES nodes, one
-# a circuit (the fields first asked for: a 62-node program's template measured 85 KB with
+# a circuit, of the whole answer (a 62-node program's template measured 85 KB with
 # Python's objects, sys.getsizeof; so at most parse_cache_entries (256) × 85 KB, about 22 MB,
 # beyond the cache's node budget), and only when filling it with the answer it was cut from
-# gives that answer's very bytes.
+# gives that answer's very bytes. Without the echo (echo_expression false), the answer is the
+# same but for its first field, so the template's first piece is kept cut after it too.
 VERBOSE_TEMPLATES_PER_CIRCUIT = 1
 _VERBOSE_TEMPLATES = "verbose templates"  # the memo's key
 _HOLE_MARK = re.compile(rb'"\\u0000(\d+)\\u0000"')
@@ -365,37 +367,39 @@ class _VerboseTemplate:
     pieces: tuple[bytes, ...]  # the JSON between holes
     holes: tuple[int, ...]  # each hole's index into (pool numbers, rules, kinks)
     steps: int
+    unechoed: bytes | None  # the first piece without the expression (None: not found)
 
 
 def verbose_json(
     result: EvaluateResult, parts: Collection[str] | None = None, echo: bool = True
 ) -> bytes:
     """dumps(encode(result, "verbose", parts, echo)), the same bytes: from a template kept with
-    the circuit when the answer allows one (see above), else encoded in full."""
-    if not echo:
-        parts = [
-            part for part in (ANSWER_PARTS if parts is None else parts) if part != "expression"
-        ]
-    key = _verbose_key(result, parts)
+    the circuit when the answer allows one (see above), else encoded in full. A template is of
+    the whole answer (no parts: the API's default; a few fields chosen are a small answer);
+    without `echo`, its first piece is cut after the expression."""
+    key = None if parts is not None else _verbose_key(result)
     if key is None or result.memo is None:
-        return dumps(verbose(result, parts))
+        return dumps(encode(result, "verbose", parts, echo))
     templates: dict[Any, _VerboseTemplate] = result.memo.setdefault(_VERBOSE_TEMPLATES, {})
     template = templates.get(key)
-    if template is not None:
-        return _fill_verbose(template, result)
-    text = dumps(answer := verbose(result, parts))
-    if len(templates) < VERBOSE_TEMPLATES_PER_CIRCUIT:
+    if template is not None and (echo or template.unechoed is not None):
+        return _fill_verbose(template, result, echo)
+    whole = dumps(answer := verbose(result))
+    if template is None and len(templates) < VERBOSE_TEMPLATES_PER_CIRCUIT:
+        # kept only if it gives back this answer's very bytes, with the echo and without
         made = _verbose_template(result, answer)
-        if made is not None and _fill_verbose(made, result) == text:
+        if made is not None and _fill_verbose(made, result) == whole:
+            unechoed = dumps(encode(result, "verbose", None, False))
+            if made.unechoed is not None and _fill_verbose(made, result, False) != unechoed:
+                made = replace(made, unechoed=None)
             templates[key] = made
-    return text
+    return whole if echo else dumps(encode(result, "verbose", None, False))
 
 
-def _verbose_key(result: EvaluateResult, parts: Collection[str] | None) -> tuple[Any, ...] | None:
-    """What, besides the circuit, fixes every part of the verbose answer but its numbers, rules
-    and kinks: the fields asked for and the steps' order. None when the answer cannot be a
-    template (not a small scalar circuit's, a number that is not finite, a warning, a gradient
-    check)."""
+def _verbose_key(result: EvaluateResult) -> tuple[Any, ...] | None:
+    """What, besides the circuit, fixes every part of the whole verbose answer but its numbers,
+    rules and kinks: the steps' order. None when the answer cannot be a template (not a small
+    scalar circuit's, a number that is not finite, a warning, a gradient check)."""
     if (
         not result.fast
         or result.memo is None
@@ -407,7 +411,7 @@ def _verbose_key(result: EvaluateResult, parts: Collection[str] | None) -> tuple
     ):
         return None
     # (the steps' numbers are then finite too: see _records)
-    return (None if parts is None else tuple(parts), tuple(step.node for step in result.steps))
+    return tuple(step.node for step in result.steps)
 
 
 def _pool(result: EvaluateResult) -> list[Any]:
@@ -423,7 +427,7 @@ def _pool(result: EvaluateResult) -> list[Any]:
     ]
 
 
-def _fill_verbose(template: _VerboseTemplate, result: EvaluateResult) -> bytes:
+def _fill_verbose(template: _VerboseTemplate, result: EvaluateResult, echo: bool = True) -> bytes:
     steps = result.steps
     if len(steps) != template.steps:
         raise ValueError("a verbose template filled from another circuit's steps")
@@ -434,6 +438,9 @@ def _fill_verbose(template: _VerboseTemplate, result: EvaluateResult) -> bytes:
     out: list[bytes] = [b""] * (2 * len(template.holes) + 1)
     out[0::2] = template.pieces
     out[1::2] = [filler[k] for k in template.holes]
+    if not echo:
+        assert template.unechoed is not None
+        out[0] = template.unechoed
     return b"".join(out)
 
 
@@ -506,7 +513,11 @@ def _verbose_template(result: EvaluateResult, answer: dict[str, Any]) -> _Verbos
     # split keeps each mark's number: pieces and numbers alternate, the numbers in walk order
     if [int(k) for k in parts[1::2]] != list(range(len(holes))):
         return None  # a text of the answer held a mark
-    return _VerboseTemplate(tuple(parts[0::2]), tuple(holes), len(steps))
+    # without the echo, the answer starts where the expression's field ends
+    echoed = b'{"expression":' + orjson.dumps(result.expression) + b","
+    first = parts[0]
+    unechoed = b"{" + first[len(echoed) :] if first.startswith(echoed) else None
+    return _VerboseTemplate(tuple(parts[0::2]), tuple(holes), len(steps), unechoed)
 
 
 # ---------------------------------------------------------------- compact
