@@ -271,6 +271,12 @@ def test_the_verbose_template_is_of_the_whole_answer_with_or_without_the_echo(
     # chosen fields are a small answer, encoded in full: no template
     for parts in (["output", "gradients"], ["edges"]):
         same(verbose_body(expression, inputs, parts=parts))
+    chosen = same(verbose_body(expression, inputs, parts=["expression", "output"]))
+    assert list(json.loads(chosen)) == ["expression", "output"]
+    unechoed = verbose_body(
+        expression, inputs, parts=["expression", "output"], echo_expression=False
+    )
+    assert list(json.loads(same(unechoed))) == ["output"]
     assert verbose_templates(expression) == {} and verbose_fills == []
     # the first request without the echo makes the template of the whole answer (filled twice
     # to check it, with the echo and without), and either kind of request is filled from it
@@ -327,3 +333,17 @@ def test_random_verbose_inputs_in_turn_give_the_full_encoding(
         answer = json.loads(same(verbose_body(expression, inputs, tie_break=tie_break)))
         expected = max(a, b) * max(c - d, 0.0) + abs(a) / (1 + math.exp(-d)) + 0 * b
         assert math.isclose(answer["output"]["value"], expected, rel_tol=1e-14, abs_tol=1e-300)
+
+
+def test_the_encoders_defaults_are_the_full_answers_with_the_echo() -> None:
+    from app.engine import evaluate_result
+    from app.engine.encode import compact, compact_json, verbose, verbose_json
+
+    expression = "x * y + 0 * x + 0 * y + 2"
+    for _ in range(3):  # made, then filled
+        result = evaluate_result(
+            expression, {"x": 1.5, "y": -2.0}, limits=LIMITS, cache=shared_cache()
+        )
+        assert verbose_json(result) == dumps(verbose(result))
+        assert b'"expression"' in verbose_json(result)
+        assert compact_json(result) == dumps(compact(result))
