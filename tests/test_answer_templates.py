@@ -298,6 +298,45 @@ def test_a_non_finite_verbose_answer_is_encoded_in_full(verbose_fills: list[int]
     assert len(verbose_fills) == 2  # made at x = -1 (and checked); never for the overflow
 
 
+@pytest.mark.parametrize("verbose", [True, False])
+def test_an_infinite_gradient_of_a_finite_value_is_encoded_in_full(verbose: bool) -> None:
+    # sqrt at 0: the value is 0, its gradient +Infinity (a singular point of the reference)
+    expression = "sqrt(x) * y + 0 * y + 0 * x"
+    make = verbose_body if verbose else body
+    same(make(expression, {"x": 4, "y": 2}))  # a template is made here
+    answer = json.loads(same(make(expression, {"x": 0, "y": 2})))
+    grads = answer["gradients"] if verbose else answer["nodes"]["grad"]
+    assert "Infinity" in (list(grads.values()) if verbose else grads)
+
+
+def test_a_verbose_gradient_check_is_encoded_in_full(verbose_fills: list[int]) -> None:
+    expression = "x * y + 0 * x + 0 * y + 3"
+    for x in (1.5, -2.5, 1.5):
+        answer = json.loads(same(verbose_body(expression, {"x": x, "y": 2}, gradcheck=True)))
+        assert answer["gradcheck"]["inputs"][0]["analytic"] == 2.0
+    assert verbose_fills == [] and verbose_templates(expression) == {}
+    same(verbose_body(expression, {"x": 1, "y": 2}))  # without: a template, and no gradcheck
+    without = json.loads(same(verbose_body(expression, {"x": 2, "y": 3})))
+    assert without["gradcheck"] is None
+
+
+@pytest.mark.parametrize("name", sorted(p["id"] for p in all_presets()))
+def test_every_preset_verbose_twice_is_the_same_bytes(name: str) -> None:
+    preset = next(p for p in all_presets() if p["id"] == name)
+    request = verbose_body(preset["expression"], preset.get("inputs", {}))
+    for _ in range(2):
+        same(request)
+    nudged = {**request, "inputs": {k: _nudge(v) for k, v in request["inputs"].items()}}
+    try:
+        expected = dumps(evaluate_job(nudged, LIMITS))
+    except ProblemError as error:
+        with pytest.raises(ProblemError) as caught:
+            evaluate_bytes(nudged, LIMITS)
+        assert caught.value.problems == error.problems
+    else:
+        assert evaluate_bytes(nudged, LIMITS) == expected
+
+
 @pytest.mark.parametrize("nodes", [63, 64, 65])
 def test_verbose_templates_are_kept_up_to_64_nodes(nodes: int) -> None:
     expression = chain(nodes)
@@ -315,7 +354,9 @@ def test_a_verbose_template_is_not_filled_from_another_circuit() -> None:
     from app.engine import evaluate_result
 
     result = evaluate_result(other["expression"], other["inputs"], limits=LIMITS)
-    with pytest.raises(ValueError, match="another circuit"):
+    with pytest.raises(
+        ValueError, match="^a verbose template filled from another circuit's steps$"
+    ):
         encode_module._fill_verbose(template, result)
 
 
