@@ -105,6 +105,10 @@ def test_each_caption_branch_has_a_template_and_a_kink_has_none(fills: list[int]
     assert fills == [1, 1]
     same(body(expression, {"x": 2, "y": 2, "z": 2}))  # a tie is a kink: encoded in full
     assert fills == [1, 1] and len(templates(expression)) == 2
+    # and so is every later kink, each with its own numbers (no template of kinked answers)
+    same(body(expression, {"x": -1, "y": -1, "z": 3}))
+    same(body(expression, {"x": 0.5, "y": 0.5, "z": -2}))
+    assert fills == [1, 1] and len(templates(expression)) == 2
 
 
 def test_a_non_finite_number_is_encoded_in_full(fills: list[int]) -> None:
