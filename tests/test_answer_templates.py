@@ -21,7 +21,7 @@ from app.engine.cache import shared_cache
 from app.engine.encode import dumps
 from app.presets import all_presets
 
-encode_module = importlib.import_module("app.engine.encode")
+templates_module = importlib.import_module("app.engine.answer_templates")
 LIMITS = Limits()
 SIGMOID = "1 / (1 + exp(-(w0*x0 + w1*x1 + w2)))"
 COURSE = {"w0": 2.0, "x0": -1.0, "w1": -3.0, "x1": -2.0, "w2": -3.0}
@@ -38,17 +38,22 @@ def body(expression: str, inputs: dict[str, Any], **extra: Any) -> dict[str, Any
     }
 
 
-def templates(expression: str, kind: str = encode_module._TEMPLATES) -> dict[Any, Any]:
+def verbose_body(expression: str, inputs: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return {"expression": expression, "inputs": inputs, **extra}
+
+
+def templates(expression: str, kind: str = templates_module._TEMPLATES) -> dict[Any, Any]:
     parsed = shared_cache().get(expression, parse_limits(LIMITS))
     return parsed.memo.get(kind, {})
 
 
 def verbose_templates(expression: str) -> dict[Any, Any]:
-    return templates(expression, encode_module._VERBOSE_TEMPLATES)
+    return templates(expression, templates_module._VERBOSE_TEMPLATES)
 
 
 def same(request: dict[str, Any]) -> bytes:
-    """The answer through compact_json, checked against the answer encoded in full."""
+    """The answer through evaluate_bytes (and its templates), checked against the answer
+    encoded in full."""
     got = evaluate_bytes(request, LIMITS)
     assert got == dumps(evaluate_job(request, LIMITS))
     return got
@@ -56,13 +61,13 @@ def same(request: dict[str, Any]) -> bytes:
 
 def _counter(monkeypatch: pytest.MonkeyPatch, name: str) -> list[int]:
     count: list[int] = []
-    fill = getattr(encode_module, name)
+    fill = getattr(templates_module, name)
 
     def counted(*args: Any) -> bytes:
         count.append(1)
         return fill(*args)
 
-    monkeypatch.setattr(encode_module, name, counted)
+    monkeypatch.setattr(templates_module, name, counted)
     return count
 
 
@@ -128,7 +133,7 @@ def test_at_most_four_templates_a_circuit() -> None:
         inputs = {name: (1.5 if signs >> k & 1 else -1.5) for k, name in enumerate("abc")}
         same(body(expression, inputs))
         same(body(expression, {k: v * 2 for k, v in inputs.items()}))
-    assert len(templates(expression)) == encode_module.COMPACT_TEMPLATES_PER_CIRCUIT == 4
+    assert len(templates(expression)) == templates_module.COMPACT_TEMPLATES_PER_CIRCUIT == 4
 
 
 def chain(nodes: int) -> str:
@@ -152,7 +157,7 @@ def test_templates_are_kept_up_to_64_nodes(nodes: int) -> None:
     for x in (0.5, 0.75, 1.25):
         same(body(expression, {"x": x}))
     kept = len(templates(expression))
-    assert kept == (1 if nodes <= encode_module.COMPACT_TEMPLATE_MAX_NODES else 0)
+    assert kept == (1 if nodes <= templates_module.COMPACT_TEMPLATE_MAX_NODES else 0)
 
 
 def test_version_1_echo_and_gradcheck_are_encoded_in_full(fills: list[int]) -> None:
@@ -169,23 +174,26 @@ def test_version_1_echo_and_gradcheck_are_encoded_in_full(fills: list[int]) -> N
 
 
 def test_a_mark_in_the_answer_text_means_no_template() -> None:
-    answer = {
-        "strings": ["\x00hole 2\x00"],
-        "output_grad": 1.0,
-        "nodes": {"value": [1.0], "grad": [1.0]},
-        "steps": {"local": []},
+    hole = templates_module._hole
+    marked = {
+        "strings": [hole(2)],
+        "output_grad": hole(0),
+        "nodes": {"value": hole(1), "grad": hole(2)},
+        "steps": {"local": hole(3)},
     }
-    assert encode_module._cut(answer) is None
-    del answer["strings"]
-    template = encode_module._cut(answer)
-    assert template is not None
-    assert encode_module._fill(template, (1.0, [1.0], [1.0], [])) == dumps(answer)
+    assert templates_module._cut(marked, 4) is None
+    del marked["strings"]
+    cut = templates_module._cut(marked, 4)
+    assert cut is not None
+    answer = {"output_grad": 1.0, "nodes": {"value": [1.0], "grad": [2.0]}, "steps": {"local": []}}
+    assert templates_module._fill(cut, (1.0, [1.0], [2.0], [])) == dumps(answer)
 
 
+@pytest.mark.parametrize("make", [body, verbose_body], ids=["compact", "verbose"])
 @pytest.mark.parametrize("name", sorted(p["id"] for p in all_presets()))
-def test_every_preset_twice_is_the_same_bytes(name: str) -> None:
+def test_every_preset_twice_is_the_same_bytes(name: str, make: Any) -> None:
     preset = next(p for p in all_presets() if p["id"] == name)
-    request = body(preset["expression"], preset.get("inputs", {}))
+    request = make(preset["expression"], preset.get("inputs", {}))
     for _ in range(2):
         same(request)
     nudged = {**request, "inputs": {k: _nudge(v) for k, v in request["inputs"].items()}}
@@ -224,10 +232,6 @@ def test_random_inputs_in_turn_give_the_full_encoding(rows: list[tuple[float, ..
 
 
 # ---------------------------------------------------------------- verbose
-
-
-def verbose_body(expression: str, inputs: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    return {"expression": expression, "inputs": inputs, **extra}
 
 
 def test_the_verbose_sigmoid_neuron_is_filled_with_the_course_numbers(
@@ -292,7 +296,7 @@ def test_the_verbose_template_is_of_the_whole_answer_with_or_without_the_echo(
     for echo in (True, False, True):
         same(verbose_body(expression, {"x": 1.5, "y": 2.5}, echo_expression=echo))
     assert len(verbose_fills) == 5
-    assert len(verbose_templates(expression)) == encode_module.VERBOSE_TEMPLATES_PER_CIRCUIT == 1
+    assert len(verbose_templates(expression)) == templates_module.VERBOSE_TEMPLATES_PER_CIRCUIT == 1
 
 
 def test_a_non_finite_verbose_answer_is_encoded_in_full(verbose_fills: list[int]) -> None:
@@ -324,30 +328,13 @@ def test_a_verbose_gradient_check_is_encoded_in_full(verbose_fills: list[int]) -
     assert without["gradcheck"] is None
 
 
-@pytest.mark.parametrize("name", sorted(p["id"] for p in all_presets()))
-def test_every_preset_verbose_twice_is_the_same_bytes(name: str) -> None:
-    preset = next(p for p in all_presets() if p["id"] == name)
-    request = verbose_body(preset["expression"], preset.get("inputs", {}))
-    for _ in range(2):
-        same(request)
-    nudged = {**request, "inputs": {k: _nudge(v) for k, v in request["inputs"].items()}}
-    try:
-        expected = dumps(evaluate_job(nudged, LIMITS))
-    except ProblemError as error:
-        with pytest.raises(ProblemError) as caught:
-            evaluate_bytes(nudged, LIMITS)
-        assert caught.value.problems == error.problems
-    else:
-        assert evaluate_bytes(nudged, LIMITS) == expected
-
-
 @pytest.mark.parametrize("nodes", [63, 64, 65])
 def test_verbose_templates_are_kept_up_to_64_nodes(nodes: int) -> None:
     expression = chain(nodes)
     for x in (0.5, 0.75, 1.25):
         same(verbose_body(expression, {"x": x}))
     kept = len(verbose_templates(expression))
-    assert kept == (1 if nodes <= encode_module.VERBOSE_ROWS_KEPT_MAX_NODES else 0)
+    assert kept == (1 if nodes <= templates_module.VERBOSE_ROWS_KEPT_MAX_NODES else 0)
 
 
 def test_a_verbose_template_is_not_filled_from_another_circuit() -> None:
@@ -361,7 +348,7 @@ def test_a_verbose_template_is_not_filled_from_another_circuit() -> None:
     with pytest.raises(
         ValueError, match="^a verbose template filled from another circuit's steps$"
     ):
-        encode_module._fill_verbose(template, result)
+        templates_module._fill_verbose(template, result)
 
 
 @settings(max_examples=150, deadline=None)
@@ -382,7 +369,8 @@ def test_random_verbose_inputs_in_turn_give_the_full_encoding(
 
 def test_the_encoders_defaults_are_the_full_answers_with_the_echo() -> None:
     from app.engine import evaluate_result
-    from app.engine.encode import compact, compact_json, verbose, verbose_json
+    from app.engine.answer_templates import compact_json, verbose_json
+    from app.engine.encode import compact, verbose
 
     expression = "x * y + 0 * x + 0 * y + 2"
     for _ in range(3):  # made, then filled

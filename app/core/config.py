@@ -89,7 +89,7 @@ class Settings(BaseSettings):
     # parsed circuits kept per process (LRU) so re-evaluating with new inputs skips the parser;
     # at most this many, and this many nodes in all (~560 bytes each: 100,000 is ~56 MB). A
     # circuit of at most 64 nodes also keeps its verbose rows' fixed parts and its answers'
-    # templates (app/engine/encode.py): at most about 220 KB at 64 nodes, so up to ~56 MB more
+    # templates (encode.py, answer_templates.py): at most about 220 KB at 64 nodes, so up to ~56 MB more
     # with every entry such a circuit asked for in both formats
     parse_cache_entries: int = 256
     parse_cache_nodes: int = 100_000

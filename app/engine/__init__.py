@@ -9,10 +9,11 @@ from typing import Any
 from app.core.errors import LimitError, Problem, ProblemError
 from app.core.limits import Limits, derived
 from app.engine import tensor_gates  # noqa: F401  (registers @, sum, mean, [ ], ...)
+from app.engine.answer_templates import compact_json, verbose_json
 from app.engine.cache import ParseCache, shared_cache
 from app.engine.circuit import Circuit, Node
 from app.engine.cost import estimate
-from app.engine.encode import compact_json, encode, verbose, verbose_json
+from app.engine.encode import encode, verbose
 from app.engine.gates import GATES, TIE_BREAKS, gate_table
 from app.engine.gcpause import gc_paused
 from app.engine.gradcheck import gradcheck
@@ -133,9 +134,9 @@ def evaluate_job(request: dict[str, Any], limits: Limits) -> dict[str, Any]:
 
 
 def evaluate_bytes(request: dict[str, Any], limits: Limits) -> bytes:
-    """evaluate_job's answer as its JSON bytes (encode.dumps), through encode.compact_json or
-    encode.verbose_json, which fill a template kept with a small circuit when only the numbers
-    change (a slider on a neuron)."""
+    """evaluate_job's answer as its JSON bytes (encode.dumps), through
+    answer_templates.compact_json or verbose_json, which fill a template kept with a small
+    circuit when only the numbers change (a slider on a neuron)."""
     with gc_paused():
         return _answer_bytes(*_typed_request(request, limits))
 

@@ -27,7 +27,6 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Collection
-from dataclasses import dataclass, replace
 from typing import Any, Literal, cast, get_args
 
 import numpy as np
@@ -214,7 +213,7 @@ def _records(result: EvaluateResult, want: set[str]) -> dict[str, Any]:
             row["contribution"] = contributions[port]
             row["accumulated"] = number(step.accumulated[port])
             step_inputs.append(row)
-        kink = None if step.kink is None else _kink_json(step.kink)
+        kink = None if step.kink is None else kink_json(step.kink)
         row = step_rows[index].copy()
         row["upstream"] = number(step.upstream)
         row["inputs"] = step_inputs
@@ -231,7 +230,7 @@ def _records(result: EvaluateResult, want: set[str]) -> dict[str, Any]:
     return records
 
 
-def _kink_json(kink: Kink) -> dict[str, Any]:
+def kink_json(kink: Kink) -> dict[str, Any]:
     """A step's kink as the verbose answer has it: its fields, and its convention as `text`."""
     row = kink.as_dict()
     row["text"] = row["convention"]
@@ -341,185 +340,6 @@ def _stats(result: EvaluateResult) -> dict[str, Any]:
     return {"gates": circuit.gate_count, "nodes": len(circuit.nodes), "fast_path": result.fast}
 
 
-# ---------------------------------------------------------------- verbose bytes
-
-# The same for the verbose answer (the API's default). Of a small scalar circuit's whole answer
-# whose numbers are all finite, everything but its numbers, its steps' rules and its kinks
-# depends on the circuit and the steps' order (which only the circuit fixes, but kept in the
-# key); verbose_json keeps its JSON cut at
-# those places (holes), each hole naming what fills it: a number of the answer's pool (every
-# node's value and gradient, each step's upstream, then its local gradients, contributions and
-# running sums, in steps' order), a step's rule, or a step's kink. A request fills them with one
-# orjson call for the numbers (cut at its commas: a finite float's JSON has none), one per rule
-# and kink, and one join. Kept for circuits of at most VERBOSE_ROWS_KEPT_MAX_NODES nodes, one
-# a circuit, of the whole answer (a 62-node program's template measured 85 KB with
-# Python's objects, sys.getsizeof; so at most parse_cache_entries (256) × 85 KB, about 22 MB,
-# beyond the cache's node budget), and only when filling it with the answer it was cut from
-# gives that answer's very bytes. Without the echo (echo_expression false), the answer is the
-# same but for its first field, so the template's first piece is kept cut after it too.
-VERBOSE_TEMPLATES_PER_CIRCUIT = 1
-_VERBOSE_TEMPLATES = "verbose templates"  # the memo's key
-_HOLE_MARK = re.compile(rb'"\\u0000(\d+)\\u0000"')
-
-
-@dataclass(frozen=True, slots=True)
-class _VerboseTemplate:
-    pieces: tuple[bytes, ...]  # the JSON between holes
-    holes: tuple[int, ...]  # each hole's index into (pool numbers, rules, kinks)
-    steps: int
-    unechoed: bytes | None  # the first piece without the expression (None: not found)
-
-
-def verbose_json(
-    result: EvaluateResult, parts: Collection[str] | None = None, echo: bool = True
-) -> bytes:
-    """dumps(encode(result, "verbose", parts, echo)), the same bytes: from a template kept with
-    the circuit when the answer allows one (see above), else encoded in full. A template is of
-    the whole answer (no parts: the API's default; a few fields chosen are a small answer);
-    without `echo`, its first piece is cut after the expression."""
-    key = None if parts is not None else _verbose_key(result)
-    if key is None or result.memo is None:
-        return dumps(encode(result, "verbose", parts, echo))
-    templates: dict[Any, _VerboseTemplate] = result.memo.setdefault(_VERBOSE_TEMPLATES, {})
-    template = templates.get(key)
-    if template is not None and (echo or template.unechoed is not None):
-        return _fill_verbose(template, result, echo)
-    whole = dumps(answer := verbose(result))
-    if template is None and len(templates) < VERBOSE_TEMPLATES_PER_CIRCUIT:
-        # kept only if it gives back this answer's very bytes, with the echo and without
-        made = _verbose_template(result, answer)
-        if made is not None and _fill_verbose(made, result) == whole:
-            unechoed = dumps(encode(result, "verbose", None, False))
-            if made.unechoed is not None and _fill_verbose(made, result, False) != unechoed:
-                made = replace(made, unechoed=None)
-            templates[key] = made
-    return whole if echo else dumps(encode(result, "verbose", None, False))
-
-
-def _verbose_key(result: EvaluateResult) -> tuple[Any, ...] | None:
-    """What, besides the circuit, fixes every part of the whole verbose answer but its numbers,
-    rules and kinks: the steps' order. None when the answer cannot be a template (not a small
-    scalar circuit's, a number that is not finite, a warning, a gradient check)."""
-    if (
-        not result.fast
-        or result.memo is None
-        or result.warnings
-        or result.gradcheck is not None
-        or len(result.circuit.nodes) > VERBOSE_ROWS_KEPT_MAX_NODES
-        or not math.isfinite(sum(result.values))
-        or not math.isfinite(sum(result.grads))
-    ):
-        return None
-    # (the steps' numbers are then finite too: see _records)
-    return tuple(step.node for step in result.steps)
-
-
-def _pool(result: EvaluateResult) -> list[Any]:
-    """The answer's numbers in pool order (see above)."""
-    steps = result.steps
-    return [
-        *result.values,
-        *result.grads,
-        *[step.upstream for step in steps],
-        *[g for step in steps for g in step.local],
-        *[c for step in steps for c in step.contributions],
-        *[a for step in steps for a in step.accumulated],
-    ]
-
-
-def _fill_verbose(template: _VerboseTemplate, result: EvaluateResult, echo: bool = True) -> bytes:
-    steps = result.steps
-    if len(steps) != template.steps:
-        raise ValueError("a verbose template filled from another circuit's steps")
-    filler = orjson.dumps(_pool(result))[1:-1].split(b",")
-    filler += [orjson.dumps(result.rule(step)) for step in steps]
-    for step in steps:
-        filler.append(b"null" if step.kink is None else orjson.dumps(_kink_json(step.kink)))
-    out: list[bytes] = [b""] * (2 * len(template.holes) + 1)
-    out[0::2] = template.pieces
-    out[1::2] = [filler[k] for k in template.holes]
-    if not echo:
-        assert template.unechoed is not None
-        out[0] = template.unechoed
-    return b"".join(out)
-
-
-def _verbose_template(result: EvaluateResult, answer: dict[str, Any]) -> _VerboseTemplate | None:
-    """The answer's JSON cut at its holes, found by walking it (in its keys' order, which is
-    the JSON's) where the verbose answer puts each number, rule and kink."""
-    circuit = result.circuit
-    nodes = circuit.nodes
-    steps = result.steps
-    count = len(nodes)
-    # pool offsets: values, grads, upstreams, then per step its locals, contributions, sums
-    upstream_at = 2 * count
-    ports = [len(nodes[step.node].args) for step in steps]
-    local_at = upstream_at + len(steps)
-    contribution_at = local_at + sum(ports)
-    accumulated_at = contribution_at + sum(ports)
-    first_port = [sum(ports[:s]) for s in range(len(steps))]
-    rule_at = accumulated_at + sum(ports)
-    kink_at = rule_at + len(steps)
-    step_of = {step.node: s for s, step in enumerate(steps)}
-    holes: list[int] = []
-
-    def hole(source: int) -> str:
-        holes.append(source)
-        return f"\x00{len(holes) - 1}\x00"
-
-    marked = dict(answer)
-    if "output" in marked:
-        marked["output"] = {**marked["output"], "value": hole(circuit.output)}
-    if "nodes" in marked:
-        marked["nodes"] = [
-            {**row, "value": hole(i), "grad": hole(count + i)}
-            for i, row in enumerate(marked["nodes"])
-        ]
-    if "edges" in marked:
-        edges = []
-        e = 0
-        for node in nodes:
-            for port, arg in enumerate(node.args):
-                row = {**marked["edges"][e], "value": hole(arg)}
-                s = step_of.get(node.id)
-                if s is not None:
-                    row["grad"] = hole(contribution_at + first_port[s] + port)
-                edges.append(row)
-                e += 1
-        if e != len(marked["edges"]):
-            return None
-        marked["edges"] = edges
-    if "backward" in marked:
-        rows = []
-        for s, row in enumerate(marked["backward"]):
-            row = {**row, "upstream": hole(upstream_at + s)}
-            row["inputs"] = [
-                {
-                    **port_row,
-                    "local_grad": hole(local_at + first_port[s] + port),
-                    "contribution": hole(contribution_at + first_port[s] + port),
-                    "accumulated": hole(accumulated_at + first_port[s] + port),
-                }
-                for port, port_row in enumerate(row["inputs"])
-            ]
-            row["rule"] = hole(rule_at + s)
-            row["kink"] = hole(kink_at + s)
-            rows.append(row)
-        marked["backward"] = rows
-    if "gradients" in marked:
-        inputs = {node.name: node.id for node in nodes if node.kind == "input"}
-        marked["gradients"] = {name: hole(count + inputs[name]) for name in marked["gradients"]}
-    parts = _HOLE_MARK.split(dumps(marked))
-    # split keeps each mark's number: pieces and numbers alternate, the numbers in walk order
-    if [int(k) for k in parts[1::2]] != list(range(len(holes))):
-        return None  # a text of the answer held a mark
-    # without the echo, the answer starts where the expression's field ends
-    echoed = b'{"expression":' + orjson.dumps(result.expression) + b","
-    first = parts[0]
-    unechoed = b"{" + first[len(echoed) :] if first.startswith(echoed) else None
-    return _VerboseTemplate(tuple(parts[0::2]), tuple(holes), len(steps), unechoed)
-
-
 # ---------------------------------------------------------------- compact
 
 # Each of a step's wire names is first replaced by a private-use character (U+E000 + its
@@ -561,7 +381,7 @@ class _Captions:
         self.rule: list[int] = []
         self.slots: list[int] = []
         # whether every rule so far is a version-2 recipe chosen by its key alone (add_rendered),
-        # so that the same keys give the same rules, strings and templates (compact_json)
+        # so that the same keys give the same rules, strings and templates (answer_templates.compact_json)
         self.by_key = True
 
     def add(self, text: str, names: list[str]) -> None:
@@ -825,14 +645,14 @@ def _has_mark(text: str) -> bool:
 
 def _column(values: list[Any]) -> list[Any]:
     """JSON numbers of one column; floats stay floats unless one of them is not finite."""
-    if _all_floats(values):
+    if all_floats(values):
         if all(map(math.isfinite, values)):
             return values
         return [json_number(v) for v in values]
     return [to_json(v) for v in values]
 
 
-def _all_floats(values: list[Any]) -> bool:
+def all_floats(values: list[Any]) -> bool:
     """Whether every item is a plain float (map and set run in C: a column has a number per
     node or input port)."""
     return not values or set(map(type, values)) == {float}
@@ -927,12 +747,12 @@ def compact(result: EvaluateResult, echo: bool = True, version: int = 1) -> dict
     """The columnar answer (what the page asks for), with the expression unless not `echo`, in
     `version` 1 or 2 (2: a scalar circuit's templates name the step's numbers). See the module
     docstring and README."""
-    return _compact(result, echo, version)[0]
+    return compact_keyed(result, echo, version)[0]
 
 
-def _compact(result: EvaluateResult, echo: bool, version: int) -> tuple[dict[str, Any], bool]:
+def compact_keyed(result: EvaluateResult, echo: bool, version: int) -> tuple[dict[str, Any], bool]:
     """compact()'s answer, and whether its captions were chosen by their recipes' keys alone
-    (_Captions.by_key)."""
+    (_Captions.by_key: what answer_templates.compact_json needs to keep a template)."""
     if version not in COMPACT_VERSIONS:
         raise ValueError(f"compact answer version {version}: there are {COMPACT_VERSIONS}")
     circuit = result.circuit
@@ -1026,138 +846,6 @@ def _compact(result: EvaluateResult, echo: bool, version: int) -> tuple[dict[str
     return answer, fast and captions.by_key
 
 
-# ---------------------------------------------------------------- compact bytes
-
-# A re-evaluation of a small scalar circuit (a slider on a neuron) changes only the numbers of
-# its compact answer when no step is at a kink and every number is finite: everything else (the
-# structure and step columns, the strings, and the captions' rules, slots and templates) is
-# fixed by the circuit and, for the captions, by each step's recipe key (the branch a max, relu
-# or param gate's words take; _Captions.add_rendered), when version 2 names the numbers in its
-# templates. compact_json keeps such an answer's JSON bytes cut at the four places its numbers
-# go (output_grad, the nodes' values and gradients, the steps' local gradients) and fills them
-# with orjson: the same bytes as dumps(compact(...)), without building the answer. Kept with a
-# cached circuit of at most COMPACT_TEMPLATE_MAX_NODES nodes, a few per circuit (the branches its
-# max and relu gates take): a 62-node program's measured 4.5 KB with Python's objects, so at most
-# parse_cache_entries (256) × 4 × 4.5 KB, about 5 MB, beyond the cache's node budget.
-COMPACT_TEMPLATE_MAX_NODES = 64
-COMPACT_TEMPLATES_PER_CIRCUIT = 4
-_TEMPLATES = "compact templates"  # the memo's key
-_HOLES = 4  # output_grad, nodes.value, nodes.grad, steps.local
-Template = tuple[tuple[bytes, ...], tuple[int, ...]]  # the pieces between holes; hole order
-Numbers = tuple[float, list[float], list[float], list[float]]
-
-
-def compact_json(result: EvaluateResult, echo: bool = True, version: int = 1) -> bytes:
-    """dumps(compact(result, echo, version)), the same bytes: from a template kept with the
-    circuit when the answer allows one (see above), else encoded in full."""
-    key = _template_key(result, echo, version)
-    numbers = None if key is None else _template_numbers(result)
-    if key is None or numbers is None or result.memo is None:
-        return dumps(compact(result, echo, version))
-    templates: dict[Any, Template] = result.memo.setdefault(_TEMPLATES, {})
-    template = templates.get(key)
-    if template is not None:
-        return _fill(template, numbers)
-    answer, by_key = _compact(result, echo, version)
-    if by_key and len(templates) < COMPACT_TEMPLATES_PER_CIRCUIT:
-        cut = _cut(answer)
-        if cut is not None:
-            templates[key] = cut
-    return dumps(answer)
-
-
-def _template_key(result: EvaluateResult, echo: bool, version: int) -> tuple[Any, ...] | None:
-    """What, besides the circuit, fixes every part of the answer but its numbers: the echo,
-    the tie-break, the steps' order and the caption branch of each step whose gate has one.
-    None when the answer cannot be a template (not a small scalar circuit's version-2 answer,
-    a kink, a warning, a gradient check, or a gate whose caption no key chooses)."""
-    nodes = result.circuit.nodes
-    if (
-        version != 2
-        or not result.fast
-        or result.memo is None
-        or result.warnings
-        or result.gradcheck is not None
-        or len(nodes) > COMPACT_TEMPLATE_MAX_NODES
-    ):
-        return None
-    values = result.values
-    order = []
-    branches = []
-    for step in result.steps:
-        if step.kink is not None:
-            return None
-        node_id = step.node
-        order.append(node_id)
-        node = nodes[node_id]
-        branch = GATES[node.op].caption_branch  # type: ignore[index]
-        if branch is None:
-            return None
-        if branch is not no_branch:
-            chosen = branch([values[a] for a in node.args], values[node_id], node.const)
-            branches.append((node_id, chosen))
-    return (echo, result.tie_break, tuple(order), tuple(branches))
-
-
-def _template_numbers(result: EvaluateResult) -> Numbers | None:
-    """The answer's numbers in hole order, when every one is a finite float (so its columns are
-    these very lists: _column)."""
-    output_grad = result.output_grad
-    values, grads = result.values, result.grads
-    local = [g for step in result.steps for g in step.local]
-    if not (
-        type(output_grad) is float
-        and _all_floats(values)
-        and _all_floats(grads)
-        and _all_floats(local)
-        and all(map(math.isfinite, values))
-        and all(map(math.isfinite, grads))
-        and all(map(math.isfinite, local))
-        and math.isfinite(output_grad)
-    ):
-        return None
-    return output_grad, values, grads, local
-
-
-def _cut(answer: dict[str, Any]) -> Template | None:
-    """The answer's JSON cut at its numbers' places: the pieces between them, and which number
-    goes in each place; None if a mark is not found exactly once (a text of the answer holding
-    one)."""
-    marks = [f"\x00hole {k}\x00" for k in range(_HOLES)]
-    nodes, steps = answer["nodes"], answer["steps"]
-    marked = {
-        **answer,
-        "output_grad": marks[0],
-        "nodes": {**nodes, "value": marks[1], "grad": marks[2]},
-        "steps": {**steps, "local": marks[3]},
-    }
-    text = dumps(marked)
-    found = []
-    for k, mark in enumerate(marks):
-        encoded = orjson.dumps(mark)
-        at = text.find(encoded)
-        if at < 0 or text.find(encoded, at + 1) >= 0:
-            return None
-        found.append((at, len(encoded), k))
-    found.sort()
-    pieces = []
-    start = 0
-    for at, size, _ in found:
-        pieces.append(text[start:at])
-        start = at + size
-    pieces.append(text[start:])
-    return tuple(pieces), tuple(k for _, _, k in found)
-
-
-def _fill(template: Template, numbers: Numbers) -> bytes:
-    pieces, order = template
-    out = [pieces[0]]
-    for piece, k in zip(pieces[1:], order, strict=True):
-        out.append(orjson.dumps(numbers[k]))
-        out.append(piece)
-    return b"".join(out)
-
-
 def _gate_table(circuit: Circuit) -> dict[str, dict[str, str]]:
     """Each gate the circuit uses, by name in sorted order: its symbol and derivative."""
     ops = {node.op for node in circuit.nodes if node.op is not None}
@@ -1193,7 +881,7 @@ def _step_structure(result: EvaluateResult) -> tuple[list[int], list[int], list[
 
 
 def _column_optional(values: list[Any]) -> list[Any]:
-    if _all_floats(values):
+    if all_floats(values):
         return _column(values)
     return [None if v is None else to_json(v) for v in values]
 
