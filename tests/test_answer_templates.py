@@ -271,6 +271,108 @@ def test_a_verbose_template_fills_kinks_and_rules_as_they_come(verbose_fills: li
     assert len(verbose_fills) == 5 and len(verbose_templates(expression)) == 1
 
 
+@pytest.fixture
+def rendered(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The ops of the steps whose rule is rendered in full (EvaluateResult.rule)."""
+    from app.engine.result import EvaluateResult
+
+    ops: list[str] = []
+    rule = EvaluateResult.rule
+
+    def counted(self: EvaluateResult, step: Any, view: Any = None) -> str:
+        ops.append(str(self.circuit.nodes[step.node].op))
+        return rule(self, step, view)
+
+    monkeypatch.setattr(EvaluateResult, "rule", counted)
+    return ops
+
+
+def test_the_sigmoid_neurons_rules_are_kept_cut_and_filled_with_its_numbers(
+    verbose_fills: list[int], rendered: list[str]
+) -> None:
+    expression = SIGMOID + " + 0 * x1"  # a text of this test's own
+    same(verbose_body(expression, COURSE))
+    [template] = verbose_templates(expression).values()
+    # every rule has a recipe: none is one hole, and its numbers are holes filled with fmt, each
+    # pool number once (the upstream 0.1966 of the last three steps: one pool number each)
+    assert template.whole == () and all(kept is not None for kept in template.rules)
+    assert len(template.captions) == len(set(template.captions)) > 0
+    rendered.clear()
+    moved = json.loads(same(verbose_body(expression, {**COURSE, "w2": -2.0})))
+    assert len(verbose_fills) == 2
+    # filled without rendering a rule (same() renders them all once more, in full, to compare)
+    assert len(rendered) == len(moved["backward"])
+    # w·x + b = 2·-1 + -3·-2 + -2 = 2: σ(2) = 0.8808, its gradient 0.8808·0.1192 = 0.105
+    [w1_x1] = [step["rule"] for step in moved["backward"] if "swaps: w1" in step["rule"]]
+    assert w1_x1 == (
+        "multiply gate swaps: w1 receives x1 · upstream = -2 · 0.105 = -0.21; "
+        "x1 receives w1 · upstream = -3 · 0.105 = -0.315"
+    )
+
+
+def test_a_kept_rule_whose_step_says_other_words_is_rendered_in_its_place(
+    verbose_fills: list[int], rendered: list[str]
+) -> None:
+    expression = "relu(x) * max(x, y) + relu(y) + 0 * z"
+    same(verbose_body(expression, {"x": 3, "y": 1, "z": 2}))  # x wins, both relus on
+    [template] = verbose_templates(expression).values()
+    assert template.whole == ()
+    fills = []
+    # the tie-break is in every caption's key (encode.rule_recipe): another renders every rule
+    every = ["add", "add", "mul", "max", "relu", "relu", "mul"]
+    for inputs, tie_break, words_change in [
+        ({"x": 2, "y": 1.5, "z": 0}, "split", []),  # the same words
+        ({"x": 1, "y": 3, "z": 0}, "split", ["max"]),  # y wins
+        ({"x": 2, "y": -1, "z": 0}, "split", ["relu"]),  # relu(y) is off
+        ({"x": -1, "y": -2, "z": 0}, "split", ["relu", "relu"]),  # the first step and the last
+        ({"x": 2, "y": 2, "z": 0}, "split", ["max"]),  # a tie: its kink's words
+        ({"x": 2, "y": 2, "z": 0}, "first", every),  # the other tie-break
+        ({"x": 0, "y": 1, "z": 0}, "split", ["relu", "max"]),  # relu(0) and y wins
+        ({"x": 3, "y": 1, "z": 0}, "first", every),
+        ({"x": 3, "y": 1, "z": 0}, "split", []),  # the template's words again
+    ]:
+        rendered.clear()
+        answer = json.loads(
+            evaluate_bytes(verbose_body(expression, inputs, tie_break=tie_break), LIMITS)
+        )
+        assert sorted(rendered) == sorted(words_change), inputs
+        fills.append(answer)
+        same(verbose_body(expression, inputs, tie_break=tie_break))
+    assert len(verbose_fills) == 2 + 2 * 9  # made and checked twice (the echo, none), two each
+    assert "Kink:" in next(step["rule"] for step in fills[4]["backward"] if step["op"] == "max")
+
+
+def test_a_rule_plan_that_does_not_give_the_rule_is_not_kept(
+    monkeypatch: pytest.MonkeyPatch, rendered: list[str]
+) -> None:
+    encode = importlib.import_module("app.engine.encode")
+
+    def wrong(result: Any, step: Any) -> Any:
+        recipe = encode.rule_recipe(result, step)
+        if recipe is None or result.circuit.nodes[step.node].op != "mul":
+            return recipe
+        template, calls, order = recipe
+        return ("a gate said: " + template, calls, order)
+
+    monkeypatch.setattr(templates_module, "rule_recipe", wrong)
+    expression = "a * b + c + d + 1"
+    same(verbose_body(expression, {"a": 1, "b": 2, "c": 3, "d": 0}))
+    [template] = verbose_templates(expression).values()
+    [mul_step] = [s for s, kept in enumerate(template.rules) if kept is None]
+    assert template.whole == (mul_step,)
+    rendered.clear()
+    evaluate_bytes(verbose_body(expression, {"a": 4, "b": 5, "c": 6, "d": 0}), LIMITS)
+    assert rendered == ["mul"]
+
+
+@given(st.floats(allow_nan=True, allow_infinity=True))
+def test_fmt_float_is_fmt(x: float) -> None:
+    from app.engine.numbers import fmt, fmt_float
+
+    assert fmt_float(x) == fmt(x)
+    assert fmt_float(-x) == fmt(-x)
+
+
 def test_the_verbose_template_is_of_the_whole_answer_with_or_without_the_echo(
     verbose_fills: list[int],
 ) -> None:

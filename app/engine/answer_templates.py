@@ -26,10 +26,12 @@ from app.engine.encode import (
     dumps,
     encode,
     kink_json,
+    rule_recipe,
     verbose,
 )
 from app.engine.gates import GATES, no_branch
-from app.engine.result import EvaluateResult
+from app.engine.numbers import fmt_float
+from app.engine.result import EvaluateResult, StepResult
 
 # ---------------------------------------------------------------- holes
 
@@ -172,13 +174,19 @@ def _template_numbers(result: EvaluateResult) -> Numbers | None:
 # its kinks depends on the circuit and the steps' order (which only the circuit fixes, but kept
 # in the key). Each hole names what fills it: a number of the answer's pool (every node's value
 # and gradient, each step's upstream, then its local gradients, contributions and running sums,
-# in steps' order), a step's rule, or a step's kink. A request fills them with one orjson call for
-# the numbers (cut at its commas: a finite float's JSON has none), one per rule and kink, and one
-# join. One a circuit (a 62-node program's measured 85 KB with Python's objects, sys.getsizeof;
-# so at most parse_cache_entries (256) × 85 KB, about 22 MB, beyond the cache's node budget),
-# kept only when filling it with the answer it was cut from gives that answer's very bytes.
-# Without the echo (echo_expression false), the answer is the same but for its first field, so
-# the template's first piece is kept cut after it too.
+# in steps' order) as JSON, a step's rule, a step's kink, or a pool number as a caption writes
+# it. A rule whose caption has a recipe (encode.rule_recipe) is kept cut where its numbers go,
+# with the step's wires' names put in, for the words the template was made with (the
+# tie-break, the kink's convention and Gate.caption_branch's choice): a request whose step
+# chooses the same words fills its numbers with fmt, and one that chooses other words gets the
+# rule rendered in full in their place; a rule without a recipe is always rendered in full. A
+# request fills the holes with one orjson call for the numbers (cut at its commas: a finite
+# float's JSON has none), fmt once for each number the captions write, one orjson call per rule
+# rendered and per kink, and one join. One a circuit (a 63-node program's measured 113 KB with
+# Python's objects, sys.getsizeof, 83 KB before its rules were kept cut: so at most
+# parse_cache_entries (256) × 113 KB, about 29 MB, beyond the cache's node budget), kept only
+# when filling it with the answer it was cut from gives that answer's very bytes. Without the echo (echo_expression false), the answer is the
+# same but for its first field, so the template's first piece is kept cut after it too.
 VERBOSE_TEMPLATES_PER_CIRCUIT = 1
 _VERBOSE_TEMPLATES = "verbose templates"  # the memo's key
 
@@ -186,8 +194,16 @@ _VERBOSE_TEMPLATES = "verbose templates"  # the memo's key
 @dataclass(frozen=True, slots=True)
 class _VerboseTemplate:
     pieces: tuple[bytes, ...]  # the JSON between holes
-    holes: tuple[int, ...]  # each hole's index into (pool numbers, rules, kinks)
+    # each hole's index into the fills: the pool numbers' JSON, the rules of the steps in
+    # `whole`, the kinks, the caption numbers (the pool numbers in `captions`), then b"" (the
+    # edges of a rule kept cut)
+    holes: tuple[int, ...]
     steps: int
+    whole: tuple[int, ...]  # the steps whose rule is one hole, always rendered in full
+    captions: tuple[int, ...]  # the pool numbers the kept rules write, each once
+    # per step, the words its kept rule says ((tie-break, kink convention, caption branch)),
+    # the gate's caption_branch, and the rule's first and last piece; None for a whole rule
+    rules: tuple[tuple[tuple[Any, ...], Any, int, int] | None, ...]
     unechoed: bytes | None  # the first piece without the expression (None: not found)
 
 
@@ -244,6 +260,17 @@ def _verbose_key(result: EvaluateResult) -> tuple[Any, ...] | None:
     return tuple(step.node for step in result.steps)
 
 
+def _words(result: EvaluateResult, step: StepResult, branch: Any) -> tuple[Any, ...]:
+    """What chooses the step's caption words besides its gate (see encode.rule_recipe)."""
+    kink = step.kink
+    chosen = None
+    if branch is not no_branch:
+        node = result.circuit.nodes[step.node]
+        values = result.values
+        chosen = branch([values[a] for a in node.args], values[step.node], node.const)
+    return (result.tie_break, None if kink is None else kink.convention, chosen)
+
+
 def _pool(result: EvaluateResult) -> list[Any]:
     """The answer's numbers in pool order (see above)."""
     steps = result.steps
@@ -261,32 +288,113 @@ def _fill_verbose(template: _VerboseTemplate, result: EvaluateResult, echo: bool
     steps = result.steps
     if len(steps) != template.steps:
         raise ValueError("a verbose template filled from another circuit's steps")
-    filler = orjson.dumps(_pool(result))[1:-1].split(b",")
-    filler += [orjson.dumps(result.rule(step)) for step in steps]
+    pool = _pool(result)
+    filler = orjson.dumps(pool)[1:-1].split(b",")
+    filler += [orjson.dumps(result.rule(steps[s])) for s in template.whole]
     for step in steps:
         filler.append(b"null" if step.kink is None else orjson.dumps(kink_json(step.kink)))
-    fills = [filler[k] for k in template.holes]
-    if echo:
-        return _join(template.pieces, fills)
-    assert template.unechoed is not None
-    return _join(template.pieces, fills, template.unechoed)
+    texts: dict[float, bytes] = {}  # equal numbers format alike (-0.0 and 0.0 too)
+    for source in template.captions:
+        number = pool[source]
+        text = texts.get(number)
+        if text is None:
+            text = texts[number] = fmt_float(number).encode()
+        filler.append(text)
+    filler.append(b"")
+    out: list[bytes] = [b""] * (2 * len(template.holes) + 1)
+    out[0::2] = template.pieces
+    out[1::2] = [filler[k] for k in template.holes]
+    if not echo:
+        assert template.unechoed is not None
+        out[0] = template.unechoed
+    # a kept rule whose step now says other words: rendered in full in its place (from the
+    # last, so that the earlier places stay where they are)
+    tie_break = result.tie_break
+    for s in range(len(steps) - 1, -1, -1):
+        kept = template.rules[s]
+        if kept is None:
+            continue
+        words, branch, first, last = kept
+        step = steps[s]
+        if step.kink is None and branch is no_branch and words == (tie_break, None, None):
+            continue
+        if _words(result, step, branch) != words:
+            out[2 * first : 2 * last + 1] = [orjson.dumps(result.rule(step))]
+    return b"".join(out)
+
+
+def _pool_offsets(result: EvaluateResult) -> tuple[int, int, int, int, list[int]]:
+    """Where the pool's sections start (see _pool): the upstreams, the local gradients, the
+    contributions and the running sums; and each step's first port among the steps' ports."""
+    steps = result.steps
+    nodes = result.circuit.nodes
+    ports = [len(nodes[step.node].args) for step in steps]
+    upstream_at = 2 * len(nodes)
+    local_at = upstream_at + len(steps)
+    contribution_at = local_at + sum(ports)
+    accumulated_at = contribution_at + sum(ports)
+    first_port = [0] * len(steps)
+    for s in range(1, len(steps)):
+        first_port[s] = first_port[s - 1] + ports[s - 1]
+    return upstream_at, local_at, contribution_at, accumulated_at, first_port
+
+
+# A rule's JSON string cut where its caption writes numbers: the pieces between them (the first
+# with the opening quote, the last with the closing one; the wires' names and the texts the
+# words fix are in them), and the pool index of each number.
+RulePlan = tuple[list[bytes], list[int]]
+
+
+def _rule_plan(result: EvaluateResult, s: int, step: StepResult) -> RulePlan | None:
+    """Step s's rule as a plan (see RulePlan), from its caption's recipe; None when it has none,
+    or when the plan does not give this step's rule exactly."""
+    recipe = rule_recipe(result, step)
+    node = result.circuit.nodes[step.node]
+    argc = len(node.args)
+    if recipe is None or len(step.local) != argc or len(step.contributions) != argc:
+        return None
+    template, calls, order = recipe
+    literals = template.split("{}")
+    if len(literals) != len(order) + 1:
+        return None
+    upstream_at, local_at, contribution_at, _, first_port = _pool_offsets(result)
+    port = first_port[s]
+    # a step's numbers as Ref.code counts them (encode._step_numbers), as pool indices
+    codes = [upstream_at + s, step.node, *node.args]
+    codes += [local_at + port + j for j in range(argc)]
+    codes += [contribution_at + port + j for j in range(argc)]
+    wires = [result.names[a] for a in node.args] + [result.names[step.node]]
+    texts = [literals[0]]
+    sources: list[int] = []
+    for slot, k in enumerate(order):
+        call = calls[k] if k >= 0 else None
+        if isinstance(call, int):
+            sources.append(codes[call])
+            texts.append(literals[slot + 1])
+        else:  # a wire's name, or a text the words fix: part of the piece
+            texts[-1] += (wires[-1 - k] if call is None else call) + literals[slot + 1]
+    pieces = [orjson.dumps(text)[1:-1] for text in texts]
+    pieces[0] = b'"' + pieces[0]
+    pieces[-1] += b'"'
+    pool = _pool(result)
+    rendered = [pieces[0]]
+    for piece, source in zip(pieces[1:], sources, strict=True):
+        rendered += [fmt_float(pool[source]).encode(), piece]
+    if b"".join(rendered) != orjson.dumps(result.rule(step)):
+        return None
+    return pieces, sources
 
 
 def _verbose_template(result: EvaluateResult, answer: dict[str, Any]) -> _VerboseTemplate | None:
     """The answer's JSON cut at its holes, found by walking it where the verbose answer puts
-    each number, rule and kink."""
+    each number, rule and kink; each rule with a plan (_rule_plan) cut where its numbers go."""
     circuit = result.circuit
     nodes = circuit.nodes
     steps = result.steps
     count = len(nodes)
     # pool offsets: values, grads, upstreams, then per step its locals, contributions, sums
-    upstream_at = 2 * count
-    ports = [len(nodes[step.node].args) for step in steps]
-    local_at = upstream_at + len(steps)
-    contribution_at = local_at + sum(ports)
-    accumulated_at = contribution_at + sum(ports)
-    first_port = [sum(ports[:s]) for s in range(len(steps))]
-    rule_at = accumulated_at + sum(ports)
+    upstream_at, local_at, contribution_at, accumulated_at, first_port = _pool_offsets(result)
+    rule_at = accumulated_at + (accumulated_at - contribution_at)
     kink_at = rule_at + len(steps)
     step_of = {step.node: s for s, step in enumerate(steps)}
     sources: list[int] = []  # each hole's source, by hole number
@@ -345,4 +453,44 @@ def _verbose_template(result: EvaluateResult, answer: dict[str, Any]) -> _Verbos
     echoed = b'{"expression":' + orjson.dumps(result.expression) + b","
     first = pieces[0]
     unechoed = b"{" + first[len(echoed) :] if first.startswith(echoed) else None
-    return _VerboseTemplate(pieces, tuple(sources[k] for k in order), len(steps), unechoed)
+    # the fills' order: pool numbers, whole rules, kinks, caption numbers, b""
+    plans = [_rule_plan(result, s, step) for s, step in enumerate(steps)]
+    whole = tuple(s for s, plan in enumerate(plans) if plan is None)
+    whole_at = {s: rule_at + w for w, s in enumerate(whole)}
+    kinks_at = rule_at + len(whole)
+    captions_from = kinks_at + len(steps)
+    caption_at: dict[int, int] = {}  # pool index: its caption number's place among them
+    out_pieces = [pieces[0]]
+    holes: list[int] = []
+    rules: list[tuple[tuple[Any, ...], Any, int, int] | None] = [None] * len(steps)
+    for k, source in enumerate(sources[h] for h in order):
+        after = pieces[k + 1]
+        if source < rule_at:
+            holes.append(source)
+        elif source >= kink_at:
+            holes.append(kinks_at + source - kink_at)
+        elif (plan := plans[source - rule_at]) is None:
+            holes.append(whole_at[source - rule_at])
+        else:  # the rule's pieces between two empty holes, its numbers holes between them
+            s = source - rule_at
+            plan_pieces, plan_sources = plan
+            start = len(out_pieces)
+            holes.append(-1)
+            out_pieces.append(plan_pieces[0])
+            for piece, number in zip(plan_pieces[1:], plan_sources, strict=True):
+                holes.append(captions_from + caption_at.setdefault(number, len(caption_at)))
+                out_pieces.append(piece)
+            branch = GATES[nodes[steps[s].node].op].caption_branch  # type: ignore[index]
+            rules[s] = (_words(result, steps[s], branch), branch, start, len(out_pieces) - 1)
+            holes.append(-1)
+        out_pieces.append(after)
+    empty = captions_from + len(caption_at)
+    return _VerboseTemplate(
+        tuple(out_pieces),
+        tuple(empty if h < 0 else h for h in holes),
+        len(steps),
+        whole,
+        tuple(caption_at),
+        tuple(rules),
+        unechoed,
+    )

@@ -420,12 +420,10 @@ class _Captions:
         text and write their numbers through fmt (tensor captions derive dW from W, and show
         shapes)."""
         nodes = result.circuit.nodes
-        values = result.values
         index = self.strings.index
         intern = index.setdefault  # a new text gets the next index: len before it is added
         templates, rule_ids, slots = self.templates, self.rule, self.slots
         add_rule, add_slots = rule_ids.append, slots.extend
-        tie_break = result.tie_break
         seen_index: dict[Any, int] = {}  # version 1: each number's strings index, this answer
         seen = seen_index.get
         # version 2: each recipe key's template index and slots in this answer, so a step whose
@@ -439,27 +437,12 @@ class _Captions:
             if argc >= _MAX_MARKS:  # more wires than placeholders: the search
                 self.add(result.rule(step), _wires(result, step))  # (not by key)
                 continue
-            op = node.op
-            branch = GATES[op].caption_branch  # type: ignore[index]
-            recipe = None
-            key = None
-            if branch is not None:
-                chosen = (
-                    None
-                    if branch is no_branch
-                    else branch([values[a] for a in args], values[node_id], node.const)
-                )
-                kink = step.kink
-                key = (op, argc, tie_break, None if kink is None else kink.convention, chosen)
-                if named_numbers and (known := placed.get(key)) is not None:
-                    add_rule(known[0])
-                    add_slots(known[1])
-                    continue
-                recipe = _RECIPES.get(key)
-            if recipe is None:
-                recipe = _recipe(result, step)
-                if key is not None and len(_RECIPES) < _RECIPES_MAX and argc <= _RECIPE_MAX_ARGS:
-                    _RECIPES[key] = recipe
+            key = _recipe_key(result, step)
+            if key is not None and named_numbers and (known := placed.get(key)) is not None:
+                add_rule(known[0])
+                add_slots(known[1])
+                continue
+            recipe = _keyed_recipe(result, step, key)
             if key is None or not named_numbers:
                 self.by_key = False
             if recipe is _WHOLE:  # braces in its words, or too many numbers
@@ -522,6 +505,51 @@ _WHOLE: Recipe = (("", [], True), ("", [], []))
 _RECIPES: dict[tuple[Any, ...], Recipe] = {}
 _RECIPES_MAX = 4096
 _RECIPE_MAX_ARGS = 16
+
+
+def rule_recipe(
+    result: EvaluateResult, step: StepResult
+) -> tuple[str, list[int | str], list[int]] | None:
+    """The step's caption recipe in its version-1 form (template, calls, order; see Recipe), found
+    by its key as add_rendered finds it; None when the gate's words are not chosen by a key, or
+    the caption is sent whole. Only for a scalar circuit's steps (add_rendered)."""
+    if len(result.circuit.nodes[step.node].args) >= _MAX_MARKS:
+        return None
+    key = _recipe_key(result, step)
+    if key is None:
+        return None
+    recipe = _keyed_recipe(result, step, key)
+    return None if recipe is _WHOLE else recipe[1]
+
+
+def _recipe_key(result: EvaluateResult, step: StepResult) -> tuple[Any, ...] | None:
+    """What chooses the step's caption words (its gate, inputs, tie-break, kink convention and
+    Gate.caption_branch's choice); None for a gate whose words no key chooses."""
+    node = result.circuit.nodes[step.node]
+    op = node.op
+    branch = GATES[op].caption_branch  # type: ignore[index]
+    if branch is None:
+        return None
+    args = node.args
+    values = result.values
+    chosen = (
+        None
+        if branch is no_branch
+        else branch([values[a] for a in args], values[step.node], node.const)
+    )
+    kink = step.kink
+    return (op, len(args), result.tie_break, None if kink is None else kink.convention, chosen)
+
+
+def _keyed_recipe(result: EvaluateResult, step: StepResult, key: tuple[Any, ...] | None) -> Recipe:
+    """The step's recipe: the one kept for its key, or rendered (and kept, for a key and a gate of
+    at most _RECIPE_MAX_ARGS inputs, while there is room)."""
+    recipe = None if key is None else _RECIPES.get(key)
+    if recipe is None:
+        recipe = _recipe(result, step)
+        if key is not None and len(_RECIPES) < _RECIPES_MAX and key[1] <= _RECIPE_MAX_ARGS:
+            _RECIPES[key] = recipe
+    return recipe
 
 
 def _step_numbers(result: EvaluateResult, step: StepResult) -> list[Any]:

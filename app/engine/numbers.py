@@ -70,6 +70,12 @@ def fmt(x: Any) -> str:
     return chr(mark) if mark < ord(NUMBER_OVERFLOW) else NUMBER_OVERFLOW
 
 
+def fmt_float(x: float) -> str:
+    """fmt(x) for a plain float, never captured: the verbose answer's templates fill a caption's
+    numbers with it (app/engine/answer_templates.py)."""
+    return f"{x:.4g}" if 1e-4 <= abs(x) < 9999.5 else _fmt(x)
+
+
 def _fmt(x: Any) -> str:
     if isinstance(x, float):  # a Ref too
         v = float(x)
