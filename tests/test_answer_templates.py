@@ -366,11 +366,11 @@ def test_a_rule_plan_that_does_not_give_the_rule_is_not_kept(
 
 
 @given(st.floats(allow_nan=True, allow_infinity=True))
-def test_fmt_float_is_fmt(x: float) -> None:
-    from app.engine.numbers import fmt, fmt_float
+def test_fmt_bytes_is_fmt(x: float) -> None:
+    from app.engine.numbers import fmt, fmt_bytes
 
-    assert fmt_float(x) == fmt(x)
-    assert fmt_float(-x) == fmt(-x)
+    assert fmt_bytes(x) == fmt(x).encode()
+    assert fmt_bytes(-x) == fmt(-x).encode()
 
 
 def test_the_verbose_template_is_of_the_whole_answer_with_or_without_the_echo(

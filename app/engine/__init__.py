@@ -96,7 +96,7 @@ def evaluate_result(
         # a compact answer of a circuit parsed before: no parse, and its columns are kept (or
         # built once, within the same prediction: W_RECORD_REUSED in cost.py)
         reused = compact and parts is None and hit
-        if not all(type(v) is float for v in values.values()) or _has_tensor_gate(circuit):
+        if not all(type(v) is float for v in values.values()) or _has_tensor_gate(circuit, memo):
             shapes = infer_shapes(circuit, values, expression, names, texts, limits)
         else:
             shapes = [()] * len(circuit.nodes)
@@ -218,7 +218,16 @@ def _check_gradcheck_evals(circuit: Circuit, values: dict[str, Any], limits: Lim
         )
 
 
-def _has_tensor_gate(circuit: Circuit) -> bool:
-    """Whether a scalar-valued circuit still needs the shape pass (a[0] on a scalar, say)."""
-    ops = {node.op for node in circuit.nodes}
-    return any(GATES[op].shape is not None for op in ops if op is not None)
+def _has_tensor_gate(circuit: Circuit, memo: dict[str, Any] | None = None) -> bool:
+    """Whether a scalar-valued circuit still needs the shape pass (a[0] on a scalar, say);
+    kept in `memo` (a cached circuit's) and read from it after."""
+    found = None if memo is None else memo.get(_TENSOR_GATE)
+    if found is None:
+        ops = {node.op for node in circuit.nodes}
+        found = any(GATES[op].shape is not None for op in ops if op is not None)
+        if memo is not None:
+            memo[_TENSOR_GATE] = found
+    return bool(found)
+
+
+_TENSOR_GATE = "tensor gate"  # the memo's key

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -30,7 +31,7 @@ from app.engine.encode import (
     verbose,
 )
 from app.engine.gates import GATES, no_branch
-from app.engine.numbers import fmt_float
+from app.engine.numbers import fmt_bytes
 from app.engine.result import EvaluateResult, StepResult
 
 # ---------------------------------------------------------------- holes
@@ -54,6 +55,15 @@ def _cut(marked: dict[str, Any], holes: int) -> tuple[tuple[bytes, ...], tuple[i
     if sorted(order) != list(range(holes)):
         return None
     return tuple(parts[0::2]), order
+
+
+def _picker(holes: tuple[int, ...]) -> Callable[[list[bytes]], tuple[bytes, ...]]:
+    """A function giving `[fills[k] for k in holes]` as a tuple, in C (itemgetter: a verbose
+    sigmoid has 170 holes)."""
+    if len(holes) == 1:
+        [k] = holes
+        return lambda fills: (fills[k],)
+    return itemgetter(*holes)
 
 
 def _join(pieces: tuple[bytes, ...], fills: list[bytes], first: bytes | None = None) -> bytes:
@@ -193,17 +203,21 @@ _VERBOSE_TEMPLATES = "verbose templates"  # the memo's key
 
 @dataclass(frozen=True, slots=True)
 class _VerboseTemplate:
-    pieces: tuple[bytes, ...]  # the JSON between holes
+    pieces_and_holes: tuple[bytes, ...]  # the JSON between holes, with b"" where fills go
     # each hole's index into the fills: the pool numbers' JSON, the rules of the steps in
     # `whole`, the kinks, the caption numbers (the pool numbers in `captions`), then b"" (the
     # edges of a rule kept cut)
     holes: tuple[int, ...]
+    pick: Callable[[list[bytes]], tuple[bytes, ...]]  # the fills in hole order (_picker)
     steps: int
     whole: tuple[int, ...]  # the steps whose rule is one hole, always rendered in full
     captions: tuple[int, ...]  # the pool numbers the kept rules write, each once
     # per step, the words its kept rule says ((tie-break, kink convention, caption branch)),
     # the gate's caption_branch, and the rule's first and last piece; None for a whole rule
     rules: tuple[tuple[tuple[Any, ...], Any, int, int] | None, ...]
+    # the tie-break when every kept rule's words are the tie-break alone (no kink, and no
+    # caption branch): then an answer with that tie-break and no kink says them all
+    plain_words: str | None
     unechoed: bytes | None  # the first piece without the expression (None: not found)
 
 
@@ -273,15 +287,17 @@ def _words(result: EvaluateResult, step: StepResult, branch: Any) -> tuple[Any, 
 
 def _pool(result: EvaluateResult) -> list[Any]:
     """The answer's numbers in pool order (see above)."""
-    steps = result.steps
-    return [
-        *result.values,
-        *result.grads,
-        *[step.upstream for step in steps],
-        *[g for step in steps for g in step.local],
-        *[c for step in steps for c in step.contributions],
-        *[a for step in steps for a in step.accumulated],
-    ]
+    upstreams: list[Any] = []
+    local: list[Any] = []
+    contributions: list[Any] = []
+    accumulated: list[Any] = []
+    add_upstream = upstreams.append
+    for step in result.steps:
+        add_upstream(step.upstream)
+        local += step.local
+        contributions += step.contributions
+        accumulated += step.accumulated
+    return result.values + result.grads + upstreams + local + contributions + accumulated
 
 
 def _fill_verbose(template: _VerboseTemplate, result: EvaluateResult, echo: bool = True) -> bytes:
@@ -291,35 +307,39 @@ def _fill_verbose(template: _VerboseTemplate, result: EvaluateResult, echo: bool
     pool = _pool(result)
     filler = orjson.dumps(pool)[1:-1].split(b",")
     filler += [orjson.dumps(result.rule(steps[s])) for s in template.whole]
+    kinked = False
+    add = filler.append
     for step in steps:
-        filler.append(b"null" if step.kink is None else orjson.dumps(kink_json(step.kink)))
+        if step.kink is None:
+            add(b"null")
+        else:
+            kinked = True
+            add(orjson.dumps(kink_json(step.kink)))
     texts: dict[float, bytes] = {}  # equal numbers format alike (-0.0 and 0.0 too)
     for source in template.captions:
         number = pool[source]
         text = texts.get(number)
         if text is None:
-            text = texts[number] = fmt_float(number).encode()
-        filler.append(text)
-    filler.append(b"")
-    out: list[bytes] = [b""] * (2 * len(template.holes) + 1)
-    out[0::2] = template.pieces
-    out[1::2] = [filler[k] for k in template.holes]
+            text = texts[number] = fmt_bytes(number)
+        add(text)
+    add(b"")
+    out = list(template.pieces_and_holes)
+    out[1::2] = template.pick(filler)
     if not echo:
         assert template.unechoed is not None
         out[0] = template.unechoed
-    # a kept rule whose step now says other words: rendered in full in its place (from the
-    # last, so that the earlier places stay where they are)
     tie_break = result.tie_break
-    for s in range(len(steps) - 1, -1, -1):
-        kept = template.rules[s]
-        if kept is None:
-            continue
-        words, branch, first, last = kept
-        step = steps[s]
-        if step.kink is None and branch is no_branch and words == (tie_break, None, None):
-            continue
-        if _words(result, step, branch) != words:
-            out[2 * first : 2 * last + 1] = [orjson.dumps(result.rule(step))]
+    if kinked or tie_break != template.plain_words:
+        # a kept rule whose step now says other words: rendered in full in its place (from the
+        # last, so that the earlier places stay where they are)
+        for s in range(len(steps) - 1, -1, -1):
+            kept = template.rules[s]
+            if kept is None:
+                continue
+            words, branch, first, last = kept
+            step = steps[s]
+            if _words(result, step, branch) != words:
+                out[2 * first : 2 * last + 1] = [orjson.dumps(result.rule(step))]
     return b"".join(out)
 
 
@@ -379,7 +399,7 @@ def _rule_plan(result: EvaluateResult, s: int, step: StepResult) -> RulePlan | N
     pool = _pool(result)
     rendered = [pieces[0]]
     for piece, source in zip(pieces[1:], sources, strict=True):
-        rendered += [fmt_float(pool[source]).encode(), piece]
+        rendered += [fmt_bytes(pool[source]), piece]
     if b"".join(rendered) != orjson.dumps(result.rule(step)):
         return None
     return pieces, sources
@@ -485,12 +505,21 @@ def _verbose_template(result: EvaluateResult, answer: dict[str, Any]) -> _Verbos
             holes.append(-1)
         out_pieces.append(after)
     empty = captions_from + len(caption_at)
+    filled = tuple(empty if h < 0 else h for h in holes)
+    interleaved: list[bytes] = [b""] * (2 * len(filled) + 1)
+    interleaved[0::2] = out_pieces
+    plain = all(
+        kept is None or (kept[0] == (result.tie_break, None, None) and kept[1] is no_branch)
+        for kept in rules
+    )
     return _VerboseTemplate(
-        tuple(out_pieces),
-        tuple(empty if h < 0 else h for h in holes),
+        tuple(interleaved),
+        filled,
+        _picker(filled),
         len(steps),
         whole,
         tuple(caption_at),
         tuple(rules),
+        result.tie_break if plain else None,
         unechoed,
     )

@@ -70,10 +70,10 @@ def fmt(x: Any) -> str:
     return chr(mark) if mark < ord(NUMBER_OVERFLOW) else NUMBER_OVERFLOW
 
 
-def fmt_float(x: float) -> str:
-    """fmt(x) for a plain float, never captured: the verbose answer's templates fill a caption's
-    numbers with it (app/engine/answer_templates.py)."""
-    return f"{x:.4g}" if 1e-4 <= abs(x) < 9999.5 else _fmt(x)
+def fmt_bytes(x: float) -> bytes:
+    """fmt(x) for a plain float, never captured, as UTF-8 (ASCII) bytes: the verbose answer's
+    templates fill a caption's numbers with it (app/engine/answer_templates.py)."""
+    return b"%.4g" % x if 1e-4 <= abs(x) < 9999.5 else _fmt(x).encode()
 
 
 def _fmt(x: Any) -> str:
