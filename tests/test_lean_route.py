@@ -116,6 +116,57 @@ def test_a_plain_sigmoid_never_reaches_the_general_solver(
     assert solver_calls == ["/api/v1/gates"]
 
 
+def test_the_lean_path_reads_the_body_the_screen_kept(
+    client: TestClient, solver_calls: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from starlette.requests import Request
+
+    reads: list[str] = []
+    body = Request.body
+
+    async def counted(self: Request) -> bytes:
+        reads.append(self.url.path)
+        return await body(self)
+
+    monkeypatch.setattr(Request, "body", counted)
+    answer = client.post(URL, json={"expression": "x * y", "inputs": {"x": 3, "y": -4}})
+    assert answer.status_code == 200 and answer.json()["gradients"] == {"x": -4.0, "y": 3.0}
+    assert reads == [] and solver_calls == []  # the screened bytes, not receive() again
+    # a body that does not validate goes to FastAPI's handler, which reads the replayed body
+    refused = client.post(URL, json={"expression": 7, "inputs": {}})
+    assert refused.status_code == 422 and refused.json()["detail"][0]["loc"] == [
+        "body",
+        "expression",
+    ]
+    assert reads and set(reads) == {URL} and solver_calls == [URL]
+
+
+@pytest.mark.parametrize("more_body", [False, True])
+def test_the_screen_keeps_a_body_only_when_the_client_sent_all_of_it(more_body: bool) -> None:
+    import asyncio
+
+    from app.api.middleware import SCREENED_BODY, _screen_json_body
+
+    messages = [
+        {"type": "http.request", "body": b'{"expression": "x",', "more_body": True},
+        {"type": "http.request", "body": b' "inputs": {"x": 1}}', "more_body": more_body},
+        {"type": "http.disconnect"},
+    ]
+
+    async def receive() -> dict[str, Any]:
+        return messages.pop(0)
+
+    scope: dict[str, Any] = {}
+    replay, refusal = asyncio.run(_screen_json_body(receive, 1_000, scope))
+    assert refusal is None
+    if more_body:  # the client went away before the end: nothing kept, the app sees it
+        assert SCREENED_BODY not in scope
+    else:
+        assert scope[SCREENED_BODY] == b'{"expression": "x", "inputs": {"x": 1}}'
+        replayed = asyncio.run(replay())  # type: ignore[arg-type]
+        assert replayed["body"] == scope[SCREENED_BODY] and replayed["more_body"] is False
+
+
 @pytest.mark.parametrize(
     ("extra", "content_type"),
     [

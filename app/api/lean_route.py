@@ -25,6 +25,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from app.api.deps import current_limits, current_settings
+from app.api.middleware import SCREENED_BODY
 from app.api.query import no_unknown_query
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
@@ -81,7 +82,11 @@ class LeanRoute(APIRoute):
                 or getattr(overrides, "dependency_overrides", None)
             ):
                 return await general(request)
-            raw = await request.body()  # kept by the request: FastAPI's handler reads it again
+            # the body the screen read (app/api/middleware.py), or read here (kept by the
+            # request: FastAPI's handler reads it again)
+            raw = request.scope.get(SCREENED_BODY)
+            if raw is None:
+                raw = await request.body()
             try:
                 body = model.model_validate(json.loads(raw))
             except Exception:  # not JSON, not the model, nested past the recursion limit, ...

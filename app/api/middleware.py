@@ -212,13 +212,21 @@ def _lone_raw_surrogate_at(body: bytes) -> int | None:
     return match.start() if match else None
 
 
+# Where the body screen leaves a whole JSON body it read and passed (the scope's key): the
+# evaluate route's lean path (app/api/lean_route.py) reads it there instead of through the
+# receive() wrappers between the screen and the route, which replay the same bytes.
+SCREENED_BODY = "bpc.screened_body"
+
+
 async def _screen_json_body(
-    receive: Receive, limit: int
+    receive: Receive, limit: int, scope: Scope | None = None
 ) -> tuple[Receive, tuple[int, dict[str, Any]] | None]:
     """Reads the whole JSON body (at most `limit` bytes), refuses lone surrogates, and hands
-    the app a receive() that replays it."""
+    the app a receive() that replays it (and, with `scope`, the body under SCREENED_BODY when
+    the client sent all of it)."""
     chunks: list[bytes] = []
     size = 0
+    whole = False
     while True:
         message = await receive()
         if message["type"] != "http.request":
@@ -229,6 +237,7 @@ async def _screen_json_body(
             return receive, _body_too_large(size, limit)
         chunks.append(chunk)
         if not message.get("more_body"):
+            whole = True
             break
     body = b"".join(chunks)
     utf8 = _is_utf8(body)
@@ -240,6 +249,8 @@ async def _screen_json_body(
         msg = f"the JSON body has an unpaired UTF-16 surrogate {where}: text must be valid Unicode"
         problem = {"type": "unicode_error", "loc": ["body"], "msg": msg}
         return receive, (422, error_body(422, [problem]))
+    if whole and scope is not None:
+        scope[SCREENED_BODY] = body
     replayed = False
 
     async def replay() -> Message:
@@ -290,7 +301,7 @@ class BodyScreenMiddleware:
             return
         refusal = _declared_body_too_large(scope, self.max_body_bytes)
         if refusal is None and _is_json_body(scope):
-            receive, refusal = await _screen_json_body(receive, self.max_body_bytes)
+            receive, refusal = await _screen_json_body(receive, self.max_body_bytes, scope)
         if refusal is not None:
             status, content = refusal
             await _send_json(send, status, content)
