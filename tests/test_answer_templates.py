@@ -19,6 +19,7 @@ from app.core.limits import Limits
 from app.engine import evaluate_bytes, evaluate_job, parse_limits
 from app.engine.cache import shared_cache
 from app.engine.encode import dumps
+from app.engine.gates import no_branch
 from app.presets import all_presets
 
 templates_module = importlib.import_module("app.engine.answer_templates")
@@ -355,14 +356,51 @@ def test_a_rule_plan_that_does_not_give_the_rule_is_not_kept(
         return ("a gate said: " + template, calls, order)
 
     monkeypatch.setattr(templates_module, "rule_recipe", wrong)
-    expression = "a * b + c + d + 1"
-    same(verbose_body(expression, {"a": 1, "b": 2, "c": 3, "d": 0}))
+    # the max's step comes before the muls' in the steps (the backward order)
+    expression = "a * b + e * a + max(c, d) + 1"
+    inputs = {"a": 1, "b": 2, "c": 3, "d": 0, "e": 5}
+    same(verbose_body(expression, inputs))  # c wins
     [template] = verbose_templates(expression).values()
-    [mul_step] = [s for s, kept in enumerate(template.rules) if kept is None]
-    assert template.whole == (mul_step,)
+    mul_steps = tuple(s for s, kept in enumerate(template.rules) if kept is None)
+    [max_step] = [s for s, kept in enumerate(template.rules) if kept and kept[1] is not no_branch]
+    assert template.whole == mul_steps and len(mul_steps) == 2 and max_step < min(mul_steps)
     rendered.clear()
-    evaluate_bytes(verbose_body(expression, {"a": 4, "b": 5, "c": 6, "d": 0}), LIMITS)
-    assert rendered == ["mul"]
+    evaluate_bytes(verbose_body(expression, {**inputs, "a": 4, "c": 6}), LIMITS)
+    assert rendered == ["mul", "mul"]  # the whole rules, and the max still says c won
+    rendered.clear()
+    evaluate_bytes(verbose_body(expression, {**inputs, "c": 0, "d": 6}), LIMITS)
+    assert sorted(rendered) == ["max", "mul", "mul"]  # d wins: the max's other words too
+    for moved in ({**inputs, "a": 4, "c": 6}, {**inputs, "c": 0, "d": 6}):
+        same(verbose_body(expression, moved))
+
+
+def test_a_kink_in_a_template_of_plain_words_is_rendered_with_its_words(
+    verbose_fills: list[int], rendered: list[str]
+) -> None:
+    # abs and sqrt choose no words but for a kink: the template's rules say the tie-break alone
+    expression = "abs(x) * y + sqrt(y) + 0 * z"
+    same(verbose_body(expression, {"x": 2, "y": 4, "z": 0}))
+    [template] = verbose_templates(expression).values()
+    assert template.plain_words == "split"
+    rendered.clear()
+    at_kink = json.loads(same(verbose_body(expression, {"x": 0, "y": 4, "z": 0})))
+    [abs_rule] = [step["rule"] for step in at_kink["backward"] if step["op"] == "abs"]
+    assert "Kink:" in abs_rule and rendered.count("abs") == 2  # the fill's and same()'s
+    assert len(verbose_fills) == 2 + 1
+    # a template made at the kink says its words: the answer past it says the plain ones
+    made_at_kink = "abs(x) * y + sqrt(y) + 1 * z"
+    same(verbose_body(made_at_kink, {"x": 0, "y": 4, "z": 0}))
+    [template] = verbose_templates(made_at_kink).values()
+    assert template.plain_words is None
+    past = json.loads(same(verbose_body(made_at_kink, {"x": -2, "y": 4, "z": 0})))
+    [abs_rule] = [step["rule"] for step in past["backward"] if step["op"] == "abs"]
+    assert "Kink:" not in abs_rule
+
+
+def test_a_template_of_one_hole_is_filled_too() -> None:
+    pick = templates_module._picker((2,))
+    assert pick([b"a", b"b", b"c"]) == (b"c",)
+    assert templates_module._picker((2, 0))([b"a", b"b", b"c"]) == (b"c", b"a")
 
 
 @given(st.floats(allow_nan=True, allow_infinity=True))

@@ -219,11 +219,11 @@ SCREENED_BODY = "bpc.screened_body"
 
 
 async def _screen_json_body(
-    receive: Receive, limit: int, scope: Scope | None = None
+    receive: Receive, limit: int, scope: Scope
 ) -> tuple[Receive, tuple[int, dict[str, Any]] | None]:
     """Reads the whole JSON body (at most `limit` bytes), refuses lone surrogates, and hands
-    the app a receive() that replays it (and, with `scope`, the body under SCREENED_BODY when
-    the client sent all of it)."""
+    the app a receive() that replays it, and the body in the scope (SCREENED_BODY) when the
+    client sent all of it."""
     chunks: list[bytes] = []
     size = 0
     whole = False
@@ -249,7 +249,7 @@ async def _screen_json_body(
         msg = f"the JSON body has an unpaired UTF-16 surrogate {where}: text must be valid Unicode"
         problem = {"type": "unicode_error", "loc": ["body"], "msg": msg}
         return receive, (422, error_body(422, [problem]))
-    if whole and scope is not None:
+    if whole:
         scope[SCREENED_BODY] = body
     replayed = False
 
