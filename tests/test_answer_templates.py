@@ -11,7 +11,7 @@ import math
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from app.core.errors import ProblemError
@@ -404,6 +404,10 @@ def test_a_template_of_one_hole_is_filled_too() -> None:
 
 
 @given(st.floats(allow_nan=True, allow_infinity=True))
+@example(9999.5)  # %.4g writes 1e+04 there: fmt's exponent form, not the plain one
+@example(9999.499999999998)
+@example(1e-4)
+@example(0.0)
 def test_fmt_bytes_is_fmt(x: float) -> None:
     from app.engine.numbers import fmt, fmt_bytes
 

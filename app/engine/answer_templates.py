@@ -27,6 +27,7 @@ from app.engine.encode import (
     dumps,
     encode,
     kink_json,
+    recipe_key,
     rule_recipe,
     verbose,
 )
@@ -274,15 +275,12 @@ def _verbose_key(result: EvaluateResult) -> tuple[Any, ...] | None:
     return tuple(step.node for step in result.steps)
 
 
-def _words(result: EvaluateResult, step: StepResult, branch: Any) -> tuple[Any, ...]:
-    """What chooses the step's caption words besides its gate (see encode.rule_recipe)."""
-    kink = step.kink
-    chosen = None
-    if branch is not no_branch:
-        node = result.circuit.nodes[step.node]
-        values = result.values
-        chosen = branch([values[a] for a in node.args], values[step.node], node.const)
-    return (result.tie_break, None if kink is None else kink.convention, chosen)
+def _words(result: EvaluateResult, step: StepResult) -> tuple[Any, ...]:
+    """What chooses the step's caption words besides its gate and inputs: the tie-break, the
+    kink's convention and Gate.caption_branch's choice (the end of encode.recipe_key; every
+    gate of a scalar circuit has a caption branch, so the key is never None here)."""
+    key = recipe_key(result, step)
+    return () if key is None else key[2:]
 
 
 def _pool(result: EvaluateResult) -> list[Any]:
@@ -336,9 +334,9 @@ def _fill_verbose(template: _VerboseTemplate, result: EvaluateResult, echo: bool
             kept = template.rules[s]
             if kept is None:
                 continue
-            words, branch, first, last = kept
+            words, _, first, last = kept
             step = steps[s]
-            if _words(result, step, branch) != words:
+            if _words(result, step) != words:
                 out[2 * first : 2 * last + 1] = [orjson.dumps(result.rule(step))]
     return b"".join(out)
 
@@ -501,7 +499,7 @@ def _verbose_template(result: EvaluateResult, answer: dict[str, Any]) -> _Verbos
                 holes.append(captions_from + caption_at.setdefault(number, len(caption_at)))
                 out_pieces.append(piece)
             branch = GATES[nodes[steps[s].node].op].caption_branch  # type: ignore[index]
-            rules[s] = (_words(result, steps[s], branch), branch, start, len(out_pieces) - 1)
+            rules[s] = (_words(result, steps[s]), branch, start, len(out_pieces) - 1)
             holes.append(-1)
         out_pieces.append(after)
     empty = captions_from + len(caption_at)

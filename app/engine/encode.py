@@ -437,7 +437,7 @@ class _Captions:
             if argc >= _MAX_MARKS:  # more wires than placeholders: the search
                 self.add(result.rule(step), _wires(result, step))  # (not by key)
                 continue
-            key = _recipe_key(result, step)
+            key = recipe_key(result, step)
             if key is not None and named_numbers and (known := placed.get(key)) is not None:
                 add_rule(known[0])
                 add_slots(known[1])
@@ -515,16 +515,17 @@ def rule_recipe(
     the caption is sent whole. Only for a scalar circuit's steps (add_rendered)."""
     if len(result.circuit.nodes[step.node].args) >= _MAX_MARKS:
         return None
-    key = _recipe_key(result, step)
+    key = recipe_key(result, step)
     if key is None:
         return None
     recipe = _keyed_recipe(result, step, key)
     return None if recipe is _WHOLE else recipe[1]
 
 
-def _recipe_key(result: EvaluateResult, step: StepResult) -> tuple[Any, ...] | None:
+def recipe_key(result: EvaluateResult, step: StepResult) -> tuple[Any, ...] | None:
     """What chooses the step's caption words (its gate, inputs, tie-break, kink convention and
-    Gate.caption_branch's choice); None for a gate whose words no key chooses."""
+    Gate.caption_branch's choice: a caption recipe's key); None for a gate whose words no key
+    chooses."""
     node = result.circuit.nodes[step.node]
     op = node.op
     branch = GATES[op].caption_branch  # type: ignore[index]
