@@ -90,7 +90,7 @@ class Settings(BaseSettings):
     # at most this many, and this many nodes in all (~560 bytes each: 100,000 is ~56 MB). A
     # circuit of at most 64 nodes also keeps its verbose rows' fixed parts and its answers'
     # templates (encode.py, answer_templates.py): a 63-node program asked for in every format
-    # keeps 337 KB in all (sys.getsizeof over its memo), so up to ~86 MB more with every entry
+    # keeps 345 KB in all (sys.getsizeof over its memo), so up to ~88 MB more with every entry
     # such a circuit
     parse_cache_entries: int = 256
     parse_cache_nodes: int = 100_000

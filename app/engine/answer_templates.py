@@ -193,11 +193,12 @@ def _template_numbers(result: EvaluateResult) -> Numbers | None:
 # rule rendered in full in their place; a rule without a recipe is always rendered in full. A
 # request fills the holes with one orjson call for the numbers (cut at its commas: a finite
 # float's JSON has none), fmt once for each number the captions write, one orjson call per rule
-# rendered and per kink, and one join. One a circuit (a 63-node program's measured 113 KB with
+# rendered and per kink, and one join. One a circuit (a 63-node program's measured 119 KB with
 # Python's objects, sys.getsizeof, 83 KB before its rules were kept cut: so at most
-# parse_cache_entries (256) × 113 KB, about 29 MB, beyond the cache's node budget), kept only
-# when filling it with the answer it was cut from gives that answer's very bytes. Without the echo (echo_expression false), the answer is the
-# same but for its first field, so the template's first piece is kept cut after it too.
+# parse_cache_entries (256) × 119 KB, about 31 MB, beyond the cache's node budget), kept only
+# when filling it with the answer it was cut from gives that answer's very bytes. Without the
+# echo (echo_expression false), the answer is the same but for its first field, so the
+# template's first piece is kept cut after it too.
 VERBOSE_TEMPLATES_PER_CIRCUIT = 1
 _VERBOSE_TEMPLATES = "verbose templates"  # the memo's key
 
@@ -213,9 +214,9 @@ class _VerboseTemplate:
     steps: int
     whole: tuple[int, ...]  # the steps whose rule is one hole, always rendered in full
     captions: tuple[int, ...]  # the pool numbers the kept rules write, each once
-    # per step, the words its kept rule says ((tie-break, kink convention, caption branch)),
-    # the gate's caption_branch, and the rule's first and last piece; None for a whole rule
-    rules: tuple[tuple[tuple[Any, ...], Any, int, int] | None, ...]
+    # per step, the words its kept rule says ((tie-break, kink convention, caption branch))
+    # and the rule's first and last piece; None for a whole rule
+    rules: tuple[tuple[tuple[Any, ...], int, int] | None, ...]
     # the tie-break when every kept rule's words are the tie-break alone (no kink, and no
     # caption branch): then an answer with that tie-break and no kink says them all
     plain_words: str | None
@@ -334,7 +335,7 @@ def _fill_verbose(template: _VerboseTemplate, result: EvaluateResult, echo: bool
             kept = template.rules[s]
             if kept is None:
                 continue
-            words, _, first, last = kept
+            words, first, last = kept
             step = steps[s]
             if _words(result, step) != words:
                 out[2 * first : 2 * last + 1] = [orjson.dumps(result.rule(step))]
@@ -363,9 +364,16 @@ def _pool_offsets(result: EvaluateResult) -> tuple[int, int, int, int, list[int]
 RulePlan = tuple[list[bytes], list[int]]
 
 
-def _rule_plan(result: EvaluateResult, s: int, step: StepResult) -> RulePlan | None:
+def _rule_plan(
+    result: EvaluateResult,
+    s: int,
+    step: StepResult,
+    offsets: tuple[int, int, int, int, list[int]],
+    pool: list[Any],
+) -> RulePlan | None:
     """Step s's rule as a plan (see RulePlan), from its caption's recipe; None when it has none,
-    or when the plan does not give this step's rule exactly."""
+    or when the plan does not give this step's rule exactly. `offsets` and `pool`: the answer's
+    (_pool_offsets, _pool)."""
     recipe = rule_recipe(result, step)
     node = result.circuit.nodes[step.node]
     argc = len(node.args)
@@ -375,7 +383,7 @@ def _rule_plan(result: EvaluateResult, s: int, step: StepResult) -> RulePlan | N
     literals = template.split("{}")
     if len(literals) != len(order) + 1:
         return None
-    upstream_at, local_at, contribution_at, _, first_port = _pool_offsets(result)
+    upstream_at, local_at, contribution_at, _, first_port = offsets
     port = first_port[s]
     # a step's numbers as Ref.code counts them (encode._step_numbers), as pool indices
     codes = [upstream_at + s, step.node, *node.args]
@@ -394,7 +402,6 @@ def _rule_plan(result: EvaluateResult, s: int, step: StepResult) -> RulePlan | N
     pieces = [orjson.dumps(text)[1:-1] for text in texts]
     pieces[0] = b'"' + pieces[0]
     pieces[-1] += b'"'
-    pool = _pool(result)
     rendered = [pieces[0]]
     for piece, source in zip(pieces[1:], sources, strict=True):
         rendered += [fmt_bytes(pool[source]), piece]
@@ -411,7 +418,8 @@ def _verbose_template(result: EvaluateResult, answer: dict[str, Any]) -> _Verbos
     steps = result.steps
     count = len(nodes)
     # pool offsets: values, grads, upstreams, then per step its locals, contributions, sums
-    upstream_at, local_at, contribution_at, accumulated_at, first_port = _pool_offsets(result)
+    offsets = _pool_offsets(result)
+    upstream_at, local_at, contribution_at, accumulated_at, first_port = offsets
     rule_at = accumulated_at + (accumulated_at - contribution_at)
     kink_at = rule_at + len(steps)
     step_of = {step.node: s for s, step in enumerate(steps)}
@@ -472,7 +480,8 @@ def _verbose_template(result: EvaluateResult, answer: dict[str, Any]) -> _Verbos
     first = pieces[0]
     unechoed = b"{" + first[len(echoed) :] if first.startswith(echoed) else None
     # the fills' order: pool numbers, whole rules, kinks, caption numbers, b""
-    plans = [_rule_plan(result, s, step) for s, step in enumerate(steps)]
+    pool = _pool(result)
+    plans = [_rule_plan(result, s, step, offsets, pool) for s, step in enumerate(steps)]
     whole = tuple(s for s, plan in enumerate(plans) if plan is None)
     whole_at = {s: rule_at + w for w, s in enumerate(whole)}
     kinks_at = rule_at + len(whole)
@@ -480,7 +489,8 @@ def _verbose_template(result: EvaluateResult, answer: dict[str, Any]) -> _Verbos
     caption_at: dict[int, int] = {}  # pool index: its caption number's place among them
     out_pieces = [pieces[0]]
     holes: list[int] = []
-    rules: list[tuple[tuple[Any, ...], Any, int, int] | None] = [None] * len(steps)
+    rules: list[tuple[tuple[Any, ...], int, int] | None] = [None] * len(steps)
+    plain = True  # every kept rule says the tie-break alone (see plain_words)
     for k, source in enumerate(sources[h] for h in order):
         after = pieces[k + 1]
         if source < rule_at:
@@ -498,18 +508,16 @@ def _verbose_template(result: EvaluateResult, answer: dict[str, Any]) -> _Verbos
             for piece, number in zip(plan_pieces[1:], plan_sources, strict=True):
                 holes.append(captions_from + caption_at.setdefault(number, len(caption_at)))
                 out_pieces.append(piece)
+            words = _words(result, steps[s])
             branch = GATES[nodes[steps[s].node].op].caption_branch  # type: ignore[index]
-            rules[s] = (_words(result, steps[s]), branch, start, len(out_pieces) - 1)
+            plain = plain and words == (result.tie_break, None, None) and branch is no_branch
+            rules[s] = (words, start, len(out_pieces) - 1)
             holes.append(-1)
         out_pieces.append(after)
     empty = captions_from + len(caption_at)
     filled = tuple(empty if h < 0 else h for h in holes)
     interleaved: list[bytes] = [b""] * (2 * len(filled) + 1)
     interleaved[0::2] = out_pieces
-    plain = all(
-        kept is None or (kept[0] == (result.tie_break, None, None) and kept[1] is no_branch)
-        for kept in rules
-    )
     return _VerboseTemplate(
         tuple(interleaved),
         filled,
